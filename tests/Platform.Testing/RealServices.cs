@@ -1,0 +1,63 @@
+using Npgsql;
+using Xunit;
+
+namespace Platform.Testing;
+
+/// <summary>
+/// Where the real services started by <c>scripts/services.sh</c> are. The test command exports
+/// <c>PLATFORM_POSTGRES</c> and <c>PLATFORM_RABBITMQ</c>. Under <c>CI=true</c> a missing
+/// service fails the test; elsewhere the test is skipped with the reason printed.
+/// </summary>
+public static class RealServices
+{
+    public static bool IsCi =>
+        string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The PostgreSQL connection string, or skip/fail when it is not configured.</summary>
+    public static string Postgres => Require("PLATFORM_POSTGRES", "PostgreSQL");
+
+    /// <summary>The RabbitMQ AMQP URI, or skip/fail when it is not configured.</summary>
+    public static Uri RabbitMq => new(Require("PLATFORM_RABBITMQ", "RabbitMQ"));
+
+    /// <summary>
+    /// A fresh, empty PostgreSQL database for one test class, dropped by the caller's dispose.
+    /// Tests never share tables, so they can run in parallel.
+    /// </summary>
+    public static async Task<string> CreatePostgresDatabaseAsync(string prefix)
+    {
+        var admin = Postgres;
+        var name = $"{prefix}_{Guid.NewGuid():N}".ToLowerInvariant();
+        await using (var connection = new NpgsqlConnection(admin))
+        {
+            await connection.OpenAsync();
+            await using var create = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
+            await create.ExecuteNonQueryAsync();
+        }
+        return new NpgsqlConnectionStringBuilder(admin) { Database = name }.ConnectionString;
+    }
+
+    /// <summary>Drops a database made by <see cref="CreatePostgresDatabaseAsync"/>.</summary>
+    public static async Task DropPostgresDatabaseAsync(string connectionString)
+    {
+        var database = new NpgsqlConnectionStringBuilder(connectionString).Database!;
+        NpgsqlConnection.ClearAllPools();
+        await using var connection = new NpgsqlConnection(Postgres);
+        await connection.OpenAsync();
+        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)", connection);
+        await drop.ExecuteNonQueryAsync();
+    }
+
+    static string Require(string variable, string service)
+    {
+        var value = Environment.GetEnvironmentVariable(variable);
+        if (!string.IsNullOrWhiteSpace(value))
+            return value;
+
+        var reason = $"{service} is not configured: {variable} is not set. Run the tests with ./test.sh, " +
+                     "or `scripts/services.sh up` and source .services/env.";
+        if (IsCi)
+            Assert.Fail(reason);
+        Skip.If(true, reason);
+        return string.Empty; // unreachable: Skip.If throws
+    }
+}
