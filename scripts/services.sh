@@ -90,9 +90,10 @@ pg_down() { pg_stop_quiet; rm -rf "$PG_DIR"; say "postgres down"; }
 RB_DIR=$STATE/rabbitmq
 rabbit_env() {
   export HOME=$RB_DIR/home
-  export RABBITMQ_NODENAME=platform@localhost
-  export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
   export RABBITMQ_NODE_PORT=$(cat "$RB_DIR/port" 2>/dev/null || echo 0)
+  # One node name per port, so two checkouts can each run a node on the same epmd.
+  export RABBITMQ_NODENAME=platform$RABBITMQ_NODE_PORT@localhost
+  export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
   export RABBITMQ_DIST_PORT=$(cat "$RB_DIR/dist_port" 2>/dev/null || echo 0)
   export ERL_EPMD_PORT=$(cat "$RB_DIR/epmd_port" 2>/dev/null || echo 4369)
   export RABBITMQ_MNESIA_BASE=$RB_DIR/mnesia
@@ -156,7 +157,8 @@ rabbit_stop_quiet() {
   ( rabbit_env; timeout 30 "$RABBIT_BIN/rabbitmqctl" -q stop "$RABBITMQ_PID_FILE" >/dev/null 2>&1 ) || true
   local pid; pid=$(cat "$RB_DIR/rabbit.pid" 2>/dev/null || true)
   [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
-  # epmd outlives the node; stop the one we started (bound to our port) so a clean run leaves nothing.
+  # epmd outlives the node. `epmd -kill` refuses while another node is registered, so this
+  # never takes epmd away from a node of another checkout.
   local epmd_port; epmd_port=$(cat "$RB_DIR/epmd_port" 2>/dev/null || echo 4369)
   ( export ERL_EPMD_PORT=$epmd_port; epmd -kill >/dev/null 2>&1 ) || true
 }
