@@ -1,0 +1,67 @@
+using System.Buffers;
+
+namespace Platform.Events;
+
+/// <summary>
+/// Everything the store needs to know about one event type, without reflection: its stable name,
+/// its current schema version, how to write the current version as UTF-8 JSON, and how to read JSON
+/// stored at any earlier version and upcast it to the current one. The generator emits one subclass
+/// per event type; tests write them by hand.
+/// </summary>
+/// <remarks>
+/// The store works with events as <see cref="object"/> (a stream holds many types), so the
+/// untyped members are what it calls; <see cref="EventTypeDescriptor{TEvent}"/> is what an
+/// implementation derives from.
+/// </remarks>
+public abstract class EventTypeDescriptor
+{
+    /// <summary>Stable name stored with every event, e.g. <c>orders.order-placed</c>. Never changes once events are stored.</summary>
+    public abstract string TypeName { get; }
+
+    /// <summary>The schema version new events are written with (1 for a type that never changed).</summary>
+    public abstract int SchemaVersion { get; }
+
+    /// <summary>The CLR type of the current version.</summary>
+    public abstract Type ClrType { get; }
+
+    /// <summary>Writes <paramref name="event"/> (an instance of <see cref="ClrType"/>) as UTF-8 JSON.</summary>
+    /// <param name="event">The event at the current version.</param>
+    /// <param name="output">Where the JSON goes; the store pools these buffers.</param>
+    public abstract void Serialize(object @event, IBufferWriter<byte> output);
+
+    /// <summary>
+    /// Reads JSON stored at <paramref name="storedSchemaVersion"/> and returns the event at the
+    /// current version, running the upcast chain from that version.
+    /// </summary>
+    /// <param name="utf8Json">The stored JSON.</param>
+    /// <param name="storedSchemaVersion">The version the JSON was written with, from 1 to <see cref="SchemaVersion"/>.</param>
+    /// <exception cref="NotSupportedException">The stored version is newer than this build knows or has no upcaster.</exception>
+    /// <exception cref="System.Text.Json.JsonException">The JSON does not match the stored version's shape.</exception>
+    public abstract object Deserialize(ReadOnlySpan<byte> utf8Json, int storedSchemaVersion);
+}
+
+/// <summary>The typed base of a generated or hand-written event type descriptor.</summary>
+/// <typeparam name="TEvent">The CLR type of the event's current version.</typeparam>
+public abstract class EventTypeDescriptor<TEvent> : EventTypeDescriptor
+    where TEvent : class
+{
+    /// <inheritdoc />
+    public sealed override Type ClrType => typeof(TEvent);
+
+    /// <summary>Writes the current version of the event as UTF-8 JSON.</summary>
+    /// <param name="event">The event.</param>
+    /// <param name="output">Where the JSON goes.</param>
+    public abstract void Write(TEvent @event, IBufferWriter<byte> output);
+
+    /// <summary>Reads JSON stored at <paramref name="storedSchemaVersion"/> and upcasts it to the current version.</summary>
+    /// <param name="utf8Json">The stored JSON.</param>
+    /// <param name="storedSchemaVersion">The version the JSON was written with.</param>
+    public abstract TEvent Read(ReadOnlySpan<byte> utf8Json, int storedSchemaVersion);
+
+    /// <inheritdoc />
+    public sealed override void Serialize(object @event, IBufferWriter<byte> output) => Write((TEvent)@event, output);
+
+    /// <inheritdoc />
+    public sealed override object Deserialize(ReadOnlySpan<byte> utf8Json, int storedSchemaVersion) =>
+        Read(utf8Json, storedSchemaVersion);
+}

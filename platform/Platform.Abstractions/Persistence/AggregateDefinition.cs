@@ -1,0 +1,64 @@
+using Platform.Events;
+
+namespace Platform.Persistence;
+
+/// <summary>
+/// What the store needs to load and save one kind of aggregate: its type name, its empty state,
+/// how an event changes the state, and when and how to snapshot it. The generator emits one per
+/// aggregate (with <see cref="Apply"/> as a switch over the event types, no reflection).
+/// </summary>
+/// <typeparam name="TState">The aggregate's state.</typeparam>
+public abstract class AggregateDefinition<TState>
+{
+    /// <summary>The aggregate type, stored as the stream type of its events.</summary>
+    public abstract string AggregateType { get; }
+
+    /// <summary>Write a snapshot whenever the stream's version crosses a multiple of this; 0 never snapshots.</summary>
+    public virtual int SnapshotEvery => 0;
+
+    /// <summary>How the state is written to snapshots; null when the aggregate is never snapshotted.</summary>
+    public virtual SnapshotDescriptor<TState>? Snapshot => null;
+
+    /// <summary>The state of an aggregate that has no events.</summary>
+    public abstract TState CreateEmpty();
+
+    /// <summary>Returns the state after <paramref name="event"/> (which may be the same instance, mutated).</summary>
+    /// <param name="state">The state before the event.</param>
+    /// <param name="event">An event of this aggregate, at its current schema version.</param>
+    public abstract TState Apply(TState state, object @event);
+}
+
+/// <summary>An aggregate's state as loaded, with the version to expect when saving.</summary>
+/// <typeparam name="TState">The aggregate's state.</typeparam>
+/// <param name="Id">The aggregate id (stream id).</param>
+/// <param name="State">The state after every event.</param>
+/// <param name="Version">The stream version the state reflects (0 for a new aggregate).</param>
+/// <param name="SnapshotVersion">The version of the snapshot the load started from, 0 when none was used.</param>
+public sealed record LoadedAggregate<TState>(string Id, TState State, long Version, long SnapshotVersion);
+
+/// <summary>Loads aggregates from their snapshot and events, and saves their new events (and snapshots).</summary>
+public interface IAggregateStore
+{
+    /// <summary>Loads the latest usable snapshot (if any) and applies the events after it.</summary>
+    /// <typeparam name="TState">The aggregate's state.</typeparam>
+    /// <param name="definition">The aggregate's definition.</param>
+    /// <param name="id">The aggregate id.</param>
+    /// <param name="cancellationToken">Cancels the load.</param>
+    Task<LoadedAggregate<TState>> LoadAsync<TState>(AggregateDefinition<TState> definition, string id,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Appends the aggregate's new events expecting <see cref="LoadedAggregate{TState}.Version"/>,
+    /// and writes a snapshot when the new version crosses a multiple of
+    /// <see cref="AggregateDefinition{TState}.SnapshotEvery"/>.
+    /// </summary>
+    /// <typeparam name="TState">The aggregate's state.</typeparam>
+    /// <param name="definition">The aggregate's definition.</param>
+    /// <param name="loaded">The aggregate as loaded.</param>
+    /// <param name="events">The new events, in order.</param>
+    /// <param name="cancellationToken">Cancels the save.</param>
+    /// <returns>The aggregate after the events, ready for the next command.</returns>
+    /// <exception cref="ConcurrencyException">Another writer saved the aggregate since it was loaded.</exception>
+    Task<LoadedAggregate<TState>> SaveAsync<TState>(AggregateDefinition<TState> definition, LoadedAggregate<TState> loaded,
+        IReadOnlyList<EventData> events, CancellationToken cancellationToken = default);
+}
