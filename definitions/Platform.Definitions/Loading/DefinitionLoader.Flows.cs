@@ -1,0 +1,239 @@
+using System.Collections.Generic;
+using System.IO;
+using Platform.Definitions.Diagnostics;
+using Platform.Definitions.Model;
+using Platform.Definitions.Yaml;
+
+namespace Platform.Definitions.Loading;
+
+public static partial class DefinitionLoader
+{
+    private static readonly string[] ProjectionKeys = { "projection", "namespace", "aggregate", "key", "fields", "on" };
+    private static readonly string[] HandlerKeys = { "action", "key", "set" };
+    private static readonly string[] SagaKeys = { "saga", "namespace", "correlateBy", "startedBy", "data", "timeout", "states", "completed", "compensated", "compensationFailed", "steps", "on" };
+    private static readonly string[] StepKeys = { "name", "state", "send", "with", "onSuccess", "onFailure", "keep", "timeout", "compensate", "compensation" };
+    private static readonly string[] CompensationKeys = { "send", "with", "onSuccess", "onFailure" };
+    private static readonly string[] SagaHandlerKeys = { "in", "then" };
+    private static readonly string[] ReactionKeys = { "when", "where", "send", "with" };
+
+    private static DefinitionFile? ReadProjectionFile(LoadContext context, YamlMapping root, string ns)
+    {
+        context.AllowKeys(root, "a projection file", ProjectionKeys);
+        var (nameNode, span) = RootName(context, root, "projection");
+        var name = nameNode?.Value ?? string.Empty;
+        var aggregate = Name(context, root, "aggregate", $"projection '{name}'", false);
+
+        FieldDefinition key;
+        var keyMapping = context.Mapping(root.Find("key"), "'key'");
+        if (keyMapping is null)
+        {
+            if (root.Find("key") is null) context.Report(DiagnosticCodes.MissingKey, span, $"projection '{name}'", "key");
+            key = new FieldDefinition("id", TypeRef.OfPrimitive(PrimitiveType.Guid, false, span), null, null, span);
+        }
+        else
+        {
+            context.AllowKeys(keyMapping, "'key'", "name", "type");
+            var keyName = context.RequiredString(keyMapping, "name", "'key'");
+            var typeScalar = context.Scalar(keyMapping.Find("type"), "'type' of 'key'");
+            var keyType = typeScalar is null ? null : TypeParser.Parse(context, typeScalar);
+            if (typeScalar is null && keyMapping.Find("type") is null) context.Report(DiagnosticCodes.MissingKey, keyMapping.Span, "'key'", "type");
+            key = new FieldDefinition(keyName, keyType ?? TypeRef.OfPrimitive(PrimitiveType.Guid, false, keyMapping.Span), null, null, keyMapping.Find("name")?.Span ?? keyMapping.Span);
+        }
+
+        var handlers = new List<ProjectionHandler>();
+        var on = context.Mapping(root.Find("on"), "'on'");
+        if (on is not null)
+        {
+            foreach (var entry in on.Entries)
+            {
+                var what = $"the handler of '{entry.Key.Value}'";
+                var body = context.Mapping(entry.Value, what);
+                if (body is null) continue;
+                context.AllowKeys(body, what, HandlerKeys);
+                var action = ProjectionAction.Upsert;
+                var actionScalar = context.Scalar(body.Find("action"), $"'action' of {what}");
+                if (actionScalar is not null)
+                {
+                    action = actionScalar.Value switch
+                    {
+                        "insert" => ProjectionAction.Insert,
+                        "update" => ProjectionAction.Update,
+                        "upsert" => ProjectionAction.Upsert,
+                        "delete" => ProjectionAction.Delete,
+                        _ => ReportInvalid(context, actionScalar, "projection action", "insert, update, upsert or delete", ProjectionAction.Upsert),
+                    };
+                }
+                var keyExpression = body.Find("key") is { } keyNode
+                    ? ExpressionParser.Parse(context, keyNode, $"'key' of {what}")
+                    : aggregate is not null
+                        ? new ValueExpr(ValueKind.Metadata, "$meta.aggregateId", LiteralKind.None, MetadataField.AggregateId, EquatableArray<string>.Empty, EquatableArray<string>.Empty, entry.Key.Span)
+                        : null;
+                if (keyExpression is null)
+                {
+                    if (body.Find("key") is null) context.Report(DiagnosticCodes.ProjectionKeyMissing, entry.Key.Span, entry.Key.Value, name);
+                    continue;
+                }
+                handlers.Add(new ProjectionHandler(entry.Key.Value, action, keyExpression, ReadUpdates(context, body.Find("set"), $"'set' of {what}"), entry.Key.Span));
+            }
+        }
+
+        var projection = new ProjectionDefinition(name, ns, key, aggregate, ReadFields(context, root.Find("fields"), name, "'fields'"), new EquatableArray<ProjectionHandler>(handlers), span);
+        return NewFile(context, DefinitionKind.Projection, name, ns, span) with { Projection = projection };
+    }
+
+    private static DefinitionFile? ReadSagaFile(LoadContext context, YamlMapping root, string ns)
+    {
+        context.AllowKeys(root, "a saga file", SagaKeys);
+        var (nameNode, span) = RootName(context, root, "saga");
+        var name = nameNode?.Value ?? string.Empty;
+        var what = $"saga '{name}'";
+        var correlateBy = context.RequiredString(root, "correlateBy", what);
+        var startedBy = Name(context, root, "startedBy", what, true) ?? new NameRef(string.Empty, span);
+
+        var steps = new List<SagaStep>();
+        var stepsNode = root.Find("steps");
+        if (stepsNode is YamlSequence sequence)
+        {
+            foreach (var item in sequence.Items)
+            {
+                var step = ReadStep(context, item);
+                if (step is not null) steps.Add(step);
+            }
+        }
+        else if (stepsNode is not null && !(stepsNode is YamlScalar nullSteps && nullSteps.IsNull))
+        {
+            context.Report(DiagnosticCodes.WrongNodeKind, stepsNode.Span, "'steps'", "a list of steps", stepsNode.Describe());
+        }
+
+        var handlers = new List<SagaEventHandler>();
+        var on = context.Mapping(root.Find("on"), "'on'");
+        if (on is not null)
+        {
+            foreach (var entry in on.Entries)
+            {
+                var handlerWhat = $"the handler of '{entry.Key.Value}'";
+                var body = context.Mapping(entry.Value, handlerWhat);
+                if (body is null) continue;
+                context.AllowKeys(body, handlerWhat, SagaHandlerKeys);
+                var then = Name(context, body, "then", handlerWhat, true);
+                if (then is null) continue;
+                var outcome = then.Name switch
+                {
+                    "compensate" => SagaOutcome.Compensate,
+                    "complete" => SagaOutcome.Complete,
+                    "ignore" => SagaOutcome.Ignore,
+                    _ => SagaOutcome.TransitionTo,
+                };
+                handlers.Add(new SagaEventHandler(
+                    new NameRef(entry.Key.Value, entry.Key.Span),
+                    Names(context, body.Find("in"), $"'in' of {handlerWhat}"),
+                    outcome,
+                    outcome == SagaOutcome.TransitionTo ? then : null,
+                    entry.Key.Span));
+            }
+        }
+
+        var saga = new SagaDefinition(
+            name,
+            ns,
+            correlateBy,
+            startedBy,
+            ReadFields(context, root.Find("data"), name + "Data", "'data'"),
+            Names(context, root.Find("states"), "'states'"),
+            new EquatableArray<SagaStep>(steps),
+            new EquatableArray<SagaEventHandler>(handlers),
+            root.Find("timeout") is { } timeout ? context.Duration(timeout, "saga timeout") : null,
+            Name(context, root, "completed", what, false) ?? new NameRef("Completed", span),
+            Name(context, root, "compensated", what, false) ?? new NameRef("Compensated", span),
+            Name(context, root, "compensationFailed", what, false) ?? new NameRef("CompensationFailed", span),
+            span);
+        return NewFile(context, DefinitionKind.Saga, name, ns, span) with { Saga = saga };
+    }
+
+    private static SagaStep? ReadStep(LoadContext context, YamlNode node)
+    {
+        var body = context.Mapping(node, "a saga step");
+        if (body is null) return null;
+        var stepName = context.RequiredString(body, "name", "a saga step");
+        var what = $"step '{stepName}'";
+        context.AllowKeys(body, what, StepKeys);
+        var send = Name(context, body, "send", what, true);
+        if (send is null) return null;
+        var span = body.Find("name")?.Span ?? body.Span;
+
+        SagaCompensation? compensation = null;
+        if (body.Find("compensate") is { } compensateNode)
+        {
+            if (compensateNode is YamlScalar compensateScalar && !compensateScalar.IsNull)
+            {
+                compensation = new SagaCompensation(new NameRef(compensateScalar.Value, compensateScalar.Span), EquatableArray<FieldAssignment>.Empty, EquatableArray<NameRef>.Empty, EquatableArray<NameRef>.Empty, compensateScalar.Span);
+            }
+            else if (context.Mapping(compensateNode, $"'compensate' of {what}") is { } compensate)
+            {
+                context.AllowKeys(compensate, $"'compensate' of {what}", CompensationKeys);
+                var command = Name(context, compensate, "send", $"'compensate' of {what}", true);
+                if (command is not null)
+                {
+                    compensation = new SagaCompensation(
+                        command,
+                        ReadAssignments(context, compensate.Find("with"), $"'with' of the compensation of {what}"),
+                        Names(context, compensate.Find("onSuccess"), "'onSuccess'"),
+                        Names(context, compensate.Find("onFailure"), "'onFailure'"),
+                        command.Span);
+                }
+            }
+        }
+
+        var compensationNone = false;
+        if (context.Scalar(body.Find("compensation"), $"'compensation' of {what}") is { } none)
+        {
+            if (none.Value == "none") compensationNone = true;
+            else context.Report(DiagnosticCodes.InvalidValue, none.Span, none.Value, "compensation", "'none' (or declare 'compensate:')");
+        }
+
+        var state = Name(context, body, "state", what, false) ?? new NameRef("Awaiting" + LoadContext.Pascal(stepName), span);
+        return new SagaStep(
+            stepName,
+            state,
+            send,
+            ReadAssignments(context, body.Find("with"), $"'with' of {what}"),
+            Names(context, body.Find("onSuccess"), "'onSuccess'"),
+            Names(context, body.Find("onFailure"), "'onFailure'"),
+            ReadAssignments(context, body.Find("keep"), $"'keep' of {what}"),
+            compensation,
+            compensationNone,
+            body.Find("timeout") is { } timeout ? context.Duration(timeout, "step timeout") : null,
+            span);
+    }
+
+    private static DefinitionFile? ReadReactionsFile(LoadContext context, YamlMapping root, string ns)
+    {
+        context.AllowKeys(root, "a reactions file", "reactions", "namespace");
+        var keySpan = root.FindKey("reactions")!.Span;
+        var name = Path.GetFileNameWithoutExtension(context.Path);
+        var reactions = new List<ReactionDefinition>();
+        var mapping = context.Mapping(root.Find("reactions"), "'reactions'");
+        if (mapping is not null)
+        {
+            foreach (var entry in mapping.Entries)
+            {
+                var what = $"reaction '{entry.Key.Value}'";
+                var body = context.Mapping(entry.Value, what);
+                if (body is null) continue;
+                context.AllowKeys(body, what, ReactionKeys);
+                var when = Name(context, body, "when", what, true);
+                var send = Name(context, body, "send", what, true);
+                if (when is null || send is null) continue;
+                reactions.Add(new ReactionDefinition(
+                    entry.Key.Value,
+                    ns,
+                    when,
+                    ReadConditions(context, body.Find("where"), $"'where' of {what}"),
+                    send,
+                    ReadAssignments(context, body.Find("with"), $"'with' of {what}"),
+                    entry.Key.Span));
+            }
+        }
+        return NewFile(context, DefinitionKind.Reactions, name, ns, keySpan) with { Reactions = new EquatableArray<ReactionDefinition>(reactions) };
+    }
+}

@@ -1,0 +1,156 @@
+namespace Platform.Definitions.Model;
+
+public enum DefinitionKind
+{
+    Aggregate,
+    Contracts,
+    Projection,
+    Saga,
+    Reactions,
+}
+
+/// <summary>The identity of an aggregate: <c>id: { name: orderId, type: guid }</c>.</summary>
+public sealed record AggregateId(string Name, TypeRef Type, SourceSpan Span);
+
+public sealed record AggregateDefinition(
+    string Name,
+    string Namespace,
+    AggregateId Id,
+    int? SnapshotEvery,
+    EquatableArray<FieldDefinition> State,
+    EquatableArray<CommandDefinition> Commands,
+    EquatableArray<EventDefinition> Events,
+    SourceSpan Span);
+
+/// <summary>Messages without an aggregate: another service's commands, integration events, shared types.</summary>
+public sealed record ContractsDefinition(
+    string Name,
+    string Namespace,
+    EquatableArray<CommandDefinition> Commands,
+    EquatableArray<EventDefinition> Events,
+    SourceSpan Span);
+
+public enum ProjectionAction
+{
+    Insert,
+    Update,
+    Upsert,
+    Delete,
+}
+
+/// <summary>How one event changes the read model; <see cref="Key"/> selects the row.</summary>
+public sealed record ProjectionHandler(
+    string Event,
+    ProjectionAction Action,
+    ValueExpr Key,
+    EquatableArray<StateUpdate> Set,
+    SourceSpan Span);
+
+/// <summary>
+/// A read model. Single-stream when <see cref="Aggregate"/> is set (keyed by the aggregate id);
+/// multi-stream otherwise, each handler naming its key field (e.g. <c>$customerId</c>).
+/// </summary>
+public sealed record ProjectionDefinition(
+    string Name,
+    string Namespace,
+    FieldDefinition Key,
+    NameRef? Aggregate,
+    EquatableArray<FieldDefinition> Fields,
+    EquatableArray<ProjectionHandler> Handlers,
+    SourceSpan Span);
+
+/// <summary>The compensating command of a step, and its replies when it has them.</summary>
+public sealed record SagaCompensation(
+    NameRef Command,
+    EquatableArray<FieldAssignment> With,
+    EquatableArray<NameRef> OnSuccess,
+    EquatableArray<NameRef> OnFailure,
+    SourceSpan Span);
+
+/// <summary>
+/// One step of an orchestration: in <see cref="State"/> the saga has sent <see cref="Send"/>
+/// and waits for a reply. <see cref="Keep"/> copies reply fields into saga data.
+/// </summary>
+public sealed record SagaStep(
+    string Name,
+    NameRef State,
+    NameRef Send,
+    EquatableArray<FieldAssignment> With,
+    EquatableArray<NameRef> OnSuccess,
+    EquatableArray<NameRef> OnFailure,
+    EquatableArray<FieldAssignment> Keep,
+    SagaCompensation? Compensation,
+    bool CompensationNone,
+    Duration? Timeout,
+    SourceSpan Span);
+
+public enum SagaOutcome
+{
+    /// <summary>Go to a named state.</summary>
+    TransitionTo,
+    /// <summary>Compensate completed steps in reverse order.</summary>
+    Compensate,
+    /// <summary>Finish successfully.</summary>
+    Complete,
+    /// <summary>Consume the event and stay.</summary>
+    Ignore,
+}
+
+/// <summary>An extra event handler: <c>on: { OrderCancelled: { in: [AwaitingPayment], then: compensate } }</c>.</summary>
+public sealed record SagaEventHandler(
+    NameRef Event,
+    EquatableArray<NameRef> InStates,
+    SagaOutcome Outcome,
+    NameRef? TargetState,
+    SourceSpan Span);
+
+public sealed record SagaDefinition(
+    string Name,
+    string Namespace,
+    string CorrelateBy,
+    NameRef StartedBy,
+    EquatableArray<FieldDefinition> Data,
+    EquatableArray<NameRef> States,
+    EquatableArray<SagaStep> Steps,
+    EquatableArray<SagaEventHandler> Handlers,
+    Duration? Timeout,
+    NameRef CompletedState,
+    NameRef CompensatedState,
+    NameRef CompensationFailedState,
+    SourceSpan Span);
+
+/// <summary>Choreography: when <see cref="When"/> happens (and <see cref="Where"/> holds), send <see cref="Send"/>.</summary>
+public sealed record ReactionDefinition(
+    string Name,
+    string Namespace,
+    NameRef When,
+    EquatableArray<Condition> Where,
+    NameRef Send,
+    EquatableArray<FieldAssignment> With,
+    SourceSpan Span);
+
+/// <summary>
+/// One parsed YAML file. Exactly one of <see cref="Aggregate"/>, <see cref="Contracts"/>,
+/// <see cref="Projection"/>, <see cref="Saga"/> is set, or <see cref="Reactions"/> is non-empty,
+/// according to <see cref="Kind"/>. Value types and enums may appear in aggregate and contracts files.
+/// </summary>
+public sealed record DefinitionFile(
+    string Path,
+    DefinitionKind Kind,
+    string Name,
+    string Namespace,
+    EquatableArray<ValueTypeDefinition> Types,
+    EquatableArray<EnumTypeDefinition> Enums,
+    AggregateDefinition? Aggregate,
+    ContractsDefinition? Contracts,
+    ProjectionDefinition? Projection,
+    SagaDefinition? Saga,
+    EquatableArray<ReactionDefinition> Reactions,
+    SourceSpan Span)
+{
+    public EquatableArray<EventDefinition> Events =>
+        Aggregate?.Events ?? Contracts?.Events ?? EquatableArray<EventDefinition>.Empty;
+
+    public EquatableArray<CommandDefinition> Commands =>
+        Aggregate?.Commands ?? Contracts?.Commands ?? EquatableArray<CommandDefinition>.Empty;
+}
