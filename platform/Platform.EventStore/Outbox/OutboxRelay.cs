@@ -1,0 +1,144 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Platform.EventStore.Storage;
+using Platform.Persistence;
+
+namespace Platform.EventStore.Outbox;
+
+/// <summary>Settings of an <see cref="OutboxRelay"/>.</summary>
+public sealed class OutboxRelayOptions
+{
+    /// <summary>The checkpoint row the relay keeps its position in. Default <c>outbox</c>.</summary>
+    public string CheckpointName { get; set; } = "outbox";
+
+    /// <summary>Events per read and per publish. Default 500.</summary>
+    public int BatchSize { get; set; } = 500;
+
+    /// <summary>How long to wait before looking again once caught up. Default 100 ms.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>How long to wait after a failure (publish error, unreadable event) before trying again. Default 1 s.</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+}
+
+/// <summary>
+/// Moves stored events to the message bus. The events table is the outbox: an event is stored
+/// with its aggregate's change in one transaction, and the relay reads it later in global order
+/// (gap-free, see <see cref="SqlEventStore.ReadAllAsync"/>), publishes it, then moves its
+/// checkpoint. A crash between publish and checkpoint publishes the batch again, so delivery is
+/// at least once and consumers deduplicate by event id.
+/// </summary>
+public sealed class OutboxRelay
+{
+    static readonly Meter Meter = new("Platform.EventStore");
+
+    readonly SqlEventStore _store;
+    readonly IEventPublisher _publisher;
+    readonly OutboxRelayOptions _options;
+    readonly ILogger _logger;
+    long _published = -1;
+    long _head;
+
+    /// <summary>Creates a relay; run it with <see cref="RunAsync"/> (or step it with <see cref="PublishPendingAsync"/>).</summary>
+    /// <param name="store">The store to read.</param>
+    /// <param name="publisher">The bus.</param>
+    /// <param name="options">Settings; defaults when null.</param>
+    /// <param name="logger">Where failures are logged.</param>
+    public OutboxRelay(SqlEventStore store, IEventPublisher publisher, OutboxRelayOptions? options = null, ILogger? logger = null)
+    {
+        _store = store ?? throw new ArgumentNullException(nameof(store));
+        _publisher = publisher ?? throw new ArgumentNullException(nameof(publisher));
+        _options = options ?? new OutboxRelayOptions();
+        _logger = logger ?? NullLogger.Instance;
+        Meter.CreateObservableGauge("platform.outbox.lag", () => Lag, unit: "{event}",
+            description: "Global positions stored but not yet published by the outbox relay.");
+    }
+
+    /// <summary>The last global position published and checkpointed (0 before anything was).</summary>
+    public long PublishedPosition => Math.Max(Interlocked.Read(ref _published), 0);
+
+    /// <summary>
+    /// Positions between the head of the store (as last seen) and what is published. Refreshed on
+    /// every pass; <see cref="GetLagAsync"/> asks the database now.
+    /// </summary>
+    public long Lag => Math.Max(0, Interlocked.Read(ref _head) - PublishedPosition);
+
+    /// <summary>The last failure, cleared by the next successful pass.</summary>
+    public Exception? LastError { get; private set; }
+
+    /// <summary>Positions stored but not yet published, asked of the database now.</summary>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    public async Task<long> GetLagAsync(CancellationToken cancellationToken = default)
+    {
+        var head = await _store.GetHeadPositionAsync(cancellationToken).ConfigureAwait(false);
+        Interlocked.Exchange(ref _head, head);
+        var published = await _store.GetCheckpointAsync(_options.CheckpointName, cancellationToken).ConfigureAwait(false);
+        return Math.Max(0, head - published);
+    }
+
+    /// <summary>Publishes everything stored so far, batch by batch. Returns how many events were published.</summary>
+    /// <param name="cancellationToken">Stops between batches.</param>
+    public async Task<int> PublishPendingAsync(CancellationToken cancellationToken = default)
+    {
+        var position = await _store.GetCheckpointAsync(_options.CheckpointName, cancellationToken).ConfigureAwait(false);
+        Interlocked.Exchange(ref _published, position);
+        var total = 0;
+        while (true)
+        {
+            var page = await _store.ReadAllAsync(position, _options.BatchSize, cancellationToken).ConfigureAwait(false);
+            if (page.Events.Count > 0)
+                await _publisher.PublishAsync(page.Events, cancellationToken).ConfigureAwait(false);
+            if (page.NextPosition != position)
+            {
+                await _store.SaveCheckpointAsync(_options.CheckpointName, page.NextPosition, cancellationToken).ConfigureAwait(false);
+                position = page.NextPosition;
+                Interlocked.Exchange(ref _published, position);
+                if (position > Interlocked.Read(ref _head))
+                    Interlocked.Exchange(ref _head, position);
+            }
+            total += page.Events.Count;
+            if (page.ReachedEnd)
+                return total;
+        }
+    }
+
+    /// <summary>
+    /// Relays until cancelled. A failure (bus down, an event that cannot be read) is logged, kept
+    /// in <see cref="LastError"/> and retried after <see cref="OutboxRelayOptions.RetryDelay"/>;
+    /// the relay never skips an event because of it.
+    /// </summary>
+    /// <param name="cancellationToken">Stops the relay.</param>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            TimeSpan wait;
+            try
+            {
+                await PublishPendingAsync(cancellationToken).ConfigureAwait(false);
+                await GetLagAsync(cancellationToken).ConfigureAwait(false);
+                LastError = null;
+                wait = _options.PollInterval;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception exception)
+            {
+                LastError = exception;
+                _logger.LogError(exception, "Outbox relay failed after position {Position}; retrying", PublishedPosition);
+                wait = _options.RetryDelay;
+            }
+            try
+            {
+                await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,147 @@
+using System.Data.Common;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Npgsql;
+using NpgsqlTypes;
+using Platform.EventStore.Schema;
+using Platform.Persistence;
+
+namespace Platform.EventStore.Storage;
+
+sealed class PostgresDialect : StoreDialect
+{
+    // The first statement gives the transaction its id before the INSERT draws positions from the
+    // identity sequence; the gap-free reader relies on that order (see WaitForInFlightWritersAsync).
+    // One statement checks the expected version and inserts all events, so an append is one round
+    // trip and the unique (stream_id, stream_version) index settles races between writers.
+    const string TakeTransactionIdSql = "SELECT pg_current_xact_id()";
+
+    const string AppendSql = """
+        WITH current_version AS (
+            SELECT COALESCE(
+                (SELECT max(stream_version) FROM events WHERE stream_id = $1),
+                (SELECT max(stream_version) FROM archived_events WHERE stream_id = $1),
+                0) AS version
+        ), inserted AS (
+            INSERT INTO events (stream_id, stream_type, stream_version, event_id, type_name, schema_version, data, metadata, "timestamp")
+            SELECT $1, $2, v.version + e.ordinality, e.event_id, e.type_name, e.schema_version, e.data::jsonb, e.metadata::jsonb, $8
+            FROM current_version v,
+                 unnest($3::uuid[], $4::text[], $5::int[], $6::text[], $7::text[])
+                     WITH ORDINALITY AS e(event_id, type_name, schema_version, data, metadata, ordinality)
+            WHERE $9 < 0 OR v.version = $9
+            ORDER BY e.ordinality
+            RETURNING 1
+        )
+        SELECT (SELECT version FROM current_version), (SELECT count(*)::int FROM inserted);
+        """;
+
+    readonly NpgsqlDataSource _dataSource;
+    readonly PooledDbContextFactory<PostgresEventStoreDbContext> _contexts;
+
+    public PostgresDialect(string connectionString)
+    {
+        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        // The append and read statements are the same text every time: preparing them saves parsing and planning.
+        if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0)
+            builder.ConnectionStringBuilder.MaxAutoPrepare = 32;
+        _dataSource = builder.Build();
+        _contexts = new PooledDbContextFactory<PostgresEventStoreDbContext>(
+            new DbContextOptionsBuilder<PostgresEventStoreDbContext>()
+                .UseNpgsql(_dataSource)
+                .UseQueryTrackingBehavior(QueryTrackingBehavior.NoTracking)
+                .Options);
+    }
+
+    public override bool PositionsCommitInOrder => false;
+
+    public override EventStoreDbContext CreateContext() => _contexts.CreateDbContext();
+
+    public override async ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken) =>
+        await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+
+    public override async ValueTask<DbTransaction> BeginTransactionAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+
+    public override async Task<(long VersionBefore, int Written)> AppendAsync(DbConnection connection, DbTransaction? transaction,
+        string streamId, string streamType, ExpectedVersion expected, EncodedEvent[] events, DateTimeOffset timestamp,
+        CancellationToken cancellationToken)
+    {
+        var count = events.Length;
+        var ids = new Guid[count];
+        var types = new string[count];
+        var versions = new int[count];
+        var data = new string[count];
+        var metadata = new string?[count];
+        for (var i = 0; i < count; i++)
+        {
+            ids[i] = events[i].EventId;
+            types[i] = events[i].TypeName;
+            versions[i] = events[i].SchemaVersion;
+            data[i] = events[i].Data;
+            metadata[i] = events[i].Metadata;
+        }
+
+        await using var batch = new NpgsqlBatch((NpgsqlConnection)connection, (NpgsqlTransaction?)transaction);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(TakeTransactionIdSql));
+        var append = new NpgsqlBatchCommand(AppendSql);
+        append.Parameters.Add(new NpgsqlParameter<string> { TypedValue = streamId });
+        append.Parameters.Add(new NpgsqlParameter<string> { TypedValue = streamType });
+        append.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = ids });
+        append.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = types });
+        append.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = versions });
+        append.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = data });
+        append.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = metadata, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        append.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = timestamp });
+        append.Parameters.Add(new NpgsqlParameter<long> { TypedValue = expected.Value });
+        batch.BatchCommands.Add(append);
+
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        return (reader.GetInt64(0), reader.GetInt32(1));
+    }
+
+    public override AppendFailure ClassifyAppendError(Exception exception) =>
+        exception is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } unique
+            ? unique.ConstraintName == "ix_events_event_id" ? AppendFailure.DuplicateEventId : AppendFailure.StreamVersionTaken
+            : AppendFailure.None;
+
+    /// <summary>
+    /// Takes a fence: a fresh transaction id drawn after the caller's read. A writer draws its
+    /// positions only after it has a transaction id (see <see cref="TakeTransactionIdSql"/>), so any writer
+    /// holding a position below what the read saw has an id below the fence. Once the oldest
+    /// running transaction is at or past the fence, all of them have finished: committed (now
+    /// visible) or rolled back (their positions stay empty forever). An aborted transaction ends
+    /// when it rolls back, so this never waits on it for longer than it lives.
+    /// </summary>
+    public override async Task WaitForInFlightWritersAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        ulong fence;
+        await using (var take = new NpgsqlCommand("SELECT pg_current_xact_id()::text::bigint", connection))
+            fence = (ulong)(long)(await take.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+
+        await using var check = new NpgsqlCommand("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint", connection);
+        var delay = TimeSpan.FromMilliseconds(1);
+        while (true)
+        {
+            var oldestRunning = (ulong)(long)(await check.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+            if (oldestRunning > fence)
+                return;
+            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 50));
+        }
+    }
+
+    public override string UpsertSnapshotSql => """
+        INSERT INTO snapshots (stream_id, stream_type, stream_version, schema_fingerprint, data, "timestamp")
+        VALUES ({0}, {1}, {2}, {3}, {4}::jsonb, {5})
+        ON CONFLICT (stream_id) DO UPDATE SET stream_type = excluded.stream_type, stream_version = excluded.stream_version,
+            schema_fingerprint = excluded.schema_fingerprint, data = excluded.data, "timestamp" = excluded."timestamp"
+        WHERE snapshots.stream_version <= excluded.stream_version
+        """;
+
+    public override object TimestampParameter(DateTimeOffset value) => value.ToUniversalTime();
+
+    public override async ValueTask DisposeAsync() => await _dataSource.DisposeAsync().ConfigureAwait(false);
+}

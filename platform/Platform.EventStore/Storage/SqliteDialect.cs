@@ -1,0 +1,151 @@
+using System.Collections.Concurrent;
+using System.Data.Common;
+using System.Text;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Platform.EventStore.Schema;
+using Platform.Persistence;
+
+namespace Platform.EventStore.Storage;
+
+sealed class SqliteDialect : StoreDialect
+{
+    const int EventsPerStatement = 500;
+    const string CurrentVersionSql = """
+        SELECT COALESCE(
+            (SELECT max(stream_version) FROM events WHERE stream_id = $stream),
+            (SELECT max(stream_version) FROM archived_events WHERE stream_id = $stream),
+            0)
+        """;
+
+    static readonly ConcurrentDictionary<int, string> InsertSql = new();
+
+    readonly string _connectionString;
+    readonly PooledDbContextFactory<SqliteEventStoreDbContext> _contexts;
+
+    public SqliteDialect(string connectionString)
+    {
+        var builder = new SqliteConnectionStringBuilder(connectionString);
+        // Writers queue on SQLite's single write lock; a generous timeout makes them wait rather than fail.
+        if (builder.DefaultTimeout < 60)
+            builder.DefaultTimeout = 60;
+        _connectionString = builder.ToString();
+        _contexts = new PooledDbContextFactory<SqliteEventStoreDbContext>(
+            new DbContextOptionsBuilder<SqliteEventStoreDbContext>()
+                .UseSqlite(_connectionString)
+                .UseQueryTrackingBehavior(QueryTrackingBehavior.NoTracking)
+                .Options);
+    }
+
+    public override bool PositionsCommitInOrder => true;
+
+    public override EventStoreDbContext CreateContext() => _contexts.CreateDbContext();
+
+    public override async ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        // WAL lets readers run beside the writer; NORMAL is durable against process crashes in WAL mode.
+        await using var pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
+        await pragma.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return connection;
+    }
+
+    public override ValueTask<DbTransaction> BeginTransactionAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        // IMMEDIATE: take the write lock up front, so the version check and the insert see the same stream.
+        ValueTask.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(deferred: false));
+
+    public override async Task<(long VersionBefore, int Written)> AppendAsync(DbConnection connection, DbTransaction? transaction,
+        string streamId, string streamType, ExpectedVersion expected, EncodedEvent[] events, DateTimeOffset timestamp,
+        CancellationToken cancellationToken)
+    {
+        var own = transaction is null;
+        var tx = (SqliteTransaction)(transaction ?? await BeginTransactionAsync(connection, cancellationToken).ConfigureAwait(false));
+        try
+        {
+            long current;
+            await using (var read = connection.CreateCommand())
+            {
+                read.Transaction = tx;
+                read.CommandText = CurrentVersionSql;
+                read.Parameters.Add(new SqliteParameter("$stream", streamId));
+                current = (long)(await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+            }
+            if (!expected.IsSatisfiedBy(current))
+                return (current, 0);
+
+            var ticks = timestamp.UtcTicks;
+            for (var start = 0; start < events.Length; start += EventsPerStatement)
+            {
+                var count = Math.Min(EventsPerStatement, events.Length - start);
+                await using var insert = connection.CreateCommand();
+                insert.Transaction = tx;
+                insert.CommandText = InsertSql.GetOrAdd(count, BuildInsert);
+                insert.Parameters.Add(new SqliteParameter("$s", streamId));
+                insert.Parameters.Add(new SqliteParameter("$t", streamType));
+                insert.Parameters.Add(new SqliteParameter("$ts", ticks));
+                for (var i = 0; i < count; i++)
+                {
+                    var e = events[start + i];
+                    insert.Parameters.Add(new SqliteParameter("$v" + i, current + start + i + 1));
+                    insert.Parameters.Add(new SqliteParameter("$i" + i, SqliteGuid(e.EventId)));
+                    insert.Parameters.Add(new SqliteParameter("$n" + i, e.TypeName));
+                    insert.Parameters.Add(new SqliteParameter("$sv" + i, e.SchemaVersion));
+                    insert.Parameters.Add(new SqliteParameter("$d" + i, e.Data));
+                    insert.Parameters.Add(new SqliteParameter("$m" + i, (object?)e.Metadata ?? DBNull.Value));
+                }
+                await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+            if (own)
+                await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return (current, events.Length);
+        }
+        finally
+        {
+            if (own)
+                await tx.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>EF Core stores a Guid on SQLite as upper-case text; raw writes must match or EF's lookups miss.</summary>
+    internal static string SqliteGuid(Guid id) => id.ToString("D").ToUpperInvariant();
+
+    static string BuildInsert(int count)
+    {
+        var sql = new StringBuilder(
+            "INSERT INTO events (stream_id, stream_type, stream_version, event_id, type_name, schema_version, data, metadata, \"timestamp\") VALUES ");
+        for (var i = 0; i < count; i++)
+        {
+            if (i > 0) sql.Append(',');
+            sql.Append($"($s,$t,$v{i},$i{i},$n{i},$sv{i},$d{i},$m{i},$ts)");
+        }
+        return sql.ToString();
+    }
+
+    public override AppendFailure ClassifyAppendError(Exception exception) =>
+        exception is SqliteException { SqliteErrorCode: 19 } constraint
+            ? constraint.Message.Contains("events.event_id", StringComparison.Ordinal)
+                ? AppendFailure.DuplicateEventId
+                : AppendFailure.StreamVersionTaken
+            : AppendFailure.None;
+
+    public override Task WaitForInFlightWritersAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public override string UpsertSnapshotSql => """
+        INSERT INTO snapshots (stream_id, stream_type, stream_version, schema_fingerprint, data, "timestamp")
+        VALUES ({0}, {1}, {2}, {3}, {4}, {5})
+        ON CONFLICT (stream_id) DO UPDATE SET stream_type = excluded.stream_type, stream_version = excluded.stream_version,
+            schema_fingerprint = excluded.schema_fingerprint, data = excluded.data, "timestamp" = excluded."timestamp"
+        WHERE snapshots.stream_version <= excluded.stream_version
+        """;
+
+    public override object TimestampParameter(DateTimeOffset value) => value.UtcTicks;
+
+    public override ValueTask DisposeAsync()
+    {
+        SqliteConnection.ClearAllPools();
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,56 @@
+using System.Data.Common;
+using Microsoft.EntityFrameworkCore;
+using Platform.EventStore.Schema;
+using Platform.Persistence;
+
+namespace Platform.EventStore.Storage;
+
+/// <summary>An event ready to be written: serialized, with its type resolved.</summary>
+readonly record struct EncodedEvent(Guid EventId, string TypeName, int SchemaVersion, string Data, string? Metadata);
+
+/// <summary>What the store does differently per database: connections, the append statement, errors, ordering.</summary>
+abstract class StoreDialect : IAsyncDisposable
+{
+    /// <summary>
+    /// True when transactions commit in global-position order by construction (SQLite has one
+    /// writer at a time), so a catch-up reader needs no gap handling.
+    /// </summary>
+    public abstract bool PositionsCommitInOrder { get; }
+
+    public abstract EventStoreDbContext CreateContext();
+
+    public abstract ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken);
+
+    public abstract ValueTask<DbTransaction> BeginTransactionAsync(DbConnection connection, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Appends to one stream, checking the expected version, on <paramref name="transaction"/> or
+    /// (when null) atomically on its own. Returns the stream version before the append and how
+    /// many events were written; writes nothing when the version did not match.
+    /// </summary>
+    public abstract Task<(long VersionBefore, int Written)> AppendAsync(DbConnection connection, DbTransaction? transaction,
+        string streamId, string streamType, ExpectedVersion expected, EncodedEvent[] events, DateTimeOffset timestamp,
+        CancellationToken cancellationToken);
+
+    public abstract AppendFailure ClassifyAppendError(Exception exception);
+
+    /// <summary>
+    /// Waits until every transaction that could still commit an event below the positions seen by
+    /// an earlier read has finished, committed or rolled back.
+    /// </summary>
+    public abstract Task WaitForInFlightWritersAsync(CancellationToken cancellationToken);
+
+    /// <summary>Insert-or-replace of the latest snapshot, newer versions winning.</summary>
+    public abstract string UpsertSnapshotSql { get; }
+
+    public abstract object TimestampParameter(DateTimeOffset value);
+
+    public abstract ValueTask DisposeAsync();
+}
+
+enum AppendFailure
+{
+    None,
+    StreamVersionTaken,
+    DuplicateEventId,
+}
