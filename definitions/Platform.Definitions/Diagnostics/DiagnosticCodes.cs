@@ -109,6 +109,8 @@ public static class DiagnosticCodes
         "No command of aggregate '{0}' emits '{1}'. Emit it from a command or move it to a contracts file.");
     public static readonly DiagnosticDescriptor ApplyOnNonDomainEvent = Error("PLT0412", "Apply on a non-domain event",
         "'{0}' is a {1} event; only domain events change aggregate state. Remove 'apply:' or make it 'kind: domain'.");
+    public static readonly DiagnosticDescriptor InvalidIdType = Error("PLT0414", "Invalid aggregate id type",
+        "'{0}' cannot identify an aggregate. Use guid, string or long.");
     public static readonly DiagnosticDescriptor UpcastAndUpcaster = Error("PLT0413", "Both upcast and upcaster",
         "Version {0} of '{1}' has both 'upcast:' and 'upcaster:'. Keep one of them.");
 
@@ -143,6 +145,11 @@ public static class DiagnosticCodes
         "Step '{0}' has both 'compensate:' and 'compensation: none'. Keep one of them.");
     public static readonly DiagnosticDescriptor SagaNoSteps = Error("PLT0609", "Saga without steps",
         "Saga '{0}' has no steps. Add at least one under 'steps:'.");
+
+    public static readonly DiagnosticDescriptor SagaCommandFieldUnfilled = Error("PLT0610", "Command field cannot be filled",
+        "{0} of saga '{1}' sends '{2}', but nothing fills its required field '{3}'. Add '{3}: ...' under 'with:' or a saga data field of that name.");
+    public static readonly DiagnosticDescriptor SagaDataUnfilled = Warning("PLT0611", "Saga data never filled",
+        "The saga data field '{0}' of '{1}' is neither in the start event '{2}' nor kept from a reply, so it is always empty. Keep it from a reply with 'keep:' or make it come from the start event.");
 
     // PLT07xx: reactions
     public static readonly DiagnosticDescriptor ReactionCycle = Error("PLT0701", "Reaction cycle",

@@ -1,0 +1,239 @@
+using NJsonSchema;
+
+namespace Platform.Definitions.Schema;
+
+public static partial class PlatformSchema
+{
+    /// <summary>Shared definitions (under <c>definitions</c>) and the five file kinds built from them.</summary>
+    private sealed class Library
+    {
+        private readonly JsonSchema _root;
+        private readonly JsonSchema _name;
+        private readonly JsonSchema _names;
+        private readonly JsonSchema _value;
+        private readonly JsonSchema _duration;
+        private readonly JsonSchema _fields;
+        private readonly JsonSchema _types;
+        private readonly JsonSchema _assignments;
+        private readonly JsonSchema _updates;
+        private readonly JsonSchema _conditions;
+        private readonly JsonSchema _identity;
+
+        public Library(JsonSchema root)
+        {
+            _root = root;
+            _name = Define("name", new JsonSchema { Type = JsonObjectType.String, Pattern = "^[A-Za-z_][A-Za-z0-9_]*$", Description = "A name that becomes a C# identifier." });
+            _names = Define("names", new JsonSchema { Description = "One name or a list of names." });
+            _names.OneOf.Add(Ref(_name));
+            _names.OneOf.Add(new JsonSchema { Type = JsonObjectType.Array, Item = Ref(_name) });
+            _value = Define("value", new JsonSchema
+            {
+                Type = JsonObjectType.String | JsonObjectType.Number | JsonObjectType.Integer | JsonObjectType.Boolean | JsonObjectType.Null,
+                Description = "A literal, '$field', '$meta.timestamp' (eventId, aggregateId, version, correlationId, causationId, userId, traceId), 'count($list)' or 'sum($list.member * $list.member)'. '$$' starts a literal dollar.",
+            });
+            _duration = Define("duration", new JsonSchema { Type = JsonObjectType.String, Pattern = "^[1-9][0-9]*(ms|s|m|h|d)$", Description = "e.g. 30s, 15m, 2h, 1d" });
+
+            var typeText = Define("typeText", new JsonSchema
+            {
+                Type = JsonObjectType.String,
+                Pattern = "^\\s*[A-Za-z_][A-Za-z0-9_.<>, ?]*$",
+                Description = "string, int, long, decimal, double, bool, guid, timestamp, date, a declared type, list<T>, map<K, V>; '?' makes it optional.",
+            });
+            var fieldObject = ClosedObject("A field with constraints, or an inline enum.");
+            fieldObject.Properties["type"] = RefProperty(typeText);
+            fieldObject.Properties["enum"] = new JsonSchemaProperty { Type = JsonObjectType.Array, Item = Ref(_name), MinItems = 1 };
+            fieldObject.Properties["optional"] = new JsonSchemaProperty { Type = JsonObjectType.Boolean };
+            fieldObject.Properties["min"] = new JsonSchemaProperty { Type = JsonObjectType.Number };
+            fieldObject.Properties["max"] = new JsonSchemaProperty { Type = JsonObjectType.Number };
+            fieldObject.Properties["maxLength"] = new JsonSchemaProperty { Type = JsonObjectType.Integer, Minimum = 1 };
+            fieldObject.Properties["nonEmpty"] = new JsonSchemaProperty { Type = JsonObjectType.Boolean };
+            fieldObject.Properties["description"] = StringProperty("Documentation carried into generated code as an escaped literal.");
+            var field = Define("field", new JsonSchema());
+            field.OneOf.Add(Ref(typeText));
+            field.OneOf.Add(fieldObject);
+            _fields = Define("fields", MapOf(field, "Field names to types."));
+
+            var enumType = ClosedObject("An enum type.", "enum");
+            enumType.Properties["enum"] = new JsonSchemaProperty { Type = JsonObjectType.Array, Item = Ref(_name), MinItems = 1 };
+            var typeDefinition = new JsonSchema();
+            typeDefinition.OneOf.Add(enumType);
+            typeDefinition.OneOf.Add(MapOf(field, "A value type's fields.", "^(?!enum$)[A-Za-z_][A-Za-z0-9_]*$"));
+            _types = Define("types", MapOf(Define("typeDefinition", typeDefinition), "Value types and enums usable from every file."));
+
+            _assignments = Define("assignments", MapOf(_value, "Target field to value."));
+
+            var updateObject = ClosedObject("A list or counter operation.");
+            foreach (var key in new[] { "set", "add", "remove", "increment" }) updateObject.Properties[key] = RefProperty(_value);
+            updateObject.Properties["by"] = RefProperty(_name, "With remove: the element member compared with the value.");
+            var update = Define("update", new JsonSchema());
+            update.OneOf.Add(Ref(_value));
+            update.OneOf.Add(updateObject);
+            _updates = Define("updates", MapOf(update, "Field to new value or operation."));
+
+            var conditionObject = ClosedObject("Comparison operators.");
+            foreach (var key in new[] { "eq", "ne", "gt", "ge", "lt", "le" }) conditionObject.Properties[key] = RefProperty(_value);
+            foreach (var key in new[] { "in", "notIn" }) conditionObject.Properties[key] = new JsonSchemaProperty { Type = JsonObjectType.Array, Item = Ref(_value) };
+            conditionObject.Properties["nonEmpty"] = new JsonSchemaProperty { Type = JsonObjectType.Boolean };
+            var condition = Define("condition", new JsonSchema());
+            condition.OneOf.Add(Ref(_value));
+            condition.OneOf.Add(new JsonSchema { Type = JsonObjectType.Array, Item = Ref(_value) });
+            condition.OneOf.Add(conditionObject);
+            _conditions = Define("conditions", MapOf(condition, "Field to required value, list of values, or operators."));
+
+            _identity = Define("identity", ClosedObject("A name and type, e.g. { name: orderId, type: guid }.", "name", "type"));
+            _identity.Properties["name"] = RefProperty(_name);
+            _identity.Properties["type"] = RefProperty(typeText);
+        }
+
+        public JsonSchema AggregateFile()
+        {
+            var command = ClosedObject("A command of the aggregate.");
+            command.Properties["creates"] = new JsonSchemaProperty { Type = JsonObjectType.Boolean, Description = "This command starts a new aggregate." };
+            command.Properties["fields"] = RefProperty(_fields);
+            command.Properties["when"] = RefProperty(_conditions, "Guards on state.");
+            command.Properties["require"] = RefProperty(_conditions, "Conditions on the command's fields.");
+            var emits = new JsonSchemaProperty { Description = "Events emitted; a mapping fills event fields explicitly." };
+            emits.OneOf.Add(Ref(_names));
+            emits.OneOf.Add(MapOf(_assignments, "Event name to field assignments."));
+            command.Properties["emits"] = emits;
+            command.Properties["description"] = StringProperty("Documentation.");
+
+            var file = ClosedObject("An aggregate: identity, state, commands and the events that change it.", "aggregate", "namespace", "id");
+            file.Properties["aggregate"] = RefProperty(_name);
+            file.Properties["namespace"] = Namespace();
+            file.Properties["id"] = RefProperty(_identity);
+            var snapshot = ClosedObject("Snapshot policy.", "every");
+            snapshot.Properties["every"] = new JsonSchemaProperty { Type = JsonObjectType.Integer, Minimum = 1 };
+            file.Properties["snapshot"] = new JsonSchemaProperty { Reference = Define("snapshot", snapshot) };
+            file.Properties["types"] = RefProperty(_types);
+            file.Properties["state"] = RefProperty(_fields);
+            file.Properties["commands"] = RefProperty(Define("aggregateCommands", MapOf(Define("aggregateCommand", command), "Commands.")));
+            file.Properties["events"] = RefProperty(Events());
+            return Define("aggregateFile", file);
+        }
+
+        public JsonSchema ContractsFile()
+        {
+            var command = ClosedObject("A command another service handles.");
+            command.Properties["fields"] = RefProperty(_fields);
+            command.Properties["description"] = StringProperty("Documentation.");
+            var file = ClosedObject("Messages and types without an aggregate: another team's commands and integration events.", "contracts", "namespace");
+            file.Properties["contracts"] = RefProperty(_name);
+            file.Properties["namespace"] = Namespace();
+            file.Properties["types"] = RefProperty(_types);
+            file.Properties["commands"] = RefProperty(Define("contractCommands", MapOf(Define("contractCommand", command), "Commands.")));
+            file.Properties["events"] = RefProperty(Events());
+            return Define("contractsFile", file);
+        }
+
+        public JsonSchema ProjectionFile()
+        {
+            var handler = ClosedObject("How one event changes the read model.");
+            handler.Properties["action"] = new JsonSchemaProperty { Reference = Define("projectionAction", StringEnum("Row operation.", "insert", "update", "upsert", "delete")) };
+            handler.Properties["key"] = RefProperty(_value, "The event value that selects the row (multi-stream projections).");
+            handler.Properties["set"] = RefProperty(_updates);
+            var file = ClosedObject("A read model fed by events.", "projection", "namespace", "key");
+            file.Properties["projection"] = RefProperty(_name);
+            file.Properties["namespace"] = Namespace();
+            file.Properties["aggregate"] = RefProperty(_name, "Single-stream: the aggregate whose stream feeds it. Omit for multi-stream.");
+            file.Properties["key"] = RefProperty(_identity);
+            file.Properties["fields"] = RefProperty(_fields);
+            file.Properties["on"] = new JsonSchemaProperty { Reference = Define("projectionHandlers", MapOf(Define("projectionHandler", handler), "Event name to handler.")) };
+            return Define("projectionFile", file);
+        }
+
+        public JsonSchema SagaFile()
+        {
+            var compensation = ClosedObject("The compensating command and its replies.", "send");
+            compensation.Properties["send"] = RefProperty(_name);
+            compensation.Properties["with"] = RefProperty(_assignments);
+            compensation.Properties["onSuccess"] = RefProperty(_names);
+            compensation.Properties["onFailure"] = RefProperty(_names);
+            var compensate = new JsonSchemaProperty();
+            compensate.OneOf.Add(Ref(_name));
+            compensate.OneOf.Add(compensation);
+
+            var step = ClosedObject("One step: send a command, wait in a state for a reply.", "name", "send");
+            step.Properties["name"] = RefProperty(_name);
+            step.Properties["state"] = RefProperty(_name, "The state while waiting; default Awaiting<Name>.");
+            step.Properties["send"] = RefProperty(_name);
+            step.Properties["with"] = RefProperty(_assignments, "Command fields from saga data; unassigned fields take the data field of the same name.");
+            step.Properties["onSuccess"] = RefProperty(_names);
+            step.Properties["onFailure"] = RefProperty(_names);
+            step.Properties["keep"] = RefProperty(_assignments, "Saga data fields from the success reply.");
+            step.Properties["timeout"] = RefProperty(_duration);
+            step.Properties["compensate"] = compensate;
+            step.Properties["compensation"] = new JsonSchemaProperty { Reference = Define("compensationNone", StringEnum("Say there is nothing to undo.", "none")) };
+
+            var handler = ClosedObject("An extra event handler.", "then");
+            handler.Properties["in"] = RefProperty(_names, "States where it applies; all active states when omitted.");
+            handler.Properties["then"] = RefProperty(_name, "compensate, complete, ignore, or a state name.");
+
+            var file = ClosedObject("An orchestrated saga.", "saga", "namespace", "correlateBy", "startedBy", "steps");
+            file.Properties["saga"] = RefProperty(_name);
+            file.Properties["namespace"] = Namespace();
+            file.Properties["correlateBy"] = RefProperty(_name);
+            file.Properties["startedBy"] = RefProperty(_name);
+            file.Properties["data"] = RefProperty(_fields);
+            file.Properties["timeout"] = RefProperty(_duration);
+            file.Properties["states"] = new JsonSchemaProperty { Type = JsonObjectType.Array, Item = Ref(_name) };
+            file.Properties["completed"] = RefProperty(_name);
+            file.Properties["compensated"] = RefProperty(_name);
+            file.Properties["compensationFailed"] = RefProperty(_name);
+            file.Properties["steps"] = new JsonSchemaProperty { Type = JsonObjectType.Array, Item = new JsonSchema { Reference = Define("sagaStep", step) }, MinItems = 1 };
+            file.Properties["on"] = new JsonSchemaProperty { Reference = Define("sagaHandlers", MapOf(Define("sagaHandler", handler), "Event name to handler.")) };
+            return Define("sagaFile", file);
+        }
+
+        public JsonSchema ReactionsFile()
+        {
+            var reaction = ClosedObject("When an event happens, send a command.", "when", "send");
+            reaction.Properties["when"] = RefProperty(_name);
+            reaction.Properties["where"] = RefProperty(_conditions);
+            reaction.Properties["send"] = RefProperty(_name);
+            reaction.Properties["with"] = RefProperty(_assignments);
+            var file = ClosedObject("Choreography.", "reactions", "namespace");
+            file.Properties["reactions"] = new JsonSchemaProperty { Reference = Define("reactions", MapOf(Define("reaction", reaction), "Reaction name to reaction.")) };
+            file.Properties["namespace"] = Namespace();
+            return Define("reactionsFile", file);
+        }
+
+        private JsonSchema Events()
+        {
+            if (_root.Definitions.TryGetValue("events", out var existing)) return existing;
+            var upcastObject = new JsonSchema { Type = JsonObjectType.Object, AllowAdditionalProperties = false, MinProperties = 1, MaxProperties = 1 };
+            upcastObject.Properties["default"] = RefProperty(_value);
+            upcastObject.Properties["rename"] = RefProperty(_name);
+            upcastObject.Properties["compute"] = RefProperty(_value);
+            var upcastStep = new JsonSchema();
+            upcastStep.OneOf.Add(StringEnum("Drop the old field.", "remove"));
+            upcastStep.OneOf.Add(upcastObject);
+
+            var version = ClosedObject("An earlier version and how it becomes the next one.", "version");
+            version.Properties["version"] = new JsonSchemaProperty { Type = JsonObjectType.Integer, Minimum = 1 };
+            version.Properties["fields"] = RefProperty(_fields);
+            version.Properties["upcast"] = new JsonSchemaProperty { Reference = Define("upcast", MapOf(Define("upcastStep", upcastStep), "Field of the next version to how it is produced.")) };
+            version.Properties["upcaster"] = StringProperty("A hand-written C# upcaster class instead of 'upcast'.");
+
+            var definition = ClosedObject("An event with its versions.");
+            definition.Properties["kind"] = new JsonSchemaProperty { Reference = Define("eventKind", StringEnum("Domain events are stored; integration events are contracts; notifications are fire-and-forget.", "domain", "integration", "notification")) };
+            definition.Properties["type"] = StringProperty("Stable wire and store name, independent of the C# name.", "^[A-Za-z0-9._-]+$");
+            definition.Properties["version"] = new JsonSchemaProperty { Type = JsonObjectType.Integer, Minimum = 1 };
+            definition.Properties["compatibility"] = new JsonSchemaProperty { Reference = Define("compatibility", StringEnum("Confluent Schema Registry modes.", "BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FULL", "NONE")) };
+            definition.Properties["fields"] = RefProperty(_fields);
+            definition.Properties["apply"] = RefProperty(_updates, "Effect on aggregate state.");
+            definition.Properties["previous"] = new JsonSchemaProperty { Type = JsonObjectType.Array, Item = new JsonSchema { Reference = Define("eventVersion", version) } };
+            definition.Properties["description"] = StringProperty("Documentation.");
+            return Define("events", MapOf(Define("event", definition), "Events."));
+        }
+
+        private static JsonSchemaProperty Namespace() =>
+            StringProperty("The C# namespace of generated code.", "^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*$");
+
+        private JsonSchema Define(string name, JsonSchema schema)
+        {
+            _root.Definitions[name] = schema;
+            return schema;
+        }
+    }
+}

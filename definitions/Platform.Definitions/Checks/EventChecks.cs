@@ -1,0 +1,295 @@
+using System.Collections.Generic;
+using Platform.Definitions.Diagnostics;
+using Platform.Definitions.Model;
+
+namespace Platform.Definitions.Checks;
+
+/// <summary>Versions, upcasts, event effects on state, and the commands that emit events.</summary>
+internal static class EventChecks
+{
+    public static void Run(CheckContext context)
+    {
+        foreach (var definition in context.Set.Events)
+        {
+            Versions(context, definition);
+        }
+        foreach (var aggregate in context.Set.Aggregates)
+        {
+            Aggregate(context, aggregate);
+        }
+    }
+
+    private static void Versions(CheckContext context, EventDefinition definition)
+    {
+        var byVersion = new SortedDictionary<int, EventVersionDefinition>();
+        foreach (var previous in definition.Previous)
+        {
+            if (previous.Version >= definition.Version)
+            {
+                context.Report(DiagnosticCodes.PreviousNotOlder, previous.Span, previous.Version, definition.Name, definition.Version);
+                continue;
+            }
+            if (byVersion.ContainsKey(previous.Version))
+            {
+                context.Report(DiagnosticCodes.DuplicateVersion, previous.Span, definition.Name, previous.Version);
+                continue;
+            }
+            byVersion[previous.Version] = previous;
+        }
+        if (byVersion.Count == 0) return;
+
+        var lowest = int.MaxValue;
+        foreach (var version in byVersion.Keys) lowest = System.Math.Min(lowest, version);
+        for (var version = lowest + 1; version < definition.Version; version++)
+        {
+            if (!byVersion.ContainsKey(version))
+            {
+                context.Report(DiagnosticCodes.VersionGap, definition.VersionSpan, definition.Name, version);
+                return;
+            }
+        }
+
+        foreach (var previous in byVersion.Values)
+        {
+            var next = previous.Version + 1 == definition.Version ? definition.Fields : byVersion[previous.Version + 1].Fields;
+            Upcast(context, definition, previous, next, previous.Version + 1);
+        }
+    }
+
+    /// <summary>Simulates v(n) -&gt; v(n+1): every required field of the next version must get a value of its type.</summary>
+    private static void Upcast(CheckContext context, EventDefinition definition, EventVersionDefinition previous, EquatableArray<FieldDefinition> next, int nextVersion)
+    {
+        if (previous.Upcaster is not null)
+        {
+            if (!previous.Upcast.IsEmpty) context.Report(DiagnosticCodes.UpcastAndUpcaster, previous.Span, previous.Version, definition.Name);
+            return;
+        }
+
+        var old = context.FieldMap(previous.Fields);
+        var target = context.FieldMap(next);
+        var produced = new Dictionary<string, UpcastStep>();
+        var removed = new HashSet<string>();
+        foreach (var step in previous.Upcast)
+        {
+            switch (step.Operation)
+            {
+                case UpcastOperation.Remove:
+                    if (!old.ContainsKey(step.Field))
+                    {
+                        context.Report(DiagnosticCodes.UpcastUnknownField, step.Span, definition.Name, previous.Version, step.Field, $"version {previous.Version} does not have");
+                    }
+                    removed.Add(step.Field);
+                    continue;
+                case UpcastOperation.Rename:
+                    if (!old.ContainsKey(step.From!))
+                    {
+                        context.Report(DiagnosticCodes.UpcastUnknownField, step.Span, definition.Name, previous.Version, step.From!, $"version {previous.Version} does not have");
+                    }
+                    removed.Add(step.From!);
+                    break;
+                case UpcastOperation.Compute:
+                    Typing.CheckValue(context, step.Value!, previous.Fields, $"'{definition.Name}' v{previous.Version}", target.TryGetValue(step.Field, out var computed) ? computed : null);
+                    break;
+                case UpcastOperation.Default:
+                    if (target.TryGetValue(step.Field, out var defaulted)) Typing.CheckValue(context, step.Value!, previous.Fields, $"'{definition.Name}' v{previous.Version}", defaulted);
+                    break;
+            }
+            if (!target.ContainsKey(step.Field))
+            {
+                context.Report(DiagnosticCodes.UpcastUnknownField, step.Span, definition.Name, previous.Version, step.Field, $"version {nextVersion} does not have");
+                continue;
+            }
+            produced[step.Field] = step;
+        }
+
+        foreach (var field in next)
+        {
+            if (produced.TryGetValue(field.Name, out var step))
+            {
+                if (step.Operation == UpcastOperation.Rename && old.TryGetValue(step.From!, out var source) && !Typing.Assignable(context, source.Type with { IsOptional = false }, field.Type with { IsOptional = false }))
+                {
+                    context.Report(DiagnosticCodes.TypeChangedWithoutConversion, step.Span, field.Name, source.Type.Display, previous.Version, field.Type.Display, nextVersion);
+                }
+                continue;
+            }
+            if (old.TryGetValue(field.Name, out var before) && !removed.Contains(field.Name))
+            {
+                if (!Typing.Assignable(context, before.Type with { IsOptional = false }, field.Type with { IsOptional = false }))
+                {
+                    context.Report(DiagnosticCodes.TypeChangedWithoutConversion, field.Span, field.Name, before.Type.Display, previous.Version, field.Type.Display, nextVersion);
+                }
+                else if (before.Type.IsOptional && !field.Type.IsOptional)
+                {
+                    context.Report(DiagnosticCodes.NoUpcastPath, previous.Span, previous.Version, definition.Name, nextVersion,
+                        $"'{field.Name}' is optional in version {previous.Version} but required in version {nextVersion}, and has no default");
+                }
+                continue;
+            }
+            if (!field.Type.IsOptional)
+            {
+                context.Report(DiagnosticCodes.NoUpcastPath, previous.Span, previous.Version, definition.Name, nextVersion,
+                    $"the required field '{field.Name}' has no value (add '{field.Name}: {{ default: ... }}')");
+            }
+        }
+    }
+
+    private static void Aggregate(CheckContext context, AggregateDefinition aggregate)
+    {
+        var state = new List<FieldDefinition>(aggregate.State);
+        var creates = false;
+        var emitted = new HashSet<string>();
+
+        foreach (var command in aggregate.Commands)
+        {
+            creates |= command.Creates;
+            var commandFields = context.Set.FieldsOf(command);
+            foreach (var condition in command.When)
+            {
+                var field = Typing.Find(state, condition.Subject);
+                if (field is null)
+                {
+                    context.Report(DiagnosticCodes.UnknownMessageField, condition.Span, condition.Subject, $"the state of '{aggregate.Name}'", CheckContext.Names(Typing.NamesOf(state)));
+                    continue;
+                }
+                Conditions(context, condition, field, commandFields, $"command '{command.Name}'");
+            }
+            foreach (var condition in command.Require)
+            {
+                var field = Typing.Find(commandFields, condition.Subject);
+                if (field is null)
+                {
+                    context.Report(DiagnosticCodes.UnknownMessageField, condition.Span, condition.Subject, $"command '{command.Name}'", CheckContext.Names(Typing.NamesOf(commandFields)));
+                    continue;
+                }
+                Conditions(context, condition, field, commandFields, $"command '{command.Name}'");
+            }
+            foreach (var emit in command.Emits)
+            {
+                var definition = context.Event(new NameRef(emit.Event, emit.Span), "Event");
+                if (definition is null) continue;
+                if (definition.Aggregate != aggregate.Name)
+                {
+                    context.Report(DiagnosticCodes.UnknownReference, emit.Span, $"Event of aggregate '{aggregate.Name}'", emit.Event, " Commands emit their own aggregate's events; declare it under this aggregate's 'events:'.");
+                    continue;
+                }
+                emitted.Add(definition.Name);
+                var eventFields = context.Set.FieldsOf(definition);
+                var assigned = new HashSet<string>();
+                foreach (var assignment in emit.Assignments)
+                {
+                    var target = Typing.Find(eventFields, assignment.Target);
+                    if (target is null)
+                    {
+                        context.Report(DiagnosticCodes.UnknownMessageField, assignment.Span, assignment.Target, $"event '{definition.Name}'", CheckContext.Names(Typing.NamesOf(eventFields)));
+                        continue;
+                    }
+                    assigned.Add(assignment.Target);
+                    Typing.CheckValue(context, assignment.Value, commandFields, $"command '{command.Name}'", target);
+                }
+                foreach (var field in eventFields)
+                {
+                    if (field.Type.IsOptional || assigned.Contains(field.Name)) continue;
+                    var source = Typing.Find(commandFields, field.Name);
+                    if (source is null)
+                    {
+                        context.Report(DiagnosticCodes.EmittedFieldUnfilled, emit.Span, command.Name, definition.Name, field.Name);
+                    }
+                    else if (!Typing.Assignable(context, source.Type, field.Type))
+                    {
+                        context.Report(DiagnosticCodes.LiteralTypeMismatch, emit.Span, "$" + field.Name, field.Name, field.Type.Display, $"Command '{command.Name}' has it as {source.Type.Display}; assign it explicitly.");
+                    }
+                }
+            }
+        }
+        if (!creates && !aggregate.Commands.IsEmpty) context.Report(DiagnosticCodes.NoCreatingCommand, aggregate.Span, aggregate.Name);
+
+        foreach (var definition in aggregate.Events)
+        {
+            if (!emitted.Contains(definition.Name) && !aggregate.Commands.IsEmpty)
+            {
+                context.Report(DiagnosticCodes.EventNeverEmitted, definition.Span, aggregate.Name, definition.Name);
+            }
+            if (definition.Kind != EventKind.Domain && !definition.Apply.IsEmpty)
+            {
+                context.Report(DiagnosticCodes.ApplyOnNonDomainEvent, definition.Span, definition.Name, definition.Kind.ToString().ToLowerInvariant());
+                continue;
+            }
+            var eventFields = context.Set.FieldsOf(definition);
+            foreach (var update in definition.Apply)
+            {
+                var target = Typing.Find(state, update.Target);
+                if (target is null)
+                {
+                    context.Report(DiagnosticCodes.ApplyUnknownStateField, update.Span, update.Target, aggregate.Name);
+                    continue;
+                }
+                Updates.Check(context, update, target, eventFields, $"event '{definition.Name}'");
+            }
+        }
+    }
+
+    public static void Conditions(CheckContext context, Condition condition, FieldDefinition subject, IReadOnlyList<FieldDefinition> scope, string scopeName)
+    {
+        if (condition.Operator == ConditionOperator.NonEmpty)
+        {
+            if (!Typing.IsString(subject.Type) && !Typing.IsCollection(subject.Type))
+            {
+                context.Report(DiagnosticCodes.OperationTypeMismatch, condition.Span, "nonEmpty", subject.Name, subject.Type.Display, "nonEmpty applies to strings, lists and maps.");
+            }
+            return;
+        }
+        if (condition.Operator is ConditionOperator.GreaterThan or ConditionOperator.GreaterOrEqual or ConditionOperator.LessThan or ConditionOperator.LessOrEqual
+            && !Typing.IsNumeric(subject.Type) && subject.Type.Primitive is not (PrimitiveType.Timestamp or PrimitiveType.Date))
+        {
+            context.Report(DiagnosticCodes.OperationTypeMismatch, condition.Span, condition.Operator.ToString(), subject.Name, subject.Type.Display, "Comparisons apply to numbers, dates and timestamps.");
+            return;
+        }
+        foreach (var operand in condition.Operands)
+        {
+            Typing.CheckValue(context, operand, scope, scopeName, subject);
+        }
+    }
+}
+
+/// <summary>Checks of one <see cref="StateUpdate"/>, shared by aggregate apply and projection handlers.</summary>
+internal static class Updates
+{
+    public static void Check(CheckContext context, StateUpdate update, FieldDefinition target, IReadOnlyList<FieldDefinition> scope, string scopeName)
+    {
+        switch (update.Operation)
+        {
+            case UpdateOperation.Set:
+                Typing.CheckValue(context, update.Value, scope, scopeName, target);
+                break;
+            case UpdateOperation.Increment:
+                if (!Typing.IsNumeric(target.Type))
+                {
+                    context.Report(DiagnosticCodes.OperationTypeMismatch, update.Span, "increment", target.Name, target.Type.Display, "increment applies to numbers.");
+                    return;
+                }
+                Typing.CheckValue(context, update.Value, scope, scopeName, target);
+                break;
+            case UpdateOperation.Add:
+            case UpdateOperation.Remove:
+                if (target.Type.Kind != TypeKind.List)
+                {
+                    context.Report(DiagnosticCodes.OperationTypeMismatch, update.Span, update.Operation.ToString().ToLowerInvariant(), target.Name, target.Type.Display, "add and remove apply to lists.");
+                    return;
+                }
+                var element = target.Type.Element!;
+                if (update.MatchMember is not null)
+                {
+                    var members = Typing.MembersOf(context, element);
+                    var member = Typing.Find(members, update.MatchMember);
+                    if (member is null)
+                    {
+                        context.Report(DiagnosticCodes.UnknownMessageField, update.Span, update.MatchMember, $"the elements of '{target.Name}'", members is null ? "none" : CheckContext.Names(Typing.NamesOf(members)));
+                        return;
+                    }
+                    element = member.Type;
+                }
+                Typing.CheckValue(context, update.Value, scope, scopeName, new FieldDefinition(target.Name, element, null, null, target.Span));
+                break;
+        }
+    }
+}

@@ -1,0 +1,199 @@
+using System.Collections.Generic;
+using Platform.Definitions.Diagnostics;
+using Platform.Definitions.Model;
+
+namespace Platform.Definitions.Checks;
+
+/// <summary>
+/// Every name that becomes C# is a valid identifier, not a keyword after casing, unique in its
+/// scope, and different from its enclosing type. This is what keeps YAML text out of generated
+/// code except as checked identifiers.
+/// </summary>
+internal static class NameChecks
+{
+    public static void Run(CheckContext context)
+    {
+        var global = new Dictionary<string, (string Kind, SourceSpan Span)>(System.StringComparer.Ordinal);
+        var typeNames = new Dictionary<string, EventDefinition>(System.StringComparer.Ordinal);
+
+        foreach (var file in context.Set.Files)
+        {
+            Namespace(context, file.Namespace, file.Span);
+            if (file.Kind != DefinitionKind.Reactions) Declare(context, global, "Definition", file.Name, file.Span);
+
+            foreach (var type in file.Types)
+            {
+                Declare(context, global, "Type", type.Name, type.Span);
+                Fields(context, type.Fields, type.Name);
+            }
+            foreach (var enumType in file.Enums)
+            {
+                Declare(context, global, "Type", enumType.Name, enumType.Span);
+                var members = new Scope(context);
+                foreach (var member in enumType.Members) members.Add("Enum member", member.Name, member.Span);
+            }
+
+            if (file.Aggregate is { } aggregate)
+            {
+                Identifier(context, aggregate.Id.Name, aggregate.Id.Span);
+                Fields(context, aggregate.State, aggregate.Name + "State");
+                foreach (var field in aggregate.State) InlineEnum(context, global, field);
+            }
+            foreach (var command in file.Commands)
+            {
+                Declare(context, global, "Command", command.Name, command.Span);
+                Fields(context, command.Fields, command.Name);
+                if (command.Aggregate is not null && context.Aggregates.TryGetValue(command.Aggregate, out var owner))
+                {
+                    foreach (var field in command.Fields)
+                    {
+                        if (field.Name == owner.Id.Name)
+                        {
+                            context.Report(DiagnosticCodes.DuplicateName, field.Span, "Field", field.Name, "the aggregate id (every command of the aggregate carries it)");
+                        }
+                    }
+                }
+            }
+            foreach (var definition in file.Events)
+            {
+                Declare(context, global, "Event", definition.Name, definition.Span);
+                Fields(context, definition.Fields, definition.Name);
+                foreach (var field in definition.Fields) InlineEnum(context, global, field);
+                foreach (var previous in definition.Previous) Fields(context, previous.Fields, definition.Name + "V" + previous.Version);
+                if (!IsTypeName(definition.TypeName)) context.Report(DiagnosticCodes.InvalidTypeName, definition.Span, definition.TypeName);
+                if (typeNames.TryGetValue(definition.TypeName, out var other))
+                {
+                    context.Report(DiagnosticCodes.DuplicateTypeName, definition.Span, definition.TypeName, other.Name);
+                }
+                else
+                {
+                    typeNames[definition.TypeName] = definition;
+                }
+            }
+
+            if (file.Projection is { } projection)
+            {
+                Identifier(context, projection.Key.Name, projection.Key.Span);
+                var fields = new List<FieldDefinition> { projection.Key };
+                fields.AddRange(projection.Fields);
+                Fields(context, fields, projection.Name);
+            }
+            if (file.Saga is { } saga)
+            {
+                Fields(context, saga.Data, saga.Name + "State");
+                var steps = new Scope(context);
+                foreach (var step in saga.Steps) steps.Add("Step", step.Name, step.Span);
+                var states = new Scope(context);
+                foreach (var state in saga.States) states.Add("State", state.Name, state.Span);
+                foreach (var step in saga.Steps) Identifier(context, step.State.Name, step.State.Span);
+                Identifier(context, saga.CompletedState.Name, saga.CompletedState.Span);
+                Identifier(context, saga.CompensatedState.Name, saga.CompensatedState.Span);
+                Identifier(context, saga.CompensationFailedState.Name, saga.CompensationFailedState.Span);
+            }
+            foreach (var reaction in file.Reactions) Declare(context, global, "Reaction", reaction.Name, reaction.Span);
+        }
+    }
+
+    private static void InlineEnum(CheckContext context, Dictionary<string, (string Kind, SourceSpan Span)> global, FieldDefinition field)
+    {
+        if (field.Type.Kind != TypeKind.Enum) return;
+        Declare(context, global, "Type", field.Type.Name, field.Type.Span);
+        var members = new Scope(context);
+        foreach (var member in field.Type.EnumMembers) members.Add("Enum member", member, field.Type.Span);
+    }
+
+    private static void Declare(CheckContext context, Dictionary<string, (string Kind, SourceSpan Span)> global, string kind, string name, SourceSpan span)
+    {
+        if (!Identifier(context, name, span)) return;
+        // Definitions, types, commands, events and reactions become types in one namespace tree.
+        if (global.TryGetValue(name, out var existing))
+        {
+            context.Report(DiagnosticCodes.DuplicateName, span, kind, name, $"{existing.Span.Path}({existing.Span.StartLine},{existing.Span.StartColumn}) as a {existing.Kind.ToLowerInvariant()}");
+            return;
+        }
+        global[name] = (kind, span);
+    }
+
+    private static void Fields(CheckContext context, IEnumerable<FieldDefinition> fields, string enclosing)
+    {
+        var scope = new Scope(context);
+        foreach (var field in fields)
+        {
+            if (!scope.Add("Field", field.Name, field.Span)) continue;
+            if (IdentifierRules.Pascal(field.Name) == enclosing)
+            {
+                context.Report(DiagnosticCodes.ReservedName, field.Span, field.Name, $"it is the name of the enclosing type '{enclosing}'");
+            }
+        }
+    }
+
+    public static bool Identifier(CheckContext context, string name, SourceSpan span)
+    {
+        if (!IdentifierRules.IsValid(name))
+        {
+            context.Report(DiagnosticCodes.InvalidIdentifier, span, name, IdentifierRules.Suggest(name));
+            return false;
+        }
+        var keyword = IdentifierRules.KeywordAfterCasing(name);
+        if (keyword is not null)
+        {
+            context.Report(DiagnosticCodes.KeywordIdentifier, span, name, keyword);
+            return false;
+        }
+        return true;
+    }
+
+    private static void Namespace(CheckContext context, string ns, SourceSpan span)
+    {
+        if (ns.Length == 0) return;
+        foreach (var segment in ns.Split('.'))
+        {
+            if (!IdentifierRules.IsValid(segment) || IdentifierRules.IsKeyword(segment))
+            {
+                context.Report(DiagnosticCodes.InvalidNamespace, span, ns);
+                return;
+            }
+        }
+    }
+
+    private static bool IsTypeName(string typeName)
+    {
+        if (typeName.Length == 0 || typeName.Length > 200) return false;
+        foreach (var character in typeName)
+        {
+            var ok = (character >= 'a' && character <= 'z') || (character >= 'A' && character <= 'Z') || (character >= '0' && character <= '9')
+                || character == '.' || character == '-' || character == '_';
+            if (!ok) return false;
+        }
+        return true;
+    }
+
+    /// <summary>Names in one scope: exact duplicates and names equal after PascalCase.</summary>
+    private sealed class Scope
+    {
+        private readonly CheckContext _context;
+        private readonly Dictionary<string, (string Name, SourceSpan Span)> _byPascal = new(System.StringComparer.Ordinal);
+
+        public Scope(CheckContext context) => _context = context;
+
+        public bool Add(string kind, string name, SourceSpan span)
+        {
+            if (!Identifier(_context, name, span)) return false;
+            var pascal = IdentifierRules.Pascal(name);
+            if (_byPascal.TryGetValue(pascal, out var existing))
+            {
+                if (existing.Name == name)
+                {
+                    _context.Report(DiagnosticCodes.DuplicateName, span, kind, name, $"line {existing.Span.StartLine}");
+                }
+                else
+                {
+                    _context.Report(DiagnosticCodes.CasingCollision, span, name, existing.Name, pascal);
+                }
+                return false;
+            }
+            _byPascal[pascal] = (name, span);
+            return true;
+        }
+    }
+}

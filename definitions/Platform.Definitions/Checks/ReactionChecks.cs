@@ -1,0 +1,108 @@
+using System.Collections.Generic;
+using Platform.Definitions.Diagnostics;
+using Platform.Definitions.Model;
+
+namespace Platform.Definitions.Checks;
+
+/// <summary>Reactions reference real messages, fill every required command field, and never feed themselves.</summary>
+internal static class ReactionChecks
+{
+    public static void Run(CheckContext context)
+    {
+        var reactions = new List<ReactionDefinition>();
+        foreach (var file in context.Set.Files) reactions.AddRange(file.Reactions);
+
+        foreach (var reaction in reactions)
+        {
+            var definition = context.Event(reaction.When, "Event");
+            var command = context.Command(reaction.Send, "Command");
+            if (definition is null) continue;
+            var scope = context.Set.FieldsOf(definition);
+            var scopeName = $"event '{definition.Name}'";
+            foreach (var condition in reaction.Where)
+            {
+                var subject = Typing.Find(scope, condition.Subject);
+                if (subject is null)
+                {
+                    context.Report(DiagnosticCodes.UnknownMessageField, condition.Span, condition.Subject, scopeName, CheckContext.Names(Typing.NamesOf(scope)));
+                    continue;
+                }
+                EventChecks.Conditions(context, condition, subject, scope, scopeName);
+            }
+            if (command is null) continue;
+            var commandFields = context.Set.FieldsOf(command);
+            var assigned = new HashSet<string>();
+            foreach (var assignment in reaction.With)
+            {
+                var target = Typing.Find(commandFields, assignment.Target);
+                if (target is null)
+                {
+                    context.Report(DiagnosticCodes.UnknownMessageField, assignment.Span, assignment.Target, $"command '{command.Name}'", CheckContext.Names(Typing.NamesOf(commandFields)));
+                    continue;
+                }
+                assigned.Add(target.Name);
+                Typing.CheckValue(context, assignment.Value, scope, scopeName, target);
+            }
+            foreach (var field in commandFields)
+            {
+                if (field.Type.IsOptional || assigned.Contains(field.Name) || Typing.Find(scope, field.Name) is not null) continue;
+                context.Report(DiagnosticCodes.ReactionFieldUnfilled, reaction.Span, reaction.Name, command.Name, field.Name, definition.Name);
+            }
+        }
+
+        Cycles(context, reactions);
+    }
+
+    /// <summary>Event -&gt; reaction -&gt; command -&gt; emitted events; a path back to the start is a loop with no end.</summary>
+    private static void Cycles(CheckContext context, List<ReactionDefinition> reactions)
+    {
+        var byEvent = new Dictionary<string, List<ReactionDefinition>>();
+        foreach (var reaction in reactions)
+        {
+            if (!byEvent.TryGetValue(reaction.When.Name, out var list)) byEvent[reaction.When.Name] = list = new List<ReactionDefinition>();
+            list.Add(reaction);
+        }
+
+        var reported = new HashSet<string>();
+        foreach (var start in reactions)
+        {
+            if (reported.Contains(start.Name)) continue;
+            // Breadth-first from the start reaction's command, remembering how each reaction was reached.
+            var cameFrom = new Dictionary<string, ReactionDefinition?> { [start.Name] = null };
+            var queue = new Queue<ReactionDefinition>();
+            queue.Enqueue(start);
+            ReactionDefinition? closing = null;
+            while (queue.Count > 0 && closing is null)
+            {
+                var current = queue.Dequeue();
+                if (!context.Commands.TryGetValue(current.Send.Name, out var command)) continue;
+                foreach (var emit in command.Emits)
+                {
+                    if (!byEvent.TryGetValue(emit.Event, out var next)) continue;
+                    foreach (var reaction in next)
+                    {
+                        if (reaction.Name == start.Name)
+                        {
+                            closing = current;
+                            break;
+                        }
+                        if (cameFrom.ContainsKey(reaction.Name)) continue;
+                        cameFrom[reaction.Name] = current;
+                        queue.Enqueue(reaction);
+                    }
+                    if (closing is not null) break;
+                }
+            }
+            if (closing is null) continue;
+
+            var path = new List<string>();
+            for (var step = closing; step is not null; step = cameFrom[step.Name])
+            {
+                path.Insert(0, $"{step.When.Name} -> {step.Name} -> {step.Send.Name}");
+                reported.Add(step.Name);
+            }
+            path.Add(start.When.Name);
+            context.Report(DiagnosticCodes.ReactionCycle, start.Span, string.Join(" -> ", path));
+        }
+    }
+}

@@ -1,0 +1,144 @@
+using System.Collections.Generic;
+using Platform.Definitions.Diagnostics;
+using Platform.Definitions.Model;
+
+namespace Platform.Definitions.Checks;
+
+/// <summary>
+/// Messages a saga uses exist and correlate; every step is compensated or says why not; and the
+/// state graph built from steps and handlers has no dead states and always reaches an end.
+/// </summary>
+internal static class SagaChecks
+{
+    public static void Run(CheckContext context)
+    {
+        foreach (var file in context.Set.Files)
+        {
+            if (file.Saga is { } saga) Check(context, saga);
+        }
+    }
+
+    private static void Check(CheckContext context, SagaDefinition saga)
+    {
+        if (saga.Steps.IsEmpty) context.Report(DiagnosticCodes.SagaNoSteps, saga.Span, saga.Name);
+
+        var start = context.Event(saga.StartedBy, "Event");
+        var data = new List<FieldDefinition>(saga.Data);
+        if (start is not null)
+        {
+            var correlation = Correlates(context, saga, start, saga.StartedBy.Span);
+            if (correlation is not null && Typing.Find(data, saga.CorrelateBy) is null) data.Insert(0, correlation);
+        }
+
+        var kept = new HashSet<string>();
+        foreach (var step in saga.Steps)
+        {
+            var label = $"Step '{step.Name}'";
+            Send(context, saga, step.Send, step.With, data, label);
+            var successes = Replies(context, saga, step.OnSuccess);
+            Replies(context, saga, step.OnFailure);
+            foreach (var keep in step.Keep)
+            {
+                var target = Typing.Find(data, keep.Target);
+                if (target is null)
+                {
+                    context.Report(DiagnosticCodes.UnknownMessageField, keep.Span, keep.Target, $"the data of saga '{saga.Name}'", CheckContext.Names(Typing.NamesOf(data)));
+                    continue;
+                }
+                kept.Add(keep.Target);
+                foreach (var success in successes)
+                {
+                    Typing.CheckValue(context, keep.Value, context.Set.FieldsOf(success), $"event '{success.Name}'", target);
+                }
+            }
+
+            if (step.Compensation is { } compensation)
+            {
+                if (step.CompensationNone) context.Report(DiagnosticCodes.SagaCompensationAndNone, step.Span, step.Name);
+                Send(context, saga, compensation.Command, compensation.With, data, $"The compensation of step '{step.Name}'");
+                Replies(context, saga, compensation.OnSuccess);
+                Replies(context, saga, compensation.OnFailure);
+            }
+            else if (!step.CompensationNone)
+            {
+                context.Report(DiagnosticCodes.SagaStepWithoutCompensation, step.Span, step.Name, saga.Name);
+            }
+
+            if (step.Timeout is { } timeout && step.OnSuccess.IsEmpty && step.OnFailure.IsEmpty)
+            {
+                context.Report(DiagnosticCodes.SagaTimeoutNeverCancelled, timeout.Span, $"step '{step.Name}'", saga.Name, "no reply event ends the step");
+            }
+        }
+
+        if (start is not null)
+        {
+            var startFields = context.Set.FieldsOf(start);
+            foreach (var field in saga.Data)
+            {
+                if (field.Name == saga.CorrelateBy || kept.Contains(field.Name) || Typing.Find(startFields, field.Name) is not null) continue;
+                context.Report(DiagnosticCodes.SagaDataUnfilled, field.Span, field.Name, saga.Name, start.Name);
+            }
+        }
+
+        foreach (var handler in saga.Handlers)
+        {
+            var definition = context.Event(handler.Event, "Event");
+            if (definition is not null) Correlates(context, saga, definition, handler.Event.Span);
+        }
+
+        new SagaGraph(context, saga).Check();
+    }
+
+    private static FieldDefinition? Correlates(CheckContext context, SagaDefinition saga, EventDefinition definition, SourceSpan span)
+    {
+        var field = Typing.Find(context.Set.FieldsOf(definition), saga.CorrelateBy);
+        if (field is null) context.Report(DiagnosticCodes.SagaMissingCorrelation, span, definition.Name, saga.CorrelateBy, saga.Name);
+        return field;
+    }
+
+    private static List<EventDefinition> Replies(CheckContext context, SagaDefinition saga, EquatableArray<NameRef> names)
+    {
+        var result = new List<EventDefinition>();
+        foreach (var name in names)
+        {
+            var definition = context.Event(name, "Event");
+            if (definition is null) continue;
+            Correlates(context, saga, definition, name.Span);
+            result.Add(definition);
+        }
+        return result;
+    }
+
+    /// <summary>Fields of the sent command come from 'with:' or from saga data of the same name.</summary>
+    private static void Send(CheckContext context, SagaDefinition saga, NameRef commandName, EquatableArray<FieldAssignment> with, List<FieldDefinition> data, string label)
+    {
+        var command = context.Command(commandName, "Command");
+        if (command is null) return;
+        var commandFields = context.Set.FieldsOf(command);
+        var assigned = new HashSet<string>();
+        foreach (var assignment in with)
+        {
+            var target = Typing.Find(commandFields, assignment.Target);
+            if (target is null)
+            {
+                context.Report(DiagnosticCodes.UnknownMessageField, assignment.Span, assignment.Target, $"command '{command.Name}'", CheckContext.Names(Typing.NamesOf(commandFields)));
+                continue;
+            }
+            assigned.Add(target.Name);
+            Typing.CheckValue(context, assignment.Value, data, $"the data of saga '{saga.Name}'", target);
+        }
+        foreach (var field in commandFields)
+        {
+            if (field.Type.IsOptional || assigned.Contains(field.Name)) continue;
+            var source = Typing.Find(data, field.Name);
+            if (source is null)
+            {
+                context.Report(DiagnosticCodes.SagaCommandFieldUnfilled, commandName.Span, label, saga.Name, command.Name, field.Name);
+            }
+            else if (!Typing.Assignable(context, source.Type with { IsOptional = false }, field.Type))
+            {
+                context.Report(DiagnosticCodes.LiteralTypeMismatch, commandName.Span, "$" + field.Name, field.Name, field.Type.Display, $"The saga data has it as {source.Type.Display}; assign it explicitly.");
+            }
+        }
+    }
+}

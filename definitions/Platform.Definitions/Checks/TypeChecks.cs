@@ -1,0 +1,142 @@
+using System.Collections.Generic;
+using Platform.Definitions.Diagnostics;
+using Platform.Definitions.Model;
+
+namespace Platform.Definitions.Checks;
+
+/// <summary>Every type resolves, map keys are keyable, value types do not contain themselves, constraints fit.</summary>
+internal static class TypeChecks
+{
+    public static void Run(CheckContext context)
+    {
+        foreach (var file in context.Set.Files)
+        {
+            foreach (var type in file.Types)
+            {
+                Fields(context, type.Fields);
+                Recursion(context, type);
+            }
+            foreach (var enumType in file.Enums)
+            {
+                if (enumType.Members.IsEmpty) context.Report(DiagnosticCodes.InvalidEnum, enumType.Span, $"The enum '{enumType.Name}' has no members");
+            }
+            if (file.Aggregate is { } aggregate)
+            {
+                var idType = aggregate.Id.Type;
+                if (idType.Kind != TypeKind.Primitive || idType.IsOptional || idType.Primitive is not (PrimitiveType.Guid or PrimitiveType.String or PrimitiveType.Long))
+                {
+                    context.Report(DiagnosticCodes.InvalidIdType, idType.Span, idType.Display);
+                }
+                Fields(context, aggregate.State);
+            }
+            foreach (var command in file.Commands) Fields(context, command.Fields);
+            foreach (var definition in file.Events)
+            {
+                Fields(context, definition.Fields);
+                foreach (var previous in definition.Previous) Fields(context, previous.Fields);
+            }
+            if (file.Projection is { } projection)
+            {
+                Type(context, projection.Key.Type);
+                Fields(context, projection.Fields);
+            }
+            if (file.Saga is { } saga) Fields(context, saga.Data);
+        }
+    }
+
+    private static void Fields(CheckContext context, IEnumerable<FieldDefinition> fields)
+    {
+        foreach (var field in fields)
+        {
+            Type(context, field.Type);
+            if (field.Constraints is { } constraints) Constraints(context, field, constraints);
+        }
+    }
+
+    private static void Type(CheckContext context, TypeRef type)
+    {
+        switch (type.Kind)
+        {
+            case TypeKind.Named:
+                if (!context.ValueTypes.ContainsKey(type.Name) && !context.Enums.ContainsKey(type.Name))
+                {
+                    var known = new List<string>(context.ValueTypes.Keys);
+                    known.AddRange(context.Enums.Keys);
+                    context.Report(DiagnosticCodes.UnknownType, type.Span, type.Name, CheckContext.Suggest(type.Name, known));
+                }
+                break;
+            case TypeKind.List:
+                Type(context, type.Element!);
+                break;
+            case TypeKind.Map:
+                var key = type.Key!;
+                Type(context, key);
+                var keyable = !key.IsOptional && (key.Kind == TypeKind.Primitive
+                    ? key.Primitive is PrimitiveType.String or PrimitiveType.Int or PrimitiveType.Long or PrimitiveType.Guid
+                    : key.Kind == TypeKind.Named && context.Enums.ContainsKey(key.Name));
+                if (!keyable) context.Report(DiagnosticCodes.InvalidMapKey, type.Span, key.Display);
+                Type(context, type.Element!);
+                break;
+            case TypeKind.Enum:
+                var seen = new HashSet<string>();
+                if (type.EnumMembers.IsEmpty) context.Report(DiagnosticCodes.InvalidEnum, type.Span, $"The enum '{type.Name}' has no members");
+                foreach (var member in type.EnumMembers)
+                {
+                    if (!seen.Add(member)) context.Report(DiagnosticCodes.InvalidEnum, type.Span, $"The enum '{type.Name}' lists '{member}' twice");
+                }
+                break;
+        }
+    }
+
+    private static void Constraints(CheckContext context, FieldDefinition field, FieldConstraints constraints)
+    {
+        var type = field.Type;
+        if ((constraints.Min is not null || constraints.Max is not null) && !Typing.IsNumeric(type))
+        {
+            context.Report(DiagnosticCodes.ConstraintNotApplicable, field.Span, "min/max", type.Display, "Ranges apply to int, long, decimal and double.");
+        }
+        if (constraints.MaxLength is not null && !Typing.IsString(type))
+        {
+            context.Report(DiagnosticCodes.ConstraintNotApplicable, field.Span, "maxLength", type.Display, "maxLength applies to strings.");
+        }
+        if (constraints.NonEmpty && !Typing.IsString(type) && !Typing.IsCollection(type))
+        {
+            context.Report(DiagnosticCodes.ConstraintNotApplicable, field.Span, "nonEmpty", type.Display, "nonEmpty applies to strings, lists and maps.");
+        }
+        if (constraints.Min is { } min && constraints.Max is { } max && min > max)
+        {
+            context.Report(DiagnosticCodes.InvalidValue, field.Span, $"min {min} > max {max}", "range", "a minimum not above the maximum");
+        }
+    }
+
+    /// <summary>A value type may not contain itself, directly or through other value types or collections.</summary>
+    private static void Recursion(CheckContext context, ValueTypeDefinition root)
+    {
+        var stack = new Stack<(ValueTypeDefinition Type, string Path)>();
+        var visited = new HashSet<string>();
+        stack.Push((root, root.Name));
+        while (stack.Count > 0)
+        {
+            var (current, path) = stack.Pop();
+            foreach (var field in current.Fields)
+            {
+                foreach (var name in NamedTypesIn(field.Type))
+                {
+                    if (name == root.Name)
+                    {
+                        context.Report(DiagnosticCodes.RecursiveType, root.Span, root.Name, path + "." + field.Name);
+                        return;
+                    }
+                    if (visited.Add(name) && context.ValueTypes.TryGetValue(name, out var next)) stack.Push((next, path + "." + field.Name));
+                }
+            }
+        }
+    }
+
+    private static IEnumerable<string> NamedTypesIn(TypeRef type)
+    {
+        if (type.Kind == TypeKind.Named) yield return type.Name;
+        if (type.Key is not null) foreach (var name in NamedTypesIn(type.Key)) yield return name;
+        if (type.Element is not null) foreach (var name in NamedTypesIn(type.Element)) yield return name;
+    }
+}

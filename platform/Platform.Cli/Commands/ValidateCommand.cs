@@ -1,0 +1,35 @@
+using System.CommandLine;
+using Platform.Definitions.Compatibility;
+using Platform.Definitions.Diagnostics;
+
+namespace Platform.Cli.Commands;
+
+/// <summary><c>platform validate &lt;dir&gt;</c>: every check, including the compatibility lock.</summary>
+internal static class ValidateCommand
+{
+    public static Command Create()
+    {
+        var directory = new Argument<DirectoryInfo>("dir") { Description = "Folder with the definition files (searched recursively) and definitions.lock.json." };
+        var command = new Command("validate", "Check the definitions and print diagnostics as path(line,col): severity CODE: message. Exit 1 on errors.") { directory };
+        command.SetAction(parseResult => Run(parseResult.GetValue(directory)!, parseResult.InvocationConfiguration.Output, parseResult.InvocationConfiguration.Error));
+        return command;
+    }
+
+    public static int Run(DirectoryInfo directory, TextWriter output, TextWriter error)
+    {
+        if (!directory.Exists)
+        {
+            error.WriteLine($"{directory.FullName}: error: the folder does not exist; pass the folder that holds the definition files.");
+            return 1;
+        }
+        var workspace = DefinitionWorkspace.Load(directory.ToString());
+        var diagnostics = new List<DiagnosticInfo>(workspace.Diagnostics);
+        if (!workspace.HasErrors) diagnostics.AddRange(CompatibilityLock.Check(workspace.Set, workspace.LockFile));
+        DefinitionWorkspace.Print(diagnostics, output);
+
+        var errors = diagnostics.Count(d => d.Severity == DiagnosticSeverity.Error);
+        var warnings = diagnostics.Count(d => d.Severity == DiagnosticSeverity.Warning);
+        output.WriteLine($"{workspace.Set.Files.Count} files, {errors} errors, {warnings} warnings");
+        return errors > 0 ? 1 : 0;
+    }
+}
