@@ -5,7 +5,7 @@ namespace Platform.Persistence;
 /// <summary>
 /// What the store needs to load and save one kind of aggregate: its type name, its empty state,
 /// how an event changes the state, and when and how to snapshot it. The generator emits one per
-/// aggregate (with <see cref="Apply"/> as a switch over the event types, no reflection).
+/// aggregate (with <see cref="Apply(TState, object)"/> as a switch over the event types, no reflection).
 /// </summary>
 /// <typeparam name="TState">The aggregate's state.</typeparam>
 public abstract class AggregateDefinition<TState>
@@ -26,6 +26,14 @@ public abstract class AggregateDefinition<TState>
     /// <param name="state">The state before the event.</param>
     /// <param name="event">An event of this aggregate, at its current schema version.</param>
     public abstract TState Apply(TState state, object @event);
+
+    /// <summary>
+    /// Returns the state after a stored event. Definitions whose effects read the envelope
+    /// (<c>$meta.timestamp</c> and the like) override this; the default applies the event alone.
+    /// </summary>
+    /// <param name="state">The state before the event.</param>
+    /// <param name="envelope">The stored event with its metadata, upcast to the current schema version.</param>
+    public virtual TState Apply(TState state, EventEnvelope envelope) => Apply(state, envelope.Event);
 }
 
 /// <summary>An aggregate's state as loaded, with the version to expect when saving.</summary>

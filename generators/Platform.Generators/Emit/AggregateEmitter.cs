@@ -1,0 +1,287 @@
+using System.Collections.Generic;
+using System.Globalization;
+using System.Text;
+using Platform.Definitions;
+using Platform.Definitions.Model;
+using Platform.Generators.Model;
+
+namespace Platform.Generators.Emit;
+
+/// <summary>
+/// An aggregate: its state class with snapshot serialization, and a partial
+/// <c>AggregateDefinition</c> with one <c>Handle</c> per command (validation, declared guards,
+/// business-rule hooks, the events to append) and <c>Apply</c> as a switch over its events.
+/// </summary>
+internal static class AggregateEmitter
+{
+    public static string Emit(AggregateDefinition a, string source, string hash, TypeIndex index)
+    {
+        var ns = a.Namespace;
+        var state = a.Name + "State";
+        var w = SourceFile.Start(source, hash, ns);
+
+        EmitState(w, a, state, index);
+        w.Line();
+        EmitSnapshot(w, a, state);
+        w.Line();
+
+        w.Line($"/// <summary>The <c>{a.Name}</c> aggregate: commands in, events out, state from events.</summary>");
+        w.Line(SourceFile.GeneratedCode);
+        using (w.Block($"public sealed partial class {a.Name} : global::Platform.Persistence.AggregateDefinition<{state}>"))
+        {
+            w.Line($"public const string AggregateTypeName = {CSharpLiteral.String(a.Name)};");
+            w.Line();
+            w.Line($"/// <summary>The one instance the runtime uses.</summary>");
+            w.Line($"public static {a.Name} Definition {{ get; }} = new();");
+            w.Line();
+            w.Line("public override string AggregateType => AggregateTypeName;");
+            w.Line();
+            if (a.SnapshotEvery is { } every)
+            {
+                w.Line($"public override int SnapshotEvery => {every.ToString(CultureInfo.InvariantCulture)};");
+                w.Line();
+                w.Line($"public override global::Platform.Events.SnapshotDescriptor<{state}> Snapshot => {state}Snapshot.Instance;");
+                w.Line();
+            }
+            w.Line($"public override {state} CreateEmpty() => new();");
+            w.Line();
+            EmitIdentity(w, a, index);
+            EmitCommands(w, a, state, index);
+            EmitApply(w, a, state, index);
+        }
+        return w.ToString();
+    }
+
+    static void EmitState(CodeWriter w, AggregateDefinition a, string state, TypeIndex index)
+    {
+        w.Line($"/// <summary>The state of one <c>{a.Name}</c>, rebuilt from its events.</summary>");
+        w.Line(SourceFile.GeneratedCode);
+        using (w.Block($"public sealed partial class {state}"))
+        {
+            foreach (var field in a.State)
+            {
+                var type = CSharpTypes.Of(field.Type, a.Namespace, index);
+                var initial = CSharpTypes.Default(field.Type, a.Namespace, index);
+                var init = initial is "default" or "null" ? string.Empty : $" = {initial};";
+                w.Line($"public {type} {Names.Pascal(field.Name)} {{ get; internal set; }}{init}");
+            }
+            if (a.State.Count > 0) w.Line();
+            new JsonEmitter(a.Namespace, index).EmitRecordMembers(w, state, a.Name + " snapshot", a.State, settable: true);
+        }
+    }
+
+    static void EmitSnapshot(CodeWriter w, AggregateDefinition a, string state)
+    {
+        w.Line($"/// <summary>Snapshots of <see cref=\"{state}\"/>; a snapshot with another fingerprint is ignored and rebuilt from events.</summary>");
+        w.Line(SourceFile.GeneratedCode);
+        using (w.Block($"public sealed class {state}Snapshot : global::Platform.Events.SnapshotDescriptor<{state}>"))
+        {
+            w.Line($"public static {state}Snapshot Instance {{ get; }} = new();");
+            w.Line();
+            w.Line("[global::System.ThreadStatic] static global::System.Text.Json.Utf8JsonWriter? cachedWriter;");
+            w.Line();
+            w.Line("/// <summary>Changes whenever a state field or its type changes.</summary>");
+            w.Line($"public override string SchemaFingerprint => {CSharpLiteral.String(Fingerprint(a))};");
+            w.Line();
+            using (w.Block($"public override void Write({state} state, global::System.Buffers.IBufferWriter<byte> output)"))
+            {
+                w.Line("var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output);");
+                w.Line("writer.Reset(output);");
+                w.Line($"{state}.WriteJson(writer, state);");
+                w.Line("writer.Flush();");
+            }
+            w.Line();
+            using (w.Block($"public override {state} Read(global::System.ReadOnlySpan<byte> utf8Json)"))
+            {
+                w.Line("var reader = new global::System.Text.Json.Utf8JsonReader(utf8Json);");
+                w.Line("reader.Read();");
+                w.Line($"return {state}.ReadJson(ref reader);");
+            }
+        }
+    }
+
+    static string Fingerprint(AggregateDefinition a)
+    {
+        var canonical = new StringBuilder();
+        foreach (var field in a.State)
+            canonical.Append(field.Name).Append(':').Append(field.Type.Display).Append(';');
+        return SourceFile.Hash(canonical.ToString());
+    }
+
+    static void EmitIdentity(CodeWriter w, AggregateDefinition a, TypeIndex index)
+    {
+        var id = Names.Pascal(a.Id.Name);
+        w.Line("/// <summary>The stream id a command addresses: its aggregate id, invariant text.</summary>");
+        using (w.Block("public static string StreamIdOf(object command) => command switch"))
+        {
+            foreach (var command in a.Commands)
+                w.Line($"{command.Name} c => {IdText("c." + id, a.Id.Type)},");
+            w.Line($"_ => throw new global::System.ArgumentException(command.GetType().Name + {CSharpLiteral.String(" is not a command of " + a.Name)}, nameof(command)),");
+        }
+        w.Line(";");
+        w.Line();
+    }
+
+    static string IdText(string expression, TypeRef type) => type.Primitive switch
+    {
+        PrimitiveType.String => expression,
+        PrimitiveType.Guid => expression + ".ToString(\"D\")",
+        _ => expression + ".ToString(global::System.Globalization.CultureInfo.InvariantCulture)",
+    };
+
+    static void EmitCommands(CodeWriter w, AggregateDefinition a, string state, TypeIndex index)
+    {
+        w.Line("/// <summary>Handles any command of this aggregate; see the typed overloads.</summary>");
+        using (w.Block($"public global::System.Collections.Generic.IReadOnlyList<object> Handle({state} state, long version, object command) => command switch"))
+        {
+            foreach (var command in a.Commands)
+                w.Line($"{command.Name} c => Handle(state, version, c),");
+            w.Line($"_ => throw new global::System.ArgumentException(command.GetType().Name + {CSharpLiteral.String(" is not a command of " + a.Name)}, nameof(command)),");
+        }
+        w.Line(";");
+
+        var stateFields = new Dictionary<string, FieldDefinition>();
+        foreach (var field in a.State) stateFields[field.Name] = field;
+
+        foreach (var command in a.Commands)
+        {
+            var commandFields = new Dictionary<string, FieldDefinition>();
+            foreach (var field in CommandEmitter.Fields(command, a.Id)) commandFields[field.Name] = field;
+            var scope = new ExpressionScope(
+                name => commandFields.ContainsKey(name) ? "command." + Names.Pascal(name) : "state." + Names.Pascal(name),
+                _ => "default");
+            var commandLiteral = CSharpLiteral.String(command.Name);
+            var aggregateLiteral = CSharpLiteral.String(a.Name);
+
+            w.Line();
+            w.Line($"/// <summary>Hand-written rule for <see cref=\"{command.Name}\"/>: set <paramref name=\"rejection\"/> to refuse it.</summary>");
+            w.Line($"partial void Check{command.Name}({state} state, {command.Name} command, ref string? rejection);");
+            w.Line();
+            w.Line($"/// <summary>Validates <see cref=\"{command.Name}\"/>, checks its guards against the state, and returns the events to append.</summary>");
+            using (w.Block($"public global::System.Collections.Generic.IReadOnlyList<object> Handle({state} state, long version, {command.Name} command)"))
+            {
+                w.Line("command.EnsureValid();");
+                w.Line(command.Creates
+                    ? $"if (version != 0) throw new global::Platform.Commands.CommandRejectedException({commandLiteral}, {aggregateLiteral}, \"it already exists\");"
+                    : $"if (version == 0) throw new global::Platform.Commands.CommandRejectedException({commandLiteral}, {aggregateLiteral}, \"it does not exist\");");
+                foreach (var condition in command.When)
+                {
+                    stateFields.TryGetValue(condition.Subject, out var subject);
+                    var test = Conditions.Of(condition, "state." + Names.Pascal(condition.Subject), subject?.Type, scope, a.Namespace, index);
+                    w.Line($"if (!({test})) throw new global::Platform.Commands.CommandRejectedException({commandLiteral}, {aggregateLiteral}, {CSharpLiteral.String(Conditions.Describe(condition))});");
+                }
+                w.Line("string? rejection = null;");
+                w.Line($"Check{command.Name}(state, command, ref rejection);");
+                w.Line($"if (rejection is not null) throw new global::Platform.Commands.CommandRejectedException({commandLiteral}, {aggregateLiteral}, rejection);");
+                w.Line("return new object[]");
+                w.Line("{");
+                foreach (var emit in command.Emits)
+                {
+                    var e = FindEvent(a, emit.Event);
+                    if (e is null) continue;
+                    w.Append($"    new {e.Name}(");
+                    for (var i = 0; i < e.Fields.Count; i++)
+                    {
+                        var field = e.Fields[i];
+                        var assigned = FindAssignment(emit, field.Name);
+                        var value = assigned is not null
+                            ? Expressions.Of(assigned.Value, field.Type, scope, a.Namespace, index)
+                            : commandFields.ContainsKey(field.Name) || stateFields.ContainsKey(field.Name)
+                                ? scope.Field(field.Name)
+                                : CSharpTypes.Default(field.Type, a.Namespace, index);
+                        w.Append((i == 0 ? "" : ", ") + value);
+                    }
+                    w.Line("),");
+                }
+                w.Line("};");
+            }
+        }
+    }
+
+    static EventDefinition? FindEvent(AggregateDefinition a, string name)
+    {
+        foreach (var e in a.Events)
+            if (e.Name == name) return e;
+        return null;
+    }
+
+    static FieldAssignment? FindAssignment(EmitDefinition emit, string field)
+    {
+        foreach (var assignment in emit.Assignments)
+            if (assignment.Target == field) return assignment;
+        return null;
+    }
+
+    static void EmitApply(CodeWriter w, AggregateDefinition a, string state, TypeIndex index)
+    {
+        w.Line();
+        w.Line("/// <summary>Hand-written effects of an event beyond what the definition declares.</summary>");
+        w.Line($"partial void OnApplied({state} state, object @event, global::Platform.Events.EventEnvelope? envelope);");
+        w.Line();
+        w.Line($"public override {state} Apply({state} state, object @event) => Apply(state, @event, null);");
+        w.Line();
+        w.Line($"public override {state} Apply({state} state, global::Platform.Events.EventEnvelope envelope) => Apply(state, envelope.Event, envelope);");
+        w.Line();
+
+        var stateFields = new Dictionary<string, FieldDefinition>();
+        foreach (var field in a.State) stateFields[field.Name] = field;
+        var metadata = ExpressionScope.FromEnvelope("envelope", nullable: true);
+
+        using (w.Block($"{state} Apply({state} state, object @event, global::Platform.Events.EventEnvelope? envelope)"))
+        {
+            using (w.Block("switch (@event)"))
+            {
+                foreach (var e in a.Events)
+                {
+                    w.Line($"case {e.Name} e:");
+                    var scope = new ExpressionScope(name => "e." + Names.Pascal(name), metadata);
+                    foreach (var update in e.Apply)
+                    {
+                        if (!stateFields.TryGetValue(update.Target, out var target)) continue;
+                        var property = "state." + Names.Pascal(update.Target);
+                        var elementType = target.Type.Element;
+                        switch (update.Operation)
+                        {
+                            case UpdateOperation.Set:
+                                w.Line($"    {property} = {Expressions.Of(update.Value, target.Type, scope, a.Namespace, index)};");
+                                break;
+                            case UpdateOperation.Add:
+                                w.Line($"    {property} = Added({property}, {Expressions.Of(update.Value, elementType, scope, a.Namespace, index)});");
+                                break;
+                            case UpdateOperation.Remove:
+                            {
+                                var value = Expressions.Of(update.Value, null, scope, a.Namespace, index);
+                                var match = update.MatchMember is { } member ? "x." + Names.Pascal(member) : "x";
+                                w.Line($"    {property} = Removed({property}, x => global::System.Collections.Generic.EqualityComparer<object?>.Default.Equals({match}, {value}));");
+                                break;
+                            }
+                            case UpdateOperation.Increment:
+                                w.Line($"    {property} += {Expressions.Of(update.Value, target.Type with { IsOptional = false }, scope, a.Namespace, index)};");
+                                break;
+                        }
+                    }
+                    w.Line("    break;");
+                }
+                w.Line("default:");
+                w.Line($"    throw new global::System.ArgumentException(@event.GetType().Name + {CSharpLiteral.String(" is not an event of " + a.Name)}, nameof(@event));");
+            }
+            w.Line("OnApplied(state, @event, envelope);");
+            w.Line("return state;");
+        }
+        w.Line();
+        using (w.Block("static global::System.Collections.Generic.IReadOnlyList<T> Added<T>(global::System.Collections.Generic.IReadOnlyList<T> list, T item)"))
+        {
+            w.Line("var copy = new global::System.Collections.Generic.List<T>(list.Count + 1);");
+            w.Line("copy.AddRange(list);");
+            w.Line("copy.Add(item);");
+            w.Line("return copy;");
+        }
+        w.Line();
+        using (w.Block("static global::System.Collections.Generic.IReadOnlyList<T> Removed<T>(global::System.Collections.Generic.IReadOnlyList<T> list, global::System.Func<T, bool> match)"))
+        {
+            w.Line("var copy = new global::System.Collections.Generic.List<T>(list.Count);");
+            w.Line("foreach (var item in list) if (!match(item)) copy.Add(item);");
+            w.Line("return copy;");
+        }
+    }
+}

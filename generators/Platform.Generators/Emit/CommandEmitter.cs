@@ -1,0 +1,101 @@
+using System.Collections.Generic;
+using System.Globalization;
+using Platform.Definitions;
+using Platform.Definitions.Model;
+using Platform.Generators.Model;
+
+namespace Platform.Generators.Emit;
+
+/// <summary>A command record and the validation its definition declares.</summary>
+internal static class CommandEmitter
+{
+    /// <summary>The command's fields as C# sees them: an aggregate command starts with the aggregate id.</summary>
+    public static EquatableArray<FieldDefinition> Fields(CommandDefinition command, AggregateId? id)
+    {
+        if (id is null) return command.Fields;
+        foreach (var field in command.Fields)
+            if (field.Name == id.Name) return command.Fields;
+        var fields = new List<FieldDefinition> { new(id.Name, id.Type, null, null, id.Span) };
+        fields.AddRange(command.Fields);
+        return new EquatableArray<FieldDefinition>(fields.ToArray());
+    }
+
+    public static string Emit(CommandDefinition command, AggregateId? id, string source, string hash, TypeIndex index)
+    {
+        var ns = command.Namespace;
+        var fields = Fields(command, id);
+        var w = SourceFile.Start(source, hash, ns);
+        w.Line($"/// <summary>The command <c>{command.Name}</c>.</summary>");
+        w.Line(SourceFile.GeneratedCode);
+        RecordEmitter.Record(w, command.Name, ns, fields, index);
+        using (w.Block(""))
+        {
+            new JsonEmitter(ns, index).EmitRecordMembers(w, command.Name, command.Name, fields);
+            w.Line();
+            w.Line("/// <summary>Every declared constraint this command breaks; empty when it is valid.</summary>");
+            using (w.Block("public global::System.Collections.Generic.IReadOnlyList<string> Validate()"))
+            {
+                w.Line("global::System.Collections.Generic.List<string>? errors = null;");
+                var scope = new ExpressionScope(name => Names.Pascal(name), _ => "default");
+                foreach (var field in fields)
+                    EmitFieldChecks(w, field);
+                foreach (var condition in command.Require)
+                {
+                    var subject = FindField(fields, condition.Subject);
+                    var test = Conditions.Of(condition, Names.Pascal(condition.Subject), subject?.Type, scope, ns, index);
+                    w.Line($"if (!({test})) (errors ??= new()).Add({CSharpLiteral.String(Conditions.Describe(condition))});");
+                }
+                w.Line("return errors ?? (global::System.Collections.Generic.IReadOnlyList<string>)global::System.Array.Empty<string>();");
+            }
+            w.Line();
+            w.Line("/// <summary>Throws <see cref=\"global::Platform.Commands.CommandValidationException\"/> listing every broken constraint.</summary>");
+            using (w.Block("public void EnsureValid()"))
+            {
+                w.Line("var errors = Validate();");
+                w.Line($"if (errors.Count > 0) throw new global::Platform.Commands.CommandValidationException({CSharpLiteral.String(command.Name)}, errors);");
+            }
+        }
+        return w.ToString();
+    }
+
+    static FieldDefinition? FindField(EquatableArray<FieldDefinition> fields, string name)
+    {
+        foreach (var field in fields)
+            if (field.Name == name) return field;
+        return null;
+    }
+
+    static void EmitFieldChecks(CodeWriter w, FieldDefinition field)
+    {
+        var property = Names.Pascal(field.Name);
+        var type = field.Type;
+        var isReference = type.Kind is TypeKind.List or TypeKind.Map
+            || (type.Kind == TypeKind.Primitive && type.Primitive == PrimitiveType.String)
+            || type.Kind == TypeKind.Named;
+        if (!type.IsOptional && isReference && type.Kind != TypeKind.Named)
+            w.Line($"if ({property} is null) (errors ??= new()).Add({CSharpLiteral.String(field.Name + " is required")});");
+        var constraints = field.Constraints;
+        if (constraints is null) return;
+        if (constraints.NonEmpty)
+        {
+            var test = type.Kind is TypeKind.List or TypeKind.Map ? $"{property} is not {{ Count: > 0 }}" : $"string.IsNullOrWhiteSpace({property})";
+            w.Line($"if ({test}) (errors ??= new()).Add({CSharpLiteral.String(field.Name + " must not be empty")});");
+        }
+        if (constraints.MaxLength is { } maxLength)
+        {
+            var length = type.Kind is TypeKind.List or TypeKind.Map ? "Count" : "Length";
+            var text = maxLength.ToString(CultureInfo.InvariantCulture);
+            w.Line($"if ({property}?.{length} > {text}) (errors ??= new()).Add({CSharpLiteral.String(field.Name + " must be at most " + text + (length == "Count" ? " items" : " characters"))});");
+        }
+        if (constraints.Min is { } min)
+        {
+            var text = min.ToString(CultureInfo.InvariantCulture);
+            w.Line($"if ((decimal?){property} < {text}m) (errors ??= new()).Add({CSharpLiteral.String(field.Name + " must be at least " + text)});");
+        }
+        if (constraints.Max is { } max)
+        {
+            var text = max.ToString(CultureInfo.InvariantCulture);
+            w.Line($"if ((decimal?){property} > {text}m) (errors ??= new()).Add({CSharpLiteral.String(field.Name + " must be at most " + text)});");
+        }
+    }
+}

@@ -1,0 +1,129 @@
+using System;
+using System.Globalization;
+using Platform.Definitions;
+using Platform.Definitions.Model;
+using Platform.Generators.Model;
+
+namespace Platform.Generators.Emit;
+
+/// <summary>
+/// Where a YAML expression reads from: <c>$field</c> resolves through <see cref="Field"/>,
+/// <c>$meta.x</c> through <see cref="Metadata"/>. Every name reaching C# here has been checked as an
+/// identifier; every literal is converted for its target type or escaped.
+/// </summary>
+internal sealed class ExpressionScope(Func<string, string> field, Func<MetadataField, string> metadata)
+{
+    public string Field(string name) => field(name);
+
+    public string Metadata(MetadataField name) => metadata(name);
+
+    /// <summary>Reads metadata from an <c>EventEnvelope</c> expression; <paramref name="nullable"/> when it is absent before append.</summary>
+    public static Func<MetadataField, string> FromEnvelope(string envelope, bool nullable) => name =>
+    {
+        var e = nullable ? envelope + "?" : envelope;
+        string Or(string value, string fallback) => nullable ? $"({value} ?? {fallback})" : value;
+        return name switch
+        {
+            MetadataField.EventId => Or($"{e}.EventId", "global::System.Guid.Empty"),
+            MetadataField.Timestamp => Or($"{e}.Timestamp", "global::System.DateTimeOffset.UnixEpoch"),
+            MetadataField.AggregateId => Or($"{e}.StreamId", "\"\""),
+            MetadataField.Version => Or($"{e}.StreamVersion", "0L"),
+            MetadataField.CorrelationId => $"{e}.CorrelationId",
+            MetadataField.CausationId => $"{e}.CausationId",
+            MetadataField.UserId => $"{e}.Metadata.UserId",
+            MetadataField.TraceId => $"{e}.Metadata.TraceParent",
+            _ => "default",
+        };
+    };
+}
+
+internal static class Expressions
+{
+    /// <summary>C# for <paramref name="value"/> as a value of <paramref name="target"/>.</summary>
+    public static string Of(ValueExpr value, TypeRef? target, ExpressionScope scope, string ns, TypeIndex index)
+    {
+        switch (value.Kind)
+        {
+            case ValueKind.Literal:
+                return Literal(value, target, ns, index);
+            case ValueKind.Field:
+                return Path(value.Path, scope);
+            case ValueKind.Metadata:
+                return scope.Metadata(value.Metadata);
+            case ValueKind.Count:
+                return $"{Path(value.Path, scope)}.Count";
+            case ValueKind.Sum:
+            {
+                // sum($items.price) or sum($items.price * $items.quantity): the list is the first segment.
+                var list = scope.Field(value.Path[0]);
+                var member = value.Path.Count > 1 ? "x." + Names.Pascal(value.Path[1]) : "x";
+                var factor = value.Factor.Count > 1 ? " * x." + Names.Pascal(value.Factor[1]) : string.Empty;
+                var sum = $"global::System.Linq.Enumerable.Sum({list}, x => {member}{factor})";
+                return target is { Kind: TypeKind.Primitive } t ? $"({CSharpTypes.Primitive(t.Primitive)}){sum}" : sum;
+            }
+            default:
+                return "default";
+        }
+    }
+
+    static string Path(EquatableArray<string> path, ExpressionScope scope)
+    {
+        var text = scope.Field(path[0]);
+        for (var i = 1; i < path.Count; i++)
+            text += "." + Names.Pascal(path[i]);
+        return text;
+    }
+
+    /// <summary>A literal converted for the type it is assigned to.</summary>
+    public static string Literal(ValueExpr value, TypeRef? target, string ns, TypeIndex index)
+    {
+        if (value.LiteralKind == LiteralKind.Null) return "null";
+        if (target is null)
+        {
+            return value.LiteralKind switch
+            {
+                LiteralKind.Number => value.Text,
+                LiteralKind.Bool => value.Text.ToLowerInvariant(),
+                _ => CSharpLiteral.String(value.Text),
+            };
+        }
+        var text = value.Text;
+        switch (target.Kind)
+        {
+            case TypeKind.Enum:
+                return Names.Global(ns, target.Name) + "." + text;
+            case TypeKind.Named:
+            {
+                var named = index.FindType(target.Name);
+                if (named?.IsEnum == true) return Names.Global(named.Namespace, target.Name) + "." + text;
+                return "default!";
+            }
+            case TypeKind.Primitive:
+                return target.Primitive switch
+                {
+                    PrimitiveType.String => CSharpLiteral.String(text),
+                    PrimitiveType.Int => Number(text, "", integer: true),
+                    PrimitiveType.Long => Number(text, "L", integer: true),
+                    PrimitiveType.Decimal => Number(text, "m", integer: false),
+                    PrimitiveType.Double => Number(text, "d", integer: false),
+                    PrimitiveType.Bool => text.Equals("true", StringComparison.OrdinalIgnoreCase) ? "true" : "false",
+                    PrimitiveType.Guid => $"global::System.Guid.Parse({CSharpLiteral.String(text)})",
+                    PrimitiveType.Timestamp => $"global::System.DateTimeOffset.Parse({CSharpLiteral.String(text)}, global::System.Globalization.CultureInfo.InvariantCulture)",
+                    PrimitiveType.Date => $"global::System.DateOnly.ParseExact({CSharpLiteral.String(text)}, \"yyyy-MM-dd\", global::System.Globalization.CultureInfo.InvariantCulture)",
+                    _ => CSharpLiteral.String(text),
+                };
+            default:
+                return "default!";
+        }
+    }
+
+    /// <summary>Numbers are re-printed from their parsed value, so no YAML text reaches the output.</summary>
+    static string Number(string text, string suffix, bool integer)
+    {
+        if (integer && long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var whole))
+            return whole.ToString(CultureInfo.InvariantCulture) + suffix;
+        if (!integer && decimal.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var real))
+            return real.ToString(CultureInfo.InvariantCulture) + suffix;
+        return "default";
+    }
+}

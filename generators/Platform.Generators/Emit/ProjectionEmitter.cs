@@ -1,0 +1,181 @@
+using System.Collections.Generic;
+using System.Text;
+using Platform.Definitions;
+using Platform.Definitions.Model;
+using Platform.Generators.Model;
+
+namespace Platform.Generators.Emit;
+
+/// <summary>
+/// A projection: the EF Core entity of its read model, the entity's configuration, and a handler
+/// that applies the declared updates. Each row records the global position of the last event
+/// applied to it, and an event at or below that position changes nothing.
+/// </summary>
+internal static class ProjectionEmitter
+{
+    public static string Emit(ProjectionDefinition p, string source, string hash, TypeIndex index)
+    {
+        var ns = p.Namespace;
+        var w = SourceFile.Start(source, hash, ns);
+        var key = Names.Pascal(p.Key.Name);
+        var fields = new Dictionary<string, FieldDefinition> { [p.Key.Name] = p.Key };
+        foreach (var field in p.Fields) fields[field.Name] = field;
+
+        w.Line($"/// <summary>A row of the <c>{p.Name}</c> read model.</summary>");
+        w.Line(SourceFile.GeneratedCode);
+        using (w.Block($"public sealed partial class {p.Name}"))
+        {
+            w.Line($"public {CSharpTypes.Of(p.Key.Type, ns, index)} {key} {{ get; set; }}{Init(p.Key.Type, ns, index)}");
+            foreach (var field in p.Fields)
+                w.Line($"public {CSharpTypes.Of(field.Type, ns, index)} {Names.Pascal(field.Name)} {{ get; set; }}{Init(field.Type, ns, index)}");
+            w.Line();
+            w.Line("/// <summary>Global position of the last event applied to this row; older or repeated events are skipped.</summary>");
+            w.Line("public long LastAppliedPosition { get; set; }");
+        }
+        w.Line();
+
+        w.Line($"/// <summary>The table of <see cref=\"{p.Name}\"/>: snake_case names, keyed by <c>{p.Key.Name}</c>.</summary>");
+        w.Line(SourceFile.GeneratedCode);
+        using (w.Block($"public sealed partial class {p.Name}Configuration : global::Microsoft.EntityFrameworkCore.IEntityTypeConfiguration<{p.Name}>"))
+        {
+            w.Line($"public const string DefaultTableName = {CSharpLiteral.String(Snake(p.Name))};");
+            w.Line();
+            w.Line("/// <summary>The table to map; a rebuild maps a shadow table with another name.</summary>");
+            w.Line("public string TableName { get; init; } = DefaultTableName;");
+            w.Line();
+            using (w.Block($"public void Configure(global::Microsoft.EntityFrameworkCore.Metadata.Builders.EntityTypeBuilder<{p.Name}> builder)"))
+            {
+                w.Line("global::Microsoft.EntityFrameworkCore.RelationalEntityTypeBuilderExtensions.ToTable(builder, TableName);");
+                w.Line($"builder.HasKey(x => x.{key});");
+                w.Line($"Column(builder.Property(x => x.{key}), {CSharpLiteral.String(Snake(p.Key.Name))}).ValueGeneratedNever();");
+                foreach (var field in p.Fields)
+                    w.Line($"Column(builder.Property(x => x.{Names.Pascal(field.Name)}), {CSharpLiteral.String(Snake(field.Name))});");
+                w.Line("Column(builder.Property(x => x.LastAppliedPosition), \"last_applied_position\");");
+            }
+            w.Line();
+            using (w.Block("static global::Microsoft.EntityFrameworkCore.Metadata.Builders.PropertyBuilder<T> Column<T>(global::Microsoft.EntityFrameworkCore.Metadata.Builders.PropertyBuilder<T> property, string name)"))
+            {
+                w.Line("return global::Microsoft.EntityFrameworkCore.RelationalPropertyBuilderExtensions.HasColumnName(property, name);");
+            }
+        }
+        w.Line();
+
+        w.Line($"/// <summary>Applies events to the <c>{p.Name}</c> read model.</summary>");
+        w.Line(SourceFile.GeneratedCode);
+        using (w.Block($"public sealed partial class {p.Name}Projection"))
+        {
+            w.Line($"public const string ProjectionName = {CSharpLiteral.String(p.Name)};");
+            w.Line();
+            w.Line("/// <summary>The stored type names of the events this projection reads.</summary>");
+            w.Append("public static global::System.Collections.Generic.IReadOnlyList<string> EventTypes { get; } = new[] { ");
+            var first = true;
+            foreach (var handler in p.Handlers)
+            {
+                var message = index.FindMessage(handler.Event);
+                if (message is null) continue;
+                w.Append((first ? "" : ", ") + Names.Global(message.Namespace, message.Name) + ".EventTypeName");
+                first = false;
+            }
+            w.Line(" };");
+            w.Line();
+            w.Line("/// <summary>Hand-written effects beyond the declared ones, called after them for each applied event.</summary>");
+            w.Line($"partial void OnApplied({p.Name} row, global::Platform.Events.EventEnvelope envelope);");
+            w.Line();
+            w.Line("/// <summary>Applies one event in the caller's unit of work; true when a row changed. Idempotent by global position.</summary>");
+            using (w.Block("public async global::System.Threading.Tasks.ValueTask<bool> ApplyAsync(global::Microsoft.EntityFrameworkCore.DbContext db, global::Platform.Events.EventEnvelope envelope, global::System.Threading.CancellationToken cancellationToken = default)"))
+            {
+                w.Line($"var rows = db.Set<{p.Name}>();");
+                using (w.Block("switch (envelope.Event)"))
+                {
+                    foreach (var handler in p.Handlers)
+                    {
+                        var message = index.FindMessage(handler.Event);
+                        if (message is null) continue;
+                        w.Line($"case {Names.Global(message.Namespace, message.Name)} e:");
+                        w.Line("{");
+                        w.Line($"    var key = {KeyExpression(p, handler, index)};");
+                        w.Line("    var row = await rows.FindAsync(new object[] { key }, cancellationToken);");
+                        w.Line("    if (row is not null && row.LastAppliedPosition >= envelope.GlobalPosition) return false;");
+                        switch (handler.Action)
+                        {
+                            case ProjectionAction.Delete:
+                                w.Line("    if (row is null) return false;");
+                                w.Line("    rows.Remove(row);");
+                                w.Line("    return true;");
+                                w.Line("}");
+                                continue;
+                            case ProjectionAction.Update:
+                                w.Line("    if (row is null) return false;");
+                                break;
+                            default:
+                                w.Line("    if (row is null)");
+                                w.Line("    {");
+                                w.Line($"        row = new {p.Name} {{ {key} = key }};");
+                                w.Line("        rows.Add(row);");
+                                w.Line("    }");
+                                break;
+                        }
+                        var scope = new ExpressionScope(name => "e." + Names.Pascal(name), ExpressionScope.FromEnvelope("envelope", nullable: false));
+                        foreach (var update in handler.Set)
+                        {
+                            if (!fields.TryGetValue(update.Target, out var target)) continue;
+                            var property = "row." + Names.Pascal(update.Target);
+                            var value = Expressions.Of(update.Value, target.Type with { IsOptional = false }, scope, ns, index);
+                            w.Line(update.Operation == UpdateOperation.Increment
+                                ? $"    {property} += {value};"
+                                : $"    {property} = {value};");
+                        }
+                        w.Line("    row.LastAppliedPosition = envelope.GlobalPosition;");
+                        w.Line("    OnApplied(row, envelope);");
+                        w.Line("    return true;");
+                        w.Line("}");
+                    }
+                }
+                w.Line("return false;");
+            }
+        }
+        return w.ToString();
+    }
+
+    static string Init(TypeRef type, string ns, TypeIndex index)
+    {
+        var value = CSharpTypes.Default(type, ns, index);
+        return value is "default" or "null" ? string.Empty : " = " + value + ";";
+    }
+
+    static string KeyExpression(ProjectionDefinition p, ProjectionHandler handler, TypeIndex index)
+    {
+        if (handler.Key.Kind == ValueKind.Metadata && handler.Key.Metadata == MetadataField.AggregateId)
+        {
+            return p.Key.Type.Primitive switch
+            {
+                PrimitiveType.Guid => "global::System.Guid.Parse(envelope.StreamId)",
+                PrimitiveType.Long => "long.Parse(envelope.StreamId, global::System.Globalization.CultureInfo.InvariantCulture)",
+                PrimitiveType.Int => "int.Parse(envelope.StreamId, global::System.Globalization.CultureInfo.InvariantCulture)",
+                _ => "envelope.StreamId",
+            };
+        }
+        var scope = new ExpressionScope(name => "e." + Names.Pascal(name), ExpressionScope.FromEnvelope("envelope", nullable: false));
+        return Expressions.Of(handler.Key, p.Key.Type, scope, p.Namespace, index);
+    }
+
+    /// <summary><c>OrderSummary</c> -&gt; <c>order_summary</c>.</summary>
+    public static string Snake(string name)
+    {
+        var builder = new StringBuilder(name.Length + 4);
+        for (var i = 0; i < name.Length; i++)
+        {
+            var character = name[i];
+            if (char.IsUpper(character))
+            {
+                if (i > 0) builder.Append('_');
+                builder.Append(char.ToLowerInvariant(character));
+            }
+            else
+            {
+                builder.Append(character);
+            }
+        }
+        return builder.ToString();
+    }
+}

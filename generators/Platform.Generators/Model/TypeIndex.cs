@@ -1,0 +1,54 @@
+using Platform.Definitions;
+using Platform.Definitions.Model;
+
+namespace Platform.Generators.Model;
+
+/// <summary>What a message (event or command) looks like to code in another file.</summary>
+internal sealed record MessageShape(
+    string Name,
+    string Namespace,
+    bool IsEvent,
+    string TypeName,
+    int Version,
+    EquatableArray<FieldShape> Fields);
+
+/// <summary>A field without its source position, so that moving text does not invalidate other files.</summary>
+internal sealed record FieldShape(string Name, string Type, bool IsOptional);
+
+/// <summary>A named type (value type or enum) and the namespace it is emitted in.</summary>
+internal sealed record NamedTypeShape(string Name, string Namespace, bool IsEnum);
+
+/// <summary>An aggregate as projections see it: its id field and its events.</summary>
+internal sealed record AggregateShape(string Name, string Namespace, string IdName, string IdType);
+
+/// <summary>
+/// The cross-file facts one file's emitters need: names, namespaces and field shapes of every
+/// type and message in the set, with no source positions. An edit that changes only positions,
+/// literals or handlers in one file leaves it equal, so the other files' outputs stay cached.
+/// </summary>
+internal sealed record TypeIndex(
+    EquatableArray<NamedTypeShape> Types,
+    EquatableArray<MessageShape> Messages,
+    EquatableArray<AggregateShape> Aggregates)
+{
+    public NamedTypeShape? FindType(string name)
+    {
+        foreach (var type in Types)
+            if (type.Name == name) return type;
+        return null;
+    }
+
+    public MessageShape? FindMessage(string name)
+    {
+        foreach (var message in Messages)
+            if (message.Name == name) return message;
+        return null;
+    }
+
+    public AggregateShape? FindAggregate(string name)
+    {
+        foreach (var aggregate in Aggregates)
+            if (aggregate.Name == name) return aggregate;
+        return null;
+    }
+}

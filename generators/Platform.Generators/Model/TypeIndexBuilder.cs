@@ -1,0 +1,50 @@
+using System.Collections.Generic;
+using Platform.Definitions;
+using Platform.Definitions.Model;
+using Platform.Generators.Emit;
+
+namespace Platform.Generators.Model;
+
+/// <summary>Builds the <see cref="TypeIndex"/> of a set of files, in path order so it is deterministic.</summary>
+internal static class TypeIndexBuilder
+{
+    public static TypeIndex Build(IReadOnlyList<DefinitionFile> files)
+    {
+        var ordered = new List<DefinitionFile>(files);
+        ordered.Sort((left, right) => string.CompareOrdinal(left.Path, right.Path));
+
+        var types = new List<NamedTypeShape>();
+        foreach (var file in ordered)
+        {
+            foreach (var type in file.Types) types.Add(new NamedTypeShape(type.Name, type.Namespace, IsEnum: false));
+            foreach (var type in file.Enums) types.Add(new NamedTypeShape(type.Name, type.Namespace, IsEnum: true));
+        }
+        var typesOnly = new TypeIndex(new EquatableArray<NamedTypeShape>(types.ToArray()), EquatableArray<MessageShape>.Empty, EquatableArray<AggregateShape>.Empty);
+
+        var messages = new List<MessageShape>();
+        var aggregates = new List<AggregateShape>();
+        foreach (var file in ordered)
+        {
+            var id = file.Aggregate?.Id;
+            if (file.Aggregate is { } aggregate)
+                aggregates.Add(new AggregateShape(aggregate.Name, aggregate.Namespace, aggregate.Id.Name, CSharpTypes.Of(aggregate.Id.Type, aggregate.Namespace, typesOnly)));
+            foreach (var e in file.Events)
+                messages.Add(new MessageShape(e.Name, e.Namespace, IsEvent: true, e.TypeName, e.Version, Shapes(e.Fields, e.Namespace, typesOnly)));
+            foreach (var command in file.Commands)
+                messages.Add(new MessageShape(command.Name, command.Namespace, IsEvent: false, command.Name, 1, Shapes(CommandEmitter.Fields(command, id), command.Namespace, typesOnly)));
+        }
+        return typesOnly with
+        {
+            Messages = new EquatableArray<MessageShape>(messages.ToArray()),
+            Aggregates = new EquatableArray<AggregateShape>(aggregates.ToArray()),
+        };
+    }
+
+    static EquatableArray<FieldShape> Shapes(EquatableArray<FieldDefinition> fields, string ns, TypeIndex index)
+    {
+        var shapes = new FieldShape[fields.Count];
+        for (var i = 0; i < shapes.Length; i++)
+            shapes[i] = new FieldShape(fields[i].Name, CSharpTypes.Of(fields[i].Type, ns, index), fields[i].Type.IsOptional);
+        return new EquatableArray<FieldShape>(shapes);
+    }
+}

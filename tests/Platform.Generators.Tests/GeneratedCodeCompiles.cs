@@ -1,0 +1,22 @@
+using Microsoft.CodeAnalysis;
+using Xunit;
+
+namespace Platform.Generators.Tests;
+
+public class GeneratedCodeCompiles
+{
+    [Fact]
+    public void orders_example_generates_code_that_compiles_without_any_diagnostic()
+    {
+        var (_, output, diagnostics) = GeneratorHarness.Run(GeneratorHarness.Load(GeneratorHarness.OrdersDefinitions));
+
+        Assert.Empty(diagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning));
+        var generated = output.SyntaxTrees.Select(t => Path.GetFileName(t.FilePath)).ToList();
+        Assert.Contains("Shop.Orders.OrderPlaced.g.cs", generated);
+        Assert.Contains("Shop.Orders.Order.g.cs", generated);
+        Assert.Contains("Shop.Orders.OrderSummary.g.cs", generated);
+
+        var compileDiagnostics = output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning).ToList();
+        Assert.True(compileDiagnostics.Count == 0, string.Join("\n", compileDiagnostics.Take(30)));
+    }
+}
