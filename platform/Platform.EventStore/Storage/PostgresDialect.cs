@@ -56,6 +56,9 @@ sealed class PostgresDialect : StoreDialect
 
     public override EventStoreDbContext CreateContext() => _contexts.CreateDbContext();
 
+    public override IAsyncEnumerable<EventRecord> ReadAllQuery(EventStoreDbContext context, long afterPosition, int maxCount) =>
+        CompiledQueries<PostgresEventStoreDbContext>.ReadAll((PostgresEventStoreDbContext)context, afterPosition, maxCount);
+
     public override async ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken) =>
         await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
 

@@ -40,7 +40,7 @@ public sealed partial class SqlEventStore
         await foreach (var envelope in ReadStreamAsync(id, version + 1, includeArchived: true, cancellationToken: cancellationToken)
                            .ConfigureAwait(false))
         {
-            state = definition.Apply(state, envelope.Event);
+            state = definition.Apply(state, envelope);
             version = envelope.StreamVersion;
         }
 

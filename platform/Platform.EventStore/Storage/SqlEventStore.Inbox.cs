@@ -17,17 +17,33 @@ public sealed partial class SqlEventStore
         CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(consumer);
-        await using var context = _dialect.CreateContext();
-        if (transaction is not null)
+        // Plain ADO.NET on the caller's connection: an EF context handed a borrowed connection
+        // would close it when it goes back to the pool.
+        var connection = transaction?.Connection ?? await _dialect.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            context.Database.SetDbConnection(transaction.Connection);
-            await context.Database.UseTransactionAsync(transaction.Transaction, cancellationToken).ConfigureAwait(false);
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction?.Transaction;
+            command.CommandText =
+                "INSERT INTO processed_messages (consumer, message_id, processed_at) VALUES (@consumer, @message, @at) ON CONFLICT DO NOTHING";
+            AddParameter(command, "consumer", consumer);
+            AddParameter(command, "message", GuidParameter(messageId));
+            AddParameter(command, "at", _dialect.TimestampParameter(DateTimeOffset.UtcNow));
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
         }
-        var inserted = await context.Database.ExecuteSqlRawAsync(
-            "INSERT INTO processed_messages (consumer, message_id, processed_at) VALUES ({0}, {1}, {2}) ON CONFLICT DO NOTHING",
-            [consumer, GuidParameter(messageId), _dialect.TimestampParameter(DateTimeOffset.UtcNow)],
-            cancellationToken).ConfigureAwait(false);
-        return inserted == 1;
+        finally
+        {
+            if (transaction is null)
+                await connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    static void AddParameter(System.Data.Common.DbCommand command, string name, object value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
     }
 
     /// <summary>The position a named reader has fully processed, 0 when it has none yet.</summary>

@@ -72,13 +72,17 @@ public sealed partial class SqlEventStore
     async Task<List<EventRecord>> ReadRowsAfterAsync(long afterPosition, int maxCount, CancellationToken cancellationToken)
     {
         await using var context = _dialect.CreateContext();
-        return await ReadAllQuery(context, afterPosition, maxCount).ToListAsync(cancellationToken).ConfigureAwait(false);
+        return await _dialect.ReadAllQuery(context, afterPosition, maxCount).ToListAsync(cancellationToken).ConfigureAwait(false);
     }
+}
 
-    static readonly Func<EventStoreDbContext, long, int, IAsyncEnumerable<EventRecord>> ReadAllCompiled =
-        EF.CompileAsyncQuery((EventStoreDbContext context, long after, int max) =>
+/// <summary>
+/// The read-all query compiled once per model: a compiled query is bound to the model it was
+/// first run with, and the PostgreSQL and SQLite contexts have different models.
+/// </summary>
+static class CompiledQueries<TContext> where TContext : EventStoreDbContext
+{
+    public static readonly Func<TContext, long, int, IAsyncEnumerable<EventRecord>> ReadAll =
+        EF.CompileAsyncQuery((TContext context, long after, int max) =>
             context.Events.Where(e => e.GlobalPosition > after).OrderBy(e => e.GlobalPosition).Take(max));
-
-    static IAsyncEnumerable<EventRecord> ReadAllQuery(EventStoreDbContext context, long after, int max) =>
-        ReadAllCompiled(context, after, max);
 }

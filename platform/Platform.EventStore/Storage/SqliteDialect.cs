@@ -42,6 +42,9 @@ sealed class SqliteDialect : StoreDialect
 
     public override EventStoreDbContext CreateContext() => _contexts.CreateDbContext();
 
+    public override IAsyncEnumerable<EventRecord> ReadAllQuery(EventStoreDbContext context, long afterPosition, int maxCount) =>
+        CompiledQueries<SqliteEventStoreDbContext>.ReadAll((SqliteEventStoreDbContext)context, afterPosition, maxCount);
+
     public override async ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(_connectionString);

@@ -19,6 +19,9 @@ abstract class StoreDialect : IAsyncDisposable
 
     public abstract EventStoreDbContext CreateContext();
 
+    /// <summary>Events after a position in position order, through the query compiled for this database's model.</summary>
+    public abstract IAsyncEnumerable<EventRecord> ReadAllQuery(EventStoreDbContext context, long afterPosition, int maxCount);
+
     public abstract ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken);
 
     public abstract ValueTask<DbTransaction> BeginTransactionAsync(DbConnection connection, CancellationToken cancellationToken);
