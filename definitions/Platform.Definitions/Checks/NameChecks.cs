@@ -108,7 +108,7 @@ internal static class NameChecks
         // Definitions, types, commands, events and reactions become types in one namespace tree.
         if (global.TryGetValue(name, out var existing))
         {
-            context.Report(DiagnosticCodes.DuplicateName, span, kind, name, $"{existing.Span.Path}({existing.Span.StartLine},{existing.Span.StartColumn}) as a {existing.Kind.ToLowerInvariant()}");
+            context.Report(DiagnosticCodes.DuplicateName, span, kind, name, $"{existing.Span.Path}({existing.Span.StartLine},{existing.Span.StartColumn})");
             return;
         }
         global[name] = (kind, span);

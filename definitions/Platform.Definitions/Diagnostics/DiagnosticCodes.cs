@@ -52,7 +52,7 @@ public static class DiagnosticCodes
     public static readonly DiagnosticDescriptor KeywordIdentifier = Error("PLT0202", "Name is a C# keyword",
         "'{0}' becomes the C# keyword '{1}'. Choose another name.");
     public static readonly DiagnosticDescriptor DuplicateName = Error("PLT0203", "Duplicate name",
-        "{0} '{1}' is already declared at {2}. Rename one of them.");
+        "{0} '{1}' is already declared at {2}. Names of definitions, types, commands, events and reactions are shared by all files; rename one of them.");
     public static readonly DiagnosticDescriptor CasingCollision = Error("PLT0204", "Names collide after casing",
         "'{0}' and '{1}' both become '{2}' in C#. Rename one of them.");
     public static readonly DiagnosticDescriptor UnknownReference = Error("PLT0205", "Unknown reference",
@@ -108,7 +108,7 @@ public static class DiagnosticCodes
     public static readonly DiagnosticDescriptor EventNeverEmitted = Warning("PLT0411", "Event never emitted",
         "No command of aggregate '{0}' emits '{1}'. Emit it from a command or move it to a contracts file.");
     public static readonly DiagnosticDescriptor ApplyOnNonDomainEvent = Error("PLT0412", "Apply on a non-domain event",
-        "'{0}' is a {1} event; only domain events change aggregate state. Remove 'apply:' or make it 'kind: domain'.");
+        "'{0}' is an event of kind {1}; only domain events change aggregate state. Remove 'apply:' or make it 'kind: domain'.");
     public static readonly DiagnosticDescriptor InvalidIdType = Error("PLT0414", "Invalid aggregate id type",
         "'{0}' cannot identify an aggregate. Use guid, string or long.");
     public static readonly DiagnosticDescriptor UpcastAndUpcaster = Error("PLT0413", "Both upcast and upcaster",
