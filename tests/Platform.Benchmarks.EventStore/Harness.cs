@@ -1,0 +1,69 @@
+using System.Diagnostics;
+using Npgsql;
+
+namespace Platform.Benchmarks.EventStore;
+
+public sealed record Result(string Workload, string Database, string Contender, long Events, double Seconds, long PeakWorkingSetMb, double AllocatedBytesPerEvent)
+{
+    public double EventsPerSecond => Events / Seconds;
+}
+
+static class Harness
+{
+    public static readonly List<Result> Results = [];
+
+    /// <summary>Runs one contender on one workload, sampling the working set for its peak.</summary>
+    public static async Task<Result> MeasureAsync(string workload, string database, string contender, long events, Func<Task> run)
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        long peak = Environment.WorkingSet;
+        using var stop = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                peak = Math.Max(peak, Environment.WorkingSet);
+                try { await Task.Delay(10, stop.Token); } catch (OperationCanceledException) { }
+            }
+        });
+        var watch = Stopwatch.StartNew();
+        await run();
+        watch.Stop();
+        await stop.CancelAsync();
+        await sampler;
+        var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+        var result = new Result(workload, database, contender, events, watch.Elapsed.TotalSeconds, peak / (1024 * 1024),
+            (double)allocated / Math.Max(1, events));
+        Results.Add(result);
+        Console.WriteLine($"  {workload,-4} {database,-8} {contender,-28} {events,10:N0} ev {result.Seconds,8:F2} s {result.EventsPerSecond,12:N0} ev/s  peak {result.PeakWorkingSetMb,5} MB  {result.AllocatedBytesPerEvent,8:N0} B/ev");
+        return result;
+    }
+
+    public static async Task<string> CreateDatabaseAsync(string admin, string name)
+    {
+        await using var connection = new NpgsqlConnection(admin);
+        await connection.OpenAsync();
+        await using (var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", connection))
+            await drop.ExecuteNonQueryAsync();
+        await using (var create = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection))
+            await create.ExecuteNonQueryAsync();
+        return new NpgsqlConnectionStringBuilder(admin) { Database = name }.ConnectionString;
+    }
+
+    public static async Task DropDatabaseAsync(string admin, string connectionString)
+    {
+        NpgsqlConnection.ClearAllPools();
+        var name = new NpgsqlConnectionStringBuilder(connectionString).Database;
+        await using var connection = new NpgsqlConnection(admin);
+        await connection.OpenAsync();
+        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", connection);
+        await drop.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Runs <paramref name="writers"/> tasks, each given its index.</summary>
+    public static Task Parallel(int writers, Func<int, Task> writer) =>
+        Task.WhenAll(Enumerable.Range(0, writers).Select(w => Task.Run(() => writer(w))));
+}
