@@ -44,6 +44,9 @@ sealed class PostgresDialect : StoreDialect
         // The append and read statements are the same text every time: preparing them saves parsing and planning.
         if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0)
             builder.ConnectionStringBuilder.MaxAutoPrepare = 32;
+        // The store leaves no session state behind (no temp tables, cursors, listens or session
+        // settings), so the reset Npgsql would send with every reuse of a pooled connection is pure cost.
+        builder.ConnectionStringBuilder.NoResetOnClose = true;
         _dataSource = builder.Build();
         _contexts = new PooledDbContextFactory<PostgresEventStoreDbContext>(
             new DbContextOptionsBuilder<PostgresEventStoreDbContext>()
