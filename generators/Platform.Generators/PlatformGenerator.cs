@@ -137,14 +137,13 @@ public sealed class PlatformGenerator : IIncrementalGenerator
     static (RegistrationModel Model, string Hash)? Registration(ImmutableArray<ParsedDefinition> parsed, string assemblyName)
     {
         var files = new List<DefinitionFile>();
-        var hashes = new System.Text.StringBuilder();
         foreach (var file in Sorted(parsed))
-        {
             if (file.File is not null) files.Add(file.File);
-            hashes.Append(file.InputHash);
-        }
         if (files.Count == 0) return null;
-        return (RegistrationEmitter.Model(assemblyName, files), SourceFile.Hash(hashes.ToString()));
+        // The registration's inputs are the names it lists, not the YAML text: an edit that keeps
+        // every name leaves it (and its header) unchanged.
+        var model = RegistrationEmitter.Model(assemblyName, files);
+        return (model, SourceFile.Hash(model.ToString()));
     }
 
     static List<ParsedDefinition> Sorted(ImmutableArray<ParsedDefinition> parsed)

@@ -1,0 +1,57 @@
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis;
+using Xunit;
+
+namespace Platform.Generators.Tests;
+
+/// <summary>Invalid definitions give diagnostics at the YAML line and column, the same codes as <c>platform validate</c>, and no code.</summary>
+public class DiagnosticsInYaml
+{
+    static (ImmutableArray<Diagnostic> Diagnostics, int Sources) Run(params (string Path, string Text)[] files)
+    {
+        var texts = files.Select(f => (AdditionalText)new GeneratorHarness.InMemoryText(f.Path, f.Text)).ToImmutableArray();
+        var (driver, _, diagnostics) = GeneratorHarness.Run(texts);
+        return (diagnostics, driver.GetRunResult().Results.Single().GeneratedSources.Length);
+    }
+
+    [Fact]
+    public void malformed_yaml_is_reported_at_its_position_and_nothing_is_generated()
+    {
+        var (diagnostics, sources) = Run(("defs/bad.yaml", "aggregate: Order\nnamespace: Shop\n\tstate: {}\n"));
+        Assert.Contains(diagnostics, d => d.Id.StartsWith("PLT01", StringComparison.Ordinal) && d.Location.GetLineSpan().StartLinePosition.Line == 2);
+        Assert.Equal(0, sources);
+    }
+
+    [Fact]
+    public void an_unknown_event_in_a_command_is_reported_where_it_is_written()
+    {
+        var yaml = """
+            aggregate: Order
+            namespace: Shop.Orders
+            id: { name: orderId, type: guid }
+            state:
+              status: { enum: [Placed] }
+            commands:
+              PlaceOrder: { creates: true, emits: OrderPlacd }
+            events:
+              OrderPlaced: { apply: { status: Placed } }
+            """;
+        var (diagnostics, sources) = Run(("defs/order.yaml", yaml));
+        var diagnostic = Assert.Single(diagnostics, d => d.Severity == DiagnosticSeverity.Error);
+        Assert.Equal("defs/order.yaml", diagnostic.Location.GetLineSpan().Path);
+        Assert.Equal(6, diagnostic.Location.GetLineSpan().StartLinePosition.Line);
+        Assert.Contains("OrderPlacd", diagnostic.GetMessage());
+        Assert.Equal(0, sources);
+    }
+
+    [Fact]
+    public void an_identifier_that_would_inject_code_never_reaches_the_output()
+    {
+        var yaml = "aggregate: Order\nnamespace: \"Shop; class X {}\"\nid: { name: orderId, type: guid }\nstate: { total: int }\n";
+        var (diagnostics, sources) = Run(("defs/evil.yaml", yaml));
+        var error = Assert.Single(diagnostics, d => d.Severity == DiagnosticSeverity.Error);
+        Assert.Equal("PLT0206", error.Id);
+        Assert.Equal("defs/evil.yaml", error.Location.GetLineSpan().Path);
+        Assert.Equal(0, sources);
+    }
+}
