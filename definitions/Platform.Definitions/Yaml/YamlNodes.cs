@@ -50,30 +50,49 @@ internal sealed class YamlScalar : YamlNode
 
 internal sealed class YamlMapping : YamlNode
 {
+    // Small mappings are searched linearly; large ones get an index so duplicate-key detection
+    // on a file with thousands of keys stays linear rather than quadratic.
+    private const int IndexThreshold = 8;
+    private readonly List<KeyValuePair<YamlScalar, YamlNode>> _entries = new();
+    private Dictionary<string, int>? _index;
+
     public YamlMapping(SourceSpan span) : base(span)
     {
     }
 
-    public List<KeyValuePair<YamlScalar, YamlNode>> Entries { get; } = new();
+    public IReadOnlyList<KeyValuePair<YamlScalar, YamlNode>> Entries => _entries;
 
     public override YamlNodeKind Kind => YamlNodeKind.Mapping;
 
-    public YamlNode? Find(string key)
+    public void Add(YamlScalar key, YamlNode value)
     {
-        foreach (var entry in Entries)
+        _entries.Add(new KeyValuePair<YamlScalar, YamlNode>(key, value));
+        if (_index is not null)
         {
-            if (entry.Key.Value == key) return entry.Value;
+            if (!_index.ContainsKey(key.Value)) _index[key.Value] = _entries.Count - 1;
         }
-        return null;
+        else if (_entries.Count > IndexThreshold)
+        {
+            _index = new Dictionary<string, int>(System.StringComparer.Ordinal);
+            for (var i = 0; i < _entries.Count; i++)
+            {
+                if (!_index.ContainsKey(_entries[i].Key.Value)) _index[_entries[i].Key.Value] = i;
+            }
+        }
     }
 
-    public YamlScalar? FindKey(string key)
+    public YamlNode? Find(string key) => IndexOf(key) is var i && i >= 0 ? _entries[i].Value : null;
+
+    public YamlScalar? FindKey(string key) => IndexOf(key) is var i && i >= 0 ? _entries[i].Key : null;
+
+    private int IndexOf(string key)
     {
-        foreach (var entry in Entries)
+        if (_index is not null) return _index.TryGetValue(key, out var found) ? found : -1;
+        for (var i = 0; i < _entries.Count; i++)
         {
-            if (entry.Key.Value == key) return entry.Key;
+            if (_entries[i].Key.Value == key) return i;
         }
-        return null;
+        return -1;
     }
 }
 

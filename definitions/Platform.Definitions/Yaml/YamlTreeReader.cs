@@ -174,7 +174,7 @@ internal static class YamlTreeReader
                 {
                     if (!parent.SkipNextValue)
                     {
-                        mapping.Entries.Add(new KeyValuePair<YamlScalar, YamlNode>(parent.PendingKey, node));
+                        mapping.Add(parent.PendingKey, node);
                     }
                     parent.PendingKey = null;
                     parent.SkipNextValue = false;
