@@ -198,6 +198,10 @@ internal static class EventChecks
                     {
                         context.Report(DiagnosticCodes.LiteralTypeMismatch, emit.Span, "$" + field.Name, field.Name, field.Type.Display, $"Command '{command.Name}' has it as {source.Type.Display}; assign it explicitly.");
                     }
+                    else if (source.Type.IsOptional)
+                    {
+                        context.Report(DiagnosticCodes.LiteralTypeMismatch, emit.Span, "$" + field.Name, field.Name, field.Type.Display, $"Command '{command.Name}' has it as optional; make the command field required or the event field optional.");
+                    }
                 }
             }
         }

@@ -1,6 +1,5 @@
 using System.CommandLine;
-using Platform.Definitions.Compatibility;
-using Platform.Definitions.Diagnostics;
+using Platform.Definitions.Workspace;
 
 namespace Platform.Cli.Commands;
 
@@ -26,27 +25,18 @@ internal static class LockCommand
             output.WriteLine($"{directory.FullName}: error: the folder does not exist; pass the folder that holds the definition files.");
             return 1;
         }
-        var workspace = DefinitionWorkspace.Load(directory.ToString());
-        var blocking = workspace.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
-        blocking.AddRange(CompatibilityLock.Check(workspace.Set, workspace.LockFile).Where(d => d.Severity == DiagnosticSeverity.Error));
-        if (blocking.Count > 0)
+        var definitions = DefinitionDirectory.Load(directory.ToString());
+        var outcome = definitions.Lock();
+        if (!outcome.Written)
         {
-            DefinitionWorkspace.Print(blocking, output);
-            output.WriteLine($"lock not updated: {blocking.Count} errors. Fix them and run 'platform lock' again.");
+            foreach (var error in outcome.Errors) output.WriteLine(error.ToCanonicalString());
+            output.WriteLine($"lock not updated: {outcome.Errors.Count} errors. Fix them and run 'platform lock' again.");
             return 1;
         }
-
-        var lockFile = CompatibilityLock.Accept(workspace.Set, workspace.LockPath);
-        var text = LockFileFormat.Write(lockFile);
-        var previous = File.Exists(workspace.LockPath) ? File.ReadAllText(workspace.LockPath) : null;
-        if (previous == text)
-        {
-            output.WriteLine($"{workspace.LockPath}: up to date");
-            return 0;
-        }
-        File.WriteAllText(workspace.LockPath, text);
-        var versions = lockFile.Events.Sum(e => e.Versions.Count);
-        output.WriteLine($"{workspace.LockPath}: {lockFile.Events.Count} events, {versions} versions locked");
+        var versions = outcome.LockFile!.Events.Sum(e => e.Versions.Count);
+        output.WriteLine(outcome.Changed
+            ? $"{definitions.LockPath}: {outcome.LockFile.Events.Count} events, {versions} versions locked"
+            : $"{definitions.LockPath}: up to date");
         return 0;
     }
 }

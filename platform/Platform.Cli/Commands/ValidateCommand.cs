@@ -1,6 +1,6 @@
 using System.CommandLine;
-using Platform.Definitions.Compatibility;
 using Platform.Definitions.Diagnostics;
+using Platform.Definitions.Workspace;
 
 namespace Platform.Cli.Commands;
 
@@ -11,25 +11,24 @@ internal static class ValidateCommand
     {
         var directory = new Argument<DirectoryInfo>("dir") { Description = "Folder with the definition files (searched recursively) and definitions.lock.json." };
         var command = new Command("validate", "Check the definitions and print diagnostics as path(line,col): severity CODE: message. Exit 1 on errors.") { directory };
-        command.SetAction(parseResult => Run(parseResult.GetValue(directory)!, parseResult.InvocationConfiguration.Output, parseResult.InvocationConfiguration.Error));
+        command.SetAction(parseResult => Run(parseResult.GetValue(directory)!, parseResult.InvocationConfiguration.Output));
         return command;
     }
 
-    public static int Run(DirectoryInfo directory, TextWriter output, TextWriter error)
+    public static int Run(DirectoryInfo directory, TextWriter output)
     {
         if (!directory.Exists)
         {
-            error.WriteLine($"{directory.FullName}: error: the folder does not exist; pass the folder that holds the definition files.");
+            output.WriteLine($"{directory.FullName}: error: the folder does not exist; pass the folder that holds the definition files.");
             return 1;
         }
-        var workspace = DefinitionWorkspace.Load(directory.ToString());
-        var diagnostics = new List<DiagnosticInfo>(workspace.Diagnostics);
-        if (!workspace.HasErrors) diagnostics.AddRange(CompatibilityLock.Check(workspace.Set, workspace.LockFile));
-        DefinitionWorkspace.Print(diagnostics, output);
+        var definitions = DefinitionDirectory.Load(directory.ToString());
+        var diagnostics = definitions.Validate();
+        foreach (var diagnostic in diagnostics) output.WriteLine(diagnostic.ToCanonicalString());
 
         var errors = diagnostics.Count(d => d.Severity == DiagnosticSeverity.Error);
         var warnings = diagnostics.Count(d => d.Severity == DiagnosticSeverity.Warning);
-        output.WriteLine($"{workspace.Set.Files.Count} files, {errors} errors, {warnings} warnings");
+        output.WriteLine($"{definitions.Set.Files.Count} files, {errors} errors, {warnings} warnings");
         return errors > 0 ? 1 : 0;
     }
 }
