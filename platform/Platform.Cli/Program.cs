@@ -5,4 +5,5 @@ var root = new RootCommand("platform: check, lock and describe event-driven defi
 root.Subcommands.Add(ValidateCommand.Create());
 root.Subcommands.Add(LockCommand.Create());
 root.Subcommands.Add(SchemaCommand.Create());
+root.Subcommands.Add(GenerateCommand.Create());
 return root.Parse(args).Invoke();

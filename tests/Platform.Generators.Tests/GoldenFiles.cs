@@ -56,3 +56,25 @@ public class GoldenFiles
         });
     }
 }
+
+/// <summary><c>platform generate</c> and the Roslyn generator share their emitters and must write the same bytes.</summary>
+public class CheckedInMode
+{
+    [Fact]
+    public void platform_generate_writes_exactly_what_the_generator_adds_to_the_compilation()
+    {
+        var (driver, _, _) = GeneratorHarness.Run(GeneratorHarness.Load(GeneratorHarness.OrdersDefinitions));
+        var fromGenerator = driver.GetRunResult().Results.Single().GeneratedSources
+            .OrderBy(s => s.HintName, StringComparer.Ordinal)
+            .Select(s => (s.HintName, s.SourceText.ToString()));
+
+        var files = Directory.GetFiles(GeneratorHarness.OrdersDefinitions, "*.yaml")
+            .Order(StringComparer.Ordinal)
+            .Select(path => (Platform.Definitions.Loading.DefinitionLoader.Load(path, File.ReadAllText(path)).Value!, File.ReadAllText(path)))
+            .ToList();
+        var fromCli = Platform.Generators.Emit.SetEmitter.Emit(files, "Shop.Orders", withServiceCollection: true)
+            .Select(s => (s.HintName, s.Text));
+
+        Assert.Equal(fromGenerator, fromCli);
+    }
+}
