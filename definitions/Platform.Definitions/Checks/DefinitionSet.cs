@@ -45,6 +45,39 @@ public sealed record DefinitionSet(EquatableArray<DefinitionFile> Files)
         }
     }
 
+    public IEnumerable<ProjectionDefinition> Projections
+    {
+        get
+        {
+            foreach (var file in Files)
+            {
+                if (file.Projection is not null) yield return file.Projection;
+            }
+        }
+    }
+
+    public IEnumerable<SagaDefinition> Sagas
+    {
+        get
+        {
+            foreach (var file in Files)
+            {
+                if (file.Saga is not null) yield return file.Saga;
+            }
+        }
+    }
+
+    public IEnumerable<ReactionDefinition> Reactions
+    {
+        get
+        {
+            foreach (var file in Files)
+            {
+                foreach (var reaction in file.Reactions) yield return reaction;
+            }
+        }
+    }
+
     public IEnumerable<EventDefinition> Events
     {
         get

@@ -15,8 +15,13 @@ public sealed record DiagnosticDescriptor(string Code, DiagnosticSeverity Severi
 /// <summary>One reported problem. Equatable so it can travel through generator pipelines.</summary>
 public sealed record DiagnosticInfo(string Code, DiagnosticSeverity Severity, string Message, SourceSpan Span)
 {
-    public static DiagnosticInfo Create(DiagnosticDescriptor descriptor, SourceSpan span, params object[] arguments) =>
-        new(descriptor.Code, descriptor.Severity, string.Format(System.Globalization.CultureInfo.InvariantCulture, descriptor.MessageFormat, arguments), span);
+    public static DiagnosticInfo Create(DiagnosticDescriptor descriptor, SourceSpan span, params object[] arguments)
+    {
+        var message = string.Format(System.Globalization.CultureInfo.InvariantCulture, descriptor.MessageFormat, arguments);
+        // Formats often start with an argument such as "command 'X'"; a message reads as a sentence.
+        if (message.Length > 0 && char.IsLower(message[0])) message = char.ToUpperInvariant(message[0]) + message.Substring(1);
+        return new(descriptor.Code, descriptor.Severity, message, span);
+    }
 
     /// <summary>MSBuild canonical form, understood by IDEs and CI log parsers.</summary>
     public string ToCanonicalString()

@@ -1,0 +1,214 @@
+using Platform.Definitions.Checks;
+using Platform.Definitions.Model;
+using Xunit;
+
+namespace Platform.Definitions.Tests;
+
+/// <summary>Each construct of the language, read from the Orders example or a small snippet, lands in the model.</summary>
+public sealed class ModelTests
+{
+    private static DefinitionSet Orders { get; } = CheckedOrders();
+
+    private static DefinitionSet CheckedOrders()
+    {
+        var result = DefinitionSet.Check(Corpus.Orders);
+        Assert.Empty(result.Diagnostics);
+        return result.Value!;
+    }
+
+    private static AggregateDefinition Order => Orders.FindAggregate("Order")!;
+
+    [Fact]
+    public void aggregate_has_identity_snapshot_policy_and_typed_state()
+    {
+        Assert.Equal(("orderId", PrimitiveType.Guid), (Order.Id.Name, Order.Id.Type.Primitive));
+        Assert.Equal(50, Order.SnapshotEvery);
+        var status = Order.State.Single(f => f.Name == "status").Type;
+        Assert.Equal((TypeKind.Named, "OrderStatus"), (status.Kind, status.Name));
+        Assert.Equal(new[] { "Placed", "Confirmed", "Shipped", "Cancelled" }, Orders.FindEnum("OrderStatus")!.Members.Select(m => m.Name));
+        Assert.True(Order.State.Single(f => f.Name == "trackingNumber").Type.IsOptional);
+        Assert.Equal(TypeKind.List, Order.State.Single(f => f.Name == "items").Type.Kind);
+    }
+
+    [Fact]
+    public void commands_create_guard_validate_and_emit_with_computed_fields()
+    {
+        var place = Order.Commands.Single(c => c.Name == "PlaceOrder");
+        Assert.True(place.Creates);
+        var customer = place.Fields.Single(f => f.Name == "customerId");
+        Assert.Equal(new FieldConstraints(null, null, 64, true), customer.Constraints);
+        var emit = Assert.Single(place.Emits);
+        var total = Assert.Single(emit.Assignments);
+        Assert.Equal(("totalAmount", ValueKind.Sum), (total.Target, total.Value.Kind));
+        Assert.Equal(new[] { "items", "price" }, total.Value.Path);
+        Assert.Equal(new[] { "items", "quantity" }, total.Value.Factor);
+
+        var confirm = Order.Commands.Single(c => c.Name == "ConfirmOrder");
+        Assert.False(confirm.Creates);
+        var guard = Assert.Single(confirm.When);
+        Assert.Equal(("status", ConditionOperator.In, "Placed"), (guard.Subject, guard.Operator, guard.Operands.Single().Text));
+        Assert.Equal(ConditionOperator.NotIn, Order.Commands.Single(c => c.Name == "CancelOrder").When.Single().Operator);
+    }
+
+    [Fact]
+    public void events_apply_literals_fields_metadata_and_increments()
+    {
+        var placed = Order.Events.Single(e => e.Name == "OrderPlaced");
+        Assert.Equal((EventKind.Domain, CompatibilityMode.BackwardTransitive, "Order"), (placed.Kind, placed.Compatibility, placed.Aggregate));
+        var apply = placed.Apply.ToDictionary(u => u.Target);
+        Assert.Equal((UpdateOperation.Set, ValueKind.Literal, "Placed"), (apply["status"].Operation, apply["status"].Value.Kind, apply["status"].Value.Text));
+        Assert.Equal(ValueKind.Field, apply["customerId"].Value.Kind);
+        Assert.Equal(MetadataField.Timestamp, apply["placedAt"].Value.Metadata);
+        Assert.Equal((UpdateOperation.Increment, "1"), (apply["changeCount"].Operation, apply["changeCount"].Value.Text));
+        Assert.Equal("Shop.Payments.PaymentCharged", Orders.FindEvent("PaymentCharged")!.Namespace + ".PaymentCharged");
+        Assert.Equal((EventKind.Integration, CompatibilityMode.Backward), (Orders.FindEvent("PaymentCharged")!.Kind, Orders.FindEvent("PaymentCharged")!.Compatibility));
+    }
+
+    [Fact]
+    public void upcasts_rename_remove_compute_default_or_name_a_hand_written_upcaster()
+    {
+        const string yaml = """
+            contracts: Evolving
+            namespace: Shop.Evolving
+            events:
+              Moved:
+                kind: notification
+                type: shop.evolving.moved
+                version: 4
+                fields: { customerId: string, cents: long, note: string? }
+                previous:
+                  - version: 1
+                    fields: { customer: string, amount: decimal, legacy: bool }
+                    upcast:
+                      customerId: { rename: customer }
+                      legacy: remove
+                      cents: { compute: $amount }
+                  - version: 2
+                    fields: { customerId: string, cents: long }
+                    upcaster: Shop.Evolving.MovedV2Upcaster
+                  - version: 3
+                    fields: { customerId: string, cents: long }
+            """;
+        var loaded = Platform.Definitions.Loading.DefinitionLoader.Load("evolving.yaml", yaml);
+        Assert.Empty(loaded.Diagnostics);
+        var checkedSet = DefinitionSet.Check(new[] { loaded.Value! });
+        Assert.Equal(new[] { "PLT0306" }, checkedSet.Diagnostics.Select(d => d.Code));
+        var moved = loaded.Value!.Events.Single();
+        Assert.Equal(EventKind.Notification, moved.Kind);
+        var v1 = moved.Previous[0];
+        Assert.Contains(v1.Upcast, s => s is { Field: "customerId", Operation: UpcastOperation.Rename, From: "customer" });
+        Assert.Contains(v1.Upcast, s => s is { Field: "legacy", Operation: UpcastOperation.Remove });
+        Assert.Contains(v1.Upcast, s => s is { Field: "cents", Operation: UpcastOperation.Compute });
+        Assert.Equal("Shop.Evolving.MovedV2Upcaster", moved.Previous[1].Upcaster);
+    }
+
+    [Fact]
+    public void single_stream_and_multi_stream_projections()
+    {
+        var summary = Orders.Projections.Single(p => p.Name == "OrderSummary");
+        Assert.Equal("Order", summary.Aggregate!.Name);
+        var placed = summary.Handlers.Single(h => h.Event == "OrderPlaced");
+        Assert.Equal((ProjectionAction.Insert, MetadataField.AggregateId), (placed.Action, placed.Key.Metadata));
+        Assert.Equal(ValueKind.Count, placed.Set.Single(s => s.Target == "itemCount").Value.Kind);
+        Assert.Equal(ProjectionAction.Update, summary.Handlers.Single(h => h.Event == "OrderShipped").Action);
+
+        var perCustomer = Orders.Projections.Single(p => p.Name == "CustomerOrders");
+        Assert.Null(perCustomer.Aggregate);
+        var handler = Assert.Single(perCustomer.Handlers);
+        Assert.Equal((ProjectionAction.Upsert, ValueKind.Field, "customerId"), (handler.Action, handler.Key.Kind, handler.Key.Path.Single()));
+        Assert.Equal(UpdateOperation.Increment, handler.Set.Single(s => s.Target == "totalSpent").Operation);
+    }
+
+    [Fact]
+    public void saga_has_ordered_steps_with_replies_compensation_and_timeouts()
+    {
+        var saga = Orders.Sagas.Single();
+        Assert.Equal(("orderId", "OrderPlaced"), (saga.CorrelateBy, saga.StartedBy.Name));
+        Assert.Equal(2 * 3_600_000L, saga.Timeout!.Milliseconds);
+        Assert.Equal(new[] { "Payment", "Inventory", "Shipping" }, saga.Steps.Select(s => s.Name));
+        var payment = saga.Steps[0];
+        Assert.Equal(("AwaitingPayment", "ChargePayment", 30_000L), (payment.State.Name, payment.Send.Name, payment.Timeout!.Milliseconds));
+        Assert.Equal("PaymentCharged", payment.OnSuccess.Single().Name);
+        Assert.Equal("PaymentFailed", payment.OnFailure.Single().Name);
+        Assert.Equal("paymentId", payment.Keep.Single().Target);
+        Assert.Equal(("RefundPayment", "RefundFailed"), (payment.Compensation!.Command.Name, payment.Compensation.OnFailure.Single().Name));
+        Assert.True(saga.Steps[2].CompensationNone);
+        Assert.Equal(("Completed", "Compensated", "CompensationFailed"), (saga.CompletedState.Name, saga.CompensatedState.Name, saga.CompensationFailedState.Name));
+        var cancel = saga.Handlers.Single();
+        Assert.Equal(("OrderCancelled", SagaOutcome.Compensate, 3), (cancel.Event.Name, cancel.Outcome, cancel.InStates.Count));
+    }
+
+    [Fact]
+    public void reaction_sends_a_command_from_an_event_of_another_file()
+    {
+        var reaction = Orders.Reactions.Single();
+        Assert.Equal(("ShipmentArranged", "ShipOrder"), (reaction.When.Name, reaction.Send.Name));
+        Assert.Equal("Shop.Inventory", Orders.FindEvent(reaction.When.Name)!.Namespace);
+        Assert.Equal("Order", Orders.FindCommand(reaction.Send.Name)!.Aggregate);
+
+        var withWhere = Platform.Definitions.Loading.DefinitionLoader.Load("r.yaml", "reactions:\n  Big:\n    when: OrderPlaced\n    where: { totalAmount: { gt: 1000 } }\n    send: ConfirmOrder\nnamespace: Shop.Orders\n").Value!;
+        var condition = withWhere.Reactions.Single().Where.Single();
+        Assert.Equal(("totalAmount", ConditionOperator.GreaterThan, "1000"), (condition.Subject, condition.Operator, condition.Operands.Single().Text));
+        Assert.Empty(DefinitionSet.Check(Corpus.Orders.Append(withWhere)).Diagnostics);
+    }
+
+    [Fact]
+    public void every_primitive_maps_and_value_types_across_files_resolve()
+    {
+        const string shared = "contracts: Shared\nnamespace: Shop.Shared\ntypes:\n  Money: { amount: decimal, currency: Currency }\n  Currency: { enum: [KRW, USD] }\n";
+        const string user = """
+            contracts: User
+            namespace: Shop.User
+            commands:
+              Everything:
+                fields:
+                  a: string
+                  b: int
+                  c: long
+                  d: decimal
+                  e: double
+                  f: bool
+                  g: guid
+                  h: timestamp
+                  i: date
+                  j: Money?
+                  k: list<Shop.Shared.Money>
+                  l: map<string, list<int>>
+                  m: { enum: [Low, High], optional: true }
+            """;
+        var files = new[] { shared, user }.Select((text, i) => Platform.Definitions.Loading.DefinitionLoader.Load($"f{i}.yaml", text).Value!).ToList();
+        var result = DefinitionSet.Check(files);
+        Assert.Empty(result.Diagnostics);
+        var fields = files[1].Commands.Single().Fields;
+        Assert.Equal(Enum.GetValues<PrimitiveType>().Where(p => p != PrimitiveType.None), fields.Take(9).Select(f => f.Type.Primitive));
+        Assert.Equal(("Money", true), (fields[9].Type.Name, fields[9].Type.IsOptional));
+        Assert.Equal("Money", result.Value!.FindValueType(fields[10].Type.Element!.Name)!.Name);
+        Assert.Equal((TypeKind.Enum, "EverythingM", true), (fields[12].Type.Kind, fields[12].Type.Name, fields[12].Type.IsOptional));
+    }
+
+    [Fact]
+    public void list_updates_add_and_remove_by_member()
+    {
+        const string yaml = """
+            aggregate: Cart
+            namespace: Shop.Carts
+            id: { name: cartId, type: string }
+            types:
+              CartLine: { productId: string, quantity: int }
+            state: { lines: list<CartLine> }
+            commands:
+              OpenCart: { creates: true, emits: CartOpened }
+              AddLine: { fields: { line: CartLine }, emits: LineAdded }
+              RemoveLine: { fields: { productId: string }, require: { productId: { nonEmpty: true } }, emits: LineRemoved }
+            events:
+              CartOpened: {}
+              LineAdded: { fields: { line: CartLine }, apply: { lines: { add: $line } } }
+              LineRemoved: { fields: { productId: string }, apply: { lines: { remove: $productId, by: productId } } }
+            """;
+        var file = Platform.Definitions.Loading.DefinitionLoader.Load("cart.yaml", yaml).Value!;
+        Assert.Empty(DefinitionSet.Check(new[] { file }).Diagnostics);
+        var remove = file.Events.Single(e => e.Name == "LineRemoved").Apply.Single();
+        Assert.Equal((UpdateOperation.Remove, "productId"), (remove.Operation, remove.MatchMember));
+        Assert.Equal(UpdateOperation.Add, file.Events.Single(e => e.Name == "LineAdded").Apply.Single().Operation);
+    }
+}
