@@ -17,7 +17,7 @@ Console.WriteLine($"corpus: {corpus.Count} files, {lines:N0} lines, {characters 
 var cold = Run(corpus, out var coldLoad);
 var warm = new List<TimeSpan>();
 var warmLoad = new List<TimeSpan>();
-for (var i = 0; i < 10; i++)
+for (var i = 0; i < 20; i++)
 {
     warm.Add(Run(corpus, out var load));
     warmLoad.Add(load);

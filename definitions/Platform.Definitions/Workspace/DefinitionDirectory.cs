@@ -69,7 +69,13 @@ public sealed class DefinitionDirectory
     {
         var result = new List<DiagnosticInfo>(Diagnostics);
         if (!result.Any(d => d.Severity == DiagnosticSeverity.Error)) result.AddRange(CompatibilityLock.Check(Set, LockFile));
-        return result;
+        // One file's problems together, top to bottom, whichever phase found them.
+        return result
+            .OrderBy(d => d.Span.Path, StringComparer.Ordinal)
+            .ThenBy(d => d.Span.StartLine)
+            .ThenBy(d => d.Span.StartColumn)
+            .ThenBy(d => d.Code, StringComparer.Ordinal)
+            .ToList();
     }
 
     /// <summary>
