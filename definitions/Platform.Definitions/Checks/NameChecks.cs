@@ -58,6 +58,7 @@ internal static class NameChecks
             {
                 Declare(context, global, "Event", definition.Name, definition.Span);
                 Fields(context, definition.Fields, definition.Name);
+                EventMembers(context, definition);
                 foreach (var field in definition.Fields) InlineEnum(context, global, field);
                 foreach (var previous in definition.Previous) Fields(context, previous.Fields, definition.Name + "V" + previous.Version);
                 if (!IsTypeName(definition.TypeName)) context.Report(DiagnosticCodes.InvalidTypeName, definition.Span, definition.TypeName);
@@ -91,6 +92,34 @@ internal static class NameChecks
                 Identifier(context, saga.CompensationFailedState.Name, saga.CompensationFailedState.Span);
             }
             foreach (var reaction in file.Reactions) Declare(context, global, "Reaction", reaction.Name, reaction.Span);
+        }
+    }
+
+    /// <summary>Members every generated event record has (issue 4), which a field must not shadow.</summary>
+    private static readonly string[] EventRecordMembers = { "EventTypeName", "SchemaVersion" };
+
+    private static void EventMembers(CheckContext context, EventDefinition definition)
+    {
+        var versions = new List<(int Version, EquatableArray<FieldDefinition> Fields)> { (definition.Version, definition.Fields) };
+        foreach (var previous in definition.Previous)
+        {
+            versions.Add((previous.Version, previous.Fields));
+            // Earlier versions become records named OrderPlacedV1 beside OrderPlaced.
+            var generated = definition.Name + "V" + previous.Version.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            if (context.Events.ContainsKey(generated) || context.Commands.ContainsKey(generated) || context.ValueTypes.ContainsKey(generated) || context.Enums.ContainsKey(generated))
+            {
+                context.Report(DiagnosticCodes.ReservedName, previous.Span, generated, $"the record of version {previous.Version} of '{definition.Name}'");
+            }
+        }
+        foreach (var (_, fields) in versions)
+        {
+            foreach (var field in fields)
+            {
+                if (System.Array.IndexOf(EventRecordMembers, IdentifierRules.Pascal(field.Name)) >= 0)
+                {
+                    context.Report(DiagnosticCodes.ReservedName, field.Span, field.Name, "every event record has a member of that name");
+                }
+            }
         }
     }
 
