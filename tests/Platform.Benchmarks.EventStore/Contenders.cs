@@ -14,10 +14,10 @@ namespace Platform.Benchmarks.EventStore;
 /// <summary>Our store, on PostgreSQL or SQLite.</summary>
 sealed class OurStore(SqlEventStore store)
 {
-    public async Task W1Async(int appends, int streams, int writers) =>
+    public async Task W1Async(int appends, int streams, int writers, string prefix = "order") =>
         await Harness.Parallel(writers, async w =>
         {
-            var mine = Enumerable.Range(0, streams).Where(j => j % writers == w).Select(j => $"order-{j}").ToArray();
+            var mine = Enumerable.Range(0, streams).Where(j => j % writers == w).Select(j => $"{prefix}-{j}").ToArray();
             var versions = new long[mine.Length];
             for (var i = 0; i < appends / writers; i++)
             {
@@ -28,12 +28,12 @@ sealed class OurStore(SqlEventStore store)
             }
         });
 
-    public async Task W2Async(int batches, int writers) =>
+    public async Task W2Async(int batches, int writers, string prefix = "bulk") =>
         await Harness.Parallel(writers, async w =>
         {
             for (var b = w; b < batches; b += writers)
             {
-                var id = $"bulk-{b}";
+                var id = $"{prefix}-{b}";
                 var events = new EventData[100];
                 for (var i = 0; i < events.Length; i++)
                     events[i] = EventData.Create(ItemAddedDescriptor.Sample(id, i));
@@ -82,7 +82,8 @@ sealed class RawNpgsql(NpgsqlDataSource dataSource)
                 stream_id text NOT NULL, stream_type text NOT NULL, stream_version bigint NOT NULL,
                 event_id uuid NOT NULL UNIQUE, type_name text NOT NULL, schema_version int NOT NULL,
                 data jsonb NOT NULL, metadata jsonb, "timestamp" timestamptz NOT NULL,
-                UNIQUE (stream_id, stream_version))
+                UNIQUE (stream_id, stream_version));
+            CREATE INDEX ON raw_events (type_name, "timestamp");
             """);
         await command.ExecuteNonQueryAsync();
     }
@@ -95,12 +96,12 @@ sealed class RawNpgsql(NpgsqlDataSource dataSource)
     }
 
     /// <summary>One INSERT per event; the unique (stream_id, stream_version) index is the only concurrency check.</summary>
-    public async Task W1Async(int appends, int streams, int writers) =>
+    public async Task W1Async(int appends, int streams, int writers, string prefix = "order") =>
         await Harness.Parallel(writers, async w =>
         {
-            var mine = Enumerable.Range(0, streams).Where(j => j % writers == w).Select(j => $"order-{j}").ToArray();
+            var mine = Enumerable.Range(0, streams).Where(j => j % writers == w).Select(j => $"{prefix}-{j}").ToArray();
             var versions = new long[mine.Length];
-            await using var connection = await dataSource.OpenConnectionAsync();
+            var connection = await dataSource.OpenConnectionAsync();
             for (var i = 0; i < appends / writers; i++)
             {
                 var s = i % mine.Length;
@@ -116,16 +117,17 @@ sealed class RawNpgsql(NpgsqlDataSource dataSource)
                 await insert.ExecuteNonQueryAsync();
                 versions[s]++;
             }
+            await connection.DisposeAsync();
         });
 
     /// <summary>Binary COPY, one COPY per batch of 100.</summary>
-    public async Task W2Async(int batches, int writers) =>
+    public async Task W2Async(int batches, int writers, string prefix = "bulk") =>
         await Harness.Parallel(writers, async w =>
         {
             await using var connection = await dataSource.OpenConnectionAsync();
             for (var b = w; b < batches; b += writers)
             {
-                var id = $"bulk-{b}";
+                var id = $"{prefix}-{b}";
                 await using var copy = await connection.BeginBinaryImportAsync(
                     "COPY raw_events (stream_id, stream_type, stream_version, event_id, type_name, schema_version, data, \"timestamp\") FROM STDIN (FORMAT BINARY)");
                 var now = DateTimeOffset.UtcNow;
@@ -184,10 +186,10 @@ sealed class MartenStore(string connectionString, bool quick) : IAsyncDisposable
 
     public Task CreateSchemaAsync() => _store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
 
-    public async Task W1Async(int appends, int streams, int writers) =>
+    public async Task W1Async(int appends, int streams, int writers, string prefix = "order") =>
         await Harness.Parallel(writers, async w =>
         {
-            var mine = Enumerable.Range(0, streams).Where(j => j % writers == w).Select(j => $"order-{j}").ToArray();
+            var mine = Enumerable.Range(0, streams).Where(j => j % writers == w).Select(j => $"{prefix}-{j}").ToArray();
             var versions = new long[mine.Length];
             for (var i = 0; i < appends / writers; i++)
             {
@@ -203,12 +205,12 @@ sealed class MartenStore(string connectionString, bool quick) : IAsyncDisposable
             }
         });
 
-    public async Task W2Async(int batches, int writers) =>
+    public async Task W2Async(int batches, int writers, string prefix = "bulk") =>
         await Harness.Parallel(writers, async w =>
         {
             for (var b = w; b < batches; b += writers)
             {
-                var id = $"bulk-{b}";
+                var id = $"{prefix}-{b}";
                 await using var session = _store.LightweightSession();
                 session.Events.StartStream(id, Enumerable.Range(0, 100).Select(i => (object)ItemAddedDescriptor.Sample(id, i)).ToArray());
                 await session.SaveChangesAsync();

@@ -15,6 +15,46 @@ static class Harness
     /// <summary>Runs one contender on one workload, sampling the working set for its peak.</summary>
     public static async Task<Result> MeasureAsync(string workload, string database, string contender, long events, Func<Task> run)
     {
+        var (seconds, peak, allocated) = await TimeAsync(run);
+        var result = new Result(workload, database, contender, events, seconds, peak / (1024 * 1024), (double)allocated / Math.Max(1, events));
+        Results.Add(result);
+        Print(result);
+        return result;
+    }
+
+    /// <summary>
+    /// Runs the contenders of one workload in interleaved rounds (A, B, C, A, B, C, ...) and adds
+    /// up each one's time, so that load from other processes on a shared machine falls on all of
+    /// them alike instead of on whichever ran during a busy moment.
+    /// </summary>
+    public static async Task RoundsAsync(string workload, string database, int rounds, long eventsPerRound,
+        IReadOnlyList<(string Contender, Func<int, Task> Round)> contenders)
+    {
+        var seconds = new double[contenders.Count];
+        var peaks = new long[contenders.Count];
+        var allocated = new long[contenders.Count];
+        for (var round = 0; round < rounds; round++)
+        {
+            for (var c = 0; c < contenders.Count; c++)
+            {
+                var (elapsed, peak, bytes) = await TimeAsync(() => contenders[c].Round(round));
+                seconds[c] += elapsed;
+                peaks[c] = Math.Max(peaks[c], peak);
+                allocated[c] += bytes;
+            }
+        }
+        for (var c = 0; c < contenders.Count; c++)
+        {
+            var events = eventsPerRound * rounds;
+            var result = new Result(workload, database, contenders[c].Contender, events, seconds[c], peaks[c] / (1024 * 1024),
+                (double)allocated[c] / events);
+            Results.Add(result);
+            Print(result);
+        }
+    }
+
+    static async Task<(double Seconds, long PeakWorkingSet, long Allocated)> TimeAsync(Func<Task> run)
+    {
         GC.Collect();
         GC.WaitForPendingFinalizers();
         GC.Collect();
@@ -34,13 +74,11 @@ static class Harness
         watch.Stop();
         await stop.CancelAsync();
         await sampler;
-        var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
-        var result = new Result(workload, database, contender, events, watch.Elapsed.TotalSeconds, peak / (1024 * 1024),
-            (double)allocated / Math.Max(1, events));
-        Results.Add(result);
-        Console.WriteLine($"  {workload,-4} {database,-8} {contender,-28} {events,10:N0} ev {result.Seconds,8:F2} s {result.EventsPerSecond,12:N0} ev/s  peak {result.PeakWorkingSetMb,5} MB  {result.AllocatedBytesPerEvent,8:N0} B/ev");
-        return result;
+        return (watch.Elapsed.TotalSeconds, peak, GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore);
     }
+
+    static void Print(Result result) =>
+        Console.WriteLine($"  {result.Workload,-4} {result.Database,-8} {result.Contender,-28} {result.Events,10:N0} ev {result.Seconds,8:F2} s {result.EventsPerSecond,12:N0} ev/s  peak {result.PeakWorkingSetMb,5} MB  {result.AllocatedBytesPerEvent,8:N0} B/ev");
 
     public static async Task<string> CreateDatabaseAsync(string admin, string name)
     {

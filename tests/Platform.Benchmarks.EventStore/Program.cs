@@ -7,12 +7,15 @@ using Platform.EventStore.Storage;
 using Platform.Events;
 
 // Event store benchmark: workloads W1-W4 of issue 5, every contender side by side in one process.
-//   dotnet run --project tests/Platform.Benchmarks.EventStore -c Release -- [--scale 1] [--no-marten] [--markdown FILE]
+//   dotnet run --project tests/Platform.Benchmarks.EventStore -c Release -- [--scale 1] [--no-marten] [--no-sqlite]
+//       [--workloads W1,W2,W3,W4] [--markdown FILE]
 // PostgreSQL comes from PLATFORM_POSTGRES (source .services/env); each contender gets its own database there.
 
 var scale = 1.0;
 var marten = true;
 string? markdown = null;
+var workloads = new HashSet<string>(["W1", "W2", "W3", "W4"]);
+var sqlite = true;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -20,6 +23,8 @@ for (var i = 0; i < args.Length; i++)
         case "--scale": scale = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--no-marten": marten = false; break;
         case "--markdown": markdown = args[++i]; break;
+        case "--workloads": workloads = [.. args[++i].Split(',')]; break;
+        case "--no-sqlite": sqlite = false; break;
         default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
     }
 }
@@ -28,9 +33,10 @@ const int Writers = 8;
 const int BulkWriters = 4;
 const int AggregateEvents = 10_000;
 const int Loads = 5;
-var w1Appends = (int)(100_000 * scale) / Writers * Writers;
-var w1Streams = Math.Max(Writers, (int)(10_000 * scale));
-var w2Batches = Math.Max(BulkWriters, (int)(10_000 * scale));
+const int Rounds = 4;
+var w1Appends = (int)(100_000 * scale) / (Writers * Rounds) * (Writers * Rounds);
+var w1Streams = Math.Max(Writers * Rounds, (int)(10_000 * scale));
+var w2Batches = Math.Max(BulkWriters * Rounds, (int)(10_000 * scale) / Rounds * Rounds);
 var registry = EventTypeRegistry.Create(new ItemAddedDescriptor());
 var admin = Environment.GetEnvironmentVariable("PLATFORM_POSTGRES");
 
@@ -69,45 +75,81 @@ else
             await quick.CreateSchemaAsync();
         }
 
-        await Harness.MeasureAsync("W1", "postgres", "ours", w1Appends, () => ours.W1Async(w1Appends, w1Streams, Writers));
-        await Harness.MeasureAsync("W1", "postgres", "raw INSERT", w1Appends, () => raw.W1Async(w1Appends, w1Streams, Writers));
-        if (marten)
+        if (workloads.Contains("W1"))
         {
-            await Harness.MeasureAsync("W1", "postgres", "Marten default", w1Appends, () => rich.W1Async(w1Appends, w1Streams, Writers));
-            await Harness.MeasureAsync("W1", "postgres", "Marten quick", w1Appends, () => quick.W1Async(w1Appends, w1Streams, Writers));
-        }
-
-        await Harness.MeasureAsync("W2", "postgres", "ours", w2Batches * 100L, () => ours.W2Async(w2Batches, BulkWriters));
-        await Harness.MeasureAsync("W2", "postgres", "raw binary COPY", w2Batches * 100L, () => raw.W2Async(w2Batches, BulkWriters));
-        if (marten)
-            await Harness.MeasureAsync("W2", "postgres", "Marten default", w2Batches * 100L, () => rich.W2Async(w2Batches, BulkWriters));
-
-        await ours.PrepareW3Async("big-order", AggregateEvents);
-        await Harness.MeasureAsync("W3", "postgres", "ours, no snapshot", (long)AggregateEvents * Loads, async () =>
-        {
-            for (var i = 0; i < Loads; i++) Check(await ours.LoadAsync("big-order", 0));
-        });
-        await Harness.MeasureAsync("W3", "postgres", "ours, snapshot every 100", (long)AggregateEvents * Loads, async () =>
-        {
-            for (var i = 0; i < Loads; i++) Check(await ours.LoadAsync("big-order", 100));
-        });
-        if (marten)
-        {
-            await rich.PrepareW3Async("big-order", AggregateEvents);
-            await Harness.MeasureAsync("W3", "postgres", "Marten live aggregation", (long)AggregateEvents * Loads, async () =>
+            // Warm-up on other streams: JIT, connection pools, prepared statements, for every contender alike.
+            await ours.W1Async(Writers * 50, Writers * 10, Writers, "warm");
+            await raw.W1Async(Writers * 50, Writers * 10, Writers, "warm");
+            if (marten)
             {
-                for (var i = 0; i < Loads; i++) Check(await rich.LoadAsync("big-order"));
-            });
+                await rich.W1Async(Writers * 20, Writers * 10, Writers, "warm");
+                await quick.W1Async(Writers * 20, Writers * 10, Writers, "warm");
+            }
+            var w1Contenders = new List<(string, Func<int, Task>)>
+            {
+                ("ours", r => ours.W1Async(w1Appends / Rounds, w1Streams / Rounds, Writers, $"order-r{r}")),
+                ("raw INSERT", r => raw.W1Async(w1Appends / Rounds, w1Streams / Rounds, Writers, $"order-r{r}")),
+            };
+            if (marten)
+            {
+                w1Contenders.Add(("Marten default", r => rich.W1Async(w1Appends / Rounds, w1Streams / Rounds, Writers, $"order-r{r}")));
+                w1Contenders.Add(("Marten quick", r => quick.W1Async(w1Appends / Rounds, w1Streams / Rounds, Writers, $"order-r{r}")));
+            }
+            await Harness.RoundsAsync("W1", "postgres", Rounds, w1Appends / Rounds / Writers * Writers, w1Contenders);
         }
 
-        long counted = 0;
-        var oursW4 = await Harness.MeasureAsync("W4", "postgres", "ours", await store.GetHeadPositionAsync(), async () => counted = await ours.W4Async());
-        Console.WriteLine($"       (ours read {counted:N0} events)");
-        await Harness.MeasureAsync("W4", "postgres", "raw ordered reader", await CountAsync(rawSource, "raw_events"), async () => counted = await raw.W4Async());
-        if (marten)
+        if (workloads.Contains("W2"))
         {
-            await using var martenSource = NpgsqlDataSource.Create(martenDb);
-            await Harness.MeasureAsync("W4", "postgres", "Marten raw events", await CountAsync(martenSource, "public.mt_events"), async () => counted = await rich.W4Async());
+            var w2Contenders = new List<(string, Func<int, Task>)>
+            {
+                ("ours", r => ours.W2Async(w2Batches / Rounds, BulkWriters, $"bulk-r{r}")),
+                ("raw binary COPY", r => raw.W2Async(w2Batches / Rounds, BulkWriters, $"bulk-r{r}")),
+            };
+            if (marten)
+                w2Contenders.Add(("Marten default", r => rich.W2Async(w2Batches / Rounds, BulkWriters, $"bulk-r{r}")));
+            await Harness.RoundsAsync("W2", "postgres", Rounds, w2Batches / Rounds * 100L, w2Contenders);
+        }
+
+        if (workloads.Contains("W3"))
+        {
+            await ours.PrepareW3Async("big-order", AggregateEvents);
+            Check(await ours.LoadAsync("big-order", 0));
+            Check(await ours.LoadAsync("big-order", 100));
+            await Harness.MeasureAsync("W3", "postgres", "ours, no snapshot", (long)AggregateEvents * Loads, async () =>
+            {
+                for (var i = 0; i < Loads; i++) Check(await ours.LoadAsync("big-order", 0));
+            });
+            await Harness.MeasureAsync("W3", "postgres", "ours, snapshot every 100", (long)AggregateEvents * Loads, async () =>
+            {
+                for (var i = 0; i < Loads; i++) Check(await ours.LoadAsync("big-order", 100));
+            });
+            if (marten)
+            {
+                await rich.PrepareW3Async("big-order", AggregateEvents);
+                Check(await rich.LoadAsync("big-order"));
+                await Harness.MeasureAsync("W3", "postgres", "Marten live aggregation", (long)AggregateEvents * Loads, async () =>
+                {
+                    for (var i = 0; i < Loads; i++) Check(await rich.LoadAsync("big-order"));
+                });
+            }
+        }
+
+        if (workloads.Contains("W4"))
+        {
+            long counted = 0;
+            // One untimed pass each: tiered JIT compiles the read loops well only after they have run.
+            await ours.W4Async();
+            await raw.W4Async();
+            if (marten)
+                await rich.W4Async();
+            var oursW4 = await Harness.MeasureAsync("W4", "postgres", "ours", await store.GetHeadPositionAsync(), async () => counted = await ours.W4Async());
+            Console.WriteLine($"       (ours read {counted:N0} events)");
+            await Harness.MeasureAsync("W4", "postgres", "raw ordered reader", await CountAsync(rawSource, "raw_events"), async () => counted = await raw.W4Async());
+            if (marten)
+            {
+                await using var martenSource = NpgsqlDataSource.Create(martenDb);
+                await Harness.MeasureAsync("W4", "postgres", "Marten raw events", await CountAsync(martenSource, "public.mt_events"), async () => counted = await rich.W4Async());
+            }
         }
     }
     finally
@@ -118,14 +160,21 @@ else
 }
 
 var sqlitePath = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.db");
+if (sqlite)
 try
 {
     await using var store = new SqlEventStore(new EventStoreOptions().UseSqlite($"Data Source={sqlitePath}"), registry);
     await store.MigrateAsync();
     var ours = new OurStore(store);
-    await Harness.MeasureAsync("W1", "sqlite", "ours", w1Appends, () => ours.W1Async(w1Appends, w1Streams, Writers));
-    await Harness.MeasureAsync("W2", "sqlite", "ours", w2Batches * 100L, () => ours.W2Async(w2Batches, BulkWriters));
+    if (workloads.Contains("W1"))
+        await ours.W1Async(Writers * 50, Writers * 10, Writers, "warm");
+    if (workloads.Contains("W1"))
+        await Harness.MeasureAsync("W1", "sqlite", "ours", w1Appends, () => ours.W1Async(w1Appends, w1Streams, Writers));
+    if (workloads.Contains("W2") || workloads.Contains("W4"))
+        await Harness.MeasureAsync("W2", "sqlite", "ours", w2Batches * 100L, () => ours.W2Async(w2Batches, BulkWriters));
     await ours.PrepareW3Async("big-order", AggregateEvents);
+    Check(await ours.LoadAsync("big-order", 0));
+    Check(await ours.LoadAsync("big-order", 100));
     await Harness.MeasureAsync("W3", "sqlite", "ours, no snapshot", (long)AggregateEvents * Loads, async () =>
     {
         for (var i = 0; i < Loads; i++) Check(await ours.LoadAsync("big-order", 0));
@@ -134,6 +183,7 @@ try
     {
         for (var i = 0; i < Loads; i++) Check(await ours.LoadAsync("big-order", 100));
     });
+    await ours.W4Async();
     await Harness.MeasureAsync("W4", "sqlite", "ours", await store.GetHeadPositionAsync(), () => ours.W4Async());
 }
 finally
@@ -177,7 +227,7 @@ static string Summary(double scale)
     {
         var ratio = r.Database == "postgres" && r.Contender != "ours" && r.Workload != "W3" ? Ratio(r.Workload, r.Contender) : "";
         if (r.Workload == "W3")
-            ratio = $"{r.Seconds * 1000 / 5:F1} ms/load";
+            ratio = $"{r.Seconds * 1000 / (r.Events / 10_000.0):F1} ms/load";
         text.AppendLine(CultureInfo.InvariantCulture,
             $"| {r.Workload} | {r.Database} | {r.Contender} | {r.Events:N0} | {r.Seconds:F2} | {r.EventsPerSecond:N0} | {ratio} | {r.PeakWorkingSetMb} | {r.AllocatedBytesPerEvent:N0} |");
     }

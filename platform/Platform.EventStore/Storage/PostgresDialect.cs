@@ -35,6 +35,26 @@ sealed class PostgresDialect : StoreDialect
         SELECT (SELECT version FROM current_version), (SELECT count(*)::int FROM inserted);
         """;
 
+    // The common command-handler case, one event: no arrays to build or unnest. Returns the new
+    // version, or no row when the expected version did not match.
+    const string AppendOneSql = """
+        INSERT INTO events (stream_id, stream_type, stream_version, event_id, type_name, schema_version, data, metadata, "timestamp")
+        SELECT $1, $2, v.version + 1, $3, $4, $5, $6::jsonb, $7::jsonb, $8
+        FROM (SELECT COALESCE(
+                (SELECT max(stream_version) FROM events WHERE stream_id = $1),
+                (SELECT max(stream_version) FROM archived_events WHERE stream_id = $1),
+                0) AS version) v
+        WHERE $9 < 0 OR v.version = $9
+        RETURNING stream_version
+        """;
+
+    const string CurrentVersionSql = """
+        SELECT COALESCE(
+            (SELECT max(stream_version) FROM events WHERE stream_id = $1),
+            (SELECT max(stream_version) FROM archived_events WHERE stream_id = $1),
+            0)
+        """;
+
     readonly NpgsqlDataSource _dataSource;
     readonly PooledDbContextFactory<PostgresEventStoreDbContext> _contexts;
 
@@ -59,8 +79,7 @@ sealed class PostgresDialect : StoreDialect
 
     public override EventStoreDbContext CreateContext() => _contexts.CreateDbContext();
 
-    public override IAsyncEnumerable<EventRecord> ReadAllQuery(EventStoreDbContext context, long afterPosition, int maxCount) =>
-        CompiledQueries<PostgresEventStoreDbContext>.ReadAll((PostgresEventStoreDbContext)context, afterPosition, maxCount);
+    public override DateTimeOffset ReadTimestamp(DbDataReader reader, int ordinal) => reader.GetFieldValue<DateTimeOffset>(ordinal);
 
     public override async ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken) =>
         await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -72,6 +91,10 @@ sealed class PostgresDialect : StoreDialect
         string streamId, string streamType, ExpectedVersion expected, EncodedEvent[] events, DateTimeOffset timestamp,
         CancellationToken cancellationToken)
     {
+        if (events.Length == 1)
+            return await AppendOneAsync((NpgsqlConnection)connection, (NpgsqlTransaction?)transaction, streamId, streamType,
+                expected, events[0], timestamp, cancellationToken).ConfigureAwait(false);
+
         var count = events.Length;
         var ids = new Guid[count];
         var types = new string[count];
@@ -105,6 +128,40 @@ sealed class PostgresDialect : StoreDialect
         await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
         await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         return (reader.GetInt64(0), reader.GetInt32(1));
+    }
+
+    async Task<(long VersionBefore, int Written)> AppendOneAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
+        string streamId, string streamType, ExpectedVersion expected, EncodedEvent e, DateTimeOffset timestamp,
+        CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(TakeTransactionIdSql));
+        var append = new NpgsqlBatchCommand(AppendOneSql);
+        append.Parameters.Add(new NpgsqlParameter<string> { TypedValue = streamId });
+        append.Parameters.Add(new NpgsqlParameter<string> { TypedValue = streamType });
+        append.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = e.EventId });
+        append.Parameters.Add(new NpgsqlParameter<string> { TypedValue = e.TypeName });
+        append.Parameters.Add(new NpgsqlParameter<int> { TypedValue = e.SchemaVersion });
+        append.Parameters.Add(new NpgsqlParameter<string> { TypedValue = e.Data });
+        append.Parameters.Add(new NpgsqlParameter { Value = (object?)e.Metadata ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        append.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = timestamp });
+        append.Parameters.Add(new NpgsqlParameter<long> { TypedValue = expected.Value });
+        batch.BatchCommands.Add(append);
+
+        long? written = null;
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                written = reader.GetInt64(0);
+        }
+        if (written is { } version)
+            return (version - 1, 1);
+
+        // Rejected: report the version that made it so (read inside the same transaction, if any).
+        await using var current = new NpgsqlCommand(CurrentVersionSql, connection, transaction);
+        current.Parameters.Add(new NpgsqlParameter<string> { TypedValue = streamId });
+        return ((long)(await current.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!, 0);
     }
 
     public override AppendFailure ClassifyAppendError(Exception exception) =>

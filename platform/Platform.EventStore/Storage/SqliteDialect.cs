@@ -42,8 +42,7 @@ sealed class SqliteDialect : StoreDialect
 
     public override EventStoreDbContext CreateContext() => _contexts.CreateDbContext();
 
-    public override IAsyncEnumerable<EventRecord> ReadAllQuery(EventStoreDbContext context, long afterPosition, int maxCount) =>
-        CompiledQueries<SqliteEventStoreDbContext>.ReadAll((SqliteEventStoreDbContext)context, afterPosition, maxCount);
+    public override DateTimeOffset ReadTimestamp(DbDataReader reader, int ordinal) => new(reader.GetInt64(ordinal), TimeSpan.Zero);
 
     public override async ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken)
     {

@@ -19,8 +19,8 @@ abstract class StoreDialect : IAsyncDisposable
 
     public abstract EventStoreDbContext CreateContext();
 
-    /// <summary>Events after a position in position order, through the query compiled for this database's model.</summary>
-    public abstract IAsyncEnumerable<EventRecord> ReadAllQuery(EventStoreDbContext context, long afterPosition, int maxCount);
+    /// <summary>Reads the <c>timestamp</c> column as EF Core stores it on this database.</summary>
+    public abstract DateTimeOffset ReadTimestamp(DbDataReader reader, int ordinal);
 
     public abstract ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken);
 
