@@ -213,7 +213,7 @@ public static partial class PlatformSchema
             version.Properties["version"] = new JsonSchemaProperty { Type = JsonObjectType.Integer, Minimum = 1 };
             version.Properties["fields"] = RefProperty(_fields);
             version.Properties["upcast"] = new JsonSchemaProperty { Reference = Define("upcast", MapOf(Define("upcastStep", upcastStep), "Field of the next version to how it is produced.")) };
-            version.Properties["upcaster"] = StringProperty("A hand-written C# upcaster class instead of 'upcast'.");
+            version.Properties["upcaster"] = RefProperty(_name, "Instead of 'upcast': the name of a partial method that upcasts by hand.");
 
             var definition = ClosedObject("An event with its versions.");
             definition.Properties["kind"] = new JsonSchemaProperty { Reference = Define("eventKind", StringEnum("Domain events are stored; integration events are contracts; notifications are fire-and-forget.", "domain", "integration", "notification")) };

@@ -85,7 +85,7 @@ public sealed class ModelTests
                       cents: { compute: $amount }
                   - version: 2
                     fields: { customerId: string, cents: long }
-                    upcaster: Shop.Evolving.MovedV2Upcaster
+                    upcaster: UpcastMovedV2
                   - version: 3
                     fields: { customerId: string, cents: long }
             """;
@@ -99,7 +99,7 @@ public sealed class ModelTests
         Assert.Contains(v1.Upcast, s => s is { Field: "customerId", Operation: UpcastOperation.Rename, From: "customer" });
         Assert.Contains(v1.Upcast, s => s is { Field: "legacy", Operation: UpcastOperation.Remove });
         Assert.Contains(v1.Upcast, s => s is { Field: "cents", Operation: UpcastOperation.Compute });
-        Assert.Equal("Shop.Evolving.MovedV2Upcaster", moved.Previous[1].Upcaster);
+        Assert.Equal("UpcastMovedV2", moved.Previous[1].Upcaster);
     }
 
     [Fact]

@@ -60,7 +60,12 @@ internal static class NameChecks
                 Fields(context, definition.Fields, definition.Name);
                 EventMembers(context, definition);
                 foreach (var field in definition.Fields) InlineEnum(context, global, field);
-                foreach (var previous in definition.Previous) Fields(context, previous.Fields, definition.Name + "V" + previous.Version);
+                foreach (var previous in definition.Previous)
+                {
+                    Fields(context, previous.Fields, definition.Name + "V" + previous.Version);
+                    // The generator declares a partial method of this name for the hand-written upcast.
+                    if (previous.Upcaster is { } upcaster) Identifier(context, upcaster, previous.Span);
+                }
                 if (!IsTypeName(definition.TypeName)) context.Report(DiagnosticCodes.InvalidTypeName, definition.Span, definition.TypeName);
                 if (typeNames.TryGetValue(definition.TypeName, out var other))
                 {
@@ -87,6 +92,11 @@ internal static class NameChecks
                 var states = new Scope(context);
                 foreach (var state in saga.States) states.Add("State", state.Name, state.Span);
                 foreach (var step in saga.Steps) Identifier(context, step.State.Name, step.State.Span);
+                foreach (var handler in saga.Handlers)
+                {
+                    if (handler.TargetState is { } target) Identifier(context, target.Name, target.Span);
+                    foreach (var state in handler.InStates) Identifier(context, state.Name, state.Span);
+                }
                 Identifier(context, saga.CompletedState.Name, saga.CompletedState.Span);
                 Identifier(context, saga.CompensatedState.Name, saga.CompensatedState.Span);
                 Identifier(context, saga.CompensationFailedState.Name, saga.CompensationFailedState.Span);

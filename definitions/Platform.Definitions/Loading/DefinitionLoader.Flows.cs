@@ -210,7 +210,8 @@ public static partial class DefinitionLoader
     {
         context.AllowKeys(root, "a reactions file", "reactions", "namespace");
         var keySpan = root.FindKey("reactions")!.Span;
-        var name = Path.GetFileNameWithoutExtension(context.Path);
+        // The file name is not checked like a declared name, so only a sanitised form of it is kept.
+        var name = Checks.IdentifierRules.Pascal(Checks.IdentifierRules.Suggest(Path.GetFileNameWithoutExtension(context.Path)));
         var reactions = new List<ReactionDefinition>();
         var mapping = context.Mapping(root.Find("reactions"), "'reactions'");
         if (mapping is not null)

@@ -38,7 +38,10 @@ public sealed record EventDefinition(
     SourceSpan Span,
     SourceSpan VersionSpan);
 
-/// <summary>An earlier version and how it becomes the next one (<see cref="Upcast"/> or a hand-written <see cref="Upcaster"/>).</summary>
+/// <summary>
+/// An earlier version and how it becomes the next one: declarative <see cref="Upcast"/> steps, or
+/// <see cref="Upcaster"/>, the name of a partial method the service implements by hand.
+/// </summary>
 public sealed record EventVersionDefinition(
     int Version,
     EquatableArray<FieldDefinition> Fields,
