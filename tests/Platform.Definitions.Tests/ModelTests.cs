@@ -211,4 +211,21 @@ public sealed class ModelTests
         Assert.Equal((UpdateOperation.Remove, "productId"), (remove.Operation, remove.MatchMember));
         Assert.Equal(UpdateOperation.Add, file.Events.Single(e => e.Name == "LineAdded").Apply.Single().Operation);
     }
+
+    [Fact]
+    public void a_projection_handler_can_delete_rows()
+    {
+        const string yaml = "projection: OpenOrders\nnamespace: Shop.Orders\naggregate: Order\nkey: { name: orderId, type: guid }\nfields: { placedAt: timestamp }\non:\n  OrderPlaced: { action: insert, set: { placedAt: $meta.timestamp } }\n  OrderShipped: { action: delete }\n  OrderCancelled: { action: delete }\n";
+        var file = Platform.Definitions.Loading.DefinitionLoader.Load("open-orders.yaml", yaml).Value!;
+        Assert.Empty(DefinitionSet.Check(Corpus.Orders.Append(file)).Diagnostics);
+        Assert.Equal(new[] { ProjectionAction.Insert, ProjectionAction.Delete, ProjectionAction.Delete }, file.Projection!.Handlers.Select(h => h.Action));
+    }
+
+    [Fact]
+    public void diagnostics_print_in_msbuild_canonical_form_with_their_severity()
+    {
+        var span = new SourceSpan("defs/order.yaml", 3, 7, 3, 12, 40, 45);
+        Assert.Equal("defs/order.yaml(3,7): error PLT0101: m", new Platform.Definitions.Diagnostics.DiagnosticInfo("PLT0101", Platform.Definitions.Diagnostics.DiagnosticSeverity.Error, "m", span).ToCanonicalString());
+        Assert.Equal("defs/order.yaml(3,7): warning PLT0603: m", new Platform.Definitions.Diagnostics.DiagnosticInfo("PLT0603", Platform.Definitions.Diagnostics.DiagnosticSeverity.Warning, "m", span).ToCanonicalString());
+    }
 }
