@@ -13,7 +13,7 @@ internal static class NameChecks
 {
     public static void Run(CheckContext context)
     {
-        var global = new Dictionary<string, (string Kind, SourceSpan Span)>(System.StringComparer.Ordinal);
+        var global = new Dictionary<string, SourceSpan>(System.StringComparer.Ordinal);
         var typeNames = new Dictionary<string, EventDefinition>(System.StringComparer.Ordinal);
 
         foreach (var file in context.Set.Files)
@@ -133,7 +133,7 @@ internal static class NameChecks
         }
     }
 
-    private static void InlineEnum(CheckContext context, Dictionary<string, (string Kind, SourceSpan Span)> global, FieldDefinition field)
+    private static void InlineEnum(CheckContext context, Dictionary<string, SourceSpan> global, FieldDefinition field)
     {
         if (field.Type.Kind != TypeKind.Enum) return;
         Declare(context, global, "Type", field.Type.Name, field.Type.Span);
@@ -141,16 +141,16 @@ internal static class NameChecks
         foreach (var member in field.Type.EnumMembers) members.Add("Enum member", member, field.Type.Span);
     }
 
-    private static void Declare(CheckContext context, Dictionary<string, (string Kind, SourceSpan Span)> global, string kind, string name, SourceSpan span)
+    private static void Declare(CheckContext context, Dictionary<string, SourceSpan> global, string kind, string name, SourceSpan span)
     {
         if (!Identifier(context, name, span)) return;
         // Definitions, types, commands, events and reactions become types in one namespace tree.
         if (global.TryGetValue(name, out var existing))
         {
-            context.Report(DiagnosticCodes.DuplicateName, span, kind, name, $"{existing.Span.Path}({existing.Span.StartLine},{existing.Span.StartColumn})");
+            context.Report(DiagnosticCodes.DuplicateName, span, kind, name, $"{existing.Path}({existing.StartLine},{existing.StartColumn})");
             return;
         }
-        global[name] = (kind, span);
+        global[name] = span;
     }
 
     private static void Fields(CheckContext context, IEnumerable<FieldDefinition> fields, string enclosing)

@@ -64,7 +64,7 @@ public static class CompatibilityLock
                     if (version.Version < pair.Key && (baseline is null || version.Version > baseline.Version)) baseline = version;
                 }
                 if (baseline is null) continue;
-                var problem = Incompatibility(definition, baseline, pair.Value);
+                var problem = Incompatibility(definition, baseline, pair.Key, pair.Value);
                 if (problem is not null)
                 {
                     diagnostics.Add(DiagnosticInfo.Create(DiagnosticCodes.IncompatibleChange, pair.Value.Span, pair.Key, definition.Name,
@@ -107,15 +107,15 @@ public static class CompatibilityLock
         {
             if (result.ContainsKey(previous.Version)) continue;
             var fields = CanonicalSchema.Fields(set, previous.Fields);
-            result[previous.Version] = new CurrentVersion(fields, CanonicalSchema.Fingerprint(fields), previous.Span, previous);
+            result[previous.Version] = new CurrentVersion(fields, CanonicalSchema.Fingerprint(fields), previous.Span);
         }
         var currentFields = CanonicalSchema.Fields(set, definition.Fields);
-        result[definition.Version] = new CurrentVersion(currentFields, CanonicalSchema.Fingerprint(currentFields), definition.VersionSpan, null);
+        result[definition.Version] = new CurrentVersion(currentFields, CanonicalSchema.Fingerprint(currentFields), definition.VersionSpan);
         return result;
     }
 
     /// <summary>Why <paramref name="candidate"/> breaks the event's mode against <paramref name="baseline"/>, or null.</summary>
-    private static string? Incompatibility(EventDefinition definition, LockedVersion baseline, CurrentVersion candidate)
+    private static string? Incompatibility(EventDefinition definition, LockedVersion baseline, int candidateVersion, CurrentVersion candidate)
     {
         var old = new Dictionary<string, string>(System.StringComparer.Ordinal);
         foreach (var field in baseline.Fields) old[field.Name] = field.Type;
@@ -129,7 +129,7 @@ public static class CompatibilityLock
         EventVersionDefinition? bridge = null;
         foreach (var previous in definition.Previous)
         {
-            if (previous.Version == candidate.VersionNumber(definition) - 1) bridge = previous;
+            if (previous.Version == candidateVersion - 1) bridge = previous;
         }
         if (bridge?.Upcaster is not null) backward = false;
         var produced = new Dictionary<string, UpcastOperation>(System.StringComparer.Ordinal);
@@ -171,12 +171,11 @@ public static class CompatibilityLock
 
     private sealed class CurrentVersion
     {
-        public CurrentVersion(List<LockedField> fields, string fingerprint, SourceSpan span, EventVersionDefinition? previous)
+        public CurrentVersion(List<LockedField> fields, string fingerprint, SourceSpan span)
         {
             Fields = fields;
             Fingerprint = fingerprint;
             Span = span;
-            Previous = previous;
         }
 
         public List<LockedField> Fields { get; }
@@ -184,9 +183,5 @@ public static class CompatibilityLock
         public string Fingerprint { get; }
 
         public SourceSpan Span { get; }
-
-        public EventVersionDefinition? Previous { get; }
-
-        public int VersionNumber(EventDefinition definition) => Previous?.Version ?? definition.Version;
     }
 }
