@@ -228,4 +228,14 @@ public sealed class ModelTests
         Assert.Equal("defs/order.yaml(3,7): error PLT0101: m", new Platform.Definitions.Diagnostics.DiagnosticInfo("PLT0101", Platform.Definitions.Diagnostics.DiagnosticSeverity.Error, "m", span).ToCanonicalString());
         Assert.Equal("defs/order.yaml(3,7): warning PLT0603: m", new Platform.Definitions.Diagnostics.DiagnosticInfo("PLT0603", Platform.Definitions.Diagnostics.DiagnosticSeverity.Warning, "m", span).ToCanonicalString());
     }
+
+    [Fact]
+    public void descriptions_are_kept_as_text_for_escaped_documentation()
+    {
+        const string yaml = "contracts: Docs\nnamespace: Shop.Docs\ncommands:\n  Ping: { description: \"Checks */ </summary> liveness\", fields: { at: timestamp } }\nevents:\n  Ponged: { description: Answered, fields: { at: { type: timestamp, description: When } } }\n";
+        var file = Platform.Definitions.Loading.DefinitionLoader.Load("docs.yaml", yaml).Value!;
+        Assert.Empty(DefinitionSet.Check(new[] { file }).Diagnostics);
+        Assert.Equal("Checks */ </summary> liveness", file.Commands.Single().Description);
+        Assert.Equal(("Answered", "When"), (file.Events.Single().Description, file.Events.Single().Fields.Single().Description));
+    }
 }

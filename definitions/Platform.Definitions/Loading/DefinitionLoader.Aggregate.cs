@@ -84,7 +84,8 @@ public static partial class DefinitionLoader
                 ReadConditions(context, body.Find("require"), $"'require' of {what}"),
                 ReadEmits(context, body.Find("emits"), what),
                 aggregate,
-                entry.Key.Span));
+                entry.Key.Span,
+                context.OptionalString(body, "description", what)));
         }
         return new EquatableArray<CommandDefinition>(result);
     }
@@ -167,7 +168,8 @@ public static partial class DefinitionLoader
                 compatibility,
                 aggregate,
                 entry.Key.Span,
-                versionNode?.Span ?? entry.Key.Span));
+                versionNode?.Span ?? entry.Key.Span,
+                context.OptionalString(body, "description", what)));
         }
         return new EquatableArray<EventDefinition>(result);
     }

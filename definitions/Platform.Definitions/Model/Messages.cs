@@ -21,7 +21,8 @@ public enum CompatibilityMode
 }
 
 /// <summary>
-/// An event with its current version and every earlier one. <see cref="TypeName"/> is the stable
+/// An event with its current version and every earlier one. <see cref="Description"/> is free
+/// text: emit it only through <see cref="CSharpLiteral"/> or as escaped XML documentation. <see cref="TypeName"/> is the stable
 /// wire and store name, independent of the C# <see cref="Name"/>.
 /// </summary>
 public sealed record EventDefinition(
@@ -36,7 +37,8 @@ public sealed record EventDefinition(
     CompatibilityMode Compatibility,
     string? Aggregate,
     SourceSpan Span,
-    SourceSpan VersionSpan);
+    SourceSpan VersionSpan,
+    string? Description = null);
 
 /// <summary>
 /// An earlier version and how it becomes the next one: declarative <see cref="Upcast"/> steps, or
@@ -77,7 +79,8 @@ public sealed record CommandDefinition(
     EquatableArray<Condition> Require,
     EquatableArray<EmitDefinition> Emits,
     string? Aggregate,
-    SourceSpan Span);
+    SourceSpan Span,
+    string? Description = null);
 
 /// <summary>An event a command emits; fields not assigned are taken from the command field of the same name.</summary>
 public sealed record EmitDefinition(string Event, EquatableArray<FieldAssignment> Assignments, SourceSpan Span);
