@@ -98,4 +98,24 @@ public sealed class DefinitionDirectoryTests : IDisposable
         Assert.Equal("PLT0205", Assert.Single(outcome.Errors).Code);
         Assert.False(File.Exists(FileIn(LockFileFormat.FileName)));
     }
+
+    [Fact]
+    public void a_service_folder_means_its_definitions_subfolder()
+    {
+        var service = Directory.CreateTempSubdirectory("platform-service-");
+        try
+        {
+            var definitions = Directory.CreateDirectory(Path.Combine(service.FullName, DefinitionDirectory.ConventionalFolder));
+            foreach (var file in Directory.GetFiles(_folder.FullName)) File.Copy(file, Path.Combine(definitions.FullName, Path.GetFileName(file)));
+            // Runtime configuration beside the definitions is not a definition file.
+            File.WriteAllText(Path.Combine(service.FullName, "platform.yaml"), "transport: inmemory\n");
+            var loaded = DefinitionDirectory.Load(service.FullName);
+            Assert.Equal(definitions.FullName, loaded.Path);
+            Assert.Empty(loaded.Validate());
+        }
+        finally
+        {
+            service.Delete(recursive: true);
+        }
+    }
 }

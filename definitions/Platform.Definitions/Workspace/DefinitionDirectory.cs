@@ -35,9 +35,19 @@ public sealed class DefinitionDirectory
 
     public string LockPath => System.IO.Path.Combine(Path, LockFileFormat.FileName);
 
-    /// <summary>Loads every *.yaml and *.yml below <paramref name="path"/> in ordinal path order.</summary>
+    /// <summary>The folder a service keeps its definitions in, by convention.</summary>
+    public const string ConventionalFolder = "definitions";
+
+    /// <summary>
+    /// Loads every *.yaml and *.yml below <paramref name="path"/> in ordinal path order. A service
+    /// folder (one with a <c>definitions/</c> subfolder, like <c>examples/Orders</c>) means that
+    /// subfolder, so the service's other YAML (runtime configuration) is not taken for definitions.
+    /// </summary>
     public static DefinitionDirectory Load(string path)
     {
+        var conventional = System.IO.Path.Combine(path, ConventionalFolder);
+        if (Directory.Exists(conventional)) path = conventional;
+
         var diagnostics = new List<DiagnosticInfo>();
         var files = new List<DefinitionFile>();
         var paths = Directory.EnumerateFiles(path, "*.*", SearchOption.AllDirectories)

@@ -9,7 +9,7 @@ internal static class ValidateCommand
 {
     public static Command Create()
     {
-        var directory = new Argument<DirectoryInfo>("dir") { Description = "Folder with the definition files (searched recursively) and definitions.lock.json." };
+        var directory = new Argument<DirectoryInfo>("dir") { Description = "Folder with the definition files (searched recursively) and definitions.lock.json; a service folder means its definitions/ subfolder." };
         var command = new Command("validate", "Check the definitions and print diagnostics as path(line,col): severity CODE: message. Exit 1 on errors.") { directory };
         command.SetAction(parseResult => Run(parseResult.GetValue(directory)!, parseResult.InvocationConfiguration.Output));
         return command;
