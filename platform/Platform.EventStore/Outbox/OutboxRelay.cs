@@ -51,7 +51,9 @@ public sealed class OutboxRelay
         _publisher = publisher ?? throw new ArgumentNullException(nameof(publisher));
         _options = options ?? new OutboxRelayOptions();
         _logger = logger ?? NullLogger.Instance;
-        Meter.CreateObservableGauge("platform.outbox.lag", () => Lag, unit: "{event}",
+        // One gauge per relay, told apart by its checkpoint name.
+        var tag = new KeyValuePair<string, object?>("checkpoint", _options.CheckpointName);
+        Meter.CreateObservableGauge("platform.outbox.lag", () => new Measurement<long>(Lag, tag), unit: "{event}",
             description: "Global positions stored but not yet published by the outbox relay.");
     }
 
