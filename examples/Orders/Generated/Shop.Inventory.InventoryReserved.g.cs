@@ -24,11 +24,15 @@ public sealed partial record InventoryReserved(
     public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Inventory.InventoryReserved value)
     {
         writer.WriteStartObject();
-        writer.WritePropertyName("orderId"u8);
-        writer.WriteStringValue(value.OrderId);
-        writer.WritePropertyName("reservationId"u8);
-        writer.WriteStringValue(value.ReservationId);
+        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
+        writer.WriteString(JsonPropertyNames.ReservationId, value.ReservationId);
         writer.WriteEndObject();
+    }
+
+    static class JsonPropertyNames
+    {
+        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
+        public static readonly global::System.Text.Json.JsonEncodedText ReservationId = global::System.Text.Json.JsonEncodedText.Encode("reservationId");
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
@@ -75,13 +79,16 @@ public sealed partial class InventoryReservedEventType : global::Platform.Events
 
     [global::System.ThreadStatic] static global::System.Text.Json.Utf8JsonWriter? cachedWriter;
 
+    // The generated writer emits well-formed JSON by construction; re-validating every token costs time.
+    static readonly global::System.Text.Json.JsonWriterOptions WriterOptions = new() { SkipValidation = true };
+
     public override string TypeName => InventoryReserved.EventTypeName;
 
     public override int SchemaVersion => InventoryReserved.SchemaVersion;
 
     public override void Write(InventoryReserved @event, global::System.Buffers.IBufferWriter<byte> output)
     {
-        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output);
+        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output, WriterOptions);
         writer.Reset(output);
         InventoryReserved.WriteJson(writer, @event);
         writer.Flush();

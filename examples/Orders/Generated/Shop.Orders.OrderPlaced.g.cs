@@ -28,24 +28,29 @@ public sealed partial record OrderPlaced(
     public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Orders.OrderPlaced value)
     {
         writer.WriteStartObject();
-        writer.WritePropertyName("customerId"u8);
-        writer.WriteStringValue(value.CustomerId);
-        writer.WritePropertyName("items"u8);
+        writer.WriteString(JsonPropertyNames.CustomerId, value.CustomerId);
+        writer.WritePropertyName(JsonPropertyNames.Items);
         writer.WriteStartArray();
         foreach (var item1 in value.Items)
         {
             global::Shop.Orders.OrderItem.WriteJson(writer, item1);
         }
         writer.WriteEndArray();
-        writer.WritePropertyName("totalAmount"u8);
-        writer.WriteNumberValue(value.TotalAmount);
-        writer.WritePropertyName("shippingAddress"u8);
-        writer.WriteStringValue(value.ShippingAddress);
-        writer.WritePropertyName("currency"u8);
-        writer.WriteStringValue(value.Currency);
-        writer.WritePropertyName("shippingMethod"u8);
-        writer.WriteStringValue(value.ShippingMethod);
+        writer.WriteNumber(JsonPropertyNames.TotalAmount, value.TotalAmount);
+        writer.WriteString(JsonPropertyNames.ShippingAddress, value.ShippingAddress);
+        writer.WriteString(JsonPropertyNames.Currency, value.Currency);
+        writer.WriteString(JsonPropertyNames.ShippingMethod, value.ShippingMethod);
         writer.WriteEndObject();
+    }
+
+    static class JsonPropertyNames
+    {
+        public static readonly global::System.Text.Json.JsonEncodedText CustomerId = global::System.Text.Json.JsonEncodedText.Encode("customerId");
+        public static readonly global::System.Text.Json.JsonEncodedText Items = global::System.Text.Json.JsonEncodedText.Encode("items");
+        public static readonly global::System.Text.Json.JsonEncodedText TotalAmount = global::System.Text.Json.JsonEncodedText.Encode("totalAmount");
+        public static readonly global::System.Text.Json.JsonEncodedText ShippingAddress = global::System.Text.Json.JsonEncodedText.Encode("shippingAddress");
+        public static readonly global::System.Text.Json.JsonEncodedText Currency = global::System.Text.Json.JsonEncodedText.Encode("currency");
+        public static readonly global::System.Text.Json.JsonEncodedText ShippingMethod = global::System.Text.Json.JsonEncodedText.Encode("shippingMethod");
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
@@ -144,26 +149,28 @@ public sealed partial record OrderPlacedV1(
     public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Orders.OrderPlacedV1 value)
     {
         writer.WriteStartObject();
-        writer.WritePropertyName("customerId"u8);
-        writer.WriteStringValue(value.CustomerId);
-        writer.WritePropertyName("items"u8);
+        writer.WriteString(JsonPropertyNames.CustomerId, value.CustomerId);
+        writer.WritePropertyName(JsonPropertyNames.Items);
         writer.WriteStartArray();
         foreach (var item4 in value.Items)
         {
             global::Shop.Orders.OrderItem.WriteJson(writer, item4);
         }
         writer.WriteEndArray();
-        writer.WritePropertyName("totalAmount"u8);
-        writer.WriteNumberValue(value.TotalAmount);
-        writer.WritePropertyName("shippingAddress"u8);
-        writer.WriteStringValue(value.ShippingAddress);
-        writer.WritePropertyName("currency"u8);
-        if (value.Currency is null) writer.WriteNullValue();
-        else
-        {
-            writer.WriteStringValue(value.Currency);
-        }
+        writer.WriteNumber(JsonPropertyNames.TotalAmount, value.TotalAmount);
+        writer.WriteString(JsonPropertyNames.ShippingAddress, value.ShippingAddress);
+        if (value.Currency is null) writer.WriteNull(JsonPropertyNames.Currency);
+        else writer.WriteString(JsonPropertyNames.Currency, value.Currency);
         writer.WriteEndObject();
+    }
+
+    static class JsonPropertyNames
+    {
+        public static readonly global::System.Text.Json.JsonEncodedText CustomerId = global::System.Text.Json.JsonEncodedText.Encode("customerId");
+        public static readonly global::System.Text.Json.JsonEncodedText Items = global::System.Text.Json.JsonEncodedText.Encode("items");
+        public static readonly global::System.Text.Json.JsonEncodedText TotalAmount = global::System.Text.Json.JsonEncodedText.Encode("totalAmount");
+        public static readonly global::System.Text.Json.JsonEncodedText ShippingAddress = global::System.Text.Json.JsonEncodedText.Encode("shippingAddress");
+        public static readonly global::System.Text.Json.JsonEncodedText Currency = global::System.Text.Json.JsonEncodedText.Encode("currency");
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
@@ -245,13 +252,16 @@ public sealed partial class OrderPlacedEventType : global::Platform.Events.Event
 
     [global::System.ThreadStatic] static global::System.Text.Json.Utf8JsonWriter? cachedWriter;
 
+    // The generated writer emits well-formed JSON by construction; re-validating every token costs time.
+    static readonly global::System.Text.Json.JsonWriterOptions WriterOptions = new() { SkipValidation = true };
+
     public override string TypeName => OrderPlaced.EventTypeName;
 
     public override int SchemaVersion => OrderPlaced.SchemaVersion;
 
     public override void Write(OrderPlaced @event, global::System.Buffers.IBufferWriter<byte> output)
     {
-        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output);
+        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output, WriterOptions);
         writer.Reset(output);
         OrderPlaced.WriteJson(writer, @event);
         writer.Flush();

@@ -22,24 +22,29 @@ public sealed partial record PlaceOrder(
     public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Orders.PlaceOrder value)
     {
         writer.WriteStartObject();
-        writer.WritePropertyName("orderId"u8);
-        writer.WriteStringValue(value.OrderId);
-        writer.WritePropertyName("customerId"u8);
-        writer.WriteStringValue(value.CustomerId);
-        writer.WritePropertyName("items"u8);
+        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
+        writer.WriteString(JsonPropertyNames.CustomerId, value.CustomerId);
+        writer.WritePropertyName(JsonPropertyNames.Items);
         writer.WriteStartArray();
         foreach (var item1 in value.Items)
         {
             global::Shop.Orders.OrderItem.WriteJson(writer, item1);
         }
         writer.WriteEndArray();
-        writer.WritePropertyName("shippingAddress"u8);
-        writer.WriteStringValue(value.ShippingAddress);
-        writer.WritePropertyName("currency"u8);
-        writer.WriteStringValue(value.Currency);
-        writer.WritePropertyName("shippingMethod"u8);
-        writer.WriteStringValue(value.ShippingMethod);
+        writer.WriteString(JsonPropertyNames.ShippingAddress, value.ShippingAddress);
+        writer.WriteString(JsonPropertyNames.Currency, value.Currency);
+        writer.WriteString(JsonPropertyNames.ShippingMethod, value.ShippingMethod);
         writer.WriteEndObject();
+    }
+
+    static class JsonPropertyNames
+    {
+        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
+        public static readonly global::System.Text.Json.JsonEncodedText CustomerId = global::System.Text.Json.JsonEncodedText.Encode("customerId");
+        public static readonly global::System.Text.Json.JsonEncodedText Items = global::System.Text.Json.JsonEncodedText.Encode("items");
+        public static readonly global::System.Text.Json.JsonEncodedText ShippingAddress = global::System.Text.Json.JsonEncodedText.Encode("shippingAddress");
+        public static readonly global::System.Text.Json.JsonEncodedText Currency = global::System.Text.Json.JsonEncodedText.Encode("currency");
+        public static readonly global::System.Text.Json.JsonEncodedText ShippingMethod = global::System.Text.Json.JsonEncodedText.Encode("shippingMethod");
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>

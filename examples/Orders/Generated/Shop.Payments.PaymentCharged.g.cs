@@ -25,13 +25,17 @@ public sealed partial record PaymentCharged(
     public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Payments.PaymentCharged value)
     {
         writer.WriteStartObject();
-        writer.WritePropertyName("orderId"u8);
-        writer.WriteStringValue(value.OrderId);
-        writer.WritePropertyName("paymentId"u8);
-        writer.WriteStringValue(value.PaymentId);
-        writer.WritePropertyName("amount"u8);
-        writer.WriteNumberValue(value.Amount);
+        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
+        writer.WriteString(JsonPropertyNames.PaymentId, value.PaymentId);
+        writer.WriteNumber(JsonPropertyNames.Amount, value.Amount);
         writer.WriteEndObject();
+    }
+
+    static class JsonPropertyNames
+    {
+        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
+        public static readonly global::System.Text.Json.JsonEncodedText PaymentId = global::System.Text.Json.JsonEncodedText.Encode("paymentId");
+        public static readonly global::System.Text.Json.JsonEncodedText Amount = global::System.Text.Json.JsonEncodedText.Encode("amount");
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
@@ -87,13 +91,16 @@ public sealed partial class PaymentChargedEventType : global::Platform.Events.Ev
 
     [global::System.ThreadStatic] static global::System.Text.Json.Utf8JsonWriter? cachedWriter;
 
+    // The generated writer emits well-formed JSON by construction; re-validating every token costs time.
+    static readonly global::System.Text.Json.JsonWriterOptions WriterOptions = new() { SkipValidation = true };
+
     public override string TypeName => PaymentCharged.EventTypeName;
 
     public override int SchemaVersion => PaymentCharged.SchemaVersion;
 
     public override void Write(PaymentCharged @event, global::System.Buffers.IBufferWriter<byte> output)
     {
-        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output);
+        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output, WriterOptions);
         writer.Reset(output);
         PaymentCharged.WriteJson(writer, @event);
         writer.Flush();

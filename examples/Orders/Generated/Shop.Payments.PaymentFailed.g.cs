@@ -24,11 +24,15 @@ public sealed partial record PaymentFailed(
     public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Payments.PaymentFailed value)
     {
         writer.WriteStartObject();
-        writer.WritePropertyName("orderId"u8);
-        writer.WriteStringValue(value.OrderId);
-        writer.WritePropertyName("reason"u8);
-        writer.WriteStringValue(value.Reason);
+        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
+        writer.WriteString(JsonPropertyNames.Reason, value.Reason);
         writer.WriteEndObject();
+    }
+
+    static class JsonPropertyNames
+    {
+        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
+        public static readonly global::System.Text.Json.JsonEncodedText Reason = global::System.Text.Json.JsonEncodedText.Encode("reason");
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
@@ -75,13 +79,16 @@ public sealed partial class PaymentFailedEventType : global::Platform.Events.Eve
 
     [global::System.ThreadStatic] static global::System.Text.Json.Utf8JsonWriter? cachedWriter;
 
+    // The generated writer emits well-formed JSON by construction; re-validating every token costs time.
+    static readonly global::System.Text.Json.JsonWriterOptions WriterOptions = new() { SkipValidation = true };
+
     public override string TypeName => PaymentFailed.EventTypeName;
 
     public override int SchemaVersion => PaymentFailed.SchemaVersion;
 
     public override void Write(PaymentFailed @event, global::System.Buffers.IBufferWriter<byte> output)
     {
-        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output);
+        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output, WriterOptions);
         writer.Reset(output);
         PaymentFailed.WriteJson(writer, @event);
         writer.Flush();

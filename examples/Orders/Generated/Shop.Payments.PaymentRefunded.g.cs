@@ -24,11 +24,15 @@ public sealed partial record PaymentRefunded(
     public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Payments.PaymentRefunded value)
     {
         writer.WriteStartObject();
-        writer.WritePropertyName("orderId"u8);
-        writer.WriteStringValue(value.OrderId);
-        writer.WritePropertyName("paymentId"u8);
-        writer.WriteStringValue(value.PaymentId);
+        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
+        writer.WriteString(JsonPropertyNames.PaymentId, value.PaymentId);
         writer.WriteEndObject();
+    }
+
+    static class JsonPropertyNames
+    {
+        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
+        public static readonly global::System.Text.Json.JsonEncodedText PaymentId = global::System.Text.Json.JsonEncodedText.Encode("paymentId");
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
@@ -75,13 +79,16 @@ public sealed partial class PaymentRefundedEventType : global::Platform.Events.E
 
     [global::System.ThreadStatic] static global::System.Text.Json.Utf8JsonWriter? cachedWriter;
 
+    // The generated writer emits well-formed JSON by construction; re-validating every token costs time.
+    static readonly global::System.Text.Json.JsonWriterOptions WriterOptions = new() { SkipValidation = true };
+
     public override string TypeName => PaymentRefunded.EventTypeName;
 
     public override int SchemaVersion => PaymentRefunded.SchemaVersion;
 
     public override void Write(PaymentRefunded @event, global::System.Buffers.IBufferWriter<byte> output)
     {
-        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output);
+        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output, WriterOptions);
         writer.Reset(output);
         PaymentRefunded.WriteJson(writer, @event);
         writer.Flush();

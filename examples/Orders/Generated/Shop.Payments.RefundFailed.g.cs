@@ -25,13 +25,17 @@ public sealed partial record RefundFailed(
     public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Payments.RefundFailed value)
     {
         writer.WriteStartObject();
-        writer.WritePropertyName("orderId"u8);
-        writer.WriteStringValue(value.OrderId);
-        writer.WritePropertyName("paymentId"u8);
-        writer.WriteStringValue(value.PaymentId);
-        writer.WritePropertyName("reason"u8);
-        writer.WriteStringValue(value.Reason);
+        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
+        writer.WriteString(JsonPropertyNames.PaymentId, value.PaymentId);
+        writer.WriteString(JsonPropertyNames.Reason, value.Reason);
         writer.WriteEndObject();
+    }
+
+    static class JsonPropertyNames
+    {
+        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
+        public static readonly global::System.Text.Json.JsonEncodedText PaymentId = global::System.Text.Json.JsonEncodedText.Encode("paymentId");
+        public static readonly global::System.Text.Json.JsonEncodedText Reason = global::System.Text.Json.JsonEncodedText.Encode("reason");
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
@@ -87,13 +91,16 @@ public sealed partial class RefundFailedEventType : global::Platform.Events.Even
 
     [global::System.ThreadStatic] static global::System.Text.Json.Utf8JsonWriter? cachedWriter;
 
+    // The generated writer emits well-formed JSON by construction; re-validating every token costs time.
+    static readonly global::System.Text.Json.JsonWriterOptions WriterOptions = new() { SkipValidation = true };
+
     public override string TypeName => RefundFailed.EventTypeName;
 
     public override int SchemaVersion => RefundFailed.SchemaVersion;
 
     public override void Write(RefundFailed @event, global::System.Buffers.IBufferWriter<byte> output)
     {
-        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output);
+        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output, WriterOptions);
         writer.Reset(output);
         RefundFailed.WriteJson(writer, @event);
         writer.Flush();

@@ -25,13 +25,20 @@ internal sealed class JsonEmitter(string ownerNamespace, TypeIndex index)
         {
             w.Line("writer.WriteStartObject();");
             foreach (var field in fields)
-            {
-                w.Line($"writer.WritePropertyName({CSharpLiteral.String(field.Name)}u8);");
-                WriteValue(w, field.Type, "value." + Names.Pascal(field.Name));
-            }
+                WriteProperty(w, field, "value." + Names.Pascal(field.Name));
             w.Line("writer.WriteEndObject();");
         }
         w.Line();
+        if (fields.Count > 0)
+        {
+            // Pre-encoded names: the writer copies them without escaping or validating them again.
+            w.Line("static class JsonPropertyNames");
+            w.Line("{");
+            foreach (var field in fields)
+                w.Line($"    public static readonly global::System.Text.Json.JsonEncodedText {Names.Pascal(field.Name)} = global::System.Text.Json.JsonEncodedText.Encode({CSharpLiteral.String(field.Name)});");
+            w.Line("}");
+            w.Line();
+        }
         w.Line("/// <summary>Reads a JSON object written by <see cref=\"WriteJson\"/> or by an older writer with fewer optional fields.</summary>");
         w.Line("[global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]");
         using (w.Block($"public static {type} ReadJson(ref global::System.Text.Json.Utf8JsonReader reader)"))
@@ -90,6 +97,33 @@ internal sealed class JsonEmitter(string ownerNamespace, TypeIndex index)
                 w.Line(");");
             }
         }
+    }
+
+    /// <summary>One property: a single writer call for primitives, name then value otherwise.</summary>
+    void WriteProperty(CodeWriter w, FieldDefinition field, string expression)
+    {
+        var name = "JsonPropertyNames." + Names.Pascal(field.Name);
+        var type = field.Type;
+        if (type.Kind == TypeKind.Primitive && type.Primitive != PrimitiveType.Date)
+        {
+            var call = type.Primitive switch
+            {
+                PrimitiveType.Int or PrimitiveType.Long or PrimitiveType.Decimal or PrimitiveType.Double => "WriteNumber",
+                PrimitiveType.Bool => "WriteBoolean",
+                _ => "WriteString",
+            };
+            if (!type.IsOptional)
+            {
+                w.Line($"writer.{call}({name}, {expression});");
+                return;
+            }
+            var value = CSharpTypes.IsValueType(type, index) ? expression + ".Value" : expression;
+            w.Line($"if ({expression} is null) writer.WriteNull({name});");
+            w.Line($"else writer.{call}({name}, {value});");
+            return;
+        }
+        w.Line($"writer.WritePropertyName({name});");
+        WriteValue(w, type, expression);
     }
 
     static string Local(FieldDefinition field) => Names.Camel(field.Name);

@@ -19,13 +19,17 @@ public sealed partial record ArrangeShipment(
     public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Inventory.ArrangeShipment value)
     {
         writer.WriteStartObject();
-        writer.WritePropertyName("orderId"u8);
-        writer.WriteStringValue(value.OrderId);
-        writer.WritePropertyName("shippingAddress"u8);
-        writer.WriteStringValue(value.ShippingAddress);
-        writer.WritePropertyName("shippingMethod"u8);
-        writer.WriteStringValue(value.ShippingMethod);
+        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
+        writer.WriteString(JsonPropertyNames.ShippingAddress, value.ShippingAddress);
+        writer.WriteString(JsonPropertyNames.ShippingMethod, value.ShippingMethod);
         writer.WriteEndObject();
+    }
+
+    static class JsonPropertyNames
+    {
+        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
+        public static readonly global::System.Text.Json.JsonEncodedText ShippingAddress = global::System.Text.Json.JsonEncodedText.Encode("shippingAddress");
+        public static readonly global::System.Text.Json.JsonEncodedText ShippingMethod = global::System.Text.Json.JsonEncodedText.Encode("shippingMethod");
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>

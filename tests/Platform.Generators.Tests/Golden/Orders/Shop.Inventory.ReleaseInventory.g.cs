@@ -18,11 +18,15 @@ public sealed partial record ReleaseInventory(
     public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Inventory.ReleaseInventory value)
     {
         writer.WriteStartObject();
-        writer.WritePropertyName("orderId"u8);
-        writer.WriteStringValue(value.OrderId);
-        writer.WritePropertyName("reservationId"u8);
-        writer.WriteStringValue(value.ReservationId);
+        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
+        writer.WriteString(JsonPropertyNames.ReservationId, value.ReservationId);
         writer.WriteEndObject();
+    }
+
+    static class JsonPropertyNames
+    {
+        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
+        public static readonly global::System.Text.Json.JsonEncodedText ReservationId = global::System.Text.Json.JsonEncodedText.Encode("reservationId");
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>

@@ -18,9 +18,8 @@ public sealed partial record ReserveInventory(
     public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Inventory.ReserveInventory value)
     {
         writer.WriteStartObject();
-        writer.WritePropertyName("orderId"u8);
-        writer.WriteStringValue(value.OrderId);
-        writer.WritePropertyName("items"u8);
+        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
+        writer.WritePropertyName(JsonPropertyNames.Items);
         writer.WriteStartArray();
         foreach (var item1 in value.Items)
         {
@@ -28,6 +27,12 @@ public sealed partial record ReserveInventory(
         }
         writer.WriteEndArray();
         writer.WriteEndObject();
+    }
+
+    static class JsonPropertyNames
+    {
+        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
+        public static readonly global::System.Text.Json.JsonEncodedText Items = global::System.Text.Json.JsonEncodedText.Encode("items");
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>

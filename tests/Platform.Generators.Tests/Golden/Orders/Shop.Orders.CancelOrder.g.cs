@@ -18,11 +18,15 @@ public sealed partial record CancelOrder(
     public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Orders.CancelOrder value)
     {
         writer.WriteStartObject();
-        writer.WritePropertyName("orderId"u8);
-        writer.WriteStringValue(value.OrderId);
-        writer.WritePropertyName("reason"u8);
-        writer.WriteStringValue(value.Reason);
+        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
+        writer.WriteString(JsonPropertyNames.Reason, value.Reason);
         writer.WriteEndObject();
+    }
+
+    static class JsonPropertyNames
+    {
+        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
+        public static readonly global::System.Text.Json.JsonEncodedText Reason = global::System.Text.Json.JsonEncodedText.Encode("reason");
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>

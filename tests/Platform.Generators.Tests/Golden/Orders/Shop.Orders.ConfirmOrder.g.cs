@@ -17,9 +17,13 @@ public sealed partial record ConfirmOrder(
     public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Orders.ConfirmOrder value)
     {
         writer.WriteStartObject();
-        writer.WritePropertyName("orderId"u8);
-        writer.WriteStringValue(value.OrderId);
+        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
         writer.WriteEndObject();
+    }
+
+    static class JsonPropertyNames
+    {
+        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>

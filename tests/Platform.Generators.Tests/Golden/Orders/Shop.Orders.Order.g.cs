@@ -26,40 +26,40 @@ public sealed partial class OrderState
     public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Orders.OrderState value)
     {
         writer.WriteStartObject();
-        writer.WritePropertyName("status"u8);
+        writer.WritePropertyName(JsonPropertyNames.Status);
         writer.WriteStringValue(global::Shop.Orders.OrderStatusJson.ToName(value.Status));
-        writer.WritePropertyName("customerId"u8);
-        writer.WriteStringValue(value.CustomerId);
-        writer.WritePropertyName("items"u8);
+        writer.WriteString(JsonPropertyNames.CustomerId, value.CustomerId);
+        writer.WritePropertyName(JsonPropertyNames.Items);
         writer.WriteStartArray();
         foreach (var item1 in value.Items)
         {
             global::Shop.Orders.OrderItem.WriteJson(writer, item1);
         }
         writer.WriteEndArray();
-        writer.WritePropertyName("totalAmount"u8);
-        writer.WriteNumberValue(value.TotalAmount);
-        writer.WritePropertyName("currency"u8);
-        writer.WriteStringValue(value.Currency);
-        writer.WritePropertyName("shippingMethod"u8);
-        writer.WriteStringValue(value.ShippingMethod);
-        writer.WritePropertyName("shippingAddress"u8);
-        writer.WriteStringValue(value.ShippingAddress);
-        writer.WritePropertyName("trackingNumber"u8);
-        if (value.TrackingNumber is null) writer.WriteNullValue();
-        else
-        {
-            writer.WriteStringValue(value.TrackingNumber);
-        }
-        writer.WritePropertyName("placedAt"u8);
-        if (value.PlacedAt is null) writer.WriteNullValue();
-        else
-        {
-            writer.WriteStringValue(value.PlacedAt.Value);
-        }
-        writer.WritePropertyName("changeCount"u8);
-        writer.WriteNumberValue(value.ChangeCount);
+        writer.WriteNumber(JsonPropertyNames.TotalAmount, value.TotalAmount);
+        writer.WriteString(JsonPropertyNames.Currency, value.Currency);
+        writer.WriteString(JsonPropertyNames.ShippingMethod, value.ShippingMethod);
+        writer.WriteString(JsonPropertyNames.ShippingAddress, value.ShippingAddress);
+        if (value.TrackingNumber is null) writer.WriteNull(JsonPropertyNames.TrackingNumber);
+        else writer.WriteString(JsonPropertyNames.TrackingNumber, value.TrackingNumber);
+        if (value.PlacedAt is null) writer.WriteNull(JsonPropertyNames.PlacedAt);
+        else writer.WriteString(JsonPropertyNames.PlacedAt, value.PlacedAt.Value);
+        writer.WriteNumber(JsonPropertyNames.ChangeCount, value.ChangeCount);
         writer.WriteEndObject();
+    }
+
+    static class JsonPropertyNames
+    {
+        public static readonly global::System.Text.Json.JsonEncodedText Status = global::System.Text.Json.JsonEncodedText.Encode("status");
+        public static readonly global::System.Text.Json.JsonEncodedText CustomerId = global::System.Text.Json.JsonEncodedText.Encode("customerId");
+        public static readonly global::System.Text.Json.JsonEncodedText Items = global::System.Text.Json.JsonEncodedText.Encode("items");
+        public static readonly global::System.Text.Json.JsonEncodedText TotalAmount = global::System.Text.Json.JsonEncodedText.Encode("totalAmount");
+        public static readonly global::System.Text.Json.JsonEncodedText Currency = global::System.Text.Json.JsonEncodedText.Encode("currency");
+        public static readonly global::System.Text.Json.JsonEncodedText ShippingMethod = global::System.Text.Json.JsonEncodedText.Encode("shippingMethod");
+        public static readonly global::System.Text.Json.JsonEncodedText ShippingAddress = global::System.Text.Json.JsonEncodedText.Encode("shippingAddress");
+        public static readonly global::System.Text.Json.JsonEncodedText TrackingNumber = global::System.Text.Json.JsonEncodedText.Encode("trackingNumber");
+        public static readonly global::System.Text.Json.JsonEncodedText PlacedAt = global::System.Text.Json.JsonEncodedText.Encode("placedAt");
+        public static readonly global::System.Text.Json.JsonEncodedText ChangeCount = global::System.Text.Json.JsonEncodedText.Encode("changeCount");
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
@@ -199,12 +199,15 @@ public sealed class OrderStateSnapshot : global::Platform.Events.SnapshotDescrip
 
     [global::System.ThreadStatic] static global::System.Text.Json.Utf8JsonWriter? cachedWriter;
 
+    // The generated writer emits well-formed JSON by construction; re-validating every token costs time.
+    static readonly global::System.Text.Json.JsonWriterOptions WriterOptions = new() { SkipValidation = true };
+
     /// <summary>Changes whenever a state field or its type changes.</summary>
     public override string SchemaFingerprint => "ee75e130508e4926";
 
     public override void Write(OrderState state, global::System.Buffers.IBufferWriter<byte> output)
     {
-        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output);
+        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output, WriterOptions);
         writer.Reset(output);
         OrderState.WriteJson(writer, state);
         writer.Flush();

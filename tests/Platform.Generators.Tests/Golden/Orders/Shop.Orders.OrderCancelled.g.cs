@@ -23,9 +23,13 @@ public sealed partial record OrderCancelled(
     public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Orders.OrderCancelled value)
     {
         writer.WriteStartObject();
-        writer.WritePropertyName("reason"u8);
-        writer.WriteStringValue(value.Reason);
+        writer.WriteString(JsonPropertyNames.Reason, value.Reason);
         writer.WriteEndObject();
+    }
+
+    static class JsonPropertyNames
+    {
+        public static readonly global::System.Text.Json.JsonEncodedText Reason = global::System.Text.Json.JsonEncodedText.Encode("reason");
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
@@ -63,13 +67,16 @@ public sealed partial class OrderCancelledEventType : global::Platform.Events.Ev
 
     [global::System.ThreadStatic] static global::System.Text.Json.Utf8JsonWriter? cachedWriter;
 
+    // The generated writer emits well-formed JSON by construction; re-validating every token costs time.
+    static readonly global::System.Text.Json.JsonWriterOptions WriterOptions = new() { SkipValidation = true };
+
     public override string TypeName => OrderCancelled.EventTypeName;
 
     public override int SchemaVersion => OrderCancelled.SchemaVersion;
 
     public override void Write(OrderCancelled @event, global::System.Buffers.IBufferWriter<byte> output)
     {
-        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output);
+        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output, WriterOptions);
         writer.Reset(output);
         OrderCancelled.WriteJson(writer, @event);
         writer.Flush();

@@ -48,13 +48,16 @@ public sealed partial class OrderConfirmedEventType : global::Platform.Events.Ev
 
     [global::System.ThreadStatic] static global::System.Text.Json.Utf8JsonWriter? cachedWriter;
 
+    // The generated writer emits well-formed JSON by construction; re-validating every token costs time.
+    static readonly global::System.Text.Json.JsonWriterOptions WriterOptions = new() { SkipValidation = true };
+
     public override string TypeName => OrderConfirmed.EventTypeName;
 
     public override int SchemaVersion => OrderConfirmed.SchemaVersion;
 
     public override void Write(OrderConfirmed @event, global::System.Buffers.IBufferWriter<byte> output)
     {
-        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output);
+        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output, WriterOptions);
         writer.Reset(output);
         OrderConfirmed.WriteJson(writer, @event);
         writer.Flush();

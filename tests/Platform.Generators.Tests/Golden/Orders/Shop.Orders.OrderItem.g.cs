@@ -19,13 +19,17 @@ public sealed partial record OrderItem(
     public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Orders.OrderItem value)
     {
         writer.WriteStartObject();
-        writer.WritePropertyName("productId"u8);
-        writer.WriteStringValue(value.ProductId);
-        writer.WritePropertyName("quantity"u8);
-        writer.WriteNumberValue(value.Quantity);
-        writer.WritePropertyName("price"u8);
-        writer.WriteNumberValue(value.Price);
+        writer.WriteString(JsonPropertyNames.ProductId, value.ProductId);
+        writer.WriteNumber(JsonPropertyNames.Quantity, value.Quantity);
+        writer.WriteNumber(JsonPropertyNames.Price, value.Price);
         writer.WriteEndObject();
+    }
+
+    static class JsonPropertyNames
+    {
+        public static readonly global::System.Text.Json.JsonEncodedText ProductId = global::System.Text.Json.JsonEncodedText.Encode("productId");
+        public static readonly global::System.Text.Json.JsonEncodedText Quantity = global::System.Text.Json.JsonEncodedText.Encode("quantity");
+        public static readonly global::System.Text.Json.JsonEncodedText Price = global::System.Text.Json.JsonEncodedText.Encode("price");
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>

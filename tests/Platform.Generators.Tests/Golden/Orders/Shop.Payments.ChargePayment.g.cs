@@ -20,15 +20,19 @@ public sealed partial record ChargePayment(
     public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Payments.ChargePayment value)
     {
         writer.WriteStartObject();
-        writer.WritePropertyName("orderId"u8);
-        writer.WriteStringValue(value.OrderId);
-        writer.WritePropertyName("customerId"u8);
-        writer.WriteStringValue(value.CustomerId);
-        writer.WritePropertyName("amount"u8);
-        writer.WriteNumberValue(value.Amount);
-        writer.WritePropertyName("currency"u8);
-        writer.WriteStringValue(value.Currency);
+        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
+        writer.WriteString(JsonPropertyNames.CustomerId, value.CustomerId);
+        writer.WriteNumber(JsonPropertyNames.Amount, value.Amount);
+        writer.WriteString(JsonPropertyNames.Currency, value.Currency);
         writer.WriteEndObject();
+    }
+
+    static class JsonPropertyNames
+    {
+        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
+        public static readonly global::System.Text.Json.JsonEncodedText CustomerId = global::System.Text.Json.JsonEncodedText.Encode("customerId");
+        public static readonly global::System.Text.Json.JsonEncodedText Amount = global::System.Text.Json.JsonEncodedText.Encode("amount");
+        public static readonly global::System.Text.Json.JsonEncodedText Currency = global::System.Text.Json.JsonEncodedText.Encode("currency");
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>

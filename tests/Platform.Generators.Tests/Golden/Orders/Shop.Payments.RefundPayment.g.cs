@@ -19,13 +19,17 @@ public sealed partial record RefundPayment(
     public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Payments.RefundPayment value)
     {
         writer.WriteStartObject();
-        writer.WritePropertyName("orderId"u8);
-        writer.WriteStringValue(value.OrderId);
-        writer.WritePropertyName("paymentId"u8);
-        writer.WriteStringValue(value.PaymentId);
-        writer.WritePropertyName("amount"u8);
-        writer.WriteNumberValue(value.Amount);
+        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
+        writer.WriteString(JsonPropertyNames.PaymentId, value.PaymentId);
+        writer.WriteNumber(JsonPropertyNames.Amount, value.Amount);
         writer.WriteEndObject();
+    }
+
+    static class JsonPropertyNames
+    {
+        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
+        public static readonly global::System.Text.Json.JsonEncodedText PaymentId = global::System.Text.Json.JsonEncodedText.Encode("paymentId");
+        public static readonly global::System.Text.Json.JsonEncodedText Amount = global::System.Text.Json.JsonEncodedText.Encode("amount");
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
