@@ -45,6 +45,8 @@ public static class DiagnosticCodes
         "'{0}' is not a valid expression: {1}. Use a literal, '$field', '$meta.NAME', 'count($list)' or 'sum($list.member)'.");
     public static readonly DiagnosticDescriptor MultipleDocuments = Error("PLT0116", "More than one YAML document",
         "The file contains more than one YAML document ('---'). Put each definition in its own file.");
+    public static readonly DiagnosticDescriptor TagNotAllowed = Error("PLT0117", "Tags are not allowed",
+        "The tag '{0}' is not allowed in definitions; values get their meaning from where they are. Remove it.");
 
     // PLT02xx: names and identifiers
     public static readonly DiagnosticDescriptor InvalidIdentifier = Error("PLT0201", "Not a valid identifier",

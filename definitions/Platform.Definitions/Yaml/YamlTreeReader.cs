@@ -27,9 +27,10 @@ internal static class YamlTreeReader
 
         if (!CheckCharacters(path, text, diagnostics)) return null;
 
+        var progress = new Progress();
         try
         {
-            return Parse(path, text, diagnostics);
+            return Parse(path, text, diagnostics, progress);
         }
         catch (YamlException exception)
         {
@@ -38,8 +39,10 @@ internal static class YamlTreeReader
         }
         catch (Exception exception) when (exception is ArgumentException or InvalidOperationException or OverflowException)
         {
-            // YamlDotNet reports some malformed input this way instead of with a YamlException.
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticCodes.YamlSyntax, SourceSpan.None(path), CleanMessage(exception.Message)));
+            // YamlDotNet's scanner fails this way on some malformed input (e.g. an unclosed '{'
+            // before more keys) instead of with a YamlException: point after the last good node.
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticCodes.YamlSyntax, progress.LastGood ?? SourceSpan.None(path),
+                "the structure breaks after this point, often because a '{', '[' or quote opened here is not closed"));
             return null;
         }
     }
@@ -76,7 +79,7 @@ internal static class YamlTreeReader
         return true;
     }
 
-    private static YamlNode? Parse(string path, string text, List<DiagnosticInfo> diagnostics)
+    private static YamlNode? Parse(string path, string text, List<DiagnosticInfo> diagnostics, Progress progress)
     {
         var parser = new Parser(new StringReader(text));
         var stack = new Stack<Frame>();
@@ -86,6 +89,7 @@ internal static class YamlTreeReader
         while (parser.MoveNext())
         {
             var current = parser.Current!;
+            if (current is NodeEvent) progress.LastGood = SpanOf(path, current.Start, current.End);
             switch (current)
             {
                 case DocumentStart documentStart:
@@ -101,6 +105,11 @@ internal static class YamlTreeReader
                     return null;
                 case NodeEvent node when !node.Anchor.IsEmpty:
                     diagnostics.Add(DiagnosticInfo.Create(DiagnosticCodes.AliasNotAllowed, SpanOf(path, node.Start, node.End), "&" + node.Anchor));
+                    return null;
+                // Tags are how YAML deserializers get talked into building arbitrary objects; the
+                // loader would ignore them, but silently ignoring '!!int "5"' would mislead.
+                case NodeEvent node when !node.Tag.IsEmpty:
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticCodes.TagNotAllowed, SpanOf(path, node.Start, node.End), node.Tag.Value));
                     return null;
                 case Scalar scalar:
                     {
@@ -194,6 +203,11 @@ internal static class YamlTreeReader
         var index = message.IndexOf("): ", StringComparison.Ordinal);
         var cleaned = message.StartsWith("(", StringComparison.Ordinal) && index > 0 ? message.Substring(index + 3) : message;
         return cleaned.TrimEnd('.');
+    }
+
+    private sealed class Progress
+    {
+        public SourceSpan? LastGood { get; set; }
     }
 
     private sealed class Frame
