@@ -13,6 +13,47 @@ public sealed class PostgresEventStoreTests(PostgresStoreFixture fixture) : Even
         int.TryParse(Environment.GetEnvironmentVariable("PLATFORM_LATE_COMMIT_EVENTS"), out var n) ? n : 20_000;
 
     [SkippableFact]
+    public async Task a_reader_waits_at_a_position_held_by_an_open_transaction_then_sees_it_once_committed()
+    {
+        var start = await Store.GetHeadPositionAsync();
+        await using var late = await Store.BeginTransactionAsync();
+        var lateEvent = EventData.Create(new CounterIncremented(1));
+        await late.AppendAsync(NewStream("late"), "counter", ExpectedVersion.NoStream, [lateEvent]);
+        var early = EventData.Create(new CounterIncremented(2));
+        await Store.AppendAsync(NewStream("early"), "counter", ExpectedVersion.NoStream, [early]);
+
+        // The committed event sits behind the open transaction's position: the reader must not pass it.
+        var read = Store.ReadAllAsync(start, 10);
+        Assert.NotSame(read, await Task.WhenAny(read, Task.Delay(TimeSpan.FromMilliseconds(300))));
+        await late.CommitAsync();
+        var page = await read.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal([lateEvent.EventId, early.EventId], page.Events.Select(e => e.EventId));
+        Assert.Equal(page.Events[^1].GlobalPosition, page.NextPosition);
+    }
+
+    [SkippableFact]
+    public async Task a_reader_passes_a_position_whose_transaction_rolled_back_without_stalling()
+    {
+        var start = await Store.GetHeadPositionAsync();
+        var aborted = await Store.BeginTransactionAsync();
+        await aborted.AppendAsync(NewStream("aborted"), "counter", ExpectedVersion.NoStream, [EventData.Create(new CounterIncremented(1))]);
+        var committed = EventData.Create(new CounterIncremented(2));
+        await Store.AppendAsync(NewStream("committed"), "counter", ExpectedVersion.NoStream, [committed]);
+
+        var read = Store.ReadAllAsync(start, 10);
+        Assert.NotSame(read, await Task.WhenAny(read, Task.Delay(TimeSpan.FromMilliseconds(300))));
+        await aborted.RollbackAsync();
+        await aborted.DisposeAsync();
+        var page = await read.WaitAsync(TimeSpan.FromSeconds(30));
+
+        var only = Assert.Single(page.Events);
+        Assert.Equal(committed.EventId, only.EventId);
+        Assert.True(only.GlobalPosition > start + 1, "the rolled-back transaction drew the position before it");
+        Assert.True(page.ReachedEnd);
+    }
+
+    [SkippableFact]
     public async Task a_connection_killed_inside_an_append_transaction_stores_none_of_its_events()
     {
         var stream = NewStream("killed");
