@@ -183,4 +183,14 @@ public sealed class LockTests
         Assert.Null(result.Value);
         Assert.Equal("PLT0805", Assert.Single(result.Diagnostics).Code);
     }
+
+    [Fact]
+    public void a_build_checks_the_lock_from_its_text()
+    {
+        var yaml = Published.Replace("MODE", "BACKWARD_TRANSITIVE");
+        var text = LockFileFormat.Write(CompatibilityLock.Accept(Set(yaml), "definitions.lock.json"));
+        Assert.Empty(CompatibilityLock.Check(Set(yaml), "definitions.lock.json", text));
+        Assert.Equal("PLT0803", Assert.Single(CompatibilityLock.Check(Set(yaml), "definitions.lock.json", null)).Code);
+        Assert.Equal("PLT0805", Assert.Single(CompatibilityLock.Check(Set(yaml), "definitions.lock.json", "{")).Code);
+    }
 }

@@ -12,6 +12,17 @@ namespace Platform.Definitions.Compatibility;
 /// </summary>
 public static class CompatibilityLock
 {
+    /// <summary>
+    /// For a build: the lock file's text as the compiler sees it (an AdditionalFile named
+    /// <see cref="LockFileFormat.FileName"/>), or null when the project has none.
+    /// </summary>
+    public static EquatableArray<DiagnosticInfo> Check(DefinitionSet set, string lockPath, string? lockText)
+    {
+        if (lockText is null) return Check(set, (LockFile?)null);
+        var read = LockFileFormat.Read(lockPath, lockText);
+        return read.Value is null ? read.Diagnostics : Check(set, read.Value);
+    }
+
     public static EquatableArray<DiagnosticInfo> Check(DefinitionSet set, LockFile? lockFile)
     {
         var diagnostics = new List<DiagnosticInfo>();
