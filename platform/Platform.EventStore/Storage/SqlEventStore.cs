@@ -115,10 +115,10 @@ public sealed partial class SqlEventStore : IEventStore, IAggregateStore, IAsync
             @event = EventCodec.ReadUtf8(row.Data, (descriptor, row.SchemaVersion),
                 static (utf8, arg) => arg.descriptor.Deserialize(utf8, arg.SchemaVersion));
         }
-        catch (Exception exception) when (exception is System.Text.Json.JsonException or FormatException
-                                              or InvalidOperationException or NotSupportedException
-                                              or ArgumentException or InvalidCastException)
+        catch (Exception exception) when (exception is not OperationCanceledException and not OutOfMemoryException)
         {
+            // Whatever a descriptor (generated or hand-written) throws on stored data means the
+            // event cannot be read; it must become a named error or a dead letter, not a crash.
             error = Bad(row, $"its JSON cannot be read: {exception.Message}", exception);
             return null;
         }
