@@ -76,6 +76,7 @@ public static class GeneratorHarness
                      typeof(Platform.Events.EventEnvelope),
                      typeof(MassTransit.IConsumer<>),
                      typeof(MassTransit.EndpointConventionExtensions),
+                     typeof(MassTransit.MassTransitStateMachine<>),
                      typeof(Microsoft.EntityFrameworkCore.DbContext),
                      typeof(Microsoft.EntityFrameworkCore.RelationalEntityTypeBuilderExtensions),
                      typeof(Microsoft.Extensions.DependencyInjection.IServiceCollection),

@@ -47,6 +47,8 @@ public static class FileEmitter
             Add(aggregate.Namespace, aggregate.Name, AggregateEmitter.Emit(aggregate, source, hash, index));
         if (file.Projection is { } projection)
             Add(projection.Namespace, projection.Name, ProjectionEmitter.Emit(projection, source, hash, index));
+        if (file.Saga is { } saga)
+            Add(saga.Namespace, saga.Name, SagaEmitter.Emit(saga, source, hash, index));
         foreach (var reaction in file.Reactions)
             Add(reaction.Namespace, reaction.Name, ReactionEmitter.Emit(reaction, source, hash, index));
         return output;

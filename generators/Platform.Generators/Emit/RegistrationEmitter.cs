@@ -17,19 +17,22 @@ internal static class RegistrationEmitter
         var aggregates = new List<string>();
         var projections = new List<string>();
         var reactions = new List<string>();
+        var sagas = new List<string>();
         foreach (var file in ordered)
         {
             foreach (var e in file.Events) events.Add(Names.Global(e.Namespace, e.Name));
             if (file.Aggregate is { } a) aggregates.Add(Names.Global(a.Namespace, a.Name));
             if (file.Projection is { } p) projections.Add(Names.Global(p.Namespace, p.Name));
             foreach (var r in file.Reactions) reactions.Add(Names.Global(r.Namespace, r.Name));
+            if (file.Saga is { } s) sagas.Add(Names.Global(s.Namespace, s.Name));
         }
         var segments = assemblyName.Split('.');
         var domain = Identifier(segments[segments.Length - 1]);
         var ns = ordered.Count > 0 ? ordered[0].Namespace : domain;
         return new RegistrationModel(domain, ns,
             new EquatableArray<string>(events.ToArray()), new EquatableArray<string>(aggregates.ToArray()),
-            new EquatableArray<string>(projections.ToArray()), new EquatableArray<string>(reactions.ToArray()));
+            new EquatableArray<string>(projections.ToArray()), new EquatableArray<string>(sagas.ToArray()),
+            new EquatableArray<string>(reactions.ToArray()));
     }
 
     /// <summary>The assembly name comes from the project, not YAML; keep letters and digits only.</summary>
@@ -71,6 +74,13 @@ internal static class RegistrationEmitter
             using (w.Block("public static global::System.Collections.Generic.IReadOnlyList<global::System.Type> Projections { get; } = new global::System.Type[]"))
             {
                 foreach (var p in model.Projections) w.Line($"typeof({p}Projection),");
+            }
+            w.Line(";");
+            w.Line();
+            w.Line("/// <summary>The saga state machine types, as (state machine, state) pairs.</summary>");
+            using (w.Block("public static global::System.Collections.Generic.IReadOnlyList<(global::System.Type StateMachine, global::System.Type State)> Sagas { get; } = new (global::System.Type, global::System.Type)[]"))
+            {
+                foreach (var s in model.Sagas) w.Line($"(typeof({s}StateMachine), typeof({s}State)),");
             }
             w.Line(";");
             w.Line();

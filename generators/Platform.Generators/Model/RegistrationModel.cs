@@ -9,4 +9,5 @@ internal sealed record RegistrationModel(
     EquatableArray<string> EventTypes,
     EquatableArray<string> Aggregates,
     EquatableArray<string> Projections,
+    EquatableArray<string> Sagas,
     EquatableArray<string> Reactions);

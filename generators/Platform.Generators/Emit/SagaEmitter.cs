@@ -1,0 +1,481 @@
+using System.Collections.Generic;
+using System.Globalization;
+using Platform.Definitions;
+using Platform.Definitions.Model;
+using Platform.Generators.Model;
+
+namespace Platform.Generators.Emit;
+
+/// <summary>
+/// An orchestrated saga as a MassTransit state machine: the state class (with a version for
+/// optimistic concurrency), timeout messages, the alert published when a compensation fails, and a
+/// partial <c>MassTransitStateMachine</c>. Steps run in order; a failure, a step timeout, the
+/// saga timeout or a declared compensate-event compensates the completed steps in reverse order,
+/// each waiting for its own reply. All branches are decided here, at generation time.
+/// </summary>
+internal sealed class SagaEmitter
+{
+    readonly SagaDefinition saga;
+    readonly TypeIndex index;
+    readonly string state;
+    readonly Dictionary<string, FieldDefinition> data = new();
+
+    SagaEmitter(SagaDefinition saga, TypeIndex index)
+    {
+        this.saga = saga;
+        this.index = index;
+        state = saga.Name + "State";
+        foreach (var field in saga.Data) data[field.Name] = field;
+    }
+
+    public static string Emit(SagaDefinition saga, string source, string hash, TypeIndex index) =>
+        new SagaEmitter(saga, index).Emit(source, hash);
+
+    string Emit(string source, string hash)
+    {
+        var w = SourceFile.Start(source, hash, saga.Namespace, "MassTransit");
+        EmitState(w);
+        w.Line();
+        EmitMessages(w);
+        w.Line();
+        EmitMachine(w);
+        return w.ToString();
+    }
+
+    string Machine => saga.Name + "StateMachine";
+
+    string Timeout(SagaStep step) => saga.Name + step.Name + "Timeout";
+
+    static string CompensatingState(SagaStep step) => "Compensating" + step.Name;
+
+    void EmitState(CodeWriter w)
+    {
+        w.Line($"/// <summary>The persisted state of one <c>{saga.Name}</c> saga.</summary>");
+        w.Line(SourceFile.GeneratedCode);
+        using (w.Block($"public sealed partial class {state} : global::MassTransit.SagaStateMachineInstance, global::MassTransit.ISagaVersion"))
+        {
+            w.Line("public global::System.Guid CorrelationId { get; set; }");
+            w.Line();
+            w.Line("/// <summary>The state's name, as MassTransit records it.</summary>");
+            w.Line("public string CurrentState { get; set; } = \"\";");
+            w.Line();
+            w.Line("/// <summary>Incremented on every save; a stale write is a concurrency conflict.</summary>");
+            w.Line("public int Version { get; set; }");
+            w.Line();
+            foreach (var field in saga.Data)
+            {
+                var initial = CSharpTypes.Default(field.Type, saga.Namespace, index);
+                var init = initial is "default" or "null" ? string.Empty : $" = {initial};";
+                w.Line($"public {CSharpTypes.Of(field.Type, saga.Namespace, index)} {Names.Pascal(field.Name)} {{ get; set; }}{init}");
+            }
+            w.Line();
+            w.Line("/// <summary>Why the saga stopped going forward: the failure event, or which timeout fired.</summary>");
+            w.Line("public string? FailureReason { get; set; }");
+            foreach (var step in saga.Steps)
+            {
+                if (step.Timeout is not null) w.Line($"public global::System.Guid? {step.Name}TimeoutTokenId {{ get; set; }}");
+                if (step.Compensation is not null) w.Line($"/// <summary>Outcome of compensating {step.Name}: null until tried, then the reply event's name.</summary>");
+                if (step.Compensation is not null) w.Line($"public string? {step.Name}Compensation {{ get; set; }}");
+            }
+            if (saga.Timeout is not null) w.Line("public global::System.Guid? SagaTimeoutTokenId { get; set; }");
+        }
+    }
+
+    void EmitMessages(CodeWriter w)
+    {
+        foreach (var step in saga.Steps)
+        {
+            if (step.Timeout is null) continue;
+            w.Line($"/// <summary>Scheduled when step {step.Name} starts; cancelled when it replies.</summary>");
+            w.Line(SourceFile.GeneratedCode);
+            w.Line($"public sealed record {Timeout(step)}(global::System.Guid CorrelationId) : global::MassTransit.CorrelatedBy<global::System.Guid>;");
+            w.Line();
+        }
+        if (saga.Timeout is not null)
+        {
+            w.Line($"/// <summary>Scheduled when the saga starts; cancelled when it ends.</summary>");
+            w.Line(SourceFile.GeneratedCode);
+            w.Line($"public sealed record {saga.Name}Timeout(global::System.Guid CorrelationId) : global::MassTransit.CorrelatedBy<global::System.Guid>;");
+            w.Line();
+        }
+        w.Line($"/// <summary>Published when a compensation of <c>{saga.Name}</c> fails: the saga waits in <c>{saga.CompensationFailedState.Name}</c> for an operator.</summary>");
+        w.Line(SourceFile.GeneratedCode);
+        w.Line($"public sealed record {saga.Name}CompensationFailed(global::System.Guid CorrelationId, string Step, string Reason) : global::MassTransit.CorrelatedBy<global::System.Guid>;");
+    }
+
+    void EmitMachine(CodeWriter w)
+    {
+        var events = Events();
+        w.Line($"/// <summary>The <c>{saga.Name}</c> orchestration.</summary>");
+        w.Line(SourceFile.GeneratedCode);
+        using (w.Block($"public sealed partial class {Machine} : global::MassTransit.MassTransitStateMachine<{state}>"))
+        {
+            foreach (var name in States())
+                w.Line($"public global::MassTransit.State {name} {{ get; private set; }} = null!;");
+            w.Line();
+            foreach (var (name, message) in events)
+                w.Line($"public global::MassTransit.Event<{Names.Global(message.Namespace, message.Name)}> {name} {{ get; private set; }} = null!;");
+            w.Line();
+            foreach (var step in saga.Steps)
+                if (step.Timeout is not null)
+                    w.Line($"public global::MassTransit.Schedule<{state}, {Timeout(step)}> {step.Name}Timeout {{ get; private set; }} = null!;");
+            if (saga.Timeout is not null)
+                w.Line($"public global::MassTransit.Schedule<{state}, {saga.Name}Timeout> SagaTimeout {{ get; private set; }} = null!;");
+            w.Line();
+            EmitHooks(w);
+            using (w.Block($"public {Machine}()"))
+            {
+                w.Line("InstanceState(x => x.CurrentState);");
+                w.Line();
+                foreach (var (name, message) in events)
+                    w.Line($"Event(() => {name}, x => x.CorrelateById(context => {Correlation(message, "context")}));");
+                foreach (var step in saga.Steps)
+                {
+                    if (step.Timeout is not { } timeout) continue;
+                    w.Line($"Schedule(() => {step.Name}Timeout, x => x.{step.Name}TimeoutTokenId, s =>");
+                    w.Line("{");
+                    w.Line($"    s.Delay = global::System.TimeSpan.FromMilliseconds({timeout.Milliseconds.ToString(CultureInfo.InvariantCulture)});");
+                    w.Line("    s.Received = r => r.CorrelateById(context => context.Message.CorrelationId);");
+                    w.Line("});");
+                }
+                if (saga.Timeout is { } sagaTimeout)
+                {
+                    w.Line("Schedule(() => SagaTimeout, x => x.SagaTimeoutTokenId, s =>");
+                    w.Line("{");
+                    w.Line($"    s.Delay = global::System.TimeSpan.FromMilliseconds({sagaTimeout.Milliseconds.ToString(CultureInfo.InvariantCulture)});");
+                    w.Line("    s.Received = r => r.CorrelateById(context => context.Message.CorrelationId);");
+                    w.Line("});");
+                }
+                EmitInitially(w);
+                for (var i = 0; i < saga.Steps.Count; i++)
+                    EmitStep(w, i);
+                for (var i = 0; i < saga.Steps.Count; i++)
+                    if (saga.Steps[i].Compensation is not null) EmitCompensationStep(w, i);
+                w.Line();
+                w.Line("OnUnhandledEvent(HandleUnhandledEvent);");
+            }
+            w.Line();
+            using (w.Block($"global::System.Threading.Tasks.Task HandleUnhandledEvent(global::MassTransit.UnhandledEventContext<{state}> context)"))
+            {
+                w.Line("var deadLetter = false;");
+                w.Line("OnUnexpectedEvent(context, ref deadLetter);");
+                w.Line("return deadLetter ? context.Throw() : context.Ignore();");
+            }
+            w.Line();
+            w.Line("/// <summary>A saga correlated by a non-guid key gets a stable guid derived from the key's text.</summary>");
+            using (w.Block("static global::System.Guid KeyToGuid(string? key)"))
+            {
+                w.Line("var hash = global::System.Security.Cryptography.SHA256.HashData(global::System.Text.Encoding.UTF8.GetBytes(key ?? \"\"));");
+                w.Line("return new global::System.Guid(new global::System.ReadOnlySpan<byte>(hash, 0, 16));");
+            }
+            w.Line();
+            using (w.Block($"static global::System.Guid FromStream(global::MassTransit.ConsumeContext context)"))
+            {
+                w.Line($"var streamId = context.Headers.Get<string>(global::Platform.Messaging.PlatformHeaders.StreamId);");
+                w.Line("if (streamId is null || !global::System.Guid.TryParse(streamId, out var id))");
+                w.Line($"    throw new global::System.InvalidOperationException({CSharpLiteral.String(saga.Name + ": the message has no " )} + global::Platform.Messaging.PlatformHeaders.StreamId + {CSharpLiteral.String(" header with a guid to correlate by")});");
+                w.Line("return id;");
+            }
+        }
+    }
+
+    void EmitHooks(CodeWriter w)
+    {
+        w.Line("/// <summary>Hand-written logic when the saga starts, after its data is copied from the start event.</summary>");
+        w.Line($"partial void OnStarted({state} saga);");
+        w.Line("/// <summary>Hand-written logic when the last step succeeded.</summary>");
+        w.Line($"partial void OnCompleted({state} saga);");
+        w.Line("/// <summary>Hand-written logic when every completed step was compensated.</summary>");
+        w.Line($"partial void OnCompensated({state} saga);");
+        w.Line("/// <summary>Hand-written logic when a compensation failed and the saga waits for an operator.</summary>");
+        w.Line($"partial void OnCompensationFailed({state} saga, string step);");
+        w.Line("/// <summary>An event arrived in a state that does not handle it: set <paramref name=\"deadLetter\"/> to fault it instead of ignoring it.</summary>");
+        w.Line($"partial void OnUnexpectedEvent(global::MassTransit.UnhandledEventContext<{state}> context, ref bool deadLetter);");
+        w.Line();
+    }
+
+    List<string> States()
+    {
+        var states = new List<string>();
+        foreach (var s in saga.States)
+            if (!states.Contains(s.Name)) states.Add(s.Name);
+        foreach (var step in saga.Steps)
+        {
+            if (!states.Contains(step.State.Name)) states.Add(step.State.Name);
+            if (step.Compensation is not null && !states.Contains(CompensatingState(step))) states.Add(CompensatingState(step));
+        }
+        foreach (var final in new[] { saga.CompletedState.Name, saga.CompensatedState.Name, saga.CompensationFailedState.Name })
+            if (!states.Contains(final)) states.Add(final);
+        return states;
+    }
+
+    List<(string Name, MessageShape Message)> Events()
+    {
+        var events = new List<(string, MessageShape)>();
+        var seen = new HashSet<string>();
+        void Add(NameRef reference)
+        {
+            var message = index.FindMessage(reference.Name);
+            if (message is not null && seen.Add(message.Name)) events.Add((message.Name, message));
+        }
+        Add(saga.StartedBy);
+        foreach (var step in saga.Steps)
+        {
+            foreach (var e in step.OnSuccess) Add(e);
+            foreach (var e in step.OnFailure) Add(e);
+            if (step.Compensation is { } compensation)
+            {
+                foreach (var e in compensation.OnSuccess) Add(e);
+                foreach (var e in compensation.OnFailure) Add(e);
+            }
+        }
+        foreach (var handler in saga.Handlers) Add(handler.Event);
+        return events;
+    }
+
+    /// <summary>How a message finds its saga: its correlateBy field, or the stream id of an aggregate event.</summary>
+    string Correlation(MessageShape message, string context)
+    {
+        foreach (var field in message.Fields)
+        {
+            if (field.Name != saga.CorrelateBy) continue;
+            var access = $"{context}.Message.{Names.Pascal(field.Name)}";
+            if (field.Type.StartsWith("global::System.Guid", System.StringComparison.Ordinal))
+                return field.IsOptional ? access + ".GetValueOrDefault()" : access;
+            var text = field.Type == "string" || field.Type == "string?" ? access : $"global::System.Convert.ToString({access}, global::System.Globalization.CultureInfo.InvariantCulture)";
+            return $"KeyToGuid({text})";
+        }
+        return $"FromStream({context})";
+    }
+
+    ExpressionScope SagaScope(string context) =>
+        new(name => $"{context}.Saga.{Names.Pascal(name)}", ExpressionScope.FromEnvelope("null", nullable: true));
+
+    void EmitInitially(CodeWriter w)
+    {
+        var start = index.FindMessage(saga.StartedBy.Name);
+        if (start is null || saga.Steps.Count == 0) return;
+        var chain = new List<string> { $"When({start.Name})", ".Then(context =>", "{" };
+        foreach (var field in saga.Data)
+        {
+            if (field.Name == saga.CorrelateBy && field.Type is { Kind: TypeKind.Primitive, Primitive: PrimitiveType.Guid })
+            {
+                chain.Add($"    context.Saga.{Names.Pascal(field.Name)} = context.Saga.CorrelationId;");
+                continue;
+            }
+            foreach (var messageField in start.Fields)
+                if (messageField.Name == field.Name)
+                    chain.Add($"    context.Saga.{Names.Pascal(field.Name)} = context.Message.{Names.Pascal(field.Name)};");
+        }
+        chain.Add("    OnStarted(context.Saga);");
+        chain.Add("})");
+        if (saga.Timeout is not null)
+            chain.Add($".Schedule(SagaTimeout, context => new {saga.Name}Timeout(context.Saga.CorrelationId))");
+        StartStep(chain, 0);
+        WriteBlock(w, "Initially(", new List<List<string>> { chain });
+    }
+
+    /// <summary>Writes <c>During(state, When(..)..., When(..)...);</c>, one indented chain per event.</summary>
+    static void WriteBlock(CodeWriter w, string opening, List<List<string>> chains)
+    {
+        if (chains.Count == 0) return;
+        w.Line();
+        w.Line(opening);
+        for (var c = 0; c < chains.Count; c++)
+        {
+            var chain = chains[c];
+            for (var l = 0; l < chain.Count; l++)
+            {
+                var indent = l == 0 ? "    " : "        ";
+                var end = l + 1 < chain.Count ? "" : c + 1 < chains.Count ? "," : ");";
+                w.Line(indent + chain[l] + end);
+            }
+        }
+    }
+
+    /// <summary>Sends step <paramref name="i"/>'s command, schedules its timeout and waits in its state.</summary>
+    void StartStep(List<string> chain, int i)
+    {
+        var step = saga.Steps[i];
+        chain.Add($".Send(context => {Build(step.Send, step.With, "context")})");
+        if (step.Timeout is not null)
+            chain.Add($".Schedule({step.Name}Timeout, context => new {Timeout(step)}(context.Saga.CorrelationId))");
+        chain.Add($".TransitionTo({step.State.Name})");
+    }
+
+    /// <summary><c>new Command(field: value, ...)</c> from saga data and the declared <c>with</c>.</summary>
+    string Build(NameRef command, EquatableArray<FieldAssignment> with, string context)
+    {
+        var message = index.FindMessage(command.Name);
+        if (message is null) return "null!";
+        var scope = SagaScope(context);
+        var arguments = new List<string>();
+        foreach (var field in message.Fields)
+        {
+            FieldAssignment? assigned = null;
+            foreach (var assignment in with)
+                if (assignment.Target == field.Name) assigned = assignment;
+            string value;
+            FieldDefinition? source = null;
+            if (assigned is not null)
+            {
+                value = Expressions.Of(assigned.Value, null, scope, saga.Namespace, index);
+                if (assigned.Value.Kind == ValueKind.Field) data.TryGetValue(assigned.Value.Path[0], out source);
+            }
+            else if (data.TryGetValue(field.Name, out source))
+            {
+                value = scope.Field(field.Name);
+            }
+            else
+            {
+                value = "default!";
+            }
+            // Data kept from a reply is optional until the reply arrives; the command needs the value.
+            if (source is not null && source.Type.IsOptional && !field.IsOptional) value = $"({value} ?? default!)";
+            arguments.Add($"{Names.Pascal(field.Name)}: {value}");
+        }
+        return $"new {Names.Global(message.Namespace, message.Name)}({string.Join(", ", arguments)})";
+    }
+
+    void EmitStep(CodeWriter w, int i)
+    {
+        var step = saga.Steps[i];
+        var chains = new List<List<string>>();
+        foreach (var success in step.OnSuccess)
+        {
+            var message = index.FindMessage(success.Name);
+            if (message is null) continue;
+            var chain = new List<string> { $"When({message.Name})" };
+            if (step.Timeout is not null) chain.Add($".Unschedule({step.Name}Timeout)");
+            if (step.Keep.Count > 0)
+            {
+                chain.Add(".Then(context =>");
+                chain.Add("{");
+                var scope = new ExpressionScope(name => "context.Message." + Names.Pascal(name), ExpressionScope.FromEnvelope("null", nullable: true));
+                foreach (var keep in step.Keep)
+                    chain.Add($"    context.Saga.{Names.Pascal(keep.Target)} = {Expressions.Of(keep.Value, null, scope, saga.Namespace, index)};");
+                chain.Add("})");
+            }
+            if (i + 1 < saga.Steps.Count)
+            {
+                StartStep(chain, i + 1);
+            }
+            else
+            {
+                if (saga.Timeout is not null) chain.Add(".Unschedule(SagaTimeout)");
+                chain.Add(".Then(context => OnCompleted(context.Saga))");
+                chain.Add($".TransitionTo({saga.CompletedState.Name})");
+            }
+            chains.Add(chain);
+        }
+        foreach (var failure in step.OnFailure)
+        {
+            var message = index.FindMessage(failure.Name);
+            if (message is null) continue;
+            var chain = new List<string> { $"When({message.Name})" };
+            if (step.Timeout is not null) chain.Add($".Unschedule({step.Name}Timeout)");
+            chain.Add($".Then(context => context.Saga.FailureReason = {CSharpLiteral.String(message.Name)})");
+            Compensate(chain, i - 1);
+            chains.Add(chain);
+        }
+        if (step.Timeout is not null)
+        {
+            var chain = new List<string> { $"When({step.Name}Timeout.Received)" };
+            chain.Add($".Then(context => context.Saga.FailureReason = {CSharpLiteral.String(step.Name + " timed out")})");
+            Compensate(chain, i - 1);
+            chains.Add(chain);
+        }
+        if (saga.Timeout is not null)
+        {
+            var chain = new List<string> { "When(SagaTimeout.Received)" };
+            if (step.Timeout is not null) chain.Add($".Unschedule({step.Name}Timeout)");
+            chain.Add($".Then(context => context.Saga.FailureReason = {CSharpLiteral.String(saga.Name + " timed out")})");
+            Compensate(chain, i - 1, sagaTimeoutFired: true);
+            chains.Add(chain);
+        }
+        foreach (var handler in saga.Handlers)
+        {
+            if (!AppliesTo(handler, step.State.Name)) continue;
+            var message = index.FindMessage(handler.Event.Name);
+            if (message is null) continue;
+            var chain = new List<string> { $"When({message.Name})" };
+            switch (handler.Outcome)
+            {
+                case SagaOutcome.Compensate:
+                    if (step.Timeout is not null) chain.Add($".Unschedule({step.Name}Timeout)");
+                    chain.Add($".Then(context => context.Saga.FailureReason = {CSharpLiteral.String(message.Name)})");
+                    Compensate(chain, i - 1);
+                    break;
+                case SagaOutcome.Complete:
+                    if (step.Timeout is not null) chain.Add($".Unschedule({step.Name}Timeout)");
+                    if (saga.Timeout is not null) chain.Add(".Unschedule(SagaTimeout)");
+                    chain.Add(".Then(context => OnCompleted(context.Saga))");
+                    chain.Add($".TransitionTo({saga.CompletedState.Name})");
+                    break;
+                case SagaOutcome.TransitionTo when handler.TargetState is not null:
+                    chain.Add($".TransitionTo({handler.TargetState.Name})");
+                    break;
+                default:
+                    chain.Add(".Then(_ => { })");
+                    break;
+            }
+            chains.Add(chain);
+        }
+        WriteBlock(w, $"During({step.State.Name},", chains);
+    }
+
+    static bool AppliesTo(SagaEventHandler handler, string stateName)
+    {
+        if (handler.InStates.Count == 0) return true;
+        foreach (var s in handler.InStates)
+            if (s.Name == stateName) return true;
+        return false;
+    }
+
+    /// <summary>Compensates from step <paramref name="from"/> down: the nearest step with a compensation, or the end.</summary>
+    void Compensate(List<string> chain, int from, bool sagaTimeoutFired = false)
+    {
+        var target = from;
+        while (target >= 0 && saga.Steps[target].Compensation is null) target--;
+        if (target < 0)
+        {
+            if (saga.Timeout is not null && !sagaTimeoutFired) chain.Add(".Unschedule(SagaTimeout)");
+            chain.Add(".Then(context => OnCompensated(context.Saga))");
+            chain.Add($".TransitionTo({saga.CompensatedState.Name})");
+            return;
+        }
+        var step = saga.Steps[target];
+        var compensation = step.Compensation!;
+        chain.Add($".Send(context => {Build(compensation.Command, compensation.With, "context")})");
+        chain.Add($".TransitionTo({CompensatingState(step)})");
+    }
+
+    void EmitCompensationStep(CodeWriter w, int i)
+    {
+        var step = saga.Steps[i];
+        var compensation = step.Compensation!;
+        var chains = new List<List<string>>();
+        foreach (var success in compensation.OnSuccess)
+        {
+            var message = index.FindMessage(success.Name);
+            if (message is null) continue;
+            var chain = new List<string> { $"When({message.Name})" };
+            chain.Add($".Then(context => context.Saga.{step.Name}Compensation = {CSharpLiteral.String(message.Name)})");
+            Compensate(chain, i - 1);
+            chains.Add(chain);
+        }
+        foreach (var failure in compensation.OnFailure)
+        {
+            var message = index.FindMessage(failure.Name);
+            if (message is null) continue;
+            var chain = new List<string> { $"When({message.Name})" };
+            chain.Add($".Then(context => context.Saga.{step.Name}Compensation = {CSharpLiteral.String(message.Name)})");
+            if (saga.Timeout is not null) chain.Add(".Unschedule(SagaTimeout)");
+            chain.Add($".Publish(context => new {saga.Name}CompensationFailed(context.Saga.CorrelationId, {CSharpLiteral.String(step.Name)}, {CSharpLiteral.String(message.Name)}))");
+            chain.Add($".Then(context => OnCompensationFailed(context.Saga, {CSharpLiteral.String(step.Name)}))");
+            chain.Add($".TransitionTo({saga.CompensationFailedState.Name})");
+            chains.Add(chain);
+        }
+        WriteBlock(w, $"During({CompensatingState(step)},", chains);
+    }
+}

@@ -1,0 +1,36 @@
+namespace Platform.Messaging;
+
+/// <summary>
+/// Header names the outbox relay sets on every event it publishes, on every transport. Consumers,
+/// projections and generated sagas read the stream and position from them instead of from the
+/// event body, which carries only the event's own fields.
+/// </summary>
+public static class PlatformHeaders
+{
+    /// <summary>The stored event's id (also the message id): what consumers deduplicate by.</summary>
+    public const string EventId = "Platform-Event-Id";
+
+    /// <summary>The stable event type name.</summary>
+    public const string EventType = "Platform-Event-Type";
+
+    /// <summary>The schema version the event was stored at.</summary>
+    public const string SchemaVersion = "Platform-Schema-Version";
+
+    /// <summary>The stream (aggregate) id the event belongs to.</summary>
+    public const string StreamId = "Platform-Stream-Id";
+
+    /// <summary>The stream (aggregate) type.</summary>
+    public const string StreamType = "Platform-Stream-Type";
+
+    /// <summary>The event's version within its stream.</summary>
+    public const string StreamVersion = "Platform-Stream-Version";
+
+    /// <summary>The event's position in the store's global order.</summary>
+    public const string GlobalPosition = "Platform-Global-Position";
+
+    /// <summary>The correlation id of the business flow.</summary>
+    public const string CorrelationId = "Platform-Correlation-Id";
+
+    /// <summary>The id of the command or event that caused this one.</summary>
+    public const string CausationId = "Platform-Causation-Id";
+}
