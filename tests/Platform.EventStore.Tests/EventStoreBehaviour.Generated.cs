@@ -28,6 +28,9 @@ public abstract partial class EventStoreBehaviour
             (loaded.State.Status, loaded.State.CustomerId, loaded.State.TotalAmount, loaded.State.ShippingMethod));
         var read = Assert.Single(await store.ReadStreamAsync(id).ToListAsync());
         Assert.Equal(placed.Items, ((OrderPlaced)read.Event).Items);
+        // $meta.timestamp reaches the state the same way on save and on load.
+        Assert.Equal(read.Timestamp, loaded.State.PlacedAt);
+        Assert.Equal(loaded.State.PlacedAt, saved.State.PlacedAt);
 
         // An OrderPlaced stored by a build that only had v1 (no currency, no shipping method).
         var oldStream = NewStream("order");

@@ -26,6 +26,9 @@ public abstract partial class EventStoreBehaviour
         // Versions after each save: 4, 11, 14, 23, 25; a snapshot is written on crossing 10 and 20.
         Assert.Equal(25, aggregate.Version);
         Assert.Equal(23, aggregate.SnapshotVersion);
+        // Saving applied the same envelopes (versions, positions, timestamps) that a load reads back.
+        var stored = await Store.ReadStreamAsync(id).Select(e => (e.StreamVersion, e.GlobalPosition, e.Timestamp)).ToListAsync();
+        Assert.Equal(stored, definition.Envelopes);
 
         var fresh = new CounterDefinition(snapshots, every: 10);
         var loaded = await Store.LoadAsync(fresh, id);

@@ -169,7 +169,14 @@ public sealed class CounterSnapshot(string fingerprint) : SnapshotDescriptor<Cou
 public sealed class CounterDefinition(CounterSnapshot? snapshot, int every) : AggregateDefinition<CounterState>
 {
     public int Applied { get; private set; }
+    public List<(long Version, long Position, DateTimeOffset Timestamp)> Envelopes { get; } = [];
     public override string AggregateType => "counter";
+
+    public override CounterState Apply(CounterState state, EventEnvelope envelope)
+    {
+        Envelopes.Add((envelope.StreamVersion, envelope.GlobalPosition, envelope.Timestamp));
+        return base.Apply(state, envelope);
+    }
     public override int SnapshotEvery => every;
     public override SnapshotDescriptor<CounterState>? Snapshot => snapshot;
     public override CounterState CreateEmpty() => new();

@@ -34,9 +34,10 @@ sealed class PostgresDialect : StoreDialect
                      WITH ORDINALITY AS e(event_id, type_name, schema_version, data, metadata, ordinality)
             WHERE ($9 < 0 OR v.version = $9) AND pg_current_xact_id() IS NOT NULL
             ORDER BY e.ordinality
-            RETURNING 1
+            RETURNING stream_version, global_position
         )
-        SELECT (SELECT version FROM current_version), (SELECT count(*)::int FROM inserted);
+        SELECT (SELECT version FROM current_version),
+               (SELECT COALESCE(array_agg(global_position ORDER BY stream_version), '{}') FROM inserted);
         """;
 
     // The common command-handler case, one event: no arrays to build or unnest. Returns the new
@@ -49,7 +50,7 @@ sealed class PostgresDialect : StoreDialect
                 (SELECT max(stream_version) FROM archived_events WHERE stream_id = $1),
                 0) AS version) v
         WHERE ($9 < 0 OR v.version = $9) AND pg_current_xact_id() IS NOT NULL
-        RETURNING stream_version
+        RETURNING stream_version, global_position
         """;
 
     const string CurrentVersionSql = """
@@ -91,7 +92,7 @@ sealed class PostgresDialect : StoreDialect
     public override async ValueTask<DbTransaction> BeginTransactionAsync(DbConnection connection, CancellationToken cancellationToken) =>
         await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
 
-    public override async Task<(long VersionBefore, int Written)> AppendAsync(DbConnection connection, DbTransaction? transaction,
+    public override async Task<AppendOutcome> AppendAsync(DbConnection connection, DbTransaction? transaction,
         string streamId, string streamType, ExpectedVersion expected, EncodedEvent[] events, DateTimeOffset timestamp,
         CancellationToken cancellationToken)
     {
@@ -127,10 +128,10 @@ sealed class PostgresDialect : StoreDialect
 
         await using var reader = await append.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-        return (reader.GetInt64(0), reader.GetInt32(1));
+        return new AppendOutcome(reader.GetInt64(0), reader.GetFieldValue<long[]>(1));
     }
 
-    async Task<(long VersionBefore, int Written)> AppendOneAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
+    async Task<AppendOutcome> AppendOneAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
         string streamId, string streamType, ExpectedVersion expected, EncodedEvent e, DateTimeOffset timestamp,
         CancellationToken cancellationToken)
     {
@@ -145,19 +146,16 @@ sealed class PostgresDialect : StoreDialect
         append.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = timestamp });
         append.Parameters.Add(new NpgsqlParameter<long> { TypedValue = expected.Value });
 
-        long? written = null;
         await using (var reader = await append.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                written = reader.GetInt64(0);
+                return new AppendOutcome(reader.GetInt64(0) - 1, [reader.GetInt64(1)]);
         }
-        if (written is { } version)
-            return (version - 1, 1);
 
         // Rejected: report the version that made it so (read inside the same transaction, if any).
         await using var current = new NpgsqlCommand(CurrentVersionSql, connection, transaction);
         current.Parameters.Add(new NpgsqlParameter<string> { TypedValue = streamId });
-        return ((long)(await current.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!, 0);
+        return new AppendOutcome((long)(await current.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!, []);
     }
 
     public override AppendFailure ClassifyAppendError(Exception exception) =>

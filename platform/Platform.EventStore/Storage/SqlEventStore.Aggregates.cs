@@ -57,11 +57,26 @@ public sealed partial class SqlEventStore
         ArgumentNullException.ThrowIfNull(loaded);
         ArgumentNullException.ThrowIfNull(events);
 
-        var result = await AppendAsync(loaded.Id, definition.AggregateType, ExpectedVersion.Exactly(loaded.Version), events,
-            cancellationToken).ConfigureAwait(false);
+        var appended = await AppendDetailedAsync(loaded.Id, definition.AggregateType, ExpectedVersion.Exactly(loaded.Version),
+            events, cancellationToken).ConfigureAwait(false);
+        var result = appended.Result;
+        if (result.Appended != events.Count)
+        {
+            // A retry whose events were already stored: their envelopes are in the database, not here.
+            return await LoadAsync(definition, loaded.Id, cancellationToken).ConfigureAwait(false);
+        }
+
+        // Apply the envelopes a later load will read (same positions, timestamp and metadata), so
+        // the returned state and any snapshot written from it equal a replay.
         var state = loaded.State;
-        foreach (var data in events)
-            state = definition.Apply(state, data.Event);
+        for (var i = 0; i < events.Count; i++)
+        {
+            var encoded = appended.Encoded[i];
+            var envelope = new EventEnvelope(events[i].EventId, encoded.TypeName, encoded.SchemaVersion, loaded.Id,
+                definition.AggregateType, loaded.Version + i + 1, appended.Positions[i], appended.Timestamp, events[i].Metadata,
+                events[i].Event);
+            state = definition.Apply(state, envelope);
+        }
 
         var every = definition.SnapshotEvery;
         var snapshotVersion = loaded.SnapshotVersion;

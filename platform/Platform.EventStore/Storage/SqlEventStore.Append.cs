@@ -8,26 +8,34 @@ public sealed partial class SqlEventStore
 {
     /// <inheritdoc />
     public async Task<AppendResult> AppendAsync(string streamId, string streamType, ExpectedVersion expected,
-        IReadOnlyList<EventData> events, CancellationToken cancellationToken = default)
+        IReadOnlyList<EventData> events, CancellationToken cancellationToken = default) =>
+        (await AppendDetailedAsync(streamId, streamType, expected, events, cancellationToken).ConfigureAwait(false)).Result;
+
+    /// <summary>What an append stored, for callers that apply the events themselves (aggregates).</summary>
+    readonly record struct AppendDetails(AppendResult Result, EncodedEvent[] Encoded, long[] Positions, DateTimeOffset Timestamp);
+
+    async Task<AppendDetails> AppendDetailedAsync(string streamId, string streamType, ExpectedVersion expected,
+        IReadOnlyList<EventData> events, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(streamId);
         ArgumentException.ThrowIfNullOrEmpty(streamType);
         ArgumentNullException.ThrowIfNull(events);
         if (events.Count == 0)
-            return await CheckOnlyAsync(streamId, expected, cancellationToken).ConfigureAwait(false);
+            return new AppendDetails(await CheckOnlyAsync(streamId, expected, cancellationToken).ConfigureAwait(false), [], [], default);
 
         var encoded = Encode(events);
-        var timestamp = DateTimeOffset.UtcNow;
+        var timestamp = Now();
         for (var attempt = 0; ; attempt++)
         {
             await using var connection = await _dialect.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                var (before, written) = await _dialect.AppendAsync(connection, null, streamId, streamType, expected,
+                var outcome = await _dialect.AppendAsync(connection, null, streamId, streamType, expected,
                     encoded, timestamp, cancellationToken).ConfigureAwait(false);
-                if (written == 0)
-                    throw new ConcurrencyException(streamId, expected, before);
-                return new AppendResult(streamId, before + written, written);
+                if (outcome.Written == 0)
+                    throw new ConcurrencyException(streamId, expected, outcome.VersionBefore);
+                return new AppendDetails(new AppendResult(streamId, outcome.VersionBefore + outcome.Written, outcome.Written),
+                    encoded, outcome.Positions, timestamp);
             }
             catch (Exception exception) when (_dialect.ClassifyAppendError(exception) == AppendFailure.StreamVersionTaken)
             {
@@ -42,10 +50,20 @@ public sealed partial class SqlEventStore
                 // A retry after a lost acknowledgement finds its own events already stored: that is success.
                 var stored = await FindStoredRetryAsync(streamId, encoded, cancellationToken).ConfigureAwait(false);
                 if (stored is { } version)
-                    return new AppendResult(streamId, version, 0);
+                    return new AppendDetails(new AppendResult(streamId, version, 0), encoded, [], timestamp);
                 throw new DuplicateEventException(streamId, exception);
             }
         }
+    }
+
+    /// <summary>
+    /// The append time, cut to whole microseconds: PostgreSQL keeps no finer, and an aggregate
+    /// applying its just-saved events must see the same timestamp a later load reads back.
+    /// </summary>
+    static DateTimeOffset Now()
+    {
+        var ticks = DateTimeOffset.UtcNow.UtcTicks;
+        return new DateTimeOffset(ticks - ticks % 10, TimeSpan.Zero);
     }
 
     /// <inheritdoc />
@@ -101,11 +119,11 @@ public sealed partial class SqlEventStore
         var encoded = Encode(events);
         try
         {
-            var (before, written) = await _dialect.AppendAsync(transaction.Connection, transaction.Transaction, streamId,
-                streamType, expected, encoded, DateTimeOffset.UtcNow, cancellationToken).ConfigureAwait(false);
-            if (written == 0)
-                throw new ConcurrencyException(streamId, expected, before);
-            return new AppendResult(streamId, before + written, written);
+            var outcome = await _dialect.AppendAsync(transaction.Connection, transaction.Transaction, streamId,
+                streamType, expected, encoded, Now(), cancellationToken).ConfigureAwait(false);
+            if (outcome.Written == 0)
+                throw new ConcurrencyException(streamId, expected, outcome.VersionBefore);
+            return new AppendResult(streamId, outcome.VersionBefore + outcome.Written, outcome.Written);
         }
         catch (Exception exception) when (_dialect.ClassifyAppendError(exception) == AppendFailure.StreamVersionTaken)
         {

@@ -59,7 +59,7 @@ sealed class SqliteDialect : StoreDialect
         // IMMEDIATE: take the write lock up front, so the version check and the insert see the same stream.
         ValueTask.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(deferred: false));
 
-    public override async Task<(long VersionBefore, int Written)> AppendAsync(DbConnection connection, DbTransaction? transaction,
+    public override async Task<AppendOutcome> AppendAsync(DbConnection connection, DbTransaction? transaction,
         string streamId, string streamType, ExpectedVersion expected, EncodedEvent[] events, DateTimeOffset timestamp,
         CancellationToken cancellationToken)
     {
@@ -76,9 +76,10 @@ sealed class SqliteDialect : StoreDialect
                 current = (long)(await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
             }
             if (!expected.IsSatisfiedBy(current))
-                return (current, 0);
+                return new AppendOutcome(current, []);
 
             var ticks = timestamp.UtcTicks;
+            var positions = new long[events.Length];
             for (var start = 0; start < events.Length; start += EventsPerStatement)
             {
                 var count = Math.Min(EventsPerStatement, events.Length - start);
@@ -99,10 +100,17 @@ sealed class SqliteDialect : StoreDialect
                     insert.Parameters.Add(new SqliteParameter("$m" + i, (object?)e.Metadata ?? DBNull.Value));
                 }
                 await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                // One writer holds the write lock, so the rows of one INSERT got consecutive rowids ending here.
+                await using var last = connection.CreateCommand();
+                last.Transaction = tx;
+                last.CommandText = "SELECT last_insert_rowid()";
+                var lastPosition = (long)(await last.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+                for (var i = 0; i < count; i++)
+                    positions[start + i] = lastPosition - count + 1 + i;
             }
             if (own)
                 await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
-            return (current, events.Length);
+            return new AppendOutcome(current, positions);
         }
         finally
         {

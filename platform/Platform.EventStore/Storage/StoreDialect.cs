@@ -8,6 +8,12 @@ namespace Platform.EventStore.Storage;
 /// <summary>An event ready to be written: serialized, with its type resolved.</summary>
 readonly record struct EncodedEvent(Guid EventId, string TypeName, int SchemaVersion, string Data, string? Metadata);
 
+/// <summary>What an append did: the stream version before it and the global positions it drew, in event order (empty when rejected).</summary>
+readonly record struct AppendOutcome(long VersionBefore, long[] Positions)
+{
+    public int Written => Positions.Length;
+}
+
 /// <summary>What the store does differently per database: connections, the append statement, errors, ordering.</summary>
 abstract class StoreDialect : IAsyncDisposable
 {
@@ -28,10 +34,9 @@ abstract class StoreDialect : IAsyncDisposable
 
     /// <summary>
     /// Appends to one stream, checking the expected version, on <paramref name="transaction"/> or
-    /// (when null) atomically on its own. Returns the stream version before the append and how
-    /// many events were written; writes nothing when the version did not match.
+    /// (when null) atomically on its own. Writes nothing when the version did not match.
     /// </summary>
-    public abstract Task<(long VersionBefore, int Written)> AppendAsync(DbConnection connection, DbTransaction? transaction,
+    public abstract Task<AppendOutcome> AppendAsync(DbConnection connection, DbTransaction? transaction,
         string streamId, string streamType, ExpectedVersion expected, EncodedEvent[] events, DateTimeOffset timestamp,
         CancellationToken cancellationToken);
 
