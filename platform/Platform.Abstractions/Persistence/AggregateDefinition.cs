@@ -58,7 +58,9 @@ public interface IAggregateStore
     /// <summary>
     /// Appends the aggregate's new events expecting <see cref="LoadedAggregate{TState}.Version"/>,
     /// and writes a snapshot when the new version crosses a multiple of
-    /// <see cref="AggregateDefinition{TState}.SnapshotEvery"/>.
+    /// <see cref="AggregateDefinition{TState}.SnapshotEvery"/>. The new events are applied through
+    /// <see cref="AggregateDefinition{TState}.Apply(TState, Platform.Events.EventEnvelope)"/> with the same
+    /// envelopes (positions, timestamp, metadata) a later load reads, so the returned state equals a replay.
     /// </summary>
     /// <typeparam name="TState">The aggregate's state.</typeparam>
     /// <param name="definition">The aggregate's definition.</param>
