@@ -1,0 +1,137 @@
+using MassTransit;
+using MassTransit.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Platform.Messaging;
+using Shop.Inventory;
+using Shop.Orders;
+using Shop.Payments;
+using Xunit;
+
+namespace Platform.Generators.Tests;
+
+/// <summary>
+/// The generated OrderFulfilment state machine on MassTransit's in-memory harness, with payment and
+/// inventory services that succeed or fail on demand.
+/// </summary>
+public class GeneratedSagaRuns
+{
+    sealed class Behaviour
+    {
+        public bool InventoryFails;
+        public bool RefundFails;
+        public int Refunds;
+    }
+
+    sealed class Payments(Behaviour behaviour) : IConsumer<ChargePayment>, IConsumer<RefundPayment>
+    {
+        public Task Consume(ConsumeContext<ChargePayment> context) =>
+            context.Publish(new PaymentCharged(context.Message.OrderId, Guid.NewGuid(), context.Message.Amount));
+
+        public Task Consume(ConsumeContext<RefundPayment> context)
+        {
+            Interlocked.Increment(ref behaviour.Refunds);
+            return behaviour.RefundFails
+                ? context.Publish(new RefundFailed(context.Message.OrderId, context.Message.PaymentId, "bank offline"))
+                : context.Publish(new PaymentRefunded(context.Message.OrderId, context.Message.PaymentId));
+        }
+    }
+
+    sealed class Inventory(Behaviour behaviour) : IConsumer<ReserveInventory>, IConsumer<ArrangeShipment>
+    {
+        public Task Consume(ConsumeContext<ReserveInventory> context) => behaviour.InventoryFails
+            ? context.Publish(new InventoryUnavailable(context.Message.OrderId, "p-1"))
+            : context.Publish(new InventoryReserved(context.Message.OrderId, Guid.NewGuid()));
+
+        public Task Consume(ConsumeContext<ArrangeShipment> context) =>
+            context.Publish(new ShipmentArranged(context.Message.OrderId, "TRACK-1"));
+    }
+
+    static GeneratedSagaRuns()
+    {
+        EndpointConvention.Map<ChargePayment>(new Uri("queue:payments"));
+        EndpointConvention.Map<RefundPayment>(new Uri("queue:payments"));
+        EndpointConvention.Map<ReserveInventory>(new Uri("queue:inventory"));
+        EndpointConvention.Map<ReleaseInventory>(new Uri("queue:inventory"));
+        EndpointConvention.Map<ArrangeShipment>(new Uri("queue:inventory"));
+    }
+
+    static async Task<(ITestHarness Harness, ServiceProvider Provider)> Start(Behaviour behaviour)
+    {
+        var provider = new ServiceCollection()
+            .AddSingleton(behaviour)
+            .AddMassTransitTestHarness(x =>
+            {
+                x.AddSagaStateMachine<OrderFulfilmentStateMachine, OrderFulfilmentState>().InMemoryRepository();
+                x.AddConsumer<Payments>();
+                x.AddConsumer<Inventory>();
+                x.AddDelayedMessageScheduler();
+                x.UsingInMemory((context, cfg) =>
+                {
+                    cfg.UseDelayedMessageScheduler();
+                    cfg.ReceiveEndpoint("payments", e => e.ConfigureConsumer<Payments>(context));
+                    cfg.ReceiveEndpoint("inventory", e => e.ConfigureConsumer<Inventory>(context));
+                    cfg.ConfigureEndpoints(context);
+                });
+            })
+            .BuildServiceProvider(true);
+        var harness = provider.GetRequiredService<ITestHarness>();
+        await harness.Start();
+        return (harness, provider);
+    }
+
+    static Task PlaceOrder(ITestHarness harness, Guid orderId) =>
+        harness.Bus.Publish(
+            new OrderPlaced("c-1", new[] { new OrderItem("p-1", 1, 10m) }, 10m, "Seoul", "KRW", "STANDARD"),
+            context => context.Headers.Set(PlatformHeaders.StreamId, orderId.ToString("D")));
+
+    static async Task<OrderFulfilmentState> Reaches(ITestHarness harness, Guid orderId, Func<OrderFulfilmentStateMachine, State> state)
+    {
+        var saga = harness.GetSagaStateMachineHarness<OrderFulfilmentStateMachine, OrderFulfilmentState>();
+        var found = await saga.Exists(orderId, state, TimeSpan.FromSeconds(10));
+        Assert.True(found.HasValue, $"saga {orderId} did not reach the expected state");
+        return saga.Sagas.Contains(orderId)!;
+    }
+
+    [Fact]
+    public async Task every_step_succeeding_completes_the_saga_with_the_data_kept_from_replies()
+    {
+        var (harness, provider) = await Start(new Behaviour());
+        await using var _ = provider;
+        var orderId = Guid.NewGuid();
+        await PlaceOrder(harness, orderId);
+
+        var saga = await Reaches(harness, orderId, m => m.Completed);
+        Assert.Equal(orderId, saga.OrderId);
+        Assert.NotNull(saga.PaymentId);
+        Assert.NotNull(saga.ReservationId);
+        Assert.Equal("TRACK-1", saga.TrackingNumber);
+    }
+
+    [Fact]
+    public async Task inventory_failure_refunds_the_payment_and_ends_compensated()
+    {
+        var behaviour = new Behaviour { InventoryFails = true };
+        var (harness, provider) = await Start(behaviour);
+        await using var _ = provider;
+        var orderId = Guid.NewGuid();
+        await PlaceOrder(harness, orderId);
+
+        var saga = await Reaches(harness, orderId, m => m.Compensated);
+        Assert.Equal("InventoryUnavailable", saga.FailureReason);
+        Assert.Equal("PaymentRefunded", saga.PaymentCompensation);
+        Assert.Equal(1, behaviour.Refunds);
+    }
+
+    [Fact]
+    public async Task a_failing_compensation_parks_the_saga_and_publishes_an_alert()
+    {
+        var (harness, provider) = await Start(new Behaviour { InventoryFails = true, RefundFails = true });
+        await using var _ = provider;
+        var orderId = Guid.NewGuid();
+        await PlaceOrder(harness, orderId);
+
+        var saga = await Reaches(harness, orderId, m => m.CompensationFailed);
+        Assert.Equal("RefundFailed", saga.PaymentCompensation);
+        Assert.True(await harness.Published.Any<OrderFulfilmentCompensationFailed>(m => m.Context.Message.CorrelationId == orderId));
+    }
+}
