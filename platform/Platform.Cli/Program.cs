@@ -6,4 +6,6 @@ root.Subcommands.Add(ValidateCommand.Create());
 root.Subcommands.Add(LockCommand.Create());
 root.Subcommands.Add(SchemaCommand.Create());
 root.Subcommands.Add(GenerateCommand.Create());
+root.Subcommands.Add(DocumentCommands.Diagram());
+root.Subcommands.Add(DocumentCommands.AsyncApi());
 return root.Parse(args).Invoke();

@@ -46,7 +46,7 @@ internal sealed class SagaEmitter
 
     string Timeout(SagaStep step) => saga.Name + step.Name + "Timeout";
 
-    static string CompensatingState(SagaStep step) => "Compensating" + step.Name;
+    static string CompensatingState(SagaStep step) => SagaPlan.CompensatingState(step);
 
     void EmitState(CodeWriter w)
     {
@@ -435,8 +435,7 @@ internal sealed class SagaEmitter
     /// <summary>Compensates from step <paramref name="from"/> down: the nearest step with a compensation, or the end.</summary>
     void Compensate(List<string> chain, int from, bool sagaTimeoutFired = false)
     {
-        var target = from;
-        while (target >= 0 && saga.Steps[target].Compensation is null) target--;
+        var target = SagaPlan.CompensationTarget(saga, from + 1);
         if (target < 0)
         {
             if (saga.Timeout is not null && !sagaTimeoutFired) chain.Add(".Unschedule(SagaTimeout)");

@@ -8,9 +8,12 @@ internal static class SchemaCommand
 {
     public static Command Create()
     {
-        var output = new Option<FileInfo>("--out") { Description = $"Write to this file (the committed copy is {PlatformSchema.RelativePath}); standard output otherwise." };
-        var command = new Command("schema", "Write the JSON Schema of the definition files.") { output };
-        command.SetAction(parseResult => Run(parseResult.GetValue(output), parseResult.InvocationConfiguration.Output));
+        var output = new Option<FileInfo>("--out") { Description = $"Write to this file (the committed copy is {PlatformSchema.RelativePath}); standard output otherwise. With --events: the folder to write to." };
+        var events = new Option<DirectoryInfo?>("--events") { Description = "Instead, write a JSON Schema per stored event version of the definitions in this folder (what a schema registry holds) into --out." };
+        var command = new Command("schema", "Write the JSON Schema of the definition files, or with --events the schemas of the events they declare.") { output, events };
+        command.SetAction(parseResult => parseResult.GetValue(events) is { } definitions
+            ? DocumentCommands.WriteEventSchemas(definitions, parseResult.GetValue(output), parseResult.InvocationConfiguration)
+            : Run(parseResult.GetValue(output), parseResult.InvocationConfiguration.Output));
         return command;
     }
 

@@ -1,0 +1,21 @@
+using Platform.Definitions.Model;
+
+namespace Platform.Generators.Emit;
+
+/// <summary>Decisions about a saga's flow shared by the state machine emitter and the diagrams.</summary>
+public static class SagaPlan
+{
+    /// <summary>
+    /// The step to compensate first when the flow stops before step <paramref name="failedStep"/>:
+    /// the nearest earlier step that has a compensation, or -1 when nothing needs undoing.
+    /// </summary>
+    public static int CompensationTarget(SagaDefinition saga, int failedStep)
+    {
+        var target = failedStep - 1;
+        while (target >= 0 && saga.Steps[target].Compensation is null) target--;
+        return target;
+    }
+
+    /// <summary>The state a saga waits in while step <paramref name="step"/>'s compensation runs.</summary>
+    public static string CompensatingState(SagaStep step) => "Compensating" + step.Name;
+}
