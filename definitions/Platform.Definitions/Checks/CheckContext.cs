@@ -49,6 +49,14 @@ internal sealed class CheckContext
 
     public Dictionary<string, EnumTypeDefinition> Enums { get; } = new(StringComparer.Ordinal);
 
+    private readonly Dictionary<ValueTypeDefinition, FieldScope> _valueTypeScopes = new(ReferenceEqualityComparer.Instance);
+
+    public FieldScope ScopeOf(ValueTypeDefinition valueType)
+    {
+        if (!_valueTypeScopes.TryGetValue(valueType, out var scope)) _valueTypeScopes[valueType] = scope = new FieldScope(valueType.Fields);
+        return scope;
+    }
+
     public void Report(DiagnosticDescriptor descriptor, SourceSpan span, params object[] arguments) =>
         _diagnostics.Add(DiagnosticInfo.Create(descriptor, span, arguments));
 
@@ -68,7 +76,7 @@ internal sealed class CheckContext
     public EventDefinition? Event(NameRef reference, string what)
     {
         if (Events.TryGetValue(reference.Name, out var found)) return found;
-        var qualified = Set.FindEvent(reference.Name);
+        var qualified = reference.Name.IndexOf('.') > 0 ? Set.FindEvent(reference.Name) : null;
         if (qualified is not null) return qualified;
         Report(DiagnosticCodes.UnknownReference, reference.Span, what, reference.Name, Suggest(reference.Name, Events.Keys));
         return null;
@@ -77,7 +85,7 @@ internal sealed class CheckContext
     public CommandDefinition? Command(NameRef reference, string what)
     {
         if (Commands.TryGetValue(reference.Name, out var found)) return found;
-        var qualified = Set.FindCommand(reference.Name);
+        var qualified = reference.Name.IndexOf('.') > 0 ? Set.FindCommand(reference.Name) : null;
         if (qualified is not null) return qualified;
         Report(DiagnosticCodes.UnknownReference, reference.Span, what, reference.Name, Suggest(reference.Name, Commands.Keys));
         return null;
@@ -93,13 +101,18 @@ internal sealed class CheckContext
         return map;
     }
 
+    // Suggestions compare against every known name; a file with thousands of unknown references
+    // in a large set would otherwise make checking quadratic. Past the budget, no suggestion.
+    private int _suggestionBudget = 200_000;
+
     /// <summary>" Did you mean 'X'?" for the closest known name, or nothing.</summary>
-    public static string Suggest(string name, IEnumerable<string> candidates)
+    public string Suggest(string name, IEnumerable<string> candidates)
     {
         string? best = null;
         var bestDistance = int.MaxValue;
         foreach (var candidate in candidates)
         {
+            if (--_suggestionBudget < 0) return string.Empty;
             var distance = Distance(name.ToLowerInvariant(), candidate.ToLowerInvariant());
             if (distance < bestDistance)
             {
@@ -133,5 +146,15 @@ internal sealed class CheckContext
             (previous, current) = (current, previous);
         }
         return previous[right.Length];
+    }
+
+    /// <summary>Identity, not record equality: hashing a whole value type per lookup would cost more than it saves.</summary>
+    private sealed class ReferenceEqualityComparer : IEqualityComparer<ValueTypeDefinition>
+    {
+        public static readonly ReferenceEqualityComparer Instance = new();
+
+        public bool Equals(ValueTypeDefinition? left, ValueTypeDefinition? right) => ReferenceEquals(left, right);
+
+        public int GetHashCode(ValueTypeDefinition value) => System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(value);
     }
 }

@@ -142,13 +142,23 @@ public sealed record DefinitionSet(EquatableArray<DefinitionFile> Files)
 
     private IReadOnlyList<FieldDefinition> WithAggregateId(EquatableArray<FieldDefinition> fields, string? aggregateName)
     {
-        var result = new List<FieldDefinition>(fields);
+        var result = new List<FieldDefinition>(fields.Count + 1);
         var aggregate = aggregateName is null ? null : FindAggregate(aggregateName);
-        if (aggregate is not null && result.TrueForAll(f => f.Name != aggregate.Id.Name))
+        if (aggregate is not null && !Contains(fields, aggregate.Id.Name))
         {
-            result.Insert(0, new FieldDefinition(aggregate.Id.Name, aggregate.Id.Type, null, null, aggregate.Id.Span));
+            result.Add(new FieldDefinition(aggregate.Id.Name, aggregate.Id.Type, null, null, aggregate.Id.Span));
         }
-        return result;
+        result.AddRange(fields);
+        return new FieldScope(result);
+    }
+
+    private static bool Contains(EquatableArray<FieldDefinition> fields, string name)
+    {
+        foreach (var field in fields)
+        {
+            if (field.Name == name) return true;
+        }
+        return false;
     }
 
     /// <summary>Matches the plain name, or the namespace-qualified one (<c>Shop.Orders.OrderItem</c>).</summary>

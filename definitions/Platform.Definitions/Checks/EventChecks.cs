@@ -66,6 +66,7 @@ internal static class EventChecks
         }
 
         var old = context.FieldMap(previous.Fields);
+        var oldScope = new FieldScope(previous.Fields);
         var target = context.FieldMap(next);
         var produced = new Dictionary<string, UpcastStep>();
         var removed = new HashSet<string>();
@@ -88,10 +89,10 @@ internal static class EventChecks
                     removed.Add(step.From!);
                     break;
                 case UpcastOperation.Compute:
-                    Typing.CheckValue(context, step.Value!, previous.Fields, $"'{definition.Name}' v{previous.Version}", target.TryGetValue(step.Field, out var computed) ? computed : null);
+                    Typing.CheckValue(context, step.Value!, oldScope, $"'{definition.Name}' v{previous.Version}", target.TryGetValue(step.Field, out var computed) ? computed : null);
                     break;
                 case UpcastOperation.Default:
-                    if (target.TryGetValue(step.Field, out var defaulted)) Typing.CheckValue(context, step.Value!, previous.Fields, $"'{definition.Name}' v{previous.Version}", defaulted);
+                    if (target.TryGetValue(step.Field, out var defaulted)) Typing.CheckValue(context, step.Value!, oldScope, $"'{definition.Name}' v{previous.Version}", defaulted);
                     break;
             }
             if (!target.ContainsKey(step.Field))
@@ -135,7 +136,7 @@ internal static class EventChecks
 
     private static void Aggregate(CheckContext context, AggregateDefinition aggregate)
     {
-        var state = new List<FieldDefinition>(aggregate.State);
+        var state = new FieldScope(aggregate.State);
         var creates = false;
         var emitted = new HashSet<string>();
 

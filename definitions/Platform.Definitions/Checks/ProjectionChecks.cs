@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using Platform.Definitions.Diagnostics;
 using Platform.Definitions.Model;
 
@@ -20,11 +21,10 @@ internal static class ProjectionChecks
         AggregateDefinition? aggregate = null;
         if (projection.Aggregate is { } aggregateRef && !context.Aggregates.TryGetValue(aggregateRef.Name, out aggregate))
         {
-            context.Report(DiagnosticCodes.UnknownReference, aggregateRef.Span, "Aggregate", aggregateRef.Name, CheckContext.Suggest(aggregateRef.Name, context.Aggregates.Keys));
+            context.Report(DiagnosticCodes.UnknownReference, aggregateRef.Span, "Aggregate", aggregateRef.Name, context.Suggest(aggregateRef.Name, context.Aggregates.Keys));
         }
 
-        var fields = new List<FieldDefinition> { projection.Key };
-        fields.AddRange(projection.Fields);
+        var fields = new FieldScope(new[] { projection.Key }.Concat(projection.Fields));
         var creates = false;
         foreach (var handler in projection.Handlers)
         {

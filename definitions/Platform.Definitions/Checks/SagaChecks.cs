@@ -23,19 +23,20 @@ internal static class SagaChecks
         if (saga.Steps.IsEmpty) context.Report(DiagnosticCodes.SagaNoSteps, saga.Span, saga.Name);
 
         var start = context.Event(saga.StartedBy, "Event");
-        var data = new List<FieldDefinition>(saga.Data);
+        var declared = new List<FieldDefinition>(saga.Data);
         if (start is not null)
         {
             var correlation = Correlates(context, saga, start, saga.StartedBy.Span);
-            if (correlation is not null && Typing.Find(data, saga.CorrelateBy) is null) data.Insert(0, correlation);
+            if (correlation is not null && Typing.Find(declared, saga.CorrelateBy) is null) declared.Insert(0, correlation);
         }
+        var data = new FieldScope(declared);
 
         var kept = new HashSet<string>();
         foreach (var step in saga.Steps)
         {
             var label = $"Step '{step.Name}'";
             Send(context, saga, step.Send, step.With, data, label);
-            var successes = Replies(context, saga, step.OnSuccess);
+            var successes = Replies(context, saga, step.OnSuccess).ConvertAll(success => (Event: success, Fields: context.Set.FieldsOf(success)));
             Replies(context, saga, step.OnFailure);
             foreach (var keep in step.Keep)
             {
@@ -48,7 +49,7 @@ internal static class SagaChecks
                 kept.Add(keep.Target);
                 foreach (var success in successes)
                 {
-                    Typing.CheckValue(context, keep.Value, context.Set.FieldsOf(success), $"event '{success.Name}'", target);
+                    Typing.CheckValue(context, keep.Value, success.Fields, $"event '{success.Event.Name}'", target);
                 }
             }
 
@@ -110,7 +111,7 @@ internal static class SagaChecks
     }
 
     /// <summary>Fields of the sent command come from 'with:' or from saga data of the same name.</summary>
-    private static void Send(CheckContext context, SagaDefinition saga, NameRef commandName, EquatableArray<FieldAssignment> with, List<FieldDefinition> data, string label)
+    private static void Send(CheckContext context, SagaDefinition saga, NameRef commandName, EquatableArray<FieldAssignment> with, FieldScope data, string label)
     {
         var command = context.Command(commandName, "Command");
         if (command is null) return;

@@ -60,9 +60,7 @@ internal static class TypeChecks
             case TypeKind.Named:
                 if (!context.ValueTypes.ContainsKey(type.Name) && !context.Enums.ContainsKey(type.Name))
                 {
-                    var known = new List<string>(context.ValueTypes.Keys);
-                    known.AddRange(context.Enums.Keys);
-                    context.Report(DiagnosticCodes.UnknownType, type.Span, type.Name, CheckContext.Suggest(type.Name, known));
+                    context.Report(DiagnosticCodes.UnknownType, type.Span, type.Name, context.Suggest(type.Name, System.Linq.Enumerable.Concat(context.ValueTypes.Keys, context.Enums.Keys)));
                 }
                 break;
             case TypeKind.List:

@@ -19,7 +19,7 @@ internal static class Typing
     public static IReadOnlyList<FieldDefinition>? MembersOf(CheckContext context, TypeRef? type)
     {
         if (type is null || type.Kind != TypeKind.Named) return null;
-        return context.ValueTypes.TryGetValue(type.Name, out var valueType) ? (IReadOnlyList<FieldDefinition>)valueType.Fields : null;
+        return context.ValueTypes.TryGetValue(type.Name, out var valueType) ? context.ScopeOf(valueType) : null;
     }
 
     public static EquatableArray<string>? EnumMembersOf(CheckContext context, TypeRef type)
@@ -182,6 +182,7 @@ internal static class Typing
     public static FieldDefinition? Find(IReadOnlyList<FieldDefinition>? fields, string name)
     {
         if (fields is null) return null;
+        if (fields is FieldScope scope) return scope.Find(name);
         foreach (var field in fields)
         {
             if (field.Name == name) return field;
