@@ -28,6 +28,40 @@ public sealed class ScaleTests
         Assert.True(large.TotalMilliseconds < 10 * Math.Max(small.TotalMilliseconds, 5), $"4,000: {small.TotalMilliseconds:F0} ms, 16,000: {large.TotalMilliseconds:F0} ms");
     }
 
+    [Fact]
+    public void a_saga_with_thousands_of_steps_is_checked_without_a_search_per_state()
+    {
+        var small = CheckTime(LongSaga(2_000), Corpus.Orders);
+        var large = CheckTime(LongSaga(8_000), Corpus.Orders);
+        Assert.True(large.TotalMilliseconds < 10 * Math.Max(small.TotalMilliseconds, 5), $"2,000 steps: {small.TotalMilliseconds:F0} ms, 8,000 steps: {large.TotalMilliseconds:F0} ms");
+    }
+
+    private static string LongSaga(int steps)
+    {
+        var builder = new StringBuilder("saga: Lengthy\nnamespace: Shop.Orders\ncorrelateBy: orderId\nstartedBy: OrderPlaced\ndata: { orderId: guid, totalAmount: decimal, currency: string, customerId: string }\nsteps:\n");
+        for (var i = 0; i < steps; i++)
+        {
+            builder.Append("  - { name: Pay").Append(i).Append(", send: ChargePayment, with: { amount: $totalAmount }, onSuccess: PaymentCharged, onFailure: PaymentFailed, timeout: 1m, ");
+            builder.Append("compensate: { send: RefundPayment, with: { amount: $totalAmount, paymentId: $orderId }, onFailure: RefundFailed } }\n");
+        }
+        return builder.ToString();
+    }
+
+    private static TimeSpan CheckTime(string yaml, IReadOnlyList<Model.DefinitionFile> others)
+    {
+        var file = DefinitionLoader.Load("long.yaml", yaml).Value!;
+        var best = TimeSpan.MaxValue;
+        for (var run = 0; run < 3; run++)
+        {
+            var watch = Stopwatch.StartNew();
+            var result = DefinitionSet.Check(others.Append(file));
+            watch.Stop();
+            Assert.True(result.Diagnostics.IsEmpty, string.Join(Environment.NewLine, result.Diagnostics.Take(3).Select(d => d.ToCanonicalString())));
+            if (watch.Elapsed < best) best = watch.Elapsed;
+        }
+        return best;
+    }
+
     private static TimeSpan CheckTime(string yaml, int expectedDiagnostics = 0)
     {
         var file = DefinitionLoader.Load("scale.yaml", yaml).Value!;

@@ -46,11 +46,10 @@ internal sealed class SagaGraph
             if (!reachable.Contains(state.Name)) _context.Report(DiagnosticCodes.SagaUnreachableState, state.Span, _saga.Name, state.Name);
         }
 
+        var canFinish = ReachingFinal();
         foreach (var state in _active)
         {
-            if (!reachable.Contains(state)) continue;
-            var onward = Reach(state);
-            if (!onward.Overlaps(_final)) _context.Report(DiagnosticCodes.SagaNoFinalState, _spans[state], state, _saga.Name);
+            if (reachable.Contains(state) && !canFinish.Contains(state)) _context.Report(DiagnosticCodes.SagaNoFinalState, _spans[state], state, _saga.Name);
         }
 
         foreach (var handler in _saga.Handlers)
@@ -114,10 +113,26 @@ internal sealed class SagaGraph
     private void Compensate(string from, int failedStep)
     {
         Edge(from, _saga.CompensatedState.Name);
-        for (var j = 0; j < failedStep && j < _saga.Steps.Count; j++)
+        // A compensation that can fail runs when any step at or after it fails.
+        if (FirstFallibleCompensation() < failedStep) Edge(from, _saga.CompensationFailedState.Name);
+    }
+
+    private int? _firstFallibleCompensation;
+
+    private int FirstFallibleCompensation()
+    {
+        if (_firstFallibleCompensation is { } known) return known;
+        var first = int.MaxValue;
+        for (var j = 0; j < _saga.Steps.Count; j++)
         {
-            if (_saga.Steps[j].Compensation is { OnFailure.IsEmpty: false }) Edge(from, _saga.CompensationFailedState.Name);
+            if (_saga.Steps[j].Compensation is { OnFailure.IsEmpty: false })
+            {
+                first = j;
+                break;
+            }
         }
+        _firstFallibleCompensation = first;
+        return first;
     }
 
     private int IndexOf(string state)
@@ -141,6 +156,31 @@ internal sealed class SagaGraph
     {
         if (!_edges.TryGetValue(from, out var targets)) _edges[from] = targets = new HashSet<string>();
         targets.Add(to);
+    }
+
+    /// <summary>States with a path to a final state: one backwards search, not one search per state.</summary>
+    private HashSet<string> ReachingFinal()
+    {
+        var reverse = new Dictionary<string, List<string>>();
+        foreach (var edge in _edges)
+        {
+            foreach (var target in edge.Value)
+            {
+                if (!reverse.TryGetValue(target, out var sources)) reverse[target] = sources = new List<string>();
+                sources.Add(edge.Key);
+            }
+        }
+        var seen = new HashSet<string>(_final);
+        var stack = new Stack<string>(_final);
+        while (stack.Count > 0)
+        {
+            if (!reverse.TryGetValue(stack.Pop(), out var sources)) continue;
+            foreach (var source in sources)
+            {
+                if (seen.Add(source)) stack.Push(source);
+            }
+        }
+        return seen;
     }
 
     private HashSet<string> Reach(string from)
