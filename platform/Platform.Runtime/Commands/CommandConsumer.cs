@@ -1,0 +1,30 @@
+using MassTransit;
+using Platform.Messaging;
+
+namespace Platform.Runtime.Commands;
+
+/// <summary>
+/// Accepts a command from the bus and runs it through the <see cref="ICommandDispatcher"/>. The
+/// message id is the command id (causation of its events); the correlation id comes from the
+/// <see cref="PlatformHeaders.CorrelationId"/> header or MassTransit's correlation id. A request
+/// gets a <see cref="CommandAccepted"/> response; a rejected or invalid command faults.
+/// </summary>
+/// <typeparam name="TCommand">The command type.</typeparam>
+public sealed class CommandConsumer<TCommand> : IConsumer<TCommand> where TCommand : class
+{
+    readonly ICommandDispatcher _dispatcher;
+
+    /// <summary>Creates the consumer.</summary>
+    /// <param name="dispatcher">Runs the command.</param>
+    public CommandConsumer(ICommandDispatcher dispatcher) => _dispatcher = dispatcher;
+
+    /// <inheritdoc />
+    public async Task Consume(ConsumeContext<TCommand> context)
+    {
+        var correlationId = context.Headers.Get<string>(PlatformHeaders.CorrelationId) ?? context.CorrelationId?.ToString("D");
+        var accepted = await _dispatcher.DispatchAsync(context.Message,
+            new CommandContext(context.MessageId, correlationId), context.CancellationToken).ConfigureAwait(false);
+        if (context.IsResponseAccepted<CommandAccepted>())
+            await context.RespondAsync(accepted).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,70 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Platform.Events;
+using Platform.Persistence;
+using Platform.Runtime.Configuration;
+using Platform.Runtime.Domains;
+
+namespace Platform.Runtime.Commands;
+
+/// <summary>The <see cref="ICommandDispatcher"/> on <see cref="IAggregateStore"/>.</summary>
+public sealed class CommandDispatcher : ICommandDispatcher
+{
+    readonly DomainCatalog _catalog;
+    readonly IAggregateStore _store;
+    readonly int _maxRetries;
+    readonly ILogger<CommandDispatcher> _logger;
+
+    /// <summary>Creates the dispatcher.</summary>
+    /// <param name="catalog">The loaded domains.</param>
+    /// <param name="store">Where aggregates live.</param>
+    /// <param name="options">The runtime's options.</param>
+    /// <param name="logger">Where retries are logged.</param>
+    public CommandDispatcher(DomainCatalog catalog, IAggregateStore store, PlatformOptions options, ILogger<CommandDispatcher> logger)
+    {
+        _catalog = catalog;
+        _store = store;
+        _maxRetries = options.Commands.MaxConcurrencyRetries;
+        _logger = logger;
+    }
+
+    /// <inheritdoc />
+    public async Task<CommandAccepted> DispatchAsync(object command, CommandContext? context = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        var aggregate = _catalog.GetAggregateFor(command.GetType());
+        var streamId = aggregate.StreamIdOf(command);
+        var commandId = context?.CommandId ?? Guid.CreateVersion7();
+        var correlationId = context?.CorrelationId ?? commandId.ToString("D");
+
+        using var activity = PlatformTelemetry.ActivitySource.StartActivity("platform.command " + command.GetType().Name);
+        activity?.SetTag("platform.stream_id", streamId);
+        activity?.SetTag("platform.correlation_id", correlationId);
+        using var scope = _logger.BeginScope(new Dictionary<string, object> { ["CorrelationId"] = correlationId, ["CommandId"] = commandId });
+
+        // The trace context stored with the events is the command's, so the relay can continue
+        // the same trace when it publishes them.
+        var current = Activity.Current;
+        var metadata = new EventMetadata(correlationId, commandId.ToString("D"), context?.UserId,
+            current?.IdFormat == ActivityIdFormat.W3C ? current.Id : null, current?.TraceStateString);
+
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var version = await aggregate.ExecuteOnceAsync(_store, streamId, command, metadata, cancellationToken).ConfigureAwait(false);
+                PlatformTelemetry.CommandsHandled.Add(1);
+                return new CommandAccepted(commandId, streamId, version, attempt);
+            }
+            catch (ConcurrencyException conflict) when (attempt <= _maxRetries)
+            {
+                // Another writer saved this aggregate since we loaded it: the command is judged
+                // again against the state that includes the other writer's events.
+                PlatformTelemetry.ConcurrencyRetries.Add(1);
+                _logger.LogDebug("{Command} on {AggregateType} {StreamId} lost a concurrency race (now at {Version}); attempt {Attempt} of {Max}",
+                    command.GetType().Name, aggregate.AggregateType, streamId, conflict.ActualVersion, attempt + 1, _maxRetries + 1);
+            }
+        }
+    }
+}

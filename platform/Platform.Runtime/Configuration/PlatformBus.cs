@@ -1,0 +1,51 @@
+using System.Text;
+using MassTransit;
+using Platform.Messaging;
+using Platform.Runtime.Commands;
+using Platform.Runtime.Domains;
+
+namespace Platform.Runtime.Configuration;
+
+/// <summary>
+/// The MassTransit side of <c>AddPlatform</c>: one command queue with a consumer per command type,
+/// and one queue per event consumer, partitioned by stream id.
+/// </summary>
+static class PlatformBus
+{
+    public static void AddConsumers(IBusRegistrationConfigurator bus, PlatformOptions options, DomainCatalog catalog)
+    {
+        foreach (var command in catalog.CommandTypes)
+            bus.AddConsumer(typeof(CommandConsumer<>).MakeGenericType(command));
+        foreach (var consumer in options.EventConsumers)
+            bus.AddConsumer(consumer);
+    }
+
+    public static void ConfigureEndpoints(IBusRegistrationContext context, IReceiveConfigurator bus, PlatformOptions options,
+        DomainCatalog catalog, Action<IReceiveEndpointConfigurator>? transportSpecific)
+    {
+        var transport = options.Transport;
+        bus.ReceiveEndpoint(options.CommandQueueName, endpoint =>
+        {
+            transportSpecific?.Invoke(endpoint);
+            foreach (var command in catalog.CommandTypes)
+                endpoint.ConfigureConsumer(context, typeof(CommandConsumer<>).MakeGenericType(command));
+        });
+
+        foreach (var consumer in options.EventConsumers)
+        {
+            bus.ReceiveEndpoint(options.EventQueueName(consumer), endpoint =>
+            {
+                transportSpecific?.Invoke(endpoint);
+                endpoint.PrefetchCount = transport.PrefetchCount;
+                endpoint.ConcurrentMessageLimit = transport.PrefetchCount;
+                // Per-aggregate order with prefetch above one: the relay publishes a stream's
+                // events in version order, the queue keeps that order, and the partitioner runs
+                // messages with the same stream id one at a time, in arrival order, while
+                // different streams (other partitions) run in parallel.
+                endpoint.UsePartitioner<ConsumeContext>(transport.Partitions,
+                    message => message.Headers.Get<string>(PlatformHeaders.StreamId) ?? "", Encoding.UTF8);
+                endpoint.ConfigureConsumer(context, consumer);
+            });
+        }
+    }
+}

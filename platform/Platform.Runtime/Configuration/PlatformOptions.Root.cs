@@ -1,0 +1,132 @@
+using MassTransit;
+
+namespace Platform.Runtime.Configuration;
+
+/// <summary>
+/// Everything the runtime is configured with, bindable from the <c>Platform</c> configuration
+/// section (appsettings, environment variables <c>Platform__Store__Provider</c>, ...) and
+/// adjustable in code: <c>services.AddPlatform(configuration.GetSection("Platform"), cfg => cfg.AddDomain(typeof(OrdersDomain)))</c>.
+/// </summary>
+public sealed class PlatformOptions
+{
+    readonly List<Type> _domainTypes = [];
+    readonly List<Type> _eventConsumers = [];
+
+    /// <summary>The event store.</summary>
+    public PlatformStoreOptions Store { get; } = new();
+
+    /// <summary>The message bus.</summary>
+    public PlatformTransportOptions Transport { get; } = new();
+
+    /// <summary>The command path.</summary>
+    public PlatformCommandOptions Commands { get; } = new();
+
+    /// <summary>The outbox relay.</summary>
+    public PlatformRelayOptions Relay { get; } = new();
+
+    /// <summary>The projection engine.</summary>
+    public PlatformProjectionOptions Projections { get; } = new();
+
+    /// <summary>
+    /// Generated domain classes to load, by assembly-qualified name (e.g.
+    /// <c>Shop.Orders.OrdersDomain, Shop.Orders</c>); the configuration form of <see cref="AddDomain"/>.
+    /// </summary>
+    public List<string> Domains { get; } = [];
+
+    /// <summary>The generated domain classes added in code.</summary>
+    public IReadOnlyList<Type> DomainTypes => _domainTypes;
+
+    /// <summary>Event consumers (usually <see cref="Consumers.IdempotentEventConsumer{TEvent}"/> subclasses), one queue each.</summary>
+    public IReadOnlyList<Type> EventConsumers => _eventConsumers;
+
+    /// <summary>Store events in PostgreSQL.</summary>
+    /// <param name="connectionString">An Npgsql connection string.</param>
+    public PlatformOptions UsePostgres(string connectionString) => UseStore(StoreProvider.Postgres, connectionString);
+
+    /// <summary>Store events in SQLite (one process).</summary>
+    /// <param name="connectionString">A Microsoft.Data.Sqlite connection string.</param>
+    public PlatformOptions UseSqlite(string connectionString) => UseStore(StoreProvider.Sqlite, connectionString);
+
+    /// <summary>Run on MassTransit's in-memory transport (the default).</summary>
+    public PlatformOptions UseInMemoryTransport()
+    {
+        Transport.Kind = TransportKind.InMemory;
+        return this;
+    }
+
+    /// <summary>Run on RabbitMQ.</summary>
+    /// <param name="uri">The AMQP URI.</param>
+    public PlatformOptions UseRabbitMq(Uri uri)
+    {
+        ArgumentNullException.ThrowIfNull(uri);
+        Transport.Kind = TransportKind.RabbitMq;
+        Transport.RabbitMqUri = uri.ToString();
+        return this;
+    }
+
+    /// <summary>
+    /// Loads a generated domain class (e.g. <c>OrdersDomain</c>): its event descriptors, aggregate
+    /// definitions (with their commands) and projections.
+    /// </summary>
+    /// <param name="domainType">The generated static class with <c>EventTypes</c>, <c>Aggregates</c> and <c>Projections</c>.</param>
+    public PlatformOptions AddDomain(Type domainType)
+    {
+        ArgumentNullException.ThrowIfNull(domainType);
+        if (!_domainTypes.Contains(domainType))
+            _domainTypes.Add(domainType);
+        return this;
+    }
+
+    /// <summary>Adds a consumer of stored events; it gets its own queue, partitioned by stream id.</summary>
+    /// <typeparam name="TConsumer">The consumer.</typeparam>
+    public PlatformOptions AddEventConsumer<TConsumer>() where TConsumer : class, IConsumer
+    {
+        if (!_eventConsumers.Contains(typeof(TConsumer)))
+            _eventConsumers.Add(typeof(TConsumer));
+        return this;
+    }
+
+    /// <summary>The queue commands are sent to: <c>{QueuePrefix}-commands</c>.</summary>
+    public string CommandQueueName => Transport.QueuePrefix + "-commands";
+
+    /// <summary>The queue of an event consumer: <c>{QueuePrefix}-{consumer type name}</c>, lower case.</summary>
+    /// <param name="consumerType">The consumer.</param>
+    public string EventQueueName(Type consumerType)
+    {
+        ArgumentNullException.ThrowIfNull(consumerType);
+        return Transport.QueuePrefix + "-" + consumerType.Name.ToLowerInvariant();
+    }
+
+    PlatformOptions UseStore(StoreProvider provider, string connectionString)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        Store.Provider = provider;
+        Store.ConnectionString = connectionString;
+        return this;
+    }
+
+    internal IReadOnlyList<Type> ResolveDomainTypes()
+    {
+        var types = new List<Type>(_domainTypes);
+        foreach (var name in Domains)
+        {
+            var type = Type.GetType(name, throwOnError: false)
+                ?? throw new InvalidOperationException(
+                    $"Platform:Domains lists '{name}', which is not a loadable type; give the generated domain class's assembly-qualified name, e.g. 'Shop.Orders.OrdersDomain, Shop.Orders'.");
+            if (!types.Contains(type))
+                types.Add(type);
+        }
+        return types;
+    }
+
+    internal void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Store.ConnectionString))
+            throw new InvalidOperationException("Platform:Store:ConnectionString is empty; set it or call UsePostgres/UseSqlite.");
+        if (Transport.Kind == TransportKind.RabbitMq && !Uri.TryCreate(Transport.RabbitMqUri, UriKind.Absolute, out _))
+            throw new InvalidOperationException("Platform:Transport:RabbitMqUri must be an absolute amqp:// URI when the transport is RabbitMq.");
+        ArgumentOutOfRangeException.ThrowIfLessThan(Transport.PrefetchCount, 1, "Platform:Transport:PrefetchCount");
+        ArgumentOutOfRangeException.ThrowIfLessThan(Transport.Partitions, 1, "Platform:Transport:Partitions");
+        ArgumentOutOfRangeException.ThrowIfNegative(Commands.MaxConcurrencyRetries, "Platform:Commands:MaxConcurrencyRetries");
+    }
+}

@@ -1,0 +1,104 @@
+using MassTransit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Platform.Events;
+using Platform.EventStore.Configuration;
+using Platform.EventStore.Outbox;
+using Platform.EventStore.Storage;
+using Platform.Persistence;
+using Platform.Runtime.Commands;
+using Platform.Runtime.Domains;
+using Platform.Runtime.Messaging;
+using Platform.Runtime.Projections;
+
+namespace Platform.Runtime.Configuration;
+
+/// <summary>Registers the runtime: <c>services.AddPlatform(configuration.GetSection("Platform"), cfg => ...)</c>.</summary>
+public static class PlatformServiceCollectionExtensions
+{
+    /// <summary>Registers the runtime configured in code.</summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Sets the store, transport, domains and consumers.</param>
+    /// <returns>The service collection.</returns>
+    public static IServiceCollection AddPlatform(this IServiceCollection services, Action<PlatformOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        return services.AddPlatform(null, configure);
+    }
+
+    /// <summary>
+    /// Registers the runtime: the event store, the <see cref="ICommandDispatcher"/>, MassTransit on
+    /// the chosen transport (command queue, event consumer queues), the outbox relay and the
+    /// projection engine as hosted services. Options are bound from <paramref name="configuration"/>
+    /// first (e.g. the <c>Platform</c> section), then <paramref name="configure"/> runs.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configuration">The <c>Platform</c> configuration section, or null.</param>
+    /// <param name="configure">Adjusts the options in code, or null.</param>
+    /// <returns>The service collection.</returns>
+    public static IServiceCollection AddPlatform(this IServiceCollection services, IConfiguration? configuration,
+        Action<PlatformOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var options = new PlatformOptions();
+        configuration?.Bind(options);
+        configure?.Invoke(options);
+        options.Validate();
+        var catalog = new DomainCatalog(options.ResolveDomainTypes());
+
+        services.AddSingleton(options);
+        services.AddSingleton(catalog);
+        // The generated AddXDomain() also registers descriptors; the same instance twice would make
+        // the registry reject it, so duplicates by reference are dropped.
+        services.TryAddSingleton(sp => new EventTypeRegistry(
+            sp.GetServices<EventTypeDescriptor>().Concat(catalog.EventTypes).Distinct()));
+        services.AddEventStore(store => _ = options.Store.Provider == StoreProvider.Postgres
+            ? store.UsePostgres(options.Store.ConnectionString)
+            : store.UseSqlite(options.Store.ConnectionString));
+        services.TryAddSingleton<ICommandDispatcher, CommandDispatcher>();
+        services.TryAddSingleton<IEventPublisher, MassTransitEventPublisher>();
+        services.AddHostedService<PlatformStartup>();
+
+        services.AddMassTransit(bus =>
+        {
+            PlatformBus.AddConsumers(bus, options, catalog);
+            if (options.Transport.Kind == TransportKind.RabbitMq)
+            {
+                bus.UsingRabbitMq((context, rabbit) =>
+                {
+                    rabbit.Host(new Uri(options.Transport.RabbitMqUri!));
+                    PlatformBus.ConfigureEndpoints(context, rabbit, options, catalog, endpoint =>
+                    {
+                        if (options.Transport.AutoDeleteQueues && endpoint is IRabbitMqReceiveEndpointConfigurator queue)
+                        {
+                            queue.AutoDelete = true;
+                            queue.Durable = false;
+                        }
+                    });
+                });
+            }
+            else
+            {
+                bus.UsingInMemory((context, memory) => PlatformBus.ConfigureEndpoints(context, memory, options, catalog, null));
+            }
+        });
+        services.AddOptions<MassTransitHostOptions>().Configure(host => host.WaitUntilStarted = true);
+
+        if (options.Relay.Enabled)
+        {
+            services.TryAddSingleton(sp => new OutboxRelay(sp.GetRequiredService<SqlEventStore>(),
+                sp.GetRequiredService<IEventPublisher>(),
+                new OutboxRelayOptions { BatchSize = options.Relay.BatchSize, PollInterval = options.Relay.PollInterval },
+                sp.GetRequiredService<ILoggerFactory>().CreateLogger<OutboxRelay>()));
+            services.AddHostedService<OutboxRelayService>();
+        }
+        if (options.Projections.Enabled)
+        {
+            services.TryAddSingleton<ProjectionEngine>();
+            services.AddHostedService(sp => sp.GetRequiredService<ProjectionEngine>());
+        }
+        return services;
+    }
+}

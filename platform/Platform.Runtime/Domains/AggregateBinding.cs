@@ -1,0 +1,113 @@
+using System.Reflection;
+using Platform.Events;
+using Platform.Persistence;
+
+namespace Platform.Runtime.Domains;
+
+/// <summary>
+/// One generated aggregate definition, bound once at startup to delegates so that running a
+/// command needs no reflection. The generated <c>Order</c> has <c>Handle(state, version, object)</c>
+/// and a static <c>StreamIdOf(object)</c>, but no interface for them (the generator would have to
+/// emit one); the binding finds them by signature, and lists the aggregate's commands from its typed
+/// <c>Handle(state, version, TCommand)</c> overloads.
+/// </summary>
+public abstract class AggregateBinding
+{
+    /// <summary>The aggregate type (stream type).</summary>
+    public abstract string AggregateType { get; }
+
+    /// <summary>The command types this aggregate handles.</summary>
+    public abstract IReadOnlyList<Type> CommandTypes { get; }
+
+    /// <summary>The stream id the command addresses.</summary>
+    /// <param name="command">A command of this aggregate.</param>
+    public abstract string StreamIdOf(object command);
+
+    /// <summary>
+    /// Loads the aggregate, runs the command, saves its events expecting the loaded version.
+    /// Returns the stream version after the save (the loaded one when the command produced no events).
+    /// </summary>
+    /// <param name="store">Where the aggregate lives.</param>
+    /// <param name="streamId">The aggregate id.</param>
+    /// <param name="command">The command.</param>
+    /// <param name="metadata">Stored with every new event.</param>
+    /// <param name="cancellationToken">Cancels the load and save.</param>
+    /// <exception cref="ConcurrencyException">Another writer saved the aggregate in between.</exception>
+    public abstract Task<long> ExecuteOnceAsync(IAggregateStore store, string streamId, object command, EventMetadata metadata,
+        CancellationToken cancellationToken);
+
+    internal static AggregateBinding Create(object definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        for (var type = definition.GetType(); type is not null; type = type.BaseType)
+        {
+            if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(AggregateDefinition<>))
+            {
+                var bindingType = typeof(AggregateBinding<>).MakeGenericType(type.GetGenericArguments()[0]);
+                return (AggregateBinding)Activator.CreateInstance(bindingType, definition)!;
+            }
+        }
+        throw new ArgumentException($"{definition.GetType().FullName} is not an AggregateDefinition<TState>.", nameof(definition));
+    }
+}
+
+/// <summary>The binding of one aggregate definition with state <typeparamref name="TState"/>.</summary>
+/// <typeparam name="TState">The aggregate's state.</typeparam>
+public sealed class AggregateBinding<TState> : AggregateBinding
+{
+    readonly AggregateDefinition<TState> _definition;
+    readonly Func<TState, long, object, IReadOnlyList<object>> _handle;
+    readonly Func<object, string> _streamIdOf;
+
+    /// <summary>Binds a generated definition.</summary>
+    /// <param name="definition">The generated definition (e.g. <c>Order.Definition</c>).</param>
+    public AggregateBinding(AggregateDefinition<TState> definition)
+    {
+        _definition = definition ?? throw new ArgumentNullException(nameof(definition));
+        var type = definition.GetType();
+        var handle = type.GetMethod("Handle", BindingFlags.Public | BindingFlags.Instance, [typeof(TState), typeof(long), typeof(object)])
+            ?? throw Missing(type, "public IReadOnlyList<object> Handle(TState state, long version, object command)");
+        var streamIdOf = type.GetMethod("StreamIdOf", BindingFlags.Public | BindingFlags.Static, [typeof(object)])
+            ?? throw Missing(type, "public static string StreamIdOf(object command)");
+        _handle = handle.CreateDelegate<Func<TState, long, object, IReadOnlyList<object>>>(definition);
+        _streamIdOf = streamIdOf.CreateDelegate<Func<object, string>>();
+        CommandTypes = type.GetMethods(BindingFlags.Public | BindingFlags.Instance)
+            .Where(m => m.Name == "Handle")
+            .Select(m => m.GetParameters())
+            .Where(p => p.Length == 3 && p[0].ParameterType == typeof(TState) && p[1].ParameterType == typeof(long)
+                        && p[2].ParameterType != typeof(object))
+            .Select(p => p[2].ParameterType)
+            .OrderBy(t => t.FullName, StringComparer.Ordinal)
+            .ToArray();
+    }
+
+    /// <summary>The bound definition.</summary>
+    public AggregateDefinition<TState> Definition => _definition;
+
+    /// <inheritdoc />
+    public override string AggregateType => _definition.AggregateType;
+
+    /// <inheritdoc />
+    public override IReadOnlyList<Type> CommandTypes { get; }
+
+    /// <inheritdoc />
+    public override string StreamIdOf(object command) => _streamIdOf(command);
+
+    /// <inheritdoc />
+    public override async Task<long> ExecuteOnceAsync(IAggregateStore store, string streamId, object command, EventMetadata metadata,
+        CancellationToken cancellationToken)
+    {
+        var loaded = await store.LoadAsync(_definition, streamId, cancellationToken).ConfigureAwait(false);
+        var events = _handle(loaded.State, loaded.Version, command);
+        if (events.Count == 0)
+            return loaded.Version;
+        var data = new EventData[events.Count];
+        for (var i = 0; i < events.Count; i++)
+            data[i] = EventData.Create(events[i], metadata);
+        var saved = await store.SaveAsync(_definition, loaded, data, cancellationToken).ConfigureAwait(false);
+        return saved.Version;
+    }
+
+    static InvalidOperationException Missing(Type type, string signature) =>
+        new($"Aggregate definition {type.FullName} has no '{signature}'; regenerate it with the current generator.");
+}

@@ -1,0 +1,38 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Platform.Runtime;
+
+/// <summary>
+/// The runtime's activity source and meter, both named <c>Platform.Runtime</c>: subscribe to them
+/// with OpenTelemetry (<c>AddSource</c> / <c>AddMeter</c>) or an <see cref="ActivityListener"/>.
+/// </summary>
+public static class PlatformTelemetry
+{
+    /// <summary>The name of the activity source and of the meter.</summary>
+    public const string Name = "Platform.Runtime";
+
+    /// <summary>Activities of command handling, publishing and projection batches.</summary>
+    public static readonly ActivitySource ActivitySource = new(Name);
+
+    /// <summary>The runtime's counters.</summary>
+    public static readonly Meter Meter = new(Name);
+
+    internal static readonly Counter<long> CommandsHandled = Meter.CreateCounter<long>(
+        "platform.commands.handled", "{command}", "Commands that appended their events.");
+
+    internal static readonly Counter<long> ConcurrencyRetries = Meter.CreateCounter<long>(
+        "platform.commands.concurrency_retries", "{retry}", "Commands run again after another writer saved the aggregate first.");
+
+    internal static readonly Counter<long> EventsPublished = Meter.CreateCounter<long>(
+        "platform.events.published", "{event}", "Stored events published on the bus by the outbox relay.");
+
+    internal static readonly Counter<long> EventsConsumed = Meter.CreateCounter<long>(
+        "platform.events.consumed", "{event}", "Events whose effects an idempotent consumer committed.");
+
+    internal static readonly Counter<long> DuplicatesSkipped = Meter.CreateCounter<long>(
+        "platform.events.duplicates_skipped", "{event}", "Redelivered events an idempotent consumer ignored through its inbox.");
+
+    internal static readonly Counter<long> ProjectionEventsApplied = Meter.CreateCounter<long>(
+        "platform.projections.applied", "{event}", "Events the projection engine ran through a projection.");
+}

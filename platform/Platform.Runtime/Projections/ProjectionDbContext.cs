@@ -1,0 +1,55 @@
+using System.Data.Common;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Platform.Runtime.Configuration;
+using Platform.Runtime.Domains;
+
+namespace Platform.Runtime.Projections;
+
+/// <summary>
+/// An EF Core context whose model is one projection's table (the generated
+/// <c>IEntityTypeConfiguration</c>, optionally mapped to a shadow table), opened on the event
+/// store's connection so the projection's rows and its checkpoint commit in one transaction.
+/// </summary>
+public sealed class ProjectionDbContext : DbContext
+{
+    ProjectionDbContext(DbContextOptions<ProjectionDbContext> options, ProjectionBinding projection, string tableName)
+        : base(options)
+    {
+        Projection = projection;
+        TableName = tableName;
+    }
+
+    /// <summary>The projection whose table this context maps.</summary>
+    public ProjectionBinding Projection { get; }
+
+    /// <summary>The table mapped (the generated default or a shadow table).</summary>
+    public string TableName { get; }
+
+    /// <summary>A context on an open connection of the store's database.</summary>
+    /// <param name="provider">The database kind.</param>
+    /// <param name="connection">The open connection (the caller keeps ownership).</param>
+    /// <param name="projection">The projection.</param>
+    /// <param name="tableName">The table to map; the generated default when null.</param>
+    public static ProjectionDbContext Create(StoreProvider provider, DbConnection connection, ProjectionBinding projection,
+        string? tableName = null)
+    {
+        var builder = new DbContextOptionsBuilder<ProjectionDbContext>();
+        _ = provider == StoreProvider.Postgres ? builder.UseNpgsql(connection) : builder.UseSqlite(connection);
+        builder.ReplaceService<IModelCacheKeyFactory, ProjectionModelCacheKeyFactory>();
+        return new ProjectionDbContext(builder.Options, projection, tableName ?? projection.DefaultTableName);
+    }
+
+    /// <inheritdoc />
+    protected override void OnModelCreating(ModelBuilder modelBuilder) =>
+        Projection.Configure(modelBuilder, TableName == Projection.DefaultTableName ? null : TableName);
+
+    // EF Core caches one model per context type; these contexts differ by projection and table.
+    sealed class ProjectionModelCacheKeyFactory : IModelCacheKeyFactory
+    {
+        public object Create(DbContext context, bool designTime) =>
+            context is ProjectionDbContext projection
+                ? (projection.Projection.Name, projection.TableName, designTime)
+                : (object)(context.GetType(), designTime);
+    }
+}

@@ -1,0 +1,132 @@
+using System.Data.Common;
+using Microsoft.EntityFrameworkCore;
+using Platform.Events;
+using Platform.EventStore.Storage;
+using Platform.Runtime.Configuration;
+using Platform.Runtime.Domains;
+
+namespace Platform.Runtime.Projections;
+
+/// <summary>
+/// Runs one projection from the store: reads all events after its checkpoint in gap-free global
+/// order (<see cref="SqlEventStore.ReadAllAsync"/>), applies the ones it reads through the
+/// generated handler, and writes the rows and the new checkpoint in one transaction of the store's
+/// database. Catch-up and live are the same loop, so there is no hand-over to get wrong: a crash
+/// before commit re-applies the batch from the old checkpoint, a crash after it starts after it.
+/// </summary>
+public sealed class ProjectionRunner
+{
+    readonly SqlEventStore _store;
+    readonly StoreProvider _provider;
+    readonly int _batchSize;
+    readonly HashSet<string> _eventTypes;
+
+    /// <summary>Creates a runner.</summary>
+    /// <param name="store">The event store (its database also holds the table and checkpoint).</param>
+    /// <param name="provider">The database kind.</param>
+    /// <param name="projection">The projection.</param>
+    /// <param name="batchSize">Events read and committed per transaction.</param>
+    /// <param name="tableName">The table to write; the generated default when null (a shadow table for a replay).</param>
+    /// <param name="checkpointName">The checkpoint row; <see cref="ProjectionBinding.CheckpointName"/> when null.</param>
+    public ProjectionRunner(SqlEventStore store, StoreProvider provider, ProjectionBinding projection, int batchSize = 500,
+        string? tableName = null, string? checkpointName = null)
+    {
+        _store = store ?? throw new ArgumentNullException(nameof(store));
+        Projection = projection ?? throw new ArgumentNullException(nameof(projection));
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        _provider = provider;
+        _batchSize = batchSize;
+        TableName = tableName ?? projection.DefaultTableName;
+        CheckpointName = checkpointName ?? projection.CheckpointName;
+        _eventTypes = new HashSet<string>(projection.EventTypes, StringComparer.Ordinal);
+    }
+
+    /// <summary>The projection.</summary>
+    public ProjectionBinding Projection { get; }
+
+    /// <summary>The table it writes.</summary>
+    public string TableName { get; }
+
+    /// <summary>Its checkpoint row.</summary>
+    public string CheckpointName { get; }
+
+    /// <summary>The last committed checkpoint this runner saw (0 before it ran).</summary>
+    public long Position => Interlocked.Read(ref _position);
+
+    long _position;
+
+    /// <summary>Creates the table if missing.</summary>
+    /// <param name="cancellationToken">Cancels the DDL.</param>
+    public Task EnsureTableAsync(CancellationToken cancellationToken = default) =>
+        ProjectionSchema.EnsureTableAsync(_store, _provider, Projection, TableName, cancellationToken);
+
+    /// <summary>Applies every event committed after the checkpoint; returns how many events the projection read.</summary>
+    /// <param name="cancellationToken">Stops between batches; an interrupted batch commits nothing.</param>
+    public async Task<int> CatchUpAsync(CancellationToken cancellationToken = default)
+    {
+        var position = await _store.GetCheckpointAsync(CheckpointName, cancellationToken).ConfigureAwait(false);
+        Interlocked.Exchange(ref _position, position);
+        var applied = 0;
+        while (true)
+        {
+            var page = await _store.ReadAllAsync(position, _batchSize, cancellationToken).ConfigureAwait(false);
+            var moved = page.NextPosition != position;
+            if (moved)
+            {
+                applied += await ApplyBatchAsync(page.Events, page.NextPosition, cancellationToken).ConfigureAwait(false);
+                position = page.NextPosition;
+                Interlocked.Exchange(ref _position, position);
+            }
+            if (page.ReachedEnd || !moved)
+                return applied;
+        }
+    }
+
+    async Task<int> ApplyBatchAsync(IReadOnlyList<EventEnvelope> events, long nextPosition, CancellationToken cancellationToken)
+    {
+        await using var transaction = await _store.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var applied = 0;
+        await using (var db = ProjectionDbContext.Create(_provider, transaction.Connection, Projection, TableName))
+        {
+            await db.Database.UseTransactionAsync(transaction.Transaction, cancellationToken).ConfigureAwait(false);
+            foreach (var envelope in events)
+            {
+                if (!_eventTypes.Contains(envelope.TypeName))
+                    continue;
+                await Projection.ApplyAsync(db, envelope, cancellationToken).ConfigureAwait(false);
+                applied++;
+            }
+            if (applied > 0)
+                await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        }
+        await SaveCheckpointAsync(transaction.Connection, transaction.Transaction, nextPosition, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        PlatformTelemetry.ProjectionEventsApplied.Add(applied, new KeyValuePair<string, object?>("projection", Projection.Name));
+        return applied;
+    }
+
+    // SqlEventStore.SaveCheckpointAsync uses a connection of its own; the checkpoint must commit
+    // with the rows, so the same upsert runs here on the batch's transaction.
+    async Task SaveCheckpointAsync(DbConnection connection, DbTransaction transaction, long position, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            INSERT INTO subscription_checkpoints (name, position, updated_at) VALUES (@name, @position, @at)
+            ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at
+            """;
+        Add(command, "name", CheckpointName);
+        Add(command, "position", position);
+        // The store keeps timestamps as timestamptz on PostgreSQL and as UTC ticks on SQLite.
+        Add(command, "at", _provider == StoreProvider.Postgres ? DateTimeOffset.UtcNow : DateTimeOffset.UtcNow.UtcTicks);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    static void Add(DbCommand command, string name, object value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
+    }
+}
