@@ -38,6 +38,7 @@ internal static class SagaChecks
             Send(context, saga, step.Send, step.With, data, label);
             var successes = Replies(context, saga, step.OnSuccess).ConvertAll(success => (Event: success, Fields: context.Set.FieldsOf(success)));
             Replies(context, saga, step.OnFailure);
+            Ambiguous(context, step.OnSuccess, step.OnFailure, $"step '{step.Name}'");
             foreach (var keep in step.Keep)
             {
                 var target = Typing.Find(data, keep.Target);
@@ -59,6 +60,7 @@ internal static class SagaChecks
                 Send(context, saga, compensation.Command, compensation.With, data, $"The compensation of step '{step.Name}'");
                 Replies(context, saga, compensation.OnSuccess);
                 Replies(context, saga, compensation.OnFailure);
+                Ambiguous(context, compensation.OnSuccess, compensation.OnFailure, $"the compensation of step '{step.Name}'");
             }
             else if (!step.CompensationNone)
             {
@@ -88,6 +90,16 @@ internal static class SagaChecks
         }
 
         new SagaGraph(context, saga).Check();
+    }
+
+    private static void Ambiguous(CheckContext context, EquatableArray<NameRef> successes, EquatableArray<NameRef> failures, string where)
+    {
+        var success = new HashSet<string>();
+        foreach (var name in successes) success.Add(name.Name);
+        foreach (var failure in failures)
+        {
+            if (success.Contains(failure.Name)) context.Report(DiagnosticCodes.SagaAmbiguousReply, failure.Span, failure.Name, where);
+        }
     }
 
     private static FieldDefinition? Correlates(CheckContext context, SagaDefinition saga, EventDefinition definition, SourceSpan span)

@@ -152,6 +152,8 @@ public static class DiagnosticCodes
         "{0} of saga '{1}' sends '{2}', but nothing fills its required field '{3}'. Add '{3}: ...' under 'with:' or a saga data field of that name.");
     public static readonly DiagnosticDescriptor SagaDataUnfilled = Warning("PLT0611", "Saga data never filled",
         "The saga data field '{0}' of '{1}' is neither in the start event '{2}' nor kept from a reply, so it is always empty. Keep it from a reply with 'keep:' or make it come from the start event.");
+    public static readonly DiagnosticDescriptor SagaAmbiguousReply = Error("PLT0612", "Reply is both success and failure",
+        "'{0}' is listed in both 'onSuccess' and 'onFailure' of {1}, so the saga cannot tell which happened. Keep it in one of them.");
 
     // PLT07xx: reactions
     public static readonly DiagnosticDescriptor ReactionCycle = Error("PLT0701", "Reaction cycle",
