@@ -12,9 +12,12 @@ public class GeneratedCodeCompiles
 
         Assert.Empty(diagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning));
         var generated = output.SyntaxTrees.Select(t => Path.GetFileName(t.FilePath)).ToList();
-        Assert.Contains("Shop.Orders.OrderPlaced.g.cs", generated);
+        // One source per definition file, named after the definition, plus the registration.
         Assert.Contains("Shop.Orders.Order.g.cs", generated);
+        Assert.Contains("Shop.Payments.Payments.g.cs", generated);
         Assert.Contains("Shop.Orders.OrderSummary.g.cs", generated);
+        Assert.Contains("Shop.Orders.OrderFulfilment.g.cs", generated);
+        Assert.Contains("Shop.Orders.OrdersDomain.g.cs", generated);
 
         var compileDiagnostics = output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning).ToList();
         Assert.True(compileDiagnostics.Count == 0, string.Join("\n", compileDiagnostics.Take(30)));

@@ -6,6 +6,1015 @@
 
 namespace Shop.Orders;
 
+/// <summary>The value type <c>OrderItem</c>.</summary>
+[global::System.CodeDom.Compiler.GeneratedCode("Platform.Generators", "1.0.0")]
+public sealed partial record OrderItem(
+    string ProductId,
+    int Quantity,
+    decimal Price)
+
+{
+    /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
+    [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Orders.OrderItem value)
+    {
+        writer.WriteStartObject();
+        writer.WriteString(JsonPropertyNames.ProductId, value.ProductId);
+        writer.WriteNumber(JsonPropertyNames.Quantity, value.Quantity);
+        writer.WriteNumber(JsonPropertyNames.Price, value.Price);
+        writer.WriteEndObject();
+    }
+
+    static class JsonPropertyNames
+    {
+        public static readonly global::System.Text.Json.JsonEncodedText ProductId = global::System.Text.Json.JsonEncodedText.Encode("productId");
+        public static readonly global::System.Text.Json.JsonEncodedText Quantity = global::System.Text.Json.JsonEncodedText.Encode("quantity");
+        public static readonly global::System.Text.Json.JsonEncodedText Price = global::System.Text.Json.JsonEncodedText.Encode("price");
+    }
+
+    /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
+    [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+    public static global::Shop.Orders.OrderItem ReadJson(ref global::System.Text.Json.Utf8JsonReader reader)
+    {
+        if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
+            throw new global::System.Text.Json.JsonException("OrderItem: expected a JSON object");
+        string productId = "";
+        bool hasProductId = false;
+        int quantity = default;
+        bool hasQuantity = false;
+        decimal price = default;
+        bool hasPrice = false;
+        while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
+        {
+            if (reader.ValueTextEquals("productId"u8))
+            {
+                reader.Read();
+                productId = reader.GetString()!;
+                hasProductId = true;
+            }
+            else if (reader.ValueTextEquals("quantity"u8))
+            {
+                reader.Read();
+                quantity = reader.GetInt32();
+                hasQuantity = true;
+            }
+            else if (reader.ValueTextEquals("price"u8))
+            {
+                reader.Read();
+                price = reader.GetDecimal();
+                hasPrice = true;
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+        if (!hasProductId) throw new global::System.Text.Json.JsonException("OrderItem: required field 'productId' is missing");
+        if (!hasQuantity) throw new global::System.Text.Json.JsonException("OrderItem: required field 'quantity' is missing");
+        if (!hasPrice) throw new global::System.Text.Json.JsonException("OrderItem: required field 'price' is missing");
+        return new global::Shop.Orders.OrderItem(productId, quantity, price);
+    }
+}
+
+/// <summary>The enum <c>OrderStatus</c>; stored and sent by member name.</summary>
+[global::System.CodeDom.Compiler.GeneratedCode("Platform.Generators", "1.0.0")]
+public enum OrderStatus
+{
+    Placed,
+    Confirmed,
+    Shipped,
+    Cancelled,
+}
+
+/// <summary>JSON names of <see cref="OrderStatus"/>, without reflection.</summary>
+[global::System.CodeDom.Compiler.GeneratedCode("Platform.Generators", "1.0.0")]
+public static class OrderStatusJson
+{
+    public static string ToName(OrderStatus value) => value switch
+    {
+        OrderStatus.Placed => "Placed",
+        OrderStatus.Confirmed => "Confirmed",
+        OrderStatus.Shipped => "Shipped",
+        OrderStatus.Cancelled => "Cancelled",
+        _ => throw new global::System.ArgumentOutOfRangeException(nameof(value), value, null),
+    }
+    ;
+
+    public static OrderStatus Parse(string name) => name switch
+    {
+        "Placed" => OrderStatus.Placed,
+        "Confirmed" => OrderStatus.Confirmed,
+        "Shipped" => OrderStatus.Shipped,
+        "Cancelled" => OrderStatus.Cancelled,
+        _ => throw new global::System.Text.Json.JsonException("'" + name + "' is not a member of OrderStatus"),
+    }
+    ;
+
+    public static OrderStatus Read(ref global::System.Text.Json.Utf8JsonReader reader)
+    {
+        if (reader.ValueTextEquals("Placed"u8)) return OrderStatus.Placed;
+        if (reader.ValueTextEquals("Confirmed"u8)) return OrderStatus.Confirmed;
+        if (reader.ValueTextEquals("Shipped"u8)) return OrderStatus.Shipped;
+        if (reader.ValueTextEquals("Cancelled"u8)) return OrderStatus.Cancelled;
+        return Parse(reader.GetString() ?? "");
+    }
+}
+
+/// <summary>Domain event <c>OrderPlaced</c>, schema version 2 (current); its stored name is <see cref="EventTypeName"/>.</summary>
+[global::System.CodeDom.Compiler.GeneratedCode("Platform.Generators", "1.0.0")]
+public sealed partial record OrderPlaced(
+    string CustomerId,
+    global::System.Collections.Generic.IReadOnlyList<global::Shop.Orders.OrderItem> Items,
+    decimal TotalAmount,
+    string ShippingAddress,
+    string Currency,
+    string ShippingMethod)
+
+{
+    /// <summary>The stable store and wire name, independent of the C# name.</summary>
+    public const string EventTypeName = "shop.orders.order-placed";
+
+    /// <summary>The current schema version.</summary>
+    public const int SchemaVersion = 2;
+
+    /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
+    [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Orders.OrderPlaced value)
+    {
+        writer.WriteStartObject();
+        writer.WriteString(JsonPropertyNames.CustomerId, value.CustomerId);
+        writer.WritePropertyName(JsonPropertyNames.Items);
+        writer.WriteStartArray();
+        foreach (var item1 in value.Items)
+        {
+            global::Shop.Orders.OrderItem.WriteJson(writer, item1);
+        }
+        writer.WriteEndArray();
+        writer.WriteNumber(JsonPropertyNames.TotalAmount, value.TotalAmount);
+        writer.WriteString(JsonPropertyNames.ShippingAddress, value.ShippingAddress);
+        writer.WriteString(JsonPropertyNames.Currency, value.Currency);
+        writer.WriteString(JsonPropertyNames.ShippingMethod, value.ShippingMethod);
+        writer.WriteEndObject();
+    }
+
+    static class JsonPropertyNames
+    {
+        public static readonly global::System.Text.Json.JsonEncodedText CustomerId = global::System.Text.Json.JsonEncodedText.Encode("customerId");
+        public static readonly global::System.Text.Json.JsonEncodedText Items = global::System.Text.Json.JsonEncodedText.Encode("items");
+        public static readonly global::System.Text.Json.JsonEncodedText TotalAmount = global::System.Text.Json.JsonEncodedText.Encode("totalAmount");
+        public static readonly global::System.Text.Json.JsonEncodedText ShippingAddress = global::System.Text.Json.JsonEncodedText.Encode("shippingAddress");
+        public static readonly global::System.Text.Json.JsonEncodedText Currency = global::System.Text.Json.JsonEncodedText.Encode("currency");
+        public static readonly global::System.Text.Json.JsonEncodedText ShippingMethod = global::System.Text.Json.JsonEncodedText.Encode("shippingMethod");
+    }
+
+    /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
+    [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+    public static global::Shop.Orders.OrderPlaced ReadJson(ref global::System.Text.Json.Utf8JsonReader reader)
+    {
+        if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
+            throw new global::System.Text.Json.JsonException("OrderPlaced v2: expected a JSON object");
+        string customerId = "";
+        bool hasCustomerId = false;
+        global::System.Collections.Generic.IReadOnlyList<global::Shop.Orders.OrderItem> items = global::System.Array.Empty<global::Shop.Orders.OrderItem>();
+        bool hasItems = false;
+        decimal totalAmount = default;
+        bool hasTotalAmount = false;
+        string shippingAddress = "";
+        bool hasShippingAddress = false;
+        string currency = "";
+        bool hasCurrency = false;
+        string shippingMethod = "";
+        bool hasShippingMethod = false;
+        while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
+        {
+            if (reader.ValueTextEquals("customerId"u8))
+            {
+                reader.Read();
+                customerId = reader.GetString()!;
+                hasCustomerId = true;
+            }
+            else if (reader.ValueTextEquals("items"u8))
+            {
+                reader.Read();
+                var list2 = new global::System.Collections.Generic.List<global::Shop.Orders.OrderItem>();
+                while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndArray)
+                {
+                    global::Shop.Orders.OrderItem item3;
+                    item3 = global::Shop.Orders.OrderItem.ReadJson(ref reader);
+                    list2.Add(item3);
+                }
+                items = list2;
+                hasItems = true;
+            }
+            else if (reader.ValueTextEquals("totalAmount"u8))
+            {
+                reader.Read();
+                totalAmount = reader.GetDecimal();
+                hasTotalAmount = true;
+            }
+            else if (reader.ValueTextEquals("shippingAddress"u8))
+            {
+                reader.Read();
+                shippingAddress = reader.GetString()!;
+                hasShippingAddress = true;
+            }
+            else if (reader.ValueTextEquals("currency"u8))
+            {
+                reader.Read();
+                currency = reader.GetString()!;
+                hasCurrency = true;
+            }
+            else if (reader.ValueTextEquals("shippingMethod"u8))
+            {
+                reader.Read();
+                shippingMethod = reader.GetString()!;
+                hasShippingMethod = true;
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+        if (!hasCustomerId) throw new global::System.Text.Json.JsonException("OrderPlaced v2: required field 'customerId' is missing");
+        if (!hasItems) throw new global::System.Text.Json.JsonException("OrderPlaced v2: required field 'items' is missing");
+        if (!hasTotalAmount) throw new global::System.Text.Json.JsonException("OrderPlaced v2: required field 'totalAmount' is missing");
+        if (!hasShippingAddress) throw new global::System.Text.Json.JsonException("OrderPlaced v2: required field 'shippingAddress' is missing");
+        if (!hasCurrency) throw new global::System.Text.Json.JsonException("OrderPlaced v2: required field 'currency' is missing");
+        if (!hasShippingMethod) throw new global::System.Text.Json.JsonException("OrderPlaced v2: required field 'shippingMethod' is missing");
+        return new global::Shop.Orders.OrderPlaced(customerId, items, totalAmount, shippingAddress, currency, shippingMethod);
+    }
+}
+
+/// <summary><c>OrderPlaced</c> as stored at schema version 1; read only to be upcast.</summary>
+[global::System.CodeDom.Compiler.GeneratedCode("Platform.Generators", "1.0.0")]
+public sealed partial record OrderPlacedV1(
+    string CustomerId,
+    global::System.Collections.Generic.IReadOnlyList<global::Shop.Orders.OrderItem> Items,
+    decimal TotalAmount,
+    string ShippingAddress,
+    string? Currency)
+
+{
+    public const int SchemaVersion = 1;
+
+    /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
+    [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Orders.OrderPlacedV1 value)
+    {
+        writer.WriteStartObject();
+        writer.WriteString(JsonPropertyNames.CustomerId, value.CustomerId);
+        writer.WritePropertyName(JsonPropertyNames.Items);
+        writer.WriteStartArray();
+        foreach (var item4 in value.Items)
+        {
+            global::Shop.Orders.OrderItem.WriteJson(writer, item4);
+        }
+        writer.WriteEndArray();
+        writer.WriteNumber(JsonPropertyNames.TotalAmount, value.TotalAmount);
+        writer.WriteString(JsonPropertyNames.ShippingAddress, value.ShippingAddress);
+        if (value.Currency is null) writer.WriteNull(JsonPropertyNames.Currency);
+        else writer.WriteString(JsonPropertyNames.Currency, value.Currency);
+        writer.WriteEndObject();
+    }
+
+    static class JsonPropertyNames
+    {
+        public static readonly global::System.Text.Json.JsonEncodedText CustomerId = global::System.Text.Json.JsonEncodedText.Encode("customerId");
+        public static readonly global::System.Text.Json.JsonEncodedText Items = global::System.Text.Json.JsonEncodedText.Encode("items");
+        public static readonly global::System.Text.Json.JsonEncodedText TotalAmount = global::System.Text.Json.JsonEncodedText.Encode("totalAmount");
+        public static readonly global::System.Text.Json.JsonEncodedText ShippingAddress = global::System.Text.Json.JsonEncodedText.Encode("shippingAddress");
+        public static readonly global::System.Text.Json.JsonEncodedText Currency = global::System.Text.Json.JsonEncodedText.Encode("currency");
+    }
+
+    /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
+    [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+    public static global::Shop.Orders.OrderPlacedV1 ReadJson(ref global::System.Text.Json.Utf8JsonReader reader)
+    {
+        if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
+            throw new global::System.Text.Json.JsonException("OrderPlaced v1: expected a JSON object");
+        string customerId = "";
+        bool hasCustomerId = false;
+        global::System.Collections.Generic.IReadOnlyList<global::Shop.Orders.OrderItem> items = global::System.Array.Empty<global::Shop.Orders.OrderItem>();
+        bool hasItems = false;
+        decimal totalAmount = default;
+        bool hasTotalAmount = false;
+        string shippingAddress = "";
+        bool hasShippingAddress = false;
+        string? currency = null;
+        while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
+        {
+            if (reader.ValueTextEquals("customerId"u8))
+            {
+                reader.Read();
+                customerId = reader.GetString()!;
+                hasCustomerId = true;
+            }
+            else if (reader.ValueTextEquals("items"u8))
+            {
+                reader.Read();
+                var list5 = new global::System.Collections.Generic.List<global::Shop.Orders.OrderItem>();
+                while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndArray)
+                {
+                    global::Shop.Orders.OrderItem item6;
+                    item6 = global::Shop.Orders.OrderItem.ReadJson(ref reader);
+                    list5.Add(item6);
+                }
+                items = list5;
+                hasItems = true;
+            }
+            else if (reader.ValueTextEquals("totalAmount"u8))
+            {
+                reader.Read();
+                totalAmount = reader.GetDecimal();
+                hasTotalAmount = true;
+            }
+            else if (reader.ValueTextEquals("shippingAddress"u8))
+            {
+                reader.Read();
+                shippingAddress = reader.GetString()!;
+                hasShippingAddress = true;
+            }
+            else if (reader.ValueTextEquals("currency"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == global::System.Text.Json.JsonTokenType.Null) currency = null;
+                else
+                {
+                    currency = reader.GetString()!;
+                }
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+        if (!hasCustomerId) throw new global::System.Text.Json.JsonException("OrderPlaced v1: required field 'customerId' is missing");
+        if (!hasItems) throw new global::System.Text.Json.JsonException("OrderPlaced v1: required field 'items' is missing");
+        if (!hasTotalAmount) throw new global::System.Text.Json.JsonException("OrderPlaced v1: required field 'totalAmount' is missing");
+        if (!hasShippingAddress) throw new global::System.Text.Json.JsonException("OrderPlaced v1: required field 'shippingAddress' is missing");
+        return new global::Shop.Orders.OrderPlacedV1(customerId, items, totalAmount, shippingAddress, currency);
+    }
+}
+
+/// <summary>How <see cref="OrderPlaced"/> is written, read and upcast; register it with the event store.</summary>
+[global::System.CodeDom.Compiler.GeneratedCode("Platform.Generators", "1.0.0")]
+public sealed partial class OrderPlacedEventType : global::Platform.Events.EventTypeDescriptor<OrderPlaced>
+{
+    public static OrderPlacedEventType Instance { get; } = new();
+
+    [global::System.ThreadStatic] static global::System.Text.Json.Utf8JsonWriter? cachedWriter;
+
+    // The generated writer emits well-formed JSON by construction; re-validating every token costs time.
+    static readonly global::System.Text.Json.JsonWriterOptions WriterOptions = new() { SkipValidation = true };
+
+    public override string TypeName => OrderPlaced.EventTypeName;
+
+    public override int SchemaVersion => OrderPlaced.SchemaVersion;
+
+    public override void Write(OrderPlaced @event, global::System.Buffers.IBufferWriter<byte> output)
+    {
+        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output, WriterOptions);
+        writer.Reset(output);
+        OrderPlaced.WriteJson(writer, @event);
+        writer.Flush();
+    }
+
+    public override OrderPlaced Read(global::System.ReadOnlySpan<byte> utf8Json, int storedSchemaVersion)
+    {
+        var reader = new global::System.Text.Json.Utf8JsonReader(utf8Json);
+        reader.Read();
+        switch (storedSchemaVersion)
+        {
+            case 2:
+                return OrderPlaced.ReadJson(ref reader);
+            case 1:
+                return UpcastV1(OrderPlacedV1.ReadJson(ref reader));
+            default:
+                throw new global::System.Text.Json.JsonException("shop.orders.order-placed: schema version " + storedSchemaVersion.ToString(global::System.Globalization.CultureInfo.InvariantCulture) + " is not known to this build (current is 2)");
+        }
+    }
+
+    /// <summary>Schema version 1 to 2.</summary>
+    public static OrderPlaced UpcastV1(OrderPlacedV1 source) => new(
+        CustomerId: source.CustomerId,
+        Items: source.Items,
+        TotalAmount: source.TotalAmount,
+        ShippingAddress: source.ShippingAddress,
+        Currency: source.Currency ?? "KRW",
+        ShippingMethod: "STANDARD");
+}
+
+/// <summary>Domain event <c>OrderConfirmed</c>, schema version 1 (current); its stored name is <see cref="EventTypeName"/>.</summary>
+[global::System.CodeDom.Compiler.GeneratedCode("Platform.Generators", "1.0.0")]
+public sealed partial record OrderConfirmed()
+
+{
+    /// <summary>The stable store and wire name, independent of the C# name.</summary>
+    public const string EventTypeName = "shop.orders.order-confirmed";
+
+    /// <summary>The current schema version.</summary>
+    public const int SchemaVersion = 1;
+
+    /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
+    [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Orders.OrderConfirmed value)
+    {
+        writer.WriteStartObject();
+        writer.WriteEndObject();
+    }
+
+    /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
+    [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+    public static global::Shop.Orders.OrderConfirmed ReadJson(ref global::System.Text.Json.Utf8JsonReader reader)
+    {
+        if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
+            throw new global::System.Text.Json.JsonException("OrderConfirmed v1: expected a JSON object");
+        while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
+        {
+            reader.Read();
+            reader.Skip();
+        }
+        return new global::Shop.Orders.OrderConfirmed();
+    }
+}
+
+/// <summary>How <see cref="OrderConfirmed"/> is written, read and upcast; register it with the event store.</summary>
+[global::System.CodeDom.Compiler.GeneratedCode("Platform.Generators", "1.0.0")]
+public sealed partial class OrderConfirmedEventType : global::Platform.Events.EventTypeDescriptor<OrderConfirmed>
+{
+    public static OrderConfirmedEventType Instance { get; } = new();
+
+    [global::System.ThreadStatic] static global::System.Text.Json.Utf8JsonWriter? cachedWriter;
+
+    // The generated writer emits well-formed JSON by construction; re-validating every token costs time.
+    static readonly global::System.Text.Json.JsonWriterOptions WriterOptions = new() { SkipValidation = true };
+
+    public override string TypeName => OrderConfirmed.EventTypeName;
+
+    public override int SchemaVersion => OrderConfirmed.SchemaVersion;
+
+    public override void Write(OrderConfirmed @event, global::System.Buffers.IBufferWriter<byte> output)
+    {
+        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output, WriterOptions);
+        writer.Reset(output);
+        OrderConfirmed.WriteJson(writer, @event);
+        writer.Flush();
+    }
+
+    public override OrderConfirmed Read(global::System.ReadOnlySpan<byte> utf8Json, int storedSchemaVersion)
+    {
+        var reader = new global::System.Text.Json.Utf8JsonReader(utf8Json);
+        reader.Read();
+        switch (storedSchemaVersion)
+        {
+            case 1:
+                return OrderConfirmed.ReadJson(ref reader);
+            default:
+                throw new global::System.Text.Json.JsonException("shop.orders.order-confirmed: schema version " + storedSchemaVersion.ToString(global::System.Globalization.CultureInfo.InvariantCulture) + " is not known to this build (current is 1)");
+        }
+    }
+}
+
+/// <summary>Domain event <c>OrderShipped</c>, schema version 1 (current); its stored name is <see cref="EventTypeName"/>.</summary>
+[global::System.CodeDom.Compiler.GeneratedCode("Platform.Generators", "1.0.0")]
+public sealed partial record OrderShipped(
+    string TrackingNumber)
+
+{
+    /// <summary>The stable store and wire name, independent of the C# name.</summary>
+    public const string EventTypeName = "shop.orders.order-shipped";
+
+    /// <summary>The current schema version.</summary>
+    public const int SchemaVersion = 1;
+
+    /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
+    [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Orders.OrderShipped value)
+    {
+        writer.WriteStartObject();
+        writer.WriteString(JsonPropertyNames.TrackingNumber, value.TrackingNumber);
+        writer.WriteEndObject();
+    }
+
+    static class JsonPropertyNames
+    {
+        public static readonly global::System.Text.Json.JsonEncodedText TrackingNumber = global::System.Text.Json.JsonEncodedText.Encode("trackingNumber");
+    }
+
+    /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
+    [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+    public static global::Shop.Orders.OrderShipped ReadJson(ref global::System.Text.Json.Utf8JsonReader reader)
+    {
+        if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
+            throw new global::System.Text.Json.JsonException("OrderShipped v1: expected a JSON object");
+        string trackingNumber = "";
+        bool hasTrackingNumber = false;
+        while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
+        {
+            if (reader.ValueTextEquals("trackingNumber"u8))
+            {
+                reader.Read();
+                trackingNumber = reader.GetString()!;
+                hasTrackingNumber = true;
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+        if (!hasTrackingNumber) throw new global::System.Text.Json.JsonException("OrderShipped v1: required field 'trackingNumber' is missing");
+        return new global::Shop.Orders.OrderShipped(trackingNumber);
+    }
+}
+
+/// <summary>How <see cref="OrderShipped"/> is written, read and upcast; register it with the event store.</summary>
+[global::System.CodeDom.Compiler.GeneratedCode("Platform.Generators", "1.0.0")]
+public sealed partial class OrderShippedEventType : global::Platform.Events.EventTypeDescriptor<OrderShipped>
+{
+    public static OrderShippedEventType Instance { get; } = new();
+
+    [global::System.ThreadStatic] static global::System.Text.Json.Utf8JsonWriter? cachedWriter;
+
+    // The generated writer emits well-formed JSON by construction; re-validating every token costs time.
+    static readonly global::System.Text.Json.JsonWriterOptions WriterOptions = new() { SkipValidation = true };
+
+    public override string TypeName => OrderShipped.EventTypeName;
+
+    public override int SchemaVersion => OrderShipped.SchemaVersion;
+
+    public override void Write(OrderShipped @event, global::System.Buffers.IBufferWriter<byte> output)
+    {
+        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output, WriterOptions);
+        writer.Reset(output);
+        OrderShipped.WriteJson(writer, @event);
+        writer.Flush();
+    }
+
+    public override OrderShipped Read(global::System.ReadOnlySpan<byte> utf8Json, int storedSchemaVersion)
+    {
+        var reader = new global::System.Text.Json.Utf8JsonReader(utf8Json);
+        reader.Read();
+        switch (storedSchemaVersion)
+        {
+            case 1:
+                return OrderShipped.ReadJson(ref reader);
+            default:
+                throw new global::System.Text.Json.JsonException("shop.orders.order-shipped: schema version " + storedSchemaVersion.ToString(global::System.Globalization.CultureInfo.InvariantCulture) + " is not known to this build (current is 1)");
+        }
+    }
+}
+
+/// <summary>Domain event <c>OrderCancelled</c>, schema version 1 (current); its stored name is <see cref="EventTypeName"/>.</summary>
+[global::System.CodeDom.Compiler.GeneratedCode("Platform.Generators", "1.0.0")]
+public sealed partial record OrderCancelled(
+    string Reason)
+
+{
+    /// <summary>The stable store and wire name, independent of the C# name.</summary>
+    public const string EventTypeName = "shop.orders.order-cancelled";
+
+    /// <summary>The current schema version.</summary>
+    public const int SchemaVersion = 1;
+
+    /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
+    [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Orders.OrderCancelled value)
+    {
+        writer.WriteStartObject();
+        writer.WriteString(JsonPropertyNames.Reason, value.Reason);
+        writer.WriteEndObject();
+    }
+
+    static class JsonPropertyNames
+    {
+        public static readonly global::System.Text.Json.JsonEncodedText Reason = global::System.Text.Json.JsonEncodedText.Encode("reason");
+    }
+
+    /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
+    [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+    public static global::Shop.Orders.OrderCancelled ReadJson(ref global::System.Text.Json.Utf8JsonReader reader)
+    {
+        if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
+            throw new global::System.Text.Json.JsonException("OrderCancelled v1: expected a JSON object");
+        string reason = "";
+        bool hasReason = false;
+        while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
+        {
+            if (reader.ValueTextEquals("reason"u8))
+            {
+                reader.Read();
+                reason = reader.GetString()!;
+                hasReason = true;
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+        if (!hasReason) throw new global::System.Text.Json.JsonException("OrderCancelled v1: required field 'reason' is missing");
+        return new global::Shop.Orders.OrderCancelled(reason);
+    }
+}
+
+/// <summary>How <see cref="OrderCancelled"/> is written, read and upcast; register it with the event store.</summary>
+[global::System.CodeDom.Compiler.GeneratedCode("Platform.Generators", "1.0.0")]
+public sealed partial class OrderCancelledEventType : global::Platform.Events.EventTypeDescriptor<OrderCancelled>
+{
+    public static OrderCancelledEventType Instance { get; } = new();
+
+    [global::System.ThreadStatic] static global::System.Text.Json.Utf8JsonWriter? cachedWriter;
+
+    // The generated writer emits well-formed JSON by construction; re-validating every token costs time.
+    static readonly global::System.Text.Json.JsonWriterOptions WriterOptions = new() { SkipValidation = true };
+
+    public override string TypeName => OrderCancelled.EventTypeName;
+
+    public override int SchemaVersion => OrderCancelled.SchemaVersion;
+
+    public override void Write(OrderCancelled @event, global::System.Buffers.IBufferWriter<byte> output)
+    {
+        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output, WriterOptions);
+        writer.Reset(output);
+        OrderCancelled.WriteJson(writer, @event);
+        writer.Flush();
+    }
+
+    public override OrderCancelled Read(global::System.ReadOnlySpan<byte> utf8Json, int storedSchemaVersion)
+    {
+        var reader = new global::System.Text.Json.Utf8JsonReader(utf8Json);
+        reader.Read();
+        switch (storedSchemaVersion)
+        {
+            case 1:
+                return OrderCancelled.ReadJson(ref reader);
+            default:
+                throw new global::System.Text.Json.JsonException("shop.orders.order-cancelled: schema version " + storedSchemaVersion.ToString(global::System.Globalization.CultureInfo.InvariantCulture) + " is not known to this build (current is 1)");
+        }
+    }
+}
+
+/// <summary>The command <c>PlaceOrder</c>.</summary>
+[global::System.CodeDom.Compiler.GeneratedCode("Platform.Generators", "1.0.0")]
+public sealed partial record PlaceOrder(
+    global::System.Guid OrderId,
+    string CustomerId,
+    global::System.Collections.Generic.IReadOnlyList<global::Shop.Orders.OrderItem> Items,
+    string ShippingAddress,
+    string Currency,
+    string ShippingMethod)
+
+{
+    /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
+    [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Orders.PlaceOrder value)
+    {
+        writer.WriteStartObject();
+        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
+        writer.WriteString(JsonPropertyNames.CustomerId, value.CustomerId);
+        writer.WritePropertyName(JsonPropertyNames.Items);
+        writer.WriteStartArray();
+        foreach (var item1 in value.Items)
+        {
+            global::Shop.Orders.OrderItem.WriteJson(writer, item1);
+        }
+        writer.WriteEndArray();
+        writer.WriteString(JsonPropertyNames.ShippingAddress, value.ShippingAddress);
+        writer.WriteString(JsonPropertyNames.Currency, value.Currency);
+        writer.WriteString(JsonPropertyNames.ShippingMethod, value.ShippingMethod);
+        writer.WriteEndObject();
+    }
+
+    static class JsonPropertyNames
+    {
+        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
+        public static readonly global::System.Text.Json.JsonEncodedText CustomerId = global::System.Text.Json.JsonEncodedText.Encode("customerId");
+        public static readonly global::System.Text.Json.JsonEncodedText Items = global::System.Text.Json.JsonEncodedText.Encode("items");
+        public static readonly global::System.Text.Json.JsonEncodedText ShippingAddress = global::System.Text.Json.JsonEncodedText.Encode("shippingAddress");
+        public static readonly global::System.Text.Json.JsonEncodedText Currency = global::System.Text.Json.JsonEncodedText.Encode("currency");
+        public static readonly global::System.Text.Json.JsonEncodedText ShippingMethod = global::System.Text.Json.JsonEncodedText.Encode("shippingMethod");
+    }
+
+    /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
+    [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+    public static global::Shop.Orders.PlaceOrder ReadJson(ref global::System.Text.Json.Utf8JsonReader reader)
+    {
+        if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
+            throw new global::System.Text.Json.JsonException("PlaceOrder: expected a JSON object");
+        global::System.Guid orderId = default;
+        bool hasOrderId = false;
+        string customerId = "";
+        bool hasCustomerId = false;
+        global::System.Collections.Generic.IReadOnlyList<global::Shop.Orders.OrderItem> items = global::System.Array.Empty<global::Shop.Orders.OrderItem>();
+        bool hasItems = false;
+        string shippingAddress = "";
+        bool hasShippingAddress = false;
+        string currency = "";
+        bool hasCurrency = false;
+        string shippingMethod = "";
+        bool hasShippingMethod = false;
+        while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
+        {
+            if (reader.ValueTextEquals("orderId"u8))
+            {
+                reader.Read();
+                orderId = reader.GetGuid();
+                hasOrderId = true;
+            }
+            else if (reader.ValueTextEquals("customerId"u8))
+            {
+                reader.Read();
+                customerId = reader.GetString()!;
+                hasCustomerId = true;
+            }
+            else if (reader.ValueTextEquals("items"u8))
+            {
+                reader.Read();
+                var list2 = new global::System.Collections.Generic.List<global::Shop.Orders.OrderItem>();
+                while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndArray)
+                {
+                    global::Shop.Orders.OrderItem item3;
+                    item3 = global::Shop.Orders.OrderItem.ReadJson(ref reader);
+                    list2.Add(item3);
+                }
+                items = list2;
+                hasItems = true;
+            }
+            else if (reader.ValueTextEquals("shippingAddress"u8))
+            {
+                reader.Read();
+                shippingAddress = reader.GetString()!;
+                hasShippingAddress = true;
+            }
+            else if (reader.ValueTextEquals("currency"u8))
+            {
+                reader.Read();
+                currency = reader.GetString()!;
+                hasCurrency = true;
+            }
+            else if (reader.ValueTextEquals("shippingMethod"u8))
+            {
+                reader.Read();
+                shippingMethod = reader.GetString()!;
+                hasShippingMethod = true;
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+        if (!hasOrderId) throw new global::System.Text.Json.JsonException("PlaceOrder: required field 'orderId' is missing");
+        if (!hasCustomerId) throw new global::System.Text.Json.JsonException("PlaceOrder: required field 'customerId' is missing");
+        if (!hasItems) throw new global::System.Text.Json.JsonException("PlaceOrder: required field 'items' is missing");
+        if (!hasShippingAddress) throw new global::System.Text.Json.JsonException("PlaceOrder: required field 'shippingAddress' is missing");
+        if (!hasCurrency) throw new global::System.Text.Json.JsonException("PlaceOrder: required field 'currency' is missing");
+        if (!hasShippingMethod) throw new global::System.Text.Json.JsonException("PlaceOrder: required field 'shippingMethod' is missing");
+        return new global::Shop.Orders.PlaceOrder(orderId, customerId, items, shippingAddress, currency, shippingMethod);
+    }
+
+    /// <summary>Every declared constraint this command breaks; empty when it is valid.</summary>
+    public global::System.Collections.Generic.IReadOnlyList<string> Validate()
+    {
+        global::System.Collections.Generic.List<string>? errors = null;
+        if (CustomerId is null) (errors ??= new()).Add("customerId is required");
+        if (string.IsNullOrWhiteSpace(CustomerId)) (errors ??= new()).Add("customerId must not be empty");
+        if (CustomerId?.Length > 64) (errors ??= new()).Add("customerId must be at most 64 characters");
+        if (Items is null) (errors ??= new()).Add("items is required");
+        if (Items is not { Count: > 0 }) (errors ??= new()).Add("items must not be empty");
+        if (ShippingAddress is null) (errors ??= new()).Add("shippingAddress is required");
+        if (string.IsNullOrWhiteSpace(ShippingAddress)) (errors ??= new()).Add("shippingAddress must not be empty");
+        if (ShippingAddress?.Length > 500) (errors ??= new()).Add("shippingAddress must be at most 500 characters");
+        if (Currency is null) (errors ??= new()).Add("currency is required");
+        if (Currency?.Length > 3) (errors ??= new()).Add("currency must be at most 3 characters");
+        if (ShippingMethod is null) (errors ??= new()).Add("shippingMethod is required");
+        return errors ?? (global::System.Collections.Generic.IReadOnlyList<string>)global::System.Array.Empty<string>();
+    }
+
+    /// <summary>Throws <see cref="global::Platform.Commands.CommandValidationException"/> listing every broken constraint.</summary>
+    public void EnsureValid()
+    {
+        var errors = Validate();
+        if (errors.Count > 0) throw new global::Platform.Commands.CommandValidationException("PlaceOrder", errors);
+    }
+}
+
+/// <summary>The command <c>ConfirmOrder</c>.</summary>
+[global::System.CodeDom.Compiler.GeneratedCode("Platform.Generators", "1.0.0")]
+public sealed partial record ConfirmOrder(
+    global::System.Guid OrderId)
+
+{
+    /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
+    [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Orders.ConfirmOrder value)
+    {
+        writer.WriteStartObject();
+        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
+        writer.WriteEndObject();
+    }
+
+    static class JsonPropertyNames
+    {
+        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
+    }
+
+    /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
+    [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+    public static global::Shop.Orders.ConfirmOrder ReadJson(ref global::System.Text.Json.Utf8JsonReader reader)
+    {
+        if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
+            throw new global::System.Text.Json.JsonException("ConfirmOrder: expected a JSON object");
+        global::System.Guid orderId = default;
+        bool hasOrderId = false;
+        while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
+        {
+            if (reader.ValueTextEquals("orderId"u8))
+            {
+                reader.Read();
+                orderId = reader.GetGuid();
+                hasOrderId = true;
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+        if (!hasOrderId) throw new global::System.Text.Json.JsonException("ConfirmOrder: required field 'orderId' is missing");
+        return new global::Shop.Orders.ConfirmOrder(orderId);
+    }
+
+    /// <summary>Every declared constraint this command breaks; empty when it is valid.</summary>
+    public global::System.Collections.Generic.IReadOnlyList<string> Validate()
+    {
+        global::System.Collections.Generic.List<string>? errors = null;
+        return errors ?? (global::System.Collections.Generic.IReadOnlyList<string>)global::System.Array.Empty<string>();
+    }
+
+    /// <summary>Throws <see cref="global::Platform.Commands.CommandValidationException"/> listing every broken constraint.</summary>
+    public void EnsureValid()
+    {
+        var errors = Validate();
+        if (errors.Count > 0) throw new global::Platform.Commands.CommandValidationException("ConfirmOrder", errors);
+    }
+}
+
+/// <summary>The command <c>ShipOrder</c>.</summary>
+[global::System.CodeDom.Compiler.GeneratedCode("Platform.Generators", "1.0.0")]
+public sealed partial record ShipOrder(
+    global::System.Guid OrderId,
+    string TrackingNumber)
+
+{
+    /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
+    [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Orders.ShipOrder value)
+    {
+        writer.WriteStartObject();
+        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
+        writer.WriteString(JsonPropertyNames.TrackingNumber, value.TrackingNumber);
+        writer.WriteEndObject();
+    }
+
+    static class JsonPropertyNames
+    {
+        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
+        public static readonly global::System.Text.Json.JsonEncodedText TrackingNumber = global::System.Text.Json.JsonEncodedText.Encode("trackingNumber");
+    }
+
+    /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
+    [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+    public static global::Shop.Orders.ShipOrder ReadJson(ref global::System.Text.Json.Utf8JsonReader reader)
+    {
+        if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
+            throw new global::System.Text.Json.JsonException("ShipOrder: expected a JSON object");
+        global::System.Guid orderId = default;
+        bool hasOrderId = false;
+        string trackingNumber = "";
+        bool hasTrackingNumber = false;
+        while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
+        {
+            if (reader.ValueTextEquals("orderId"u8))
+            {
+                reader.Read();
+                orderId = reader.GetGuid();
+                hasOrderId = true;
+            }
+            else if (reader.ValueTextEquals("trackingNumber"u8))
+            {
+                reader.Read();
+                trackingNumber = reader.GetString()!;
+                hasTrackingNumber = true;
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+        if (!hasOrderId) throw new global::System.Text.Json.JsonException("ShipOrder: required field 'orderId' is missing");
+        if (!hasTrackingNumber) throw new global::System.Text.Json.JsonException("ShipOrder: required field 'trackingNumber' is missing");
+        return new global::Shop.Orders.ShipOrder(orderId, trackingNumber);
+    }
+
+    /// <summary>Every declared constraint this command breaks; empty when it is valid.</summary>
+    public global::System.Collections.Generic.IReadOnlyList<string> Validate()
+    {
+        global::System.Collections.Generic.List<string>? errors = null;
+        if (TrackingNumber is null) (errors ??= new()).Add("trackingNumber is required");
+        if (string.IsNullOrWhiteSpace(TrackingNumber)) (errors ??= new()).Add("trackingNumber must not be empty");
+        return errors ?? (global::System.Collections.Generic.IReadOnlyList<string>)global::System.Array.Empty<string>();
+    }
+
+    /// <summary>Throws <see cref="global::Platform.Commands.CommandValidationException"/> listing every broken constraint.</summary>
+    public void EnsureValid()
+    {
+        var errors = Validate();
+        if (errors.Count > 0) throw new global::Platform.Commands.CommandValidationException("ShipOrder", errors);
+    }
+}
+
+/// <summary>The command <c>CancelOrder</c>.</summary>
+[global::System.CodeDom.Compiler.GeneratedCode("Platform.Generators", "1.0.0")]
+public sealed partial record CancelOrder(
+    global::System.Guid OrderId,
+    string Reason)
+
+{
+    /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
+    [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Orders.CancelOrder value)
+    {
+        writer.WriteStartObject();
+        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
+        writer.WriteString(JsonPropertyNames.Reason, value.Reason);
+        writer.WriteEndObject();
+    }
+
+    static class JsonPropertyNames
+    {
+        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
+        public static readonly global::System.Text.Json.JsonEncodedText Reason = global::System.Text.Json.JsonEncodedText.Encode("reason");
+    }
+
+    /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
+    [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
+    public static global::Shop.Orders.CancelOrder ReadJson(ref global::System.Text.Json.Utf8JsonReader reader)
+    {
+        if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
+            throw new global::System.Text.Json.JsonException("CancelOrder: expected a JSON object");
+        global::System.Guid orderId = default;
+        bool hasOrderId = false;
+        string reason = "";
+        bool hasReason = false;
+        while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
+        {
+            if (reader.ValueTextEquals("orderId"u8))
+            {
+                reader.Read();
+                orderId = reader.GetGuid();
+                hasOrderId = true;
+            }
+            else if (reader.ValueTextEquals("reason"u8))
+            {
+                reader.Read();
+                reason = reader.GetString()!;
+                hasReason = true;
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+        if (!hasOrderId) throw new global::System.Text.Json.JsonException("CancelOrder: required field 'orderId' is missing");
+        if (!hasReason) throw new global::System.Text.Json.JsonException("CancelOrder: required field 'reason' is missing");
+        return new global::Shop.Orders.CancelOrder(orderId, reason);
+    }
+
+    /// <summary>Every declared constraint this command breaks; empty when it is valid.</summary>
+    public global::System.Collections.Generic.IReadOnlyList<string> Validate()
+    {
+        global::System.Collections.Generic.List<string>? errors = null;
+        if (Reason is null) (errors ??= new()).Add("reason is required");
+        if (string.IsNullOrWhiteSpace(Reason)) (errors ??= new()).Add("reason must not be empty");
+        if (Reason?.Length > 200) (errors ??= new()).Add("reason must be at most 200 characters");
+        return errors ?? (global::System.Collections.Generic.IReadOnlyList<string>)global::System.Array.Empty<string>();
+    }
+
+    /// <summary>Throws <see cref="global::Platform.Commands.CommandValidationException"/> listing every broken constraint.</summary>
+    public void EnsureValid()
+    {
+        var errors = Validate();
+        if (errors.Count > 0) throw new global::Platform.Commands.CommandValidationException("CancelOrder", errors);
+    }
+}
+
 /// <summary>The state of one <c>Order</c>, rebuilt from its events.</summary>
 [global::System.CodeDom.Compiler.GeneratedCode("Platform.Generators", "1.0.0")]
 public sealed partial class OrderState

@@ -14,11 +14,10 @@ namespace Platform.Generators.Emit;
 /// </summary>
 internal static class AggregateEmitter
 {
-    public static string Emit(AggregateDefinition a, string source, string hash, TypeIndex index)
+    public static void Emit(CodeWriter w, AggregateDefinition a, TypeIndex index)
     {
         var ns = a.Namespace;
         var state = a.Name + "State";
-        var w = SourceFile.Start(source, hash, ns);
 
         EmitState(w, a, state, index);
         w.Line();
@@ -49,7 +48,6 @@ internal static class AggregateEmitter
             EmitCommands(w, a, state, index);
             EmitApply(w, a, state, index);
         }
-        return w.ToString();
     }
 
     static void EmitState(CodeWriter w, AggregateDefinition a, string state, TypeIndex index)

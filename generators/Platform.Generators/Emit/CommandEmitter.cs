@@ -20,11 +20,10 @@ internal static class CommandEmitter
         return new EquatableArray<FieldDefinition>(fields.ToArray());
     }
 
-    public static string Emit(CommandDefinition command, AggregateId? id, string source, string hash, TypeIndex index)
+    public static void Emit(CodeWriter w, CommandDefinition command, AggregateId? id, TypeIndex index)
     {
         var ns = command.Namespace;
         var fields = Fields(command, id);
-        var w = SourceFile.Start(source, hash, ns);
         w.Line($"/// <summary>The command <c>{command.Name}</c>.</summary>");
         w.Line(SourceFile.GeneratedCode);
         RecordEmitter.Record(w, command.Name, ns, fields, index);
@@ -55,7 +54,6 @@ internal static class CommandEmitter
                 w.Line($"if (errors.Count > 0) throw new global::Platform.Commands.CommandValidationException({CSharpLiteral.String(command.Name)}, errors);");
             }
         }
-        return w.ToString();
     }
 
     static FieldDefinition? FindField(EquatableArray<FieldDefinition> fields, string name)

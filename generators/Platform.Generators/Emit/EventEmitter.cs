@@ -13,10 +13,9 @@ namespace Platform.Generators.Emit;
 /// </summary>
 internal static class EventEmitter
 {
-    public static string Emit(EventDefinition e, string source, string hash, TypeIndex index)
+    public static void Emit(CodeWriter w, EventDefinition e, TypeIndex index)
     {
         var ns = e.Namespace;
-        var w = SourceFile.Start(source, hash, ns);
         var json = new JsonEmitter(ns, index);
 
         w.Line($"/// <summary>{Kind(e.Kind)} event <c>{e.Name}</c>, schema version {e.Version} (current); its stored name is <see cref=\"EventTypeName\"/>.</summary>");
@@ -50,7 +49,6 @@ internal static class EventEmitter
 
         w.Line();
         EmitDescriptor(w, e, index);
-        return w.ToString();
     }
 
     public static string VersionName(EventDefinition e, int version) =>

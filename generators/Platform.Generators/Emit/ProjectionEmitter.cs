@@ -13,10 +13,9 @@ namespace Platform.Generators.Emit;
 /// </summary>
 internal static class ProjectionEmitter
 {
-    public static string Emit(ProjectionDefinition p, string source, string hash, TypeIndex index)
+    public static void Emit(CodeWriter w, ProjectionDefinition p, TypeIndex index)
     {
         var ns = p.Namespace;
-        var w = SourceFile.Start(source, hash, ns);
         var key = Names.Pascal(p.Key.Name);
         var fields = new Dictionary<string, FieldDefinition> { [p.Key.Name] = p.Key };
         foreach (var field in p.Fields) fields[field.Name] = field;
@@ -134,7 +133,6 @@ internal static class ProjectionEmitter
                 w.Line("return false;");
             }
         }
-        return w.ToString();
     }
 
     static string Init(TypeRef type, string ns, TypeIndex index)

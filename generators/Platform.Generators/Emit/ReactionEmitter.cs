@@ -7,12 +7,11 @@ namespace Platform.Generators.Emit;
 /// <summary>A reaction (choreography): a MassTransit consumer of the event that sends the declared command.</summary>
 internal static class ReactionEmitter
 {
-    public static string Emit(ReactionDefinition r, string source, string hash, TypeIndex index)
+    public static void Emit(CodeWriter w, ReactionDefinition r, TypeIndex index)
     {
-        var w = SourceFile.Start(source, hash, r.Namespace);
         var e = index.FindMessage(r.When.Name);
         var command = index.FindMessage(r.Send.Name);
-        if (e is null || command is null) return w.ToString();
+        if (e is null || command is null) return;
         var eventType = Names.Global(e.Namespace, e.Name);
         var commandType = Names.Global(command.Namespace, command.Name);
         var scope = new ExpressionScope(name => "e." + Names.Pascal(name), Metadata);
@@ -53,7 +52,6 @@ internal static class ReactionEmitter
                 w.Line("await global::MassTransit.EndpointConventionExtensions.Send(context, command, context.CancellationToken);");
             }
         }
-        return w.ToString();
     }
 
     static string Metadata(MetadataField field) => field switch

@@ -28,18 +28,16 @@ internal sealed class SagaEmitter
         foreach (var field in saga.Data) data[field.Name] = field;
     }
 
-    public static string Emit(SagaDefinition saga, string source, string hash, TypeIndex index) =>
-        new SagaEmitter(saga, index).Emit(source, hash);
+    public static void Emit(CodeWriter w, SagaDefinition saga, TypeIndex index) =>
+        new SagaEmitter(saga, index).Emit(w);
 
-    string Emit(string source, string hash)
+    void Emit(CodeWriter w)
     {
-        var w = SourceFile.Start(source, hash, saga.Namespace, "MassTransit");
         EmitState(w);
         w.Line();
         EmitMessages(w);
         w.Line();
         EmitMachine(w);
-        return w.ToString();
     }
 
     string Machine => saga.Name + "StateMachine";

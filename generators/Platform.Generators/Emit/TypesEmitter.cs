@@ -8,9 +8,8 @@ namespace Platform.Generators.Emit;
 /// <summary>Value types and enums declared under <c>types:</c>, and enums written in place.</summary>
 internal static class TypesEmitter
 {
-    public static string ValueType(ValueTypeDefinition type, string source, string hash, TypeIndex index)
+    public static void ValueType(CodeWriter w, ValueTypeDefinition type, TypeIndex index)
     {
-        var w = SourceFile.Start(source, hash, type.Namespace);
         w.Line($"/// <summary>The value type <c>{type.Name}</c>.</summary>");
         w.Line(SourceFile.GeneratedCode);
         RecordEmitter.Record(w, type.Name, type.Namespace, type.Fields, index);
@@ -18,12 +17,10 @@ internal static class TypesEmitter
         {
             new JsonEmitter(type.Namespace, index).EmitRecordMembers(w, type.Name, type.Name, type.Fields);
         }
-        return w.ToString();
     }
 
-    public static string Enum(string name, string ns, IReadOnlyList<string> members, string source, string hash)
+    public static void Enum(CodeWriter w, string name, IReadOnlyList<string> members)
     {
-        var w = SourceFile.Start(source, hash, ns);
         w.Line($"/// <summary>The enum <c>{name}</c>; stored and sent by member name.</summary>");
         w.Line(SourceFile.GeneratedCode);
         using (w.Block($"public enum {name}"))
@@ -59,7 +56,6 @@ internal static class TypesEmitter
                 w.Line("return Parse(reader.GetString() ?? \"\");");
             }
         }
-        return w.ToString();
     }
 
     /// <summary>Enums written in place (<c>status: { enum: [...] }</c>) among the given fields.</summary>
