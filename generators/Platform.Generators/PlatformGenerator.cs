@@ -61,7 +61,18 @@ public sealed class PlatformGenerator : IIncrementalGenerator
         context.RegisterSourceOutput(emitted, static (output, file) =>
         {
             foreach (var failure in file.Failures) output.ReportDiagnostic(DiagnosticReporter.ToDiagnostic(failure));
-            foreach (var source in file.Sources) output.AddSource(source.HintName, SourceText.From(source.Text, System.Text.Encoding.UTF8));
+            foreach (var source in file.Sources)
+            {
+                try
+                {
+                    output.AddSource(source.HintName, SourceText.From(source.Text, System.Text.Encoding.UTF8));
+                }
+                catch (ArgumentException exception)
+                {
+                    // Two files claiming one hint name must cost one diagnostic, not the whole output.
+                    output.ReportDiagnostic(DiagnosticReporter.ToDiagnostic(Internal(source.HintName, exception)));
+                }
+            }
         });
         context.RegisterSourceOutput(registration.Combine(checkedSet.Select(static (set, _) => set.HasErrors)).Combine(hasServiceCollection),
             static (output, input) =>

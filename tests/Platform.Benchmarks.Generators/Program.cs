@@ -27,7 +27,9 @@ for (var i = 0; i < 3; i++)
     cold.Add(watch.Elapsed.TotalMilliseconds);
 }
 var result = driver.GetRunResult();
-Console.WriteLine($"generator cold run: best {cold.Min():N0} ms, median {Median(cold):N0} ms; {result.Results[0].GeneratedSources.Length} sources, {result.Diagnostics.Count(d => d.Severity == DiagnosticSeverity.Error)} errors");
+Console.WriteLine($"generator cold run: best {cold.Min():N0} ms, median {Median(cold):N0} ms; {result.Results[0].GeneratedSources.Length} sources, {result.Diagnostics.Length} diagnostics");
+foreach (var diagnostic in result.Diagnostics.Take(3)) Console.WriteLine("  " + diagnostic);
+if (result.Results[0].GeneratedSources.Length == 0) throw new InvalidOperationException("the corpus generated nothing: the benchmark would measure an empty run");
 
 var noEdit = new List<double>();
 for (var i = 0; i < 5; i++)

@@ -23,3 +23,27 @@ public class GeneratedCodeCompiles
         Assert.True(compileDiagnostics.Count == 0, string.Join("\n", compileDiagnostics.Take(30)));
     }
 }
+
+public class HintNames
+{
+    [Fact]
+    public void two_reactions_files_with_the_same_file_name_both_generate()
+    {
+        // Reactions files have no declared name, so their file names may repeat across folders.
+        var texts = GeneratorHarness.Load(GeneratorHarness.OrdersDefinitions)
+            .Add(new GeneratorHarness.InMemoryText("other/reactions.yaml", """
+                reactions:
+                  NotifyWarehouseWhenShipmentArranged:
+                    when: ShipmentArranged
+                    send: NotifyWarehouse
+                namespace: Shop.Orders
+                """));
+        var (driver, output, diagnostics) = GeneratorHarness.Run(texts);
+
+        Assert.Empty(diagnostics);
+        var hints = driver.GetRunResult().Results.Single().GeneratedSources.Select(s => s.HintName).ToList();
+        Assert.Contains("Shop.Orders.ShipOrderWhenShipmentArranged.g.cs", hints);
+        Assert.Contains("Shop.Orders.NotifyWarehouseWhenShipmentArranged.g.cs", hints);
+        Assert.Empty(output.GetDiagnostics().Where(d => d.Severity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error));
+    }
+}

@@ -86,7 +86,11 @@ public static class FileEmitter
             Next();
             ReactionEmitter.Emit(w, reaction, index);
         }
-        return new[] { new GeneratedSource(HintName(file.Namespace, file.Name), w.ToString()) };
+        if (first) return System.Array.Empty<GeneratedSource>();
+        // A reactions file has no declared name (two may share a file name); its first reaction's
+        // name is declared and unique in the set.
+        var hintName = file.Kind == DefinitionKind.Reactions ? file.Reactions[0].Name : file.Name;
+        return new[] { new GeneratedSource(HintName(file.Namespace, hintName), w.ToString()) };
     }
 
     /// <summary>Hint names are unique per definition: namespace and definition name, both checked identifiers.</summary>
