@@ -5,7 +5,9 @@ using System.Threading;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Text;
 using Platform.Definitions;
+using System.Linq;
 using Platform.Definitions.Checks;
+using Platform.Definitions.Compatibility;
 using DiagnosticInfo = Platform.Definitions.Diagnostics.DiagnosticInfo;
 using DiagnosticSeverity = Platform.Definitions.Diagnostics.DiagnosticSeverity;
 using Platform.Definitions.Loading;
@@ -31,8 +33,16 @@ public sealed class PlatformGenerator : IIncrementalGenerator
             .Select(static (text, cancellationToken) => Parse(text, cancellationToken))
             .WithTrackingName(TrackingNames.ParseDefinition);
 
+        // The compatibility lock, when the project lists it: published event versions are checked
+        // at build time, not only by `platform validate`.
+        var locks = context.AdditionalTextsProvider
+            .Where(static text => string.Equals(System.IO.Path.GetFileName(text.Path), LockFileFormat.FileName, StringComparison.OrdinalIgnoreCase))
+            .Select(static (text, cancellationToken) => new LockText(text.Path, text.GetText(cancellationToken)?.ToString() ?? string.Empty))
+            .Collect();
+
         var checkedSet = parsed.Collect()
-            .Select(static (files, cancellationToken) => Check(files, cancellationToken))
+            .Combine(locks)
+            .Select(static (pair, cancellationToken) => Check(pair.Left, pair.Right, cancellationToken))
             .WithTrackingName(TrackingNames.CheckDefinitions);
 
         var index = checkedSet
@@ -102,7 +112,7 @@ public sealed class PlatformGenerator : IIncrementalGenerator
         }
     }
 
-    static CheckedSet Check(ImmutableArray<ParsedDefinition> parsed, CancellationToken cancellationToken)
+    static CheckedSet Check(ImmutableArray<ParsedDefinition> parsed, ImmutableArray<LockText> locks, CancellationToken cancellationToken)
     {
         var files = new List<DefinitionFile>();
         var hasErrors = false;
@@ -118,7 +128,18 @@ public sealed class PlatformGenerator : IIncrementalGenerator
         try
         {
             var result = DefinitionSet.Check(files, cancellationToken);
-            return new CheckedSet(hasErrors || result.HasErrors, result.Diagnostics, TypeIndexBuilder.Build(files), SourceFile.Hash(hashes.ToString()));
+            var diagnostics = new List<DiagnosticInfo>(result.Diagnostics);
+            var failed = hasErrors || result.HasErrors;
+            if (!failed && result.Value is not null && locks.Length > 0)
+            {
+                var lockFile = locks.OrderBy(l => l.Path, StringComparer.Ordinal).First();
+                foreach (var diagnostic in CompatibilityLock.Check(result.Value, lockFile.Path, lockFile.Text))
+                {
+                    diagnostics.Add(diagnostic);
+                    failed |= diagnostic.Severity == DiagnosticSeverity.Error;
+                }
+            }
+            return new CheckedSet(failed, new EquatableArray<DiagnosticInfo>(diagnostics.ToArray()), TypeIndexBuilder.Build(files), SourceFile.Hash(hashes.ToString()));
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {

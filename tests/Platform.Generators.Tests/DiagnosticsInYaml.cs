@@ -55,3 +55,42 @@ public class DiagnosticsInYaml
         Assert.Equal(0, sources);
     }
 }
+
+/// <summary>The compatibility lock is checked by the build when the project lists it.</summary>
+public class LockInBuild
+{
+    static ImmutableArray<AdditionalText> WithLock(Func<string, string>? editOrderYaml = null)
+    {
+        var texts = GeneratorHarness.Load(GeneratorHarness.OrdersDefinitions)
+            .Select(t => t.Path.EndsWith("/order.yaml", StringComparison.Ordinal) && editOrderYaml is not null
+                ? new GeneratorHarness.InMemoryText(t.Path, editOrderYaml(t.GetText()!.ToString()))
+                : t)
+            .ToImmutableArray();
+        var lockPath = Path.Combine(GeneratorHarness.OrdersDefinitions, "definitions.lock.json");
+        return texts.Add(new GeneratorHarness.InMemoryText("examples/Orders/definitions/definitions.lock.json", File.ReadAllText(lockPath)));
+    }
+
+    [Fact]
+    public void the_committed_lock_accepts_the_orders_example()
+    {
+        var (_, _, diagnostics) = GeneratorHarness.Run(WithLock());
+        Assert.Empty(diagnostics);
+    }
+
+    [Fact]
+    public void editing_a_published_event_version_in_place_fails_the_build_at_that_version()
+    {
+        var original = File.ReadAllText(Path.Combine(GeneratorHarness.OrdersDefinitions, "order.yaml"));
+        var edited = original.Replace("          currency: string?\n", "          currency: int?\n");
+        Assert.NotEqual(original, edited);
+        var (driver, _, diagnostics) = GeneratorHarness.Run(WithLock(_ => edited));
+
+        var error = Assert.Single(diagnostics, d => d.Severity == DiagnosticSeverity.Error);
+        Assert.StartsWith("PLT08", error.Id);
+        var span = error.Location.GetLineSpan();
+        Assert.EndsWith("order.yaml", span.Path);
+        var versionLine = edited.Split('\n').ToList().FindIndex(l => l.Contains("- version: 1"));
+        Assert.InRange(span.StartLinePosition.Line, versionLine, versionLine + 6);
+        Assert.Empty(driver.GetRunResult().Results.Single().GeneratedSources);
+    }
+}

@@ -148,10 +148,13 @@ internal sealed class JsonEmitter(string ownerNamespace, TypeIndex index)
                 break;
             case TypeKind.List:
             {
-                var item = NextLocal("item");
+                // Indexing instead of foreach: no boxed enumerator per list, no interface call per MoveNext.
+                var list = NextLocal("list");
+                var i = NextLocal("i");
+                w.Line($"var {list} = {expression};");
                 w.Line("writer.WriteStartArray();");
-                w.Open($"foreach (var {item} in {expression})");
-                WriteValue(w, type.Element!, item);
+                w.Open($"for (var {i} = 0; {i} < {list}.Count; {i}++)");
+                WriteValue(w, type.Element!, $"{list}[{i}]");
                 w.Close();
                 w.Line("writer.WriteEndArray();");
                 break;

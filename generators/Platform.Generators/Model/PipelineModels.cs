@@ -13,3 +13,6 @@ internal sealed record CheckedSet(bool HasErrors, EquatableArray<DiagnosticInfo>
 
 /// <summary>The sources of one file, or none when the set has errors.</summary>
 internal sealed record EmittedDefinition(EquatableArray<GeneratedSource> Sources, EquatableArray<DiagnosticInfo> Failures);
+
+/// <summary>The compatibility lock file's text, as the compiler sees it.</summary>
+internal sealed record LockText(string Path, string Text);
