@@ -632,10 +632,11 @@ public sealed partial record ReserveInventory(
         writer.WriteStartObject();
         writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
         writer.WritePropertyName(JsonPropertyNames.Items);
+        var list1 = value.Items;
         writer.WriteStartArray();
-        foreach (var item1 in value.Items)
+        for (var i2 = 0; i2 < list1.Count; i2++)
         {
-            global::Shop.Orders.OrderItem.WriteJson(writer, item1);
+            global::Shop.Orders.OrderItem.WriteJson(writer, list1[i2]);
         }
         writer.WriteEndArray();
         writer.WriteEndObject();
@@ -668,14 +669,14 @@ public sealed partial record ReserveInventory(
             else if (reader.ValueTextEquals("items"u8))
             {
                 reader.Read();
-                var list2 = new global::System.Collections.Generic.List<global::Shop.Orders.OrderItem>();
+                var list3 = new global::System.Collections.Generic.List<global::Shop.Orders.OrderItem>();
                 while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndArray)
                 {
-                    global::Shop.Orders.OrderItem item3;
-                    item3 = global::Shop.Orders.OrderItem.ReadJson(ref reader);
-                    list2.Add(item3);
+                    global::Shop.Orders.OrderItem item4;
+                    item4 = global::Shop.Orders.OrderItem.ReadJson(ref reader);
+                    list3.Add(item4);
                 }
-                items = list2;
+                items = list3;
                 hasItems = true;
             }
             else

@@ -145,10 +145,11 @@ public sealed partial record OrderPlaced(
         writer.WriteStartObject();
         writer.WriteString(JsonPropertyNames.CustomerId, value.CustomerId);
         writer.WritePropertyName(JsonPropertyNames.Items);
+        var list1 = value.Items;
         writer.WriteStartArray();
-        foreach (var item1 in value.Items)
+        for (var i2 = 0; i2 < list1.Count; i2++)
         {
-            global::Shop.Orders.OrderItem.WriteJson(writer, item1);
+            global::Shop.Orders.OrderItem.WriteJson(writer, list1[i2]);
         }
         writer.WriteEndArray();
         writer.WriteNumber(JsonPropertyNames.TotalAmount, value.TotalAmount);
@@ -197,14 +198,14 @@ public sealed partial record OrderPlaced(
             else if (reader.ValueTextEquals("items"u8))
             {
                 reader.Read();
-                var list2 = new global::System.Collections.Generic.List<global::Shop.Orders.OrderItem>();
+                var list3 = new global::System.Collections.Generic.List<global::Shop.Orders.OrderItem>();
                 while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndArray)
                 {
-                    global::Shop.Orders.OrderItem item3;
-                    item3 = global::Shop.Orders.OrderItem.ReadJson(ref reader);
-                    list2.Add(item3);
+                    global::Shop.Orders.OrderItem item4;
+                    item4 = global::Shop.Orders.OrderItem.ReadJson(ref reader);
+                    list3.Add(item4);
                 }
-                items = list2;
+                items = list3;
                 hasItems = true;
             }
             else if (reader.ValueTextEquals("totalAmount"u8))
@@ -266,10 +267,11 @@ public sealed partial record OrderPlacedV1(
         writer.WriteStartObject();
         writer.WriteString(JsonPropertyNames.CustomerId, value.CustomerId);
         writer.WritePropertyName(JsonPropertyNames.Items);
+        var list5 = value.Items;
         writer.WriteStartArray();
-        foreach (var item4 in value.Items)
+        for (var i6 = 0; i6 < list5.Count; i6++)
         {
-            global::Shop.Orders.OrderItem.WriteJson(writer, item4);
+            global::Shop.Orders.OrderItem.WriteJson(writer, list5[i6]);
         }
         writer.WriteEndArray();
         writer.WriteNumber(JsonPropertyNames.TotalAmount, value.TotalAmount);
@@ -314,14 +316,14 @@ public sealed partial record OrderPlacedV1(
             else if (reader.ValueTextEquals("items"u8))
             {
                 reader.Read();
-                var list5 = new global::System.Collections.Generic.List<global::Shop.Orders.OrderItem>();
+                var list7 = new global::System.Collections.Generic.List<global::Shop.Orders.OrderItem>();
                 while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndArray)
                 {
-                    global::Shop.Orders.OrderItem item6;
-                    item6 = global::Shop.Orders.OrderItem.ReadJson(ref reader);
-                    list5.Add(item6);
+                    global::Shop.Orders.OrderItem item8;
+                    item8 = global::Shop.Orders.OrderItem.ReadJson(ref reader);
+                    list7.Add(item8);
                 }
-                items = list5;
+                items = list7;
                 hasItems = true;
             }
             else if (reader.ValueTextEquals("totalAmount"u8))
@@ -677,10 +679,11 @@ public sealed partial record PlaceOrder(
         writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
         writer.WriteString(JsonPropertyNames.CustomerId, value.CustomerId);
         writer.WritePropertyName(JsonPropertyNames.Items);
+        var list1 = value.Items;
         writer.WriteStartArray();
-        foreach (var item1 in value.Items)
+        for (var i2 = 0; i2 < list1.Count; i2++)
         {
-            global::Shop.Orders.OrderItem.WriteJson(writer, item1);
+            global::Shop.Orders.OrderItem.WriteJson(writer, list1[i2]);
         }
         writer.WriteEndArray();
         writer.WriteString(JsonPropertyNames.ShippingAddress, value.ShippingAddress);
@@ -734,14 +737,14 @@ public sealed partial record PlaceOrder(
             else if (reader.ValueTextEquals("items"u8))
             {
                 reader.Read();
-                var list2 = new global::System.Collections.Generic.List<global::Shop.Orders.OrderItem>();
+                var list3 = new global::System.Collections.Generic.List<global::Shop.Orders.OrderItem>();
                 while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndArray)
                 {
-                    global::Shop.Orders.OrderItem item3;
-                    item3 = global::Shop.Orders.OrderItem.ReadJson(ref reader);
-                    list2.Add(item3);
+                    global::Shop.Orders.OrderItem item4;
+                    item4 = global::Shop.Orders.OrderItem.ReadJson(ref reader);
+                    list3.Add(item4);
                 }
-                items = list2;
+                items = list3;
                 hasItems = true;
             }
             else if (reader.ValueTextEquals("shippingAddress"u8))
@@ -1039,10 +1042,11 @@ public sealed partial class OrderState
         writer.WriteStringValue(global::Shop.Orders.OrderStatusJson.ToName(value.Status));
         writer.WriteString(JsonPropertyNames.CustomerId, value.CustomerId);
         writer.WritePropertyName(JsonPropertyNames.Items);
+        var list1 = value.Items;
         writer.WriteStartArray();
-        foreach (var item1 in value.Items)
+        for (var i2 = 0; i2 < list1.Count; i2++)
         {
-            global::Shop.Orders.OrderItem.WriteJson(writer, item1);
+            global::Shop.Orders.OrderItem.WriteJson(writer, list1[i2]);
         }
         writer.WriteEndArray();
         writer.WriteNumber(JsonPropertyNames.TotalAmount, value.TotalAmount);
@@ -1112,14 +1116,14 @@ public sealed partial class OrderState
             else if (reader.ValueTextEquals("items"u8))
             {
                 reader.Read();
-                var list2 = new global::System.Collections.Generic.List<global::Shop.Orders.OrderItem>();
+                var list3 = new global::System.Collections.Generic.List<global::Shop.Orders.OrderItem>();
                 while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndArray)
                 {
-                    global::Shop.Orders.OrderItem item3;
-                    item3 = global::Shop.Orders.OrderItem.ReadJson(ref reader);
-                    list2.Add(item3);
+                    global::Shop.Orders.OrderItem item4;
+                    item4 = global::Shop.Orders.OrderItem.ReadJson(ref reader);
+                    list3.Add(item4);
                 }
-                items = list2;
+                items = list3;
                 hasItems = true;
             }
             else if (reader.ValueTextEquals("totalAmount"u8))
