@@ -52,6 +52,7 @@ public class DiagnosticsInYaml
         var error = Assert.Single(diagnostics, d => d.Severity == DiagnosticSeverity.Error);
         Assert.Equal("PLT0206", error.Id);
         Assert.Equal("defs/evil.yaml", error.Location.GetLineSpan().Path);
+        Assert.Equal((1, 11), (error.Location.GetLineSpan().StartLinePosition.Line, error.Location.GetLineSpan().StartLinePosition.Character));
         Assert.Equal(0, sources);
     }
 }

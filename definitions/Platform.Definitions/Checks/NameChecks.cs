@@ -18,7 +18,7 @@ internal static class NameChecks
 
         foreach (var file in context.Set.Files)
         {
-            Namespace(context, file.Namespace, file.Span);
+            Namespace(context, file.Namespace, file.NamespaceSpan);
             if (file.Kind != DefinitionKind.Reactions) Declare(context, global, "Definition", file.Name, file.Span);
 
             foreach (var type in file.Types)

@@ -108,7 +108,7 @@ public static partial class DefinitionLoader
         }
 
         var ns = context.RequiredString(mapping, "namespace", $"the {kindKey.Value} file");
-        return kindKey.Value switch
+        var file = kindKey.Value switch
         {
             "aggregate" => ReadAggregateFile(context, mapping, ns),
             "contracts" => ReadContractsFile(context, mapping, ns),
@@ -116,6 +116,8 @@ public static partial class DefinitionLoader
             "saga" => ReadSagaFile(context, mapping, ns),
             _ => ReadReactionsFile(context, mapping, ns),
         };
+        // A bad namespace is reported where it is written, not at the definition's name.
+        return file is null ? null : file with { NamespaceSpan = mapping.Find("namespace")?.Span ?? file.Span };
     }
 
     private static bool IsProjectionPair(string first, string second) =>

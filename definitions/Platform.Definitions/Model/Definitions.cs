@@ -148,6 +148,9 @@ public sealed record DefinitionFile(
     EquatableArray<ReactionDefinition> Reactions,
     SourceSpan Span)
 {
+    /// <summary>Where the <c>namespace:</c> value is written.</summary>
+    public SourceSpan NamespaceSpan { get; init; }
+
     public EquatableArray<EventDefinition> Events =>
         Aggregate?.Events ?? Contracts?.Events ?? EquatableArray<EventDefinition>.Empty;
 
