@@ -53,8 +53,11 @@ public sealed class PlatformGenerator : IIncrementalGenerator
             .Select(static (pair, cancellationToken) => Emit(pair.Left, pair.Right.HasErrors, pair.Right.Index, cancellationToken))
             .WithTrackingName(TrackingNames.EmitDefinition);
 
-        var hasServiceCollection = context.CompilationProvider
-            .Select(static (compilation, _) => compilation.GetTypeByMetadataName("Microsoft.Extensions.DependencyInjection.IServiceCollection") is not null);
+        // Registration extensions are emitted only for the libraries the service references.
+        var integrations = context.CompilationProvider
+            .Select(static (compilation, _) => (
+                ServiceCollection: compilation.GetTypeByMetadataName("Microsoft.Extensions.DependencyInjection.IServiceCollection") is not null,
+                MassTransit: compilation.GetTypeByMetadataName("MassTransit.IBusRegistrationConfigurator") is not null));
         var registration = parsed.Collect()
             .Combine(context.CompilationProvider.Select(static (compilation, _) => compilation.AssemblyName ?? "Definitions"))
             .Select(static (pair, _) => Registration(pair.Left, pair.Right))
@@ -84,12 +87,12 @@ public sealed class PlatformGenerator : IIncrementalGenerator
                 }
             }
         });
-        context.RegisterSourceOutput(registration.Combine(checkedSet.Select(static (set, _) => set.HasErrors)).Combine(hasServiceCollection),
+        context.RegisterSourceOutput(registration.Combine(checkedSet.Select(static (set, _) => set.HasErrors)).Combine(integrations),
             static (output, input) =>
             {
-                var ((model, hasErrors), withServices) = input;
+                var ((model, hasErrors), (withServices, withMassTransit)) = input;
                 if (model is null || hasErrors) return;
-                var source = RegistrationEmitter.Emit(model.Value.Model, withServices, model.Value.Hash);
+                var source = RegistrationEmitter.Emit(model.Value.Model, withServices, withMassTransit, model.Value.Hash);
                 output.AddSource(source.HintName, SourceText.From(source.Text, System.Text.Encoding.UTF8));
             });
     }

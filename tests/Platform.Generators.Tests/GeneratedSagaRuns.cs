@@ -53,6 +53,7 @@ public class GeneratedSagaRuns
         EndpointConvention.Map<ReserveInventory>(new Uri("queue:inventory"));
         EndpointConvention.Map<ReleaseInventory>(new Uri("queue:inventory"));
         EndpointConvention.Map<ArrangeShipment>(new Uri("queue:inventory"));
+        EndpointConvention.Map<ShipOrder>(new Uri("queue:orders"));
     }
 
     static async Task<(ITestHarness Harness, ServiceProvider Provider)> Start(Behaviour behaviour)
@@ -61,7 +62,8 @@ public class GeneratedSagaRuns
             .AddSingleton(behaviour)
             .AddMassTransitTestHarness(x =>
             {
-                x.AddSagaStateMachine<OrderFulfilmentStateMachine, OrderFulfilmentState>().InMemoryRepository();
+                x.SetInMemorySagaRepositoryProvider();
+                x.AddOrdersDomain(); // the generated registration: the saga and the reaction
                 x.AddConsumer<Payments>();
                 x.AddConsumer<Inventory>();
                 x.AddDelayedMessageScheduler();

@@ -31,7 +31,7 @@ public class GoldenFiles
         }
 
         var committed = Directory.Exists(GoldenDirectory)
-            ? Directory.GetFiles(GoldenDirectory).ToDictionary(Path.GetFileName, File.ReadAllText)
+            ? Directory.GetFiles(GoldenDirectory).ToDictionary(path => Path.GetFileName(path), File.ReadAllText)
             : new Dictionary<string, string>();
         Assert.Equal(committed.Keys.Order(StringComparer.Ordinal), generated.Keys.Order(StringComparer.Ordinal));
         foreach (var (name, text) in generated)
@@ -72,7 +72,7 @@ public class CheckedInMode
             .Order(StringComparer.Ordinal)
             .Select(path => (Platform.Definitions.Loading.DefinitionLoader.Load(path, File.ReadAllText(path)).Value!, File.ReadAllText(path)))
             .ToList();
-        var fromCli = Platform.Generators.Emit.SetEmitter.Emit(files, "Shop.Orders", withServiceCollection: true)
+        var fromCli = Platform.Generators.Emit.SetEmitter.Emit(files, "Shop.Orders", withServiceCollection: true, withMassTransit: true)
             .Select(s => (s.HintName, s.Text));
 
         Assert.Equal(fromGenerator, fromCli);

@@ -45,7 +45,7 @@ internal static class RegistrationEmitter
         return Names.Pascal(builder.ToString());
     }
 
-    public static GeneratedSource Emit(RegistrationModel model, bool withServiceCollection, string hash)
+    public static GeneratedSource Emit(RegistrationModel model, bool withServiceCollection, bool withMassTransit, string hash)
     {
         var w = SourceFile.Start("the definition set", hash, model.Namespace);
         var type = model.Domain + "Domain";
@@ -108,6 +108,25 @@ internal static class RegistrationEmitter
                     foreach (var p in model.Projections)
                         w.Line($"global::Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton<{p}Projection>(services);");
                     w.Line("return services;");
+                }
+            }
+        }
+        if (withMassTransit && (model.Sagas.Count > 0 || model.Reactions.Count > 0))
+        {
+            w.Line();
+            w.Line($"/// <summary>Registers the <c>{model.Domain}</c> sagas and reactions with MassTransit.</summary>");
+            w.Line(SourceFile.GeneratedCode);
+            using (w.Block($"public static partial class {type}BusRegistrationExtensions"))
+            {
+                w.Line("/// <summary>Adds every saga state machine and reaction consumer of this domain. Sagas use the repository the runtime");
+                w.Line("/// sets with <c>SetSagaRepositoryProvider</c>.</summary>");
+                using (w.Block($"public static global::MassTransit.IBusRegistrationConfigurator Add{type}(this global::MassTransit.IBusRegistrationConfigurator bus)"))
+                {
+                    foreach (var s in model.Sagas)
+                        w.Line($"bus.AddSagaStateMachine<{s}StateMachine, {s}State>();");
+                    foreach (var r in model.Reactions)
+                        w.Line($"bus.AddConsumer<{r}>();");
+                    w.Line("return bus;");
                 }
             }
         }

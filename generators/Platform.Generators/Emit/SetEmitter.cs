@@ -14,7 +14,8 @@ public static class SetEmitter
     /// <param name="files">Each file's model and the text it was read from (for the header hash).</param>
     /// <param name="assemblyName">Names the registration, as the generator does from the compilation: <c>Shop.Orders</c> gives <c>OrdersDomain</c>.</param>
     /// <param name="withServiceCollection">Emit <c>services.AddXDomain()</c>; the service must reference Microsoft.Extensions.DependencyInjection.Abstractions.</param>
-    public static IReadOnlyList<GeneratedSource> Emit(IReadOnlyList<(DefinitionFile File, string Text)> files, string assemblyName, bool withServiceCollection)
+    /// <param name="withMassTransit">Emit <c>bus.AddXDomain()</c> for the sagas and reactions; the service must reference MassTransit.</param>
+    public static IReadOnlyList<GeneratedSource> Emit(IReadOnlyList<(DefinitionFile File, string Text)> files, string assemblyName, bool withServiceCollection, bool withMassTransit)
     {
         var models = new List<DefinitionFile>();
         foreach (var (file, _) in files) models.Add(file);
@@ -25,7 +26,7 @@ public static class SetEmitter
         if (models.Count > 0)
         {
             var registration = RegistrationEmitter.Model(assemblyName, models);
-            sources.Add(RegistrationEmitter.Emit(registration, withServiceCollection, SourceFile.Hash(registration.ToString())));
+            sources.Add(RegistrationEmitter.Emit(registration, withServiceCollection, withMassTransit, SourceFile.Hash(registration.ToString())));
         }
         sources.Sort((left, right) => string.CompareOrdinal(left.HintName, right.HintName));
         return sources;

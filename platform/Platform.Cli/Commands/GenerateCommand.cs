@@ -19,17 +19,18 @@ internal static class GenerateCommand
         var check = new Option<bool>("--check") { Description = "Write nothing; exit 1 and list the files that differ when the folder is stale." };
         var assembly = new Option<string?>("--assembly-name") { Description = "The service's assembly name, which names the registration (default: the output folder's parent's name)." };
         var noServices = new Option<bool>("--no-service-collection") { Description = "Do not emit services.AddXDomain() (for services without Microsoft.Extensions.DependencyInjection)." };
+        var noMassTransit = new Option<bool>("--no-masstransit") { Description = "Do not emit bus.AddXDomain() for sagas and reactions (for services without MassTransit)." };
         var command = new Command("generate", "Write the C# generated from the definitions, or check that the written files are current.")
         {
-            directory, output, check, assembly, noServices,
+            directory, output, check, assembly, noServices, noMassTransit,
         };
         command.SetAction(parse => Run(
-            parse.GetValue(directory)!, parse.GetValue(output)!, parse.GetValue(check), parse.GetValue(assembly), !parse.GetValue(noServices),
+            parse.GetValue(directory)!, parse.GetValue(output)!, parse.GetValue(check), parse.GetValue(assembly), !parse.GetValue(noServices), !parse.GetValue(noMassTransit),
             parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;
     }
 
-    public static int Run(DirectoryInfo directory, DirectoryInfo output, bool check, string? assemblyName, bool withServices, TextWriter stdout, TextWriter stderr)
+    public static int Run(DirectoryInfo directory, DirectoryInfo output, bool check, string? assemblyName, bool withServices, bool withMassTransit, TextWriter stdout, TextWriter stderr)
     {
         if (!directory.Exists)
         {
@@ -47,7 +48,7 @@ internal static class GenerateCommand
 
         var files = workspace.Set.Files.Select(file => (file, File.ReadAllText(file.Path))).ToList();
         assemblyName ??= output.Parent?.Name ?? "Definitions";
-        var sources = SetEmitter.Emit(files, assemblyName, withServices);
+        var sources = SetEmitter.Emit(files, assemblyName, withServices, withMassTransit);
         var expected = sources.ToDictionary(s => s.HintName, s => s.Text, StringComparer.Ordinal);
         var existing = output.Exists
             ? output.GetFiles("*.g.cs").ToDictionary(f => f.Name, f => File.ReadAllText(f.FullName), StringComparer.Ordinal)

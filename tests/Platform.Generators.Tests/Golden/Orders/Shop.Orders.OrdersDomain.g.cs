@@ -80,3 +80,17 @@ public static partial class OrdersDomainServiceCollectionExtensions
         return services;
     }
 }
+
+/// <summary>Registers the <c>Orders</c> sagas and reactions with MassTransit.</summary>
+[global::System.CodeDom.Compiler.GeneratedCode("Platform.Generators", "1.0.0")]
+public static partial class OrdersDomainBusRegistrationExtensions
+{
+    /// <summary>Adds every saga state machine and reaction consumer of this domain. Sagas use the repository the runtime
+    /// sets with <c>SetSagaRepositoryProvider</c>.</summary>
+    public static global::MassTransit.IBusRegistrationConfigurator AddOrdersDomain(this global::MassTransit.IBusRegistrationConfigurator bus)
+    {
+        bus.AddSagaStateMachine<global::Shop.Orders.OrderFulfilmentStateMachine, global::Shop.Orders.OrderFulfilmentState>();
+        bus.AddConsumer<global::Shop.Orders.ShipOrderWhenShipmentArranged>();
+        return bus;
+    }
+}
