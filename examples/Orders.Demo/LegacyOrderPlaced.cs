@@ -16,8 +16,9 @@ sealed class LegacyOrderPlacedV1 : EventTypeDescriptor<OrderPlacedV1>
 
     public override void Write(OrderPlacedV1 @event, IBufferWriter<byte> output)
     {
-        using var writer = new Utf8JsonWriter(output);
-        OrderPlacedV1.WriteJson(writer, @event);
+        var json = new Platform.Serialization.JsonOutput(output);
+        OrderPlacedV1.WriteJson(ref json, @event);
+        json.Commit();
     }
 
     public override OrderPlacedV1 Read(ReadOnlySpan<byte> utf8Json, int storedSchemaVersion)

@@ -35,8 +35,9 @@ public abstract partial class EventStoreBehaviour
         // An OrderPlaced stored by a build that only had v1 (no currency, no shipping method).
         var oldStream = NewStream("order");
         var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer))
-            OrderPlacedV1.WriteJson(writer, new OrderPlacedV1("customer-2", [new OrderItem("p-2", 1, 5m)], 5m, "Busan", null));
+        var json = new Platform.Serialization.JsonOutput(buffer);
+        OrderPlacedV1.WriteJson(ref json, new OrderPlacedV1("customer-2", [new OrderItem("p-2", 1, 5m)], 5m, "Busan", null));
+        json.Commit();
         await using (var context = store.CreateDbContext())
         {
             context.Events.Add(new EventRecord

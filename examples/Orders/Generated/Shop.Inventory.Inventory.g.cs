@@ -21,18 +21,13 @@ public sealed partial record InventoryReserved(
 
     /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
     [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Inventory.InventoryReserved value)
+    public static void WriteJson(ref global::Platform.Serialization.JsonOutput output, global::Shop.Inventory.InventoryReserved value)
     {
-        writer.WriteStartObject();
-        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
-        writer.WriteString(JsonPropertyNames.ReservationId, value.ReservationId);
-        writer.WriteEndObject();
-    }
-
-    static class JsonPropertyNames
-    {
-        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
-        public static readonly global::System.Text.Json.JsonEncodedText ReservationId = global::System.Text.Json.JsonEncodedText.Encode("reservationId");
+        output.Raw("{\"orderId\":"u8);
+        output.String(value.OrderId);
+        output.Raw(",\"reservationId\":"u8);
+        output.String(value.ReservationId);
+        output.Raw("}"u8);
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
@@ -77,21 +72,15 @@ public sealed partial class InventoryReservedEventType : global::Platform.Events
 {
     public static InventoryReservedEventType Instance { get; } = new();
 
-    [global::System.ThreadStatic] static global::System.Text.Json.Utf8JsonWriter? cachedWriter;
-
-    // The generated writer emits well-formed JSON by construction; re-validating every token costs time.
-    static readonly global::System.Text.Json.JsonWriterOptions WriterOptions = new() { SkipValidation = true };
-
     public override string TypeName => InventoryReserved.EventTypeName;
 
     public override int SchemaVersion => InventoryReserved.SchemaVersion;
 
     public override void Write(InventoryReserved @event, global::System.Buffers.IBufferWriter<byte> output)
     {
-        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output, WriterOptions);
-        writer.Reset(output);
-        InventoryReserved.WriteJson(writer, @event);
-        writer.Flush();
+        var json = new global::Platform.Serialization.JsonOutput(output);
+        InventoryReserved.WriteJson(ref json, @event);
+        json.Commit();
     }
 
     public override InventoryReserved Read(global::System.ReadOnlySpan<byte> utf8Json, int storedSchemaVersion)
@@ -123,18 +112,13 @@ public sealed partial record InventoryUnavailable(
 
     /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
     [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Inventory.InventoryUnavailable value)
+    public static void WriteJson(ref global::Platform.Serialization.JsonOutput output, global::Shop.Inventory.InventoryUnavailable value)
     {
-        writer.WriteStartObject();
-        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
-        writer.WriteString(JsonPropertyNames.ProductId, value.ProductId);
-        writer.WriteEndObject();
-    }
-
-    static class JsonPropertyNames
-    {
-        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
-        public static readonly global::System.Text.Json.JsonEncodedText ProductId = global::System.Text.Json.JsonEncodedText.Encode("productId");
+        output.Raw("{\"orderId\":"u8);
+        output.String(value.OrderId);
+        output.Raw(",\"productId\":"u8);
+        output.String(value.ProductId);
+        output.Raw("}"u8);
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
@@ -179,21 +163,15 @@ public sealed partial class InventoryUnavailableEventType : global::Platform.Eve
 {
     public static InventoryUnavailableEventType Instance { get; } = new();
 
-    [global::System.ThreadStatic] static global::System.Text.Json.Utf8JsonWriter? cachedWriter;
-
-    // The generated writer emits well-formed JSON by construction; re-validating every token costs time.
-    static readonly global::System.Text.Json.JsonWriterOptions WriterOptions = new() { SkipValidation = true };
-
     public override string TypeName => InventoryUnavailable.EventTypeName;
 
     public override int SchemaVersion => InventoryUnavailable.SchemaVersion;
 
     public override void Write(InventoryUnavailable @event, global::System.Buffers.IBufferWriter<byte> output)
     {
-        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output, WriterOptions);
-        writer.Reset(output);
-        InventoryUnavailable.WriteJson(writer, @event);
-        writer.Flush();
+        var json = new global::Platform.Serialization.JsonOutput(output);
+        InventoryUnavailable.WriteJson(ref json, @event);
+        json.Commit();
     }
 
     public override InventoryUnavailable Read(global::System.ReadOnlySpan<byte> utf8Json, int storedSchemaVersion)
@@ -225,18 +203,13 @@ public sealed partial record InventoryReleased(
 
     /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
     [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Inventory.InventoryReleased value)
+    public static void WriteJson(ref global::Platform.Serialization.JsonOutput output, global::Shop.Inventory.InventoryReleased value)
     {
-        writer.WriteStartObject();
-        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
-        writer.WriteString(JsonPropertyNames.ReservationId, value.ReservationId);
-        writer.WriteEndObject();
-    }
-
-    static class JsonPropertyNames
-    {
-        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
-        public static readonly global::System.Text.Json.JsonEncodedText ReservationId = global::System.Text.Json.JsonEncodedText.Encode("reservationId");
+        output.Raw("{\"orderId\":"u8);
+        output.String(value.OrderId);
+        output.Raw(",\"reservationId\":"u8);
+        output.String(value.ReservationId);
+        output.Raw("}"u8);
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
@@ -281,21 +254,15 @@ public sealed partial class InventoryReleasedEventType : global::Platform.Events
 {
     public static InventoryReleasedEventType Instance { get; } = new();
 
-    [global::System.ThreadStatic] static global::System.Text.Json.Utf8JsonWriter? cachedWriter;
-
-    // The generated writer emits well-formed JSON by construction; re-validating every token costs time.
-    static readonly global::System.Text.Json.JsonWriterOptions WriterOptions = new() { SkipValidation = true };
-
     public override string TypeName => InventoryReleased.EventTypeName;
 
     public override int SchemaVersion => InventoryReleased.SchemaVersion;
 
     public override void Write(InventoryReleased @event, global::System.Buffers.IBufferWriter<byte> output)
     {
-        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output, WriterOptions);
-        writer.Reset(output);
-        InventoryReleased.WriteJson(writer, @event);
-        writer.Flush();
+        var json = new global::Platform.Serialization.JsonOutput(output);
+        InventoryReleased.WriteJson(ref json, @event);
+        json.Commit();
     }
 
     public override InventoryReleased Read(global::System.ReadOnlySpan<byte> utf8Json, int storedSchemaVersion)
@@ -327,18 +294,13 @@ public sealed partial record ReleaseFailed(
 
     /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
     [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Inventory.ReleaseFailed value)
+    public static void WriteJson(ref global::Platform.Serialization.JsonOutput output, global::Shop.Inventory.ReleaseFailed value)
     {
-        writer.WriteStartObject();
-        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
-        writer.WriteString(JsonPropertyNames.Reason, value.Reason);
-        writer.WriteEndObject();
-    }
-
-    static class JsonPropertyNames
-    {
-        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
-        public static readonly global::System.Text.Json.JsonEncodedText Reason = global::System.Text.Json.JsonEncodedText.Encode("reason");
+        output.Raw("{\"orderId\":"u8);
+        output.String(value.OrderId);
+        output.Raw(",\"reason\":"u8);
+        output.String(value.Reason);
+        output.Raw("}"u8);
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
@@ -383,21 +345,15 @@ public sealed partial class ReleaseFailedEventType : global::Platform.Events.Eve
 {
     public static ReleaseFailedEventType Instance { get; } = new();
 
-    [global::System.ThreadStatic] static global::System.Text.Json.Utf8JsonWriter? cachedWriter;
-
-    // The generated writer emits well-formed JSON by construction; re-validating every token costs time.
-    static readonly global::System.Text.Json.JsonWriterOptions WriterOptions = new() { SkipValidation = true };
-
     public override string TypeName => ReleaseFailed.EventTypeName;
 
     public override int SchemaVersion => ReleaseFailed.SchemaVersion;
 
     public override void Write(ReleaseFailed @event, global::System.Buffers.IBufferWriter<byte> output)
     {
-        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output, WriterOptions);
-        writer.Reset(output);
-        ReleaseFailed.WriteJson(writer, @event);
-        writer.Flush();
+        var json = new global::Platform.Serialization.JsonOutput(output);
+        ReleaseFailed.WriteJson(ref json, @event);
+        json.Commit();
     }
 
     public override ReleaseFailed Read(global::System.ReadOnlySpan<byte> utf8Json, int storedSchemaVersion)
@@ -429,18 +385,13 @@ public sealed partial record ShipmentArranged(
 
     /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
     [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Inventory.ShipmentArranged value)
+    public static void WriteJson(ref global::Platform.Serialization.JsonOutput output, global::Shop.Inventory.ShipmentArranged value)
     {
-        writer.WriteStartObject();
-        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
-        writer.WriteString(JsonPropertyNames.TrackingNumber, value.TrackingNumber);
-        writer.WriteEndObject();
-    }
-
-    static class JsonPropertyNames
-    {
-        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
-        public static readonly global::System.Text.Json.JsonEncodedText TrackingNumber = global::System.Text.Json.JsonEncodedText.Encode("trackingNumber");
+        output.Raw("{\"orderId\":"u8);
+        output.String(value.OrderId);
+        output.Raw(",\"trackingNumber\":"u8);
+        output.String(value.TrackingNumber);
+        output.Raw("}"u8);
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
@@ -485,21 +436,15 @@ public sealed partial class ShipmentArrangedEventType : global::Platform.Events.
 {
     public static ShipmentArrangedEventType Instance { get; } = new();
 
-    [global::System.ThreadStatic] static global::System.Text.Json.Utf8JsonWriter? cachedWriter;
-
-    // The generated writer emits well-formed JSON by construction; re-validating every token costs time.
-    static readonly global::System.Text.Json.JsonWriterOptions WriterOptions = new() { SkipValidation = true };
-
     public override string TypeName => ShipmentArranged.EventTypeName;
 
     public override int SchemaVersion => ShipmentArranged.SchemaVersion;
 
     public override void Write(ShipmentArranged @event, global::System.Buffers.IBufferWriter<byte> output)
     {
-        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output, WriterOptions);
-        writer.Reset(output);
-        ShipmentArranged.WriteJson(writer, @event);
-        writer.Flush();
+        var json = new global::Platform.Serialization.JsonOutput(output);
+        ShipmentArranged.WriteJson(ref json, @event);
+        json.Commit();
     }
 
     public override ShipmentArranged Read(global::System.ReadOnlySpan<byte> utf8Json, int storedSchemaVersion)
@@ -531,18 +476,13 @@ public sealed partial record ShipmentFailed(
 
     /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
     [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Inventory.ShipmentFailed value)
+    public static void WriteJson(ref global::Platform.Serialization.JsonOutput output, global::Shop.Inventory.ShipmentFailed value)
     {
-        writer.WriteStartObject();
-        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
-        writer.WriteString(JsonPropertyNames.Reason, value.Reason);
-        writer.WriteEndObject();
-    }
-
-    static class JsonPropertyNames
-    {
-        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
-        public static readonly global::System.Text.Json.JsonEncodedText Reason = global::System.Text.Json.JsonEncodedText.Encode("reason");
+        output.Raw("{\"orderId\":"u8);
+        output.String(value.OrderId);
+        output.Raw(",\"reason\":"u8);
+        output.String(value.Reason);
+        output.Raw("}"u8);
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
@@ -587,21 +527,15 @@ public sealed partial class ShipmentFailedEventType : global::Platform.Events.Ev
 {
     public static ShipmentFailedEventType Instance { get; } = new();
 
-    [global::System.ThreadStatic] static global::System.Text.Json.Utf8JsonWriter? cachedWriter;
-
-    // The generated writer emits well-formed JSON by construction; re-validating every token costs time.
-    static readonly global::System.Text.Json.JsonWriterOptions WriterOptions = new() { SkipValidation = true };
-
     public override string TypeName => ShipmentFailed.EventTypeName;
 
     public override int SchemaVersion => ShipmentFailed.SchemaVersion;
 
     public override void Write(ShipmentFailed @event, global::System.Buffers.IBufferWriter<byte> output)
     {
-        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output, WriterOptions);
-        writer.Reset(output);
-        ShipmentFailed.WriteJson(writer, @event);
-        writer.Flush();
+        var json = new global::Platform.Serialization.JsonOutput(output);
+        ShipmentFailed.WriteJson(ref json, @event);
+        json.Commit();
     }
 
     public override ShipmentFailed Read(global::System.ReadOnlySpan<byte> utf8Json, int storedSchemaVersion)
@@ -627,25 +561,20 @@ public sealed partial record ReserveInventory(
 {
     /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
     [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Inventory.ReserveInventory value)
+    public static void WriteJson(ref global::Platform.Serialization.JsonOutput output, global::Shop.Inventory.ReserveInventory value)
     {
-        writer.WriteStartObject();
-        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
-        writer.WritePropertyName(JsonPropertyNames.Items);
+        output.Raw("{\"orderId\":"u8);
+        output.String(value.OrderId);
+        output.Raw(",\"items\":"u8);
         var list1 = value.Items;
-        writer.WriteStartArray();
+        output.Raw("["u8);
         for (var i2 = 0; i2 < list1.Count; i2++)
         {
-            global::Shop.Orders.OrderItem.WriteJson(writer, list1[i2]);
+            if (i2 > 0) output.Raw(","u8);
+            global::Shop.Orders.OrderItem.WriteJson(ref output, list1[i2]);
         }
-        writer.WriteEndArray();
-        writer.WriteEndObject();
-    }
-
-    static class JsonPropertyNames
-    {
-        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
-        public static readonly global::System.Text.Json.JsonEncodedText Items = global::System.Text.Json.JsonEncodedText.Encode("items");
+        output.Raw("]"u8);
+        output.Raw("}"u8);
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
@@ -715,18 +644,13 @@ public sealed partial record ReleaseInventory(
 {
     /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
     [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Inventory.ReleaseInventory value)
+    public static void WriteJson(ref global::Platform.Serialization.JsonOutput output, global::Shop.Inventory.ReleaseInventory value)
     {
-        writer.WriteStartObject();
-        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
-        writer.WriteString(JsonPropertyNames.ReservationId, value.ReservationId);
-        writer.WriteEndObject();
-    }
-
-    static class JsonPropertyNames
-    {
-        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
-        public static readonly global::System.Text.Json.JsonEncodedText ReservationId = global::System.Text.Json.JsonEncodedText.Encode("reservationId");
+        output.Raw("{\"orderId\":"u8);
+        output.String(value.OrderId);
+        output.Raw(",\"reservationId\":"u8);
+        output.String(value.ReservationId);
+        output.Raw("}"u8);
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
@@ -789,20 +713,15 @@ public sealed partial record ArrangeShipment(
 {
     /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
     [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Inventory.ArrangeShipment value)
+    public static void WriteJson(ref global::Platform.Serialization.JsonOutput output, global::Shop.Inventory.ArrangeShipment value)
     {
-        writer.WriteStartObject();
-        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
-        writer.WriteString(JsonPropertyNames.ShippingAddress, value.ShippingAddress);
-        writer.WriteString(JsonPropertyNames.ShippingMethod, value.ShippingMethod);
-        writer.WriteEndObject();
-    }
-
-    static class JsonPropertyNames
-    {
-        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
-        public static readonly global::System.Text.Json.JsonEncodedText ShippingAddress = global::System.Text.Json.JsonEncodedText.Encode("shippingAddress");
-        public static readonly global::System.Text.Json.JsonEncodedText ShippingMethod = global::System.Text.Json.JsonEncodedText.Encode("shippingMethod");
+        output.Raw("{\"orderId\":"u8);
+        output.String(value.OrderId);
+        output.Raw(",\"shippingAddress\":"u8);
+        output.String(value.ShippingAddress);
+        output.Raw(",\"shippingMethod\":"u8);
+        output.String(value.ShippingMethod);
+        output.Raw("}"u8);
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
@@ -875,18 +794,13 @@ public sealed partial record NotifyWarehouse(
 {
     /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
     [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Inventory.NotifyWarehouse value)
+    public static void WriteJson(ref global::Platform.Serialization.JsonOutput output, global::Shop.Inventory.NotifyWarehouse value)
     {
-        writer.WriteStartObject();
-        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
-        writer.WriteString(JsonPropertyNames.TrackingNumber, value.TrackingNumber);
-        writer.WriteEndObject();
-    }
-
-    static class JsonPropertyNames
-    {
-        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
-        public static readonly global::System.Text.Json.JsonEncodedText TrackingNumber = global::System.Text.Json.JsonEncodedText.Encode("trackingNumber");
+        output.Raw("{\"orderId\":"u8);
+        output.String(value.OrderId);
+        output.Raw(",\"trackingNumber\":"u8);
+        output.String(value.TrackingNumber);
+        output.Raw("}"u8);
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>

@@ -16,20 +16,15 @@ public sealed partial record OrderItem(
 {
     /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
     [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Orders.OrderItem value)
+    public static void WriteJson(ref global::Platform.Serialization.JsonOutput output, global::Shop.Orders.OrderItem value)
     {
-        writer.WriteStartObject();
-        writer.WriteString(JsonPropertyNames.ProductId, value.ProductId);
-        writer.WriteNumber(JsonPropertyNames.Quantity, value.Quantity);
-        writer.WriteNumber(JsonPropertyNames.Price, value.Price);
-        writer.WriteEndObject();
-    }
-
-    static class JsonPropertyNames
-    {
-        public static readonly global::System.Text.Json.JsonEncodedText ProductId = global::System.Text.Json.JsonEncodedText.Encode("productId");
-        public static readonly global::System.Text.Json.JsonEncodedText Quantity = global::System.Text.Json.JsonEncodedText.Encode("quantity");
-        public static readonly global::System.Text.Json.JsonEncodedText Price = global::System.Text.Json.JsonEncodedText.Encode("price");
+        output.Raw("{\"productId\":"u8);
+        output.String(value.ProductId);
+        output.Raw(",\"quantity\":"u8);
+        output.Number(value.Quantity);
+        output.Raw(",\"price\":"u8);
+        output.Number(value.Price);
+        output.Raw("}"u8);
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
@@ -140,33 +135,28 @@ public sealed partial record OrderPlaced(
 
     /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
     [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Orders.OrderPlaced value)
+    public static void WriteJson(ref global::Platform.Serialization.JsonOutput output, global::Shop.Orders.OrderPlaced value)
     {
-        writer.WriteStartObject();
-        writer.WriteString(JsonPropertyNames.CustomerId, value.CustomerId);
-        writer.WritePropertyName(JsonPropertyNames.Items);
+        output.Raw("{\"customerId\":"u8);
+        output.String(value.CustomerId);
+        output.Raw(",\"items\":"u8);
         var list1 = value.Items;
-        writer.WriteStartArray();
+        output.Raw("["u8);
         for (var i2 = 0; i2 < list1.Count; i2++)
         {
-            global::Shop.Orders.OrderItem.WriteJson(writer, list1[i2]);
+            if (i2 > 0) output.Raw(","u8);
+            global::Shop.Orders.OrderItem.WriteJson(ref output, list1[i2]);
         }
-        writer.WriteEndArray();
-        writer.WriteNumber(JsonPropertyNames.TotalAmount, value.TotalAmount);
-        writer.WriteString(JsonPropertyNames.ShippingAddress, value.ShippingAddress);
-        writer.WriteString(JsonPropertyNames.Currency, value.Currency);
-        writer.WriteString(JsonPropertyNames.ShippingMethod, value.ShippingMethod);
-        writer.WriteEndObject();
-    }
-
-    static class JsonPropertyNames
-    {
-        public static readonly global::System.Text.Json.JsonEncodedText CustomerId = global::System.Text.Json.JsonEncodedText.Encode("customerId");
-        public static readonly global::System.Text.Json.JsonEncodedText Items = global::System.Text.Json.JsonEncodedText.Encode("items");
-        public static readonly global::System.Text.Json.JsonEncodedText TotalAmount = global::System.Text.Json.JsonEncodedText.Encode("totalAmount");
-        public static readonly global::System.Text.Json.JsonEncodedText ShippingAddress = global::System.Text.Json.JsonEncodedText.Encode("shippingAddress");
-        public static readonly global::System.Text.Json.JsonEncodedText Currency = global::System.Text.Json.JsonEncodedText.Encode("currency");
-        public static readonly global::System.Text.Json.JsonEncodedText ShippingMethod = global::System.Text.Json.JsonEncodedText.Encode("shippingMethod");
+        output.Raw("]"u8);
+        output.Raw(",\"totalAmount\":"u8);
+        output.Number(value.TotalAmount);
+        output.Raw(",\"shippingAddress\":"u8);
+        output.String(value.ShippingAddress);
+        output.Raw(",\"currency\":"u8);
+        output.String(value.Currency);
+        output.Raw(",\"shippingMethod\":"u8);
+        output.String(value.ShippingMethod);
+        output.Raw("}"u8);
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
@@ -262,32 +252,30 @@ public sealed partial record OrderPlacedV1(
 
     /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
     [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Orders.OrderPlacedV1 value)
+    public static void WriteJson(ref global::Platform.Serialization.JsonOutput output, global::Shop.Orders.OrderPlacedV1 value)
     {
-        writer.WriteStartObject();
-        writer.WriteString(JsonPropertyNames.CustomerId, value.CustomerId);
-        writer.WritePropertyName(JsonPropertyNames.Items);
+        output.Raw("{\"customerId\":"u8);
+        output.String(value.CustomerId);
+        output.Raw(",\"items\":"u8);
         var list5 = value.Items;
-        writer.WriteStartArray();
+        output.Raw("["u8);
         for (var i6 = 0; i6 < list5.Count; i6++)
         {
-            global::Shop.Orders.OrderItem.WriteJson(writer, list5[i6]);
+            if (i6 > 0) output.Raw(","u8);
+            global::Shop.Orders.OrderItem.WriteJson(ref output, list5[i6]);
         }
-        writer.WriteEndArray();
-        writer.WriteNumber(JsonPropertyNames.TotalAmount, value.TotalAmount);
-        writer.WriteString(JsonPropertyNames.ShippingAddress, value.ShippingAddress);
-        if (value.Currency is null) writer.WriteNull(JsonPropertyNames.Currency);
-        else writer.WriteString(JsonPropertyNames.Currency, value.Currency);
-        writer.WriteEndObject();
-    }
-
-    static class JsonPropertyNames
-    {
-        public static readonly global::System.Text.Json.JsonEncodedText CustomerId = global::System.Text.Json.JsonEncodedText.Encode("customerId");
-        public static readonly global::System.Text.Json.JsonEncodedText Items = global::System.Text.Json.JsonEncodedText.Encode("items");
-        public static readonly global::System.Text.Json.JsonEncodedText TotalAmount = global::System.Text.Json.JsonEncodedText.Encode("totalAmount");
-        public static readonly global::System.Text.Json.JsonEncodedText ShippingAddress = global::System.Text.Json.JsonEncodedText.Encode("shippingAddress");
-        public static readonly global::System.Text.Json.JsonEncodedText Currency = global::System.Text.Json.JsonEncodedText.Encode("currency");
+        output.Raw("]"u8);
+        output.Raw(",\"totalAmount\":"u8);
+        output.Number(value.TotalAmount);
+        output.Raw(",\"shippingAddress\":"u8);
+        output.String(value.ShippingAddress);
+        output.Raw(",\"currency\":"u8);
+        if (value.Currency is null) output.Null();
+        else
+        {
+            output.String(value.Currency);
+        }
+        output.Raw("}"u8);
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
@@ -367,21 +355,15 @@ public sealed partial class OrderPlacedEventType : global::Platform.Events.Event
 {
     public static OrderPlacedEventType Instance { get; } = new();
 
-    [global::System.ThreadStatic] static global::System.Text.Json.Utf8JsonWriter? cachedWriter;
-
-    // The generated writer emits well-formed JSON by construction; re-validating every token costs time.
-    static readonly global::System.Text.Json.JsonWriterOptions WriterOptions = new() { SkipValidation = true };
-
     public override string TypeName => OrderPlaced.EventTypeName;
 
     public override int SchemaVersion => OrderPlaced.SchemaVersion;
 
     public override void Write(OrderPlaced @event, global::System.Buffers.IBufferWriter<byte> output)
     {
-        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output, WriterOptions);
-        writer.Reset(output);
-        OrderPlaced.WriteJson(writer, @event);
-        writer.Flush();
+        var json = new global::Platform.Serialization.JsonOutput(output);
+        OrderPlaced.WriteJson(ref json, @event);
+        json.Commit();
     }
 
     public override OrderPlaced Read(global::System.ReadOnlySpan<byte> utf8Json, int storedSchemaVersion)
@@ -422,10 +404,9 @@ public sealed partial record OrderConfirmed()
 
     /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
     [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Orders.OrderConfirmed value)
+    public static void WriteJson(ref global::Platform.Serialization.JsonOutput output, global::Shop.Orders.OrderConfirmed value)
     {
-        writer.WriteStartObject();
-        writer.WriteEndObject();
+        output.Raw("{}"u8);
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
@@ -449,21 +430,15 @@ public sealed partial class OrderConfirmedEventType : global::Platform.Events.Ev
 {
     public static OrderConfirmedEventType Instance { get; } = new();
 
-    [global::System.ThreadStatic] static global::System.Text.Json.Utf8JsonWriter? cachedWriter;
-
-    // The generated writer emits well-formed JSON by construction; re-validating every token costs time.
-    static readonly global::System.Text.Json.JsonWriterOptions WriterOptions = new() { SkipValidation = true };
-
     public override string TypeName => OrderConfirmed.EventTypeName;
 
     public override int SchemaVersion => OrderConfirmed.SchemaVersion;
 
     public override void Write(OrderConfirmed @event, global::System.Buffers.IBufferWriter<byte> output)
     {
-        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output, WriterOptions);
-        writer.Reset(output);
-        OrderConfirmed.WriteJson(writer, @event);
-        writer.Flush();
+        var json = new global::Platform.Serialization.JsonOutput(output);
+        OrderConfirmed.WriteJson(ref json, @event);
+        json.Commit();
     }
 
     public override OrderConfirmed Read(global::System.ReadOnlySpan<byte> utf8Json, int storedSchemaVersion)
@@ -494,16 +469,11 @@ public sealed partial record OrderShipped(
 
     /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
     [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Orders.OrderShipped value)
+    public static void WriteJson(ref global::Platform.Serialization.JsonOutput output, global::Shop.Orders.OrderShipped value)
     {
-        writer.WriteStartObject();
-        writer.WriteString(JsonPropertyNames.TrackingNumber, value.TrackingNumber);
-        writer.WriteEndObject();
-    }
-
-    static class JsonPropertyNames
-    {
-        public static readonly global::System.Text.Json.JsonEncodedText TrackingNumber = global::System.Text.Json.JsonEncodedText.Encode("trackingNumber");
+        output.Raw("{\"trackingNumber\":"u8);
+        output.String(value.TrackingNumber);
+        output.Raw("}"u8);
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
@@ -539,21 +509,15 @@ public sealed partial class OrderShippedEventType : global::Platform.Events.Even
 {
     public static OrderShippedEventType Instance { get; } = new();
 
-    [global::System.ThreadStatic] static global::System.Text.Json.Utf8JsonWriter? cachedWriter;
-
-    // The generated writer emits well-formed JSON by construction; re-validating every token costs time.
-    static readonly global::System.Text.Json.JsonWriterOptions WriterOptions = new() { SkipValidation = true };
-
     public override string TypeName => OrderShipped.EventTypeName;
 
     public override int SchemaVersion => OrderShipped.SchemaVersion;
 
     public override void Write(OrderShipped @event, global::System.Buffers.IBufferWriter<byte> output)
     {
-        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output, WriterOptions);
-        writer.Reset(output);
-        OrderShipped.WriteJson(writer, @event);
-        writer.Flush();
+        var json = new global::Platform.Serialization.JsonOutput(output);
+        OrderShipped.WriteJson(ref json, @event);
+        json.Commit();
     }
 
     public override OrderShipped Read(global::System.ReadOnlySpan<byte> utf8Json, int storedSchemaVersion)
@@ -584,16 +548,11 @@ public sealed partial record OrderCancelled(
 
     /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
     [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Orders.OrderCancelled value)
+    public static void WriteJson(ref global::Platform.Serialization.JsonOutput output, global::Shop.Orders.OrderCancelled value)
     {
-        writer.WriteStartObject();
-        writer.WriteString(JsonPropertyNames.Reason, value.Reason);
-        writer.WriteEndObject();
-    }
-
-    static class JsonPropertyNames
-    {
-        public static readonly global::System.Text.Json.JsonEncodedText Reason = global::System.Text.Json.JsonEncodedText.Encode("reason");
+        output.Raw("{\"reason\":"u8);
+        output.String(value.Reason);
+        output.Raw("}"u8);
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
@@ -629,21 +588,15 @@ public sealed partial class OrderCancelledEventType : global::Platform.Events.Ev
 {
     public static OrderCancelledEventType Instance { get; } = new();
 
-    [global::System.ThreadStatic] static global::System.Text.Json.Utf8JsonWriter? cachedWriter;
-
-    // The generated writer emits well-formed JSON by construction; re-validating every token costs time.
-    static readonly global::System.Text.Json.JsonWriterOptions WriterOptions = new() { SkipValidation = true };
-
     public override string TypeName => OrderCancelled.EventTypeName;
 
     public override int SchemaVersion => OrderCancelled.SchemaVersion;
 
     public override void Write(OrderCancelled @event, global::System.Buffers.IBufferWriter<byte> output)
     {
-        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output, WriterOptions);
-        writer.Reset(output);
-        OrderCancelled.WriteJson(writer, @event);
-        writer.Flush();
+        var json = new global::Platform.Serialization.JsonOutput(output);
+        OrderCancelled.WriteJson(ref json, @event);
+        json.Commit();
     }
 
     public override OrderCancelled Read(global::System.ReadOnlySpan<byte> utf8Json, int storedSchemaVersion)
@@ -673,33 +626,28 @@ public sealed partial record PlaceOrder(
 {
     /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
     [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Orders.PlaceOrder value)
+    public static void WriteJson(ref global::Platform.Serialization.JsonOutput output, global::Shop.Orders.PlaceOrder value)
     {
-        writer.WriteStartObject();
-        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
-        writer.WriteString(JsonPropertyNames.CustomerId, value.CustomerId);
-        writer.WritePropertyName(JsonPropertyNames.Items);
+        output.Raw("{\"orderId\":"u8);
+        output.String(value.OrderId);
+        output.Raw(",\"customerId\":"u8);
+        output.String(value.CustomerId);
+        output.Raw(",\"items\":"u8);
         var list1 = value.Items;
-        writer.WriteStartArray();
+        output.Raw("["u8);
         for (var i2 = 0; i2 < list1.Count; i2++)
         {
-            global::Shop.Orders.OrderItem.WriteJson(writer, list1[i2]);
+            if (i2 > 0) output.Raw(","u8);
+            global::Shop.Orders.OrderItem.WriteJson(ref output, list1[i2]);
         }
-        writer.WriteEndArray();
-        writer.WriteString(JsonPropertyNames.ShippingAddress, value.ShippingAddress);
-        writer.WriteString(JsonPropertyNames.Currency, value.Currency);
-        writer.WriteString(JsonPropertyNames.ShippingMethod, value.ShippingMethod);
-        writer.WriteEndObject();
-    }
-
-    static class JsonPropertyNames
-    {
-        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
-        public static readonly global::System.Text.Json.JsonEncodedText CustomerId = global::System.Text.Json.JsonEncodedText.Encode("customerId");
-        public static readonly global::System.Text.Json.JsonEncodedText Items = global::System.Text.Json.JsonEncodedText.Encode("items");
-        public static readonly global::System.Text.Json.JsonEncodedText ShippingAddress = global::System.Text.Json.JsonEncodedText.Encode("shippingAddress");
-        public static readonly global::System.Text.Json.JsonEncodedText Currency = global::System.Text.Json.JsonEncodedText.Encode("currency");
-        public static readonly global::System.Text.Json.JsonEncodedText ShippingMethod = global::System.Text.Json.JsonEncodedText.Encode("shippingMethod");
+        output.Raw("]"u8);
+        output.Raw(",\"shippingAddress\":"u8);
+        output.String(value.ShippingAddress);
+        output.Raw(",\"currency\":"u8);
+        output.String(value.Currency);
+        output.Raw(",\"shippingMethod\":"u8);
+        output.String(value.ShippingMethod);
+        output.Raw("}"u8);
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
@@ -814,16 +762,11 @@ public sealed partial record ConfirmOrder(
 {
     /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
     [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Orders.ConfirmOrder value)
+    public static void WriteJson(ref global::Platform.Serialization.JsonOutput output, global::Shop.Orders.ConfirmOrder value)
     {
-        writer.WriteStartObject();
-        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
-        writer.WriteEndObject();
-    }
-
-    static class JsonPropertyNames
-    {
-        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
+        output.Raw("{\"orderId\":"u8);
+        output.String(value.OrderId);
+        output.Raw("}"u8);
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
@@ -876,18 +819,13 @@ public sealed partial record ShipOrder(
 {
     /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
     [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Orders.ShipOrder value)
+    public static void WriteJson(ref global::Platform.Serialization.JsonOutput output, global::Shop.Orders.ShipOrder value)
     {
-        writer.WriteStartObject();
-        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
-        writer.WriteString(JsonPropertyNames.TrackingNumber, value.TrackingNumber);
-        writer.WriteEndObject();
-    }
-
-    static class JsonPropertyNames
-    {
-        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
-        public static readonly global::System.Text.Json.JsonEncodedText TrackingNumber = global::System.Text.Json.JsonEncodedText.Encode("trackingNumber");
+        output.Raw("{\"orderId\":"u8);
+        output.String(value.OrderId);
+        output.Raw(",\"trackingNumber\":"u8);
+        output.String(value.TrackingNumber);
+        output.Raw("}"u8);
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
@@ -951,18 +889,13 @@ public sealed partial record CancelOrder(
 {
     /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
     [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Orders.CancelOrder value)
+    public static void WriteJson(ref global::Platform.Serialization.JsonOutput output, global::Shop.Orders.CancelOrder value)
     {
-        writer.WriteStartObject();
-        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
-        writer.WriteString(JsonPropertyNames.Reason, value.Reason);
-        writer.WriteEndObject();
-    }
-
-    static class JsonPropertyNames
-    {
-        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
-        public static readonly global::System.Text.Json.JsonEncodedText Reason = global::System.Text.Json.JsonEncodedText.Encode("reason");
+        output.Raw("{\"orderId\":"u8);
+        output.String(value.OrderId);
+        output.Raw(",\"reason\":"u8);
+        output.String(value.Reason);
+        output.Raw("}"u8);
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
@@ -1035,44 +968,44 @@ public sealed partial class OrderState
 
     /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
     [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Orders.OrderState value)
+    public static void WriteJson(ref global::Platform.Serialization.JsonOutput output, global::Shop.Orders.OrderState value)
     {
-        writer.WriteStartObject();
-        writer.WritePropertyName(JsonPropertyNames.Status);
-        writer.WriteStringValue(global::Shop.Orders.OrderStatusJson.ToName(value.Status));
-        writer.WriteString(JsonPropertyNames.CustomerId, value.CustomerId);
-        writer.WritePropertyName(JsonPropertyNames.Items);
+        output.Raw("{\"status\":"u8);
+        output.String(global::Shop.Orders.OrderStatusJson.ToName(value.Status));
+        output.Raw(",\"customerId\":"u8);
+        output.String(value.CustomerId);
+        output.Raw(",\"items\":"u8);
         var list1 = value.Items;
-        writer.WriteStartArray();
+        output.Raw("["u8);
         for (var i2 = 0; i2 < list1.Count; i2++)
         {
-            global::Shop.Orders.OrderItem.WriteJson(writer, list1[i2]);
+            if (i2 > 0) output.Raw(","u8);
+            global::Shop.Orders.OrderItem.WriteJson(ref output, list1[i2]);
         }
-        writer.WriteEndArray();
-        writer.WriteNumber(JsonPropertyNames.TotalAmount, value.TotalAmount);
-        writer.WriteString(JsonPropertyNames.Currency, value.Currency);
-        writer.WriteString(JsonPropertyNames.ShippingMethod, value.ShippingMethod);
-        writer.WriteString(JsonPropertyNames.ShippingAddress, value.ShippingAddress);
-        if (value.TrackingNumber is null) writer.WriteNull(JsonPropertyNames.TrackingNumber);
-        else writer.WriteString(JsonPropertyNames.TrackingNumber, value.TrackingNumber);
-        if (value.PlacedAt is null) writer.WriteNull(JsonPropertyNames.PlacedAt);
-        else writer.WriteString(JsonPropertyNames.PlacedAt, value.PlacedAt.Value);
-        writer.WriteNumber(JsonPropertyNames.ChangeCount, value.ChangeCount);
-        writer.WriteEndObject();
-    }
-
-    static class JsonPropertyNames
-    {
-        public static readonly global::System.Text.Json.JsonEncodedText Status = global::System.Text.Json.JsonEncodedText.Encode("status");
-        public static readonly global::System.Text.Json.JsonEncodedText CustomerId = global::System.Text.Json.JsonEncodedText.Encode("customerId");
-        public static readonly global::System.Text.Json.JsonEncodedText Items = global::System.Text.Json.JsonEncodedText.Encode("items");
-        public static readonly global::System.Text.Json.JsonEncodedText TotalAmount = global::System.Text.Json.JsonEncodedText.Encode("totalAmount");
-        public static readonly global::System.Text.Json.JsonEncodedText Currency = global::System.Text.Json.JsonEncodedText.Encode("currency");
-        public static readonly global::System.Text.Json.JsonEncodedText ShippingMethod = global::System.Text.Json.JsonEncodedText.Encode("shippingMethod");
-        public static readonly global::System.Text.Json.JsonEncodedText ShippingAddress = global::System.Text.Json.JsonEncodedText.Encode("shippingAddress");
-        public static readonly global::System.Text.Json.JsonEncodedText TrackingNumber = global::System.Text.Json.JsonEncodedText.Encode("trackingNumber");
-        public static readonly global::System.Text.Json.JsonEncodedText PlacedAt = global::System.Text.Json.JsonEncodedText.Encode("placedAt");
-        public static readonly global::System.Text.Json.JsonEncodedText ChangeCount = global::System.Text.Json.JsonEncodedText.Encode("changeCount");
+        output.Raw("]"u8);
+        output.Raw(",\"totalAmount\":"u8);
+        output.Number(value.TotalAmount);
+        output.Raw(",\"currency\":"u8);
+        output.String(value.Currency);
+        output.Raw(",\"shippingMethod\":"u8);
+        output.String(value.ShippingMethod);
+        output.Raw(",\"shippingAddress\":"u8);
+        output.String(value.ShippingAddress);
+        output.Raw(",\"trackingNumber\":"u8);
+        if (value.TrackingNumber is null) output.Null();
+        else
+        {
+            output.String(value.TrackingNumber);
+        }
+        output.Raw(",\"placedAt\":"u8);
+        if (value.PlacedAt is null) output.Null();
+        else
+        {
+            output.String(value.PlacedAt.Value);
+        }
+        output.Raw(",\"changeCount\":"u8);
+        output.Number(value.ChangeCount);
+        output.Raw("}"u8);
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
@@ -1210,20 +1143,14 @@ public sealed class OrderStateSnapshot : global::Platform.Events.SnapshotDescrip
 {
     public static OrderStateSnapshot Instance { get; } = new();
 
-    [global::System.ThreadStatic] static global::System.Text.Json.Utf8JsonWriter? cachedWriter;
-
-    // The generated writer emits well-formed JSON by construction; re-validating every token costs time.
-    static readonly global::System.Text.Json.JsonWriterOptions WriterOptions = new() { SkipValidation = true };
-
     /// <summary>Changes whenever a state field or its type changes.</summary>
     public override string SchemaFingerprint => "ee75e130508e4926";
 
     public override void Write(OrderState state, global::System.Buffers.IBufferWriter<byte> output)
     {
-        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output, WriterOptions);
-        writer.Reset(output);
-        OrderState.WriteJson(writer, state);
-        writer.Flush();
+        var json = new global::Platform.Serialization.JsonOutput(output);
+        OrderState.WriteJson(ref json, state);
+        json.Commit();
     }
 
     public override OrderState Read(global::System.ReadOnlySpan<byte> utf8Json)

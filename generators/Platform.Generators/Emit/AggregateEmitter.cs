@@ -76,20 +76,14 @@ internal static class AggregateEmitter
         {
             w.Line($"public static {state}Snapshot Instance {{ get; }} = new();");
             w.Line();
-            w.Line("[global::System.ThreadStatic] static global::System.Text.Json.Utf8JsonWriter? cachedWriter;");
-            w.Line();
-            w.Line("// The generated writer emits well-formed JSON by construction; re-validating every token costs time.");
-            w.Line("static readonly global::System.Text.Json.JsonWriterOptions WriterOptions = new() { SkipValidation = true };");
-            w.Line();
             w.Line("/// <summary>Changes whenever a state field or its type changes.</summary>");
             w.Line($"public override string SchemaFingerprint => {CSharpLiteral.String(Fingerprint(a))};");
             w.Line();
             using (w.Block($"public override void Write({state} state, global::System.Buffers.IBufferWriter<byte> output)"))
             {
-                w.Line("var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output, WriterOptions);");
-                w.Line("writer.Reset(output);");
-                w.Line($"{state}.WriteJson(writer, state);");
-                w.Line("writer.Flush();");
+                w.Line("var json = new global::Platform.Serialization.JsonOutput(output);");
+                w.Line($"{state}.WriteJson(ref json, state);");
+                w.Line("json.Commit();");
             }
             w.Line();
             using (w.Block($"public override {state} Read(global::System.ReadOnlySpan<byte> utf8Json)"))

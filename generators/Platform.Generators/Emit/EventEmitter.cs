@@ -63,22 +63,15 @@ internal static class EventEmitter
         {
             w.Line($"public static {type} Instance {{ get; }} = new();");
             w.Line();
-            w.Line("[global::System.ThreadStatic] static global::System.Text.Json.Utf8JsonWriter? cachedWriter;");
-            w.Line();
-            w.Line("// The generated writer emits well-formed JSON by construction; re-validating every token costs time.");
-            w.Line("static readonly global::System.Text.Json.JsonWriterOptions WriterOptions = new() { SkipValidation = true };");
-            w.Line();
             w.Line($"public override string TypeName => {e.Name}.EventTypeName;");
             w.Line();
             w.Line($"public override int SchemaVersion => {e.Name}.SchemaVersion;");
             w.Line();
             using (w.Block($"public override void Write({e.Name} @event, global::System.Buffers.IBufferWriter<byte> output)"))
             {
-                // One writer per thread, reset onto each output: no allocation per event.
-                w.Line("var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output, WriterOptions);");
-                w.Line("writer.Reset(output);");
-                w.Line($"{e.Name}.WriteJson(writer, @event);");
-                w.Line("writer.Flush();");
+                w.Line("var json = new global::Platform.Serialization.JsonOutput(output);");
+                w.Line($"{e.Name}.WriteJson(ref json, @event);");
+                w.Line("json.Commit();");
             }
             w.Line();
             using (w.Block($"public override {e.Name} Read(global::System.ReadOnlySpan<byte> utf8Json, int storedSchemaVersion)"))

@@ -5,8 +5,8 @@ using Platform.Generators.Model;
 namespace Platform.Generators.Emit;
 
 /// <summary>
-/// Writes reflection-free System.Text.Json code: a <c>Utf8JsonWriter</c> writer and a
-/// <c>Utf8JsonReader</c> reader per record. Property names are the YAML field names, so the
+/// Writes reflection-free JSON code per record: a writer onto <c>Platform.Serialization.JsonOutput</c>
+/// (pre-encoded names, no per-token bookkeeping) and a <c>Utf8JsonReader</c> reader. Property names are the YAML field names, so the
 /// stored JSON is independent of C# naming. Unknown properties are skipped (a newer writer may
 /// add fields); a missing required one is a <c>JsonException</c> that names it.
 /// </summary>
@@ -21,24 +21,19 @@ internal sealed class JsonEmitter(string ownerNamespace, TypeIndex index)
         var type = Names.Global(ownerNamespace, typeName);
         w.Line("/// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>");
         w.Line("[global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]");
-        using (w.Block($"public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, {type} value)"))
+        using (w.Block($"public static void WriteJson(ref global::Platform.Serialization.JsonOutput output, {type} value)"))
         {
-            w.Line("writer.WriteStartObject();");
-            foreach (var field in fields)
-                WriteProperty(w, field, "value." + Names.Pascal(field.Name));
-            w.Line("writer.WriteEndObject();");
+            if (fields.Count == 0) w.Line("output.Raw(\"{}\"u8);");
+            for (var i = 0; i < fields.Count; i++)
+            {
+                // The punctuation and the property name are one literal: names are checked ASCII identifiers.
+                var prefix = (i == 0 ? "{" : ",") + "\"" + fields[i].Name + "\":";
+                w.Line($"output.Raw({CSharpLiteral.String(prefix)}u8);");
+                WriteValue(w, fields[i].Type, "value." + Names.Pascal(fields[i].Name));
+            }
+            if (fields.Count > 0) w.Line("output.Raw(\"}\"u8);");
         }
         w.Line();
-        if (fields.Count > 0)
-        {
-            // Pre-encoded names: the writer copies them without escaping or validating them again.
-            w.Line("static class JsonPropertyNames");
-            w.Line("{");
-            foreach (var field in fields)
-                w.Line($"    public static readonly global::System.Text.Json.JsonEncodedText {Names.Pascal(field.Name)} = global::System.Text.Json.JsonEncodedText.Encode({CSharpLiteral.String(field.Name)});");
-            w.Line("}");
-            w.Line();
-        }
         w.Line("/// <summary>Reads a JSON object written by <see cref=\"WriteJson\"/> or by an older writer with fewer optional fields.</summary>");
         w.Line("[global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]");
         using (w.Block($"public static {type} ReadJson(ref global::System.Text.Json.Utf8JsonReader reader)"))
@@ -99,33 +94,6 @@ internal sealed class JsonEmitter(string ownerNamespace, TypeIndex index)
         }
     }
 
-    /// <summary>One property: a single writer call for primitives, name then value otherwise.</summary>
-    void WriteProperty(CodeWriter w, FieldDefinition field, string expression)
-    {
-        var name = "JsonPropertyNames." + Names.Pascal(field.Name);
-        var type = field.Type;
-        if (type.Kind == TypeKind.Primitive && type.Primitive != PrimitiveType.Date)
-        {
-            var call = type.Primitive switch
-            {
-                PrimitiveType.Int or PrimitiveType.Long or PrimitiveType.Decimal or PrimitiveType.Double => "WriteNumber",
-                PrimitiveType.Bool => "WriteBoolean",
-                _ => "WriteString",
-            };
-            if (!type.IsOptional)
-            {
-                w.Line($"writer.{call}({name}, {expression});");
-                return;
-            }
-            var value = CSharpTypes.IsValueType(type, index) ? expression + ".Value" : expression;
-            w.Line($"if ({expression} is null) writer.WriteNull({name});");
-            w.Line($"else writer.{call}({name}, {value});");
-            return;
-        }
-        w.Line($"writer.WritePropertyName({name});");
-        WriteValue(w, type, expression);
-    }
-
     static string Local(FieldDefinition field) => Names.Camel(field.Name);
 
     string NextLocal(string stem) => stem + (++locals).ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -135,7 +103,7 @@ internal sealed class JsonEmitter(string ownerNamespace, TypeIndex index)
     {
         if (type.IsOptional)
         {
-            w.Line($"if ({expression} is null) writer.WriteNullValue();");
+            w.Line($"if ({expression} is null) output.Null();");
             w.Open("else");
             WriteValue(w, type with { IsOptional = false }, CSharpTypes.IsValueType(type, index) ? expression + ".Value" : expression);
             w.Close();
@@ -152,28 +120,34 @@ internal sealed class JsonEmitter(string ownerNamespace, TypeIndex index)
                 var list = NextLocal("list");
                 var i = NextLocal("i");
                 w.Line($"var {list} = {expression};");
-                w.Line("writer.WriteStartArray();");
+                w.Line("output.Raw(\"[\"u8);");
                 w.Open($"for (var {i} = 0; {i} < {list}.Count; {i}++)");
+                w.Line($"if ({i} > 0) output.Raw(\",\"u8);");
                 WriteValue(w, type.Element!, $"{list}[{i}]");
                 w.Close();
-                w.Line("writer.WriteEndArray();");
+                w.Line("output.Raw(\"]\"u8);");
                 break;
             }
             case TypeKind.Map:
             {
                 var pair = NextLocal("pair");
-                w.Line("writer.WriteStartObject();");
+                var first = NextLocal("first");
+                w.Line("output.Raw(\"{\"u8);");
+                w.Line($"var {first} = true;");
                 w.Open($"foreach (var {pair} in {expression})");
-                w.Line($"writer.WritePropertyName({KeyToString(type.Key!, pair + ".Key")});");
+                w.Line($"if (!{first}) output.Raw(\",\"u8);");
+                w.Line($"{first} = false;");
+                w.Line($"output.String({KeyToString(type.Key!, pair + ".Key")});");
+                w.Line("output.Raw(\":\"u8);");
                 WriteValue(w, type.Element!, pair + ".Value");
                 w.Close();
-                w.Line("writer.WriteEndObject();");
+                w.Line("output.Raw(\"}\"u8);");
                 break;
             }
             default:
                 w.Line(IsEnum(type, out var ns)
-                    ? $"writer.WriteStringValue({Names.Global(ns, type.Name + "Json")}.ToName({expression}));"
-                    : $"{Names.Global(ns, type.Name)}.WriteJson(writer, {expression});");
+                    ? $"output.String({Names.Global(ns, type.Name + "Json")}.ToName({expression}));"
+                    : $"{Names.Global(ns, type.Name)}.WriteJson(ref output, {expression});");
                 break;
         }
     }
@@ -193,10 +167,9 @@ internal sealed class JsonEmitter(string ownerNamespace, TypeIndex index)
 
     static string WritePrimitive(PrimitiveType primitive, string expression) => primitive switch
     {
-        PrimitiveType.Int or PrimitiveType.Long or PrimitiveType.Decimal or PrimitiveType.Double => $"writer.WriteNumberValue({expression});",
-        PrimitiveType.Bool => $"writer.WriteBooleanValue({expression});",
-        PrimitiveType.Date => $"writer.WriteStringValue({expression}.ToString(\"yyyy-MM-dd\", global::System.Globalization.CultureInfo.InvariantCulture));",
-        _ => $"writer.WriteStringValue({expression});",
+        PrimitiveType.Int or PrimitiveType.Long or PrimitiveType.Decimal or PrimitiveType.Double => $"output.Number({expression});",
+        PrimitiveType.Bool => $"output.Boolean({expression});",
+        _ => $"output.String({expression});",
     };
 
     static string KeyToString(TypeRef key, string expression) => key.Kind == TypeKind.Primitive && key.Primitive == PrimitiveType.String

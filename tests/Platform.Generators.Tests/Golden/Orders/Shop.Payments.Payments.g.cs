@@ -22,20 +22,15 @@ public sealed partial record PaymentCharged(
 
     /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
     [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Payments.PaymentCharged value)
+    public static void WriteJson(ref global::Platform.Serialization.JsonOutput output, global::Shop.Payments.PaymentCharged value)
     {
-        writer.WriteStartObject();
-        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
-        writer.WriteString(JsonPropertyNames.PaymentId, value.PaymentId);
-        writer.WriteNumber(JsonPropertyNames.Amount, value.Amount);
-        writer.WriteEndObject();
-    }
-
-    static class JsonPropertyNames
-    {
-        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
-        public static readonly global::System.Text.Json.JsonEncodedText PaymentId = global::System.Text.Json.JsonEncodedText.Encode("paymentId");
-        public static readonly global::System.Text.Json.JsonEncodedText Amount = global::System.Text.Json.JsonEncodedText.Encode("amount");
+        output.Raw("{\"orderId\":"u8);
+        output.String(value.OrderId);
+        output.Raw(",\"paymentId\":"u8);
+        output.String(value.PaymentId);
+        output.Raw(",\"amount\":"u8);
+        output.Number(value.Amount);
+        output.Raw("}"u8);
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
@@ -89,21 +84,15 @@ public sealed partial class PaymentChargedEventType : global::Platform.Events.Ev
 {
     public static PaymentChargedEventType Instance { get; } = new();
 
-    [global::System.ThreadStatic] static global::System.Text.Json.Utf8JsonWriter? cachedWriter;
-
-    // The generated writer emits well-formed JSON by construction; re-validating every token costs time.
-    static readonly global::System.Text.Json.JsonWriterOptions WriterOptions = new() { SkipValidation = true };
-
     public override string TypeName => PaymentCharged.EventTypeName;
 
     public override int SchemaVersion => PaymentCharged.SchemaVersion;
 
     public override void Write(PaymentCharged @event, global::System.Buffers.IBufferWriter<byte> output)
     {
-        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output, WriterOptions);
-        writer.Reset(output);
-        PaymentCharged.WriteJson(writer, @event);
-        writer.Flush();
+        var json = new global::Platform.Serialization.JsonOutput(output);
+        PaymentCharged.WriteJson(ref json, @event);
+        json.Commit();
     }
 
     public override PaymentCharged Read(global::System.ReadOnlySpan<byte> utf8Json, int storedSchemaVersion)
@@ -135,18 +124,13 @@ public sealed partial record PaymentFailed(
 
     /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
     [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Payments.PaymentFailed value)
+    public static void WriteJson(ref global::Platform.Serialization.JsonOutput output, global::Shop.Payments.PaymentFailed value)
     {
-        writer.WriteStartObject();
-        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
-        writer.WriteString(JsonPropertyNames.Reason, value.Reason);
-        writer.WriteEndObject();
-    }
-
-    static class JsonPropertyNames
-    {
-        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
-        public static readonly global::System.Text.Json.JsonEncodedText Reason = global::System.Text.Json.JsonEncodedText.Encode("reason");
+        output.Raw("{\"orderId\":"u8);
+        output.String(value.OrderId);
+        output.Raw(",\"reason\":"u8);
+        output.String(value.Reason);
+        output.Raw("}"u8);
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
@@ -191,21 +175,15 @@ public sealed partial class PaymentFailedEventType : global::Platform.Events.Eve
 {
     public static PaymentFailedEventType Instance { get; } = new();
 
-    [global::System.ThreadStatic] static global::System.Text.Json.Utf8JsonWriter? cachedWriter;
-
-    // The generated writer emits well-formed JSON by construction; re-validating every token costs time.
-    static readonly global::System.Text.Json.JsonWriterOptions WriterOptions = new() { SkipValidation = true };
-
     public override string TypeName => PaymentFailed.EventTypeName;
 
     public override int SchemaVersion => PaymentFailed.SchemaVersion;
 
     public override void Write(PaymentFailed @event, global::System.Buffers.IBufferWriter<byte> output)
     {
-        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output, WriterOptions);
-        writer.Reset(output);
-        PaymentFailed.WriteJson(writer, @event);
-        writer.Flush();
+        var json = new global::Platform.Serialization.JsonOutput(output);
+        PaymentFailed.WriteJson(ref json, @event);
+        json.Commit();
     }
 
     public override PaymentFailed Read(global::System.ReadOnlySpan<byte> utf8Json, int storedSchemaVersion)
@@ -237,18 +215,13 @@ public sealed partial record PaymentRefunded(
 
     /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
     [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Payments.PaymentRefunded value)
+    public static void WriteJson(ref global::Platform.Serialization.JsonOutput output, global::Shop.Payments.PaymentRefunded value)
     {
-        writer.WriteStartObject();
-        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
-        writer.WriteString(JsonPropertyNames.PaymentId, value.PaymentId);
-        writer.WriteEndObject();
-    }
-
-    static class JsonPropertyNames
-    {
-        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
-        public static readonly global::System.Text.Json.JsonEncodedText PaymentId = global::System.Text.Json.JsonEncodedText.Encode("paymentId");
+        output.Raw("{\"orderId\":"u8);
+        output.String(value.OrderId);
+        output.Raw(",\"paymentId\":"u8);
+        output.String(value.PaymentId);
+        output.Raw("}"u8);
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
@@ -293,21 +266,15 @@ public sealed partial class PaymentRefundedEventType : global::Platform.Events.E
 {
     public static PaymentRefundedEventType Instance { get; } = new();
 
-    [global::System.ThreadStatic] static global::System.Text.Json.Utf8JsonWriter? cachedWriter;
-
-    // The generated writer emits well-formed JSON by construction; re-validating every token costs time.
-    static readonly global::System.Text.Json.JsonWriterOptions WriterOptions = new() { SkipValidation = true };
-
     public override string TypeName => PaymentRefunded.EventTypeName;
 
     public override int SchemaVersion => PaymentRefunded.SchemaVersion;
 
     public override void Write(PaymentRefunded @event, global::System.Buffers.IBufferWriter<byte> output)
     {
-        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output, WriterOptions);
-        writer.Reset(output);
-        PaymentRefunded.WriteJson(writer, @event);
-        writer.Flush();
+        var json = new global::Platform.Serialization.JsonOutput(output);
+        PaymentRefunded.WriteJson(ref json, @event);
+        json.Commit();
     }
 
     public override PaymentRefunded Read(global::System.ReadOnlySpan<byte> utf8Json, int storedSchemaVersion)
@@ -340,20 +307,15 @@ public sealed partial record RefundFailed(
 
     /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
     [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Payments.RefundFailed value)
+    public static void WriteJson(ref global::Platform.Serialization.JsonOutput output, global::Shop.Payments.RefundFailed value)
     {
-        writer.WriteStartObject();
-        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
-        writer.WriteString(JsonPropertyNames.PaymentId, value.PaymentId);
-        writer.WriteString(JsonPropertyNames.Reason, value.Reason);
-        writer.WriteEndObject();
-    }
-
-    static class JsonPropertyNames
-    {
-        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
-        public static readonly global::System.Text.Json.JsonEncodedText PaymentId = global::System.Text.Json.JsonEncodedText.Encode("paymentId");
-        public static readonly global::System.Text.Json.JsonEncodedText Reason = global::System.Text.Json.JsonEncodedText.Encode("reason");
+        output.Raw("{\"orderId\":"u8);
+        output.String(value.OrderId);
+        output.Raw(",\"paymentId\":"u8);
+        output.String(value.PaymentId);
+        output.Raw(",\"reason\":"u8);
+        output.String(value.Reason);
+        output.Raw("}"u8);
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
@@ -407,21 +369,15 @@ public sealed partial class RefundFailedEventType : global::Platform.Events.Even
 {
     public static RefundFailedEventType Instance { get; } = new();
 
-    [global::System.ThreadStatic] static global::System.Text.Json.Utf8JsonWriter? cachedWriter;
-
-    // The generated writer emits well-formed JSON by construction; re-validating every token costs time.
-    static readonly global::System.Text.Json.JsonWriterOptions WriterOptions = new() { SkipValidation = true };
-
     public override string TypeName => RefundFailed.EventTypeName;
 
     public override int SchemaVersion => RefundFailed.SchemaVersion;
 
     public override void Write(RefundFailed @event, global::System.Buffers.IBufferWriter<byte> output)
     {
-        var writer = cachedWriter ??= new global::System.Text.Json.Utf8JsonWriter(output, WriterOptions);
-        writer.Reset(output);
-        RefundFailed.WriteJson(writer, @event);
-        writer.Flush();
+        var json = new global::Platform.Serialization.JsonOutput(output);
+        RefundFailed.WriteJson(ref json, @event);
+        json.Commit();
     }
 
     public override RefundFailed Read(global::System.ReadOnlySpan<byte> utf8Json, int storedSchemaVersion)
@@ -449,22 +405,17 @@ public sealed partial record ChargePayment(
 {
     /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
     [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Payments.ChargePayment value)
+    public static void WriteJson(ref global::Platform.Serialization.JsonOutput output, global::Shop.Payments.ChargePayment value)
     {
-        writer.WriteStartObject();
-        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
-        writer.WriteString(JsonPropertyNames.CustomerId, value.CustomerId);
-        writer.WriteNumber(JsonPropertyNames.Amount, value.Amount);
-        writer.WriteString(JsonPropertyNames.Currency, value.Currency);
-        writer.WriteEndObject();
-    }
-
-    static class JsonPropertyNames
-    {
-        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
-        public static readonly global::System.Text.Json.JsonEncodedText CustomerId = global::System.Text.Json.JsonEncodedText.Encode("customerId");
-        public static readonly global::System.Text.Json.JsonEncodedText Amount = global::System.Text.Json.JsonEncodedText.Encode("amount");
-        public static readonly global::System.Text.Json.JsonEncodedText Currency = global::System.Text.Json.JsonEncodedText.Encode("currency");
+        output.Raw("{\"orderId\":"u8);
+        output.String(value.OrderId);
+        output.Raw(",\"customerId\":"u8);
+        output.String(value.CustomerId);
+        output.Raw(",\"amount\":"u8);
+        output.Number(value.Amount);
+        output.Raw(",\"currency\":"u8);
+        output.String(value.Currency);
+        output.Raw("}"u8);
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
@@ -548,20 +499,15 @@ public sealed partial record RefundPayment(
 {
     /// <summary>Writes this value as a JSON object; property names are the definition's field names.</summary>
     [global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]
-    public static void WriteJson(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Payments.RefundPayment value)
+    public static void WriteJson(ref global::Platform.Serialization.JsonOutput output, global::Shop.Payments.RefundPayment value)
     {
-        writer.WriteStartObject();
-        writer.WriteString(JsonPropertyNames.OrderId, value.OrderId);
-        writer.WriteString(JsonPropertyNames.PaymentId, value.PaymentId);
-        writer.WriteNumber(JsonPropertyNames.Amount, value.Amount);
-        writer.WriteEndObject();
-    }
-
-    static class JsonPropertyNames
-    {
-        public static readonly global::System.Text.Json.JsonEncodedText OrderId = global::System.Text.Json.JsonEncodedText.Encode("orderId");
-        public static readonly global::System.Text.Json.JsonEncodedText PaymentId = global::System.Text.Json.JsonEncodedText.Encode("paymentId");
-        public static readonly global::System.Text.Json.JsonEncodedText Amount = global::System.Text.Json.JsonEncodedText.Encode("amount");
+        output.Raw("{\"orderId\":"u8);
+        output.String(value.OrderId);
+        output.Raw(",\"paymentId\":"u8);
+        output.String(value.PaymentId);
+        output.Raw(",\"amount\":"u8);
+        output.Number(value.Amount);
+        output.Raw("}"u8);
     }
 
     /// <summary>Reads a JSON object written by <see cref="WriteJson"/> or by an older writer with fewer optional fields.</summary>
