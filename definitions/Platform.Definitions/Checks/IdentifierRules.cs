@@ -34,11 +34,18 @@ public static class IdentifierRules
     /// <summary>The keyword the name turns into in PascalCase or camelCase, or null.</summary>
     public static string? KeywordAfterCasing(string name)
     {
+        // Every keyword starts lower-case, so only the camelCase form can be one; a name that is
+        // already camelCase needs no copy (this runs for every name of every file on each edit).
+        if (name.Length == 0 || (name[0] >= 'a' && name[0] <= 'z')) return Keywords.Contains(name) ? name : null;
         var camel = Camel(name);
-        if (Keywords.Contains(camel)) return camel;
-        var pascal = Pascal(name);
-        return Keywords.Contains(pascal) ? pascal : null;
+        return Keywords.Contains(camel) ? camel : null;
     }
+
+    /// <summary>Whether <paramref name="name"/> in PascalCase equals <paramref name="pascal"/>, without building the string.</summary>
+    public static bool PascalEquals(string name, string pascal) =>
+        name.Length == pascal.Length && name.Length > 0
+        && char.ToUpperInvariant(name[0]) == pascal[0]
+        && string.CompareOrdinal(name, 1, pascal, 1, name.Length - 1) == 0;
 
     public static bool IsKeyword(string name) => Keywords.Contains(name);
 

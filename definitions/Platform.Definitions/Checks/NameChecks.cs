@@ -125,7 +125,7 @@ internal static class NameChecks
         {
             foreach (var field in fields)
             {
-                if (System.Array.IndexOf(EventRecordMembers, IdentifierRules.Pascal(field.Name)) >= 0)
+                if (IdentifierRules.PascalEquals(field.Name, EventRecordMembers[0]) || IdentifierRules.PascalEquals(field.Name, EventRecordMembers[1]))
                 {
                     context.Report(DiagnosticCodes.ReservedName, field.Span, field.Name, "every event record has a member of that name");
                 }
@@ -159,7 +159,7 @@ internal static class NameChecks
         foreach (var field in fields)
         {
             if (!scope.Add("Field", field.Name, field.Span)) continue;
-            if (IdentifierRules.Pascal(field.Name) == enclosing)
+            if (IdentifierRules.PascalEquals(field.Name, enclosing))
             {
                 context.Report(DiagnosticCodes.ReservedName, field.Span, field.Name, $"it is the name of the enclosing type '{enclosing}'");
             }
