@@ -61,9 +61,53 @@ public class BuildIntegration
         }
     }
 
-    static async Task<(bool Success, string Output)> Build(string directory)
+    [Fact]
+    public async Task a_package_reference_alone_brings_the_generator_and_its_dependencies()
     {
-        var start = new ProcessStartInfo("dotnet", "build -c Release -nologo -p:BuildProjectReferences=false")
+        var directory = Directory.CreateTempSubdirectory("platform-package-consumer-");
+        try
+        {
+            var root = GeneratorHarness.RepositoryRoot;
+            var packages = Path.Combine(directory.FullName, "feed");
+            var (packed, packOutput) = await Dotnet(root,
+                $"pack generators/Platform.Generators/Platform.Generators.csproj -c Release --no-build -nologo -o \"{packages}\"");
+            Assert.True(packed, packOutput);
+
+            File.WriteAllText(Path.Combine(directory.FullName, "Consumer.csproj"), $"""
+                <Project Sdk="Microsoft.NET.Sdk">
+                  <PropertyGroup>
+                    <TargetFramework>net10.0</TargetFramework>
+                    <Nullable>enable</Nullable>
+                    <RestoreAdditionalProjectSources>{packages}</RestoreAdditionalProjectSources>
+                    <RestorePackagesPath>{Path.Combine(directory.FullName, "packages")}</RestorePackagesPath>
+                  </PropertyGroup>
+                  <ItemGroup>
+                    <PackageReference Include="Platform.Generators" Version="1.0.0" />
+                    <AdditionalFiles Include="definitions/**/*.yaml" />
+                    <ProjectReference Include="{root}/platform/Platform.Abstractions/Platform.Abstractions.csproj" />
+                  </ItemGroup>
+                </Project>
+                """);
+            File.WriteAllText(Path.Combine(directory.FullName, "Use.cs"),
+                "namespace Demo;\npublic static class Use { public static int Version => Added.SchemaVersion; }\n");
+            Directory.CreateDirectory(Path.Combine(directory.FullName, "definitions"));
+            File.WriteAllText(Path.Combine(directory.FullName, "definitions", "counter.yaml"), Valid);
+
+            var (built, output) = await Build(directory.FullName);
+            Assert.True(built, output);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    static Task<(bool Success, string Output)> Build(string directory) =>
+        Dotnet(directory, "build -c Release -nologo -p:BuildProjectReferences=false");
+
+    static async Task<(bool Success, string Output)> Dotnet(string directory, string arguments)
+    {
+        var start = new ProcessStartInfo("dotnet", arguments)
         {
             WorkingDirectory = directory,
             RedirectStandardOutput = true,
