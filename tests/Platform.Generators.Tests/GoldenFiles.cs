@@ -5,19 +5,20 @@ using Xunit;
 namespace Platform.Generators.Tests;
 
 /// <summary>
-/// The generated source of the Orders example, committed under Golden/Orders. After an intended
-/// change to the emitters, accept the new output with:
-/// <code>PLATFORM_ACCEPT_GOLDEN=1 dotnet test tests/Platform.Generators.Tests --filter GoldenFiles</code>
-/// and review the diff like any other code change.
+/// The golden files of the generator are the Orders example's checked-in code,
+/// examples/Orders/Generated: one committed copy that reviewers read and the example compiles.
+/// After an intended change to the emitters, accept the new output with
+/// <code>scripts/drift-check.sh --fix</code> (or <c>PLATFORM_ACCEPT_GOLDEN=1</c> on this test) and
+/// review the diff like any other code change.
 /// </summary>
 public class GoldenFiles
 {
-    static string GoldenDirectory => Path.Combine(GeneratorHarness.RepositoryRoot, "tests", "Platform.Generators.Tests", "Golden", "Orders");
+    static string GoldenDirectory => Path.Combine(GeneratorHarness.RepositoryRoot, "examples", "Orders", "Generated");
 
     static bool Accept => Environment.GetEnvironmentVariable("PLATFORM_ACCEPT_GOLDEN") == "1";
 
     [Fact]
-    public void orders_example_output_matches_the_committed_golden_files()
+    public void orders_example_output_matches_the_checked_in_code()
     {
         var (driver, _, _) = GeneratorHarness.Run(GeneratorHarness.Load(GeneratorHarness.OrdersDefinitions));
         var generated = driver.GetRunResult().Results.Single().GeneratedSources
@@ -25,17 +26,14 @@ public class GoldenFiles
 
         if (Accept)
         {
-            if (Directory.Exists(GoldenDirectory)) Directory.Delete(GoldenDirectory, recursive: true);
-            Directory.CreateDirectory(GoldenDirectory);
+            foreach (var stale in Directory.GetFiles(GoldenDirectory, "*.g.cs")) File.Delete(stale);
             foreach (var (name, text) in generated) File.WriteAllText(Path.Combine(GoldenDirectory, name), text);
         }
 
-        var committed = Directory.Exists(GoldenDirectory)
-            ? Directory.GetFiles(GoldenDirectory).ToDictionary(path => Path.GetFileName(path), File.ReadAllText)
-            : new Dictionary<string, string>();
+        var committed = Directory.GetFiles(GoldenDirectory, "*.g.cs").ToDictionary(path => Path.GetFileName(path), File.ReadAllText);
         Assert.Equal(committed.Keys.Order(StringComparer.Ordinal), generated.Keys.Order(StringComparer.Ordinal));
         foreach (var (name, text) in generated)
-            Assert.True(committed[name!] == text, $"{name} differs from Golden/Orders/{name}; if the change is intended, accept it (see GoldenFiles)");
+            Assert.True(committed[name!] == text, $"{name} differs from examples/Orders/Generated/{name}; if the change is intended, accept it (see GoldenFiles)");
     }
 
     [Fact]
