@@ -2,6 +2,7 @@ using System.Text;
 using MassTransit;
 using Platform.Messaging;
 using Platform.Runtime.Commands;
+using Platform.Runtime.Consumers;
 using Platform.Runtime.Domains;
 
 namespace Platform.Runtime.Configuration;
@@ -42,6 +43,15 @@ static class PlatformBus
                 // events in version order, the queue keeps that order, and the partitioner runs
                 // messages with the same stream id one at a time, in arrival order, while
                 // different streams (other partitions) run in parallel.
+                //
+                // The retry sits outside the partitioner: an event that overtook its predecessor
+                // (OutOfOrderEventException, see IdempotentEventConsumer) leaves its partition, so
+                // the predecessor queued behind it can run, and comes back after a short wait.
+                endpoint.UseMessageRetry(retry =>
+                {
+                    retry.Handle<OutOfOrderEventException>();
+                    retry.Incremental(transport.OutOfOrderRetries, TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(20));
+                });
                 endpoint.UsePartitioner<ConsumeContext>(transport.Partitions,
                     message => message.Headers.Get<string>(PlatformHeaders.StreamId) ?? "", Encoding.UTF8);
                 endpoint.ConfigureConsumer(context, consumer);

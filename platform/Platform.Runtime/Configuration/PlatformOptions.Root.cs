@@ -89,6 +89,15 @@ public sealed class PlatformOptions
     /// <summary>The queue commands are sent to: <c>{QueuePrefix}-commands</c>.</summary>
     public string CommandQueueName => Transport.QueuePrefix + "-commands";
 
+    /// <summary>
+    /// The address to send commands to (<c>IBus.GetSendEndpoint</c>, <c>CreateRequestClient</c>). On
+    /// RabbitMQ with <see cref="PlatformTransportOptions.AutoDeleteQueues"/> it carries the queue's
+    /// flags: a sender declares the queue it sends to, and a declaration with other flags than the
+    /// receive endpoint's is refused by the broker (the send then never completes).
+    /// </summary>
+    public Uri CommandAddress => new("queue:" + CommandQueueName +
+        (Transport.Kind == TransportKind.RabbitMq && Transport.AutoDeleteQueues ? "?durable=false&autodelete=true" : ""));
+
     /// <summary>The queue of an event consumer: <c>{QueuePrefix}-{consumer type name}</c>, lower case.</summary>
     /// <param name="consumerType">The consumer.</param>
     public string EventQueueName(Type consumerType)

@@ -52,6 +52,12 @@ public sealed class PlatformTransportOptions
     public int Partitions { get; set; } = 8;
 
     /// <summary>
+    /// How many times an event that arrived before an earlier event of its stream is retried
+    /// (waits of 10 ms, 30 ms, 50 ms, ...) before it faults. Default 50 (about 25 s in all).
+    /// </summary>
+    public int OutOfOrderRetries { get; set; } = 50;
+
+    /// <summary>
     /// Declare RabbitMQ queues as auto-delete and non-durable: for tests and throwaway instances,
     /// whose queues would otherwise stay bound and fill up after they stop. Default false.
     /// </summary>

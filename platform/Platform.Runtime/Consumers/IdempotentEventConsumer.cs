@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Globalization;
 using MassTransit;
 using Platform.EventStore.Storage;
 using Platform.Runtime.Messaging;
@@ -25,16 +26,19 @@ public sealed record TransactionalEventContext<TEvent>(TEvent Message, EventHead
 }
 
 /// <summary>
-/// A consumer of stored events whose effects happen at most once per event: the inbox row
-/// (<c>processed_messages</c>, keyed by consumer name and event id) and the effects are written in
-/// one transaction of the event store's database, so a redelivered event (relay republish, broker
-/// redelivery after a lost ack, a second runtime instance) finds its row and changes nothing, and a
-/// failed attempt leaves neither row nor effects behind.
+/// The base of consumers of stored events whose effects happen at most once per event and in
+/// stream order. The inbox row (<c>processed_messages</c>, keyed by consumer name and event id) and
+/// the effects are written in one transaction of the event store's database, so a redelivered event
+/// (relay republish, broker redelivery after a lost ack, a second runtime instance) finds its row
+/// and changes nothing, and a failed attempt leaves neither row nor effects behind. A consumer of
+/// several event types implements <c>IConsumer&lt;T&gt;</c> for each and calls
+/// <see cref="ConsumeOnceAsync{TEvent}"/>; a consumer of one type derives from
+/// <see cref="IdempotentEventConsumer{TEvent}"/>.
 /// </summary>
-/// <typeparam name="TEvent">The generated event type.</typeparam>
-public abstract class IdempotentEventConsumer<TEvent> : IConsumer<TEvent> where TEvent : class
+public abstract class IdempotentEventConsumer
 {
     readonly SqlEventStore _store;
+    IReadOnlyList<string>? _handledTypeNames;
 
     /// <summary>Creates the consumer.</summary>
     /// <param name="store">The event store, whose database holds the inbox and the consumer's tables.</param>
@@ -43,22 +47,93 @@ public abstract class IdempotentEventConsumer<TEvent> : IConsumer<TEvent> where 
     /// <summary>The name the inbox keys this consumer's rows by; keep it stable across releases.</summary>
     protected virtual string ConsumerName => GetType().FullName!;
 
-    /// <inheritdoc />
-    public async Task Consume(ConsumeContext<TEvent> context)
+    /// <summary>
+    /// Runs <paramref name="handle"/> and records the event in the inbox in one transaction, unless
+    /// the inbox already has it. Returns false for a redelivery (nothing ran).
+    /// </summary>
+    /// <typeparam name="TEvent">The event type.</typeparam>
+    /// <param name="context">The consume context of an event published by the outbox relay.</param>
+    /// <param name="handle">The effects, written through the context's connection and transaction.</param>
+    /// <exception cref="OutOfOrderEventException">An earlier event of the stream that this consumer handles is not committed yet.</exception>
+    protected async Task<bool> ConsumeOnceAsync<TEvent>(ConsumeContext<TEvent> context,
+        Func<TransactionalEventContext<TEvent>, CancellationToken, Task> handle) where TEvent : class
     {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(handle);
         var headers = EventHeaders.From(context);
         var cancellationToken = context.CancellationToken;
         await using var transaction = await _store.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        // On PostgreSQL a second instance inserting the same row waits for the first to commit
+        // and then inserts nothing, so two concurrent deliveries cannot both run the effects.
         if (!await _store.TryMarkProcessedAsync(ConsumerName, headers.EventId, transaction, cancellationToken).ConfigureAwait(false))
         {
             PlatformTelemetry.DuplicatesSkipped.Add(1);
-            return; // disposing rolls back the (empty) transaction
+            return false; // disposing rolls back the (empty) transaction
         }
-        await HandleAsync(new TransactionalEventContext<TEvent>(context.Message, headers, transaction.Connection,
+        var pending = await CountEarlierUnprocessedAsync(transaction, headers, cancellationToken).ConfigureAwait(false);
+        if (pending > 0)
+            throw new OutOfOrderEventException(ConsumerName, headers.StreamId, headers.StreamVersion, pending);
+        await handle(new TransactionalEventContext<TEvent>(context.Message, headers, transaction.Connection,
             transaction.Transaction, context), cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         PlatformTelemetry.EventsConsumed.Add(1);
+        return true;
     }
+
+    // The order guard. The partitioner keeps one stream's events serial inside one process, but
+    // MassTransit hands prefetched messages to the partitioner from concurrent tasks, so an event
+    // can overtake its predecessor on the way in (the suite saw version 2 before 1), and a second
+    // runtime instance has partitions of its own. So before running its effects a consumer checks
+    // in the store that every earlier event of the stream that it handles is in its inbox,
+    // committed. Events it does not handle do not count; archived events count as done.
+    async Task<long> CountEarlierUnprocessedAsync(EventStoreTransaction transaction, EventHeaders headers,
+        CancellationToken cancellationToken)
+    {
+        if (headers.StreamVersion <= 1)
+            return 0;
+        var typeNames = _handledTypeNames ??= HandledTypeNames();
+        await using var command = transaction.Connection.CreateCommand();
+        command.Transaction = transaction.Transaction;
+        var names = string.Join(", ", typeNames.Select((_, i) => "@type" + i.ToString(CultureInfo.InvariantCulture)));
+        command.CommandText =
+            "SELECT count(*) FROM events e WHERE e.stream_id = @stream AND e.stream_version < @version " +
+            $"AND e.type_name IN ({names}) " +
+            "AND NOT EXISTS (SELECT 1 FROM processed_messages p WHERE p.consumer = @consumer AND p.message_id = e.event_id)";
+        Add(command, "stream", headers.StreamId);
+        Add(command, "version", headers.StreamVersion);
+        Add(command, "consumer", ConsumerName);
+        for (var i = 0; i < typeNames.Count; i++)
+            Add(command, "type" + i.ToString(CultureInfo.InvariantCulture), typeNames[i]);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+    }
+
+    IReadOnlyList<string> HandledTypeNames() => GetType().GetInterfaces()
+        .Where(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IConsumer<>))
+        .Select(i => _store.Registry.Get(i.GetGenericArguments()[0]).TypeName)
+        .Order(StringComparer.Ordinal)
+        .ToArray();
+
+    static void Add(DbCommand command, string name, object value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
+    }
+}
+
+/// <summary>An <see cref="IdempotentEventConsumer"/> of one event type.</summary>
+/// <typeparam name="TEvent">The generated event type.</typeparam>
+public abstract class IdempotentEventConsumer<TEvent> : IdempotentEventConsumer, IConsumer<TEvent> where TEvent : class
+{
+    /// <summary>Creates the consumer.</summary>
+    /// <param name="store">The event store, whose database holds the inbox and the consumer's tables.</param>
+    protected IdempotentEventConsumer(SqlEventStore store) : base(store)
+    {
+    }
+
+    /// <inheritdoc />
+    public Task Consume(ConsumeContext<TEvent> context) => ConsumeOnceAsync(context, HandleAsync);
 
     /// <summary>The consumer's effects, written through <paramref name="context"/>'s connection and transaction.</summary>
     /// <param name="context">The event and the transaction.</param>

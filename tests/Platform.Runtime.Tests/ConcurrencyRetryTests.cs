@@ -1,0 +1,89 @@
+using Microsoft.Extensions.DependencyInjection;
+using Platform.Events;
+using Platform.EventStore.Storage;
+using Platform.Persistence;
+using Platform.Runtime.Commands;
+using Shop.Orders;
+using Xunit;
+
+namespace Platform.Runtime.Tests;
+
+/// <summary>The command path against a writer that gets to the aggregate first.</summary>
+public sealed class ConcurrencyRetryTests
+{
+    /// <summary>
+    /// Before each armed save, another writer confirms the order (appends OrderConfirmed at the
+    /// loaded version), so the save loses the race exactly as it would against a second instance.
+    /// </summary>
+    sealed class RivalWriter(SqlEventStore store) : IAggregateStore
+    {
+        int _armed;
+
+        public int ContestedSaves;
+
+        public void Arm(int conflicts) => Volatile.Write(ref _armed, conflicts);
+
+        public Task<LoadedAggregate<TState>> LoadAsync<TState>(AggregateDefinition<TState> definition, string id,
+            CancellationToken cancellationToken = default) => store.LoadAsync(definition, id, cancellationToken);
+
+        public async Task<LoadedAggregate<TState>> SaveAsync<TState>(AggregateDefinition<TState> definition, LoadedAggregate<TState> loaded,
+            IReadOnlyList<EventData> events, CancellationToken cancellationToken = default)
+        {
+            if (Interlocked.Decrement(ref _armed) >= 0)
+            {
+                Interlocked.Increment(ref ContestedSaves);
+                await store.AppendAsync(loaded.Id, definition.AggregateType, ExpectedVersion.Exactly(loaded.Version),
+                    [EventData.Create(new OrderConfirmed())], cancellationToken);
+            }
+            return await store.SaveAsync(definition, loaded, events, cancellationToken);
+        }
+    }
+
+    static Task<RuntimeHost> StartAsync(Store store, int maxRetries) =>
+        RuntimeHost.StartAsync(store, Transport.InMemory,
+            services => services.AddSingleton<IAggregateStore>(sp => new RivalWriter(sp.GetRequiredService<SqlEventStore>())),
+            cfg => cfg.Commands.MaxConcurrencyRetries = maxRetries);
+
+    [SkippableTheory]
+    [InlineData(Store.Sqlite)]
+    [InlineData(Store.Postgres)]
+    public async Task a_command_that_loses_a_concurrency_race_is_run_again_on_the_new_state(Store store)
+    {
+        await using var host = await StartAsync(store, maxRetries: 3);
+        var dispatcher = host.Services.GetRequiredService<ICommandDispatcher>();
+        var rival = (RivalWriter)host.Services.GetRequiredService<IAggregateStore>();
+        var id = Guid.NewGuid();
+        var correlation = Guid.NewGuid().ToString("D");
+        await dispatcher.DispatchAsync(Orders.Place(id, 1));
+
+        rival.Arm(1);
+        var accepted = await dispatcher.DispatchAsync(new CancelOrder(id, "too slow"), new CommandContext(CorrelationId: correlation));
+
+        Assert.Equal(2, accepted.Attempts);
+        Assert.Equal(3, accepted.Version);
+        Assert.Equal(1, rival.ContestedSaves);
+        var stream = await host.EventStore.ReadStreamAsync(id.ToString("D")).ToListAsync();
+        Assert.Equal([OrderPlaced.EventTypeName, OrderConfirmed.EventTypeName, OrderCancelled.EventTypeName],
+            stream.Select(e => e.TypeName));
+        Assert.Equal(correlation, stream[2].CorrelationId);
+        Assert.Equal(accepted.CommandId.ToString("D"), stream[2].CausationId);
+    }
+
+    [SkippableTheory]
+    [InlineData(Store.Sqlite)]
+    [InlineData(Store.Postgres)]
+    public async Task a_command_that_keeps_losing_gives_up_after_the_configured_retries(Store store)
+    {
+        await using var host = await StartAsync(store, maxRetries: 2);
+        var dispatcher = host.Services.GetRequiredService<ICommandDispatcher>();
+        var rival = (RivalWriter)host.Services.GetRequiredService<IAggregateStore>();
+        var id = Guid.NewGuid();
+        await dispatcher.DispatchAsync(Orders.Place(id, 1));
+
+        rival.Arm(int.MaxValue);
+        await Assert.ThrowsAsync<ConcurrencyException>(() => dispatcher.DispatchAsync(new CancelOrder(id, "too slow")));
+
+        Assert.Equal(3, rival.ContestedSaves);
+        Assert.Equal(4, await host.EventStore.GetStreamVersionAsync(id.ToString("D")));
+    }
+}
