@@ -57,14 +57,25 @@ public sealed class RuntimeBehaviour : IDisposable
         // them through the bus and half from code, all orders at once.
         const int orderCount = 24;
         var ids = Enumerable.Range(0, orderCount).Select(_ => Guid.NewGuid()).ToArray();
+        var causedBy = new System.Collections.Concurrent.ConcurrentDictionary<(string Stream, long Version), Guid>();
         await Task.WhenAll(ids.Select(async (id, n) =>
         {
+            var correlation = "flow-" + n;
             async Task<CommandAccepted> Run<T>(T command) where T : class
             {
+                CommandAccepted accepted;
                 if (n % 2 == 0)
-                    return await dispatcher.DispatchAsync(command);
-                var client = host.Bus.CreateRequestClient<T>(commandQueue, RequestTimeout.After(s: 30));
-                return (await client.GetResponse<CommandAccepted>(command)).Message;
+                {
+                    accepted = await dispatcher.DispatchAsync(command, new CommandContext(CorrelationId: correlation));
+                }
+                else
+                {
+                    var client = host.Bus.CreateRequestClient<T>(commandQueue, RequestTimeout.After(s: 30));
+                    accepted = (await client.GetResponse<CommandAccepted>(command,
+                        request => request.UseExecute(send => send.Headers.Set(PlatformHeaders.CorrelationId, correlation)))).Message;
+                }
+                causedBy[(accepted.StreamId, accepted.Version)] = accepted.CommandId;
+                return accepted;
             }
 
             Assert.Equal(1, (await Run(Orders.Place(id, n))).Version);
@@ -78,6 +89,15 @@ public sealed class RuntimeBehaviour : IDisposable
         var events = await Orders.ReadAllEventsAsync(host.EventStore);
         Assert.Equal(orderCount * 2 + orderCount / 3 * 2, events.Count);
         var last = events[^1].GlobalPosition;
+
+        // Correlation and causation flow from the command (from code or from the bus) into every event.
+        foreach (var envelope in events)
+        {
+            var n = Array.IndexOf(ids, Guid.Parse(envelope.StreamId));
+            Assert.Equal("flow-" + n, envelope.CorrelationId);
+            Assert.Equal(causedBy[(envelope.StreamId, envelope.StreamVersion)].ToString("D"), envelope.CausationId);
+        }
+
         var sink = host.Services.GetRequiredService<ObservationSink>();
         var relay = host.Services.GetRequiredService<OutboxRelay>();
         await Eventually.HoldsAsync(async () => sink.HandledInOrder().Count == events.Count
