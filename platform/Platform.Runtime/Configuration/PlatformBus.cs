@@ -40,13 +40,13 @@ static class PlatformBus
                 endpoint.PrefetchCount = transport.PrefetchCount;
                 endpoint.ConcurrentMessageLimit = transport.PrefetchCount;
                 // Per-aggregate order with prefetch above one: the relay publishes a stream's
-                // events in version order, the queue keeps that order, and the partitioner runs
-                // messages with the same stream id one at a time, in arrival order, while
-                // different streams (other partitions) run in parallel.
+                // events in version order and the partitioner runs one stream's messages one at a
+                // time while other streams run in parallel. It does not keep queue order (prefetched
+                // messages reach it from concurrent tasks), so IdempotentEventConsumer's order guard
+                // rejects an event that overtook its predecessor with OutOfOrderEventException.
                 //
-                // The retry sits outside the partitioner: an event that overtook its predecessor
-                // (OutOfOrderEventException, see IdempotentEventConsumer) leaves its partition, so
-                // the predecessor queued behind it can run, and comes back after a short wait.
+                // The retry sits outside the partitioner: the rejected event leaves its partition,
+                // so the predecessor queued behind it can run, and comes back after a short wait.
                 endpoint.UseMessageRetry(retry =>
                 {
                     retry.Handle<OutOfOrderEventException>();
