@@ -8,4 +8,5 @@ root.Subcommands.Add(SchemaCommand.Create());
 root.Subcommands.Add(GenerateCommand.Create());
 root.Subcommands.Add(DocumentCommands.Diagram());
 root.Subcommands.Add(DocumentCommands.AsyncApi());
+root.Subcommands.Add(DlqCommand.Create());
 return root.Parse(args).Invoke();

@@ -3,6 +3,7 @@ using MassTransit;
 using Platform.Messaging;
 using Platform.Runtime.Commands;
 using Platform.Runtime.Consumers;
+using Platform.Runtime.DeadLetters;
 using Platform.Runtime.Domains;
 
 namespace Platform.Runtime.Configuration;
@@ -28,6 +29,7 @@ static class PlatformBus
         bus.ReceiveEndpoint(options.CommandQueueName, endpoint =>
         {
             transportSpecific?.Invoke(endpoint);
+            RetryPipeline.UseRetriesAndDeadLetters(endpoint, context, options, "commands", options.CommandQueueName, catalog.CommandTypes);
             foreach (var command in catalog.CommandTypes)
                 endpoint.ConfigureConsumer(context, typeof(CommandConsumer<>).MakeGenericType(command));
         });
@@ -37,6 +39,7 @@ static class PlatformBus
             bus.ReceiveEndpoint(options.EventQueueName(consumer), endpoint =>
             {
                 transportSpecific?.Invoke(endpoint);
+                RetryPipeline.UseRetriesAndDeadLetters(endpoint, context, options, consumer.FullName!, options.EventQueueName(consumer), RetryPipeline.ConsumedTypes(consumer));
                 endpoint.PrefetchCount = transport.PrefetchCount;
                 endpoint.ConcurrentMessageLimit = transport.PrefetchCount;
                 // Per-aggregate order with prefetch above one: the relay publishes a stream's

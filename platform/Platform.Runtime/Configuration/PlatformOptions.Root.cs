@@ -27,6 +27,9 @@ public sealed class PlatformOptions
     /// <summary>The projection engine.</summary>
     public PlatformProjectionOptions Projections { get; } = new();
 
+    /// <summary>Retries of failing consumers, then dead letters (<c>Platform:Retries</c>).</summary>
+    public PlatformRetryOptions Retries { get; } = new();
+
     /// <summary>
     /// Generated domain classes to load, by assembly-qualified name (e.g.
     /// <c>Shop.Orders.OrdersDomain, Shop.Orders</c>); the configuration form of <see cref="AddDomain"/>.

@@ -99,6 +99,7 @@ public static class PlatformServiceCollectionExtensions
             services.TryAddSingleton<ProjectionEngine>();
             services.AddHostedService(sp => sp.GetRequiredService<ProjectionEngine>());
         }
+        services.AddPlatformDeadLetters(options);
         return services;
     }
 }

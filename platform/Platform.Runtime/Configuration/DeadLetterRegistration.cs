@@ -1,0 +1,18 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Platform.Runtime.DeadLetters;
+
+namespace Platform.Runtime.Configuration;
+
+/// <summary>The retries-and-dead-letters part of <c>AddPlatform</c>.</summary>
+static class DeadLetterRegistration
+{
+    /// <summary>Registers the <see cref="DeadLetterStore"/> and the service that replays requested dead letters (after the bus).</summary>
+    public static IServiceCollection AddPlatformDeadLetters(this IServiceCollection services, PlatformOptions options)
+    {
+        options.Retries.Validate();
+        services.TryAddSingleton(new DeadLetterStore(options.Store.Provider, options.Store.ConnectionString));
+        services.AddHostedService<DeadLetterReplayService>();
+        return services;
+    }
+}

@@ -1,0 +1,124 @@
+using System.Text.Json;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using Platform.Commands;
+using Platform.Messaging;
+using Platform.Runtime.Consumers;
+
+namespace Platform.Runtime.DeadLetters;
+
+/// <summary>Counts the attempts of one delivery; shared by the dead-letter filter and the attempt filter below it.</summary>
+sealed class DeliveryAttempts
+{
+    // An AsyncLocal and not a payload: MassTransit's retry filter hands each attempt a context of
+    // its own, so a payload added inside an attempt is not seen by the filter outside the retry.
+    // The async flow is the same for every attempt, so the holder set outside is visible inside.
+    internal static readonly AsyncLocal<DeliveryAttempts?> Current = new();
+
+    public int Count;
+}
+
+/// <summary>
+/// Sits in the message pipe, inside every retry: counts the attempts that failed for a reason other
+/// than the order guard's <see cref="OutOfOrderEventException"/>, whose retries are not failures.
+/// </summary>
+sealed class AttemptCountingFilter : IFilter<ConsumeContext>
+{
+    public async Task Send(ConsumeContext context, IPipe<ConsumeContext> next)
+    {
+        try
+        {
+            await next.Send(context).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is not OutOfOrderEventException && DeliveryAttempts.Current.Value is { } attempts)
+        {
+            Interlocked.Increment(ref attempts.Count);
+            throw;
+        }
+    }
+
+    public void Probe(ProbeContext context) => context.CreateFilterScope("platform-attempts");
+}
+
+/// <summary>
+/// The outermost filter of a consumer endpoint: when the retries inside it are exhausted, it writes
+/// the message with its exception to <c>message_dead_letters</c> and acknowledges it, so the message
+/// neither goes to MassTransit's <c>_error</c> queue nor blocks the endpoint. Rejected and invalid
+/// commands are answers, not failures: they fault to the caller as before.
+/// </summary>
+sealed class DeadLetterFilter : IFilter<ConsumeContext>
+{
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    readonly DeadLetterStore _store;
+    readonly string _consumer;
+    readonly string _endpoint;
+    readonly IReadOnlyList<Func<ConsumeContext, (object Message, Type Type)?>> _readers;
+    readonly ILogger _logger;
+
+    public DeadLetterFilter(DeadLetterStore store, string consumer, string endpoint, IEnumerable<Type> messageTypes, ILogger logger)
+    {
+        _store = store;
+        _consumer = consumer;
+        _endpoint = endpoint;
+        _logger = logger;
+        // Once per endpoint at startup: a typed reader per message type the endpoint consumes.
+        var method = typeof(DeadLetterFilter).GetMethod(nameof(ReadMessage), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
+        _readers = messageTypes.Select(type => method.MakeGenericMethod(type)
+            .CreateDelegate<Func<ConsumeContext, (object Message, Type Type)?>>()).ToArray();
+    }
+
+    public async Task Send(ConsumeContext context, IPipe<ConsumeContext> next)
+    {
+        var attempts = new DeliveryAttempts();
+        DeliveryAttempts.Current.Value = attempts;
+        try
+        {
+            await next.Send(context).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (ShouldDeadLetter(context, exception))
+        {
+            var message = _readers.Select(read => read(context)).FirstOrDefault(m => m is not null);
+            if (message is null)
+                throw; // not a message this endpoint understands: let MassTransit fault it as usual
+            await RecordAsync(context, message.Value, exception, Math.Max(1, attempts.Count)).ConfigureAwait(false);
+        }
+        finally
+        {
+            DeliveryAttempts.Current.Value = null;
+        }
+    }
+
+    public void Probe(ProbeContext context) => context.CreateFilterScope("platform-dead-letters");
+
+    static bool ShouldDeadLetter(ConsumeContext context, Exception exception) =>
+        exception is not CommandRejectedException and not CommandValidationException
+        && !(exception is OperationCanceledException && context.CancellationToken.IsCancellationRequested);
+
+    async Task RecordAsync(ConsumeContext context, (object Message, Type Type) message, Exception exception, int attempts)
+    {
+        var headers = context.Headers.GetAll()
+            .Where(h => h.Value is string)
+            .ToDictionary(h => h.Key, h => (string)h.Value, StringComparer.Ordinal);
+        headers.TryGetValue(PlatformHeaders.StreamVersion, out var version);
+        headers.TryGetValue(PlatformHeaders.GlobalPosition, out var position);
+        var letter = new DeadLetter(Guid.CreateVersion7(), _consumer, _endpoint, context.MessageId?.ToString("D"),
+            message.Type.AssemblyQualifiedName!, headers.GetValueOrDefault(PlatformHeaders.EventType),
+            headers.GetValueOrDefault(PlatformHeaders.StreamId), ParseLong(version), ParseLong(position),
+            JsonSerializer.Serialize(headers, Json), JsonSerializer.Serialize(message.Message, message.Type, Json),
+            exception.GetType().FullName!, exception.Message, exception.ToString(), attempts, DateTimeOffset.UtcNow,
+            DeadLetterState.Dead, null);
+        // If this write fails the exception propagates and MassTransit faults the message as it
+        // would without dead letters: the message is never lost silently.
+        await _store.AddAsync(letter, CancellationToken.None).ConfigureAwait(false);
+        DeadLetterTelemetry.MessagesDeadLettered.Add(1);
+        _logger.LogError(exception, "{Consumer} gave up on message {MessageId} ({MessageType}, stream {StreamId} v{StreamVersion}) after {Attempts} attempts; dead letter {DeadLetterId}",
+            _consumer, letter.MessageId, message.Type.Name, letter.StreamId, letter.StreamVersion, attempts, letter.Id);
+    }
+
+    static long? ParseLong(string? text) =>
+        long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value) ? value : null;
+
+    static (object Message, Type Type)? ReadMessage<T>(ConsumeContext context) where T : class =>
+        context.TryGetMessage<T>(out var typed) ? (typed.Message, typeof(T)) : null;
+}

@@ -1,0 +1,208 @@
+using System.Data.Common;
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+using Platform.Runtime.Configuration;
+
+namespace Platform.Runtime.DeadLetters;
+
+/// <summary>
+/// The <c>message_dead_letters</c> table in the event store's database: messages consumers gave up
+/// on, read and changed by the runtime and by <c>platform dlq</c>. The store's own <c>dead_letters</c>
+/// table does not fit (one row per global position, no consumer, payload, headers or stack; commands
+/// have no position), so this one sits beside it. It is created by the runtime with
+/// <c>CREATE TABLE IF NOT EXISTS</c> in portable SQL, like the read-model tables, so the store's EF
+/// model and migrations stay the store's.
+/// </summary>
+public sealed class DeadLetterStore
+{
+    const string Columns =
+        "id, consumer, endpoint, message_id, message_type, event_type, stream_id, stream_version, global_position, " +
+        "headers, payload, exception_type, exception_message, exception_detail, attempts, failed_at, state, discard_reason";
+
+    readonly StoreProvider _provider;
+    readonly string _connectionString;
+    readonly Lazy<Task> _schema;
+
+    /// <summary>Creates the store of dead letters.</summary>
+    /// <param name="provider">The database kind of the event store.</param>
+    /// <param name="connectionString">The event store's connection string.</param>
+    public DeadLetterStore(StoreProvider provider, string connectionString)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        _provider = provider;
+        _connectionString = connectionString;
+        _schema = new Lazy<Task>(CreateSchemaAsync);
+    }
+
+    /// <summary>Records a dead letter.</summary>
+    /// <param name="letter">The message, its exception and its attempts.</param>
+    /// <param name="cancellationToken">Cancels the insert.</param>
+    public async Task AddAsync(DeadLetter letter, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(letter);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"INSERT INTO message_dead_letters ({Columns}) VALUES " +
+            "(@id, @consumer, @endpoint, @message_id, @message_type, @event_type, @stream_id, @stream_version, @global_position, " +
+            "@headers, @payload, @exception_type, @exception_message, @exception_detail, @attempts, @failed_at, @state, @discard_reason)";
+        Add(command, "id", letter.Id.ToString("D"));
+        Add(command, "consumer", letter.Consumer);
+        Add(command, "endpoint", letter.Endpoint);
+        Add(command, "message_id", letter.MessageId);
+        Add(command, "message_type", letter.MessageType);
+        Add(command, "event_type", letter.EventType);
+        Add(command, "stream_id", letter.StreamId);
+        Add(command, "stream_version", letter.StreamVersion);
+        Add(command, "global_position", letter.GlobalPosition);
+        Add(command, "headers", letter.Headers);
+        Add(command, "payload", letter.Payload);
+        Add(command, "exception_type", letter.ExceptionType);
+        Add(command, "exception_message", letter.ExceptionMessage);
+        Add(command, "exception_detail", letter.ExceptionDetail);
+        Add(command, "attempts", letter.Attempts);
+        Add(command, "failed_at", letter.FailedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
+        Add(command, "state", letter.State.ToString());
+        Add(command, "discard_reason", letter.DiscardReason);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Dead letters, oldest first; discarded ones only when <paramref name="includeDiscarded"/>.</summary>
+    /// <param name="includeDiscarded">Also list discarded letters.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    public Task<IReadOnlyList<DeadLetter>> ListAsync(bool includeDiscarded = false, CancellationToken cancellationToken = default) =>
+        QueryAsync(includeDiscarded ? "" : "WHERE state <> 'Discarded'", null, cancellationToken);
+
+    /// <summary>One dead letter, or null.</summary>
+    /// <param name="id">Its id.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    public async Task<DeadLetter?> GetAsync(Guid id, CancellationToken cancellationToken = default) =>
+        (await QueryAsync("WHERE id = @id", id, cancellationToken).ConfigureAwait(false)).SingleOrDefault();
+
+    /// <summary>Asks the runtime to deliver a dead letter again. False when there is no such letter waiting.</summary>
+    /// <param name="id">Its id.</param>
+    /// <param name="cancellationToken">Cancels the update.</param>
+    public Task<bool> RequestReplayAsync(Guid id, CancellationToken cancellationToken = default) =>
+        UpdateAsync("UPDATE message_dead_letters SET state = 'ReplayRequested' WHERE id = @id AND state = 'Dead'", id, null, cancellationToken);
+
+    /// <summary>Discards a dead letter, keeping it with the reason. False when there is no such letter waiting.</summary>
+    /// <param name="id">Its id.</param>
+    /// <param name="reason">Why, for whoever reads it later.</param>
+    /// <param name="cancellationToken">Cancels the update.</param>
+    public Task<bool> DiscardAsync(Guid id, string reason, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        return UpdateAsync("UPDATE message_dead_letters SET state = 'Discarded', discard_reason = @reason WHERE id = @id AND state <> 'Discarded'",
+            id, reason, cancellationToken);
+    }
+
+    /// <summary>The letters an operator asked to replay.</summary>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    public Task<IReadOnlyList<DeadLetter>> ReplayRequestsAsync(CancellationToken cancellationToken = default) =>
+        QueryAsync("WHERE state = 'ReplayRequested'", null, cancellationToken);
+
+    /// <summary>Removes a letter once it has been re-sent (a new failure records a new letter).</summary>
+    /// <param name="id">Its id.</param>
+    /// <param name="cancellationToken">Cancels the delete.</param>
+    public Task<bool> RemoveReplayedAsync(Guid id, CancellationToken cancellationToken = default) =>
+        UpdateAsync("DELETE FROM message_dead_letters WHERE id = @id AND state = 'ReplayRequested'", id, null, cancellationToken);
+
+    async Task<bool> UpdateAsync(string sql, Guid id, string? reason, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        Add(command, "id", id.ToString("D"));
+        if (reason is not null)
+            Add(command, "reason", reason);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    async Task<IReadOnlyList<DeadLetter>> QueryAsync(string where, Guid? id, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {Columns} FROM message_dead_letters {where} ORDER BY failed_at, id";
+        if (id is not null)
+            Add(command, "id", id.Value.ToString("D"));
+        var letters = new List<DeadLetter>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            letters.Add(new DeadLetter(
+                Guid.Parse(reader.GetString(0)), reader.GetString(1), reader.GetString(2), Text(reader, 3), reader.GetString(4),
+                Text(reader, 5), Text(reader, 6), Number(reader, 7), Number(reader, 8), reader.GetString(9), reader.GetString(10),
+                reader.GetString(11), reader.GetString(12), reader.GetString(13), Convert.ToInt32(reader.GetValue(14), CultureInfo.InvariantCulture),
+                DateTimeOffset.Parse(reader.GetString(15), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal),
+                Enum.Parse<DeadLetterState>(reader.GetString(16)), Text(reader, 17)));
+        }
+        return letters;
+    }
+
+    async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        await _schema.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return await OpenRawAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    async Task<DbConnection> OpenRawAsync(CancellationToken cancellationToken)
+    {
+        DbConnection connection = _provider == StoreProvider.Postgres
+            ? new NpgsqlConnection(_connectionString)
+            : new SqliteConnection(_connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    // Portable types on purpose (text for ids and times): one statement for both databases, and
+    // rows an operator can read with any SQL client. Times are ISO-8601 UTC, so they sort as text.
+    async Task CreateSchemaAsync()
+    {
+        await using var connection = await OpenRawAsync(CancellationToken.None).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText =
+            """
+            CREATE TABLE IF NOT EXISTS message_dead_letters (
+                id text NOT NULL PRIMARY KEY,
+                consumer text NOT NULL,
+                endpoint text NOT NULL,
+                message_id text NULL,
+                message_type text NOT NULL,
+                event_type text NULL,
+                stream_id text NULL,
+                stream_version bigint NULL,
+                global_position bigint NULL,
+                headers text NOT NULL,
+                payload text NOT NULL,
+                exception_type text NOT NULL,
+                exception_message text NOT NULL,
+                exception_detail text NOT NULL,
+                attempts integer NOT NULL,
+                failed_at text NOT NULL,
+                state text NOT NULL,
+                discard_reason text NULL)
+            """;
+        await command.ExecuteNonQueryAsync().ConfigureAwait(false);
+    }
+
+    static string? Text(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+
+    static long? Number(DbDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : Convert.ToInt64(reader.GetValue(ordinal), CultureInfo.InvariantCulture);
+
+    static void Add(DbCommand command, string name, object? value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value ?? DBNull.Value;
+        command.Parameters.Add(parameter);
+    }
+}

@@ -1,0 +1,59 @@
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using MassTransit.Configuration;
+using Platform.Commands;
+using Platform.Runtime.Configuration;
+using Platform.Runtime.Consumers;
+
+namespace Platform.Runtime.DeadLetters;
+
+/// <summary>
+/// Retries then dead letters on a consumer endpoint. Call it first on the endpoint, before the order
+/// guard's retry (also a pre-pipe filter), so the filters nest as: dead letters, then the configured
+/// retry (which ignores <see cref="OutOfOrderEventException"/>), then the order guard's retry, then
+/// the message pipe with the attempt counter, the partitioner and the consumer. The order guard's retries thus never count as failed attempts, and
+/// a message waiting for its next attempt is outside the partitioner, so other streams go on.
+/// </summary>
+static class RetryPipeline
+{
+    public static void UseRetriesAndDeadLetters(IReceiveEndpointConfigurator endpoint, IBusRegistrationContext context,
+        PlatformOptions options, string consumer, string endpointName, IEnumerable<Type> messageTypes)
+    {
+        // UseMessageRetry adds a pre-pipe specification (it runs before the message-type pipes that
+        // UseFilter and UsePartitioner build), in the order added; so the dead-letter and counting
+        // filters are pre-pipe too, or the retry would sit outside the dead-letter filter.
+        endpoint.AddPrePipeSpecification(new FilterSpecification(new DeadLetterFilter(context.GetRequiredService<DeadLetterStore>(),
+            consumer, endpointName, messageTypes, context.GetRequiredService<ILoggerFactory>().CreateLogger("Platform.Runtime.DeadLetters"))));
+        var intervals = options.Retries.Intervals();
+        if (intervals.Count > 0)
+        {
+            endpoint.UseMessageRetry(retry =>
+            {
+                retry.Ignore<OutOfOrderEventException>();
+                // Answers, not failures: the same command would be rejected again.
+                retry.Ignore<CommandRejectedException>();
+                retry.Ignore<CommandValidationException>();
+                retry.Intervals(intervals.ToArray());
+            });
+        }
+        // A message-pipe filter (inside both retries), unlike the two above.
+        endpoint.UseFilter(new AttemptCountingFilter());
+    }
+
+    sealed class FilterSpecification(IFilter<ConsumeContext> filter) : IPipeSpecification<ConsumeContext>
+    {
+        public void Apply(IPipeBuilder<ConsumeContext> builder) => builder.AddFilter(filter);
+
+        public IEnumerable<ValidationResult> Validate() => [];
+    }
+
+    /// <summary>The message types a consumer type consumes (its <c>IConsumer&lt;T&gt;</c> interfaces).</summary>
+    public static IEnumerable<Type> ConsumedTypes(Type consumer) => consumer.GetInterfaces()
+        .Where(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IConsumer<>))
+        .Select(i => i.GetGenericArguments()[0]);
+
+    /// <summary>The address a dead letter is re-sent to: its queue, with the flags the runtime declared it with.</summary>
+    public static Uri EndpointAddress(PlatformOptions options, string endpointName) => new("queue:" + endpointName +
+        (options.Transport.Kind == TransportKind.RabbitMq && options.Transport.AutoDeleteQueues ? "?durable=false&autodelete=true" : ""));
+}

@@ -1,0 +1,148 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.DependencyInjection;
+using Platform.EventStore.Storage;
+using Platform.Runtime.Commands;
+using Platform.Runtime.Consumers;
+using Platform.Runtime.DeadLetters;
+using Shop.Orders;
+using Xunit;
+
+namespace Platform.Runtime.Tests;
+
+/// <summary>Which orders the <see cref="PoisonableConsumer"/> fails on, and what it saw.</summary>
+sealed class PoisonSwitch
+{
+    readonly ConcurrentDictionary<string, bool> _poisoned = new();
+
+    public ConcurrentDictionary<string, int> Attempts { get; } = new();
+
+    public ConcurrentDictionary<string, Guid> Consumed { get; } = new();
+
+    public void Poison(Guid order) => _poisoned[order.ToString("D")] = true;
+
+    public void Heal(Guid order) => _poisoned.TryRemove(order.ToString("D"), out _);
+
+    public bool IsPoisoned(string streamId) => _poisoned.ContainsKey(streamId);
+
+    public int AttemptsOf(Guid order) => Attempts.GetValueOrDefault(order.ToString("D"));
+}
+
+/// <summary>An idempotent consumer of OrderPlaced that throws for poisoned orders: the bug an operator later fixes.</summary>
+sealed class PoisonableConsumer(SqlEventStore store, PoisonSwitch poison) : IdempotentEventConsumer<OrderPlaced>(store)
+{
+    protected override Task HandleAsync(TransactionalEventContext<OrderPlaced> context, CancellationToken cancellationToken)
+    {
+        var stream = context.Event.StreamId;
+        poison.Attempts.AddOrUpdate(stream, 1, (_, n) => n + 1);
+        if (poison.IsPoisoned(stream))
+            throw new InvalidOperationException($"order {stream} is poison");
+        poison.Consumed[stream] = context.Event.EventId;
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>Retries, then dead letters, then replay (issue 6).</summary>
+public sealed class DeadLetterTests
+{
+    internal static Task<RuntimeHost> StartAsync(Store store, Transport transport, int immediate, int exponential, TimeSpan minInterval) =>
+        RuntimeHost.StartAsync(store, transport,
+            services => services.AddSingleton<PoisonSwitch>(),
+            cfg =>
+            {
+                cfg.AddEventConsumer<PoisonableConsumer>();
+                cfg.Retries.ImmediateRetries = immediate;
+                cfg.Retries.ExponentialRetries = exponential;
+                cfg.Retries.MinInterval = minInterval;
+                cfg.Retries.MaxInterval = minInterval * 1.5;
+                cfg.Retries.ReplayPollInterval = TimeSpan.FromMilliseconds(50);
+                cfg.Projections.Enabled = false;
+            });
+
+    internal static async Task<DeadLetter> WaitForDeadLetterAsync(DeadLetterStore letters, Guid order)
+    {
+        DeadLetter? found = null;
+        await Eventually.HoldsAsync(async () =>
+            (found = (await letters.ListAsync()).SingleOrDefault(l => l.StreamId == order.ToString("D"))) is not null,
+            $"the dead letter of order {order}");
+        return found!;
+    }
+
+    [SkippableTheory]
+    [InlineData(Store.Sqlite, Transport.InMemory)]
+    [InlineData(Store.Postgres, Transport.InMemory)]
+    [InlineData(Store.Sqlite, Transport.RabbitMq)]
+    [InlineData(Store.Postgres, Transport.RabbitMq)]
+    public async Task a_poison_event_is_retried_as_configured_then_dead_lettered_while_other_aggregates_flow_and_replays_after_the_fix(
+        Store store, Transport transport)
+    {
+        // 2 immediate + 2 exponential retries: 5 attempts, with waits of 1 s and 1.5 s that the
+        // other orders must not wait for.
+        await using var host = await StartAsync(store, transport, immediate: 2, exponential: 2, TimeSpan.FromSeconds(1));
+        var dispatcher = host.Services.GetRequiredService<ICommandDispatcher>();
+        var poison = host.Services.GetRequiredService<PoisonSwitch>();
+        var letters = host.Services.GetRequiredService<DeadLetterStore>();
+        var poisoned = Guid.NewGuid();
+        poison.Poison(poisoned);
+
+        await dispatcher.DispatchAsync(Orders.Place(poisoned, 1));
+        await Eventually.HoldsAsync(() => Task.FromResult(poison.AttemptsOf(poisoned) >= 1), "the first attempt at the poison event");
+        var others = Enumerable.Range(2, 6).Select(_ => Guid.NewGuid()).ToArray();
+        for (var i = 0; i < others.Length; i++)
+            await dispatcher.DispatchAsync(Orders.Place(others[i], i + 2));
+        await Eventually.HoldsAsync(() => Task.FromResult(others.All(o => poison.Consumed.ContainsKey(o.ToString("D")))),
+            "the other orders' events");
+        Assert.True(poison.AttemptsOf(poisoned) < 5, "the other orders were consumed only after the poison event ran out of retries");
+        Assert.Empty(await letters.ListAsync());
+
+        var letter = await WaitForDeadLetterAsync(letters, poisoned);
+        var stored = (await host.EventStore.ReadStreamAsync(poisoned.ToString("D")).ToListAsync()).Single();
+        Assert.Equal(5, poison.AttemptsOf(poisoned));
+        Assert.Equal(5, letter.Attempts);
+        Assert.Equal(DeadLetterState.Dead, letter.State);
+        Assert.Equal(typeof(PoisonableConsumer).FullName, letter.Consumer);
+        Assert.Equal(host.Options.EventQueueName(typeof(PoisonableConsumer)), letter.Endpoint);
+        Assert.Equal(typeof(InvalidOperationException).FullName, letter.ExceptionType);
+        Assert.Equal($"order {poisoned:D} is poison", letter.ExceptionMessage);
+        Assert.Contains(nameof(PoisonableConsumer), letter.ExceptionDetail, StringComparison.Ordinal); // the stack trace
+        Assert.Equal(OrderPlaced.EventTypeName, letter.EventType);
+        Assert.Equal(stored.EventId.ToString("D"), letter.MessageId);
+        Assert.Equal(1, letter.StreamVersion);
+        Assert.Equal(stored.GlobalPosition, letter.GlobalPosition);
+        Assert.Equal(typeof(OrderPlaced), Type.GetType(letter.MessageType));
+        Assert.Contains(poisoned.ToString("D"), letter.Headers, StringComparison.Ordinal);
+        Assert.False(poison.Consumed.ContainsKey(poisoned.ToString("D")));
+
+        poison.Heal(poisoned);
+        Assert.True(await letters.RequestReplayAsync(letter.Id));
+        await Eventually.HoldsAsync(() => Task.FromResult(poison.Consumed.ContainsKey(poisoned.ToString("D"))), "the replayed event");
+        await Eventually.HoldsAsync(async () => await letters.GetAsync(letter.Id) is null, "the replayed letter to be removed");
+        Assert.Equal(6, poison.AttemptsOf(poisoned));
+        Assert.Equal(stored.EventId, poison.Consumed[poisoned.ToString("D")]);
+        // The replay committed the inbox row: the same event again would change nothing.
+        Assert.False(await host.EventStore.TryMarkProcessedAsync(typeof(PoisonableConsumer).FullName!, stored.EventId));
+        Assert.Empty(await letters.ListAsync(includeDiscarded: true));
+        Assert.All(others, o => Assert.Equal(1, poison.AttemptsOf(o)));
+    }
+
+    [SkippableFact]
+    public async Task a_discarded_dead_letter_is_kept_with_its_reason_and_never_replayed()
+    {
+        await using var host = await StartAsync(Store.Sqlite, Transport.InMemory, immediate: 1, exponential: 0, TimeSpan.Zero);
+        var poison = host.Services.GetRequiredService<PoisonSwitch>();
+        var letters = host.Services.GetRequiredService<DeadLetterStore>();
+        var poisoned = Guid.NewGuid();
+        poison.Poison(poisoned);
+        await host.Services.GetRequiredService<ICommandDispatcher>().DispatchAsync(Orders.Place(poisoned, 1));
+
+        var letter = await WaitForDeadLetterAsync(letters, poisoned);
+        Assert.Equal(2, letter.Attempts);
+        Assert.True(await letters.DiscardAsync(letter.Id, "order withdrawn by support"));
+
+        Assert.Empty(await letters.ListAsync());
+        var kept = Assert.Single(await letters.ListAsync(includeDiscarded: true));
+        Assert.Equal(DeadLetterState.Discarded, kept.State);
+        Assert.Equal("order withdrawn by support", kept.DiscardReason);
+        Assert.False(await letters.RequestReplayAsync(letter.Id));
+        Assert.Equal(2, poison.AttemptsOf(poisoned));
+    }
+}
