@@ -35,4 +35,7 @@ public static class PlatformTelemetry
 
     internal static readonly Counter<long> ProjectionEventsApplied = Meter.CreateCounter<long>(
         "platform.projections.applied", "{event}", "Events the projection engine ran through a projection.");
+
+    internal static readonly Counter<long> ProjectionsParked = Meter.CreateCounter<long>(
+        "platform.projections.parked", "{projection}", "Projections stopped after failing on the same event MaxAttempts times.");
 }

@@ -98,4 +98,7 @@ public sealed class PlatformProjectionOptions
 
     /// <summary>How long a projection waits after a failure before trying the same batch again. Default 1 s.</summary>
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Attempts at the same event before its projection is parked (the others go on) until resumed. Default 5.</summary>
+    public int MaxAttempts { get; set; } = 5;
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Platform.EventStore.Storage;
@@ -12,30 +13,76 @@ public enum ProjectionState
     /// <summary>Not started yet.</summary>
     Starting,
 
-    /// <summary>Applying events, or caught up and tailing the store.</summary>
-    Running,
+    /// <summary>Applying a backlog: the first catch-up after a start, a resume or a failure.</summary>
+    CatchingUp,
+
+    /// <summary>Caught up and tailing the store.</summary>
+    Live,
+
+    /// <summary>Live, while a rebuild builds its shadow table.</summary>
+    Rebuilding,
 
     /// <summary>The last batch failed; it is retried after the retry delay.</summary>
     Failing,
+
+    /// <summary>Failed on the same event <c>MaxAttempts</c> times; stopped until resumed.</summary>
+    Parked,
 }
 
 /// <summary>One projection's position and state.</summary>
 /// <param name="Name">The projection.</param>
 /// <param name="Position">Its committed checkpoint.</param>
 /// <param name="State">What it is doing.</param>
-/// <param name="LastError">The last failure while <see cref="ProjectionState.Failing"/>.</param>
-public sealed record ProjectionStatus(string Name, long Position, ProjectionState State, Exception? LastError);
+/// <param name="LastError">The last failure while <see cref="ProjectionState.Failing"/> or <see cref="ProjectionState.Parked"/>.</param>
+public sealed record ProjectionStatus(string Name, long Position, ProjectionState State, Exception? LastError)
+{
+    /// <summary>The store's last position when the status was taken (0 from <see cref="ProjectionEngine.GetStatus"/>).</summary>
+    public long Head { get; init; }
+
+    /// <summary>Positions between the checkpoint and the head.</summary>
+    public long LagPositions => Math.Max(0, Head - Position);
+
+    /// <summary>Age of the oldest event the projection has not applied; zero when caught up.</summary>
+    public TimeSpan LagTime { get; init; }
+
+    /// <summary>Consecutive failed attempts at the current position.</summary>
+    public int Attempts { get; init; }
+
+    /// <summary>Events this process ran through the projection's handler into its table.</summary>
+    public long EventsApplied { get; init; }
+
+    /// <summary>Of those, events the handler left unchanged (already applied to the row, or no row to update).</summary>
+    public long EventsUnchanged { get; init; }
+
+    /// <summary>The rebuild's last progress while <see cref="ProjectionState.Rebuilding"/>.</summary>
+    public RebuildProgress? Rebuild { get; init; }
+}
 
 /// <summary>
 /// Runs every loaded projection, each in its own loop with its own checkpoint: catch up from the
 /// store, then keep tailing it (read after the checkpoint, wait <c>PollInterval</c> when nothing
-/// is new). A projection that fails is retried on the same batch after <c>RetryDelay</c> and the
-/// others go on.
+/// is new). A projection that fails is retried on the same event after <c>RetryDelay</c> and the
+/// others go on; after <c>MaxAttempts</c> failures at the same position it is parked (error log,
+/// <c>platform.projections.parked</c>, state <see cref="ProjectionState.Parked"/>) until
+/// <see cref="Resume"/>, which continues from the failed position.
 /// </summary>
 public sealed class ProjectionEngine : BackgroundService
 {
-    readonly IReadOnlyList<ProjectionRunner> _runners;
-    readonly Dictionary<string, (ProjectionState State, Exception? Error)> _states = new(StringComparer.Ordinal);
+    sealed class Slot(ProjectionRunner runner)
+    {
+        public ProjectionRunner Runner { get; } = runner;
+        public ProjectionState State = ProjectionState.Starting;
+        public Exception? Error;
+        public int Attempts;
+        public long FailedAt = -1;
+        public RebuildProgress? Rebuild;
+        public TaskCompletionSource Resumed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    readonly ConcurrentDictionary<string, Slot> _slots = new(StringComparer.Ordinal);
+    readonly IReadOnlyList<Slot> _ordered;
+    readonly SqlEventStore _store;
+    readonly StoreProvider _provider;
     readonly PlatformProjectionOptions _options;
     readonly ILogger<ProjectionEngine> _logger;
 
@@ -46,30 +93,103 @@ public sealed class ProjectionEngine : BackgroundService
     /// <param name="logger">Where failures are logged.</param>
     public ProjectionEngine(DomainCatalog catalog, SqlEventStore store, PlatformOptions options, ILogger<ProjectionEngine> logger)
     {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(options);
+        _store = store;
+        _provider = options.Store.Provider;
         _options = options.Projections;
         _logger = logger;
-        _runners = catalog.Projections
-            .Select(p => new ProjectionRunner(store, options.Store.Provider, p, _options.BatchSize))
+        _ordered = catalog.Projections
+            .Select(p => new Slot(new ProjectionRunner(store, options.Store.Provider, p, _options.BatchSize)))
             .ToArray();
-        foreach (var runner in _runners)
-            _states[runner.Projection.Name] = (ProjectionState.Starting, null);
+        foreach (var slot in _ordered)
+            _slots[slot.Runner.Projection.Name] = slot;
     }
 
-    /// <summary>Each projection's position and state.</summary>
-    public IReadOnlyList<ProjectionStatus> GetStatus()
+    /// <summary>Each projection's position and state, from memory (no head or lag; see <see cref="GetStatusAsync"/>).</summary>
+    public IReadOnlyList<ProjectionStatus> GetStatus() => _ordered.Select(Snapshot).ToArray();
+
+    /// <summary>Each projection's position, state, the store's head and the lag in positions and time.</summary>
+    /// <param name="cancellationToken">Cancels the queries.</param>
+    public async Task<IReadOnlyList<ProjectionStatus>> GetStatusAsync(CancellationToken cancellationToken = default)
     {
-        lock (_states)
-            return _runners.Select(r => new ProjectionStatus(r.Projection.Name, r.Position, _states[r.Projection.Name].State,
-                _states[r.Projection.Name].Error)).ToArray();
+        var statuses = new List<ProjectionStatus>(_ordered.Count);
+        var head = await _store.GetHeadPositionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await _store.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var slot in _ordered)
+        {
+            var status = Snapshot(slot);
+            var oldest = await ProjectionCheckpoints.FirstTimestampAfterAsync(transaction.Connection, status.Position, cancellationToken)
+                .ConfigureAwait(false);
+            statuses.Add(status with
+            {
+                Head = head,
+                LagTime = oldest is { } at && status.Position < head ? Max(DateTimeOffset.UtcNow - at, TimeSpan.Zero) : TimeSpan.Zero,
+            });
+        }
+        return statuses;
+    }
+
+    /// <summary>Continues a parked projection from the position it failed at (e.g. after a fix). False when it is not parked.</summary>
+    /// <param name="projection">The projection's name.</param>
+    public bool Resume(string projection)
+    {
+        var slot = Find(projection);
+        lock (slot)
+        {
+            if (slot.State != ProjectionState.Parked)
+                return false;
+            slot.Attempts = 0;
+            slot.State = ProjectionState.CatchingUp;
+            slot.Resumed.TrySetResult();
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Rebuilds a projection into a shadow table while it keeps running here, then swaps it in
+    /// (see <see cref="ProjectionRebuilder"/>); its status is <see cref="ProjectionState.Rebuilding"/> meanwhile.
+    /// </summary>
+    /// <param name="projection">The projection's name.</param>
+    /// <param name="progress">Receives progress after every batch, or null.</param>
+    /// <param name="cancellationToken">Stops the rebuild before the swap.</param>
+    public async Task<RebuildResult> RebuildAsync(string projection, IProgress<RebuildProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        var slot = Find(projection);
+        var rebuilder = new ProjectionRebuilder(_store, _provider, _options.BatchSize);
+        try
+        {
+            return await rebuilder.RebuildAsync(slot.Runner.Projection, new Progress(slot, progress), cancellationToken)
+                .ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (slot)
+                slot.Rebuild = null;
+        }
+    }
+
+    // Synchronous on purpose: Progress<T> posts to the thread pool, so status could lag the rebuild.
+    sealed class Progress(Slot slot, IProgress<RebuildProgress>? inner) : IProgress<RebuildProgress>
+    {
+        public void Report(RebuildProgress value)
+        {
+            lock (slot)
+                slot.Rebuild = value;
+            inner?.Report(value);
+        }
     }
 
     /// <inheritdoc />
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(_runners.Select(runner => RunAsync(runner, stoppingToken)));
+        Task.WhenAll(_ordered.Select(slot => RunAsync(slot, stoppingToken)));
 
-    async Task RunAsync(ProjectionRunner runner, CancellationToken stoppingToken)
+    async Task RunAsync(Slot slot, CancellationToken stoppingToken)
     {
+        var runner = slot.Runner;
         var tableReady = false;
+        SetState(slot, ProjectionState.CatchingUp, null);
         while (!stoppingToken.IsCancellationRequested)
         {
             TimeSpan wait;
@@ -81,7 +201,12 @@ public sealed class ProjectionEngine : BackgroundService
                     tableReady = true;
                 }
                 var applied = await runner.CatchUpAsync(stoppingToken).ConfigureAwait(false);
-                SetState(runner, ProjectionState.Running, null);
+                lock (slot)
+                {
+                    slot.Attempts = 0;
+                    slot.FailedAt = -1;
+                }
+                SetState(slot, ProjectionState.Live, null);
                 wait = applied > 0 ? TimeSpan.Zero : _options.PollInterval;
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -90,9 +215,21 @@ public sealed class ProjectionEngine : BackgroundService
             }
             catch (Exception exception)
             {
-                SetState(runner, ProjectionState.Failing, exception);
-                _logger.LogError(exception, "Projection {Projection} failed after position {Position}; retrying",
-                    runner.Projection.Name, runner.Position);
+                if (RecordFailure(slot, exception))
+                {
+                    try
+                    {
+                        await slot.Resumed.Task.WaitAsync(stoppingToken).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return;
+                    }
+                    lock (slot)
+                        slot.Resumed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    _logger.LogInformation("Projection {Projection} resumed at position {Position}", runner.Projection.Name, runner.Position);
+                    continue;
+                }
                 wait = _options.RetryDelay;
             }
             if (wait > TimeSpan.Zero)
@@ -109,9 +246,66 @@ public sealed class ProjectionEngine : BackgroundService
         }
     }
 
-    void SetState(ProjectionRunner runner, ProjectionState state, Exception? error)
+    // True when the projection is now parked.
+    bool RecordFailure(Slot slot, Exception exception)
     {
-        lock (_states)
-            _states[runner.Projection.Name] = (state, error);
+        var runner = slot.Runner;
+        var apply = exception as ProjectionApplyException;
+        var failedAt = apply?.GlobalPosition ?? runner.Position + 1;
+        int attempts;
+        lock (slot)
+        {
+            slot.Attempts = slot.FailedAt == failedAt ? slot.Attempts + 1 : 1;
+            slot.FailedAt = failedAt;
+            attempts = slot.Attempts;
+            slot.Error = exception;
+            slot.State = attempts >= _options.MaxAttempts ? ProjectionState.Parked : ProjectionState.Failing;
+        }
+        if (attempts < _options.MaxAttempts)
+        {
+            _logger.LogWarning(exception, "Projection {Projection} failed at position {Position} (attempt {Attempt} of {MaxAttempts}); retrying",
+                runner.Projection.Name, failedAt, attempts, _options.MaxAttempts);
+            return false;
+        }
+        _logger.LogError(exception,
+            "Projection {Projection} parked at position {Position} (stream {StreamId}, event {EventType}) after {Attempts} attempts; the other projections go on. Fix the cause and resume it",
+            runner.Projection.Name, failedAt, apply?.StreamId, apply?.EventType, attempts);
+        PlatformTelemetry.ProjectionsParked.Add(1, new KeyValuePair<string, object?>("projection", runner.Projection.Name));
+        return true;
     }
+
+    Slot Find(string projection) =>
+        _slots.TryGetValue(projection, out var slot)
+            ? slot
+            : throw new ArgumentException(
+                $"No loaded projection is named '{projection}'; loaded: {string.Join(", ", _slots.Keys.Order(StringComparer.Ordinal))}.",
+                nameof(projection));
+
+    static ProjectionStatus Snapshot(Slot slot)
+    {
+        lock (slot)
+        {
+            var state = slot.Rebuild is not null && slot.State is ProjectionState.Live or ProjectionState.CatchingUp
+                ? ProjectionState.Rebuilding
+                : slot.State;
+            return new ProjectionStatus(slot.Runner.Projection.Name, slot.Runner.Position, state, slot.Error)
+            {
+                Attempts = slot.Attempts,
+                EventsApplied = slot.Runner.EventsApplied,
+                EventsUnchanged = slot.Runner.EventsUnchanged,
+                Rebuild = slot.Rebuild,
+            };
+        }
+    }
+
+    static void SetState(Slot slot, ProjectionState state, Exception? error)
+    {
+        lock (slot)
+        {
+            slot.State = state;
+            slot.Error = error;
+        }
+    }
+
+    static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 }

@@ -60,47 +60,109 @@ public sealed class ProjectionRunner
     public Task EnsureTableAsync(CancellationToken cancellationToken = default) =>
         ProjectionSchema.EnsureTableAsync(_store, _provider, Projection, TableName, cancellationToken);
 
+    /// <summary>Events this runner passed to the generated handler and committed.</summary>
+    public long EventsApplied => Interlocked.Read(ref _eventsApplied);
+
+    /// <summary>
+    /// Committed events the generated handler left unchanged (it had already applied a later or
+    /// the same position to the row, or found no row to update); a rebuild's hand-over test
+    /// watches it to prove no event reached the same table twice.
+    /// </summary>
+    public long EventsUnchanged => Interlocked.Read(ref _eventsUnchanged);
+
+    long _eventsApplied;
+    long _eventsUnchanged;
+
+    // After a batch fails, the events up to its end are retried one per transaction, so the
+    // events before the poison one commit and the failure names exactly one event.
+    long _oneByOneUntil;
+
     /// <summary>Applies every event committed after the checkpoint; returns how many events the projection read.</summary>
     /// <param name="cancellationToken">Stops between batches; an interrupted batch commits nothing.</param>
-    public async Task<int> CatchUpAsync(CancellationToken cancellationToken = default)
+    public Task<int> CatchUpAsync(CancellationToken cancellationToken = default) => CatchUpAsync(null, cancellationToken);
+
+    /// <summary>
+    /// Applies every event committed after the checkpoint, reporting each committed batch; returns
+    /// how many events the projection read. Returns early, with the stored checkpoint reloaded on
+    /// the next call, when another process moved the checkpoint underneath (a rebuild's swap).
+    /// </summary>
+    /// <param name="onBatch">Called after each commit with the events read in the batch and the new checkpoint.</param>
+    /// <param name="cancellationToken">Stops between batches; an interrupted batch commits nothing.</param>
+    public async Task<int> CatchUpAsync(Action<int, long>? onBatch, CancellationToken cancellationToken = default)
     {
         var position = await _store.GetCheckpointAsync(CheckpointName, cancellationToken).ConfigureAwait(false);
         Interlocked.Exchange(ref _position, position);
         var applied = 0;
         while (true)
         {
-            var page = await _store.ReadAllAsync(position, _batchSize, cancellationToken).ConfigureAwait(false);
+            var size = position < Interlocked.Read(ref _oneByOneUntil) ? 1 : _batchSize;
+            var page = await _store.ReadAllAsync(position, size, cancellationToken).ConfigureAwait(false);
             var moved = page.NextPosition != position;
             if (moved)
             {
-                applied += await ApplyBatchAsync(page.Events, page.NextPosition, cancellationToken).ConfigureAwait(false);
+                int? batch;
+                try
+                {
+                    batch = await ApplyBatchAsync(page.Events, position, page.NextPosition, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception) when (!cancellationToken.IsCancellationRequested)
+                {
+                    if (page.NextPosition > Interlocked.Read(ref _oneByOneUntil))
+                        Interlocked.Exchange(ref _oneByOneUntil, page.NextPosition);
+                    throw;
+                }
+                if (batch is null)
+                    return applied;
+                applied += batch.Value;
                 position = page.NextPosition;
                 Interlocked.Exchange(ref _position, position);
+                onBatch?.Invoke(page.Events.Count, position);
             }
             if (page.ReachedEnd || !moved)
                 return applied;
         }
     }
 
-    async Task<int> ApplyBatchAsync(IReadOnlyList<EventEnvelope> events, long nextPosition, CancellationToken cancellationToken)
+    // Null when the stored checkpoint is no longer the one this batch started after: a rebuild
+    // swapped the table (and its checkpoint) in, or an operator moved it; the caller reloads it.
+    async Task<int?> ApplyBatchAsync(IReadOnlyList<EventEnvelope> events, long startPosition, long nextPosition,
+        CancellationToken cancellationToken)
     {
         await using var transaction = await _store.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var stored = await ProjectionCheckpoints.ReadForUpdateAsync(transaction.Connection, transaction.Transaction, _provider,
+            CheckpointName, cancellationToken).ConfigureAwait(false);
+        if (stored != startPosition)
+            return null;
         var applied = 0;
-        await using (var db = ProjectionDbContext.Create(_provider, transaction.Connection, Projection, TableName))
+        var unchanged = 0;
+        EventEnvelope? current = null;
+        try
         {
-            await db.Database.UseTransactionAsync(transaction.Transaction, cancellationToken).ConfigureAwait(false);
-            foreach (var envelope in events)
+            await using (var db = ProjectionDbContext.Create(_provider, transaction.Connection, Projection, TableName))
             {
-                if (!_eventTypes.Contains(envelope.TypeName))
-                    continue;
-                await Projection.ApplyAsync(db, envelope, cancellationToken).ConfigureAwait(false);
-                applied++;
+                await db.Database.UseTransactionAsync(transaction.Transaction, cancellationToken).ConfigureAwait(false);
+                foreach (var envelope in events)
+                {
+                    if (!_eventTypes.Contains(envelope.TypeName))
+                        continue;
+                    current = envelope;
+                    if (!await Projection.ApplyAsync(db, envelope, cancellationToken).ConfigureAwait(false))
+                        unchanged++;
+                    applied++;
+                }
+                current = applied == 1 ? current : null;
+                if (applied > 0)
+                    await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
             }
-            if (applied > 0)
-                await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+            await SaveCheckpointAsync(transaction.Connection, transaction.Transaction, nextPosition, cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
-        await SaveCheckpointAsync(transaction.Connection, transaction.Transaction, nextPosition, cancellationToken).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            throw new ProjectionApplyException(Projection.Name, startPosition, current, exception);
+        }
+        Interlocked.Add(ref _eventsApplied, applied);
+        Interlocked.Add(ref _eventsUnchanged, unchanged);
         PlatformTelemetry.ProjectionEventsApplied.Add(applied, new KeyValuePair<string, object?>("projection", Projection.Name));
         return applied;
     }

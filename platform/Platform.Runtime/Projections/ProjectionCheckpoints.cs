@@ -1,0 +1,71 @@
+using System.Data.Common;
+using Platform.Runtime.Configuration;
+
+namespace Platform.Runtime.Projections;
+
+/// <summary>
+/// Reads of <c>subscription_checkpoints</c> and <c>events</c> on a caller's connection and
+/// transaction, which the store's own helpers (each on a connection of its own) cannot do.
+/// </summary>
+static class ProjectionCheckpoints
+{
+    /// <summary>
+    /// A checkpoint, locked until the transaction ends (0 when the row is missing). The live
+    /// runner's batches and a rebuild's swap both take this lock first, so a swap never lands
+    /// between a batch's read of its checkpoint and its commit. On PostgreSQL that is the row lock
+    /// of <c>FOR UPDATE</c>; on SQLite every store transaction is <c>BEGIN IMMEDIATE</c>, so the
+    /// database's single write lock already serializes them.
+    /// </summary>
+    public static async Task<long> ReadForUpdateAsync(DbConnection connection, DbTransaction transaction, StoreProvider provider,
+        string name, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT position FROM subscription_checkpoints WHERE name = @name" +
+                              (provider == StoreProvider.Postgres ? " FOR UPDATE" : "");
+        Add(command, "name", name);
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is { } value and not DBNull
+            ? Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture)
+            : 0;
+    }
+
+    /// <summary>Runs one statement with named parameters.</summary>
+    public static async Task ExecuteAsync(DbConnection connection, DbTransaction? transaction, string sql,
+        CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+            Add(command, name, value);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// When the first event after <paramref name="position"/> was appended, or null when there is
+    /// none: the age of the oldest event a projection has not applied.
+    /// </summary>
+    public static async Task<DateTimeOffset?> FirstTimestampAfterAsync(DbConnection connection, long position,
+        CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT timestamp FROM events WHERE global_position > @position ORDER BY global_position LIMIT 1";
+        Add(command, "position", position);
+        // PostgreSQL stores timestamptz, SQLite UTC ticks (see the store's Converters.UtcTicks).
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) switch
+        {
+            long ticks => new DateTimeOffset(ticks, TimeSpan.Zero),
+            DateTime time => new DateTimeOffset(DateTime.SpecifyKind(time, DateTimeKind.Utc)),
+            DateTimeOffset time => time,
+            _ => null,
+        };
+    }
+
+    static void Add(DbCommand command, string name, object value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
+    }
+}
