@@ -58,11 +58,11 @@ public sealed class DeadLetterTests
                 cfg.Projections.Enabled = false;
             });
 
-    internal static async Task<DeadLetter> WaitForDeadLetterAsync(DeadLetterStore letters, Guid order)
+    internal static async Task<DeadLetter> WaitForDeadLetterAsync(DeadLetterStore letters, Guid order, Func<DeadLetter, bool>? match = null)
     {
+        match ??= l => l.StreamId == order.ToString("D");
         DeadLetter? found = null;
-        await Eventually.HoldsAsync(async () =>
-            (found = (await letters.ListAsync()).SingleOrDefault(l => l.StreamId == order.ToString("D"))) is not null,
+        await Eventually.HoldsAsync(async () => (found = (await letters.ListAsync()).SingleOrDefault(match)) is not null,
             $"the dead letter of order {order}");
         return found!;
     }
