@@ -9,6 +9,7 @@ using Xunit;
 namespace Platform.Runtime.Tests;
 
 /// <summary><c>platform dlq</c> against the store of a running runtime.</summary>
+[Collection(SharedBrokerCollection.Name)]
 public sealed class DlqCommandTests
 {
     static async Task<(int ExitCode, string Output)> DlqAsync(params string[] args)
@@ -107,5 +108,24 @@ public sealed class DlqCommandTests
         var (code, output) = await DlqAsync("list", "--store", "oracle", "--connection", "x");
         Assert.Equal(1, code);
         Assert.StartsWith("error: unknown store 'oracle'", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task a_store_that_was_unreachable_at_first_use_creates_its_table_once_it_is_reachable()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), $"dlq-{Guid.NewGuid():N}");
+        var letters = new DeadLetterStore(Runtime.Configuration.StoreProvider.Sqlite, $"Data Source={Path.Combine(folder, "events.db")}");
+        try
+        {
+            await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => letters.ListAsync()); // no such folder yet
+            Directory.CreateDirectory(folder);
+            Assert.Empty(await letters.ListAsync());
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            if (Directory.Exists(folder))
+                Directory.Delete(folder, recursive: true);
+        }
     }
 }

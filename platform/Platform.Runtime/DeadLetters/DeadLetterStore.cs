@@ -22,7 +22,7 @@ public sealed class DeadLetterStore
 
     readonly StoreProvider _provider;
     readonly string _connectionString;
-    readonly Lazy<Task> _schema;
+    Lazy<Task> _schema;
 
     /// <summary>Creates the store of dead letters.</summary>
     /// <param name="provider">The database kind of the event store.</param>
@@ -141,7 +141,18 @@ public sealed class DeadLetterStore
 
     async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
-        await _schema.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var schema = _schema;
+        try
+        {
+            await schema.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch when (schema.Value.IsFaulted)
+        {
+            // A database that was down at the first use must not disable dead letters for the
+            // life of the process: the next caller tries to create the table again.
+            Interlocked.CompareExchange(ref _schema, new Lazy<Task>(CreateSchemaAsync), schema);
+            throw;
+        }
         return await OpenRawAsync(cancellationToken).ConfigureAwait(false);
     }
 
