@@ -9,4 +9,6 @@ root.Subcommands.Add(GenerateCommand.Create());
 root.Subcommands.Add(DocumentCommands.Diagram());
 root.Subcommands.Add(DocumentCommands.AsyncApi());
 root.Subcommands.Add(DlqCommand.Create());
+root.Subcommands.Add(ProjectionCommands.Status());
+root.Subcommands.Add(ProjectionCommands.Projections());
 return root.Parse(args).Invoke();

@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Platform.Runtime.Commands;
+using Platform.Runtime.Domains;
 using Platform.Runtime.Projections;
 using Shop.Orders;
 using Xunit;
@@ -89,12 +90,19 @@ public sealed class ProjectionParkingTests
         Assert.Contains(OrderPlaced.EventTypeName, alert.Message);
         Assert.IsType<ProjectionApplyException>(alert.Exception);
         Assert.False(engine.Resume("CustomerOrders"));
+        // Another process (platform status) sees the parking through the database.
+        var projections = host.Services.GetRequiredService<DomainCatalog>().Projections;
+        var seenFromDatabase = (await ProjectionStatusReader.ReadAsync(host.EventStore, projections)).ToDictionary(s => s.Name);
+        Assert.Equal((ProjectionState.Parked, poisonPosition - 1), (seenFromDatabase["OrderSummary"].State, seenFromDatabase["OrderSummary"].Position));
+        Assert.Equal(ProjectionState.Live, seenFromDatabase["CustomerOrders"].State);
 
         // The fix: the database accepts the row again; resuming continues from the poison event.
         await Orders.ExecuteAsync(host.EventStore, "DROP TRIGGER reject_poison" + (store == Store.Postgres ? " ON order_summary" : ""));
         Assert.True(engine.Resume("OrderSummary"));
         await Eventually.HoldsAsync(async () => (await engine.GetStatusAsync()).All(s => s.State == ProjectionState.Live && s.LagPositions == 0),
             "OrderSummary to catch up after the resume");
+        await Eventually.HoldsAsync(async () => (await ProjectionStatusReader.ReadAsync(host.EventStore, projections)).All(s => s.State == ProjectionState.Live),
+            "the parked flag to be cleared after the resume");
         var rows = await Orders.ReadSummariesAsync(host);
         Assert.Equal(8, rows.Count);
         Assert.Equal(PoisonCustomer, rows.Single(r => r.OrderId == poisonId).CustomerId);

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Platform.EventStore.Storage;
@@ -190,6 +191,8 @@ public sealed class ProjectionEngine : BackgroundService
         var runner = slot.Runner;
         var tableReady = false;
         SetState(slot, ProjectionState.CatchingUp, null);
+        // A parked flag left by an earlier process is stale: this one tries again (and parks again if the cause remains).
+        await ClearParkedFlagAsync(runner, stoppingToken).ConfigureAwait(false);
         while (!stoppingToken.IsCancellationRequested)
         {
             TimeSpan wait;
@@ -217,6 +220,7 @@ public sealed class ProjectionEngine : BackgroundService
             {
                 if (RecordFailure(slot, exception))
                 {
+                    await SetParkedFlagAsync(runner, slot.FailedAt, stoppingToken).ConfigureAwait(false);
                     try
                     {
                         await slot.Resumed.Task.WaitAsync(stoppingToken).ConfigureAwait(false);
@@ -227,6 +231,7 @@ public sealed class ProjectionEngine : BackgroundService
                     }
                     lock (slot)
                         slot.Resumed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    await ClearParkedFlagAsync(runner, stoppingToken).ConfigureAwait(false);
                     _logger.LogInformation("Projection {Projection} resumed at position {Position}", runner.Projection.Name, runner.Position);
                     continue;
                 }
@@ -272,6 +277,40 @@ public sealed class ProjectionEngine : BackgroundService
             runner.Projection.Name, failedAt, apply?.StreamId, apply?.EventType, attempts);
         PlatformTelemetry.ProjectionsParked.Add(1, new KeyValuePair<string, object?>("projection", runner.Projection.Name));
         return true;
+    }
+
+    /// <summary>
+    /// The row in <c>subscription_checkpoints</c> that tells other processes (<c>platform status</c>)
+    /// a projection is parked, and at which position; the state itself lives in the engine.
+    /// </summary>
+    /// <param name="projection">The projection's name.</param>
+    public static string ParkedFlagName(string projection) => "parked:" + projection;
+
+    async Task SetParkedFlagAsync(ProjectionRunner runner, long position, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _store.SaveCheckpointAsync(ParkedFlagName(runner.Projection.Name), position, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // The flag only informs other processes; the projection is parked here either way.
+            _logger.LogWarning(exception, "Could not record that projection {Projection} is parked", runner.Projection.Name);
+        }
+    }
+
+    async Task ClearParkedFlagAsync(ProjectionRunner runner, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var db = _store.CreateDbContext();
+            await db.SubscriptionCheckpoints.Where(c => c.Name == ParkedFlagName(runner.Projection.Name))
+                .ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            _logger.LogWarning(exception, "Could not clear the parked flag of projection {Projection}", runner.Projection.Name);
+        }
     }
 
     Slot Find(string projection) =>

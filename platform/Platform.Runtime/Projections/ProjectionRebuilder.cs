@@ -105,6 +105,22 @@ public sealed class ProjectionRebuilder
         await _store.SaveCheckpointAsync(shadowCheckpoint, 0, cancellationToken).ConfigureAwait(false);
 
         var runner = new ProjectionRunner(_store, _provider, projection, _batchSize, shadow, shadowCheckpoint);
+        try
+        {
+            return await BuildAndSwapAsync(projection, runner, shadow, shadowCheckpoint, clock, progress, cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch
+        {
+            // Leave nothing that says "rebuilding" (platform status) or holds space; the live table is untouched.
+            await DropShadowAsync(shadow, shadowCheckpoint).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    async Task<RebuildResult> BuildAndSwapAsync(ProjectionBinding projection, ProjectionRunner runner, string shadow,
+        string shadowCheckpoint, Stopwatch clock, IProgress<RebuildProgress>? progress, CancellationToken cancellationToken)
+    {
         await runner.EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         long read = 0;
         var target = await _store.GetHeadPositionAsync(cancellationToken).ConfigureAwait(false);
@@ -131,6 +147,23 @@ public sealed class ProjectionRebuilder
                 return new RebuildResult(projection.Name, shadow, runner.Position, read, runner.EventsApplied,
                     runner.EventsUnchanged, clock.Elapsed);
             }
+        }
+    }
+
+    async Task DropShadowAsync(string shadow, string shadowCheckpoint)
+    {
+        try
+        {
+            await using var transaction = await _store.BeginTransactionAsync().ConfigureAwait(false);
+            await ProjectionCheckpoints.ExecuteAsync(transaction.Connection, transaction.Transaction, $"DROP TABLE IF EXISTS {Quote(shadow)}",
+                CancellationToken.None);
+            await ProjectionCheckpoints.ExecuteAsync(transaction.Connection, transaction.Transaction,
+                "DELETE FROM subscription_checkpoints WHERE name = @name", CancellationToken.None, ("name", shadowCheckpoint));
+            await transaction.CommitAsync().ConfigureAwait(false);
+        }
+        catch (System.Data.Common.DbException)
+        {
+            // Best effort: the database is what failed; the next rebuild starts a new shadow table and resets the row.
         }
     }
 

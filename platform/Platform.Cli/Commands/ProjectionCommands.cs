@@ -1,0 +1,199 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Platform.Events;
+using Platform.EventStore.Configuration;
+using Platform.EventStore.Storage;
+using Platform.Runtime.Configuration;
+using Platform.Runtime.Domains;
+using Platform.Runtime.Projections;
+
+namespace Platform.Cli.Commands;
+
+/// <summary>
+/// <c>platform status</c> and <c>platform projections rebuild &lt;name&gt;</c>, against the store's
+/// database: <c>--store</c>/<c>--connection</c> (or <c>Platform__Store__Provider</c>/<c>Platform__Store__ConnectionString</c>)
+/// and <c>--domain</c>, the service's built assembly (e.g. <c>examples/Orders/bin/Release/net10.0/Shop.Orders.dll</c>)
+/// or a generated domain's assembly-qualified type name (or <c>Platform__Domains__0</c>), which names
+/// the projections and the event types to read.
+/// </summary>
+internal static class ProjectionCommands
+{
+    static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
+    };
+
+    sealed class StoreOptions
+    {
+        public Option<string?> Store { get; } = new("--store") { Description = "sqlite or postgres (default: Platform__Store__Provider, else sqlite)." };
+        public Option<string?> Connection { get; } = new("--connection") { Description = "The event store's connection string (default: Platform__Store__ConnectionString)." };
+        public Option<string?> Domain { get; } = new("--domain") { Description = "The service's assembly (path to its .dll) or a generated domain's assembly-qualified type name (default: Platform__Domains__0)." };
+
+        public void AddTo(Command command)
+        {
+            command.Options.Add(Store);
+            command.Options.Add(Connection);
+            command.Options.Add(Domain);
+        }
+    }
+
+    public static Command Status()
+    {
+        var options = new StoreOptions();
+        var json = new Option<bool>("--json") { Description = "Print JSON." };
+        var command = new Command("status", "Each projection's checkpoint, the store's head, the lag in positions and seconds, and its state.") { json };
+        options.AddTo(command);
+        command.SetAction((parse, ct) => RunAsync(parse, options, async (store, catalog, output) =>
+        {
+            var statuses = await ProjectionStatusReader.ReadAsync(store, catalog.Projections, ct);
+            if (parse.GetValue(json))
+            {
+                output.WriteLine(JsonSerializer.Serialize(statuses.Select(s => new
+                {
+                    s.Name, s.Position, s.Head, s.LagPositions, LagSeconds = Math.Round(s.LagTime.TotalSeconds, 3), s.State,
+                    RebuildPosition = s.Rebuild?.Position,
+                }), Json));
+                return 0;
+            }
+            output.WriteLine($"{"projection",-24} {"position",10} {"head",10} {"lag",8} {"lag s",9}  state");
+            foreach (var s in statuses)
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{s.Name,-24} {s.Position,10} {s.Head,10} {s.LagPositions,8} {s.LagTime.TotalSeconds,9:0.0}  {StateName(s.State)}{(s.Rebuild is { } rebuild ? $" (shadow at {rebuild.Position})" : "")}"));
+            return 0;
+        }));
+        return command;
+    }
+
+    public static Command Projections()
+    {
+        var options = new StoreOptions();
+        var name = new Argument<string>("projection") { Description = "The projection to rebuild, e.g. OrderSummary." };
+        var batch = new Option<int>("--batch-size") { Description = "Events per shadow transaction.", DefaultValueFactory = _ => 500 };
+        var rebuild = new Command("rebuild",
+            "Rebuild a projection into a shadow table from position 0 while the live table keeps serving, then swap it in atomically.")
+        {
+            name, batch,
+        };
+        options.AddTo(rebuild);
+        rebuild.SetAction((parse, ct) => RunAsync(parse, options, async (store, catalog, output) =>
+        {
+            var projectionName = parse.GetValue(name)!;
+            var projection = catalog.Projections.FirstOrDefault(p => p.Name == projectionName);
+            if (projection is null)
+            {
+                parse.InvocationConfiguration.Error.WriteLine(
+                    $"error: no projection '{projectionName}' in the domain; pass one of: {string.Join(", ", catalog.Projections.Select(p => p.Name))}.");
+                return 1;
+            }
+            var provider = store.Options.Provider == EventStoreProvider.Postgres ? StoreProvider.Postgres : StoreProvider.Sqlite;
+            var line = new ProgressLine(output);
+            var result = await new ProjectionRebuilder(store, provider, parse.GetValue(batch)).RebuildAsync(projection, line, ct);
+            line.Finish();
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{result.Projection}: rebuilt from {result.EventsRead} events in {result.Elapsed.TotalSeconds:0.0} s and swapped in at position {result.SwappedAtPosition}; the live projection continues from there."));
+            return 0;
+        }));
+        var command = new Command("projections", "Operate the projection engine's read models.");
+        command.Subcommands.Add(rebuild);
+        return command;
+    }
+
+    /// <summary>One progress line, redrawn in place on a terminal and printed once a second otherwise.</summary>
+    sealed class ProgressLine(TextWriter output) : IProgress<RebuildProgress>
+    {
+        readonly bool _inPlace = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
+        DateTime _printed = DateTime.MinValue;
+        string _last = "";
+
+        public void Report(RebuildProgress value)
+        {
+            _last = string.Create(CultureInfo.InvariantCulture,
+                $"{value.Projection}: {value.EventsRead} events, position {value.Position}/{value.TargetPosition}, {value.EventsPerSecond:0} events/s, ETA {(value.Eta is { } eta ? eta.ToString(@"hh\:mm\:ss", CultureInfo.InvariantCulture) : "?")}");
+            if (_inPlace)
+                output.Write("\r" + _last.PadRight(100));
+            else if (DateTime.UtcNow - _printed >= TimeSpan.FromSeconds(1))
+            {
+                output.WriteLine(_last);
+                _printed = DateTime.UtcNow;
+            }
+        }
+
+        public void Finish()
+        {
+            if (_inPlace)
+                output.WriteLine();
+            else if (_last.Length > 0)
+                output.WriteLine(_last);
+        }
+    }
+
+    static string StateName(ProjectionState state) => JsonNamingPolicy.KebabCaseLower.ConvertName(state.ToString());
+
+    static async Task<int> RunAsync(ParseResult parse, StoreOptions options, Func<SqlEventStore, DomainCatalog, TextWriter, Task<int>> action)
+    {
+        var error = parse.InvocationConfiguration.Error;
+        var providerName = parse.GetValue(options.Store) ?? Environment.GetEnvironmentVariable("Platform__Store__Provider") ?? "sqlite";
+        var connectionString = parse.GetValue(options.Connection) ?? Environment.GetEnvironmentVariable("Platform__Store__ConnectionString");
+        var domain = parse.GetValue(options.Domain) ?? Environment.GetEnvironmentVariable("Platform__Domains__0");
+        if (!Enum.TryParse<StoreProvider>(providerName, ignoreCase: true, out var provider) || !Enum.IsDefined(provider))
+        {
+            error.WriteLine($"error: unknown store '{providerName}'; pass --store sqlite or --store postgres.");
+            return 1;
+        }
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            error.WriteLine("error: no store connection; pass --connection \"...\" or set Platform__Store__ConnectionString as for the runtime.");
+            return 1;
+        }
+        if (string.IsNullOrWhiteSpace(domain))
+        {
+            error.WriteLine("error: no domain; pass --domain path/to/Service.dll (the built service) or set Platform__Domains__0 as for the runtime.");
+            return 1;
+        }
+        DomainCatalog catalog;
+        try
+        {
+            catalog = new DomainCatalog(LoadDomains(domain));
+        }
+        catch (Exception exception) when (exception is IOException or BadImageFormatException or InvalidOperationException or ReflectionTypeLoadException)
+        {
+            error.WriteLine($"error: cannot load the domain '{domain}' ({OneLine(exception.Message)}); pass the built service's .dll or 'Namespace.XDomain, Assembly'.");
+            return 1;
+        }
+        var storeOptions = provider == StoreProvider.Postgres
+            ? new EventStoreOptions().UsePostgres(connectionString)
+            : new EventStoreOptions().UseSqlite(connectionString);
+        try
+        {
+            await using var store = new SqlEventStore(storeOptions, new EventTypeRegistry(catalog.EventTypes));
+            return await action(store, catalog, parse.InvocationConfiguration.Output);
+        }
+        catch (Exception exception) when (exception is System.Data.Common.DbException or InvalidOperationException or ArgumentException)
+        {
+            error.WriteLine($"error: the store could not be used ({OneLine(exception.Message)}); check --store and --connection, and that the runtime has migrated it.");
+            return 1;
+        }
+    }
+
+    // A path loads the service's assembly (its dependencies resolve from its folder) and every
+    // generated domain class in it; anything else is an assembly-qualified type name.
+    static IReadOnlyList<Type> LoadDomains(string domain)
+    {
+        if (!domain.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
+            return [Type.GetType(domain, throwOnError: true)!];
+        var assembly = Assembly.LoadFrom(Path.GetFullPath(domain));
+        var domains = assembly.GetExportedTypes()
+            .Where(t => t.IsAbstract && t.IsSealed && t.GetProperty("Projections", BindingFlags.Public | BindingFlags.Static) is not null
+                        && t.GetProperty("EventTypes", BindingFlags.Public | BindingFlags.Static) is not null)
+            .ToArray();
+        return domains.Length > 0
+            ? domains
+            : throw new InvalidOperationException($"{assembly.GetName().Name} has no generated domain class (a static class with EventTypes and Projections)");
+    }
+
+    static string OneLine(string text) => text.ReplaceLineEndings(" ");
+}

@@ -1,0 +1,67 @@
+using System.CommandLine;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Platform.Cli.Commands;
+using Platform.Runtime.Commands;
+using Platform.Runtime.Projections;
+using Shop.Orders;
+using Xunit;
+
+namespace Platform.Runtime.Tests;
+
+/// <summary><c>platform status</c> and <c>platform projections rebuild</c> against the store of a running runtime.</summary>
+public sealed class ProjectionCommandTests
+{
+    static async Task<(int ExitCode, string Output)> RunAsync(params string[] args)
+    {
+        var output = new StringWriter();
+        var root = new RootCommand { ProjectionCommands.Status(), ProjectionCommands.Projections() };
+        var exitCode = await root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = output });
+        return (exitCode, output.ToString());
+    }
+
+    [SkippableFact]
+    public async Task status_and_rebuild_work_from_the_command_line_while_the_runtime_serves()
+    {
+        await using var host = await RuntimeHost.StartAsync(Store.Sqlite, Transport.InMemory);
+        var dispatcher = host.Services.GetRequiredService<ICommandDispatcher>();
+        for (var n = 0; n < 5; n++)
+            await dispatcher.DispatchAsync(Orders.Place(Guid.NewGuid(), n));
+        var head = await host.EventStore.GetHeadPositionAsync();
+        var engine = host.Services.GetRequiredService<ProjectionEngine>();
+        await Eventually.HoldsAsync(async () => (await engine.GetStatusAsync()).All(s => s.LagPositions == 0), "the projections to catch up");
+        // The built service's assembly, as a newcomer passes it for examples/Orders.
+        string[] store = ["--store", "sqlite", "--connection", host.Options.Store.ConnectionString, "--domain", typeof(OrdersDomain).Assembly.Location];
+
+        var (code, output) = await RunAsync(["status", "--json", .. store]);
+        Assert.Equal(0, code);
+        using (var status = JsonDocument.Parse(output))
+        {
+            var summary = status.RootElement.EnumerateArray().Single(p => p.GetProperty("name").GetString() == "OrderSummary");
+            Assert.Equal((head, head, 0L, "live"), (summary.GetProperty("position").GetInt64(), summary.GetProperty("head").GetInt64(),
+                summary.GetProperty("lagPositions").GetInt64(), summary.GetProperty("state").GetString()));
+        }
+
+        var before = await Orders.ReadSummariesAsync(host);
+        (code, output) = await RunAsync(["projections", "rebuild", "OrderSummary", "--batch-size", "2", .. store]);
+        Assert.Equal(0, code);
+        Assert.Contains($"swapped in at position {head}", output, StringComparison.Ordinal);
+        Assert.Contains("events/s, ETA", output, StringComparison.Ordinal);
+        Assert.Equal(before, await Orders.ReadSummariesAsync(host));
+
+        // The live projection goes on with the swapped-in table.
+        var id = Guid.NewGuid();
+        await dispatcher.DispatchAsync(Orders.Place(id, 9));
+        await Eventually.HoldsAsync(async () => (await Orders.ReadSummariesAsync(host)).Any(r => r.OrderId == id), "the new order in the rebuilt table");
+        (code, output) = await RunAsync(["status", .. store]);
+        Assert.Equal(0, code);
+        Assert.Matches(@"OrderSummary\s+6\s+6\s+0\s+0\.0\s+live", output);
+
+        (code, output) = await RunAsync(["projections", "rebuild", "Nothing", .. store]);
+        Assert.Equal((1, "error: no projection 'Nothing' in the domain; pass one of: CustomerOrders, OrderSummary."),
+            (code, output.Trim()));
+        (code, output) = await RunAsync(["status", "--store", "sqlite", "--domain", typeof(OrdersDomain).AssemblyQualifiedName!]);
+        Assert.Equal(1, code);
+        Assert.StartsWith("error: no store connection;", output, StringComparison.Ordinal);
+    }
+}
