@@ -104,7 +104,10 @@ public sealed class DeadLetterTests
         Assert.Equal(host.Options.EventQueueName(typeof(PoisonableConsumer)), letter.Endpoint);
         Assert.Equal(typeof(InvalidOperationException).FullName, letter.ExceptionType);
         Assert.Equal($"order {poisoned:D} is poison", letter.ExceptionMessage);
-        Assert.Contains(nameof(PoisonableConsumer), letter.ExceptionDetail, StringComparison.Ordinal); // the stack trace
+        // The stack trace is kept. Which frames it shows depends on the JIT (a small consumer method
+        // can be inlined at tier 1, as in one CI run), so only its presence is asserted.
+        Assert.StartsWith(typeof(InvalidOperationException).FullName + ": order", letter.ExceptionDetail, StringComparison.Ordinal);
+        Assert.Contains("\n   at ", letter.ExceptionDetail, StringComparison.Ordinal);
         Assert.Equal(OrderPlaced.EventTypeName, letter.EventType);
         Assert.Equal(stored.EventId.ToString("D"), letter.MessageId);
         Assert.Equal(1, letter.StreamVersion);
