@@ -9,7 +9,6 @@ using Xunit;
 namespace Platform.Runtime.Tests;
 
 /// <summary>Retries then dead letters on the command queue.</summary>
-[Collection(SharedBrokerCollection.Name)]
 public sealed class CommandDeadLetterTests
 {
     /// <summary>An aggregate store whose saves fail while broken: a database outage as the command handler sees it.</summary>

@@ -42,7 +42,6 @@ sealed class PoisonableConsumer(SqlEventStore store, PoisonSwitch poison) : Idem
 }
 
 /// <summary>Retries, then dead letters, then replay (issue 6).</summary>
-[Collection(SharedBrokerCollection.Name)]
 public sealed class DeadLetterTests
 {
     internal static Task<RuntimeHost> StartAsync(Store store, Transport transport, int immediate, int exponential, TimeSpan minInterval) =>

@@ -9,7 +9,6 @@ using Xunit;
 namespace Platform.Runtime.Tests;
 
 /// <summary><c>platform dlq</c> against the store of a running runtime.</summary>
-[Collection(SharedBrokerCollection.Name)]
 public sealed class DlqCommandTests
 {
     static async Task<(int ExitCode, string Output)> DlqAsync(params string[] args)

@@ -69,6 +69,10 @@ public static class PlatformServiceCollectionExtensions
                 bus.UsingRabbitMq((context, rabbit) =>
                 {
                     rabbit.Host(new Uri(options.Transport.RabbitMqUri!));
+                    // MassTransit publishes to one exchange per message type; without the prefix,
+                    // two runtimes with different prefixes on one broker consume each other's events.
+                    rabbit.MessageTopology.SetEntityNameFormatter(
+                        new PrefixEntityNameFormatter(rabbit.MessageTopology.EntityNameFormatter, options.Transport.QueuePrefix + "."));
                     PlatformBus.ConfigureEndpoints(context, rabbit, options, catalog, endpoint =>
                     {
                         if (options.Transport.AutoDeleteQueues && endpoint is IRabbitMqReceiveEndpointConfigurator queue)
