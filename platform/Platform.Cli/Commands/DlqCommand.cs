@@ -24,14 +24,15 @@ internal static class DlqCommand
 
     public static Command Create()
     {
-        var store = new Option<string?>("--store") { Description = "sqlite or postgres (default: Platform__Store__Provider, else sqlite)." };
-        var connection = new Option<string?>("--connection") { Description = "The event store's connection string (default: Platform__Store__ConnectionString)." };
+        var storeArguments = new StoreArguments();
+        var store = storeArguments.Store;
+        var connection = storeArguments.Connection;
         var json = new Option<bool>("--json") { Description = "Print JSON." };
         var all = new Option<bool>("--all") { Description = "Also list discarded letters." };
         var reason = new Option<string?>("--reason") { Description = "Why the letter is discarded (kept with it)." };
 
         var list = new Command("list", "List dead letters, oldest first.") { store, connection, json, all };
-        list.SetAction((parse, ct) => RunAsync(parse, store, connection, parse.InvocationConfiguration.Output, async (letters, output) =>
+        list.SetAction((parse, ct) => RunAsync(parse, storeArguments, parse.InvocationConfiguration.Output, async (letters, output) =>
         {
             var rows = await letters.ListAsync(parse.GetValue(all), ct);
             if (parse.GetValue(json))
@@ -50,7 +51,7 @@ internal static class DlqCommand
 
         var showId = new Argument<string>("id") { Description = "The dead letter's id (from list)." };
         var show = new Command("show", "Show one dead letter with its headers, payload and exception.") { showId, store, connection, json };
-        show.SetAction((parse, ct) => RunAsync(parse, store, connection, parse.InvocationConfiguration.Output, async (letters, output) =>
+        show.SetAction((parse, ct) => RunAsync(parse, storeArguments, parse.InvocationConfiguration.Output, async (letters, output) =>
         {
             if (!TryId(parse.GetValue(showId), output, out var id))
                 return 1;
@@ -77,7 +78,7 @@ internal static class DlqCommand
 
         var replayId = new Argument<string>("id") { Description = "The dead letter's id (from list)." };
         var replay = new Command("replay", "Ask the running runtime to deliver the message to its consumer again.") { replayId, store, connection };
-        replay.SetAction((parse, ct) => RunAsync(parse, store, connection, parse.InvocationConfiguration.Output, async (letters, output) =>
+        replay.SetAction((parse, ct) => RunAsync(parse, storeArguments, parse.InvocationConfiguration.Output, async (letters, output) =>
         {
             if (!TryId(parse.GetValue(replayId), output, out var id))
                 return 1;
@@ -89,7 +90,7 @@ internal static class DlqCommand
 
         var discardId = new Argument<string>("id") { Description = "The dead letter's id (from list)." };
         var discard = new Command("discard", "Never deliver the message; keep it with the reason.") { discardId, store, connection, reason };
-        discard.SetAction((parse, ct) => RunAsync(parse, store, connection, parse.InvocationConfiguration.Output, async (letters, output) =>
+        discard.SetAction((parse, ct) => RunAsync(parse, storeArguments, parse.InvocationConfiguration.Output, async (letters, output) =>
         {
             if (!TryId(parse.GetValue(discardId), output, out var id))
                 return 1;
@@ -108,21 +109,11 @@ internal static class DlqCommand
         return new Command("dlq", "Messages consumers gave up on after their retries: list, show, replay, discard.") { list, show, replay, discard };
     }
 
-    static async Task<int> RunAsync(ParseResult parse, Option<string?> store, Option<string?> connection, TextWriter output,
+    static async Task<int> RunAsync(ParseResult parse, StoreArguments arguments, TextWriter output,
         Func<DeadLetterStore, TextWriter, Task<int>> action)
     {
-        var provider = parse.GetValue(store) ?? Environment.GetEnvironmentVariable("Platform__Store__Provider") ?? "sqlite";
-        var connectionString = parse.GetValue(connection) ?? Environment.GetEnvironmentVariable("Platform__Store__ConnectionString");
-        if (!Enum.TryParse<StoreProvider>(provider, ignoreCase: true, out var kind) || !Enum.IsDefined(kind))
-        {
-            output.WriteLine($"error: unknown store '{provider}'; pass --store sqlite or --store postgres.");
+        if (!arguments.TryResolve(parse, output, out var kind, out var connectionString))
             return 1;
-        }
-        if (string.IsNullOrWhiteSpace(connectionString))
-        {
-            output.WriteLine("error: no store connection; pass --connection \"...\" or set Platform__Store__ConnectionString as for the runtime.");
-            return 1;
-        }
         try
         {
             return await action(new DeadLetterStore(kind, connectionString), output);
@@ -148,5 +139,5 @@ internal static class DlqCommand
         return 1;
     }
 
-    static string OneLine(string text) => text.ReplaceLineEndings(" ");
+    static string OneLine(string text) => StoreArguments.OneLine(text);
 }

@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Text;
 using System.Text.Json;
 using Platform.Cli.Documents;
-using Platform.Definitions.Diagnostics;
 using Platform.Definitions.Workspace;
 
 namespace Platform.Cli.Commands;
@@ -63,23 +62,8 @@ internal static class DocumentCommands
         });
     }
 
-    static int WithDefinitions(DirectoryInfo directory, InvocationConfiguration console, Func<DefinitionDirectory, int> action)
-    {
-        if (!directory.Exists)
-        {
-            console.Error.WriteLine($"{directory.FullName}: error: the folder does not exist; pass the folder that holds the definition files.");
-            return 1;
-        }
-        var definitions = DefinitionDirectory.Load(directory.ToString());
-        var errors = definitions.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
-        if (errors.Count > 0)
-        {
-            foreach (var error in errors) console.Error.WriteLine(error.ToCanonicalString());
-            console.Error.WriteLine("error: the definitions have errors; fix them first (see `platform validate`).");
-            return 1;
-        }
-        return action(definitions);
-    }
+    static int WithDefinitions(DirectoryInfo directory, InvocationConfiguration console, Func<DefinitionDirectory, int> action) =>
+        DefinitionsFolder.LoadWithoutErrors(directory, console.Error) is { } definitions ? action(definitions) : 1;
 
     static int Write(FileInfo? file, string text, TextWriter output)
     {

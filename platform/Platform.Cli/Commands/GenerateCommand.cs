@@ -1,7 +1,5 @@
 using System.CommandLine;
 using System.Text;
-using Platform.Definitions.Diagnostics;
-using Platform.Definitions.Workspace;
 using Platform.Generators.Emit;
 
 namespace Platform.Cli.Commands;
@@ -32,19 +30,8 @@ internal static class GenerateCommand
 
     public static int Run(DirectoryInfo directory, DirectoryInfo output, bool check, string? assemblyName, bool withServices, bool withMassTransit, TextWriter stdout, TextWriter stderr)
     {
-        if (!directory.Exists)
-        {
-            stderr.WriteLine($"{directory.FullName}: error: the folder does not exist; pass the folder that holds the definition files.");
-            return 1;
-        }
-        var workspace = DefinitionDirectory.Load(directory.ToString());
-        var errors = workspace.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
-        if (errors.Count > 0)
-        {
-            foreach (var error in errors) stderr.WriteLine(error.ToCanonicalString());
-            stderr.WriteLine("error: the definitions have errors; nothing was generated. Fix them (see `platform validate`).");
-            return 1;
-        }
+        var workspace = DefinitionsFolder.LoadWithoutErrors(directory, stderr);
+        if (workspace is null) return 1;
 
         var files = workspace.Set.Files.Select(file => (file, File.ReadAllText(file.Path))).ToList();
         assemblyName ??= output.Parent?.Name ?? "Definitions";

@@ -20,11 +20,7 @@ internal static class LockCommand
 
     public static int Run(DirectoryInfo directory, TextWriter output)
     {
-        if (!directory.Exists)
-        {
-            output.WriteLine($"{directory.FullName}: error: the folder does not exist; pass the folder that holds the definition files.");
-            return 1;
-        }
+        if (!DefinitionsFolder.Exists(directory, output)) return 1;
         var definitions = DefinitionDirectory.Load(directory.ToString());
         var outcome = definitions.Lock();
         if (!outcome.Written)

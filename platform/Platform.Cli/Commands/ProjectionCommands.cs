@@ -29,14 +29,12 @@ internal static class ProjectionCommands
 
     sealed class StoreOptions
     {
-        public Option<string?> Store { get; } = new("--store") { Description = "sqlite or postgres (default: Platform__Store__Provider, else sqlite)." };
-        public Option<string?> Connection { get; } = new("--connection") { Description = "The event store's connection string (default: Platform__Store__ConnectionString)." };
+        public StoreArguments Store { get; } = new();
         public Option<string?> Domain { get; } = new("--domain") { Description = "The service's assembly (path to its .dll) or a generated domain's assembly-qualified type name (default: Platform__Domains__0)." };
 
         public void AddTo(Command command)
         {
-            command.Options.Add(Store);
-            command.Options.Add(Connection);
+            Store.AddTo(command);
             command.Options.Add(Domain);
         }
     }
@@ -136,19 +134,9 @@ internal static class ProjectionCommands
     static async Task<int> RunAsync(ParseResult parse, StoreOptions options, Func<SqlEventStore, DomainCatalog, TextWriter, Task<int>> action)
     {
         var error = parse.InvocationConfiguration.Error;
-        var providerName = parse.GetValue(options.Store) ?? Environment.GetEnvironmentVariable("Platform__Store__Provider") ?? "sqlite";
-        var connectionString = parse.GetValue(options.Connection) ?? Environment.GetEnvironmentVariable("Platform__Store__ConnectionString");
+        if (!options.Store.TryResolve(parse, error, out var provider, out var connectionString))
+            return 1;
         var domain = parse.GetValue(options.Domain) ?? Environment.GetEnvironmentVariable("Platform__Domains__0");
-        if (!Enum.TryParse<StoreProvider>(providerName, ignoreCase: true, out var provider) || !Enum.IsDefined(provider))
-        {
-            error.WriteLine($"error: unknown store '{providerName}'; pass --store sqlite or --store postgres.");
-            return 1;
-        }
-        if (string.IsNullOrWhiteSpace(connectionString))
-        {
-            error.WriteLine("error: no store connection; pass --connection \"...\" or set Platform__Store__ConnectionString as for the runtime.");
-            return 1;
-        }
         if (string.IsNullOrWhiteSpace(domain))
         {
             error.WriteLine("error: no domain; pass --domain path/to/Service.dll (the built service) or set Platform__Domains__0 as for the runtime.");
@@ -195,5 +183,5 @@ internal static class ProjectionCommands
             : throw new InvalidOperationException($"{assembly.GetName().Name} has no generated domain class (a static class with EventTypes and Projections)");
     }
 
-    static string OneLine(string text) => text.ReplaceLineEndings(" ");
+    static string OneLine(string text) => StoreArguments.OneLine(text);
 }

@@ -17,11 +17,7 @@ internal static class ValidateCommand
 
     public static int Run(DirectoryInfo directory, TextWriter output)
     {
-        if (!directory.Exists)
-        {
-            output.WriteLine($"{directory.FullName}: error: the folder does not exist; pass the folder that holds the definition files.");
-            return 1;
-        }
+        if (!DefinitionsFolder.Exists(directory, output)) return 1;
         var definitions = DefinitionDirectory.Load(directory.ToString());
         var diagnostics = definitions.Validate();
         foreach (var diagnostic in diagnostics) output.WriteLine(diagnostic.ToCanonicalString());
