@@ -1,0 +1,136 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using Npgsql;
+
+namespace Platform.Benchmarks.Runtime;
+
+/// <summary>One timed run of one contender.</summary>
+public sealed record Run(string Group, string Contender, int Events, double Seconds, double P50Ms, double P99Ms)
+{
+    public double EventsPerSecond => Events / Seconds;
+}
+
+/// <summary>
+/// Where a run's clock starts and stops: the writer calls <see cref="Started"/> just before it
+/// appends (or, for the baseline, publishes) an event, and whatever makes the row visible calls
+/// <see cref="Visible"/> once its transaction has committed.
+/// </summary>
+public sealed class Probe
+{
+    ConcurrentDictionary<Guid, long> _starts = new();
+    long[] _latencies = [];
+    int _visible;
+    int _expected;
+    TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Starts a run of <paramref name="expected"/> events; events of earlier runs are ignored from now on.</summary>
+    public void Reset(int expected)
+    {
+        _starts = new ConcurrentDictionary<Guid, long>();
+        _latencies = new long[expected];
+        _visible = 0;
+        _expected = expected;
+        _done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    public Task Done => _done.Task;
+
+    public int VisibleCount => Volatile.Read(ref _visible);
+
+    public void Started(Guid eventId) => _starts[eventId] = Stopwatch.GetTimestamp();
+
+    public void Visible(Guid eventId) => Visible(eventId, Stopwatch.GetTimestamp());
+
+    public void Visible(Guid eventId, long at)
+    {
+        if (!_starts.TryRemove(eventId, out var start))
+            return; // a warm-up event, or one of an earlier run
+        var slot = Interlocked.Increment(ref _visible) - 1;
+        if (slot < _latencies.Length)
+            _latencies[slot] = at - start;
+        if (slot + 1 == _expected)
+            _done.TrySetResult();
+    }
+
+    /// <summary>p50 and p99 of the latencies seen, in ms.</summary>
+    public (double P50, double P99) Percentiles()
+    {
+        var count = Math.Min(VisibleCount, _latencies.Length);
+        var sorted = _latencies.AsSpan(0, count).ToArray();
+        Array.Sort(sorted);
+        double At(double q) => count == 0 ? double.NaN
+            : sorted[Math.Min(count - 1, (int)Math.Ceiling(q * count) - 1)] * 1000.0 / Stopwatch.Frequency;
+        return (At(0.50), At(0.99));
+    }
+}
+
+static class Harness
+{
+    public static readonly List<Run> Runs = [];
+
+    public static void Record(Run run)
+    {
+        Runs.Add(run);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  {run.Group,-22} {run.Contender,-40} {run.Events,8:N0} ev {run.Seconds,7:F2} s {run.EventsPerSecond,9:N0} ev/s  p50 {run.P50Ms,8:F1} ms  p99 {run.P99Ms,8:F1} ms"));
+    }
+
+    public static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        if (sorted.Length == 0)
+            return double.NaN;
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    /// <summary>"median (min-max)" in the given format.</summary>
+    public static string MedianRange(IReadOnlyCollection<double> values, string format) =>
+        values.Count == 0 ? "" : string.Create(CultureInfo.InvariantCulture,
+            $"{Median(values).ToString(format, CultureInfo.InvariantCulture)} ({values.Min().ToString(format, CultureInfo.InvariantCulture)}-{values.Max().ToString(format, CultureInfo.InvariantCulture)})");
+
+    public static async Task<string> CreateDatabaseAsync(string admin, string name)
+    {
+        await using var connection = new NpgsqlConnection(admin);
+        await connection.OpenAsync();
+        await using (var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", connection))
+            await drop.ExecuteNonQueryAsync();
+        await using (var create = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection))
+            await create.ExecuteNonQueryAsync();
+        return new NpgsqlConnectionStringBuilder(admin) { Database = name }.ConnectionString;
+    }
+
+    public static async Task DropDatabaseAsync(string admin, string connectionString)
+    {
+        NpgsqlConnection.ClearAllPools();
+        var name = new NpgsqlConnectionStringBuilder(connectionString).Database;
+        await using var connection = new NpgsqlConnection(admin);
+        await connection.OpenAsync();
+        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", connection);
+        await drop.ExecuteNonQueryAsync();
+    }
+
+    public static async Task ExecuteAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public static async Task<long> ScalarAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Waits for <paramref name="task"/>, failing with what was seen after <paramref name="timeout"/>.</summary>
+    public static async Task WithinAsync(Task task, TimeSpan timeout, Func<string> state)
+    {
+        if (await Task.WhenAny(task, Task.Delay(timeout)) != task)
+            throw new TimeoutException($"not done after {timeout.TotalSeconds:0} s: {state()}");
+        await task;
+    }
+}

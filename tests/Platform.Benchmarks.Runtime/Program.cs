@@ -1,0 +1,177 @@
+using System.Globalization;
+using System.Text;
+using Npgsql;
+using Platform.Benchmarks.Runtime;
+
+// Runtime benchmark (issue 6, "Measure"): every contender side by side in one process.
+//   dotnet run --project tests/Platform.Benchmarks.Runtime -c Release -- [--quick] [--rounds 3]
+//       [--orders N] [--rebuild-orders N] [--no-rabbitmq] [--no-e2e] [--no-rebuild] [--markdown FILE]
+// PostgreSQL from PLATFORM_POSTGRES, RabbitMQ from PLATFORM_RABBITMQ (source .services/env); each
+// contender gets its own database on that server.
+//
+// 1. End to end, append -> row visible, on the in-memory transport and on RabbitMQ: the platform
+//    (direct appends, outbox relay, IdempotentEventConsumer; and the projection engine tailing the
+//    store) against a bare MassTransit consumer fed by publishing the same events straight onto the
+//    bus. Same writers, prefetch and concurrency. Rounds run the contenders interleaved.
+// 2. Rebuild: ProjectionRebuilder (OrderSummary) against Marten 9.58's async daemon rebuilding an
+//    equivalent single-stream projection of the same events.
+
+var quick = false;
+var rounds = 3;
+int? orders = null;
+int? rebuildOrders = null;
+var rabbit = true;
+var endToEnd = true;
+var rebuild = true;
+string? markdown = null;
+for (var i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--quick": quick = true; break;
+        case "--rounds": rounds = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--orders": orders = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--rebuild-orders": rebuildOrders = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--no-rabbitmq": rabbit = false; break;
+        case "--no-e2e": endToEnd = false; break;
+        case "--no-rebuild": rebuild = false; break;
+        case "--markdown": markdown = args[++i]; break;
+        default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
+    }
+}
+
+const int Writers = 8;
+const int Prefetch = 16;
+var e2eOrders = orders ?? (quick ? 200 : 5_000);
+var warmOrders = quick ? 50 : 300;
+var replayOrders = rebuildOrders ?? (quick ? 2_000 : 50_000);
+
+var admin = Environment.GetEnvironmentVariable("PLATFORM_POSTGRES");
+var rabbitMq = Environment.GetEnvironmentVariable("PLATFORM_RABBITMQ");
+if (admin is null)
+{
+    Console.Error.WriteLine("PLATFORM_POSTGRES is not set (source .services/env)");
+    return 1;
+}
+if (rabbit && rabbitMq is null)
+{
+    Console.Error.WriteLine("PLATFORM_RABBITMQ is not set (source .services/env), or pass --no-rabbitmq");
+    return 1;
+}
+
+await using (var server = new NpgsqlConnection(admin))
+{
+    await server.OpenAsync();
+    string Show(string setting)
+    {
+        using var command = new NpgsqlCommand("SHOW " + setting, server);
+        return (string)command.ExecuteScalar()!;
+    }
+    Console.WriteLine($"PostgreSQL {server.PostgreSqlVersion}: fsync={Show("fsync")}, synchronous_commit={Show("synchronous_commit")}, " +
+                      $"full_page_writes={Show("full_page_writes")}; {Environment.ProcessorCount} cores");
+}
+Console.WriteLine($"{(quick ? "quick" : "full")} mode: end to end {e2eOrders:N0} orders ({e2eOrders * OrderWorkload.EventsPerOrder:N0} events) " +
+                  $"per run x {rounds} rounds, {Writers} writers, prefetch {Prefetch}; rebuild {replayOrders:N0} orders " +
+                  $"({replayOrders * OrderWorkload.EventsPerOrder:N0} events) x {rounds}");
+
+if (endToEnd)
+{
+    var groups = new List<(string Group, string? Uri)> { ("in-memory", null) };
+    if (rabbit)
+        groups.Add(("RabbitMQ", rabbitMq));
+    foreach (var (group, uri) in groups)
+    {
+        Console.WriteLine($"end to end, {group}:");
+        var contenders = new List<Contender>();
+        try
+        {
+            contenders.Add(await PlatformConsumerContender.StartAsync(admin, uri, Prefetch));
+            // The projection engine tails the store and uses no bus: it runs once, in the first group.
+            if (uri is null)
+                contenders.Add(await ProjectionContender.StartAsync(admin));
+            contenders.Add(await BaselineContender.StartAsync(admin, uri, Prefetch));
+            foreach (var contender in contenders)
+            {
+                // Warm-up: JIT, pools, prepared statements, queues; twice, the second with tiered code.
+                await contender.RunAsync(warmOrders, Writers);
+                await contender.RunAsync(warmOrders, Writers);
+            }
+            for (var round = 0; round < rounds; round++)
+            {
+                foreach (var contender in contenders)
+                {
+                    var (seconds, p50, p99) = await contender.RunAsync(e2eOrders, Writers);
+                    Harness.Record(new Run(group, contender.Name, e2eOrders * OrderWorkload.EventsPerOrder, seconds, p50, p99));
+                }
+            }
+        }
+        finally
+        {
+            foreach (var contender in contenders)
+                await contender.DisposeAsync();
+        }
+    }
+}
+
+if (rebuild)
+{
+    Console.WriteLine("rebuild:");
+    var ourDb = await Harness.CreateDatabaseAsync(admin, "bench_rt_rebuild_ours");
+    var martenDb = await Harness.CreateDatabaseAsync(admin, "bench_rt_rebuild_marten");
+    try
+    {
+        await using var ours = await OurRebuild.CreateAsync(ourDb);
+        await using var marten = new MartenRebuild(martenDb);
+        await marten.CreateSchemaAsync();
+        await ours.LoadAsync(replayOrders);
+        await marten.LoadAsync(replayOrders);
+        var events = replayOrders * OrderWorkload.EventsPerOrder;
+        // Warm-up: one untimed rebuild each.
+        await ours.RebuildAsync(replayOrders);
+        await marten.RebuildAsync(replayOrders);
+        for (var round = 0; round < rounds; round++)
+        {
+            Harness.Record(new Run("rebuild", "platform: ProjectionRebuilder (OrderSummary)", events, await ours.RebuildAsync(replayOrders), double.NaN, double.NaN));
+            Harness.Record(new Run("rebuild", "Marten 9.58: daemon rebuild (single-stream)", events, await marten.RebuildAsync(replayOrders), double.NaN, double.NaN));
+        }
+    }
+    finally
+    {
+        await Harness.DropDatabaseAsync(admin, ourDb);
+        await Harness.DropDatabaseAsync(admin, martenDb);
+    }
+}
+
+var table = Summary(rounds);
+Console.WriteLine();
+Console.WriteLine(table);
+if (markdown is not null)
+    await File.WriteAllTextAsync(markdown, table);
+return 0;
+
+// Median and range over the rounds; the ratio is taken per round (platform and baseline ran back
+// to back) and its median and range are shown.
+static string Summary(int rounds)
+{
+    var text = new StringBuilder();
+    text.AppendLine("| group | contender | events/run | events/s, median (range) | p50 ms | p99 ms | ÷ baseline (per round) |");
+    text.AppendLine("|---|---|---:|---:|---:|---:|---:|");
+    foreach (var group in Harness.Runs.Select(r => r.Group).Distinct())
+    {
+        var runs = Harness.Runs.Where(r => r.Group == group).ToArray();
+        var baselineName = group == "rebuild" ? runs.Last().Contender : runs.First(r => r.Contender.StartsWith("baseline", StringComparison.Ordinal)).Contender;
+        var baseline = runs.Where(r => r.Contender == baselineName).Select(r => r.EventsPerSecond).ToArray();
+        foreach (var contender in runs.Select(r => r.Contender).Distinct())
+        {
+            var mine = runs.Where(r => r.Contender == contender).ToArray();
+            var rates = mine.Select(r => r.EventsPerSecond).ToArray();
+            var ratios = contender == baselineName ? [] : rates.Zip(baseline, (a, b) => a / b).ToArray();
+            text.AppendLine(CultureInfo.InvariantCulture,
+                $"| {group} | {contender} | {mine[0].Events:N0} | {Harness.MedianRange(rates, "N0")} | " +
+                $"{(double.IsNaN(mine[0].P50Ms) ? "" : Harness.MedianRange(mine.Select(r => r.P50Ms).ToArray(), "F1"))} | " +
+                $"{(double.IsNaN(mine[0].P99Ms) ? "" : Harness.MedianRange(mine.Select(r => r.P99Ms).ToArray(), "F1"))} | " +
+                $"{(ratios.Length == 0 ? "" : Harness.MedianRange(ratios, "F2") + "x")} |");
+        }
+    }
+    return text.ToString();
+}
