@@ -58,11 +58,8 @@ sealed class OurRebuild : IAsyncDisposable
     {
         var rebuilder = new ProjectionRebuilder(_store, StoreProvider.Postgres);
         var clock = Stopwatch.StartNew();
-        ProjectionRunner.TRead = ProjectionRunner.TBegin = ProjectionRunner.TApply = ProjectionRunner.TSave = ProjectionRunner.TCommit = ProjectionRunner.TCtx = 0;
         await rebuilder.RebuildAsync(_projection);
         clock.Stop();
-        double Ms(long t) => t * 1000.0 / Stopwatch.Frequency;
-        Console.WriteLine($"PROFILE total {clock.Elapsed.TotalMilliseconds:F0} read {Ms(ProjectionRunner.TRead):F0} begin+lock {Ms(ProjectionRunner.TBegin):F0} ctx {Ms(ProjectionRunner.TCtx):F0} apply {Ms(ProjectionRunner.TApply):F0} save {Ms(ProjectionRunner.TSave):F0} ckpt+commit {Ms(ProjectionRunner.TCommit):F0}");
         var rows = await Harness.ScalarAsync(_database, $"SELECT count(*) FROM {_projection.DefaultTableName}");
         if (rows != expectedRows)
             throw new InvalidOperationException($"our rebuild produced {rows} rows, expected {expectedRows}");
