@@ -34,6 +34,8 @@ static class PlatformBus
                 endpoint.ConfigureConsumer(context, typeof(CommandConsumer<>).MakeGenericType(command));
         });
 
+        Sagas.SagaRegistration.ConfigureEndpoints(context, bus, options, catalog, transportSpecific);
+
         foreach (var consumer in options.EventConsumers)
         {
             bus.ReceiveEndpoint(options.EventQueueName(consumer), endpoint =>

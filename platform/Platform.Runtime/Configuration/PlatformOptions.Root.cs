@@ -30,6 +30,9 @@ public sealed class PlatformOptions
     /// <summary>Retries of failing consumers, then dead letters (<c>Platform:Retries</c>).</summary>
     public PlatformRetryOptions Retries { get; } = new();
 
+    /// <summary>Sagas and reactions: repository, timeouts, outbox and command routes (<c>Platform:Sagas</c>).</summary>
+    public PlatformSagaOptions Sagas { get; } = new();
+
     /// <summary>
     /// Generated domain classes to load, by assembly-qualified name (e.g.
     /// <c>Shop.Orders.OrdersDomain, Shop.Orders</c>); the configuration form of <see cref="AddDomain"/>.

@@ -64,6 +64,7 @@ public static class PlatformServiceCollectionExtensions
         services.AddMassTransit(bus =>
         {
             PlatformBus.AddConsumers(bus, options, catalog);
+            Sagas.SagaRegistration.AddToBus(bus, options, catalog);
             if (options.Transport.Kind == TransportKind.RabbitMq)
             {
                 bus.UsingRabbitMq((context, rabbit) =>
@@ -104,6 +105,7 @@ public static class PlatformServiceCollectionExtensions
             services.AddHostedService(sp => sp.GetRequiredService<ProjectionEngine>());
         }
         services.AddPlatformDeadLetters(options);
+        Sagas.SagaRegistration.AddServices(services, options, catalog);
         return services;
     }
 }

@@ -20,8 +20,15 @@ public sealed class DomainCatalog
         var eventTypes = new List<EventTypeDescriptor>();
         var aggregates = new List<AggregateBinding>();
         var projections = new List<ProjectionBinding>();
+        var sagas = new List<(Type StateMachine, Type State)>();
+        var reactions = new List<Type>();
         foreach (var domain in domainTypes)
         {
+            // Sagas and reactions are optional: a domain generated before they were listed has neither.
+            if (ReadOptional<IReadOnlyList<(Type StateMachine, Type State)>>(domain, "Sagas") is { } domainSagas)
+                sagas.AddRange(domainSagas);
+            if (ReadOptional<IReadOnlyList<Type>>(domain, "Reactions") is { } domainReactions)
+                reactions.AddRange(domainReactions);
             eventTypes.AddRange(Read<IReadOnlyList<EventTypeDescriptor>>(domain, "EventTypes"));
             foreach (var definition in Read<IReadOnlyList<object>>(domain, "Aggregates"))
             {
@@ -43,7 +50,15 @@ public sealed class DomainCatalog
         EventTypes = eventTypes;
         Aggregates = aggregates;
         Projections = projections;
+        Sagas = sagas;
+        Reactions = reactions;
     }
+
+    /// <summary>Every saga of the loaded domains: the generated state machine and its state class.</summary>
+    public IReadOnlyList<(Type StateMachine, Type State)> Sagas { get; }
+
+    /// <summary>Every generated reaction consumer of the loaded domains.</summary>
+    public IReadOnlyList<Type> Reactions { get; }
 
     /// <summary>Every event descriptor of the loaded domains.</summary>
     public IReadOnlyList<EventTypeDescriptor> EventTypes { get; }
@@ -64,6 +79,9 @@ public sealed class DomainCatalog
             ? binding
             : throw new InvalidOperationException(
                 $"No loaded aggregate handles {commandType.FullName}; add its domain with cfg.AddDomain(typeof(XDomain)).");
+
+    static T? ReadOptional<T>(Type domain, string property) where T : class =>
+        domain.GetProperty(property, BindingFlags.Public | BindingFlags.Static)?.GetValue(null) as T;
 
     static T Read<T>(Type domain, string property) where T : class =>
         domain.GetProperty(property, BindingFlags.Public | BindingFlags.Static)?.GetValue(null) as T

@@ -1,0 +1,15 @@
+namespace Platform.Runtime.Sagas;
+
+/// <summary>Another message saved the saga first: the step is run again on the reloaded saga.</summary>
+public sealed class SagaConcurrencyException(string sagaName, Guid correlationId, int expectedVersion)
+    : Exception($"Saga {sagaName} {correlationId} was saved by another message since version {expectedVersion} was loaded.")
+{
+    /// <summary>The saga's name.</summary>
+    public string SagaName { get; } = sagaName;
+
+    /// <summary>The saga instance.</summary>
+    public Guid CorrelationId { get; } = correlationId;
+
+    /// <summary>The version the step loaded.</summary>
+    public int ExpectedVersion { get; } = expectedVersion;
+}

@@ -1,0 +1,208 @@
+using System.Text.Json;
+using Platform.Runtime.Configuration;
+using Platform.Runtime.Scheduling;
+
+namespace Platform.Runtime.Sagas;
+
+/// <summary>One saga with its history and the messages still waiting to leave (timeouts, undelivered outbox).</summary>
+/// <param name="Instance">The saga row.</param>
+/// <param name="History">Every step, oldest first.</param>
+/// <param name="Waiting">Messages in <c>scheduled_messages</c> for this saga.</param>
+public sealed record SagaDetails(SagaInstanceRow Instance, IReadOnlyList<SagaHistoryRow> History, IReadOnlyList<ScheduledMessageRow> Waiting);
+
+/// <summary>
+/// What operators do with sagas, against the store's database alone (the CLI has no bus):
+/// list, show, retry and resolve (<c>platform sagas ...</c>). A retry writes the messages to send
+/// into <c>scheduled_messages</c>, which the running runtime's scheduler delivers.
+/// </summary>
+public sealed class SagaOperations
+{
+    readonly StoreProvider _provider;
+    readonly string _connectionString;
+    readonly ScheduledMessageStore _scheduled;
+
+    /// <summary>Opens the operations on a runtime's store.</summary>
+    /// <param name="provider">The database kind.</param>
+    /// <param name="connectionString">The store's connection string.</param>
+    public SagaOperations(StoreProvider provider, string connectionString)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        _provider = provider;
+        _connectionString = connectionString;
+        _scheduled = new ScheduledMessageStore(provider, connectionString);
+    }
+
+    bool _schemaReady;
+
+    async Task EnsureAsync(CancellationToken cancellationToken)
+    {
+        if (_schemaReady)
+            return;
+        await _scheduled.EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+        await SagaTables.CreateAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
+        _schemaReady = true;
+    }
+
+    /// <summary>Sagas, oldest change first; only those in <paramref name="state"/> when given; resolved ones only with <paramref name="includeResolved"/>.</summary>
+    /// <param name="state">A state name, or null for all.</param>
+    /// <param name="includeResolved">Also list sagas an operator resolved.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    public async Task<IReadOnlyList<SagaInstanceRow>> ListAsync(string? state = null, bool includeResolved = false, CancellationToken cancellationToken = default)
+    {
+        await EnsureAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await Sql.OpenAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
+        var where = new List<string>();
+        if (state is not null)
+            where.Add("current_state = @state");
+        if (!includeResolved)
+            where.Add("resolved_at IS NULL");
+        await using var command = Sql.Command(connection, null,
+            $"SELECT {SagaTables.InstanceColumns} FROM saga_instances" + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : "") +
+            " ORDER BY updated_at, correlation_id");
+        if (state is not null)
+            Sql.Add(command, "state", state);
+        var rows = new List<SagaInstanceRow>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            rows.Add(SagaTables.ReadInstance(reader));
+        return rows;
+    }
+
+    /// <summary>Counts sagas by state (resolved ones included).</summary>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    public async Task<IReadOnlyDictionary<string, long>> CountByStateAsync(CancellationToken cancellationToken = default)
+    {
+        await EnsureAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await Sql.OpenAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
+        await using var command = Sql.Command(connection, null, "SELECT current_state, count(*) FROM saga_instances GROUP BY current_state");
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            counts[reader.GetString(0)] = Convert.ToInt64(reader.GetValue(1), System.Globalization.CultureInfo.InvariantCulture);
+        return counts;
+    }
+
+    /// <summary>Every saga with this correlation id (one per saga kind), with history and waiting messages.</summary>
+    /// <param name="correlationId">The saga instance id.</param>
+    /// <param name="cancellationToken">Cancels the queries.</param>
+    public async Task<IReadOnlyList<SagaDetails>> GetAsync(Guid correlationId, CancellationToken cancellationToken = default)
+    {
+        await EnsureAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await Sql.OpenAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
+        var instances = new List<SagaInstanceRow>();
+        await using (var command = Sql.Command(connection, null,
+            $"SELECT {SagaTables.InstanceColumns} FROM saga_instances WHERE correlation_id = @id ORDER BY saga_name"))
+        {
+            Sql.Add(command, "id", correlationId.ToString("D"));
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                instances.Add(SagaTables.ReadInstance(reader));
+        }
+        var details = new List<SagaDetails>();
+        foreach (var instance in instances)
+        {
+            var history = new List<SagaHistoryRow>();
+            await using (var command = Sql.Command(connection, null,
+                $"SELECT {SagaTables.HistoryColumns} FROM saga_history WHERE saga_name = @name AND correlation_id = @id ORDER BY version, at"))
+            {
+                Sql.Add(command, "name", instance.SagaName);
+                Sql.Add(command, "id", correlationId.ToString("D"));
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    history.Add(SagaTables.ReadHistory(reader));
+            }
+            var waiting = await _scheduled.ListAsync("saga:" + instance.SagaName, correlationId.ToString("D"), cancellationToken).ConfigureAwait(false);
+            details.Add(new SagaDetails(instance, history, waiting));
+        }
+        return details;
+    }
+
+    /// <summary>
+    /// Runs the step that led a saga into its current state again: the saga goes back to the state
+    /// it was in before (e.g. from <c>CompensationFailed</c> back to <c>CompensatingPayment</c>) and the
+    /// messages it sent when it entered that state are sent again (new message ids, so receivers act
+    /// on them again), through <c>scheduled_messages</c> and the running runtime. One transaction,
+    /// with the saga's version checked, so a retry never races a message in flight.
+    /// </summary>
+    /// <param name="correlationId">The saga instance.</param>
+    /// <param name="sagaName">Which saga, when several kinds share the id; null when there is one.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>The state the saga went back to and how many messages were queued.</returns>
+    /// <exception cref="InvalidOperationException">No such saga, resolved, or no earlier step to run again.</exception>
+    public async Task<(string State, int Messages)> RetryAsync(Guid correlationId, string? sagaName = null, CancellationToken cancellationToken = default)
+    {
+        var saga = await SingleAsync(correlationId, sagaName, cancellationToken).ConfigureAwait(false);
+        var instance = saga.Instance;
+        if (instance.ResolvedAt is not null)
+            throw new InvalidOperationException($"Saga {instance.SagaName} {correlationId} was resolved by an operator; it is not retried.");
+        var last = saga.History.LastOrDefault(h => h.ToState == instance.CurrentState)
+            ?? throw new InvalidOperationException($"Saga {instance.SagaName} {correlationId} has no history entry into {instance.CurrentState}.");
+        var previous = last.FromState
+            ?? throw new InvalidOperationException($"Saga {instance.SagaName} {correlationId} is in its first state; there is no earlier step to run again.");
+        var entered = saga.History.LastOrDefault(h => h.ToState == previous && h.Version < last.Version)
+            ?? throw new InvalidOperationException($"Saga {instance.SagaName} {correlationId}: no history entry into {previous}, so nothing to send again.");
+        var sent = JsonSerializer.Deserialize<SentMessage[]>(entered.Sent, SagaTables.Json) ?? [];
+        var now = DateTimeOffset.UtcNow;
+        var owner = "saga:" + instance.SagaName;
+        var messages = sent.Select(m => new ScheduledMessageRow(Guid.CreateVersion7(), owner, correlationId.ToString("D"), null, m.Kind, m.Destination,
+            m.MessageType, m.Payload, m.Headers, now, now, 0, null)).ToArray();
+        await using var connection = await Sql.OpenAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        if (!await SagaTables.UpdateAsync(connection, transaction, instance.SagaName, correlationId, instance.Version, previous, null, now, cancellationToken)
+                .ConfigureAwait(false))
+            throw new InvalidOperationException($"Saga {instance.SagaName} {correlationId} changed while retrying; look at it again.");
+        await SagaTables.AddHistoryAsync(connection, transaction, new SagaHistoryRow(instance.SagaName, correlationId, instance.Version + 1,
+            instance.CurrentState, previous, "operator:retry", null, JsonSerializer.Serialize(sent, SagaTables.Json), now), cancellationToken).ConfigureAwait(false);
+        await ScheduledMessageStore.InsertAsync(connection, transaction, messages, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return (previous, messages.Length);
+    }
+
+    /// <summary>
+    /// Marks a saga resolved by hand (the operator fixed its effects outside the platform): it keeps
+    /// its state and history, gets the note, and leaves the default <c>sagas list</c>.
+    /// </summary>
+    /// <param name="correlationId">The saga instance.</param>
+    /// <param name="reason">What the operator did.</param>
+    /// <param name="sagaName">Which saga, when several kinds share the id.</param>
+    /// <param name="cancellationToken">Cancels the update.</param>
+    public async Task ResolveAsync(Guid correlationId, string reason, string? sagaName = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        var saga = await SingleAsync(correlationId, sagaName, cancellationToken).ConfigureAwait(false);
+        var instance = saga.Instance;
+        if (instance.ResolvedAt is not null)
+            throw new InvalidOperationException($"Saga {instance.SagaName} {correlationId} is already resolved: {instance.Resolution}");
+        var now = DateTimeOffset.UtcNow;
+        await using var connection = await Sql.OpenAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using (var command = Sql.Command(connection, transaction,
+            "UPDATE saga_instances SET resolved_at = @now, resolution = @reason, version = version + 1, updated_at = @now " +
+            "WHERE saga_name = @name AND correlation_id = @id AND version = @version"))
+        {
+            Sql.Add(command, "now", Sql.Time(now));
+            Sql.Add(command, "reason", reason);
+            Sql.Add(command, "name", instance.SagaName);
+            Sql.Add(command, "id", correlationId.ToString("D"));
+            Sql.Add(command, "version", instance.Version);
+            if (await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) != 1)
+                throw new InvalidOperationException($"Saga {instance.SagaName} {correlationId} changed while resolving; look at it again.");
+        }
+        await SagaTables.AddHistoryAsync(connection, transaction, new SagaHistoryRow(instance.SagaName, correlationId, instance.Version + 1,
+            instance.CurrentState, instance.CurrentState, "operator:resolve", null, "[]", now), cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    async Task<SagaDetails> SingleAsync(Guid correlationId, string? sagaName, CancellationToken cancellationToken)
+    {
+        var found = (await GetAsync(correlationId, cancellationToken).ConfigureAwait(false))
+            .Where(d => sagaName is null || d.Instance.SagaName == sagaName).ToArray();
+        return found.Length switch
+        {
+            0 => throw new InvalidOperationException($"No saga {(sagaName is null ? "" : sagaName + " ")}with id {correlationId}."),
+            1 => found[0],
+            _ => throw new InvalidOperationException(
+                $"Several sagas have id {correlationId} ({string.Join(", ", found.Select(f => f.Instance.SagaName))}); name one with --saga."),
+        };
+    }
+}

@@ -1,0 +1,103 @@
+using MassTransit;
+using MassTransit.Configuration;
+using MassTransit.Saga;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Platform.EventStore.Storage;
+using Platform.Runtime.Configuration;
+using Platform.Runtime.DeadLetters;
+using Platform.Runtime.Domains;
+using Platform.Runtime.Scheduling;
+
+namespace Platform.Runtime.Sagas;
+
+/// <summary>The saga-and-reaction part of <c>AddPlatform</c>.</summary>
+static class SagaRegistration
+{
+    /// <summary>The repository, scheduler and routes; the poller as a hosted service (after the bus).</summary>
+    public static void AddServices(IServiceCollection services, PlatformOptions options, DomainCatalog catalog)
+    {
+        options.Sagas.Validate();
+        if (!options.Sagas.Enabled)
+            return;
+        services.TryAddSingleton(new ScheduledMessageStore(options.Store.Provider, options.Store.ConnectionString));
+        services.TryAddSingleton(sp => new MessageRoutes(options, catalog));
+        services.TryAddSingleton<SagaRuntime>();
+        services.TryAddSingleton<MessageDelivery>();
+        services.AddHostedService<ScheduledMessageService>();
+    }
+
+    /// <summary>Every saga state machine (on the platform's repository) and reaction consumer of the loaded domains.</summary>
+    public static void AddToBus(IBusRegistrationConfigurator bus, PlatformOptions options, DomainCatalog catalog)
+    {
+        if (!options.Sagas.Enabled)
+            return;
+        bus.SetSagaRepositoryProvider(new PlatformSagaRepositoryProvider());
+        foreach (var saga in catalog.Sagas)
+            bus.AddSagaStateMachine(saga.StateMachine, null);
+        foreach (var reaction in catalog.Reactions)
+            bus.AddConsumer(reaction);
+    }
+
+    /// <summary>One receive endpoint per saga and per reaction, with the runtime's retries and dead letters.</summary>
+    public static void ConfigureEndpoints(IBusRegistrationContext context, IReceiveConfigurator bus, PlatformOptions options, DomainCatalog catalog,
+        Action<IReceiveEndpointConfigurator>? transportSpecific)
+    {
+        if (!options.Sagas.Enabled)
+            return;
+        foreach (var saga in SagaRuntime.Bind(options, catalog))
+        {
+            bus.ReceiveEndpoint(saga.Queue, endpoint =>
+            {
+                transportSpecific?.Invoke(endpoint);
+                RetryPipeline.UseRetriesAndDeadLetters(endpoint, context, options, "saga:" + saga.Name, saga.Queue, SagaMessageTypes(saga.StateMachine));
+                endpoint.PrefetchCount = options.Transport.PrefetchCount;
+                endpoint.ConcurrentMessageLimit = options.Transport.PrefetchCount;
+                endpoint.ConfigureSaga(context, saga.State);
+            });
+        }
+        foreach (var reaction in SagaRuntime.BindReactions(options, catalog))
+        {
+            bus.ReceiveEndpoint(reaction.Queue, endpoint =>
+            {
+                transportSpecific?.Invoke(endpoint);
+                RetryPipeline.UseRetriesAndDeadLetters(endpoint, context, options, "reaction:" + reaction.Name, reaction.Queue,
+                    RetryPipeline.ConsumedTypes(reaction.Consumer));
+                // Inside the retries (added after them): each attempt is its own transaction.
+                endpoint.AddPrePipeSpecification(new FilterSpecification(new ReactionOutboxFilter(
+                    context.GetRequiredService<SqlEventStore>(), context.GetRequiredService<SagaRuntime>(), reaction.Name)));
+                endpoint.PrefetchCount = options.Transport.PrefetchCount;
+                endpoint.ConcurrentMessageLimit = options.Transport.PrefetchCount;
+                endpoint.ConfigureConsumer(context, reaction.Consumer);
+            });
+        }
+    }
+
+    /// <summary>The message types a state machine consumes: its events and its timeouts.</summary>
+    static IEnumerable<Type> SagaMessageTypes(Type stateMachine) => stateMachine.GetProperties()
+        .Select(p => p.PropertyType)
+        .Where(t => t.IsGenericType && (t.GetGenericTypeDefinition() == typeof(Event<>) || t.GetGenericTypeDefinition() == typeof(Schedule<,>)))
+        .Select(t => t.GetGenericArguments()[^1])
+        .Distinct();
+
+    sealed class FilterSpecification(IFilter<ConsumeContext> filter) : IPipeSpecification<ConsumeContext>
+    {
+        public void Apply(IPipeBuilder<ConsumeContext> builder) => builder.AddFilter(filter);
+
+        public IEnumerable<ValidationResult> Validate() => [];
+    }
+
+    /// <summary>Puts every saga state machine on <see cref="PlatformSagaRepository{TSaga}"/>.</summary>
+    sealed class PlatformSagaRepositoryProvider : ISagaRepositoryRegistrationProvider
+    {
+        public void Configure<TSaga>(ISagaRegistrationConfigurator<TSaga> configurator) where TSaga : class, ISaga =>
+            configurator.Repository(repository => RegisterGeneric(repository, typeof(TSaga)));
+
+        static void RegisterGeneric(IServiceCollection repository, Type saga) =>
+            typeof(PlatformSagaRepositoryProvider).GetMethod(nameof(Register), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
+                .MakeGenericMethod(saga).Invoke(null, [repository]);
+
+        static void Register<TSaga>(IServiceCollection repository) where TSaga : class, SagaStateMachineInstance =>
+            repository.RegisterSagaRepository<TSaga, SagaRuntime, SagaConsumeContextFactory<SagaRuntime, TSaga>, PlatformSagaRepository<TSaga>>();
+    }
+}

@@ -1,0 +1,151 @@
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Platform.Runtime.Configuration;
+using Platform.Runtime.DeadLetters;
+using Platform.Runtime.Domains;
+using Platform.Runtime.Scheduling;
+
+namespace Platform.Runtime.Sagas;
+
+/// <summary>A generated saga as the runtime hosts it.</summary>
+/// <param name="Name">The saga's name: the state machine's type name without <c>StateMachine</c>.</param>
+/// <param name="StateMachine">The generated state machine type.</param>
+/// <param name="State">The generated state class.</param>
+/// <param name="Queue">Its receive endpoint.</param>
+/// <param name="Address">The endpoint's address (timeouts are sent there).</param>
+public sealed record SagaBinding(string Name, Type StateMachine, Type State, string Queue, Uri Address);
+
+/// <summary>A generated reaction as the runtime hosts it.</summary>
+/// <param name="Name">The reaction's name (its type name).</param>
+/// <param name="Consumer">The generated consumer type.</param>
+/// <param name="Queue">Its receive endpoint.</param>
+public sealed record ReactionBinding(string Name, Type Consumer, string Queue);
+
+/// <summary>
+/// What the saga repositories, the reaction filter and the scheduler share: the loaded sagas and
+/// reactions, the routes of the commands they send, the schema of their tables, and delivery of a
+/// step's messages after its commit.
+/// </summary>
+public sealed class SagaRuntime
+{
+    readonly Dictionary<Type, SagaBinding> _byState;
+    readonly IServiceProvider _services;
+    readonly ILogger _logger;
+    Lazy<Task> _schema;
+
+    /// <summary>Created by the container.</summary>
+    public SagaRuntime(PlatformOptions options, DomainCatalog catalog, MessageRoutes routes, ScheduledMessageStore scheduled,
+        IServiceProvider services, ILoggerFactory loggerFactory)
+    {
+        Options = options;
+        Routes = routes;
+        Scheduled = scheduled;
+        _services = services;
+        _logger = loggerFactory.CreateLogger("Platform.Runtime.Sagas");
+        Sagas = Bind(options, catalog);
+        Reactions = BindReactions(options, catalog);
+        _byState = Sagas.ToDictionary(s => s.State);
+        _schema = new Lazy<Task>(CreateSchemaAsync);
+    }
+
+    /// <summary>The runtime's options.</summary>
+    public PlatformOptions Options { get; }
+
+    /// <summary>Where sent commands go.</summary>
+    public MessageRoutes Routes { get; }
+
+    /// <summary>The scheduled-message table.</summary>
+    public ScheduledMessageStore Scheduled { get; }
+
+    /// <summary>The loaded sagas.</summary>
+    public IReadOnlyList<SagaBinding> Sagas { get; }
+
+    /// <summary>The loaded reactions.</summary>
+    public IReadOnlyList<ReactionBinding> Reactions { get; }
+
+    internal SagaBinding BindingFor(Type stateType) => _byState.TryGetValue(stateType, out var binding)
+        ? binding
+        : throw new InvalidOperationException($"{stateType.FullName} is not the state of a saga of a loaded domain.");
+
+    /// <summary>The sagas of the loaded domains, with their queues.</summary>
+    /// <param name="options">The runtime's options.</param>
+    /// <param name="catalog">The loaded domains.</param>
+    public static IReadOnlyList<SagaBinding> Bind(PlatformOptions options, DomainCatalog catalog) => catalog.Sagas
+        .Select(s =>
+        {
+            var name = s.StateMachine.Name.EndsWith("StateMachine", StringComparison.Ordinal)
+                ? s.StateMachine.Name[..^"StateMachine".Length]
+                : s.StateMachine.Name;
+            var queue = options.Transport.QueuePrefix + "-saga-" + name.ToLowerInvariant();
+            return new SagaBinding(name, s.StateMachine, s.State, queue, RetryPipeline.EndpointAddress(options, queue));
+        })
+        .ToArray();
+
+    /// <summary>The reactions of the loaded domains, with their queues.</summary>
+    /// <param name="options">The runtime's options.</param>
+    /// <param name="catalog">The loaded domains.</param>
+    public static IReadOnlyList<ReactionBinding> BindReactions(PlatformOptions options, DomainCatalog catalog) => catalog.Reactions
+        .Select(r => new ReactionBinding(r.Name, r, options.Transport.QueuePrefix + "-reaction-" + r.Name.ToLowerInvariant()))
+        .ToArray();
+
+    /// <summary>Creates the saga and scheduled-message tables when missing (once per process).</summary>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    public async Task EnsureSchemaAsync(CancellationToken cancellationToken)
+    {
+        var schema = _schema;
+        try
+        {
+            await schema.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch when (schema.Value.IsFaulted)
+        {
+            Interlocked.CompareExchange(ref _schema, new Lazy<Task>(CreateSchemaAsync), schema);
+            throw;
+        }
+    }
+
+    async Task CreateSchemaAsync()
+    {
+        await Scheduled.EnsureSchemaAsync().ConfigureAwait(false);
+        await SagaTables.CreateAsync(Options.Store.Provider, Options.Store.ConnectionString, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Delivers a committed step's outbox messages and deletes their rows. A failure is logged and
+    /// left to the poller, which delivers the rows once <see cref="PlatformSagaOptions.LeftoverDelay"/> has passed.
+    /// </summary>
+    /// <param name="messages">The step's outbox messages.</param>
+    /// <param name="cancellationToken">Cancels the delivery.</param>
+    public async Task DeliverAfterCommitAsync(IReadOnlyList<ScheduledMessageRow> messages, CancellationToken cancellationToken)
+    {
+        if (messages.Count == 0)
+            return;
+        var delivery = _services.GetRequiredService<MessageDelivery>();
+        var delivered = new List<Guid>(messages.Count);
+        try
+        {
+            foreach (var message in messages)
+            {
+                await delivery.DeliverAsync(message, cancellationToken).ConfigureAwait(false);
+                delivered.Add(message.Id);
+            }
+        }
+        catch (Exception exception)
+        {
+            _logger.LogWarning(exception, "Delivering {Count} outbox messages after their commit failed; the scheduler delivers them after {Delay}",
+                messages.Count - delivered.Count, Options.Sagas.LeftoverDelay);
+        }
+        SagaTelemetry.MessagesDelivered.Add(delivered.Count);
+        try
+        {
+            await Scheduled.DeleteAsync(delivered, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            // Delivered but still stored: the poller sends them again with the same message ids,
+            // which the receivers' inboxes recognise.
+            _logger.LogWarning(exception, "Removing {Count} delivered outbox messages failed", delivered.Count);
+        }
+    }
+}

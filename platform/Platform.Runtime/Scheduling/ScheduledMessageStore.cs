@@ -1,0 +1,228 @@
+using System.Data.Common;
+using Platform.Runtime.Configuration;
+
+namespace Platform.Runtime.Scheduling;
+
+/// <summary>
+/// The <c>scheduled_messages</c> table in the event store's database: the durable scheduler and the
+/// saga outbox in one. A timeout is a row due at its time; a message a saga or reaction sends is a
+/// row due a little after its transaction commits (<see cref="PlatformSagaOptions.LeftoverDelay"/>):
+/// the runtime delivers it right after the commit and deletes the row, and when the process died
+/// first, the poller (<see cref="ScheduledMessageService"/>) delivers it once it is due. Rows are
+/// written in the transaction of the saga or reaction that produced them, so a rolled-back step
+/// leaves none and a committed one cannot lose them. Created with <c>CREATE TABLE IF NOT EXISTS</c>
+/// in portable SQL, like <c>message_dead_letters</c>.
+/// </summary>
+public sealed class ScheduledMessageStore
+{
+    const string Columns = "id, owner, correlation_id, token_id, kind, destination, message_type, payload, headers, due_at, created_at, attempts, last_error";
+
+    readonly StoreProvider _provider;
+    readonly string _connectionString;
+    Lazy<Task> _schema;
+
+    /// <summary>Creates the store.</summary>
+    /// <param name="provider">The event store's database kind.</param>
+    /// <param name="connectionString">The event store's connection string.</param>
+    public ScheduledMessageStore(StoreProvider provider, string connectionString)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        _provider = provider;
+        _connectionString = connectionString;
+        _schema = new Lazy<Task>(CreateSchemaAsync);
+    }
+
+    /// <summary>The database kind.</summary>
+    public StoreProvider Provider => _provider;
+
+    /// <summary>Creates the table if it is missing (once per process; retried after a failure).</summary>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    public async Task EnsureSchemaAsync(CancellationToken cancellationToken = default)
+    {
+        var schema = _schema;
+        try
+        {
+            await schema.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch when (schema.Value.IsFaulted)
+        {
+            Interlocked.CompareExchange(ref _schema, new Lazy<Task>(CreateSchemaAsync), schema);
+            throw;
+        }
+    }
+
+    /// <summary>Inserts messages in the caller's transaction.</summary>
+    /// <param name="connection">The open connection.</param>
+    /// <param name="transaction">The transaction of the saga or reaction step.</param>
+    /// <param name="messages">The messages.</param>
+    /// <param name="cancellationToken">Cancels the inserts.</param>
+    public static async Task InsertAsync(DbConnection connection, DbTransaction transaction, IEnumerable<ScheduledMessageRow> messages,
+        CancellationToken cancellationToken)
+    {
+        foreach (var message in messages)
+        {
+            await using var command = Sql.Command(connection, transaction,
+                $"INSERT INTO scheduled_messages ({Columns}) VALUES (@id, @owner, @correlation_id, @token_id, @kind, @destination, @message_type, @payload, @headers, @due_at, @created_at, 0, NULL)");
+            Sql.Add(command, "id", message.Id.ToString("D"));
+            Sql.Add(command, "owner", message.Owner);
+            Sql.Add(command, "correlation_id", message.CorrelationId);
+            Sql.Add(command, "token_id", message.TokenId?.ToString("D"));
+            Sql.Add(command, "kind", message.Kind.ToString());
+            Sql.Add(command, "destination", message.Destination);
+            Sql.Add(command, "message_type", message.MessageType);
+            Sql.Add(command, "payload", message.Payload);
+            Sql.Add(command, "headers", message.Headers);
+            Sql.Add(command, "due_at", Sql.Time(message.DueAt));
+            Sql.Add(command, "created_at", Sql.Time(message.CreatedAt));
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Cancels a scheduled message by its token in the caller's transaction. Returns whether a row was removed.</summary>
+    /// <param name="connection">The open connection.</param>
+    /// <param name="transaction">The transaction of the saga step.</param>
+    /// <param name="tokenId">The schedule token.</param>
+    /// <param name="cancellationToken">Cancels the delete.</param>
+    public static async Task<bool> CancelAsync(DbConnection connection, DbTransaction transaction, Guid tokenId, CancellationToken cancellationToken)
+    {
+        await using var command = Sql.Command(connection, transaction, "DELETE FROM scheduled_messages WHERE token_id = @token");
+        Sql.Add(command, "token", tokenId.ToString("D"));
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+    }
+
+    /// <summary>Removes delivered messages.</summary>
+    /// <param name="ids">Their ids.</param>
+    /// <param name="cancellationToken">Cancels the delete.</param>
+    public async Task DeleteAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken = default)
+    {
+        if (ids.Count == 0)
+            return;
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var chunk in ids.Chunk(200))
+        {
+            await using var command = Sql.Command(connection, null, "");
+            var names = new List<string>(chunk.Length);
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                names.Add("@id" + i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                Sql.Add(command, "id" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), chunk[i].ToString("D"));
+            }
+            command.CommandText = $"DELETE FROM scheduled_messages WHERE id IN ({string.Join(", ", names)})";
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Delivers up to <paramref name="batchSize"/> due messages through <paramref name="deliver"/> and
+    /// deletes each delivered one. On PostgreSQL the rows are claimed with <c>FOR UPDATE SKIP LOCKED</c>
+    /// in one transaction, so several runtime instances share the work; SQLite is one process.
+    /// A failed delivery stays with its error and is tried again after a back-off. Returns how many were delivered.
+    /// </summary>
+    /// <param name="now">The current time.</param>
+    /// <param name="batchSize">The most messages to take.</param>
+    /// <param name="deliver">Sends or publishes one message.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    public async Task<int> DeliverDueAsync(DateTimeOffset now, int batchSize, Func<ScheduledMessageRow, CancellationToken, Task> deliver,
+        CancellationToken cancellationToken)
+    {
+        await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = _provider == StoreProvider.Postgres
+            ? await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false)
+            : null;
+        var due = new List<ScheduledMessageRow>();
+        await using (var select = Sql.Command(connection, transaction,
+            $"SELECT {Columns} FROM scheduled_messages WHERE due_at <= @now ORDER BY due_at LIMIT @limit" +
+            (_provider == StoreProvider.Postgres ? " FOR UPDATE SKIP LOCKED" : "")))
+        {
+            Sql.Add(select, "now", Sql.Time(now));
+            Sql.Add(select, "limit", batchSize);
+            await using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                due.Add(Read(reader));
+        }
+        var delivered = 0;
+        foreach (var message in due)
+        {
+            try
+            {
+                await deliver(message, cancellationToken).ConfigureAwait(false);
+                await using var delete = Sql.Command(connection, transaction, "DELETE FROM scheduled_messages WHERE id = @id");
+                Sql.Add(delete, "id", message.Id.ToString("D"));
+                await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                delivered++;
+            }
+            catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                var wait = TimeSpan.FromSeconds(Math.Min(60, Math.Pow(2, Math.Min(message.Attempts, 6))));
+                await using var failed = Sql.Command(connection, transaction,
+                    "UPDATE scheduled_messages SET attempts = attempts + 1, last_error = @error, due_at = @due WHERE id = @id");
+                Sql.Add(failed, "error", exception.GetType().FullName + ": " + exception.Message);
+                Sql.Add(failed, "due", Sql.Time(now + wait));
+                Sql.Add(failed, "id", message.Id.ToString("D"));
+                await failed.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        if (transaction is not null)
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return delivered;
+    }
+
+    /// <summary>The messages waiting for one owner's instance (a saga), oldest first.</summary>
+    /// <param name="owner">E.g. <c>saga:OrderFulfilment</c>.</param>
+    /// <param name="correlationId">The saga instance.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    public async Task<IReadOnlyList<ScheduledMessageRow>> ListAsync(string owner, string correlationId, CancellationToken cancellationToken = default)
+    {
+        await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Sql.Command(connection, null,
+            $"SELECT {Columns} FROM scheduled_messages WHERE owner = @owner AND correlation_id = @correlation ORDER BY due_at, id");
+        Sql.Add(command, "owner", owner);
+        Sql.Add(command, "correlation", correlationId);
+        var rows = new List<ScheduledMessageRow>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            rows.Add(Read(reader));
+        return rows;
+    }
+
+    /// <summary>How many messages are waiting (due or not).</summary>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    public async Task<long> CountAsync(CancellationToken cancellationToken = default)
+    {
+        await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Sql.Command(connection, null, "SELECT count(*) FROM scheduled_messages");
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    internal Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => Sql.OpenAsync(_provider, _connectionString, cancellationToken);
+
+    static ScheduledMessageRow Read(DbDataReader reader) => new(
+        Guid.Parse(reader.GetString(0)), reader.GetString(1), Sql.Text(reader, 2),
+        Sql.Text(reader, 3) is { } token ? Guid.Parse(token) : null, Enum.Parse<DeliveryKind>(reader.GetString(4)), Sql.Text(reader, 5),
+        reader.GetString(6), reader.GetString(7), reader.GetString(8), Sql.ParseTime(reader.GetString(9)), Sql.ParseTime(reader.GetString(10)),
+        Sql.Int(reader, 11), Sql.Text(reader, 12));
+
+    Task CreateSchemaAsync() => Sql.ExecuteDdlAsync(_provider, _connectionString,
+        """
+            CREATE TABLE IF NOT EXISTS scheduled_messages (
+                id text NOT NULL PRIMARY KEY,
+                owner text NOT NULL,
+                correlation_id text NULL,
+                token_id text NULL,
+                kind text NOT NULL,
+                destination text NULL,
+                message_type text NOT NULL,
+                payload text NOT NULL,
+                headers text NOT NULL,
+                due_at text NOT NULL,
+                created_at text NOT NULL,
+                attempts integer NOT NULL,
+                last_error text NULL);
+            CREATE INDEX IF NOT EXISTS ix_scheduled_messages_due_at ON scheduled_messages (due_at);
+            CREATE INDEX IF NOT EXISTS ix_scheduled_messages_token_id ON scheduled_messages (token_id);
+            CREATE INDEX IF NOT EXISTS ix_scheduled_messages_owner ON scheduled_messages (owner, correlation_id);
+            """, CancellationToken.None);
+}

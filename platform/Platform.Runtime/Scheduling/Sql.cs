@@ -1,0 +1,89 @@
+using System.Data.Common;
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+using Platform.Runtime.Configuration;
+
+namespace Platform.Runtime.Scheduling;
+
+/// <summary>
+/// Portable SQL helpers for the runtime's own tables (sagas, history, scheduled messages): text ids
+/// and ISO-8601 UTC times (fixed width, so they sort and compare as text), as the dead-letter table does.
+/// </summary>
+static class Sql
+{
+    public static string Time(DateTimeOffset value) =>
+        value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+
+    public static DateTimeOffset ParseTime(string text) =>
+        DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+
+    public static string? Text(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+
+    public static int Int(DbDataReader reader, int ordinal) => Convert.ToInt32(reader.GetValue(ordinal), CultureInfo.InvariantCulture);
+
+    public static void Add(DbCommand command, string name, object? value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value ?? DBNull.Value;
+        command.Parameters.Add(parameter);
+    }
+
+    public static DbCommand Command(DbConnection connection, DbTransaction? transaction, string text)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = text;
+        return command;
+    }
+
+    public static async Task<DbConnection> OpenAsync(StoreProvider provider, string connectionString, CancellationToken cancellationToken)
+    {
+        DbConnection connection = provider == StoreProvider.Postgres
+            ? new NpgsqlConnection(connectionString)
+            : new SqliteConnection(connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            if (connection is SqliteConnection)
+            {
+                await using var pragma = Command(connection, null, "PRAGMA busy_timeout = 30000;");
+                await pragma.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Runs <c>CREATE ... IF NOT EXISTS</c> statements. On PostgreSQL two processes running the same
+    /// statement at once collide in the catalog (23505 on pg_type) despite IF NOT EXISTS, so the DDL
+    /// runs under a transaction-scoped advisory lock.
+    /// </summary>
+    public static async Task ExecuteDdlAsync(StoreProvider provider, string connectionString, string ddl, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(provider, connectionString, cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        if (provider == StoreProvider.Postgres)
+        {
+            await using var lockCommand = Command(connection, transaction, "SELECT pg_advisory_xact_lock(7234001)");
+            await lockCommand.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        await using var command = Command(connection, transaction, ddl);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>True when the exception is a primary-key or unique violation.</summary>
+    public static bool IsUniqueViolation(Exception exception) => exception switch
+    {
+        PostgresException postgres => postgres.SqlState == PostgresErrorCodes.UniqueViolation,
+        SqliteException sqlite => sqlite.SqliteErrorCode == 19, // SQLITE_CONSTRAINT
+        _ => false,
+    };
+}

@@ -1,0 +1,150 @@
+using System.Collections.Concurrent;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Platform.EventStore.Storage;
+using Shop.Orders;
+using Xunit;
+
+namespace Platform.Sagas.Tests;
+
+/// <summary>Records the alert the generated saga publishes when a compensation fails.</summary>
+public sealed class AlertRecorder : IConsumer<OrderFulfilmentCompensationFailed>
+{
+    public static readonly ConcurrentDictionary<Guid, OrderFulfilmentCompensationFailed> Alerts = new();
+
+    public Task Consume(ConsumeContext<OrderFulfilmentCompensationFailed> context)
+    {
+        Alerts[context.Message.CorrelationId] = context.Message;
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>The seed's flow through the generated OrderFulfilment saga, on SQLite/in-memory and PostgreSQL/RabbitMQ.</summary>
+public sealed class FlowTests
+{
+    public static TheoryData<Store, Transport> Matrix => new() { { Store.Sqlite, Transport.InMemory }, { Store.Postgres, Transport.RabbitMq } };
+
+    [SkippableTheory]
+    [MemberData(nameof(Matrix))]
+    public async Task an_order_is_paid_reserved_and_shipped_and_the_reaction_marks_it_shipped(Store store, Transport transport)
+    {
+        await using var database = await TestDatabase.CreateAsync(store);
+        await using var host = await SagaHost.StartAsync(database, transport);
+        var order = Guid.NewGuid();
+        await host.PlaceAsync(order, 1);
+
+        await Eventually.HoldsAsync(async () => await host.StateOfAsync(order) == "Completed", "the saga to complete",
+            state: async () => "state " + await host.StateOfAsync(order));
+        var saga = (await host.Operations.GetAsync(order)).Single();
+        Assert.Equal(["Initial?", "AwaitingPayment", "AwaitingInventory", "AwaitingShipment", "Completed"],
+            saga.History.Select(h => h.FromState ?? "Initial?").Append(saga.History[^1].ToState));
+        Assert.Equal(["OrderPlaced", "PaymentCharged", "InventoryReserved", "ShipmentArranged"], saga.History.Select(h => h.MessageType));
+        Assert.Empty(saga.Waiting); // every step and saga timeout was cancelled with its step
+        Assert.Equal(1, host.Ledger.Charges[order]);
+        Assert.Equal(1, host.Ledger.Reservations[order]);
+        Assert.Equal(1, host.Ledger.Shipments[order]);
+        Assert.False(host.Ledger.Refunds.ContainsKey(order));
+
+        // Choreography: the generated reaction sent ShipOrder to the runtime's command queue.
+        var events = host.Services.GetRequiredService<SqlEventStore>();
+        await Eventually.HoldsAsync(async () => await events.GetStreamVersionAsync(order.ToString("D")) == 3, "the order to be shipped by the reaction");
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Matrix))]
+    public async Task inventory_unavailable_refunds_the_payment_and_ends_compensated(Store store, Transport transport)
+    {
+        await using var database = await TestDatabase.CreateAsync(store);
+        await using var host = await SagaHost.StartAsync(database, transport);
+        var order = Guid.NewGuid();
+        host.Ledger.NoStock = id => id == order;
+        await host.PlaceAsync(order, 2);
+
+        await Eventually.HoldsAsync(async () => await host.StateOfAsync(order) == "Compensated", "the saga to be compensated",
+            state: async () => "state " + await host.StateOfAsync(order));
+        var saga = (await host.Operations.GetAsync(order)).Single();
+        Assert.Equal(["OrderPlaced", "PaymentCharged", "InventoryUnavailable", "PaymentRefunded"], saga.History.Select(h => h.MessageType));
+        Assert.Contains("\"failureReason\":\"InventoryUnavailable\"", saga.Instance.Data);
+        Assert.Contains("\"paymentCompensation\":\"PaymentRefunded\"", saga.Instance.Data);
+        Assert.Equal(1, host.Ledger.Charges[order]);
+        Assert.Equal(1, host.Ledger.Refunds[order]);
+        Assert.False(host.Ledger.Shipments.ContainsKey(order));
+        Assert.Empty(saga.Waiting);
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Matrix))]
+    public async Task a_declined_payment_ends_compensated_with_nothing_to_undo(Store store, Transport transport)
+    {
+        await using var database = await TestDatabase.CreateAsync(store);
+        await using var host = await SagaHost.StartAsync(database, transport);
+        var order = Guid.NewGuid();
+        host.Ledger.DeclinePayment = id => id == order;
+        await host.PlaceAsync(order, 3);
+
+        await Eventually.HoldsAsync(async () => await host.StateOfAsync(order) == "Compensated", "the saga to end",
+            state: async () => "state " + await host.StateOfAsync(order));
+        var saga = (await host.Operations.GetAsync(order)).Single();
+        Assert.Equal(["OrderPlaced", "PaymentFailed"], saga.History.Select(h => h.MessageType));
+        Assert.False(host.Ledger.Charges.ContainsKey(order));
+        Assert.False(host.Ledger.Refunds.ContainsKey(order));
+        Assert.False(host.Ledger.Reservations.ContainsKey(order));
+        Assert.Empty(saga.Waiting);
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Matrix))]
+    public async Task an_inventory_step_that_times_out_refunds_the_payment(Store store, Transport transport)
+    {
+        await using var database = await TestDatabase.CreateAsync(store);
+        await using var host = await SagaHost.StartAsync(database, transport,
+            configure: cfg => cfg.Sagas.Timeouts["OrderFulfilmentInventoryTimeout"] = TimeSpan.FromSeconds(1));
+        var order = Guid.NewGuid();
+        host.Ledger.IgnoreReservation = id => id == order;
+        await host.PlaceAsync(order, 4);
+
+        await Eventually.HoldsAsync(async () => await host.StateOfAsync(order) == "AwaitingInventory", "the inventory step");
+        var waiting = (await host.Operations.GetAsync(order)).Single().Waiting;
+        Assert.Contains(waiting, m => m.MessageType.StartsWith(typeof(OrderFulfilmentInventoryTimeout).FullName + ",", StringComparison.Ordinal));
+
+        await Eventually.HoldsAsync(async () => await host.StateOfAsync(order) == "Compensated", "the timeout to compensate the saga",
+            state: async () => "state " + await host.StateOfAsync(order));
+        var saga = (await host.Operations.GetAsync(order)).Single();
+        Assert.Equal(["OrderPlaced", "PaymentCharged", "OrderFulfilmentInventoryTimeout", "PaymentRefunded"], saga.History.Select(h => h.MessageType));
+        Assert.Contains("\"failureReason\":\"Inventory timed out\"", saga.Instance.Data);
+        Assert.Equal(1, host.Ledger.Refunds[order]);
+        Assert.Empty(saga.Waiting);
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Matrix))]
+    public async Task a_refund_that_keeps_failing_ends_in_compensation_failed_with_an_alert_and_a_retry_after_the_fix_compensates(Store store, Transport transport)
+    {
+        await using var database = await TestDatabase.CreateAsync(store);
+        await using var host = await SagaHost.StartAsync(database, transport, configure: cfg => cfg.AddEventConsumer<AlertRecorder>());
+        var order = Guid.NewGuid();
+        var refundBroken = true;
+        host.Ledger.NoStock = id => id == order;
+        host.Ledger.FailRefund = id => id == order && refundBroken;
+        await host.PlaceAsync(order, 5);
+
+        await Eventually.HoldsAsync(async () => await host.StateOfAsync(order) == "CompensationFailed", "the compensation to fail",
+            state: async () => "state " + await host.StateOfAsync(order));
+        await Eventually.HoldsAsync(() => Task.FromResult(AlertRecorder.Alerts.ContainsKey(order)), "the alert event");
+        Assert.Equal("Payment", AlertRecorder.Alerts[order].Step);
+        Assert.Contains(await host.Operations.ListAsync("CompensationFailed"), s => s.CorrelationId == order);
+        Assert.False(host.Ledger.Refunds.ContainsKey(order));
+
+        refundBroken = false;
+        var (state, messages) = await host.Operations.RetryAsync(order);
+        Assert.Equal("CompensatingPayment", state);
+        Assert.Equal(1, messages);
+        await Eventually.HoldsAsync(async () => await host.StateOfAsync(order) == "Compensated", "the retried compensation to finish",
+            state: async () => "state " + await host.StateOfAsync(order));
+        Assert.Equal(1, host.Ledger.Refunds[order]);
+        Assert.DoesNotContain(await host.Operations.ListAsync("CompensationFailed"), s => s.CorrelationId == order);
+        var history = (await host.Operations.GetAsync(order)).Single().History;
+        Assert.Equal(["OrderPlaced", "PaymentCharged", "InventoryUnavailable", "RefundFailed", "operator:retry", "PaymentRefunded"],
+            history.Select(h => h.MessageType));
+    }
+}

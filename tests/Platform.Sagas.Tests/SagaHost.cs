@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Platform.Runtime.Commands;
+using Platform.Runtime.Configuration;
+using Platform.Runtime.Sagas;
+using Platform.Testing;
+using Shop.Inventory;
+using Shop.Orders;
+using Shop.Payments;
+
+namespace Platform.Sagas.Tests;
+
+public enum Store { Sqlite, Postgres }
+
+public enum Transport { InMemory, RabbitMq }
+
+/// <summary>A fresh database of the given kind, dropped on dispose.</summary>
+sealed class TestDatabase : IAsyncDisposable
+{
+    readonly Func<Task> _drop;
+
+    TestDatabase(Store store, string connectionString, Func<Task> drop)
+    {
+        Store = store;
+        ConnectionString = connectionString;
+        _drop = drop;
+    }
+
+    public Store Store { get; }
+
+    public string ConnectionString { get; }
+
+    public StoreProvider Provider => Store == Store.Postgres ? StoreProvider.Postgres : StoreProvider.Sqlite;
+
+    public static async Task<TestDatabase> CreateAsync(Store store)
+    {
+        if (store == Store.Postgres)
+        {
+            var connectionString = await RealServices.CreatePostgresDatabaseAsync("sagas");
+            return new TestDatabase(store, connectionString, () => RealServices.DropPostgresDatabaseAsync(connectionString));
+        }
+        var file = Path.Combine(Path.GetTempPath(), $"sagas-{Guid.NewGuid():N}.db");
+        return new TestDatabase(store, $"Data Source={file}", () =>
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            foreach (var path in new[] { file, file + "-wal", file + "-shm" })
+                File.Delete(path);
+            return Task.CompletedTask;
+        });
+    }
+
+    public ValueTask DisposeAsync() => new(_drop());
+}
+
+/// <summary>
+/// A started runtime loading the generated Orders domain (saga OrderFulfilment, reaction
+/// ShipOrderWhenShipmentArranged), with the hand-written payment and inventory services on queues of
+/// their own that the saga's commands are routed to.
+/// </summary>
+sealed class SagaHost : IAsyncDisposable
+{
+    readonly IHost _host;
+
+    SagaHost(IHost host, PlatformOptions options, ServiceLedger ledger)
+    {
+        _host = host;
+        Options = options;
+        Ledger = ledger;
+    }
+
+    public IServiceProvider Services => _host.Services;
+
+    public PlatformOptions Options { get; }
+
+    public ServiceLedger Ledger { get; }
+
+    public ICommandDispatcher Commands => Services.GetRequiredService<ICommandDispatcher>();
+
+    public SagaOperations Operations => _operations ??= new(Options.Store.Provider, Options.Store.ConnectionString);
+
+    SagaOperations? _operations;
+
+    public static async Task<SagaHost> StartAsync(TestDatabase database, Transport transport, ServiceLedger? ledger = null,
+        Action<PlatformOptions>? configure = null, Action<IBusRegistrationConfigurator>? bus = null)
+    {
+        var rabbit = transport == Transport.RabbitMq ? RealServices.RabbitMq : null;
+        ledger ??= new ServiceLedger();
+        PlatformOptions? options = null;
+        var prefix = "sg-" + Guid.NewGuid().ToString("N")[..12];
+        var host = new HostBuilder().ConfigureServices(collection =>
+        {
+            collection.AddSingleton(ledger);
+            collection.AddPlatform(cfg =>
+            {
+                _ = database.Store == Store.Postgres ? cfg.UsePostgres(database.ConnectionString) : cfg.UseSqlite(database.ConnectionString);
+                if (rabbit is not null)
+                    cfg.UseRabbitMq(rabbit);
+                cfg.Transport.QueuePrefix = prefix;
+                cfg.Transport.AutoDeleteQueues = true;
+                cfg.Retries.ImmediateRetries = 2;
+                cfg.Retries.ExponentialRetries = 2;
+                cfg.Retries.MinInterval = TimeSpan.FromMilliseconds(50);
+                cfg.Sagas.PollInterval = TimeSpan.FromMilliseconds(50);
+                cfg.AddDomain(typeof(OrdersDomain));
+                cfg.AddEventConsumer<PaymentService>();
+                cfg.AddEventConsumer<InventoryService>();
+                var payments = QueueAddress(cfg, cfg.EventQueueName(typeof(PaymentService)));
+                var inventory = QueueAddress(cfg, cfg.EventQueueName(typeof(InventoryService)));
+                cfg.Sagas.Route<ChargePayment>(payments).Route<RefundPayment>(payments)
+                    .Route<ReserveInventory>(inventory).Route<ReleaseInventory>(inventory).Route<ArrangeShipment>(inventory);
+                configure?.Invoke(cfg);
+                options = cfg;
+            });
+        }).Build();
+        try
+        {
+            await host.StartAsync();
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
+        return new SagaHost(host, options!, ledger);
+    }
+
+    public static Uri QueueAddress(PlatformOptions options, string queue) => new("queue:" + queue +
+        (options.Transport.Kind == TransportKind.RabbitMq && options.Transport.AutoDeleteQueues ? "?durable=false&autodelete=true" : ""));
+
+    /// <summary>Places an order (and confirms it, so the reaction's ShipOrder is accepted); the saga starts from OrderPlaced.</summary>
+    public async Task PlaceAsync(Guid orderId, int n)
+    {
+        await Commands.DispatchAsync(new PlaceOrder(orderId, "customer-" + (n % 7),
+            [new OrderItem("sku-" + n, 1 + n % 3, 9.5m + n)], n + " Main Street", "EUR", "standard"));
+        await Commands.DispatchAsync(new ConfirmOrder(orderId));
+    }
+
+    public async Task<string?> StateOfAsync(Guid orderId) =>
+        (await Operations.GetAsync(orderId)).SingleOrDefault()?.Instance.CurrentState;
+
+    public async ValueTask DisposeAsync()
+    {
+        using (var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+            await _host.StopAsync(stop.Token);
+        if (_host is IAsyncDisposable asyncHost)
+            await asyncHost.DisposeAsync();
+        else
+            _host.Dispose();
+    }
+}
+
+static class Eventually
+{
+    public static async Task HoldsAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null, Func<Task<string>>? state = null)
+    {
+        var limit = timeout ?? TimeSpan.FromSeconds(30);
+        var clock = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (clock.Elapsed > limit)
+                throw new TimeoutException($"Waited {limit.TotalSeconds:0} s for {what}." + (state is null ? "" : " " + await state()));
+            await Task.Delay(25);
+        }
+    }
+}
