@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
@@ -18,6 +19,9 @@ public static class PlatformTelemetry
     /// <summary>The runtime's counters.</summary>
     public static readonly Meter Meter = new(Name);
 
+    internal static readonly Counter<long> EventsAppended = Meter.CreateCounter<long>(
+        "platform.events.appended", "{event}", "Events commands appended to the store, by aggregate type.");
+
     internal static readonly Counter<long> CommandsHandled = Meter.CreateCounter<long>(
         "platform.commands.handled", "{command}", "Commands that appended their events.");
 
@@ -33,9 +37,35 @@ public static class PlatformTelemetry
     internal static readonly Counter<long> DuplicatesSkipped = Meter.CreateCounter<long>(
         "platform.events.duplicates_skipped", "{event}", "Redelivered events an idempotent consumer ignored through its inbox.");
 
+    internal static readonly Counter<long> MessagesFailed = Meter.CreateCounter<long>(
+        "platform.messages.failed", "{attempt}", "Attempts of a consumer endpoint that threw (each retry that fails counts), by endpoint and message type.");
+
+    internal static readonly Counter<long> MessagesRetried = Meter.CreateCounter<long>(
+        "platform.messages.retried", "{retry}", "Failed messages a consumer endpoint runs again (immediate and exponential retries), by endpoint.");
+
     internal static readonly Counter<long> ProjectionEventsApplied = Meter.CreateCounter<long>(
         "platform.projections.applied", "{event}", "Events the projection engine ran through a projection.");
 
     internal static readonly Counter<long> ProjectionsParked = Meter.CreateCounter<long>(
         "platform.projections.parked", "{projection}", "Projections stopped after failing on the same event MaxAttempts times.");
+
+    static readonly ConcurrentDictionary<Projections.ProjectionEngine, byte> LagSources = new();
+
+    static readonly ObservableGauge<long> ProjectionLag = Meter.CreateObservableGauge(
+        "platform.projections.lag", () => Measure(status => status.LagPositions), "{event}",
+        "Global positions between the store's head and a projection's checkpoint, measured every Telemetry:LagInterval.");
+
+    static readonly ObservableGauge<double> ProjectionLagTime = Meter.CreateObservableGauge(
+        "platform.projections.lag_time", () => Measure(status => status.LagTime.TotalSeconds), "s",
+        "Age of the oldest event a projection has not applied yet; 0 when caught up.");
+
+    internal static bool LagObserved => ProjectionLag.Enabled || ProjectionLagTime.Enabled;
+
+    internal static void AddLagSource(Projections.ProjectionEngine engine) => LagSources.TryAdd(engine, 0);
+
+    internal static void RemoveLagSource(Projections.ProjectionEngine engine) => LagSources.TryRemove(engine, out _);
+
+    static IEnumerable<Measurement<T>> Measure<T>(Func<Projections.ProjectionStatus, T> value) where T : struct =>
+        LagSources.Keys.SelectMany(engine => engine.LastMeasuredStatus)
+            .Select(status => new Measurement<T>(value(status), new KeyValuePair<string, object?>("projection", status.Name)));
 }

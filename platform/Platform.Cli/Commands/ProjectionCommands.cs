@@ -167,21 +167,7 @@ internal static class ProjectionCommands
         }
     }
 
-    // A path loads the service's assembly (its dependencies resolve from its folder) and every
-    // generated domain class in it; anything else is an assembly-qualified type name.
-    static IReadOnlyList<Type> LoadDomains(string domain)
-    {
-        if (!domain.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
-            return [Type.GetType(domain, throwOnError: true)!];
-        var assembly = Assembly.LoadFrom(Path.GetFullPath(domain));
-        var domains = assembly.GetExportedTypes()
-            .Where(t => t.IsAbstract && t.IsSealed && t.GetProperty("Projections", BindingFlags.Public | BindingFlags.Static) is not null
-                        && t.GetProperty("EventTypes", BindingFlags.Public | BindingFlags.Static) is not null)
-            .ToArray();
-        return domains.Length > 0
-            ? domains
-            : throw new InvalidOperationException($"{assembly.GetName().Name} has no generated domain class (a static class with EventTypes and Projections)");
-    }
+    static IReadOnlyList<Type> LoadDomains(string domain) => DomainLoader.Load(domain);
 
     static string OneLine(string text) => StoreArguments.OneLine(text);
 }

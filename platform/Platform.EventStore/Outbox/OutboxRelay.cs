@@ -55,7 +55,24 @@ public sealed class OutboxRelay
         var tag = new KeyValuePair<string, object?>("checkpoint", _options.CheckpointName);
         Meter.CreateObservableGauge("platform.outbox.lag", () => new Measurement<long>(Lag, tag), unit: "{event}",
             description: "Global positions stored but not yet published by the outbox relay.");
+        Meter.CreateObservableGauge("platform.outbox.lag_time", () => new Measurement<double>(LagTime.TotalSeconds, tag), unit: "s",
+            description: "Age of the oldest stored event the outbox relay has read but not yet published; 0 when caught up.");
     }
+
+    /// <summary>
+    /// Age of the oldest event the relay has read and not yet published (it grows while the bus is
+    /// down); zero once the relay reached the head.
+    /// </summary>
+    public TimeSpan LagTime
+    {
+        get
+        {
+            var since = Interlocked.Read(ref _pendingSinceTicks);
+            return since == 0 ? TimeSpan.Zero : TimeSpan.FromTicks(Math.Max(0, DateTimeOffset.UtcNow.UtcTicks - since));
+        }
+    }
+
+    long _pendingSinceTicks;
 
     /// <summary>The last global position published and checkpointed (0 before anything was).</summary>
     public long PublishedPosition => Math.Max(Interlocked.Read(ref _published), 0);
@@ -90,7 +107,12 @@ public sealed class OutboxRelay
         {
             var page = await _store.ReadAllAsync(position, _options.BatchSize, cancellationToken).ConfigureAwait(false);
             if (page.Events.Count > 0)
+            {
+                // Kept from the first failed attempt on: a retried batch still has its oldest event.
+                if (Interlocked.Read(ref _pendingSinceTicks) == 0)
+                    Interlocked.Exchange(ref _pendingSinceTicks, page.Events[0].Timestamp.UtcTicks);
                 await _publisher.PublishAsync(page.Events, cancellationToken).ConfigureAwait(false);
+            }
             if (page.NextPosition != position)
             {
                 await _store.SaveCheckpointAsync(_options.CheckpointName, page.NextPosition, cancellationToken).ConfigureAwait(false);
@@ -100,6 +122,7 @@ public sealed class OutboxRelay
                     Interlocked.Exchange(ref _head, position);
             }
             total += page.Events.Count;
+            Interlocked.Exchange(ref _pendingSinceTicks, 0); // the next page, if any, sets it again
             if (page.ReachedEnd)
                 return total;
         }

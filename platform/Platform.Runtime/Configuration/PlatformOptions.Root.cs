@@ -33,9 +33,13 @@ public sealed class PlatformOptions
     /// <summary>Sagas and reactions: repository, timeouts, outbox and command routes (<c>Platform:Sagas</c>).</summary>
     public PlatformSagaOptions Sagas { get; } = new();
 
+    /// <summary>Traces and metrics through OpenTelemetry (<c>Platform:Telemetry</c>).</summary>
+    public PlatformTelemetryOptions Telemetry { get; } = new();
+
     /// <summary>
     /// Generated domain classes to load, by assembly-qualified name (e.g.
-    /// <c>Shop.Orders.OrdersDomain, Shop.Orders</c>); the configuration form of <see cref="AddDomain"/>.
+    /// <c>Shop.Orders.OrdersDomain, Shop.Orders</c>) or as the path of a service's built <c>.dll</c>
+    /// (every generated domain class in it); the configuration form of <see cref="AddDomain"/>.
     /// </summary>
     public List<string> Domains { get; } = [];
 
@@ -125,11 +129,20 @@ public sealed class PlatformOptions
         var types = new List<Type>(_domainTypes);
         foreach (var name in Domains)
         {
-            var type = Type.GetType(name, throwOnError: false)
-                ?? throw new InvalidOperationException(
-                    $"Platform:Domains lists '{name}', which is not a loadable type; give the generated domain class's assembly-qualified name, e.g. 'Shop.Orders.OrdersDomain, Shop.Orders'.");
-            if (!types.Contains(type))
-                types.Add(type);
+            IReadOnlyList<Type> loaded;
+            try
+            {
+                loaded = global::Platform.Runtime.Domains.DomainLoader.Load(name);
+            }
+            catch (Exception exception) when (exception is InvalidOperationException or IOException or BadImageFormatException)
+            {
+                throw new InvalidOperationException($"Platform:Domains lists '{name}': {exception.Message}", exception);
+            }
+            foreach (var type in loaded)
+            {
+                if (!types.Contains(type))
+                    types.Add(type);
+            }
         }
         return types;
     }
@@ -143,5 +156,10 @@ public sealed class PlatformOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(Transport.PrefetchCount, 1, "Platform:Transport:PrefetchCount");
         ArgumentOutOfRangeException.ThrowIfLessThan(Transport.Partitions, 1, "Platform:Transport:Partitions");
         ArgumentOutOfRangeException.ThrowIfNegative(Commands.MaxConcurrencyRetries, "Platform:Commands:MaxConcurrencyRetries");
+        if (!string.IsNullOrWhiteSpace(Telemetry.OtlpEndpoint) && !Uri.TryCreate(Telemetry.OtlpEndpoint, UriKind.Absolute, out _))
+            throw new InvalidOperationException(
+                $"Platform:Telemetry:OtlpEndpoint '{Telemetry.OtlpEndpoint}' is not an absolute URI; give the collector's address, e.g. http://otel-collector:4317.");
+        if (Telemetry.LagInterval <= TimeSpan.Zero)
+            throw new InvalidOperationException("Platform:Telemetry:LagInterval must be positive, e.g. 00:00:05.");
     }
 }

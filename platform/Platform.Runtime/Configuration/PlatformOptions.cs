@@ -102,3 +102,45 @@ public sealed class PlatformProjectionOptions
     /// <summary>Attempts at the same event before its projection is parked (the others go on) until resumed. Default 5.</summary>
     public int MaxAttempts { get; set; } = 5;
 }
+
+/// <summary>Which OTLP encoding the exporter speaks.</summary>
+public enum OtlpProtocol
+{
+    /// <summary>gRPC, usually port 4317.</summary>
+    Grpc,
+
+    /// <summary>Protobuf over HTTP, usually port 4318.</summary>
+    HttpProtobuf,
+}
+
+/// <summary>
+/// The telemetry section of <see cref="PlatformOptions"/> (<c>Platform:Telemetry</c>): where the
+/// runtime's traces and metrics (<see cref="PlatformTelemetry"/>, MassTransit's and the event
+/// store's) are exported through OpenTelemetry.
+/// </summary>
+public sealed class PlatformTelemetryOptions
+{
+    /// <summary>
+    /// Register OpenTelemetry tracing and metrics. Default (null): only when an exporter is
+    /// configured (<see cref="OtlpEndpoint"/> or <see cref="Console"/>); true registers the
+    /// providers for exporters the host adds itself (<c>ConfigureOpenTelemetryTracerProvider</c>).
+    /// </summary>
+    public bool? Enabled { get; set; }
+
+    /// <summary>The <c>service.name</c> resource attribute. Default <c>platform-runtime</c>.</summary>
+    public string ServiceName { get; set; } = "platform-runtime";
+
+    /// <summary>The OTLP collector, e.g. <c>http://otel-collector:4317</c>; no OTLP export when empty.</summary>
+    public string? OtlpEndpoint { get; set; }
+
+    /// <summary>The OTLP encoding. Default <see cref="OtlpProtocol.Grpc"/>.</summary>
+    public OtlpProtocol OtlpProtocol { get; set; } = OtlpProtocol.Grpc;
+
+    /// <summary>Also write traces and metrics to standard output (for trying things out). Default false.</summary>
+    public bool Console { get; set; }
+
+    /// <summary>How often projection and relay lag are measured for the lag gauges (one query per projection). Default 5 s.</summary>
+    public TimeSpan LagInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    internal bool IsEnabled => Enabled ?? (!string.IsNullOrWhiteSpace(OtlpEndpoint) || Console);
+}

@@ -106,6 +106,7 @@ public static class PlatformServiceCollectionExtensions
         }
         services.AddPlatformDeadLetters(options);
         Sagas.SagaRegistration.AddServices(services, options, catalog);
+        services.AddPlatformTelemetry(options.Telemetry);
         return services;
     }
 }

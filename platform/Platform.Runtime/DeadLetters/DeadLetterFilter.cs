@@ -16,6 +16,8 @@ sealed class DeliveryAttempts
     internal static readonly AsyncLocal<DeliveryAttempts?> Current = new();
 
     public int Count;
+
+    public required KeyValuePair<string, object?> EndpointTag { get; init; }
 }
 
 /// <summary>
@@ -33,6 +35,8 @@ sealed class AttemptCountingFilter : IFilter<ConsumeContext>
         catch (Exception exception) when (exception is not OutOfOrderEventException && DeliveryAttempts.Current.Value is { } attempts)
         {
             Interlocked.Increment(ref attempts.Count);
+            PlatformTelemetry.MessagesFailed.Add(1, attempts.EndpointTag,
+                new KeyValuePair<string, object?>("exception", exception.GetType().Name));
             throw;
         }
     }
@@ -53,6 +57,7 @@ sealed class DeadLetterFilter : IFilter<ConsumeContext>
     readonly DeadLetterStore _store;
     readonly string _consumer;
     readonly string _endpoint;
+    readonly KeyValuePair<string, object?> _endpointTag;
     readonly IReadOnlyList<Func<ConsumeContext, (object Message, Type Type)?>> _readers;
     readonly ILogger _logger;
 
@@ -61,6 +66,7 @@ sealed class DeadLetterFilter : IFilter<ConsumeContext>
         _store = store;
         _consumer = consumer;
         _endpoint = endpoint;
+        _endpointTag = new KeyValuePair<string, object?>("endpoint", endpoint);
         _logger = logger;
         // Once per endpoint at startup: a typed reader per message type the endpoint consumes.
         var method = typeof(DeadLetterFilter).GetMethod(nameof(ReadMessage), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
@@ -70,14 +76,26 @@ sealed class DeadLetterFilter : IFilter<ConsumeContext>
 
     public async Task Send(ConsumeContext context, IPipe<ConsumeContext> next)
     {
-        var attempts = new DeliveryAttempts();
+        var attempts = new DeliveryAttempts { EndpointTag = _endpointTag };
         DeliveryAttempts.Current.Value = attempts;
+        // Every log line written while the message is consumed carries its correlation.
+        using var scope = _logger.BeginScope(new Dictionary<string, object?>
+        {
+            ["CorrelationId"] = context.Headers.Get<string>(PlatformHeaders.CorrelationId) ?? context.CorrelationId?.ToString("D"),
+            ["CausationId"] = context.Headers.Get<string>(PlatformHeaders.CausationId),
+            ["MessageId"] = context.MessageId?.ToString("D"),
+            ["Endpoint"] = _endpoint,
+        });
         try
         {
             await next.Send(context).ConfigureAwait(false);
+            if (attempts.Count > 0)
+                PlatformTelemetry.MessagesRetried.Add(attempts.Count, _endpointTag);
         }
         catch (Exception exception) when (ShouldDeadLetter(context, exception))
         {
+            if (attempts.Count > 1)
+                PlatformTelemetry.MessagesRetried.Add(attempts.Count - 1, _endpointTag);
             var message = _readers.Select(read => read(context)).FirstOrDefault(m => m is not null);
             if (message is null)
                 throw; // not a message this endpoint understands: let MassTransit fault it as usual

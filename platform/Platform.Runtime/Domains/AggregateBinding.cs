@@ -105,6 +105,7 @@ public sealed class AggregateBinding<TState> : AggregateBinding
         for (var i = 0; i < events.Count; i++)
             data[i] = EventData.Create(events[i], metadata);
         var saved = await store.SaveAsync(_definition, loaded, data, cancellationToken).ConfigureAwait(false);
+        PlatformTelemetry.EventsAppended.Add(data.Length, new KeyValuePair<string, object?>("aggregate", _definition.AggregateType));
         return saved.Version;
     }
 

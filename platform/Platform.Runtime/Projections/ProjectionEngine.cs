@@ -86,6 +86,7 @@ public sealed class ProjectionEngine : BackgroundService
     readonly StoreProvider _provider;
     readonly PlatformProjectionOptions _options;
     readonly ILogger<ProjectionEngine> _logger;
+    readonly TimeSpan _lagInterval;
 
     /// <summary>Creates the engine for the loaded projections.</summary>
     /// <param name="catalog">The loaded domains.</param>
@@ -100,6 +101,7 @@ public sealed class ProjectionEngine : BackgroundService
         _provider = options.Store.Provider;
         _options = options.Projections;
         _logger = logger;
+        _lagInterval = options.Telemetry.LagInterval;
         _ordered = catalog.Projections
             .Select(p => new Slot(new ProjectionRunner(store, options.Store.Provider, p, _options.BatchSize)))
             .ToArray();
@@ -182,9 +184,61 @@ public sealed class ProjectionEngine : BackgroundService
         }
     }
 
+    /// <summary>
+    /// The status with head and lag as last measured for the lag gauges (<c>platform.projections.lag</c>,
+    /// <c>platform.projections.lag_time</c>): every <c>Telemetry:LagInterval</c> while a meter listener
+    /// observes them, else empty.
+    /// </summary>
+    public IReadOnlyList<ProjectionStatus> LastMeasuredStatus => _measured;
+
+    volatile IReadOnlyList<ProjectionStatus> _measured = [];
+
     /// <inheritdoc />
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(_ordered.Select(slot => RunAsync(slot, stoppingToken)));
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        PlatformTelemetry.AddLagSource(this);
+        try
+        {
+            await Task.WhenAll(_ordered.Select(slot => RunAsync(slot, stoppingToken)).Append(MeasureLagAsync(stoppingToken)))
+                .ConfigureAwait(false);
+        }
+        finally
+        {
+            PlatformTelemetry.RemoveLagSource(this);
+        }
+    }
+
+    // Gauge callbacks are synchronous and must not query the database, so the lag is measured here
+    // and the callbacks read the last measurement; nothing is queried while nobody listens.
+    async Task MeasureLagAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            if (PlatformTelemetry.LagObserved && _ordered.Count > 0)
+            {
+                try
+                {
+                    _measured = await GetStatusAsync(stoppingToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception exception)
+                {
+                    _logger.LogWarning(exception, "Could not measure projection lag");
+                }
+            }
+            try
+            {
+                await Task.Delay(_lagInterval, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
 
     async Task RunAsync(Slot slot, CancellationToken stoppingToken)
     {

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Diagnostics;
 using Microsoft.EntityFrameworkCore;
 using Platform.Events;
 using Platform.EventStore.Storage;
@@ -146,8 +147,11 @@ public sealed class ProjectionRunner
                     if (!_eventTypes.Contains(envelope.TypeName))
                         continue;
                     current = envelope;
-                    if (!await Projection.ApplyAsync(db, envelope, cancellationToken).ConfigureAwait(false))
-                        unchanged++;
+                    using (StartApplyActivity(envelope))
+                    {
+                        if (!await Projection.ApplyAsync(db, envelope, cancellationToken).ConfigureAwait(false))
+                            unchanged++;
+                    }
                     applied++;
                 }
                 current = applied == 1 ? current : null;
@@ -165,6 +169,26 @@ public sealed class ProjectionRunner
         Interlocked.Add(ref _eventsUnchanged, unchanged);
         PlatformTelemetry.ProjectionEventsApplied.Add(applied, new KeyValuePair<string, object?>("projection", Projection.Name));
         return applied;
+    }
+
+    // One trace from command to read model: the projection reads the store, not the bus, so the
+    // only link to the command is the trace context stored with the event. Nothing is allocated
+    // while nobody listens.
+    Activity? StartApplyActivity(EventEnvelope envelope)
+    {
+        if (!PlatformTelemetry.ActivitySource.HasListeners())
+            return null;
+        ActivityContext.TryParse(envelope.Metadata.TraceParent, envelope.Metadata.TraceState, out var parent);
+        var activity = PlatformTelemetry.ActivitySource.StartActivity("platform.project " + Projection.Name, ActivityKind.Consumer, parent);
+        if (activity is not null)
+        {
+            activity.SetTag("platform.projection", Projection.Name);
+            activity.SetTag("platform.event_type", envelope.TypeName);
+            activity.SetTag("platform.stream_id", envelope.StreamId);
+            activity.SetTag("platform.global_position", envelope.GlobalPosition);
+            activity.SetTag("platform.table", TableName);
+        }
+        return activity;
     }
 
     // SqlEventStore.SaveCheckpointAsync uses a connection of its own; the checkpoint must commit

@@ -1,0 +1,170 @@
+using System.Diagnostics;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+using Platform.Runtime.Commands;
+using Platform.Runtime.Configuration;
+using Platform.Runtime.Projections;
+using Shop.Orders;
+using Xunit;
+
+namespace Platform.Runtime.Tests;
+
+/// <summary>
+/// The runtime's OpenTelemetry wiring (<c>Platform:Telemetry</c>): one trace from a command sent on
+/// the bus to the read model, and the metrics the platform team watches. The exporters are
+/// OpenTelemetry's in-memory ones, added the way a host adds its own.
+/// </summary>
+public sealed class TelemetryTests
+{
+    [SkippableTheory]
+    [InlineData(Store.Sqlite, Transport.InMemory)]
+    [InlineData(Store.Sqlite, Transport.RabbitMq)]
+    public async Task one_trace_runs_from_a_command_on_the_bus_to_the_consumer_and_the_read_model_and_the_metrics_are_exported(
+        Store store, Transport transport)
+    {
+        var spans = new List<Activity>();
+        var metrics = new List<Metric>();
+        await using var host = await RuntimeHost.StartAsync(store, transport,
+            services =>
+            {
+                services.AddSingleton<ObservationSink>();
+                services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddInMemoryExporter(spans));
+                services.ConfigureOpenTelemetryMeterProvider(meters => meters.AddInMemoryExporter(metrics));
+            },
+            cfg =>
+            {
+                cfg.AddEventConsumer<OrderEventRecorder>();
+                cfg.Telemetry.Enabled = true;
+                cfg.Telemetry.ServiceName = "telemetry-test";
+                cfg.Telemetry.LagInterval = TimeSpan.FromMilliseconds(50);
+            });
+        await Orders.ExecuteAsync(host.EventStore, OrderEventRecorder.CreateTableSql);
+        var sink = host.Services.GetRequiredService<ObservationSink>();
+
+        var id = Guid.NewGuid();
+        var client = host.Bus.CreateRequestClient<PlaceOrder>(host.Options.CommandAddress);
+        var accepted = await client.GetResponse<CommandAccepted>(Orders.Place(id, 1));
+        Assert.Equal(1, accepted.Message.Version);
+        await Eventually.HoldsAsync(() => Task.FromResult(sink.HandledInOrder().Any(h => h.StreamId == accepted.Message.StreamId)),
+            "the consumer to commit OrderPlaced");
+        await Eventually.HoldsAsync(async () => (await Orders.ReadSummariesAsync(host)).Any(r => r.OrderId == id), "the read model row");
+        await Eventually.HoldsAsync(() => Task.FromResult(Snapshot(spans).Count(s => s.DisplayName.StartsWith("platform.project ", StringComparison.Ordinal)
+                                                                            && Tag(s, "platform.stream_id") == accepted.Message.StreamId) == 2),
+            "both projections to report applying the event");
+
+        var all = Snapshot(spans);
+        var command = all.Single(s => s.DisplayName == "platform.command PlaceOrder" && Tag(s, "platform.stream_id") == accepted.Message.StreamId);
+        var trace = all.Where(s => s.TraceId == command.TraceId).ToArray();
+        var byId = trace.ToDictionary(s => s.SpanId);
+        bool Descends(Activity span, Activity ancestor)
+        {
+            for (var current = span; byId.TryGetValue(current.ParentSpanId, out var parent); current = parent)
+            {
+                if (parent.SpanId == ancestor.SpanId)
+                    return true;
+            }
+            return false;
+        }
+
+        // The command came in over the bus: MassTransit's send is the root and its consume is above the command.
+        var root = Assert.Single(trace, s => s.ParentSpanId == default);
+        Assert.Equal(PlatformObservability.MassTransitSource, root.Source.Name);
+        Assert.Contains(trace, s => s.Source.Name == PlatformObservability.MassTransitSource && s.Kind == ActivityKind.Consumer && Descends(command, s));
+        // The relay published the stored event in the same trace, under the command, and the event
+        // consumer's consume activity continues from that publish.
+        var publish = Assert.Single(trace, s => s.DisplayName == "platform.publish " + OrderPlaced.EventTypeName);
+        Assert.True(Descends(publish, command), "the publish continues the command's trace");
+        Assert.Contains(trace, s => s.Source.Name == PlatformObservability.MassTransitSource && s.Kind == ActivityKind.Consumer
+                                    && Descends(s, publish));
+        // The projection engine reads the store, not the bus: its spans hang under the command through the stored traceparent.
+        var projected = trace.Where(s => s.DisplayName.StartsWith("platform.project ", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(["platform.project CustomerOrders", "platform.project OrderSummary"], projected.Select(s => s.DisplayName).Order());
+        Assert.All(projected, s => Assert.True(Descends(s, command), s.DisplayName + " continues the command's trace"));
+        Assert.Equal(["telemetry-test"], host.Services.GetRequiredService<TracerProvider>().GetResource().Attributes
+            .Where(a => a.Key == "service.name").Select(a => (string)a.Value!));
+
+        // Metrics: appended, published, consumed, projection lag (caught up: 0) and the relay's lag.
+        var engine = host.Services.GetRequiredService<ProjectionEngine>();
+        await Eventually.HoldsAsync(() => Task.FromResult(engine.LastMeasuredStatus.Count == 2 && engine.LastMeasuredStatus.All(s => s.Head >= 1 && s.LagPositions == 0)),
+            "the lag gauges to measure both caught-up projections");
+        Assert.True(host.Services.GetRequiredService<MeterProvider>().ForceFlush(10_000));
+        var exported = Snapshot(metrics);
+        Assert.True(Sum(exported, "platform.events.appended", "aggregate", "Order") >= 1);
+        Assert.True(Sum(exported, "platform.events.published") >= 1);
+        Assert.True(Sum(exported, "platform.events.consumed") >= 1);
+        Assert.True(Sum(exported, "platform.projections.applied", "projection", "OrderSummary") >= 1);
+        Assert.Equal(2, Points(exported, "platform.projections.lag").Select(p => Tag(p, "projection")).Distinct().Count(name => name is "OrderSummary" or "CustomerOrders"));
+        Assert.Contains(exported, m => m.Name == "platform.projections.lag_time");
+        Assert.Contains(exported, m => m.Name == "platform.outbox.lag" && m.MeterName == PlatformObservability.EventStoreMeter);
+        Assert.Contains(exported, m => m.Name == "platform.outbox.lag_time");
+    }
+
+    [SkippableFact]
+    public async Task every_failed_attempt_and_every_retry_is_counted_for_its_endpoint()
+    {
+        await using var host = await DeadLetterTests.StartAsync(Store.Sqlite, Transport.InMemory, immediate: 2, exponential: 1, TimeSpan.FromMilliseconds(20));
+        var endpoint = host.Options.EventQueueName(typeof(PoisonableConsumer));
+        var counted = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == PlatformTelemetry.Name && instrument.Name is "platform.messages.failed" or "platform.messages.retried")
+                l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "endpoint" && Equals(tag.Value, endpoint))
+                    counted.AddOrUpdate(instrument.Name, value, (_, total) => total + value);
+            }
+        });
+        listener.Start();
+
+        var poison = host.Services.GetRequiredService<PoisonSwitch>();
+        var order = Guid.NewGuid();
+        poison.Poison(order);
+        await host.Services.GetRequiredService<ICommandDispatcher>().DispatchAsync(Orders.Place(order, 3));
+        var letters = host.Services.GetRequiredService<Platform.Runtime.DeadLetters.DeadLetterStore>();
+        await DeadLetterTests.WaitForDeadLetterAsync(letters, order, l => l.Consumer == typeof(PoisonableConsumer).FullName);
+
+        // 1 + 2 immediate + 1 exponential attempts failed; all but the last were retried.
+        Assert.Equal((4, 4L, 3L), (poison.AttemptsOf(order), counted.GetValueOrDefault("platform.messages.failed"),
+            counted.GetValueOrDefault("platform.messages.retried")));
+    }
+
+    static List<T> Snapshot<T>(List<T> list)
+    {
+        lock (list)
+            return [.. list];
+    }
+
+    static string? Tag(Activity span, string name) => span.GetTagItem(name)?.ToString();
+
+    static IEnumerable<MetricPoint> Points(IEnumerable<Metric> metrics, string name)
+    {
+        foreach (var metric in metrics.Where(m => m.Name == name))
+        {
+            foreach (var point in metric.GetMetricPoints())
+                yield return point;
+        }
+    }
+
+    static string? Tag(MetricPoint point, string name)
+    {
+        foreach (var tag in point.Tags)
+        {
+            if (tag.Key == name)
+                return tag.Value?.ToString();
+        }
+        return null;
+    }
+
+    // Counters are cumulative; other tests in this process add to the same instruments, so the
+    // sums are lower bounds.
+    static long Sum(IEnumerable<Metric> metrics, string name, string? tag = null, string? value = null) =>
+        Points(metrics, name).Where(p => tag is null || Tag(p, tag) == value).Select(p => p.GetSumLong()).DefaultIfEmpty().Max();
+}
