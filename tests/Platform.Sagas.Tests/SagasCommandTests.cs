@@ -1,0 +1,87 @@
+using System.CommandLine;
+using System.Text.Json;
+using Platform.Cli.Commands;
+using Xunit;
+
+namespace Platform.Sagas.Tests;
+
+/// <summary><c>platform sagas</c> against the store of a running runtime.</summary>
+public sealed class SagasCommandTests
+{
+    static async Task<(int ExitCode, string Output)> SagasAsync(TestDatabase database, params string[] args)
+    {
+        var output = new StringWriter();
+        var root = new RootCommand { SagasCommand.Create() };
+        string[] store = ["--store", database.Store == Store.Postgres ? "postgres" : "sqlite", "--connection", database.ConnectionString];
+        var exitCode = await root.Parse(["sagas", .. args, .. store]).InvokeAsync(new InvocationConfiguration { Output = output, Error = output });
+        return (exitCode, output.ToString());
+    }
+
+    [SkippableFact]
+    public async Task list_show_retry_and_resolve_work_on_a_runtimes_sagas()
+    {
+        await using var database = await TestDatabase.CreateAsync(Store.Sqlite);
+        await using var host = await SagaHost.StartAsync(database, Transport.InMemory);
+        var (failing, resolved) = (Guid.NewGuid(), Guid.NewGuid());
+        var refundBroken = true;
+        host.Ledger.NoStock = id => id == failing || id == resolved;
+        host.Ledger.FailRefund = id => refundBroken;
+        await host.PlaceAsync(failing, 1);
+        await host.PlaceAsync(resolved, 2);
+        await Eventually.HoldsAsync(async () => await host.StateOfAsync(failing) == "CompensationFailed" && await host.StateOfAsync(resolved) == "CompensationFailed",
+            "both compensations to fail");
+
+        var (code, text) = await SagasAsync(database, "list", "--state", "CompensationFailed");
+        Assert.Equal(0, code);
+        Assert.Contains(failing.ToString("D"), text);
+        Assert.Contains(resolved.ToString("D"), text);
+        Assert.Contains("2 saga(s)", text);
+
+        (code, text) = await SagasAsync(database, "list", "--json");
+        Assert.Equal(0, code);
+        using (var document = JsonDocument.Parse(text))
+            Assert.Equal(2, document.RootElement.GetArrayLength());
+
+        (code, text) = await SagasAsync(database, "show", failing.ToString("D"));
+        Assert.Equal(0, code);
+        Assert.Contains("state:     CompensationFailed", text);
+        Assert.Contains("CompensatingPayment -> CompensationFailed  by RefundFailed", text);
+        Assert.DoesNotContain("(timeout)", text); // the saga timeout was cancelled when the compensation failed
+
+        // Retry after the fault is cleared finishes the compensation; resolve takes the other off the list.
+        refundBroken = false;
+        (code, text) = await SagasAsync(database, "retry", failing.ToString("D"));
+        Assert.Equal(0, code);
+        Assert.Contains("back in CompensatingPayment; 1 message(s) queued", text);
+        await Eventually.HoldsAsync(async () => await host.StateOfAsync(failing) == "Compensated", "the retried compensation");
+        Assert.Equal(1, host.Ledger.Refunds[failing]);
+
+        (code, text) = await SagasAsync(database, "resolve", resolved.ToString("D"));
+        Assert.Equal(1, code);
+        Assert.StartsWith("error: pass --reason", text);
+        (code, _) = await SagasAsync(database, "resolve", resolved.ToString("D"), "--reason", "refunded by hand in the provider's console");
+        Assert.Equal(0, code);
+        (code, text) = await SagasAsync(database, "list", "--state", "CompensationFailed");
+        Assert.Equal(0, code);
+        Assert.Contains("0 saga(s)", text);
+        (code, text) = await SagasAsync(database, "list", "--state", "CompensationFailed", "--all");
+        Assert.Contains("resolved: refunded by hand", text);
+        (code, text) = await SagasAsync(database, "retry", resolved.ToString("D"));
+        Assert.Equal(1, code);
+        Assert.Contains("was resolved by an operator", text);
+
+        // Bad input: one error line, exit 1.
+        foreach (var args in new[] { new[] { "show", "not-an-id" }, ["show", Guid.NewGuid().ToString("D")], ["retry", Guid.NewGuid().ToString("D")] })
+        {
+            (code, text) = await SagasAsync(database, args);
+            Assert.Equal(1, code);
+            Assert.StartsWith("error: ", text);
+            Assert.Single(text.Trim().Split('\n'));
+        }
+        var output = new StringWriter();
+        code = await new RootCommand { SagasCommand.Create() }.Parse(["sagas", "list", "--store", "oracle", "--connection", "x"])
+            .InvokeAsync(new InvocationConfiguration { Output = output, Error = output });
+        Assert.Equal(1, code);
+        Assert.StartsWith("error: unknown store 'oracle'", output.ToString());
+    }
+}
