@@ -12,7 +12,14 @@ namespace Platform.Runtime.Tests;
 /// <summary><c>platform status</c> and <c>platform projections rebuild</c> against the store of a running runtime.</summary>
 public sealed class ProjectionCommandTests
 {
-    static async Task<(int ExitCode, string Output)> RunAsync(params string[] args)
+    /// <summary>The options that point a command at <paramref name="host"/>'s store and its built domain assembly.</summary>
+    internal static string[] StoreArguments(RuntimeHost host) =>
+    [
+        "--store", host.Options.Store.Provider.ToString().ToLowerInvariant(), "--connection", host.Options.Store.ConnectionString,
+        "--domain", typeof(OrdersDomain).Assembly.Location,
+    ];
+
+    internal static async Task<(int ExitCode, string Output)> RunAsync(params string[] args)
     {
         var output = new StringWriter();
         var root = new RootCommand { ProjectionCommands.Status(), ProjectionCommands.Projections() };

@@ -16,9 +16,11 @@ public sealed class ProjectionParkingTests
     const string PoisonCustomer = "poison-customer";
 
     [SkippableTheory]
-    [InlineData(Store.Sqlite)]
-    [InlineData(Store.Postgres)]
-    public async Task a_poison_event_parks_only_its_projection_and_resume_after_the_fix_catches_up(Store store)
+    [InlineData(Store.Sqlite, false)]
+    [InlineData(Store.Postgres, false)]
+    [InlineData(Store.Sqlite, true)]
+    [InlineData(Store.Postgres, true)]
+    public async Task a_poison_event_parks_only_its_projection_and_resume_after_the_fix_catches_up(Store store, bool fromCommandLine)
     {
         var logs = new ErrorLog();
         await using var host = await RuntimeHost.StartAsync(store, Transport.InMemory,
@@ -27,6 +29,7 @@ public sealed class ProjectionParkingTests
             {
                 cfg.Projections.MaxAttempts = 3;
                 cfg.Projections.RetryDelay = TimeSpan.FromMilliseconds(20);
+                cfg.Projections.ResumePollInterval = TimeSpan.FromMilliseconds(50);
             });
         var engine = host.Services.GetRequiredService<ProjectionEngine>();
         var dispatcher = host.Services.GetRequiredService<ICommandDispatcher>();
@@ -98,7 +101,17 @@ public sealed class ProjectionParkingTests
 
         // The fix: the database accepts the row again; resuming continues from the poison event.
         await Orders.ExecuteAsync(host.EventStore, "DROP TRIGGER reject_poison" + (store == Store.Postgres ? " ON order_summary" : ""));
-        Assert.True(engine.Resume("OrderSummary"));
+        if (fromCommandLine)
+        {
+            // Another process (an operator's shell) releases it through the database.
+            var (code, output) = await ProjectionCommandTests.RunAsync(["projections", "resume", "OrderSummary", .. ProjectionCommandTests.StoreArguments(host)]);
+            Assert.Equal((0, $"OrderSummary: released; the runtime retries it from position {poisonPosition} (platform status shows it catching up)."),
+                (code, output.Trim()));
+        }
+        else
+        {
+            Assert.True(engine.Resume("OrderSummary"));
+        }
         await Eventually.HoldsAsync(async () => (await engine.GetStatusAsync()).All(s => s.State == ProjectionState.Live && s.LagPositions == 0),
             "OrderSummary to catch up after the resume");
         await Eventually.HoldsAsync(async () => (await ProjectionStatusReader.ReadAsync(host.EventStore, projections)).All(s => s.State == ProjectionState.Live),
@@ -107,6 +120,11 @@ public sealed class ProjectionParkingTests
         Assert.Equal(8, rows.Count);
         Assert.Equal(PoisonCustomer, rows.Single(r => r.OrderId == poisonId).CustomerId);
         Assert.Equal(0, (await engine.GetStatusAsync()).Single(s => s.Name == "OrderSummary").EventsUnchanged);
+        if (fromCommandLine)
+        {
+            var (code, output) = await ProjectionCommandTests.RunAsync(["projections", "resume", "OrderSummary", .. ProjectionCommandTests.StoreArguments(host)]);
+            Assert.Equal((1, "error: projection 'OrderSummary' is not parked; see platform status."), (code, output.Trim()));
+        }
     }
 
     sealed class ErrorLog : ILoggerProvider, ILogger

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Microsoft.EntityFrameworkCore;
 using Platform.Events;
 using Platform.EventStore.Configuration;
 using Platform.EventStore.Storage;
@@ -95,8 +96,38 @@ internal static class ProjectionCommands
                 $"{result.Projection}: rebuilt from {result.EventsRead} events in {result.Elapsed.TotalSeconds:0.0} s and swapped in at position {result.SwappedAtPosition}; the live projection continues from there."));
             return 0;
         }));
+        var resumeName = new Argument<string>("projection") { Description = "The parked projection, e.g. OrderSummary." };
+        var resume = new Command("resume",
+            "Release a parked projection after the fix: the running runtime continues from the event it failed on within ResumePollInterval.")
+        {
+            resumeName,
+        };
+        options.AddTo(resume);
+        resume.SetAction((parse, ct) => RunAsync(parse, options, async (store, catalog, output) =>
+        {
+            var projectionName = parse.GetValue(resumeName)!;
+            if (catalog.Projections.All(p => p.Name != projectionName))
+            {
+                parse.InvocationConfiguration.Error.WriteLine(
+                    $"error: no projection '{projectionName}' in the domain; pass one of: {string.Join(", ", catalog.Projections.Select(p => p.Name))}.");
+                return 1;
+            }
+            var flag = ProjectionEngine.ParkedFlagName(projectionName);
+            var position = await store.GetCheckpointAsync(flag, ct);
+            await using var db = store.CreateDbContext();
+            if (position == 0 || await db.SubscriptionCheckpoints.Where(c => c.Name == flag).ExecuteDeleteAsync(ct) == 0)
+            {
+                parse.InvocationConfiguration.Error.WriteLine($"error: projection '{projectionName}' is not parked; see platform status.");
+                return 1;
+            }
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{projectionName}: released; the runtime retries it from position {position} (platform status shows it catching up)."));
+            return 0;
+        }));
+
         var command = new Command("projections", "Operate the projection engine's read models.");
         command.Subcommands.Add(rebuild);
+        command.Subcommands.Add(resume);
         return command;
     }
 

@@ -101,6 +101,9 @@ public sealed class PlatformProjectionOptions
 
     /// <summary>Attempts at the same event before its projection is parked (the others go on) until resumed. Default 5.</summary>
     public int MaxAttempts { get; set; } = 5;
+
+    /// <summary>How often a parked projection checks whether <c>platform projections resume</c> released it. Default 1 s.</summary>
+    public TimeSpan ResumePollInterval { get; set; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>Which OTLP encoding the exporter speaks.</summary>

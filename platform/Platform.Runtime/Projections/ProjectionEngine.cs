@@ -274,10 +274,10 @@ public sealed class ProjectionEngine : BackgroundService
             {
                 if (RecordFailure(slot, exception))
                 {
-                    await SetParkedFlagAsync(runner, slot.FailedAt, stoppingToken).ConfigureAwait(false);
+                    var flagged = await SetParkedFlagAsync(runner, slot.FailedAt, stoppingToken).ConfigureAwait(false);
                     try
                     {
-                        await slot.Resumed.Task.WaitAsync(stoppingToken).ConfigureAwait(false);
+                        await WaitForResumeAsync(slot, flagged, stoppingToken).ConfigureAwait(false);
                     }
                     catch (OperationCanceledException)
                     {
@@ -340,16 +340,55 @@ public sealed class ProjectionEngine : BackgroundService
     /// <param name="projection">The projection's name.</param>
     public static string ParkedFlagName(string projection) => "parked:" + projection;
 
-    async Task SetParkedFlagAsync(ProjectionRunner runner, long position, CancellationToken cancellationToken)
+    async Task<bool> SetParkedFlagAsync(ProjectionRunner runner, long position, CancellationToken cancellationToken)
     {
         try
         {
             await _store.SaveCheckpointAsync(ParkedFlagName(runner.Projection.Name), position, cancellationToken).ConfigureAwait(false);
+            return true;
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             // The flag only informs other processes; the projection is parked here either way.
             _logger.LogWarning(exception, "Could not record that projection {Projection} is parked", runner.Projection.Name);
+            return false;
+        }
+    }
+
+    // Parked until Resume is called here or another process deletes the parked flag
+    // (platform projections resume), which is checked every ResumePollInterval.
+    async Task WaitForResumeAsync(Slot slot, bool flagged, CancellationToken stoppingToken)
+    {
+        var flag = ParkedFlagName(slot.Runner.Projection.Name);
+        while (true)
+        {
+            Task resumed;
+            lock (slot)
+                resumed = slot.Resumed.Task;
+            if (!flagged)
+            {
+                await resumed.WaitAsync(stoppingToken).ConfigureAwait(false);
+                return;
+            }
+            if (await Task.WhenAny(resumed, Task.Delay(_options.ResumePollInterval, stoppingToken)).ConfigureAwait(false) == resumed)
+                return;
+            stoppingToken.ThrowIfCancellationRequested();
+            long stored;
+            try
+            {
+                stored = await _store.GetCheckpointAsync(flag, stoppingToken).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                _logger.LogWarning(exception, "Could not read the parked flag of projection {Projection}", slot.Runner.Projection.Name);
+                continue;
+            }
+            if (stored == 0 && Resume(slot.Runner.Projection.Name))
+            {
+                _logger.LogInformation("Projection {Projection}: its parked flag was cleared from outside (platform projections resume)",
+                    slot.Runner.Projection.Name);
+                return;
+            }
         }
     }
 
