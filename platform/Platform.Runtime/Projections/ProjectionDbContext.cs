@@ -26,6 +26,9 @@ public sealed class ProjectionDbContext : DbContext
     /// <summary>The table mapped (the generated default or a shadow table).</summary>
     public string TableName { get; }
 
+    /// <summary>How this context's row lookups are answered while a batch is prefetched (<see cref="RowPrefetch"/>); null: normally.</summary>
+    internal RowPrefetch.State? Prefetch { get; set; }
+
     /// <summary>A context on an open connection of the store's database.</summary>
     /// <param name="provider">The database kind.</param>
     /// <param name="connection">The open connection (the caller keeps ownership).</param>
@@ -37,6 +40,7 @@ public sealed class ProjectionDbContext : DbContext
         var builder = new DbContextOptionsBuilder<ProjectionDbContext>();
         _ = provider == StoreProvider.Postgres ? builder.UseNpgsql(connection) : builder.UseSqlite(connection);
         builder.ReplaceService<IModelCacheKeyFactory, ProjectionModelCacheKeyFactory>();
+        builder.AddInterceptors(RowPrefetch.Interceptor);
         return new ProjectionDbContext(builder.Options, projection, tableName ?? projection.DefaultTableName);
     }
 

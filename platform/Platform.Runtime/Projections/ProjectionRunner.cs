@@ -21,6 +21,7 @@ public sealed class ProjectionRunner
     readonly StoreProvider _provider;
     readonly int _batchSize;
     readonly HashSet<string> _eventTypes;
+    readonly RowPrefetch _prefetch = new();
 
     /// <summary>Creates a runner.</summary>
     /// <param name="store">The event store (its database also holds the table and checkpoint).</param>
@@ -142,6 +143,11 @@ public sealed class ProjectionRunner
             await using (var db = ProjectionDbContext.Create(_provider, transaction.Connection, Projection, TableName))
             {
                 await db.Database.UseTransactionAsync(transaction.Transaction, cancellationToken).ConfigureAwait(false);
+                // One query for the rows the batch touches instead of one per event (RowPrefetch).
+                var read = events.Where(e => _eventTypes.Contains(e.TypeName)).ToList();
+                if (read.Count > 0)
+                    await _prefetch.PrepareAsync(db, () => ProjectionDbContext.Create(_provider, transaction.Connection, Projection, TableName),
+                        transaction.Transaction, read, cancellationToken).ConfigureAwait(false);
                 foreach (var envelope in events)
                 {
                     if (!_eventTypes.Contains(envelope.TypeName))
