@@ -142,12 +142,21 @@ sealed class PlatformOrderConsumer(SqlEventStore store, Probe probe) : Idempoten
     async Task WriteAsync<T>(ConsumeContext<T> context) where T : class
     {
         var eventId = Guid.Empty;
-        var committed = await ConsumeOnceAsync(context, (e, cancellationToken) =>
+        bool committed;
+        try
         {
-            eventId = e.Event.EventId;
-            return OrderRows.WriteAsync((NpgsqlConnection)e.Connection, (NpgsqlTransaction)e.Transaction,
-                Guid.Parse(e.Event.StreamId), e.Event.StreamVersion, e.Message, DateTimeOffset.UtcNow, cancellationToken);
-        });
+            committed = await ConsumeOnceAsync(context, (e, cancellationToken) =>
+            {
+                eventId = e.Event.EventId;
+                return OrderRows.WriteAsync((NpgsqlConnection)e.Connection, (NpgsqlTransaction)e.Transaction,
+                    Guid.Parse(e.Event.StreamId), e.Event.StreamVersion, e.Message, DateTimeOffset.UtcNow, cancellationToken);
+            });
+        }
+        catch (OutOfOrderEventException)
+        {
+            probe.OutOfOrder();
+            throw;
+        }
         if (committed)
             probe.Visible(eventId);
     }

@@ -30,11 +30,19 @@ public sealed class Probe
         _starts = new ConcurrentDictionary<Guid, long>();
         _latencies = new long[expected];
         _visible = 0;
+        _outOfOrder = 0;
         _expected = expected;
         _done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     public Task Done => _done.Task;
+
+    /// <summary>Deliveries the platform consumer's order guard sent back to wait for a predecessor.</summary>
+    public int OutOfOrderCount => Volatile.Read(ref _outOfOrder);
+
+    int _outOfOrder;
+
+    public void OutOfOrder() => Interlocked.Increment(ref _outOfOrder);
 
     public int VisibleCount => Volatile.Read(ref _visible);
 

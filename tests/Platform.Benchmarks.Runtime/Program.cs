@@ -102,6 +102,8 @@ if (endToEnd)
                 {
                     var (seconds, p50, p99) = await contender.RunAsync(e2eOrders, Writers);
                     Harness.Record(new Run(group, contender.Name, e2eOrders * OrderWorkload.EventsPerOrder, seconds, p50, p99));
+                    if (contender.Probe.OutOfOrderCount > 0)
+                        Console.WriteLine($"    (order guard sent {contender.Probe.OutOfOrderCount:N0} deliveries back to wait for a predecessor)");
                 }
             }
         }
