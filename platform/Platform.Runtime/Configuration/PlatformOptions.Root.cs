@@ -74,6 +74,16 @@ public sealed class PlatformOptions
         return this;
     }
 
+    /// <summary>Run on Kafka (events between instances on Kafka topics; consumers on an in-process bus).</summary>
+    /// <param name="bootstrapServers">The cluster, e.g. <c>kafka-1:9092,kafka-2:9092</c>.</param>
+    public PlatformOptions UseKafka(string bootstrapServers)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(bootstrapServers);
+        Transport.Kind = TransportKind.Kafka;
+        Transport.Kafka.BootstrapServers = bootstrapServers;
+        return this;
+    }
+
     /// <summary>
     /// Loads a generated domain class (e.g. <c>OrdersDomain</c>): its event descriptors, aggregate
     /// definitions (with their commands) and projections.
@@ -153,6 +163,16 @@ public sealed class PlatformOptions
             throw new InvalidOperationException("Platform:Store:ConnectionString is empty; set it or call UsePostgres/UseSqlite.");
         if (Transport.Kind == TransportKind.RabbitMq && !Uri.TryCreate(Transport.RabbitMqUri, UriKind.Absolute, out _))
             throw new InvalidOperationException("Platform:Transport:RabbitMqUri must be an absolute amqp:// URI when the transport is RabbitMq.");
+        if (Transport.Kind == TransportKind.Kafka)
+        {
+            if (string.IsNullOrWhiteSpace(Transport.Kafka.BootstrapServers))
+                throw new InvalidOperationException("Platform:Transport:Kafka:BootstrapServers is empty; give the cluster, e.g. kafka-1:9092,kafka-2:9092.");
+            if (!Transport.Kafka.TopicFormat.Contains("{aggregate}", StringComparison.Ordinal))
+                throw new InvalidOperationException($"Platform:Transport:Kafka:TopicFormat '{Transport.Kafka.TopicFormat}' must contain {{aggregate}}, e.g. events.{{aggregate}}.");
+            ArgumentOutOfRangeException.ThrowIfLessThan(Transport.Kafka.Partitions, 1, "Platform:Transport:Kafka:Partitions");
+            ArgumentOutOfRangeException.ThrowIfLessThan(Transport.Kafka.ReplicationFactor, (short)1, "Platform:Transport:Kafka:ReplicationFactor");
+            ArgumentOutOfRangeException.ThrowIfLessThan(Transport.Kafka.MaxBufferedPerPartition, 1, "Platform:Transport:Kafka:MaxBufferedPerPartition");
+        }
         ArgumentOutOfRangeException.ThrowIfLessThan(Transport.PrefetchCount, 1, "Platform:Transport:PrefetchCount");
         ArgumentOutOfRangeException.ThrowIfLessThan(Transport.Partitions, 1, "Platform:Transport:Partitions");
         ArgumentOutOfRangeException.ThrowIfNegative(Commands.MaxConcurrencyRetries, "Platform:Commands:MaxConcurrencyRetries");

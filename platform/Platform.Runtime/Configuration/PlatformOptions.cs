@@ -18,6 +18,12 @@ public enum TransportKind
 
     /// <summary>RabbitMQ through MassTransit.RabbitMQ.</summary>
     RabbitMq,
+
+    /// <summary>
+    /// Kafka through Confluent.Kafka: stored events travel on Kafka topics between runtime
+    /// instances, and each instance runs its consumers on MassTransit's in-memory bus (see docs/runtime.md).
+    /// </summary>
+    Kafka,
 }
 
 /// <summary>The event store section of <see cref="PlatformOptions"/> (<c>Platform:Store</c>).</summary>
@@ -62,6 +68,70 @@ public sealed class PlatformTransportOptions
     /// whose queues would otherwise stay bound and fill up after they stop. Default false.
     /// </summary>
     public bool AutoDeleteQueues { get; set; }
+
+    /// <summary>Kafka settings when <see cref="Kind"/> is <see cref="TransportKind.Kafka"/> (<c>Platform:Transport:Kafka</c>).</summary>
+    public PlatformKafkaOptions Kafka { get; } = new();
+}
+
+/// <summary>The Kafka section of <see cref="PlatformTransportOptions"/> (<c>Platform:Transport:Kafka</c>).</summary>
+public sealed class PlatformKafkaOptions
+{
+    /// <summary>The cluster, e.g. <c>kafka-1:9092,kafka-2:9092</c>.</summary>
+    public string? BootstrapServers { get; set; }
+
+    /// <summary>
+    /// The topic of an aggregate type's events; <c>{aggregate}</c> is replaced by the stream type
+    /// in lower case. Default <c>events.{aggregate}</c> (e.g. <c>events.order</c>).
+    /// </summary>
+    public string TopicFormat { get; set; } = "events.{aggregate}";
+
+    /// <summary>Create a topic the first time the relay writes to it (Kafka's Admin API). Default true.</summary>
+    public bool CreateTopics { get; set; } = true;
+
+    /// <summary>Partitions of a created topic: the most consumers of one group that can work in parallel. Default 12.</summary>
+    public int Partitions { get; set; } = 12;
+
+    /// <summary>Replication factor of a created topic. Default 3, as production needs; 1 for a single broker.</summary>
+    public short ReplicationFactor { get; set; } = 3;
+
+    /// <summary>
+    /// The relay's transactional id; a new one per process when empty (default), so that instances
+    /// do not fence each other (the consumers' inbox makes a batch written twice harmless).
+    /// </summary>
+    public string? TransactionalId { get; set; }
+
+    /// <summary>
+    /// The consumer group protocol: <c>Classic</c> (default, every Kafka version) or <c>Consumer</c>
+    /// (KIP-848, Kafka 4.0 and later: rebalances without stopping the group).
+    /// </summary>
+    public Confluent.Kafka.GroupProtocol GroupProtocol { get; set; } = Confluent.Kafka.GroupProtocol.Classic;
+
+    /// <summary>
+    /// Where a consumer group without committed offsets starts: <c>Earliest</c> (default: nothing is
+    /// missed; what an endpoint already processed is skipped by its inbox) or <c>Latest</c>.
+    /// </summary>
+    public Confluent.Kafka.AutoOffsetReset StartFrom { get; set; } = Confluent.Kafka.AutoOffsetReset.Earliest;
+
+    /// <summary>Messages a consumer holds per partition before it pauses the partition. Default 1,000.</summary>
+    public int MaxBufferedPerPartition { get; set; } = 1000;
+
+    /// <summary>How often consumed offsets are committed. Default 1 s.</summary>
+    public TimeSpan CommitInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary><c>security.protocol</c>: Plaintext (default), Ssl, SaslPlaintext or SaslSsl.</summary>
+    public string? SecurityProtocol { get; set; }
+
+    /// <summary><c>sasl.mechanism</c>, e.g. Plain, ScramSha256, ScramSha512.</summary>
+    public string? SaslMechanism { get; set; }
+
+    /// <summary><c>sasl.username</c>.</summary>
+    public string? SaslUsername { get; set; }
+
+    /// <summary><c>sasl.password</c> (keep it in the environment: <c>Platform__Transport__Kafka__SaslPassword</c>).</summary>
+    public string? SaslPassword { get; set; }
+
+    /// <summary><c>ssl.ca.location</c>: the CA certificate file that signed the brokers' certificates.</summary>
+    public string? SslCaLocation { get; set; }
 }
 
 /// <summary>The command section of <see cref="PlatformOptions"/> (<c>Platform:Commands</c>).</summary>

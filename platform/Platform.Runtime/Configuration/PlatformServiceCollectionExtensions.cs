@@ -10,6 +10,7 @@ using Platform.EventStore.Storage;
 using Platform.Persistence;
 using Platform.Runtime.Commands;
 using Platform.Runtime.Domains;
+using Platform.Runtime.Kafka;
 using Platform.Runtime.Messaging;
 using Platform.Runtime.Projections;
 
@@ -58,6 +59,12 @@ public static class PlatformServiceCollectionExtensions
             ? store.UsePostgres(options.Store.ConnectionString)
             : store.UseSqlite(options.Store.ConnectionString));
         services.TryAddSingleton<ICommandDispatcher, CommandDispatcher>();
+        if (options.Transport.Kind == TransportKind.Kafka)
+        {
+            services.TryAddSingleton<KafkaTopology>();
+            services.TryAddSingleton<KafkaDeliveries>();
+            services.TryAddSingleton<IEventPublisher, KafkaEventPublisher>();
+        }
         services.TryAddSingleton<IEventPublisher, MassTransitEventPublisher>();
         services.AddHostedService<PlatformStartup>();
 
@@ -86,10 +93,19 @@ public static class PlatformServiceCollectionExtensions
             }
             else
             {
-                bus.UsingInMemory((context, memory) => PlatformBus.ConfigureEndpoints(context, memory, options, catalog, null));
+                bus.UsingInMemory((context, memory) =>
+                {
+                    // On Kafka the in-memory bus is each instance's own pipeline; the Kafka
+                    // consumers hand records to its endpoints and wait for them through this observer.
+                    if (options.Transport.Kind == TransportKind.Kafka)
+                        memory.ConnectReceiveObserver(context.GetRequiredService<KafkaDeliveries>());
+                    PlatformBus.ConfigureEndpoints(context, memory, options, catalog, null);
+                });
             }
         });
         services.AddOptions<MassTransitHostOptions>().Configure(host => host.WaitUntilStarted = true);
+        if (options.Transport.Kind == TransportKind.Kafka)
+            services.AddHostedService<KafkaConsumerService>();
 
         if (options.Relay.Enabled)
         {

@@ -1,0 +1,331 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using System.Text;
+using System.Threading.Channels;
+using Confluent.Kafka;
+using MassTransit;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Platform.Events;
+using Platform.Messaging;
+using Platform.Runtime.Configuration;
+using Platform.Runtime.Domains;
+
+namespace Platform.Runtime.Kafka;
+
+/// <summary>
+/// The consuming side of the Kafka transport. Every endpoint that consumes stored events (event
+/// consumer, saga, reaction) has a Kafka consumer group of its own, named after its queue,
+/// subscribed to every event topic. Records of one partition are handed to the endpoint on the
+/// in-process bus one after another, each only after the one before it was consumed (or
+/// dead-lettered), so an aggregate's events are processed in version order; partitions run in
+/// parallel. A record's offset is stored for commit only after its endpoint is done, and the
+/// stored offsets are committed every <c>CommitInterval</c> and when partitions are revoked or the
+/// runtime stops: after a crash or a rebalance the new owner starts after the last processed record,
+/// and what it sees again is skipped by the endpoint's inbox.
+/// </summary>
+public sealed class KafkaConsumerService : BackgroundService
+{
+    static readonly Meter Meter = PlatformTelemetry.Meter;
+    static readonly ConcurrentDictionary<(string Group, string Topic, int Partition), long> Lag = new();
+    static readonly ObservableGauge<long> LagGauge = Meter.CreateObservableGauge("platform.kafka.consumer_lag",
+        () => Lag.Select(l => new Measurement<long>(l.Value,
+            new KeyValuePair<string, object?>("group", l.Key.Group), new KeyValuePair<string, object?>("topic", l.Key.Topic),
+            new KeyValuePair<string, object?>("partition", l.Key.Partition))),
+        "{message}", "Records of a partition a consumer group has not processed yet: the high watermark minus the next offset to process.");
+
+    readonly IBus _bus;
+    readonly KafkaTopology _topology;
+    readonly KafkaDeliveries _deliveries;
+    readonly EventTypeRegistry _registry;
+    readonly PlatformOptions _options;
+    readonly IReadOnlyList<KafkaEndpoint> _endpoints;
+    readonly ILogger<KafkaConsumerService> _logger;
+
+    /// <summary>Creates the service.</summary>
+    public KafkaConsumerService(IBus bus, KafkaTopology topology, KafkaDeliveries deliveries, EventTypeRegistry registry,
+        PlatformOptions options, DomainCatalog catalog, ILogger<KafkaConsumerService> logger)
+    {
+        _bus = bus;
+        _topology = topology;
+        _deliveries = deliveries;
+        _registry = registry;
+        _options = options;
+        _endpoints = KafkaTopology.EventEndpoints(options, catalog);
+        _logger = logger;
+    }
+
+    /// <summary>The consumer lag of every group, topic and partition this process consumes, as last measured.</summary>
+    public static IReadOnlyDictionary<(string Group, string Topic, int Partition), long> ConsumerLag => Lag;
+
+    /// <inheritdoc />
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(_endpoints.Select(endpoint =>
+            Task.Factory.StartNew(() => Run(endpoint, stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default)
+                .Unwrap()));
+
+    async Task Run(KafkaEndpoint endpoint, CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await new GroupMember(this, endpoint).RunAsync(stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception exception)
+            {
+                _logger.LogError(exception, "Kafka consumer of {Endpoint} failed; it rejoins its group", endpoint.Queue);
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>One consumer of one endpoint's group: the poll loop and a worker per assigned partition.</summary>
+    sealed class GroupMember(KafkaConsumerService service, KafkaEndpoint endpoint)
+    {
+        readonly Dictionary<TopicPartition, PartitionWorker> _workers = [];
+        readonly ConcurrentQueue<TopicPartitionOffset> _processed = new();
+        readonly HashSet<TopicPartition> _paused = [];
+        ISendEndpoint? _target;
+
+        public async Task RunAsync(CancellationToken stoppingToken)
+        {
+            _target = await service._bus.GetSendEndpoint(new Uri("queue:" + endpoint.Queue)).ConfigureAwait(false);
+            var kafka = service._options.Transport.Kafka;
+            var config = service._topology.Client<ConsumerConfig>();
+            config.GroupId = endpoint.Queue;
+            config.GroupProtocol = kafka.GroupProtocol;
+            config.IsolationLevel = IsolationLevel.ReadCommitted;
+            config.AutoOffsetReset = kafka.StartFrom;
+            config.EnableAutoCommit = true;
+            config.EnableAutoOffsetStore = false;
+            config.AutoCommitIntervalMs = (int)kafka.CommitInterval.TotalMilliseconds;
+            config.TopicMetadataRefreshIntervalMs = 5_000; // new aggregate topics join the pattern subscription quickly
+            var consumer = new ConsumerBuilder<string, byte[]>(config)
+                .SetPartitionsAssignedHandler((_, partitions) =>
+                {
+                    foreach (var partition in partitions)
+                        Start(partition, stoppingToken);
+                })
+                .SetPartitionsRevokedHandler((c, partitions) => Stop(c, partitions.Select(p => p.TopicPartition)))
+                .SetPartitionsLostHandler((c, partitions) => Stop(c, partitions.Select(p => p.TopicPartition)))
+                .SetErrorHandler((_, error) =>
+                {
+                    if (error.IsFatal)
+                        service._logger.LogError("Kafka consumer of {Endpoint}: {Error}", endpoint.Queue, error);
+                })
+                .Build();
+            consumer.Subscribe(service._topology.SubscriptionPattern);
+            var measured = DateTime.UtcNow;
+            try
+            {
+                while (!stoppingToken.IsCancellationRequested)
+                {
+                    var record = consumer.Consume(TimeSpan.FromMilliseconds(50));
+                    StoreProcessed(consumer);
+                    if (record is { IsPartitionEOF: false, Message: not null } && _workers.TryGetValue(record.TopicPartition, out var worker))
+                    {
+                        worker.Enqueue(record);
+                        if (worker.Buffered >= kafka.MaxBufferedPerPartition && _paused.Add(record.TopicPartition))
+                            consumer.Pause([record.TopicPartition]);
+                    }
+                    ResumeDrained(consumer);
+                    if (DateTime.UtcNow - measured > TimeSpan.FromSeconds(1))
+                    {
+                        MeasureLag(consumer);
+                        measured = DateTime.UtcNow;
+                    }
+                }
+            }
+            finally
+            {
+                Stop(consumer, _workers.Keys.ToArray());
+                // Close commits the stored offsets and leaves the group; bounded, since it can hang
+                // when the cluster is gone.
+                var closing = Task.Run(consumer.Close);
+                if (await Task.WhenAny(closing, Task.Delay(TimeSpan.FromSeconds(10), CancellationToken.None)).ConfigureAwait(false) == closing)
+                    consumer.Dispose();
+                else // not disposed under a Close still running: that could crash the process
+                    service._logger.LogWarning("Kafka consumer of {Endpoint} did not leave its group within 10 s; its partitions move after the session timeout", endpoint.Queue);
+            }
+        }
+
+        void Start(TopicPartition partition, CancellationToken stoppingToken)
+        {
+            if (_workers.Remove(partition, out var old))
+                old.Cancel();
+            _workers[partition] = new PartitionWorker(service, endpoint, _target!, _processed, stoppingToken);
+        }
+
+        void Stop(IConsumer<string, byte[]> consumer, IEnumerable<TopicPartition> partitions)
+        {
+            foreach (var partition in partitions)
+            {
+                if (_workers.Remove(partition, out var worker))
+                    worker.Cancel();
+                _paused.Remove(partition);
+                Lag.TryRemove((endpoint.Queue, partition.Topic, partition.Partition.Value), out _);
+            }
+            // What finished before the revocation is still ours to store; librdkafka commits it.
+            StoreProcessed(consumer);
+        }
+
+        void StoreProcessed(IConsumer<string, byte[]> consumer)
+        {
+            while (_processed.TryDequeue(out var offset))
+            {
+                if (!_workers.ContainsKey(offset.TopicPartition))
+                    continue; // revoked meanwhile: the next owner processes it again, the inbox skips it
+                try
+                {
+                    consumer.StoreOffset(new TopicPartitionOffset(offset.TopicPartition, offset.Offset + 1));
+                }
+                catch (KafkaException exception) when (exception.Error.Code is ErrorCode.Local_State or ErrorCode.Local_UnknownPartition)
+                {
+                }
+            }
+        }
+
+        void ResumeDrained(IConsumer<string, byte[]> consumer)
+        {
+            if (_paused.Count == 0)
+                return;
+            var drained = _paused.Where(p => !_workers.TryGetValue(p, out var w) || w.Buffered < service._options.Transport.Kafka.MaxBufferedPerPartition / 2).ToArray();
+            if (drained.Length == 0)
+                return;
+            consumer.Resume(drained);
+            foreach (var partition in drained)
+                _paused.Remove(partition);
+        }
+
+        void MeasureLag(IConsumer<string, byte[]> consumer)
+        {
+            foreach (var (partition, worker) in _workers)
+            {
+                var high = consumer.GetWatermarkOffsets(partition).High;
+                var position = consumer.Position(partition);
+                if (high == Offset.Unset || position == Offset.Unset)
+                    continue;
+                Lag[(endpoint.Queue, partition.Topic, partition.Partition.Value)] = Math.Max(0, high.Value - position.Value) + worker.Buffered;
+            }
+        }
+    }
+
+    /// <summary>Hands one partition's records to the endpoint, one at a time, in offset order.</summary>
+    sealed class PartitionWorker
+    {
+        readonly Channel<ConsumeResult<string, byte[]>> _records = Channel.CreateUnbounded<ConsumeResult<string, byte[]>>(
+            new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        readonly CancellationTokenSource _stop;
+        readonly KafkaConsumerService _service;
+        readonly KafkaEndpoint _endpoint;
+        readonly ISendEndpoint _target;
+        readonly ConcurrentQueue<TopicPartitionOffset> _processed;
+        int _buffered;
+
+        public PartitionWorker(KafkaConsumerService service, KafkaEndpoint endpoint, ISendEndpoint target,
+            ConcurrentQueue<TopicPartitionOffset> processed, CancellationToken stoppingToken)
+        {
+            _service = service;
+            _endpoint = endpoint;
+            _target = target;
+            _processed = processed;
+            _stop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            _ = Task.Run(RunAsync);
+        }
+
+        public int Buffered => Volatile.Read(ref _buffered);
+
+        public void Enqueue(ConsumeResult<string, byte[]> record)
+        {
+            Interlocked.Increment(ref _buffered);
+            _records.Writer.TryWrite(record);
+        }
+
+        // Called on the poll thread (also from librdkafka's rebalance callbacks): the worker's
+        // continuations run elsewhere, never inline here.
+        public void Cancel()
+        {
+            _records.Writer.TryComplete();
+            _ = _stop.CancelAsync();
+        }
+
+        async Task RunAsync()
+        {
+            var token = _stop.Token;
+            try
+            {
+                await foreach (var record in _records.Reader.ReadAllAsync(token).ConfigureAwait(false))
+                {
+                    await HandleAsync(record, token).ConfigureAwait(false);
+                    Interlocked.Decrement(ref _buffered);
+                    _processed.Enqueue(record.TopicPartitionOffset);
+                }
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+            }
+        }
+
+        // Retried until it succeeds or the partition is taken away: a record is never skipped. The
+        // endpoint's own retries and dead letters run inside; failing here means the hand-over
+        // itself failed (e.g. the dead-letter table was unreachable).
+        async Task HandleAsync(ConsumeResult<string, byte[]> record, CancellationToken token)
+        {
+            var headers = record.Message.Headers;
+            var typeName = Text(headers, PlatformHeaders.EventType);
+            if (typeName is null || !_service._registry.TryGet(typeName, out var descriptor) || !_endpoint.MessageTypes.Contains(descriptor.ClrType))
+                return; // an event this endpoint does not consume, or of a type this runtime does not know
+            var version = int.TryParse(Text(headers, PlatformHeaders.SchemaVersion), NumberStyles.None, CultureInfo.InvariantCulture, out var v)
+                ? v : descriptor.SchemaVersion;
+            var message = descriptor.Deserialize(record.Message.Value, version);
+            for (var attempt = 1; ; attempt++)
+            {
+                var (id, done) = _service._deliveries.Register();
+                try
+                {
+                    await _target.Send(message, descriptor.ClrType, Pipe.Execute<SendContext>(context =>
+                    {
+                        if (Guid.TryParse(Text(headers, PlatformHeaders.EventId), out var eventId))
+                            context.MessageId = eventId;
+                        if (Guid.TryParse(Text(headers, PlatformHeaders.CorrelationId), out var correlation))
+                            context.CorrelationId = correlation;
+                        foreach (var header in headers)
+                            context.Headers.Set(header.Key, Encoding.UTF8.GetString(header.GetValueBytes()));
+                        context.Headers.Set(KafkaDeliveries.Header, id);
+                    }), token).ConfigureAwait(false);
+                    await done.WaitAsync(token).ConfigureAwait(false);
+                    return;
+                }
+                catch (Exception exception) when (!token.IsCancellationRequested)
+                {
+                    _service._deliveries.Forget(id);
+                    _service._logger.LogError(exception,
+                        "{Endpoint} could not take Kafka record {Topic}[{Partition}]@{Offset} (attempt {Attempt}); retrying it before the rest of the partition",
+                        _endpoint.Queue, record.Topic, record.Partition.Value, record.Offset.Value, attempt);
+                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5_000, 100 * attempt)), token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    _service._deliveries.Forget(id);
+                    throw;
+                }
+            }
+        }
+
+        static string? Text(Confluent.Kafka.Headers headers, string name) =>
+            headers.TryGetLastBytes(name, out var bytes) ? Encoding.UTF8.GetString(bytes) : null;
+    }
+}

@@ -1,0 +1,155 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Platform.Events;
+using Platform.Messaging;
+using Platform.Persistence;
+using Platform.Runtime.Configuration;
+using Platform.Runtime.Messaging;
+
+namespace Platform.Runtime.Kafka;
+
+/// <summary>
+/// The outbox relay's <see cref="IEventPublisher"/> on Kafka: each batch is written in one Kafka
+/// transaction by an idempotent producer, every event to its aggregate type's topic keyed by its
+/// stream id (so a stream's events keep their order in one partition), with the platform's headers
+/// and the command's trace context. A batch whose transaction fails is aborted and the relay sends
+/// it again; read-committed consumers never see the aborted copy.
+/// </summary>
+public sealed class KafkaEventPublisher : IEventPublisher, IDisposable
+{
+    readonly KafkaTopology _topology;
+    readonly EventTypeRegistry _registry;
+    readonly ILogger<KafkaEventPublisher> _logger;
+    readonly Lazy<IProducer<string, byte[]>> _producer;
+    bool _initialized;
+
+    /// <summary>Creates the publisher; the producer connects on the first batch.</summary>
+    /// <param name="topology">Topics and client settings.</param>
+    /// <param name="registry">Serializers of the stored event types.</param>
+    /// <param name="options">The runtime's options.</param>
+    /// <param name="logger">Where aborted transactions are logged.</param>
+    public KafkaEventPublisher(KafkaTopology topology, EventTypeRegistry registry, PlatformOptions options, ILogger<KafkaEventPublisher> logger)
+    {
+        _topology = topology;
+        _registry = registry;
+        _logger = logger;
+        var kafka = options.Transport.Kafka;
+        var transactionalId = string.IsNullOrWhiteSpace(kafka.TransactionalId)
+            ? $"{options.Transport.QueuePrefix}-relay-{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}"
+            : kafka.TransactionalId;
+        _producer = new Lazy<IProducer<string, byte[]>>(() =>
+        {
+            var config = topology.Client<ProducerConfig>();
+            config.EnableIdempotence = true;
+            config.Acks = Acks.All;
+            config.TransactionalId = transactionalId;
+            config.LingerMs = 5;
+            return new ProducerBuilder<string, byte[]>(config).Build();
+        });
+    }
+
+    /// <inheritdoc />
+    public async Task PublishAsync(IReadOnlyList<EventEnvelope> events, CancellationToken cancellationToken)
+    {
+        if (events.Count == 0)
+            return;
+        var messages = new List<(string Topic, Message<string, byte[]> Message)>(events.Count);
+        foreach (var envelope in events)
+        {
+            var topic = _topology.TopicFor(envelope.StreamType);
+            messages.Add((topic, ToMessage(envelope)));
+        }
+        foreach (var topic in messages.Select(m => m.Topic).Distinct())
+            await _topology.EnsureTopicAsync(topic, cancellationToken).ConfigureAwait(false);
+
+        // The transactional calls block; they run off the relay's async flow.
+        await Task.Run(() => Write(messages, cancellationToken), cancellationToken).ConfigureAwait(false);
+        PlatformTelemetry.EventsPublished.Add(events.Count);
+    }
+
+    void Write(List<(string Topic, Message<string, byte[]> Message)> messages, CancellationToken cancellationToken)
+    {
+        var producer = _producer.Value;
+        var timeout = TimeSpan.FromSeconds(30);
+        if (!_initialized)
+        {
+            producer.InitTransactions(timeout);
+            _initialized = true;
+        }
+        producer.BeginTransaction();
+        try
+        {
+            Error? failed = null;
+            foreach (var (topic, message) in messages)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                producer.Produce(topic, message, report =>
+                {
+                    if (report.Error.IsError)
+                        failed ??= report.Error;
+                });
+            }
+            producer.Flush(cancellationToken);
+            if (failed is not null)
+                throw new KafkaException(failed);
+            producer.CommitTransaction(timeout);
+        }
+        catch (Exception exception)
+        {
+            _logger.LogWarning(exception, "Kafka transaction of {Count} events aborted; the relay sends the batch again", messages.Count);
+            try
+            {
+                producer.AbortTransaction(timeout);
+            }
+            catch (KafkaException abort) when (abort.Error.IsFatal)
+            {
+                // A fenced or fatally failed producer cannot go on: the next batch starts a new one.
+                _initialized = false;
+                throw;
+            }
+            throw;
+        }
+    }
+
+    Message<string, byte[]> ToMessage(EventEnvelope envelope)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        _registry.Get(envelope.Event.GetType()).Serialize(envelope.Event, buffer);
+        var headers = new Headers();
+        void Set(string name, string? value)
+        {
+            if (value is not null)
+                headers.Add(name, Encoding.UTF8.GetBytes(value));
+        }
+        Set(PlatformHeaders.EventId, envelope.EventId.ToString("D"));
+        Set(PlatformHeaders.EventType, envelope.TypeName);
+        // The serializer writes the current version: the payload was upcast when it was read.
+        Set(PlatformHeaders.SchemaVersion, _registry.Get(envelope.Event.GetType()).SchemaVersion.ToString(CultureInfo.InvariantCulture));
+        Set(PlatformHeaders.StreamId, envelope.StreamId);
+        Set(PlatformHeaders.StreamType, envelope.StreamType);
+        Set(PlatformHeaders.StreamVersion, envelope.StreamVersion.ToString(CultureInfo.InvariantCulture));
+        Set(PlatformHeaders.GlobalPosition, envelope.GlobalPosition.ToString(CultureInfo.InvariantCulture));
+        Set(PlatformHeaders.CorrelationId, envelope.CorrelationId);
+        Set(PlatformHeaders.CausationId, envelope.CausationId);
+        ActivityContext.TryParse(envelope.Metadata.TraceParent, envelope.Metadata.TraceState, out var parent);
+        using (var activity = PlatformTelemetry.ActivitySource.StartActivity("platform.publish " + envelope.TypeName, ActivityKind.Producer, parent))
+        {
+            activity?.SetTag("platform.stream_id", envelope.StreamId);
+            activity?.SetTag("messaging.system", "kafka");
+            Set(MassTransitEventPublisher.TraceParentHeader, activity?.Id ?? envelope.Metadata.TraceParent);
+            Set(MassTransitEventPublisher.TraceStateHeader, activity?.TraceStateString ?? envelope.Metadata.TraceState);
+        }
+        return new Message<string, byte[]> { Key = envelope.StreamId, Value = buffer.WrittenSpan.ToArray(), Headers = headers };
+    }
+
+    /// <summary>Flushes and closes the producer.</summary>
+    public void Dispose()
+    {
+        if (_producer.IsValueCreated)
+            _producer.Value.Dispose();
+    }
+}
