@@ -5,6 +5,8 @@
 #   scripts/services.sh up       start what is not running (idempotent), write $STATE/env
 #   scripts/services.sh down     stop both and delete their data
 #   scripts/services.sh status   one line per service
+#   scripts/services.sh restart  stop the RabbitMQ node and start it again on the same port,
+#                                keeping its data (durable queues and persistent messages)
 #
 # Settings (environment):
 #   PLATFORM_SERVICES_DIR   state directory            (default: <repo>/.services)
@@ -165,6 +167,24 @@ rabbit_stop_quiet() {
 
 rabbit_down() { rabbit_stop_quiet; rm -rf "$RB_DIR"; say "rabbitmq down"; }
 
+# A real stop of the node (not stop_app) and a start with the same name, port and mnesia
+# directory, for tests of what survives a broker restart. Unlike rabbit_up it deletes nothing.
+rabbit_restart() {
+  [ -f "$RB_DIR/port" ] && [ -f "$RB_DIR/rabbit.pid" ] || die "no rabbitmq node in $RB_DIR to restart; run up first"
+  local t0 port; t0=$(now_ms); port=$(cat "$RB_DIR/port")
+  (
+    rabbit_env
+    timeout 60 "$RABBIT_BIN/rabbitmqctl" -q stop "$RABBITMQ_PID_FILE" >>"$RB_DIR/start.log" 2>&1 || exit 1
+    # A stale pid file would let `wait` below return for the old node.
+    rm -f "$RABBITMQ_PID_FILE"
+    port_in_use "$port" && { echo "port $port was taken while the node was stopped" >>"$RB_DIR/start.log"; exit 1; }
+    "$RABBIT_BIN/rabbitmq-server" -detached >>"$RB_DIR/start.log" 2>&1 || exit 1
+    # `wait` returns once the pid file is there and the rabbit application has started.
+    timeout 90 "$RABBIT_BIN/rabbitmqctl" -q wait "$RABBITMQ_PID_FILE" --timeout 60 >>"$RB_DIR/start.log" 2>&1
+  ) || { tail -20 "$RB_DIR/start.log" >&2; die "rabbitmq did not restart (logs in $RB_DIR/log)"; }
+  say "rabbitmq restarted on 127.0.0.1:$port in $(elapsed "$t0")"
+}
+
 # ----------------------------------------------------------------------------- commands
 write_env() {
   {
@@ -196,6 +216,10 @@ case "${1:-}" in
     if pg_running; then say "postgres running on 127.0.0.1:$(pg_port)"; else say "postgres stopped"; fi
     if rabbit_running; then say "rabbitmq running on 127.0.0.1:$(cat "$RB_DIR/port")"; else say "rabbitmq stopped"; fi
     ;;
+  restart)
+    want rabbitmq || die "restart restarts rabbitmq only; set PLATFORM_SERVICES=rabbitmq"
+    rabbit_restart
+    ;;
   env) cat "$STATE/env" ;;
-  *) echo "usage: $0 up|down|status|env" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|restart|env" >&2; exit 2 ;;
 esac
