@@ -62,6 +62,20 @@ static class Orders
             .ToArray();
     }
 
+    /// <summary>
+    /// The OrderSummary rows that a single-threaded replay of the whole store builds in a shadow
+    /// table (small batches, one runner), to compare with the live read model.
+    /// </summary>
+    public static async Task<IReadOnlyList<SummaryRow>> ReplaySummariesAsync(RuntimeHost host, string table = "order_summary_replay")
+    {
+        var binding = host.Services.GetRequiredCatalog().Projections.Single(p => p.Name == OrderSummaryProjection.ProjectionName);
+        var replay = new ProjectionRunner(host.EventStore, host.Options.Store.Provider, binding, batchSize: 7,
+            tableName: table, checkpointName: "replay:" + table);
+        await replay.EnsureTableAsync();
+        await replay.CatchUpAsync();
+        return await ReadSummariesAsync(host, table);
+    }
+
     static DomainCatalog GetRequiredCatalog(this IServiceProvider services) =>
         (DomainCatalog)services.GetService(typeof(DomainCatalog))!;
 }

@@ -4,8 +4,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Platform.EventStore.Outbox;
 using Platform.Messaging;
 using Platform.Runtime.Commands;
-using Platform.Runtime.Domains;
-using Platform.Runtime.Projections;
 using Shop.Orders;
 using Xunit;
 
@@ -30,21 +28,13 @@ public sealed class RuntimeBehaviour : IDisposable
 
     public void Dispose() => _listener.Dispose();
 
-    public static TheoryData<Store, Transport> Matrix => new()
-    {
-        { Store.Sqlite, Transport.InMemory },
-        { Store.Postgres, Transport.InMemory },
-        { Store.Sqlite, Transport.RabbitMq },
-        { Store.Postgres, Transport.RabbitMq },
-    };
-
     static Task<RuntimeHost> StartAsync(Store store, Transport transport) =>
         RuntimeHost.StartAsync(store, transport,
             services => services.AddSingleton<ObservationSink>(),
             cfg => cfg.AddEventConsumer<OrderEventRecorder>());
 
     [SkippableTheory]
-    [MemberData(nameof(Matrix))]
+    [MemberData(nameof(Transports.EveryStoreAndTransport), MemberType = typeof(Transports))]
     public async Task the_read_model_equals_a_single_threaded_replay_and_each_aggregate_is_consumed_in_version_order(
         Store store, Transport transport)
     {
@@ -129,21 +119,16 @@ public sealed class RuntimeBehaviour : IDisposable
         }
 
         // The live read model equals one built by a single-threaded replay of the store into a shadow table.
-        var binding = host.Services.GetRequiredService<DomainCatalog>().Projections.Single(p => p.Name == OrderSummaryProjection.ProjectionName);
-        var replay = new ProjectionRunner(host.EventStore, host.Options.Store.Provider, binding, batchSize: 7,
-            tableName: "order_summary_replay", checkpointName: "replay:OrderSummary");
-        await replay.EnsureTableAsync();
-        await replay.CatchUpAsync();
         var live = await Orders.ReadSummariesAsync(host);
         Assert.Equal(orderCount, live.Count);
         Assert.Equal(orderCount / 3, live.Count(r => r.Status == "Shipped"));
         Assert.Equal(orderCount / 3, live.Count(r => r.Status == "Cancelled"));
-        Assert.Equal(await Orders.ReadSummariesAsync(host, "order_summary_replay"), live);
+        Assert.Equal(await Orders.ReplaySummariesAsync(host), live);
         Assert.True(relay.PublishedPosition >= last);
     }
 
     [SkippableTheory]
-    [MemberData(nameof(Matrix))]
+    [MemberData(nameof(Transports.EveryStoreAndTransport), MemberType = typeof(Transports))]
     public async Task a_redelivered_event_changes_nothing(Store store, Transport transport)
     {
         await using var host = await StartAsync(store, transport);
