@@ -21,6 +21,13 @@ sealed class ObservationSink
 
     public int Deliveries => Volatile.Read(ref _deliveries);
 
+    /// <summary>
+    /// How long the recorder holds a delivery after its transaction committed, before the
+    /// broker gets the acknowledgement: widens the window in which a broker restart finds
+    /// committed but unacknowledged messages. Zero by default.
+    /// </summary>
+    public TimeSpan HoldBeforeAck { get; set; }
+
     public void Delivered() => Interlocked.Increment(ref _deliveries);
 
     /// <summary>Deliveries the inbox recognised as already processed.</summary>
@@ -93,6 +100,8 @@ sealed class OrderEventRecorder(SqlEventStore store, ObservationSink sink) : Ide
             sink.TraceParents[committed.EventId] = context.Headers.Get<string>(MassTransitEventPublisher.TraceParentHeader);
             sink.Handled(committed);
         }
+        if (sink.HoldBeforeAck > TimeSpan.Zero)
+            await Task.Delay(sink.HoldBeforeAck);
     }
 
     static void Add(System.Data.Common.DbCommand command, string name, object value)

@@ -15,6 +15,42 @@ public enum Store { Sqlite, Postgres }
 /// <summary>The transport a test runs on.</summary>
 public enum Transport { InMemory, RabbitMq }
 
+/// <summary>A fresh, empty event-store database (SQLite file or PostgreSQL database), deleted on dispose.</summary>
+sealed class RuntimeDatabase : IAsyncDisposable
+{
+    readonly Func<Task> _drop;
+
+    RuntimeDatabase(Store store, string connectionString, Func<Task> drop)
+    {
+        Store = store;
+        ConnectionString = connectionString;
+        _drop = drop;
+    }
+
+    public Store Store { get; }
+
+    public string ConnectionString { get; }
+
+    public static async Task<RuntimeDatabase> CreateAsync(Store store)
+    {
+        if (store == Store.Postgres)
+        {
+            var connectionString = await RealServices.CreatePostgresDatabaseAsync("runtime");
+            return new RuntimeDatabase(store, connectionString, () => RealServices.DropPostgresDatabaseAsync(connectionString));
+        }
+        var file = Path.Combine(Path.GetTempPath(), $"runtime-{Guid.NewGuid():N}.db");
+        return new RuntimeDatabase(store, $"Data Source={file}", () =>
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            foreach (var path in new[] { file, file + "-wal", file + "-shm" })
+                File.Delete(path);
+            return Task.CompletedTask;
+        });
+    }
+
+    public async ValueTask DisposeAsync() => await _drop();
+}
+
 /// <summary>
 /// A started runtime (host with <c>AddPlatform</c>) on a fresh database and, for RabbitMQ, on
 /// queues of its own (unique prefix, auto-delete), loading the generated Orders domain.
@@ -44,33 +80,31 @@ sealed class RuntimeHost : IAsyncDisposable
     {
         // Resolve the services first so a missing one skips (or fails under CI) before anything starts.
         var rabbit = transport == Transport.RabbitMq ? RealServices.RabbitMq : null;
-        string connectionString;
-        Func<Task> drop;
-        if (store == Store.Postgres)
-        {
-            connectionString = await RealServices.CreatePostgresDatabaseAsync("runtime");
-            drop = () => RealServices.DropPostgresDatabaseAsync(connectionString);
-        }
-        else
-        {
-            var file = Path.Combine(Path.GetTempPath(), $"runtime-{Guid.NewGuid():N}.db");
-            connectionString = $"Data Source={file}";
-            drop = () =>
-            {
-                Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-                foreach (var path in new[] { file, file + "-wal", file + "-shm" })
-                    File.Delete(path);
-                return Task.CompletedTask;
-            };
-        }
+        var database = await RuntimeDatabase.CreateAsync(store);
+        return await StartAsync(database, rabbit, services, configure, database.DisposeAsync);
+    }
 
+    /// <summary>
+    /// A runtime on a database the caller owns (several instances share it; disposing the host
+    /// leaves it), on the shared RabbitMQ or on <paramref name="broker"/> (a dedicated node).
+    /// </summary>
+    public static Task<RuntimeHost> StartOnAsync(RuntimeDatabase database, Transport transport, Uri? broker = null,
+        Action<IServiceCollection>? services = null, Action<PlatformOptions>? configure = null)
+    {
+        var rabbit = transport == Transport.RabbitMq ? broker ?? RealServices.RabbitMq : null;
+        return StartAsync(database, rabbit, services, configure, () => ValueTask.CompletedTask);
+    }
+
+    static async Task<RuntimeHost> StartAsync(RuntimeDatabase database, Uri? rabbit,
+        Action<IServiceCollection>? services, Action<PlatformOptions>? configure, Func<ValueTask> dropDatabase)
+    {
         PlatformOptions? options = null;
         var host = new HostBuilder().ConfigureServices(collection =>
         {
             services?.Invoke(collection);
             collection.AddPlatform(cfg =>
             {
-                _ = store == Store.Postgres ? cfg.UsePostgres(connectionString) : cfg.UseSqlite(connectionString);
+                _ = database.Store == Store.Postgres ? cfg.UsePostgres(database.ConnectionString) : cfg.UseSqlite(database.ConnectionString);
                 if (rabbit is not null)
                     cfg.UseRabbitMq(rabbit);
                 cfg.Transport.QueuePrefix = "rt-" + Guid.NewGuid().ToString("N")[..12];
@@ -84,15 +118,17 @@ sealed class RuntimeHost : IAsyncDisposable
         }).Build();
         try
         {
-            await host.StartAsync();
+            // A bus that cannot start (say a queue it may not declare) would otherwise wait forever.
+            using var starting = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            await host.StartAsync(starting.Token);
         }
         catch
         {
             host.Dispose();
-            await drop();
+            await dropDatabase();
             throw;
         }
-        return new RuntimeHost(host, options!, drop);
+        return new RuntimeHost(host, options!, async () => await dropDatabase());
     }
 
     public async ValueTask DisposeAsync()
