@@ -147,4 +147,23 @@ public sealed class FlowTests
         Assert.Equal(["OrderPlaced", "PaymentCharged", "InventoryUnavailable", "RefundFailed", "operator:retry", "PaymentRefunded"],
             history.Select(h => h.MessageType));
     }
+
+    [SkippableFact]
+    public async Task an_event_the_current_state_does_not_handle_is_logged_with_saga_and_state_and_ignored()
+    {
+        await using var database = await TestDatabase.CreateAsync(Store.Sqlite);
+        await using var host = await SagaHost.StartAsync(database, Transport.InMemory);
+        var order = Guid.NewGuid();
+        await host.PlaceAsync(order, 6);
+        await Eventually.HoldsAsync(async () => await host.StateOfAsync(order) == "Completed", "the saga to complete");
+
+        // A late duplicate reply with a new message id (so the inbox does not catch it) reaches a completed saga.
+        await host.Services.GetRequiredService<IBus>().Publish(new Shop.Payments.PaymentFailed(order, "late reply"));
+        await Eventually.HoldsAsync(() => Task.FromResult(host.Logs.Entries.Any(e => e.Contains(order.ToString("D"), StringComparison.Ordinal))),
+            "the unexpected event to be logged", TimeSpan.FromSeconds(10), async () => string.Join(" | ", host.Logs.Entries) + " history: " + string.Join(",", (await host.Operations.GetAsync(order)).Single().History.Select(h => h.MessageType)));
+        var entry = host.Logs.Entries.First(e => e.Contains(order.ToString("D"), StringComparison.Ordinal));
+        Assert.Contains("PaymentFailed arrived in state Completed, which does not handle it; ignored", entry);
+        Assert.Equal("Completed", await host.StateOfAsync(order));
+        Assert.Empty(await new Platform.Runtime.DeadLetters.DeadLetterStore(database.Provider, database.ConnectionString).ListAsync());
+    }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Platform.Runtime.Commands;
 using Platform.Runtime.Configuration;
 using Platform.Runtime.Sagas;
@@ -63,8 +64,9 @@ sealed class SagaHost : IAsyncDisposable
 {
     readonly IHost _host;
 
-    SagaHost(IHost host, PlatformOptions options, ServiceLedger ledger)
+    SagaHost(IHost host, PlatformOptions options, ServiceLedger ledger, LogRecorder logs)
     {
+        Logs = logs;
         _host = host;
         Options = options;
         Ledger = ledger;
@@ -75,6 +77,9 @@ sealed class SagaHost : IAsyncDisposable
     public PlatformOptions Options { get; }
 
     public ServiceLedger Ledger { get; }
+
+    /// <summary>Warnings and errors the host logged.</summary>
+    public LogRecorder Logs { get; }
 
     public ICommandDispatcher Commands => Services.GetRequiredService<ICommandDispatcher>();
 
@@ -89,7 +94,8 @@ sealed class SagaHost : IAsyncDisposable
         ledger ??= new ServiceLedger();
         PlatformOptions? options = null;
         var prefix = "sg-" + Guid.NewGuid().ToString("N")[..12];
-        var host = new HostBuilder().ConfigureServices(collection =>
+        var logs = new LogRecorder();
+        var host = new HostBuilder().ConfigureLogging(logging => logging.AddProvider(logs)).ConfigureServices(collection =>
         {
             collection.AddSingleton(ledger);
             collection.AddPlatform(cfg =>
@@ -123,7 +129,7 @@ sealed class SagaHost : IAsyncDisposable
             host.Dispose();
             throw;
         }
-        return new SagaHost(host, options!, ledger);
+        return new SagaHost(host, options!, ledger, logs);
     }
 
     public static Uri QueueAddress(PlatformOptions options, string queue) => new("queue:" + queue +
@@ -162,6 +168,31 @@ static class Eventually
             if (clock.Elapsed > limit)
                 throw new TimeoutException($"Waited {limit.TotalSeconds:0} s for {what}." + (state is null ? "" : " " + await state()));
             await Task.Delay(25);
+        }
+    }
+}
+
+/// <summary>Keeps every warning and error logged by a host.</summary>
+sealed class LogRecorder : ILoggerProvider
+{
+    public System.Collections.Concurrent.ConcurrentQueue<string> Entries { get; } = new();
+
+    public ILogger CreateLogger(string categoryName) => new Logger(this);
+
+    public void Dispose()
+    {
+    }
+
+    sealed class Logger(LogRecorder recorder) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+                recorder.Entries.Enqueue(logLevel + ": " + formatter(state, exception));
         }
     }
 }

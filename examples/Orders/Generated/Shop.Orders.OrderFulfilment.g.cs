@@ -285,6 +285,10 @@ public sealed partial class OrderFulfilmentStateMachine : global::MassTransit.Ma
     {
         var deadLetter = false;
         OnUnexpectedEvent(context, ref deadLetter);
+        // Never silent: the saga id, its state and the policy taken go to the log (MassTransit's LogContext,
+        // which the platform's saga repository points at the host's logger factory).
+        global::MassTransit.LogContext.Warning?.Log("OrderFulfilment {CorrelationId}: {Event} arrived in state {State}, which does not handle it; {Policy}",
+            context.Saga.CorrelationId, context.Event.Name, context.Saga.CurrentState, deadLetter ? "dead-lettered" : "ignored");
         return deadLetter ? context.Throw() : context.Ignore();
     }
 

@@ -157,6 +157,10 @@ internal sealed class SagaEmitter
             {
                 w.Line("var deadLetter = false;");
                 w.Line("OnUnexpectedEvent(context, ref deadLetter);");
+                w.Line("// Never silent: the saga id, its state and the policy taken go to the log (MassTransit's LogContext,");
+                w.Line("// which the platform's saga repository points at the host's logger factory).");
+                w.Line($"global::MassTransit.LogContext.Warning?.Log(\"{saga.Name} {{CorrelationId}}: {{Event}} arrived in state {{State}}, which does not handle it; {{Policy}}\",");
+                w.Line("    context.Saga.CorrelationId, context.Event.Name, context.Saga.CurrentState, deadLetter ? \"dead-lettered\" : \"ignored\");");
                 w.Line("return deadLetter ? context.Throw() : context.Ignore();");
             }
             w.Line();

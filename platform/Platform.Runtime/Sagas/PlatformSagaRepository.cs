@@ -1,5 +1,6 @@
 using System.Text.Json;
 using MassTransit;
+using MassTransit.Logging;
 using MassTransit.Saga;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -32,6 +33,7 @@ public sealed class PlatformSagaRepository<TSaga> : ISagaRepositoryContextFactor
     readonly SagaRuntime _runtime;
     readonly IServiceProvider _services;
     readonly ILogger _logger;
+    readonly ILogContext _logContext;
 
     /// <summary>Created by the container (MassTransit's saga registration).</summary>
     public PlatformSagaRepository(SqlEventStore store, SagaRuntime runtime, IServiceProvider services, ILoggerFactory loggerFactory)
@@ -40,6 +42,13 @@ public sealed class PlatformSagaRepository<TSaga> : ISagaRepositoryContextFactor
         _runtime = runtime;
         _services = services;
         _logger = loggerFactory.CreateLogger("Platform.Runtime.Sagas");
+        // MassTransit's LogContext (what the generated state machine logs unexpected events to) is an
+        // AsyncLocal; each step runs with one on this host's logger factory, so several hosts in one
+        // process (tests) each log to their own.
+        var previous = LogContext.Current;
+        LogContext.ConfigureCurrentLogContext(loggerFactory);
+        _logContext = LogContext.Current!;
+        LogContext.Current = previous;
         var binding = runtime.BindingFor(typeof(TSaga));
         SagaName = binding.Name;
         InboxName = "saga:" + binding.Name;
@@ -50,6 +59,7 @@ public sealed class PlatformSagaRepository<TSaga> : ISagaRepositoryContextFactor
     public string SagaName { get; }
 
     internal string InboxName { get; }
+
 
     internal MessageRoutes Routes { get; }
 
@@ -70,6 +80,7 @@ public sealed class PlatformSagaRepository<TSaga> : ISagaRepositoryContextFactor
         var cancellationToken = context.CancellationToken;
         await _runtime.EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
         var bus = _services.GetRequiredService<IBus>();
+        LogContext.Current = _logContext;
         for (var attempt = 0; ; attempt++)
         {
             IReadOnlyList<ScheduledMessageRow> outgoing;
