@@ -264,6 +264,35 @@ public abstract partial class EventStoreBehaviour
         Assert.True(await Store.TryMarkProcessedAsync("projection-a", rolledBack));
     }
 
+    [SkippableFact]
+    public async Task the_ordered_inbox_counts_in_the_same_round_trip_the_earlier_events_the_consumer_has_not_processed()
+    {
+        var stream = "cart-" + Guid.NewGuid().ToString("N");
+        await Store.AppendAsync(stream, "cart", ExpectedVersion.NoStream, Items(3));
+        var stored = await Store.ReadStreamAsync(stream).ToListAsync();
+        string[] handled = [stored[0].TypeName];
+
+        async Task<Storage.InboxClaim> Claim(string consumer, int index, string[] types)
+        {
+            await using var transaction = await Store.BeginTransactionAsync();
+            var claim = await Store.TryMarkProcessedInOrderAsync(consumer, stored[index].EventId, stream, stored[index].StreamVersion,
+                types, transaction);
+            // What an ordered consumer does: commit only a first delivery with nothing earlier pending.
+            if (claim is { Recorded: true, EarlierUnprocessed: 0 })
+                await transaction.CommitAsync();
+            return claim;
+        }
+
+        Assert.Equal(new(true, 2), await Claim("ordered", 2, handled));
+        Assert.Equal(new(true, 0), await Claim("ordered", 0, handled));
+        Assert.Equal(new(true, 1), await Claim("ordered", 2, handled));
+        Assert.Equal(new(true, 0), await Claim("ordered", 1, handled));
+        Assert.Equal(new(true, 0), await Claim("ordered", 2, handled));
+        Assert.Equal(new(false, 0), await Claim("ordered", 2, handled));
+        // Earlier events of types the consumer does not handle do not hold it back.
+        Assert.Equal(new(true, 0), await Claim("other", 2, ["shop.other-event"]));
+    }
+
     sealed class RecordingPublisher(int failAfterBatches) : IEventPublisher
     {
         int _batches;

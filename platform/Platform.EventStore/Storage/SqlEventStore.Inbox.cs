@@ -24,8 +24,7 @@ public sealed partial class SqlEventStore
         {
             await using var command = connection.CreateCommand();
             command.Transaction = transaction?.Transaction;
-            command.CommandText =
-                "INSERT INTO processed_messages (consumer, message_id, processed_at) VALUES (@consumer, @message, @at) ON CONFLICT DO NOTHING";
+            command.CommandText = InsertProcessedSql;
             AddParameter(command, "consumer", consumer);
             AddParameter(command, "message", GuidParameter(messageId));
             AddParameter(command, "at", _dialect.TimestampParameter(DateTimeOffset.UtcNow));
@@ -36,6 +35,88 @@ public sealed partial class SqlEventStore
             if (transaction is null)
                 await connection.DisposeAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Records that <paramref name="consumer"/> processed <paramref name="messageId"/>, an event of
+    /// <paramref name="streamId"/> at <paramref name="streamVersion"/>, and counts in the same round
+    /// trip (a <see cref="System.Data.Common.DbBatch"/> where the provider has them) the earlier
+    /// events of that stream, of the given types, that the consumer has not processed yet: what an
+    /// ordered consumer checks before its effects run. <see cref="InboxClaim.Recorded"/> is false for
+    /// a redelivery.
+    /// </summary>
+    /// <param name="consumer">The consumer's stable name.</param>
+    /// <param name="messageId">The event id.</param>
+    /// <param name="streamId">The event's stream.</param>
+    /// <param name="streamVersion">The event's version in its stream.</param>
+    /// <param name="typeNames">The stored type names of the events the consumer handles; other events of the stream do not count.</param>
+    /// <param name="transaction">The transaction of the consumer's effects.</param>
+    /// <param name="cancellationToken">Cancels the statements.</param>
+    public async Task<InboxClaim> TryMarkProcessedInOrderAsync(string consumer, Guid messageId, string streamId, long streamVersion,
+        IReadOnlyList<string> typeNames, EventStoreTransaction transaction, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(consumer);
+        ArgumentNullException.ThrowIfNull(typeNames);
+        ArgumentNullException.ThrowIfNull(transaction);
+        if (streamVersion <= 1 || typeNames.Count == 0)
+            return new InboxClaim(await TryMarkProcessedAsync(consumer, messageId, transaction, cancellationToken).ConfigureAwait(false), 0);
+
+        var connection = transaction.Connection;
+        var names = string.Join(", ", typeNames.Select((_, i) => "@type" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        var earlierSql =
+            "SELECT count(*) FROM events e WHERE e.stream_id = @stream AND e.stream_version < @version " +
+            $"AND e.type_name IN ({names}) " +
+            "AND NOT EXISTS (SELECT 1 FROM processed_messages p WHERE p.consumer = @consumer AND p.message_id = e.event_id)";
+        void AddEarlier(Func<System.Data.Common.DbParameter> create, System.Data.Common.DbParameterCollection parameters)
+        {
+            Add(create, parameters, "stream", streamId);
+            Add(create, parameters, "version", streamVersion);
+            Add(create, parameters, "consumer", consumer);
+            for (var i = 0; i < typeNames.Count; i++)
+                Add(create, parameters, "type" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), typeNames[i]);
+        }
+
+        if (!connection.CanCreateBatch)
+        {
+            var recorded = await TryMarkProcessedAsync(consumer, messageId, transaction, cancellationToken).ConfigureAwait(false);
+            await using var earlier = connection.CreateCommand();
+            earlier.Transaction = transaction.Transaction;
+            earlier.CommandText = earlierSql;
+            AddEarlier(earlier.CreateParameter, earlier.Parameters);
+            return new InboxClaim(recorded, Convert.ToInt64(await earlier.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false),
+                System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        await using var batch = connection.CreateBatch();
+        batch.Transaction = transaction.Transaction;
+        var insert = batch.CreateBatchCommand();
+        insert.CommandText = InsertProcessedSql;
+        Add(insert.CreateParameter, insert.Parameters, "consumer", consumer);
+        Add(insert.CreateParameter, insert.Parameters, "message", GuidParameter(messageId));
+        Add(insert.CreateParameter, insert.Parameters, "at", _dialect.TimestampParameter(DateTimeOffset.UtcNow));
+        batch.BatchCommands.Add(insert);
+        var count = batch.CreateBatchCommand();
+        count.CommandText = earlierSql;
+        AddEarlier(count.CreateParameter, count.Parameters);
+        batch.BatchCommands.Add(count);
+        long pending;
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            pending = Convert.ToInt64(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return new InboxClaim(insert.RecordsAffected == 1, pending);
+    }
+
+    const string InsertProcessedSql =
+        "INSERT INTO processed_messages (consumer, message_id, processed_at) VALUES (@consumer, @message, @at) ON CONFLICT DO NOTHING";
+
+    static void Add(Func<System.Data.Common.DbParameter> create, System.Data.Common.DbParameterCollection parameters, string name, object value)
+    {
+        var parameter = create();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        parameters.Add(parameter);
     }
 
     static void AddParameter(System.Data.Common.DbCommand command, string name, object value)
@@ -71,3 +152,8 @@ public sealed partial class SqlEventStore
             [name, position, _dialect.TimestampParameter(DateTimeOffset.UtcNow)], cancellationToken).ConfigureAwait(false);
     }
 }
+
+/// <summary>What <see cref="SqlEventStore.TryMarkProcessedInOrderAsync"/> found.</summary>
+/// <param name="Recorded">True when the inbox row was inserted; false for a message the consumer had already processed.</param>
+/// <param name="EarlierUnprocessed">Earlier events of the stream, of the consumer's types, not yet in its inbox.</param>
+public readonly record struct InboxClaim(bool Recorded, long EarlierUnprocessed);

@@ -1,5 +1,4 @@
 using System.Data.Common;
-using System.Globalization;
 using MassTransit;
 using Platform.EventStore.Storage;
 using Platform.Runtime.Messaging;
@@ -63,16 +62,18 @@ public abstract class IdempotentEventConsumer
         var headers = EventHeaders.From(context);
         var cancellationToken = context.CancellationToken;
         await using var transaction = await _store.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        // On PostgreSQL a second instance inserting the same row waits for the first to commit
-        // and then inserts nothing, so two concurrent deliveries cannot both run the effects.
-        if (!await _store.TryMarkProcessedAsync(ConsumerName, headers.EventId, transaction, cancellationToken).ConfigureAwait(false))
+        // The inbox row and the order guard (below) in one round trip. On PostgreSQL a second
+        // instance inserting the same row waits for the first to commit and then inserts nothing,
+        // so two concurrent deliveries cannot both run the effects.
+        var claim = await _store.TryMarkProcessedInOrderAsync(ConsumerName, headers.EventId, headers.StreamId, headers.StreamVersion,
+            _handledTypeNames ??= HandledTypeNames(), transaction, cancellationToken).ConfigureAwait(false);
+        if (!claim.Recorded)
         {
             PlatformTelemetry.DuplicatesSkipped.Add(1);
             return false; // disposing rolls back the (empty) transaction
         }
-        var pending = await CountEarlierUnprocessedAsync(transaction, headers, cancellationToken).ConfigureAwait(false);
-        if (pending > 0)
-            throw new OutOfOrderEventException(ConsumerName, headers.StreamId, headers.StreamVersion, pending);
+        if (claim.EarlierUnprocessed > 0)
+            throw new OutOfOrderEventException(ConsumerName, headers.StreamId, headers.StreamVersion, claim.EarlierUnprocessed);
         await handle(new TransactionalEventContext<TEvent>(context.Message, headers, transaction.Connection,
             transaction.Transaction, context), cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -85,42 +86,14 @@ public abstract class IdempotentEventConsumer
     // can overtake its predecessor on the way in (the suite saw version 3 run before 2 even with
     // one partition), and a second runtime instance has partitions of its own. So before running
     // its effects a consumer checks in the store that every earlier event of the stream that it
-    // handles is in its inbox, committed. Events it does not handle do not count; archived events
-    // count as done.
-    async Task<long> CountEarlierUnprocessedAsync(EventStoreTransaction transaction, EventHeaders headers,
-        CancellationToken cancellationToken)
-    {
-        if (headers.StreamVersion <= 1)
-            return 0;
-        var typeNames = _handledTypeNames ??= HandledTypeNames();
-        await using var command = transaction.Connection.CreateCommand();
-        command.Transaction = transaction.Transaction;
-        var names = string.Join(", ", typeNames.Select((_, i) => "@type" + i.ToString(CultureInfo.InvariantCulture)));
-        command.CommandText =
-            "SELECT count(*) FROM events e WHERE e.stream_id = @stream AND e.stream_version < @version " +
-            $"AND e.type_name IN ({names}) " +
-            "AND NOT EXISTS (SELECT 1 FROM processed_messages p WHERE p.consumer = @consumer AND p.message_id = e.event_id)";
-        Add(command, "stream", headers.StreamId);
-        Add(command, "version", headers.StreamVersion);
-        Add(command, "consumer", ConsumerName);
-        for (var i = 0; i < typeNames.Count; i++)
-            Add(command, "type" + i.ToString(CultureInfo.InvariantCulture), typeNames[i]);
-        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
-    }
-
+    // handles is in its inbox, committed (SqlEventStore.TryMarkProcessedInOrderAsync, in the same
+    // round trip as the inbox row). Events it does not handle do not count; archived events count
+    // as done.
     IReadOnlyList<string> HandledTypeNames() => GetType().GetInterfaces()
         .Where(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IConsumer<>))
         .Select(i => _store.Registry.Get(i.GetGenericArguments()[0]).TypeName)
         .Order(StringComparer.Ordinal)
         .ToArray();
-
-    static void Add(DbCommand command, string name, object value)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value;
-        command.Parameters.Add(parameter);
-    }
 }
 
 /// <summary>An <see cref="IdempotentEventConsumer"/> of one event type.</summary>
