@@ -42,9 +42,9 @@ for (var i = 0; i < args.Length; i++)
 
 const int Writers = 8;
 const int Prefetch = 16;
-var e2eOrders = orders ?? (quick ? 200 : 5_000);
+var e2eOrders = orders ?? (quick ? 200 : 3_000);
 var warmOrders = quick ? 50 : 300;
-var replayOrders = rebuildOrders ?? (quick ? 2_000 : 50_000);
+var replayOrders = rebuildOrders ?? (quick ? 2_000 : 30_000);
 
 var admin = Environment.GetEnvironmentVariable("PLATFORM_POSTGRES");
 var rabbitMq = Environment.GetEnvironmentVariable("PLATFORM_RABBITMQ");
