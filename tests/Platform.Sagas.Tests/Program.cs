@@ -43,6 +43,7 @@ public static class Program
         cfg.Sagas.LeftoverDelay = TimeSpan.FromSeconds(1);
         cfg.Retries.MinInterval = TimeSpan.FromMilliseconds(50);
         cfg.AddDomain(typeof(OrdersDomain));
+        SagaHost.LongTimeouts(cfg);
         var payments = new Uri("queue:" + prefix + "-payments");
         var inventory = new Uri("queue:" + prefix + "-inventory");
         cfg.Sagas.Route<ChargePayment>(payments).Route<RefundPayment>(payments)

@@ -132,6 +132,13 @@ sealed class SagaHost : IAsyncDisposable
         return new SagaHost(host, options!, ledger, logs);
     }
 
+    /// <summary>Step and saga timeouts of 30 minutes, for tests whose outcome must not depend on the machine's speed.</summary>
+    public static void LongTimeouts(PlatformOptions cfg)
+    {
+        foreach (var timeout in new[] { "OrderFulfilmentPaymentTimeout", "OrderFulfilmentInventoryTimeout", "OrderFulfilmentShippingTimeout", "OrderFulfilmentTimeout" })
+            cfg.Sagas.Timeouts[timeout] = TimeSpan.FromMinutes(30);
+    }
+
     public static Uri QueueAddress(PlatformOptions options, string queue) => new("queue:" + queue +
         (options.Transport.Kind == TransportKind.RabbitMq && options.Transport.AutoDeleteQueues ? "?durable=false&autodelete=true" : ""));
 
