@@ -10,6 +10,7 @@ root.Subcommands.Add(DocumentCommands.Diagram());
 root.Subcommands.Add(DocumentCommands.AsyncApi());
 root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(DlqCommand.Create());
+root.Subcommands.Add(KafkaCommands.Create());
 root.Subcommands.Add(SagasCommand.Create());
 root.Subcommands.Add(ProjectionCommands.Status());
 root.Subcommands.Add(ProjectionCommands.Projections());

@@ -64,6 +64,7 @@ public static class PlatformServiceCollectionExtensions
             services.TryAddSingleton<KafkaTopology>();
             services.TryAddSingleton<KafkaDeliveries>();
             services.TryAddSingleton<IEventPublisher, KafkaEventPublisher>();
+            services.TryAddSingleton<DeadLetters.IDeadLetterSink, KafkaDeadLetterSink>();
         }
         services.TryAddSingleton<IEventPublisher, MassTransitEventPublisher>();
         services.AddHostedService<PlatformStartup>();

@@ -61,9 +61,13 @@ sealed class DeadLetterFilter : IFilter<ConsumeContext>
     readonly IReadOnlyList<Func<ConsumeContext, (object Message, Type Type)?>> _readers;
     readonly ILogger _logger;
 
-    public DeadLetterFilter(DeadLetterStore store, string consumer, string endpoint, IEnumerable<Type> messageTypes, ILogger logger)
+    readonly IDeadLetterSink? _sink;
+
+    public DeadLetterFilter(DeadLetterStore store, string consumer, string endpoint, IEnumerable<Type> messageTypes, ILogger logger,
+        IDeadLetterSink? sink = null)
     {
         _store = store;
+        _sink = sink;
         _consumer = consumer;
         _endpoint = endpoint;
         _endpointTag = new KeyValuePair<string, object?>("endpoint", endpoint);
@@ -130,6 +134,17 @@ sealed class DeadLetterFilter : IFilter<ConsumeContext>
         // would without dead letters: the message is never lost silently.
         await _store.AddAsync(letter, CancellationToken.None).ConfigureAwait(false);
         DeadLetterTelemetry.MessagesDeadLettered.Add(1);
+        if (_sink is not null)
+        {
+            try
+            {
+                await _sink.CopyAsync(letter, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception copy)
+            {
+                _logger.LogWarning(copy, "Dead letter {DeadLetterId} is stored but could not be copied to {Sink}", letter.Id, _sink.GetType().Name);
+            }
+        }
         _logger.LogError(exception, "{Consumer} gave up on message {MessageId} ({MessageType}, stream {StreamId} v{StreamVersion}) after {Attempts} attempts; dead letter {DeadLetterId}",
             _consumer, letter.MessageId, message.Type.Name, letter.StreamId, letter.StreamVersion, attempts, letter.Id);
     }

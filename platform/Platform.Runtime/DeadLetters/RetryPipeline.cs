@@ -24,7 +24,8 @@ static class RetryPipeline
         // UseFilter and UsePartitioner build), in the order added; so the dead-letter and counting
         // filters are pre-pipe too, or the retry would sit outside the dead-letter filter.
         endpoint.AddPrePipeSpecification(new FilterSpecification(new DeadLetterFilter(context.GetRequiredService<DeadLetterStore>(),
-            consumer, endpointName, messageTypes, context.GetRequiredService<ILoggerFactory>().CreateLogger("Platform.Runtime.DeadLetters"))));
+            consumer, endpointName, messageTypes, context.GetRequiredService<ILoggerFactory>().CreateLogger("Platform.Runtime.DeadLetters"),
+            context.GetService<IDeadLetterSink>())));
         var intervals = options.Retries.Intervals();
         if (intervals.Count > 0)
         {

@@ -1,0 +1,201 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Confluent.Kafka;
+
+namespace Platform.Cli.Commands;
+
+/// <summary>
+/// <c>platform kafka lag|reset-offsets</c>: a consumer group's position on the event topics. Each
+/// endpoint of the runtime (consumer, saga, reaction) is a group named after its queue, e.g.
+/// <c>platform-saga-orderfulfilment</c>. The cluster comes from <c>--bootstrap-servers</c> or, as
+/// for the runtime, <c>Platform__Transport__Kafka__BootstrapServers</c>.
+/// </summary>
+internal static class KafkaCommands
+{
+    static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
+
+    sealed record PartitionLag(string Topic, int Partition, long? Committed, long High, long Lag);
+
+    public static Command Create()
+    {
+        var servers = new Option<string?>("--bootstrap-servers") { Description = "The cluster (default: Platform__Transport__Kafka__BootstrapServers)." };
+        var group = new Option<string>("--group") { Description = "The consumer group: the endpoint's queue name, e.g. platform-saga-orderfulfilment.", Required = true };
+        var topics = new Option<string>("--topics") { Description = "Regular expression of the topics (default: the event topics, ^events\\..+).", DefaultValueFactory = _ => @"^events\..+" };
+        var json = new Option<bool>("--json") { Description = "Print JSON." };
+
+        var lag = new Command("lag", "The group's committed offset, the end of each partition and the lag between them.") { servers, group, topics, json };
+        lag.SetAction(parse => Run(parse, servers, error =>
+        {
+            var rows = Lag((parse.GetValue(servers) ?? Env())!, parse.GetValue(group)!, parse.GetValue(topics)!);
+            Print(parse, rows, parse.GetValue(json));
+            return 0;
+        }));
+
+        var earliest = new Option<bool>("--to-earliest") { Description = "Back to the first offset each partition still holds (replays the retained history)." };
+        var datetime = new Option<string?>("--to-datetime") { Description = "To the first record at or after this time (ISO 8601, e.g. 2026-11-26T09:00:00Z); the end where there is none." };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Print the new offsets without committing them." };
+        var reset = new Command("reset-offsets",
+            "Move the group's committed offsets (the group must have no running members: stop its runtime instances first); the inbox skips what was processed before.")
+        {
+            servers, group, topics, earliest, datetime, dryRun, json,
+        };
+        reset.SetAction(parse => Run(parse, servers, error =>
+        {
+            var toEarliest = parse.GetValue(earliest);
+            var to = parse.GetValue(datetime);
+            if (toEarliest == (to is not null))
+            {
+                error.WriteLine("error: pass exactly one of --to-earliest and --to-datetime <time>.");
+                return 1;
+            }
+            DateTimeOffset? at = null;
+            if (to is not null)
+            {
+                if (!DateTimeOffset.TryParse(to, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
+                {
+                    error.WriteLine($"error: '{to}' is not a time; pass ISO 8601, e.g. 2026-11-26T09:00:00Z.");
+                    return 1;
+                }
+                at = parsed;
+            }
+            var groupId = parse.GetValue(group)!;
+            var bootstrap = (parse.GetValue(servers) ?? Env())!;
+            var offsets = Reset(bootstrap, groupId, parse.GetValue(topics)!, at, parse.GetValue(dryRun), out var problem);
+            if (problem is not null)
+            {
+                error.WriteLine(problem);
+                return 1;
+            }
+            parse.InvocationConfiguration.Output.WriteLine(parse.GetValue(dryRun)
+                ? $"{groupId}: would move {offsets} partition(s); nothing committed (--dry-run)."
+                : $"{groupId}: moved {offsets} partition(s).");
+            Print(parse, Lag(bootstrap, groupId, parse.GetValue(topics)!), parse.GetValue(json));
+            return 0;
+        }));
+
+        var command = new Command("kafka", "Consumer groups of the Kafka transport: lag and offset resets.");
+        command.Subcommands.Add(lag);
+        command.Subcommands.Add(reset);
+        return command;
+    }
+
+    static string? Env() => Environment.GetEnvironmentVariable("Platform__Transport__Kafka__BootstrapServers");
+
+    static int Run(ParseResult parse, Option<string?> servers, Func<TextWriter, int> action)
+    {
+        var error = parse.InvocationConfiguration.Error;
+        if (string.IsNullOrWhiteSpace(parse.GetValue(servers) ?? Env()))
+        {
+            error.WriteLine("error: no Kafka cluster; pass --bootstrap-servers host:9092 or set Platform__Transport__Kafka__BootstrapServers as for the runtime.");
+            return 1;
+        }
+        try
+        {
+            return action(error);
+        }
+        catch (KafkaException exception)
+        {
+            error.WriteLine($"error: Kafka refused: {exception.Error.Reason} ({exception.Error.Code}); check --bootstrap-servers and that the cluster is up.");
+            return 1;
+        }
+        catch (RegexParseException exception)
+        {
+            error.WriteLine($"error: --topics is not a regular expression: {exception.Message}");
+            return 1;
+        }
+    }
+
+    static List<TopicPartition> Partitions(IAdminClient admin, string pattern)
+    {
+        var regex = new Regex(pattern, RegexOptions.CultureInvariant);
+        return admin.GetMetadata(Timeout).Topics
+            .Where(t => regex.IsMatch(t.Topic) && !t.Error.IsError)
+            .SelectMany(t => t.Partitions.Select(p => new TopicPartition(t.Topic, p.PartitionId)))
+            .OrderBy(p => p.Topic, StringComparer.Ordinal).ThenBy(p => p.Partition.Value)
+            .ToList();
+    }
+
+    static IConsumer<string, byte[]> Consumer(string servers, string group) => new ConsumerBuilder<string, byte[]>(new ConsumerConfig
+    {
+        BootstrapServers = servers,
+        GroupId = group,
+        EnableAutoCommit = false,
+        IsolationLevel = IsolationLevel.ReadCommitted,
+    }).Build();
+
+    static List<PartitionLag> Lag(string servers, string group, string pattern)
+    {
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = servers }).Build();
+        var partitions = Partitions(admin, pattern);
+        using var consumer = Consumer(servers, group);
+        var committed = partitions.Count == 0 ? [] : consumer.Committed(partitions, Timeout);
+        return committed.Select(c =>
+        {
+            var watermarks = consumer.QueryWatermarkOffsets(c.TopicPartition, Timeout);
+            long? position = c.Offset == Offset.Unset ? null : c.Offset.Value;
+            var lag = watermarks.High.Value - (position ?? watermarks.Low.Value);
+            return new PartitionLag(c.Topic, c.Partition.Value, position, watermarks.High.Value, Math.Max(0, lag));
+        }).ToList();
+    }
+
+    static int Reset(string servers, string group, string pattern, DateTimeOffset? at, bool dryRun, out string? problem)
+    {
+        problem = null;
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = servers }).Build();
+        var partitions = Partitions(admin, pattern);
+        if (partitions.Count == 0)
+        {
+            problem = $"error: no topic matches '{pattern}'; pass --topics with the event topics' pattern.";
+            return 0;
+        }
+        using var consumer = Consumer(servers, group);
+        List<TopicPartitionOffset> targets;
+        if (at is { } time)
+        {
+            var found = consumer.OffsetsForTimes(partitions.Select(p => new TopicPartitionTimestamp(p, new Timestamp(time))), Timeout);
+            // No record at or after the time: the end of the partition.
+            targets = found.Select(f => f.Offset == Offset.End || f.Offset.Value < 0
+                ? new TopicPartitionOffset(f.TopicPartition, consumer.QueryWatermarkOffsets(f.TopicPartition, Timeout).High)
+                : f).ToList();
+        }
+        else
+        {
+            targets = partitions.Select(p => new TopicPartitionOffset(p, consumer.QueryWatermarkOffsets(p, Timeout).Low)).ToList();
+        }
+        if (dryRun)
+            return targets.Count;
+        try
+        {
+            // The Admin API's offset change, as kafka-consumer-groups does it: refused while the group has members.
+            admin.AlterConsumerGroupOffsetsAsync([new ConsumerGroupTopicPartitionOffsets(group, targets)]).GetAwaiter().GetResult();
+        }
+        catch (Confluent.Kafka.Admin.AlterConsumerGroupOffsetsException exception)
+        {
+            var refused = exception.Results.SelectMany(r => r.Partitions).FirstOrDefault(p => p.Error.IsError)?.Error ?? exception.Error;
+            problem = refused.Code is ErrorCode.UnknownMemberId or ErrorCode.RebalanceInProgress or ErrorCode.IllegalGeneration
+                or ErrorCode.FencedMemberEpoch or ErrorCode.UnreleasedInstanceId or ErrorCode.GroupSubscribedToTopic
+                ? $"error: group {group} has running members ({refused.Code}); stop its runtime instances, then reset again."
+                : $"error: Kafka refused the new offsets: {refused.Reason} ({refused.Code}).";
+            return 0;
+        }
+        return targets.Count;
+    }
+
+    static void Print(ParseResult parse, List<PartitionLag> rows, bool json)
+    {
+        var output = parse.InvocationConfiguration.Output;
+        if (json)
+        {
+            output.WriteLine(JsonSerializer.Serialize(rows, Json));
+            return;
+        }
+        output.WriteLine($"{"topic",-32} {"partition",9} {"committed",10} {"end",10} {"lag",8}");
+        foreach (var row in rows)
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{row.Topic,-32} {row.Partition,9} {(row.Committed is { } c ? c.ToString(CultureInfo.InvariantCulture) : "-"),10} {row.High,10} {row.Lag,8}"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"total lag {rows.Sum(r => r.Lag)}"));
+    }
+}
