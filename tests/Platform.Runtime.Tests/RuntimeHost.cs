@@ -112,6 +112,9 @@ sealed class RuntimeHost : IAsyncDisposable
                 cfg.Transport.PrefetchCount = 16;
                 cfg.Transport.Partitions = 4;
                 cfg.AddDomain(typeof(OrdersDomain));
+                // These tests run the Orders domain without its payment and inventory services, so
+                // its saga could not send its first command; tests/Platform.Sagas.Tests runs sagas.
+                cfg.Sagas.Enabled = false;
                 configure?.Invoke(cfg);
                 options = cfg;
             });

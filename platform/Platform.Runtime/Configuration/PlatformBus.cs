@@ -57,7 +57,11 @@ static class PlatformBus
                     retry.Handle<OutOfOrderEventException>();
                     retry.Incremental(transport.OutOfOrderRetries, TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(20));
                 });
-                endpoint.UsePartitioner<ConsumeContext>(transport.Partitions,
+                // One partitioner for the endpoint: given a partition count, MassTransit builds a
+                // partitioner per message type's pipe, and events of different types of one stream
+                // then ran at the same time (the two-instance test counted 60 such overlaps).
+                var partitioner = endpoint.CreatePartitioner(transport.Partitions);
+                endpoint.UsePartitioner<ConsumeContext>(partitioner,
                     message => message.Headers.Get<string>(PlatformHeaders.StreamId) ?? "", Encoding.UTF8);
                 endpoint.ConfigureConsumer(context, consumer);
             });

@@ -88,6 +88,9 @@ public static class PlatformServiceCollectionExtensions
                         {
                             queue.AutoDelete = true;
                             queue.Durable = false;
+                            // Not exclusive to one connection, or a second instance with the same
+                            // prefix could never start its bus.
+                            queue.Exclusive = false;
                         }
                     });
                 });
