@@ -97,6 +97,8 @@ sealed class PlatformConsumerContender : Contender
                 // As many partitions as messages in flight: the same concurrency as the baseline.
                 cfg.Transport.Partitions = prefetch;
                 cfg.Projections.Enabled = false;
+                // Only the consumer under test: the domain's saga would react to every OrderPlaced too.
+                cfg.Sagas.Enabled = false;
                 cfg.AddDomain(typeof(OrdersDomain));
                 cfg.AddEventConsumer<PlatformOrderConsumer>();
             });
@@ -216,6 +218,7 @@ sealed class ProjectionContender : Contender
             cfg.UsePostgres(database);
             cfg.Transport.QueuePrefix = "bench-" + Guid.NewGuid().ToString("N")[..8];
             cfg.Relay.Enabled = false;
+            cfg.Sagas.Enabled = false;
             cfg.AddDomain(typeof(OrdersDomain));
         }));
         await host.StartAsync();
