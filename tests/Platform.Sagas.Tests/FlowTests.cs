@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Platform.EventStore.Storage;
+using Platform.Runtime.Sagas;
 using Shop.Orders;
 using Xunit;
 
@@ -165,5 +166,34 @@ public sealed class FlowTests
         Assert.Contains("PaymentFailed arrived in state Completed, which does not handle it; ignored", entry);
         Assert.Equal("Completed", await host.StateOfAsync(order));
         Assert.Empty(await new Platform.Runtime.DeadLetters.DeadLetterStore(database.Provider, database.ConnectionString).ListAsync());
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Matrix))]
+    public async Task a_timeout_scheduled_before_a_restart_fires_after_it(Store store, Transport transport)
+    {
+        await using var database = await TestDatabase.CreateAsync(store);
+        var ledger = new ServiceLedger();
+        var order = Guid.NewGuid();
+        ledger.IgnoreReservation = id => id == order;
+        var prefix = "sg-" + Guid.NewGuid().ToString("N")[..12];
+        void Configure(Platform.Runtime.Configuration.PlatformOptions cfg) => cfg.Sagas.Timeouts["OrderFulfilmentInventoryTimeout"] = TimeSpan.FromSeconds(4);
+
+        await using (var first = await SagaHost.StartAsync(database, transport, ledger, Configure, prefix))
+        {
+            await first.PlaceAsync(order, 7);
+            await Eventually.HoldsAsync(async () => await first.StateOfAsync(order) == "AwaitingInventory", "the inventory step");
+        } // stopped with the inventory timeout still in scheduled_messages
+
+        var waiting = (await new SagaOperations(database.Provider, database.ConnectionString).GetAsync(order)).Single().Waiting;
+        Assert.Contains(waiting, m => m.MessageType.StartsWith(typeof(OrderFulfilmentInventoryTimeout).FullName + ",", StringComparison.Ordinal));
+        Assert.Equal("AwaitingInventory", (await new SagaOperations(database.Provider, database.ConnectionString).GetAsync(order)).Single().Instance.CurrentState);
+
+        await using var second = await SagaHost.StartAsync(database, transport, ledger, Configure, prefix);
+        await Eventually.HoldsAsync(async () => await second.StateOfAsync(order) == "Compensated", "the timeout to fire in the restarted runtime",
+            state: async () => "state " + await second.StateOfAsync(order));
+        var saga = (await second.Operations.GetAsync(order)).Single();
+        Assert.Contains("OrderFulfilmentInventoryTimeout", saga.History.Select(h => h.MessageType));
+        Assert.Equal(1, ledger.Refunds[order]);
     }
 }

@@ -88,12 +88,12 @@ sealed class SagaHost : IAsyncDisposable
     SagaOperations? _operations;
 
     public static async Task<SagaHost> StartAsync(TestDatabase database, Transport transport, ServiceLedger? ledger = null,
-        Action<PlatformOptions>? configure = null, Action<IBusRegistrationConfigurator>? bus = null)
+        Action<PlatformOptions>? configure = null, string? prefix = null)
     {
         var rabbit = transport == Transport.RabbitMq ? RealServices.RabbitMq : null;
         ledger ??= new ServiceLedger();
         PlatformOptions? options = null;
-        var prefix = "sg-" + Guid.NewGuid().ToString("N")[..12];
+        prefix ??= "sg-" + Guid.NewGuid().ToString("N")[..12];
         var logs = new LogRecorder();
         var host = new HostBuilder().ConfigureLogging(logging => logging.AddProvider(logs)).ConfigureServices(collection =>
         {
