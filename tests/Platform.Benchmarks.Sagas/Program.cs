@@ -13,11 +13,11 @@ using Shop.Inventory;
 using Shop.Orders;
 using Shop.Payments;
 
-// dotnet run -c Release --project tests/Platform.Benchmarks.Sagas [-- --quick]
+// dotnet run -c Release --project tests/Platform.Benchmarks.Sagas [-- --quick | --sagas N --rounds N]
 // PLATFORM_POSTGRES (the store; SQLite when unset) and PLATFORM_RABBITMQ (the RabbitMQ rows; skipped when unset).
 var quick = args.Contains("--quick");
-var sagas = quick ? 300 : 1000;
-var rounds = quick ? 1 : 3;
+var sagas = Argument("--sagas") ?? (quick ? 300 : 1000);
+var rounds = Argument("--rounds") ?? (quick ? 1 : 3);
 var postgres = Environment.GetEnvironmentVariable("PLATFORM_POSTGRES");
 var rabbit = Environment.GetEnvironmentVariable("PLATFORM_RABBITMQ");
 var transports = new List<TransportKind> { TransportKind.InMemory };
@@ -48,6 +48,12 @@ foreach (var transport in transports)
         $"median ratio {Median(results["generated"]) / Median(results["hand-written"]):0.00}x");
 }
 return 0;
+
+int? Argument(string name)
+{
+    var index = Array.IndexOf(args, name);
+    return index >= 0 && index + 1 < args.Length && int.TryParse(args[index + 1], CultureInfo.InvariantCulture, out var value) ? value : null;
+}
 
 static double Median(List<Result> results)
 {
