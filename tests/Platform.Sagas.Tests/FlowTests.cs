@@ -196,4 +196,27 @@ public sealed class FlowTests
         Assert.Contains("OrderFulfilmentInventoryTimeout", saga.History.Select(h => h.MessageType));
         Assert.Equal(1, ledger.Refunds[order]);
     }
+
+    [SkippableTheory]
+    [MemberData(nameof(Matrix))]
+    public async Task the_saga_timeout_compensates_a_saga_whose_steps_take_too_long_in_total(Store store, Transport transport)
+    {
+        await using var database = await TestDatabase.CreateAsync(store);
+        await using var host = await SagaHost.StartAsync(database, transport, configure: cfg =>
+        {
+            SagaHost.LongTimeouts(cfg);
+            cfg.Sagas.Timeouts["OrderFulfilmentTimeout"] = TimeSpan.FromSeconds(2); // the whole saga, not one step
+        });
+        var order = Guid.NewGuid();
+        host.Ledger.IgnoreReservation = id => id == order;
+        await host.PlaceAsync(order, 8);
+
+        await Eventually.HoldsAsync(async () => await host.StateOfAsync(order) == "Compensated", "the saga timeout to compensate",
+            state: async () => "state " + await host.StateOfAsync(order));
+        var saga = (await host.Operations.GetAsync(order)).Single();
+        Assert.Equal(["OrderPlaced", "PaymentCharged", "OrderFulfilmentTimeout", "PaymentRefunded"], saga.History.Select(h => h.MessageType));
+        Assert.Contains("\"failureReason\":\"OrderFulfilment timed out\"", saga.Instance.Data);
+        Assert.Equal(1, host.Ledger.Refunds[order]);
+        Assert.Empty(saga.Waiting); // the inventory step's own timeout was cancelled with it
+    }
 }
