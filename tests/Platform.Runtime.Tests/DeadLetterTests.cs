@@ -68,7 +68,7 @@ public sealed class DeadLetterTests
     }
 
     [SkippableTheory]
-    [MemberData(nameof(Transports.EveryStoreAndTransport), MemberType = typeof(Transports))]
+    [MemberData(nameof(Transports.EveryStoreAndQueueTransport), MemberType = typeof(Transports))]
     public async Task a_poison_event_is_retried_as_configured_then_dead_lettered_while_other_aggregates_flow_and_replays_after_the_fix(
         Store store, Transport transport)
     {

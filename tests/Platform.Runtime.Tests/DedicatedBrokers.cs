@@ -29,9 +29,18 @@ public sealed class DedicatedBrokers : IAsyncLifetime
     public const string Collection = "dedicated brokers";
 
     readonly Dictionary<Transport, DedicatedBroker> _started = [];
+    readonly List<DedicatedKafka> _kafka = [];
 
     internal async Task<DedicatedBroker> GetAsync(Transport transport)
     {
+        // A mock cluster per call (they start in milliseconds): a test reading a cluster that an
+        // earlier test wrote would consume that test's events too (a new group starts at the earliest offset).
+        if (transport == Transport.Kafka)
+        {
+            var kafka = new DedicatedKafka();
+            _kafka.Add(kafka);
+            return kafka;
+        }
         if (_started.TryGetValue(transport, out var broker))
             return broker;
         broker = transport switch
@@ -47,7 +56,7 @@ public sealed class DedicatedBrokers : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        foreach (var broker in _started.Values)
+        foreach (var broker in _started.Values.Concat(_kafka))
             await broker.DisposeAsync();
     }
 }
@@ -146,4 +155,20 @@ sealed partial class DedicatedRabbitMq : DedicatedBroker
 
     [GeneratedRegex("PLATFORM_RABBITMQ='([^']+)'")]
     private static partial Regex RabbitUri();
+}
+
+/// <summary>A Kafka mock cluster of the collection's own (it cannot be restarted; the mock has no persistence).</summary>
+sealed class DedicatedKafka : DedicatedBroker
+{
+    readonly KafkaMockCluster _cluster = KafkaBroker.StartCluster();
+
+    public override Uri Address => KafkaBroker.AddressOf(_cluster);
+
+    public override Task RestartAsync() => throw new NotSupportedException("librdkafka's mock cluster keeps its data in memory; it is not restarted");
+
+    public override ValueTask DisposeAsync()
+    {
+        _cluster.Dispose();
+        return ValueTask.CompletedTask;
+    }
 }

@@ -13,7 +13,7 @@ namespace Platform.Runtime.Tests;
 public enum Store { Sqlite, Postgres }
 
 /// <summary>The transport a test runs on.</summary>
-public enum Transport { InMemory, RabbitMq }
+public enum Transport { InMemory, RabbitMq, Kafka }
 
 /// <summary>A fresh, empty event-store database (SQLite file or PostgreSQL database), deleted on dispose.</summary>
 sealed class RuntimeDatabase : IAsyncDisposable
@@ -80,8 +80,14 @@ sealed class RuntimeHost : IAsyncDisposable
     {
         // Resolve the services first so a missing one skips (or fails under CI) before anything starts.
         var rabbit = transport == Transport.RabbitMq ? RealServices.RabbitMq : null;
+        // Kafka: a mock cluster of the host's own, removed with it.
+        var kafka = transport == Transport.Kafka ? KafkaBroker.StartCluster() : null;
         var database = await RuntimeDatabase.CreateAsync(store);
-        return await StartAsync(database, rabbit, services, configure, database.DisposeAsync);
+        return await StartAsync(database, rabbit, kafka?.BootstrapServers, services, configure, async () =>
+        {
+            await database.DisposeAsync();
+            kafka?.Dispose();
+        });
     }
 
     /// <summary>
@@ -91,11 +97,16 @@ sealed class RuntimeHost : IAsyncDisposable
     public static Task<RuntimeHost> StartOnAsync(RuntimeDatabase database, Transport transport, Uri? broker = null,
         Action<IServiceCollection>? services = null, Action<PlatformOptions>? configure = null)
     {
+        if (transport == Transport.Kafka)
+        {
+            var bootstrap = KafkaBroker.BootstrapServersOf(broker ?? throw new ArgumentNullException(nameof(broker), "Kafka instances share a cluster: pass its address"));
+            return StartAsync(database, null, bootstrap, services, configure, () => ValueTask.CompletedTask);
+        }
         var rabbit = transport == Transport.RabbitMq ? broker ?? RealServices.RabbitMq : null;
-        return StartAsync(database, rabbit, services, configure, () => ValueTask.CompletedTask);
+        return StartAsync(database, rabbit, null, services, configure, () => ValueTask.CompletedTask);
     }
 
-    static async Task<RuntimeHost> StartAsync(RuntimeDatabase database, Uri? rabbit,
+    static async Task<RuntimeHost> StartAsync(RuntimeDatabase database, Uri? rabbit, string? kafka,
         Action<IServiceCollection>? services, Action<PlatformOptions>? configure, Func<ValueTask> dropDatabase)
     {
         PlatformOptions? options = null;
@@ -111,6 +122,8 @@ sealed class RuntimeHost : IAsyncDisposable
                 cfg.Transport.AutoDeleteQueues = true;
                 cfg.Transport.PrefetchCount = 16;
                 cfg.Transport.Partitions = 4;
+                if (kafka is not null)
+                    KafkaBroker.Configure(cfg, kafka);
                 cfg.AddDomain(typeof(OrdersDomain));
                 // These tests run the Orders domain without its payment and inventory services, so
                 // its saga could not send its first command; tests/Platform.Sagas.Tests runs sagas.
@@ -160,4 +173,35 @@ static class Eventually
             await Task.Delay(20);
         }
     }
+}
+
+/// <summary>
+/// Kafka for the runtime tests: librdkafka's mock cluster (3 brokers) with the Orders topic
+/// created, and the settings a runtime uses on it. The mock has no CreateTopics, so topics are
+/// made here; the next-generation group protocol rebalances it fastest.
+/// </summary>
+static class KafkaBroker
+{
+    public const string OrderTopic = "events.order";
+
+    public static KafkaMockCluster StartCluster()
+    {
+        var cluster = new KafkaMockCluster(brokers: 3);
+        cluster.CreateTopic(OrderTopic, partitions: 4, replicationFactor: 3);
+        return cluster;
+    }
+
+    public static void Configure(PlatformOptions cfg, string bootstrapServers)
+    {
+        cfg.UseKafka(bootstrapServers);
+        cfg.Transport.Kafka.CreateTopics = false;
+        cfg.Transport.Kafka.GroupProtocol = Confluent.Kafka.GroupProtocol.Consumer;
+        cfg.Transport.Kafka.CommitInterval = TimeSpan.FromMilliseconds(200);
+    }
+
+    /// <summary>A cluster's bootstrap list as the <see cref="Uri"/> the broker-taking test helpers pass around.</summary>
+    public static Uri AddressOf(KafkaMockCluster cluster) => new("kafka:" + Uri.EscapeDataString(cluster.BootstrapServers));
+
+    public static string BootstrapServersOf(Uri address) =>
+        address.Scheme == "kafka" ? Uri.UnescapeDataString(address.AbsolutePath) : throw new ArgumentException($"{address} is not a kafka: address", nameof(address));
 }
