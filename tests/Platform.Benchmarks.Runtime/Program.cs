@@ -44,7 +44,7 @@ const int Writers = 8;
 const int Prefetch = 16;
 var e2eOrders = orders ?? (quick ? 200 : 3_000);
 var warmOrders = quick ? 50 : 300;
-var replayOrders = rebuildOrders ?? (quick ? 2_000 : 30_000);
+var replayOrders = rebuildOrders ?? (quick ? 1_000 : 30_000);
 
 var admin = Environment.GetEnvironmentVariable("PLATFORM_POSTGRES");
 var rabbitMq = Environment.GetEnvironmentVariable("PLATFORM_RABBITMQ");
@@ -92,9 +92,10 @@ if (endToEnd)
             contenders.Add(await BaselineContender.StartAsync(admin, uri, Prefetch));
             foreach (var contender in contenders)
             {
-                // Warm-up: JIT, pools, prepared statements, queues; twice, the second with tiered code.
+                // Warm-up: JIT, pools, prepared statements, queues; in a full run twice, the second with tiered code.
                 await contender.RunAsync(warmOrders, Writers);
-                await contender.RunAsync(warmOrders, Writers);
+                if (!quick)
+                    await contender.RunAsync(warmOrders, Writers);
             }
             for (var round = 0; round < rounds; round++)
             {
