@@ -152,6 +152,12 @@ public sealed class PlatformRelayOptions
 
     /// <summary>How long the relay waits once caught up. Default 50 ms.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// On PostgreSQL one instance relays at a time: how often the others try to take over, and
+    /// how often the relaying one checks it still holds the lock. Default 2 s.
+    /// </summary>
+    public TimeSpan LeaderPollInterval { get; set; } = TimeSpan.FromSeconds(2);
 }
 
 /// <summary>The projection section of <see cref="PlatformOptions"/> (<c>Platform:Projections</c>).</summary>
