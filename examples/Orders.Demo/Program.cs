@@ -1,123 +1,168 @@
 using System.Diagnostics;
-using Microsoft.EntityFrameworkCore;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
-using Platform.Commands;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Platform.Events;
 using Platform.EventStore.Configuration;
 using Platform.EventStore.Storage;
 using Platform.Persistence;
+using Platform.Runtime.Commands;
+using Platform.Runtime.Configuration;
+using Platform.Runtime.Projections;
+using Platform.Runtime.Sagas;
+using Shop.Inventory;
 using Shop.Orders;
 using Shop.Orders.Demo;
+using Shop.Payments;
 
-// Places orders through the generated Order aggregate into the SQLite event store (some stored
-// by an older build at OrderPlaced v1), moves them through their lifecycle, runs the generated
-// projections over every stored event, and prints what the read models say.
-var orders = args.Length > 0 && int.TryParse(args[0], out var n) && n > 0 ? n : 1000;
+// The Orders example on the hosted runtime, embedded defaults: AddPlatform with the generated
+// OrdersDomain (aggregate, projections, the OrderFulfilment saga, the shipping reaction) on a SQLite
+// file and the in-memory transport, the hand-written payment and inventory services as MassTransit
+// consumers the saga's commands are routed to, and a tenth of the orders stored by an older build at
+// OrderPlaced v1. Everything the summary prints is read back from the database.
+DemoOptions options;
+try
+{
+    options = DemoOptions.Parse(args);
+}
+catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
+{
+    Console.Error.WriteLine("error: " + e.Message);
+    Console.Error.WriteLine(DemoOptions.Usage);
+    return 1;
+}
+
 var folder = Directory.CreateTempSubdirectory("platform-orders-demo-");
-var eventsDb = $"Data Source={Path.Combine(folder.FullName, "events.db")}";
-var readDb = $"Data Source={Path.Combine(folder.FullName, "read-models.db")}";
-var watch = Stopwatch.StartNew();
-Console.WriteLine($"Orders demo: {orders:N0} orders, SQLite in {folder.FullName}");
-
-// 1. An older build of the service, which knew OrderPlaced only at v1, stored the first tenth.
-var legacyOrders = orders / 10;
-await using (var legacy = new ServiceCollection()
-                 .AddSingleton<EventTypeDescriptor>(new LegacyOrderPlacedV1())
-                 .AddEventStore(o => o.UseSqlite(eventsDb))
-                 .BuildServiceProvider())
+var connectionString = $"Data Source={Path.Combine(folder.FullName, "events.db")}";
+try
 {
-    var store = legacy.GetRequiredService<SqlEventStore>();
-    await store.MigrateAsync();
-    for (var i = 0; i < legacyOrders; i++)
+    return await RunAsync(options, connectionString, folder.FullName);
+}
+finally
+{
+    SqliteConnection.ClearAllPools();
+    folder.Delete(recursive: true);
+}
+
+static async Task<int> RunAsync(DemoOptions options, string connectionString, string folder)
+{
+    var orders = options.Orders;
+    Console.WriteLine($"Orders demo: {orders:N0} orders on the hosted runtime (SQLite in {folder}, in-memory transport)");
+    Console.WriteLine($"  services fail {options.PaymentFailures:P0} of payments, {options.InventoryFailures:P0} of reservations, " +
+                      $"{options.RefundFailures:P0} of refunds (seed {options.Seed})");
+    var watch = Stopwatch.StartNew();
+
+    // 1. An older build, which knew OrderPlaced only at v1, stored the first tenth before this one started.
+    var legacyOrders = orders / 10;
+    await using (var legacy = new ServiceCollection()
+                     .AddSingleton<EventTypeDescriptor>(new LegacyOrderPlacedV1())
+                     .AddEventStore(o => o.UseSqlite(connectionString))
+                     .BuildServiceProvider())
     {
-        var placed = new OrderPlacedV1(Customer(i), Items(i), Total(Items(i)), $"{i} Legacy Street", Currency: null);
-        await store.AppendAsync(OrderId(i).ToString("D"), Order.AggregateTypeName, ExpectedVersion.NoStream, new[] { EventData.Create(placed) });
+        var store = legacy.GetRequiredService<SqlEventStore>();
+        await store.MigrateAsync();
+        for (var i = 0; i < legacyOrders; i++)
+        {
+            var legacyPlaced = new OrderPlacedV1(Customer(i), Items(i), Total(Items(i)), $"{i} Legacy Street", Currency: null);
+            await store.AppendAsync(OrderId(i).ToString("D"), Order.AggregateTypeName, ExpectedVersion.NoStream, [EventData.Create(legacyPlaced)]);
+        }
+    }
+    Console.WriteLine($"  {legacyOrders:N0} orders stored by the previous build (OrderPlaced v1: no currency, no shipping method)");
+
+    // 2. The current build, hosted by the runtime.
+    var ledger = new ServiceLedger(new FailurePlan(options.Seed, options.PaymentFailures, options.InventoryFailures, options.RefundFailures));
+    var logs = new WarningCounter();
+    PlatformOptions? platform = null;
+    using var host = new HostBuilder()
+        .ConfigureLogging(logging => logging.AddProvider(logs))
+        .ConfigureServices(services =>
+        {
+            services.AddSingleton(ledger);
+            services.AddPlatform(cfg =>
+            {
+                cfg.UseSqlite(connectionString).UseInMemoryTransport().AddDomain(typeof(OrdersDomain));
+                cfg.Sagas.Enabled = true;
+                cfg.Sagas.PollInterval = TimeSpan.FromMilliseconds(50);
+                cfg.AddEventConsumer<PaymentService>().AddEventConsumer<InventoryService>();
+                var payments = new Uri("queue:" + cfg.EventQueueName(typeof(PaymentService)));
+                var inventory = new Uri("queue:" + cfg.EventQueueName(typeof(InventoryService)));
+                cfg.Sagas.Route<ChargePayment>(payments).Route<RefundPayment>(payments)
+                    .Route<ReserveInventory>(inventory).Route<ReleaseInventory>(inventory).Route<ArrangeShipment>(inventory);
+                platform = cfg;
+            });
+        })
+        .Build();
+    await host.StartAsync();
+    var sagas = new SagaOperations(platform!.Store.Provider, platform.Store.ConnectionString);
+    var engine = host.Services.GetRequiredService<ProjectionEngine>();
+    var events = host.Services.GetRequiredService<IEventStore>();
+    var dispatcher = host.Services.GetRequiredService<ICommandDispatcher>();
+    var progress = new Progress(orders);
+
+    // 3. Orders through the command dispatcher: placed (the saga starts from OrderPlaced) and confirmed
+    //    (so the reaction's ShipOrder passes the aggregate's guard once the shipment is arranged).
+    var placed = 0;
+    var reporting = progress.RunAsync(() => placed, sagas);
+    await Parallel.ForEachAsync(Enumerable.Range(0, orders), new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (i, cancel) =>
+    {
+        if (i >= legacyOrders)
+            await dispatcher.DispatchAsync(new PlaceOrder(OrderId(i), Customer(i), Items(i), $"{i} Main Street",
+                i % 3 == 0 ? "USD" : "KRW", i % 4 == 0 ? "EXPRESS" : "STANDARD"), cancellationToken: cancel);
+        await dispatcher.DispatchAsync(new ConfirmOrder(OrderId(i)), cancellationToken: cancel);
+        Interlocked.Increment(ref placed);
+    });
+
+    // 4. Wait, bounded, until every saga has ended and nothing moves any more: the projections at the
+    //    store's head, and the head unchanged since the last look (the reaction's ShipOrder is done).
+    var settled = await WaitAsync(options.Timeout - watch.Elapsed, async () =>
+    {
+        var ended = Ended(await sagas.CountByStateAsync());
+        if (ended < orders)
+            return (false, $"{ended:N0} of {orders:N0} sagas ended");
+        var lagging = (await engine.GetStatusAsync()).Where(s => s.LagPositions > 0).Select(s => $"{s.Name} {s.LagPositions:N0} behind").ToList();
+        return lagging.Count > 0 ? (false, "projections " + string.Join(", ", lagging)) : (true, "");
+    }, events);
+    await progress.StopAsync(reporting);
+    var seconds = watch.Elapsed.TotalSeconds;
+    if (settled is not null)
+    {
+        Console.Error.WriteLine($"error: not done after {options.Timeout.TotalSeconds:0} s: {settled}; " +
+                                $"{logs.Count} warnings or errors logged{(logs.First is null ? "" : ", the first: " + logs.First)}. " +
+                                "Try fewer orders or a longer --timeout.");
+        await host.StopAsync();
+        return 1;
+    }
+
+    // 5. The summary, from the database: the OrderSummary read model, the saga table, the projection
+    //    engine's checkpoints and the store's head.
+    var summary = await Summary.ReadAsync(connectionString, sagas, engine, events);
+    await host.StopAsync();
+    summary.Print(orders, legacyOrders, seconds, ledger, logs.Count);
+    return 0;
+}
+
+static async Task<string?> WaitAsync(TimeSpan limit, Func<Task<(bool Done, string State)>> done, IEventStore events)
+{
+    var clock = Stopwatch.StartNew();
+    var lastHead = -1L;
+    while (true)
+    {
+        var head = await events.GetHeadPositionAsync();
+        var (finished, state) = await done();
+        if (finished && head == lastHead)
+            return null;
+        if (clock.Elapsed >= limit)
+            return finished ? $"the store still growing (head {head:N0})" : state;
+        lastHead = finished ? head : -1;
+        await Task.Delay(200);
     }
 }
-Console.WriteLine($"  {legacyOrders:N0} orders stored by the previous build (OrderPlaced v1, no currency, no shipping method)");
 
-// 2. The current build: every command goes through the generated aggregate.
-await using var services = new ServiceCollection()
-    .AddOrdersDomain()
-    .AddEventStore(o => o.UseSqlite(eventsDb))
-    .BuildServiceProvider();
-var aggregates = services.GetRequiredService<IAggregateStore>();
-var rejected = 0;
+static long Ended(IReadOnlyDictionary<string, long> byState) =>
+    byState.Where(s => s.Key is "Completed" or "Compensated" or "CompensationFailed").Sum(s => s.Value);
 
-async Task Execute(object command)
-{
-    var id = Order.StreamIdOf(command);
-    var loaded = await aggregates.LoadAsync(Order.Definition, id);
-    try
-    {
-        var events = Order.Definition.Handle(loaded.State, loaded.Version, command);
-        await aggregates.SaveAsync(Order.Definition, loaded, events.Select(e => EventData.Create(e)).ToList());
-    }
-    catch (CommandRejectedException)
-    {
-        rejected++;
-    }
-}
-
-for (var i = legacyOrders; i < orders; i++)
-{
-    await Execute(new PlaceOrder(OrderId(i), Customer(i), Items(i), $"{i} Main Street", i % 3 == 0 ? "USD" : "KRW", i % 4 == 0 ? "EXPRESS" : "STANDARD"));
-    if ((i + 1 - legacyOrders) % 250 == 0) Console.WriteLine($"  placed {i + 1 - legacyOrders:N0} orders through the Order aggregate");
-}
-for (var i = 0; i < orders; i++)
-{
-    if (i % 10 < 7) await Execute(new ConfirmOrder(OrderId(i)));
-    if (i % 10 < 4) await Execute(new ShipOrder(OrderId(i), $"TRACK-{i:D6}"));
-    if (i % 10 is 6 or 8) await Execute(new CancelOrder(OrderId(i), "customer changed their mind"));
-    if (i % 50 == 9) await Execute(new ShipOrder(OrderId(i), $"TRACK-{i:D6}")); // never confirmed: the guard refuses it
-}
-var head = await services.GetRequiredService<IEventStore>().GetHeadPositionAsync();
-Console.WriteLine($"  lifecycle done: {head:N0} events stored, {rejected:N0} commands refused by the aggregate's guards");
-
-// 3. The generated projections over every stored event, in global order; v1 events arrive upcast.
-var readModels = new DbContextOptionsBuilder<ReadModels>().UseSqlite(readDb).Options;
-await using (var db = new ReadModels(readModels)) await db.Database.EnsureCreatedAsync();
-var summary = new OrderSummaryProjection();
-var customers = new CustomerOrdersProjection();
-var store2 = services.GetRequiredService<IEventStore>();
-long position = 0, applied = 0, upcast = 0;
-while (true)
-{
-    var page = await store2.ReadAllAsync(position, 500);
-    await using var db = new ReadModels(readModels);
-    foreach (var envelope in page.Events)
-    {
-        if (envelope.SchemaVersion < OrderPlaced.SchemaVersion && envelope.Event is OrderPlaced) upcast++;
-        if (await summary.ApplyAsync(db, envelope)) applied++;
-        await customers.ApplyAsync(db, envelope);
-    }
-    await db.SaveChangesAsync();
-    position = page.NextPosition;
-    if (page.ReachedEnd) break;
-}
-var seconds = watch.Elapsed.TotalSeconds;
-
-// 4. The summary, computed from the read models.
-await using (var db = new ReadModels(readModels))
-{
-    var byStatus = await db.Set<OrderSummary>().GroupBy(o => o.Status).Select(g => new { Status = g.Key, Count = g.Count() }).ToListAsync();
-    var krw = await db.Set<OrderSummary>().CountAsync(o => o.Currency == "KRW");
-    var customerRows = await db.Set<CustomerOrders>().ToListAsync();
-    var top = customerRows.OrderByDescending(c => c.TotalSpent).First();
-    Console.WriteLine();
-    Console.WriteLine("Read model OrderSummary, orders by status:");
-    foreach (var row in byStatus.OrderBy(r => r.Status, StringComparer.Ordinal))
-        Console.WriteLine($"  {row.Status,-10} {row.Count,6:N0}");
-    Console.WriteLine($"  orders in KRW: {krw:N0} (the v1 orders got KRW from the upcaster)");
-    Console.WriteLine($"Read model CustomerOrders: {customerRows.Count:N0} customers; top {top.CustomerId} with {top.OrderCount} orders, {top.TotalSpent:N2} spent");
-    Console.WriteLine($"Events: {head:N0} stored, {upcast:N0} read as v1 and upcast to v2, {applied:N0} applied to OrderSummary");
-    Console.WriteLine($"Time: {seconds:N1} s, {head / seconds:N0} events/s end to end (commands, store, projections; SQLite, one process)");
-}
-Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-folder.Delete(recursive: true);
-return 0;
-
-static Guid OrderId(int i) => new(i, 0, 0, new byte[] { 0, 0, 0, 0, 0, 0, 0, 1 });
+static Guid OrderId(int i) => new(i, 0, 0, [0, 0, 0, 0, 0, 0, 0, 1]);
 static string Customer(int i) => $"customer-{i % 97:D3}";
 static OrderItem[] Items(int i) => Enumerable.Range(0, 1 + i % 3).Select(k => new OrderItem($"sku-{(i + k) % 50:D2}", 1 + k, 9.99m + k)).ToArray();
 static decimal Total(OrderItem[] items) => items.Sum(x => x.Price * x.Quantity);
