@@ -110,6 +110,9 @@ public sealed class KafkaTransportTests(ITestOutputHelper output)
         using var cluster = new KafkaMockCluster(brokers: 3);
         cluster.CreateTopic("events.order", partitions: 3, replicationFactor: 3);
         var prefix = "kdl-" + Guid.NewGuid().ToString("N")[..8];
+        // The mock has no CreateTopics (the runtime's CreateTopics is off here): made now, so the
+        // reader below can subscribe before the first letter is copied.
+        cluster.CreateTopic(prefix + ".dead-letters", partitions: 1);
         await using var host = await RuntimeHost.StartAsync(Store.Sqlite, Transport.InMemory,
             services => services.AddSingleton<PoisonSwitch>(),
             cfg =>
