@@ -19,17 +19,21 @@ public class GeneratedSagaRuns
     {
         public bool InventoryFails;
         public bool RefundFails;
+        public bool PaymentSilent;
         public int Refunds;
+        public Guid? RefundedPayment;
     }
 
     sealed class Payments(Behaviour behaviour) : IConsumer<ChargePayment>, IConsumer<RefundPayment>
     {
-        public Task Consume(ConsumeContext<ChargePayment> context) =>
-            context.Publish(new PaymentCharged(context.Message.OrderId, Guid.NewGuid(), context.Message.Amount));
+        public Task Consume(ConsumeContext<ChargePayment> context) => behaviour.PaymentSilent
+            ? Task.CompletedTask // the bank answers later (the test publishes the reply)
+            : context.Publish(new PaymentCharged(context.Message.OrderId, Guid.NewGuid(), context.Message.Amount));
 
         public Task Consume(ConsumeContext<RefundPayment> context)
         {
             Interlocked.Increment(ref behaviour.Refunds);
+            behaviour.RefundedPayment = context.Message.PaymentId;
             return behaviour.RefundFails
                 ? context.Publish(new RefundFailed(context.Message.OrderId, context.Message.PaymentId, "bank offline"))
                 : context.Publish(new PaymentRefunded(context.Message.OrderId, context.Message.PaymentId));
@@ -135,5 +139,40 @@ public class GeneratedSagaRuns
         var saga = await Reaches(harness, orderId, m => m.CompensationFailed);
         Assert.Equal("RefundFailed", saga.PaymentCompensation);
         Assert.True(await harness.Published.Any<OrderFulfilmentCompensationFailed>(m => m.Context.Message.CorrelationId == orderId));
+    }
+
+    [Fact]
+    public async Task a_payment_that_succeeds_after_the_order_was_cancelled_is_refunded_once()
+    {
+        var behaviour = new Behaviour { PaymentSilent = true };
+        var (harness, provider) = await Start(behaviour);
+        await using var _ = provider;
+        var orderId = Guid.NewGuid();
+        await PlaceOrder(harness, orderId);
+        await Reaches(harness, orderId, m => m.AwaitingPayment);
+
+        // The customer cancels while the charge is still in flight: nothing completed, so the saga ends compensated.
+        await harness.Bus.Publish(new OrderCancelled("changed my mind"),
+            context => context.Headers.Set(PlatformHeaders.StreamId, orderId.ToString("D")));
+        var saga = await Reaches(harness, orderId, m => m.Compensated);
+        Assert.Equal("OrderCancelled", saga.FailureReason);
+
+        // Then the bank confirms the charge: without a refund the customer would pay for nothing.
+        var paymentId = Guid.NewGuid();
+        await harness.Bus.Publish(new PaymentCharged(orderId, paymentId, 10m));
+        var machine = harness.GetSagaStateMachineHarness<OrderFulfilmentStateMachine, OrderFulfilmentState>();
+        Assert.True(await machine.Consumed.Any<PaymentRefunded>(m => m.Context.Message.OrderId == orderId));
+        Assert.Equal((1, paymentId), (behaviour.Refunds, behaviour.RefundedPayment));
+        saga = await Reaches(harness, orderId, m => m.Compensated);
+        Assert.Equal("PaymentRefunded", saga.PaymentCompensation);
+
+        // The same confirmation sent again (another message) refunds nothing more.
+        await harness.Bus.Publish(new PaymentCharged(orderId, paymentId, 10m));
+        var until = DateTime.UtcNow.AddSeconds(10);
+        while (machine.Consumed.Select<PaymentCharged>(c => c.Context.Message.OrderId == orderId).Count() < 2 && DateTime.UtcNow < until)
+            await Task.Delay(20);
+        Assert.Equal(2, machine.Consumed.Select<PaymentCharged>(c => c.Context.Message.OrderId == orderId).Count());
+        await harness.InactivityTask; // anything the second confirmation sent has been consumed by now
+        Assert.Equal(1, behaviour.Refunds);
     }
 }

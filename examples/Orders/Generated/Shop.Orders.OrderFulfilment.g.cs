@@ -278,6 +278,38 @@ public sealed partial class OrderFulfilmentStateMachine : global::MassTransit.Ma
                 .Then(context => OnCompensationFailed(context.Saga, "Inventory"))
                 .TransitionTo(CompensationFailed));
 
+        During(Compensated, CompensationFailed,
+            When(PaymentCharged)
+                .If(context => context.Saga.PaymentCompensation == null, late => late
+                    .Then(context =>
+                    {
+                        context.Saga.PaymentId = context.Message.PaymentId;
+                        context.Saga.PaymentCompensation = "sent after a late PaymentCharged";
+                    })
+                    .Send(context => new global::Shop.Payments.RefundPayment(OrderId: context.Saga.OrderId, PaymentId: (context.Saga.PaymentId ?? default!), Amount: context.Saga.TotalAmount))),
+            When(PaymentRefunded)
+                .Then(context => context.Saga.PaymentCompensation = "PaymentRefunded"),
+            When(RefundFailed)
+                .Then(context => context.Saga.PaymentCompensation = "RefundFailed")
+                .Publish(context => new OrderFulfilmentCompensationFailed(context.Saga.CorrelationId, "Payment", "RefundFailed"))
+                .Then(context => OnCompensationFailed(context.Saga, "Payment")));
+
+        During(CompensatingPayment, Compensated, CompensationFailed,
+            When(InventoryReserved)
+                .If(context => context.Saga.InventoryCompensation == null, late => late
+                    .Then(context =>
+                    {
+                        context.Saga.ReservationId = context.Message.ReservationId;
+                        context.Saga.InventoryCompensation = "sent after a late InventoryReserved";
+                    })
+                    .Send(context => new global::Shop.Inventory.ReleaseInventory(OrderId: context.Saga.OrderId, ReservationId: (context.Saga.ReservationId ?? default!)))),
+            When(InventoryReleased)
+                .Then(context => context.Saga.InventoryCompensation = "InventoryReleased"),
+            When(ReleaseFailed)
+                .Then(context => context.Saga.InventoryCompensation = "ReleaseFailed")
+                .Publish(context => new OrderFulfilmentCompensationFailed(context.Saga.CorrelationId, "Inventory", "ReleaseFailed"))
+                .Then(context => OnCompensationFailed(context.Saga, "Inventory")));
+
         OnUnhandledEvent(HandleUnhandledEvent);
     }
 

@@ -149,6 +149,8 @@ internal sealed class SagaEmitter
                     EmitStep(w, i);
                 for (var i = 0; i < saga.Steps.Count; i++)
                     if (saga.Steps[i].Compensation is not null) EmitCompensationStep(w, i);
+                for (var i = 0; i < saga.Steps.Count; i++)
+                    if (saga.Steps[i].Compensation is not null) EmitLateReplies(w, i);
                 w.Line();
                 w.Line("OnUnhandledEvent(HandleUnhandledEvent);");
             }
@@ -449,6 +451,60 @@ internal sealed class SagaEmitter
         var compensation = step.Compensation!;
         chain.Add($".Send(context => {Build(compensation.Command, compensation.With, "context")})");
         chain.Add($".TransitionTo({CompensatingState(step)})");
+    }
+
+    /// <summary>
+    /// A step that was given up on (its timeout, the saga's timeout, a cancel) may still succeed: its
+    /// command was sent. Its success reply then arrives after the saga left the step, while earlier
+    /// steps are compensated or once the saga ended compensated, and without a handler the charge
+    /// (say) would stay taken. In those states the late success keeps its data and sends the
+    /// step's compensation, once (the step's compensation outcome is still empty), and the
+    /// compensation's own reply is recorded there; a failed one raises the alert.
+    /// </summary>
+    void EmitLateReplies(CodeWriter w, int i)
+    {
+        var step = saga.Steps[i];
+        var compensation = step.Compensation!;
+        var states = new List<string>();
+        for (var j = 0; j < i; j++)
+            if (saga.Steps[j].Compensation is not null) states.Add(CompensatingState(saga.Steps[j]));
+        states.Add(saga.CompensatedState.Name);
+        states.Add(saga.CompensationFailedState.Name);
+        var chains = new List<List<string>>();
+        foreach (var success in step.OnSuccess)
+        {
+            var message = index.FindMessage(success.Name);
+            if (message is null) continue;
+            var chain = new List<string> { $"When({message.Name})" };
+            chain.Add($".If(context => context.Saga.{step.Name}Compensation == null, late => late");
+            chain.Add("    .Then(context =>");
+            chain.Add("    {");
+            var scope = new ExpressionScope(name => "context.Message." + Names.Pascal(name), ExpressionScope.FromEnvelope("null", nullable: true));
+            foreach (var keep in step.Keep)
+                chain.Add($"        context.Saga.{Names.Pascal(keep.Target)} = {Expressions.Of(keep.Value, null, scope, saga.Namespace, index)};");
+            chain.Add($"        context.Saga.{step.Name}Compensation = {CSharpLiteral.String("sent after a late " + message.Name)};");
+            chain.Add("    })");
+            chain.Add($"    .Send(context => {Build(compensation.Command, compensation.With, "context")}))");
+            chains.Add(chain);
+        }
+        foreach (var reply in compensation.OnSuccess)
+        {
+            var message = index.FindMessage(reply.Name);
+            if (message is null) continue;
+            chains.Add([$"When({message.Name})", $".Then(context => context.Saga.{step.Name}Compensation = {CSharpLiteral.String(message.Name)})"]);
+        }
+        foreach (var reply in compensation.OnFailure)
+        {
+            var message = index.FindMessage(reply.Name);
+            if (message is null) continue;
+            chains.Add([
+                $"When({message.Name})",
+                $".Then(context => context.Saga.{step.Name}Compensation = {CSharpLiteral.String(message.Name)})",
+                $".Publish(context => new {saga.Name}CompensationFailed(context.Saga.CorrelationId, {CSharpLiteral.String(step.Name)}, {CSharpLiteral.String(message.Name)}))",
+                $".Then(context => OnCompensationFailed(context.Saga, {CSharpLiteral.String(step.Name)}))",
+            ]);
+        }
+        WriteBlock(w, $"During({string.Join(", ", states)},", chains);
     }
 
     void EmitCompensationStep(CodeWriter w, int i)
