@@ -23,7 +23,10 @@ public sealed class AlertRecorder : IConsumer<OrderFulfilmentCompensationFailed>
 /// <summary>The seed's flow through the generated OrderFulfilment saga, on SQLite/in-memory and PostgreSQL/RabbitMQ.</summary>
 public sealed class FlowTests
 {
-    public static TheoryData<Store, Transport> Matrix => new() { { Store.Sqlite, Transport.InMemory }, { Store.Postgres, Transport.RabbitMq } };
+    public static TheoryData<Store, Transport> Matrix => new()
+    {
+        { Store.Sqlite, Transport.InMemory }, { Store.Postgres, Transport.RabbitMq }, { Store.Postgres, Transport.Kafka },
+    };
 
     [SkippableTheory]
     [MemberData(nameof(Matrix))]

@@ -15,7 +15,7 @@ namespace Platform.Sagas.Tests;
 
 public enum Store { Sqlite, Postgres }
 
-public enum Transport { InMemory, RabbitMq }
+public enum Transport { InMemory, RabbitMq, Kafka }
 
 /// <summary>A fresh database of the given kind, dropped on dispose.</summary>
 sealed class TestDatabase : IAsyncDisposable
@@ -63,6 +63,7 @@ sealed class TestDatabase : IAsyncDisposable
 sealed class SagaHost : IAsyncDisposable
 {
     readonly IHost _host;
+    KafkaMockCluster? _kafka;
 
     SagaHost(IHost host, PlatformOptions options, ServiceLedger ledger, LogRecorder logs)
     {
@@ -91,6 +92,14 @@ sealed class SagaHost : IAsyncDisposable
         Action<PlatformOptions>? configure = null, string? prefix = null)
     {
         var rabbit = transport == Transport.RabbitMq ? RealServices.RabbitMq : null;
+        // Kafka: librdkafka's mock cluster of the host's own; the saga's events arrive through it,
+        // its commands and the services' replies travel on the instance's in-process bus.
+        KafkaMockCluster? kafka = null;
+        if (transport == Transport.Kafka)
+        {
+            kafka = new KafkaMockCluster(brokers: 3);
+            kafka.CreateTopic("events.order", partitions: 4, replicationFactor: 3);
+        }
         ledger ??= new ServiceLedger();
         PlatformOptions? options = null;
         prefix ??= "sg-" + Guid.NewGuid().ToString("N")[..12];
@@ -103,6 +112,12 @@ sealed class SagaHost : IAsyncDisposable
                 _ = database.Store == Store.Postgres ? cfg.UsePostgres(database.ConnectionString) : cfg.UseSqlite(database.ConnectionString);
                 if (rabbit is not null)
                     cfg.UseRabbitMq(rabbit);
+                if (kafka is not null)
+                {
+                    cfg.UseKafka(kafka.BootstrapServers);
+                    cfg.Transport.Kafka.CreateTopics = false;
+                    cfg.Transport.Kafka.GroupProtocol = Confluent.Kafka.GroupProtocol.Consumer;
+                }
                 cfg.Transport.QueuePrefix = prefix;
                 cfg.Transport.AutoDeleteQueues = true;
                 cfg.Retries.ImmediateRetries = 2;
@@ -127,9 +142,10 @@ sealed class SagaHost : IAsyncDisposable
         catch
         {
             host.Dispose();
+            kafka?.Dispose();
             throw;
         }
-        return new SagaHost(host, options!, ledger, logs);
+        return new SagaHost(host, options!, ledger, logs) { _kafka = kafka };
     }
 
     /// <summary>Step and saga timeouts of 30 minutes, for tests whose outcome must not depend on the machine's speed.</summary>
@@ -161,6 +177,7 @@ sealed class SagaHost : IAsyncDisposable
             await asyncHost.DisposeAsync();
         else
             _host.Dispose();
+        _kafka?.Dispose();
     }
 }
 
