@@ -182,6 +182,7 @@ public static partial class PlatformSchema
             file.Properties["compensationFailed"] = RefProperty(_name);
             file.Properties["steps"] = new JsonSchemaProperty { Type = JsonObjectType.Array, Item = new JsonSchema { Reference = Define("sagaStep", step) }, MinItems = 1 };
             file.Properties["on"] = new JsonSchemaProperty { Reference = Define("sagaHandlers", MapOf(Define("sagaHandler", handler), "Event name to handler.")) };
+            file.Properties["onUnexpected"] = new JsonSchemaProperty { Reference = Define("unexpectedEventPolicy", StringEnum("What the saga does with an event its current state does not handle (always logged): ignore it, or fail the message so it is retried and dead-lettered.", "ignore", "deadLetter")) };
             return Define("sagaFile", file);
         }
 

@@ -47,3 +47,26 @@ public class HintNames
         Assert.Empty(output.GetDiagnostics().Where(d => d.Severity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error));
     }
 }
+
+public class UnexpectedEventPolicies
+{
+    [Theory]
+    [InlineData("ignore", "var deadLetter = false; // onUnexpected: ignore")]
+    [InlineData("deadLetter", "var deadLetter = true; // onUnexpected: deadLetter")]
+    public void the_declared_policy_decides_what_the_saga_does_with_an_event_its_state_does_not_handle(string policy, string emitted)
+    {
+        var fulfilment = Path.Combine(GeneratorHarness.OrdersDefinitions, "fulfilment.yaml");
+        var yaml = File.ReadAllText(fulfilment);
+        Assert.Contains("onUnexpected: ignore", yaml, StringComparison.Ordinal);
+        var loaded = GeneratorHarness.Load(GeneratorHarness.OrdersDefinitions);
+        var original = loaded.Single(t => t.Path.EndsWith("/fulfilment.yaml", StringComparison.Ordinal));
+        var texts = loaded.Remove(original)
+            .Add(new GeneratorHarness.InMemoryText(original.Path, yaml.Replace("onUnexpected: ignore", "onUnexpected: " + policy, StringComparison.Ordinal)));
+        var (driver, output, diagnostics) = GeneratorHarness.Run(texts);
+
+        Assert.Empty(diagnostics);
+        var saga = driver.GetRunResult().Results.Single().GeneratedSources.Single(s => s.HintName == "Shop.Orders.OrderFulfilment.g.cs");
+        Assert.Contains(emitted, saga.SourceText.ToString(), StringComparison.Ordinal);
+        Assert.Empty(output.GetDiagnostics().Where(d => d.Severity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error));
+    }
+}

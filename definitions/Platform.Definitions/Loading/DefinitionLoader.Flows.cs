@@ -10,7 +10,7 @@ public static partial class DefinitionLoader
 {
     private static readonly string[] ProjectionKeys = { "projection", "namespace", "aggregate", "key", "fields", "on" };
     private static readonly string[] HandlerKeys = { "action", "key", "set" };
-    private static readonly string[] SagaKeys = { "saga", "namespace", "correlateBy", "startedBy", "data", "timeout", "states", "completed", "compensated", "compensationFailed", "steps", "on" };
+    private static readonly string[] SagaKeys = { "saga", "namespace", "correlateBy", "startedBy", "data", "timeout", "states", "completed", "compensated", "compensationFailed", "steps", "on", "onUnexpected" };
     private static readonly string[] StepKeys = { "name", "state", "send", "with", "onSuccess", "onFailure", "keep", "timeout", "compensate", "compensation" };
     private static readonly string[] CompensationKeys = { "send", "with", "onSuccess", "onFailure" };
     private static readonly string[] SagaHandlerKeys = { "in", "then" };
@@ -146,8 +146,17 @@ public static partial class DefinitionLoader
             Name(context, root, "completed", what, false) ?? new NameRef("Completed", span),
             Name(context, root, "compensated", what, false) ?? new NameRef("Compensated", span),
             Name(context, root, "compensationFailed", what, false) ?? new NameRef("CompensationFailed", span),
-            span);
+            span) { OnUnexpected = ReadUnexpectedPolicy(context, root) };
         return NewFile(context, DefinitionKind.Saga, name, ns, span) with { Saga = saga };
+    }
+
+    private static UnexpectedEventPolicy ReadUnexpectedPolicy(LoadContext context, YamlMapping root)
+    {
+        if (root.Find("onUnexpected") is not { } node) return UnexpectedEventPolicy.Ignore;
+        if (node is YamlScalar { Value: "ignore" }) return UnexpectedEventPolicy.Ignore;
+        if (node is YamlScalar { Value: "deadLetter" }) return UnexpectedEventPolicy.DeadLetter;
+        context.Report(DiagnosticCodes.InvalidValue, node.Span, node is YamlScalar scalar ? scalar.Value : node.Describe(), "onUnexpected", "ignore or deadLetter");
+        return UnexpectedEventPolicy.Ignore;
     }
 
     private static SagaStep? ReadStep(LoadContext context, YamlNode node)

@@ -104,6 +104,16 @@ public sealed record SagaEventHandler(
     NameRef? TargetState,
     SourceSpan Span);
 
+/// <summary>What a saga does with an event that arrives in a state that does not handle it (it is always logged).</summary>
+public enum UnexpectedEventPolicy
+{
+    /// <summary>Log it and go on (the default).</summary>
+    Ignore,
+
+    /// <summary>Log it and fail the message, so the runtime retries it and then dead-letters it.</summary>
+    DeadLetter,
+}
+
 public sealed record SagaDefinition(
     string Name,
     string Namespace,
@@ -117,7 +127,11 @@ public sealed record SagaDefinition(
     NameRef CompletedState,
     NameRef CompensatedState,
     NameRef CompensationFailedState,
-    SourceSpan Span);
+    SourceSpan Span)
+{
+    /// <summary><c>onUnexpected:</c> what the saga does with an event its current state does not handle.</summary>
+    public UnexpectedEventPolicy OnUnexpected { get; init; }
+}
 
 /// <summary>Choreography: when <see cref="When"/> happens (and <see cref="Where"/> holds), send <see cref="Send"/>.</summary>
 public sealed record ReactionDefinition(

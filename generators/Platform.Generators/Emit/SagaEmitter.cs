@@ -157,7 +157,9 @@ internal sealed class SagaEmitter
             w.Line();
             using (w.Block($"global::System.Threading.Tasks.Task HandleUnhandledEvent(global::MassTransit.UnhandledEventContext<{state}> context)"))
             {
-                w.Line("var deadLetter = false;");
+                w.Line(saga.OnUnexpected == UnexpectedEventPolicy.DeadLetter
+                    ? "var deadLetter = true; // onUnexpected: deadLetter"
+                    : "var deadLetter = false; // onUnexpected: ignore");
                 w.Line("OnUnexpectedEvent(context, ref deadLetter);");
                 w.Line("// Never silent: the saga id, its state and the policy taken go to the log (MassTransit's LogContext,");
                 w.Line("// which the platform's saga repository points at the host's logger factory).");
@@ -193,7 +195,7 @@ internal sealed class SagaEmitter
         w.Line($"partial void OnCompensated({state} saga);");
         w.Line("/// <summary>Hand-written logic when a compensation failed and the saga waits for an operator.</summary>");
         w.Line($"partial void OnCompensationFailed({state} saga, string step);");
-        w.Line("/// <summary>An event arrived in a state that does not handle it: set <paramref name=\"deadLetter\"/> to fault it instead of ignoring it.</summary>");
+        w.Line("/// <summary>An event arrived in a state that does not handle it: <paramref name=\"deadLetter\"/> starts as the declared <c>onUnexpected</c> policy; set it to change that.</summary>");
         w.Line($"partial void OnUnexpectedEvent(global::MassTransit.UnhandledEventContext<{state}> context, ref bool deadLetter);");
         w.Line();
     }
