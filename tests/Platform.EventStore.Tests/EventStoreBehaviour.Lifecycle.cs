@@ -204,7 +204,10 @@ public abstract partial class EventStoreBehaviour
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var running = second.RunAsync(stop.Token);
         await Store.AppendAsync(streams[0], "cart", ExpectedVersion.Exactly(10), Items(1));
-        while (healthy.Published.Count < 31 && !stop.IsCancellationRequested)
+        var head = await Store.GetHeadPositionAsync();
+        // Published and checkpointed: the checkpoint is saved after the publish, and stopping in
+        // between (as a CI run once did) leaves the last event to publish again, a lag of 1.
+        while ((healthy.Published.Count < 31 || second.PublishedPosition < head) && !stop.IsCancellationRequested)
             await Task.Delay(5);
         await stop.CancelAsync();
         await running;
