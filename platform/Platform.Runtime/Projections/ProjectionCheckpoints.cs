@@ -21,8 +21,14 @@ static class ProjectionCheckpoints
     {
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = "SELECT position FROM subscription_checkpoints WHERE name = @name" +
-                              (provider == StoreProvider.Postgres ? " FOR UPDATE" : "");
+        // On PostgreSQL the row is created first when missing: FOR UPDATE locks nothing that does
+        // not exist, and two instances starting a new projection both applied its first batch (a
+        // two-instance CI run counted one event applied twice). The insert makes the second wait.
+        // SQLite's BEGIN IMMEDIATE already serializes the batches.
+        command.CommandText = provider == StoreProvider.Postgres
+            ? "INSERT INTO subscription_checkpoints (name, position, updated_at) VALUES (@name, 0, now()) ON CONFLICT (name) DO NOTHING; " +
+              "SELECT position FROM subscription_checkpoints WHERE name = @name FOR UPDATE"
+            : "SELECT position FROM subscription_checkpoints WHERE name = @name";
         Add(command, "name", name);
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is { } value and not DBNull
             ? Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture)
