@@ -124,7 +124,8 @@ public sealed class RuntimeBehaviour : IDisposable
         Assert.Equal(orderCount / 3, live.Count(r => r.Status == "Shipped"));
         Assert.Equal(orderCount / 3, live.Count(r => r.Status == "Cancelled"));
         Assert.Equal(await Orders.ReplaySummariesAsync(host), live);
-        Assert.True(relay.PublishedPosition >= last);
+        // The relay saves its checkpoint after the publish, so consumers can be done before it is.
+        await Eventually.HoldsAsync(() => Task.FromResult(relay.PublishedPosition >= last), "the relay's checkpoint to pass the last event");
     }
 
     [SkippableTheory]
