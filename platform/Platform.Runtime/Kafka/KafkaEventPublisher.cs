@@ -1,11 +1,8 @@
 using System.Buffers;
-using System.Diagnostics;
-using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Platform.Events;
-using Platform.Messaging;
 using Platform.Persistence;
 using Platform.Runtime.Configuration;
 using Platform.Runtime.Messaging;
@@ -118,30 +115,14 @@ public sealed class KafkaEventPublisher : IEventPublisher, IDisposable
     Message<string, byte[]> ToMessage(EventEnvelope envelope)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
-        _registry.Get(envelope.Event.GetType()).Serialize(envelope.Event, buffer);
+        var descriptor = _registry.Get(envelope.Event.GetType());
+        descriptor.Serialize(envelope.Event, buffer);
         var headers = new Headers();
-        void Set(string name, string? value)
+        using (var activity = RelayMessage.StartActivity(envelope, "kafka"))
         {
-            if (value is not null)
-                headers.Add(name, Encoding.UTF8.GetBytes(value));
-        }
-        Set(PlatformHeaders.EventId, envelope.EventId.ToString("D"));
-        Set(PlatformHeaders.EventType, envelope.TypeName);
-        // The serializer writes the current version: the payload was upcast when it was read.
-        Set(PlatformHeaders.SchemaVersion, _registry.Get(envelope.Event.GetType()).SchemaVersion.ToString(CultureInfo.InvariantCulture));
-        Set(PlatformHeaders.StreamId, envelope.StreamId);
-        Set(PlatformHeaders.StreamType, envelope.StreamType);
-        Set(PlatformHeaders.StreamVersion, envelope.StreamVersion.ToString(CultureInfo.InvariantCulture));
-        Set(PlatformHeaders.GlobalPosition, envelope.GlobalPosition.ToString(CultureInfo.InvariantCulture));
-        Set(PlatformHeaders.CorrelationId, envelope.CorrelationId);
-        Set(PlatformHeaders.CausationId, envelope.CausationId);
-        ActivityContext.TryParse(envelope.Metadata.TraceParent, envelope.Metadata.TraceState, out var parent);
-        using (var activity = PlatformTelemetry.ActivitySource.StartActivity("platform.publish " + envelope.TypeName, ActivityKind.Producer, parent))
-        {
-            activity?.SetTag("platform.stream_id", envelope.StreamId);
-            activity?.SetTag("messaging.system", "kafka");
-            Set(MassTransitEventPublisher.TraceParentHeader, activity?.Id ?? envelope.Metadata.TraceParent);
-            Set(MassTransitEventPublisher.TraceStateHeader, activity?.TraceStateString ?? envelope.Metadata.TraceState);
+            // The serializer writes the current version (the payload was upcast when it was read),
+            // and the consumer deserializes by this header.
+            RelayMessage.WriteHeaders(envelope, descriptor.SchemaVersion, activity, (name, value) => headers.Add(name, Encoding.UTF8.GetBytes(value)));
         }
         return new Message<string, byte[]> { Key = envelope.StreamId, Value = buffer.WrittenSpan.ToArray(), Headers = headers };
     }

@@ -1,7 +1,6 @@
 using System.Text.RegularExpressions;
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
-using MassTransit;
 using Platform.Runtime.Configuration;
 using Platform.Runtime.DeadLetters;
 using Platform.Runtime.Domains;
@@ -117,13 +116,9 @@ public sealed class KafkaTopology
             Add(options.EventQueueName(consumer), RetryPipeline.ConsumedTypes(consumer));
         if (options.Sagas.Enabled)
         {
+            // Its timeouts are not stored events, so Add leaves them out.
             foreach (var saga in SagaRuntime.Bind(options, catalog))
-            {
-                Add(saga.Queue, saga.StateMachine.GetProperties()
-                    .Select(p => p.PropertyType)
-                    .Where(t => t.IsGenericType && t.GetGenericTypeDefinition() == typeof(Event<>))
-                    .Select(t => t.GetGenericArguments()[0]));
-            }
+                Add(saga.Queue, SagaRegistration.SagaMessageTypes(saga.StateMachine));
             foreach (var reaction in SagaRuntime.BindReactions(options, catalog))
                 Add(reaction.Queue, RetryPipeline.ConsumedTypes(reaction.Consumer));
         }

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
 using MassTransit;
 using Platform.Events;
 using Platform.Messaging;
@@ -52,39 +50,14 @@ public sealed class MassTransitEventPublisher : IEventPublisher
 
     async Task PublishAsync(EventEnvelope envelope, CancellationToken cancellationToken)
     {
-        // Continue the trace of the command that stored the event: the relay runs much later on
-        // another thread, so the only link is the traceparent kept in the event's metadata.
-        ActivityContext.TryParse(envelope.Metadata.TraceParent, envelope.Metadata.TraceState, out var parent);
-        using var activity = PlatformTelemetry.ActivitySource.StartActivity(
-            "platform.publish " + envelope.TypeName, ActivityKind.Producer, parent);
-        activity?.SetTag("platform.stream_id", envelope.StreamId);
-        activity?.SetTag("platform.global_position", envelope.GlobalPosition);
-
+        using var activity = RelayMessage.StartActivity(envelope, "masstransit");
         await _bus.Publish(envelope.Event, envelope.Event.GetType(), Pipe.Execute<PublishContext>(context =>
         {
             context.MessageId = envelope.EventId;
             if (Guid.TryParse(envelope.CorrelationId, out var correlation))
                 context.CorrelationId = correlation;
-            var headers = context.Headers;
-            headers.Set(PlatformHeaders.EventId, envelope.EventId.ToString("D"));
-            headers.Set(PlatformHeaders.EventType, envelope.TypeName);
-            headers.Set(PlatformHeaders.SchemaVersion, envelope.SchemaVersion.ToString(CultureInfo.InvariantCulture));
-            headers.Set(PlatformHeaders.StreamId, envelope.StreamId);
-            headers.Set(PlatformHeaders.StreamType, envelope.StreamType);
-            headers.Set(PlatformHeaders.StreamVersion, envelope.StreamVersion.ToString(CultureInfo.InvariantCulture));
-            headers.Set(PlatformHeaders.GlobalPosition, envelope.GlobalPosition.ToString(CultureInfo.InvariantCulture));
-            if (envelope.CorrelationId is not null)
-                headers.Set(PlatformHeaders.CorrelationId, envelope.CorrelationId);
-            if (envelope.CausationId is not null)
-                headers.Set(PlatformHeaders.CausationId, envelope.CausationId);
-            // The publish activity's id when something listens, else the stored one: either way
-            // the consumer continues the command's trace.
-            var traceParent = activity?.Id ?? envelope.Metadata.TraceParent;
-            if (traceParent is not null)
-                headers.Set(TraceParentHeader, traceParent);
-            var traceState = activity?.TraceStateString ?? envelope.Metadata.TraceState;
-            if (traceState is not null)
-                headers.Set(TraceStateHeader, traceState);
+            // The stored version: the message is the upcast CLR object, the header says what was written.
+            RelayMessage.WriteHeaders(envelope, envelope.SchemaVersion, activity, context.Headers.Set);
         }), cancellationToken).ConfigureAwait(false);
     }
 }

@@ -74,7 +74,7 @@ static class SagaRegistration
     }
 
     /// <summary>The message types a state machine consumes: its events and its timeouts.</summary>
-    static IEnumerable<Type> SagaMessageTypes(Type stateMachine) => stateMachine.GetProperties()
+    public static IEnumerable<Type> SagaMessageTypes(Type stateMachine) => stateMachine.GetProperties()
         .Select(p => p.PropertyType)
         .Where(t => t.IsGenericType && (t.GetGenericTypeDefinition() == typeof(Event<>) || t.GetGenericTypeDefinition() == typeof(Schedule<,>)))
         .Select(t => t.GetGenericArguments()[^1])

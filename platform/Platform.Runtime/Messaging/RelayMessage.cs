@@ -1,0 +1,52 @@
+using System.Diagnostics;
+using System.Globalization;
+using Platform.Events;
+using Platform.Messaging;
+
+namespace Platform.Runtime.Messaging;
+
+/// <summary>What the outbox relay sends with a stored event on every transport: its activity and its headers.</summary>
+static class RelayMessage
+{
+    /// <summary>
+    /// The publish activity, continuing the trace of the command that stored the event: the relay
+    /// runs much later on another thread, so the only link is the traceparent kept in the event's
+    /// metadata. Null while nobody listens.
+    /// </summary>
+    public static Activity? StartActivity(EventEnvelope envelope, string transport)
+    {
+        ActivityContext.TryParse(envelope.Metadata.TraceParent, envelope.Metadata.TraceState, out var parent);
+        var activity = PlatformTelemetry.ActivitySource.StartActivity("platform.publish " + envelope.TypeName, ActivityKind.Producer, parent);
+        activity?.SetTag("platform.stream_id", envelope.StreamId);
+        activity?.SetTag("platform.global_position", envelope.GlobalPosition);
+        activity?.SetTag("messaging.system", transport);
+        return activity;
+    }
+
+    /// <summary>
+    /// Every <see cref="PlatformHeaders"/> header and the W3C trace context: the publish activity's
+    /// when something listens, else the stored one, so the consumer continues the command's trace.
+    /// </summary>
+    /// <param name="envelope">The stored event.</param>
+    /// <param name="schemaVersion">The version of the payload as sent.</param>
+    /// <param name="activity">The publish activity, or null.</param>
+    /// <param name="set">Sets one header.</param>
+    public static void WriteHeaders(EventEnvelope envelope, int schemaVersion, Activity? activity, Action<string, string> set)
+    {
+        set(PlatformHeaders.EventId, envelope.EventId.ToString("D"));
+        set(PlatformHeaders.EventType, envelope.TypeName);
+        set(PlatformHeaders.SchemaVersion, schemaVersion.ToString(CultureInfo.InvariantCulture));
+        set(PlatformHeaders.StreamId, envelope.StreamId);
+        set(PlatformHeaders.StreamType, envelope.StreamType);
+        set(PlatformHeaders.StreamVersion, envelope.StreamVersion.ToString(CultureInfo.InvariantCulture));
+        set(PlatformHeaders.GlobalPosition, envelope.GlobalPosition.ToString(CultureInfo.InvariantCulture));
+        if (envelope.CorrelationId is not null)
+            set(PlatformHeaders.CorrelationId, envelope.CorrelationId);
+        if (envelope.CausationId is not null)
+            set(PlatformHeaders.CausationId, envelope.CausationId);
+        if ((activity?.Id ?? envelope.Metadata.TraceParent) is { } traceParent)
+            set(MassTransitEventPublisher.TraceParentHeader, traceParent);
+        if ((activity?.TraceStateString ?? envelope.Metadata.TraceState) is { } traceState)
+            set(MassTransitEventPublisher.TraceStateHeader, traceState);
+    }
+}
