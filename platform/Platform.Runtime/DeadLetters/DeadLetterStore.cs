@@ -22,7 +22,7 @@ public sealed class DeadLetterStore
 
     readonly StoreProvider _provider;
     readonly string _connectionString;
-    Lazy<Task> _schema;
+    readonly SchemaOnce _schema;
 
     /// <summary>Creates the store of dead letters.</summary>
     /// <param name="provider">The database kind of the event store.</param>
@@ -32,7 +32,7 @@ public sealed class DeadLetterStore
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         _provider = provider;
         _connectionString = connectionString;
-        _schema = new Lazy<Task>(CreateSchemaAsync);
+        _schema = new SchemaOnce(CreateSchemaAsync);
     }
 
     /// <summary>Records a dead letter.</summary>
@@ -139,45 +139,17 @@ public sealed class DeadLetterStore
         return letters;
     }
 
+    // A database that was down at the first use must not disable dead letters for the life of
+    // the process: SchemaOnce tries the table again on the next call.
     async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
-        var schema = _schema;
-        try
-        {
-            await schema.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch when (schema.Value.IsFaulted)
-        {
-            // A database that was down at the first use must not disable dead letters for the
-            // life of the process: the next caller tries to create the table again.
-            Interlocked.CompareExchange(ref _schema, new Lazy<Task>(CreateSchemaAsync), schema);
-            throw;
-        }
-        return await OpenRawAsync(cancellationToken).ConfigureAwait(false);
+        await _schema.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        return await Sql.OpenAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
     }
 
-    async Task<DbConnection> OpenRawAsync(CancellationToken cancellationToken)
-    {
-        DbConnection connection = _provider == StoreProvider.Postgres
-            ? new NpgsqlConnection(_connectionString)
-            : new SqliteConnection(_connectionString);
-        try
-        {
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-    }
-
-    // Portable types on purpose (text for ids and times): one statement for both databases, and
-    // rows an operator can read with any SQL client. Times are ISO-8601 UTC, so they sort as text.
     async Task CreateSchemaAsync()
     {
-        await using var connection = await OpenRawAsync(CancellationToken.None).ConfigureAwait(false);
+        await using var connection = await Sql.OpenAsync(_provider, _connectionString, CancellationToken.None).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText =
             """

@@ -32,7 +32,7 @@ public sealed class SagaRuntime
     readonly Dictionary<Type, SagaBinding> _byState;
     readonly IServiceProvider _services;
     readonly ILogger _logger;
-    Lazy<Task> _schema;
+    readonly SchemaOnce _schema;
 
     /// <summary>Created by the container.</summary>
     public SagaRuntime(PlatformOptions options, DomainCatalog catalog, MessageRoutes routes, ScheduledMessageStore scheduled,
@@ -46,7 +46,7 @@ public sealed class SagaRuntime
         Sagas = Bind(options, catalog);
         Reactions = BindReactions(options, catalog);
         _byState = Sagas.ToDictionary(s => s.State);
-        _schema = new Lazy<Task>(CreateSchemaAsync);
+        _schema = new SchemaOnce(CreateSchemaAsync);
     }
 
     /// <summary>The runtime's options.</summary>
@@ -91,19 +91,7 @@ public sealed class SagaRuntime
 
     /// <summary>Creates the saga and scheduled-message tables when missing (once per process).</summary>
     /// <param name="cancellationToken">Cancels the wait.</param>
-    public async Task EnsureSchemaAsync(CancellationToken cancellationToken)
-    {
-        var schema = _schema;
-        try
-        {
-            await schema.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch when (schema.Value.IsFaulted)
-        {
-            Interlocked.CompareExchange(ref _schema, new Lazy<Task>(CreateSchemaAsync), schema);
-            throw;
-        }
-    }
+    public Task EnsureSchemaAsync(CancellationToken cancellationToken) => _schema.EnsureAsync(cancellationToken);
 
     async Task CreateSchemaAsync()
     {

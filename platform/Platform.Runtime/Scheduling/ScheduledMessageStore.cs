@@ -19,7 +19,7 @@ public sealed class ScheduledMessageStore
 
     readonly StoreProvider _provider;
     readonly string _connectionString;
-    Lazy<Task> _schema;
+    readonly SchemaOnce _schema;
 
     /// <summary>Creates the store.</summary>
     /// <param name="provider">The event store's database kind.</param>
@@ -29,7 +29,7 @@ public sealed class ScheduledMessageStore
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         _provider = provider;
         _connectionString = connectionString;
-        _schema = new Lazy<Task>(CreateSchemaAsync);
+        _schema = new SchemaOnce(CreateSchemaAsync);
     }
 
     /// <summary>The database kind.</summary>
@@ -37,19 +37,7 @@ public sealed class ScheduledMessageStore
 
     /// <summary>Creates the table if it is missing (once per process; retried after a failure).</summary>
     /// <param name="cancellationToken">Cancels the wait.</param>
-    public async Task EnsureSchemaAsync(CancellationToken cancellationToken = default)
-    {
-        var schema = _schema;
-        try
-        {
-            await schema.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch when (schema.Value.IsFaulted)
-        {
-            Interlocked.CompareExchange(ref _schema, new Lazy<Task>(CreateSchemaAsync), schema);
-            throw;
-        }
-    }
+    public Task EnsureSchemaAsync(CancellationToken cancellationToken = default) => _schema.EnsureAsync(cancellationToken);
 
     /// <summary>Inserts messages in the caller's transaction.</summary>
     /// <param name="connection">The open connection.</param>

@@ -4,11 +4,11 @@ using Microsoft.Data.Sqlite;
 using Npgsql;
 using Platform.Runtime.Configuration;
 
-namespace Platform.Runtime.Scheduling;
+namespace Platform.Runtime;
 
 /// <summary>
-/// Portable SQL helpers for the runtime's own tables (sagas, history, scheduled messages): text ids
-/// and ISO-8601 UTC times (fixed width, so they sort and compare as text), as the dead-letter table does.
+/// Portable SQL helpers for the runtime's own tables (dead letters, sagas, history, scheduled
+/// messages): text ids and ISO-8601 UTC times (fixed width, so they sort and compare as text).
 /// </summary>
 static class Sql
 {
@@ -86,4 +86,28 @@ static class Sql
         SqliteException sqlite => sqlite.SqliteErrorCode == 19, // SQLITE_CONSTRAINT
         _ => false,
     };
+}
+
+/// <summary>
+/// Creates a store's tables once per process, the first time they are needed; a failed attempt
+/// (the database was down) is not remembered, so the next caller tries again instead of the
+/// feature staying off for the life of the process.
+/// </summary>
+sealed class SchemaOnce(Func<Task> create)
+{
+    Lazy<Task> _attempt = new(create);
+
+    public async Task EnsureAsync(CancellationToken cancellationToken)
+    {
+        var attempt = _attempt;
+        try
+        {
+            await attempt.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch when (attempt.Value.IsFaulted)
+        {
+            Interlocked.CompareExchange(ref _attempt, new Lazy<Task>(create), attempt);
+            throw;
+        }
+    }
 }
