@@ -80,26 +80,9 @@ static class Harness
     static void Print(Result result) =>
         Console.WriteLine($"  {result.Workload,-4} {result.Database,-8} {result.Contender,-28} {result.Events,10:N0} ev {result.Seconds,8:F2} s {result.EventsPerSecond,12:N0} ev/s  peak {result.PeakWorkingSetMb,5} MB  {result.AllocatedBytesPerEvent,8:N0} B/ev");
 
-    public static async Task<string> CreateDatabaseAsync(string admin, string name)
-    {
-        await using var connection = new NpgsqlConnection(admin);
-        await connection.OpenAsync();
-        await using (var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", connection))
-            await drop.ExecuteNonQueryAsync();
-        await using (var create = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection))
-            await create.ExecuteNonQueryAsync();
-        return new NpgsqlConnectionStringBuilder(admin) { Database = name }.ConnectionString;
-    }
+    public static Task<string> CreateDatabaseAsync(string admin, string name) => Platform.Testing.PostgresDatabases.CreateAsync(admin, name);
 
-    public static async Task DropDatabaseAsync(string admin, string connectionString)
-    {
-        NpgsqlConnection.ClearAllPools();
-        var name = new NpgsqlConnectionStringBuilder(connectionString).Database;
-        await using var connection = new NpgsqlConnection(admin);
-        await connection.OpenAsync();
-        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", connection);
-        await drop.ExecuteNonQueryAsync();
-    }
+    public static Task DropDatabaseAsync(string admin, string connectionString) => Platform.Testing.PostgresDatabases.DropAsync(admin, connectionString);
 
     /// <summary>Runs <paramref name="writers"/> tasks, each given its index.</summary>
     public static Task Parallel(int writers, Func<int, Task> writer) =>

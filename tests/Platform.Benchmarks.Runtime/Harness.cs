@@ -97,26 +97,9 @@ static class Harness
         values.Count == 0 ? "" : string.Create(CultureInfo.InvariantCulture,
             $"{Median(values).ToString(format, CultureInfo.InvariantCulture)} ({values.Min().ToString(format, CultureInfo.InvariantCulture)}-{values.Max().ToString(format, CultureInfo.InvariantCulture)})");
 
-    public static async Task<string> CreateDatabaseAsync(string admin, string name)
-    {
-        await using var connection = new NpgsqlConnection(admin);
-        await connection.OpenAsync();
-        await using (var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", connection))
-            await drop.ExecuteNonQueryAsync();
-        await using (var create = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection))
-            await create.ExecuteNonQueryAsync();
-        return new NpgsqlConnectionStringBuilder(admin) { Database = name }.ConnectionString;
-    }
+    public static Task<string> CreateDatabaseAsync(string admin, string name) => Platform.Testing.PostgresDatabases.CreateAsync(admin, name);
 
-    public static async Task DropDatabaseAsync(string admin, string connectionString)
-    {
-        NpgsqlConnection.ClearAllPools();
-        var name = new NpgsqlConnectionStringBuilder(connectionString).Database;
-        await using var connection = new NpgsqlConnection(admin);
-        await connection.OpenAsync();
-        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", connection);
-        await drop.ExecuteNonQueryAsync();
-    }
+    public static Task DropDatabaseAsync(string admin, string connectionString) => Platform.Testing.PostgresDatabases.DropAsync(admin, connectionString);
 
     public static async Task ExecuteAsync(string connectionString, string sql)
     {

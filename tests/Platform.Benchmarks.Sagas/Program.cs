@@ -165,22 +165,8 @@ static async Task<(string ConnectionString, Func<Task> Drop)> CreateDatabaseAsyn
             return Task.CompletedTask;
         });
     }
-    var name = "saga_bench_" + Guid.NewGuid().ToString("N");
-    await using (var connection = new NpgsqlConnection(postgres))
-    {
-        await connection.OpenAsync();
-        await using var create = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
-        await create.ExecuteNonQueryAsync();
-    }
-    var connectionString = new NpgsqlConnectionStringBuilder(postgres) { Database = name }.ConnectionString;
-    return (connectionString, async () =>
-    {
-        NpgsqlConnection.ClearAllPools();
-        await using var connection = new NpgsqlConnection(postgres);
-        await connection.OpenAsync();
-        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", connection);
-        await drop.ExecuteNonQueryAsync();
-    });
+    var connectionString = await Platform.Testing.PostgresDatabases.CreateAsync(postgres, "saga_bench_" + Guid.NewGuid().ToString("N"));
+    return (connectionString, () => Platform.Testing.PostgresDatabases.DropAsync(postgres, connectionString));
 }
 
 sealed record Result(double PerSecond, TimeSpan P50, TimeSpan P99);

@@ -23,7 +23,7 @@ public sealed class BrokerRestartTests(DedicatedBrokers brokers, ITestOutputHelp
         var clock = Stopwatch.StartNew();
         var broker = await brokers.GetAsync(transport);
         var brokerStarted = clock.Elapsed;
-        await using var database = await RuntimeDatabase.CreateAsync(store);
+        await using var database = await TestDatabase.CreateAsync(store, "runtime");
         // Before the restart the recorder holds each delivery 2 s between its commit and the
         // acknowledgement, so that the restart finds messages queued and messages committed but not
         // acknowledged; the broker must keep the first and deliver the second again, for the inbox to drop.

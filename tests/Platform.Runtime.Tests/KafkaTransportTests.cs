@@ -17,7 +17,7 @@ namespace Platform.Runtime.Tests;
 /// </summary>
 public sealed class KafkaTransportTests(ITestOutputHelper output)
 {
-    static Task<RuntimeHost> StartAsync(RuntimeDatabase database, KafkaMockCluster cluster, string prefix) =>
+    static Task<RuntimeHost> StartAsync(TestDatabase database, KafkaMockCluster cluster, string prefix) =>
         RuntimeHost.StartOnAsync(database, Transport.InMemory,
             services: services => services.AddSingleton<ObservationSink>(),
             configure: cfg =>
@@ -38,7 +38,7 @@ public sealed class KafkaTransportTests(ITestOutputHelper output)
     {
         using var cluster = new KafkaMockCluster(brokers: 3);
         cluster.CreateTopic("events.order", partitions: 6, replicationFactor: 3);
-        await using var database = await RuntimeDatabase.CreateAsync(store);
+        await using var database = await TestDatabase.CreateAsync(store, "runtime");
         var prefix = "kafka-" + Guid.NewGuid().ToString("N")[..8];
         var first = await StartAsync(database, cluster, prefix);
         await Orders.ExecuteAsync(first.EventStore, OrderEventRecorder.CreateTableSql);

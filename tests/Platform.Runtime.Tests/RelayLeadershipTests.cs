@@ -13,7 +13,7 @@ public sealed class RelayLeadershipTests
     [SkippableFact]
     public async Task one_instance_relays_and_another_takes_over_from_the_checkpoint_when_it_stops()
     {
-        await using var database = await RuntimeDatabase.CreateAsync(Store.Postgres);
+        await using var database = await TestDatabase.CreateAsync(Store.Postgres, "runtime");
         Task<RuntimeHost> StartAsync() => RuntimeHost.StartOnAsync(database, Transport.InMemory,
             services: services => services.AddSingleton<ObservationSink>(),
             configure: cfg =>

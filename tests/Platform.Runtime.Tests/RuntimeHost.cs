@@ -9,47 +9,8 @@ using Shop.Orders;
 
 namespace Platform.Runtime.Tests;
 
-/// <summary>The store and transport a test runs on; the suite is parameterized over them.</summary>
-public enum Store { Sqlite, Postgres }
-
 /// <summary>The transport a test runs on.</summary>
 public enum Transport { InMemory, RabbitMq, Kafka }
-
-/// <summary>A fresh, empty event-store database (SQLite file or PostgreSQL database), deleted on dispose.</summary>
-sealed class RuntimeDatabase : IAsyncDisposable
-{
-    readonly Func<Task> _drop;
-
-    RuntimeDatabase(Store store, string connectionString, Func<Task> drop)
-    {
-        Store = store;
-        ConnectionString = connectionString;
-        _drop = drop;
-    }
-
-    public Store Store { get; }
-
-    public string ConnectionString { get; }
-
-    public static async Task<RuntimeDatabase> CreateAsync(Store store)
-    {
-        if (store == Store.Postgres)
-        {
-            var connectionString = await RealServices.CreatePostgresDatabaseAsync("runtime");
-            return new RuntimeDatabase(store, connectionString, () => RealServices.DropPostgresDatabaseAsync(connectionString));
-        }
-        var file = Path.Combine(Path.GetTempPath(), $"runtime-{Guid.NewGuid():N}.db");
-        return new RuntimeDatabase(store, $"Data Source={file}", () =>
-        {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            foreach (var path in new[] { file, file + "-wal", file + "-shm" })
-                File.Delete(path);
-            return Task.CompletedTask;
-        });
-    }
-
-    public async ValueTask DisposeAsync() => await _drop();
-}
 
 /// <summary>
 /// A started runtime (host with <c>AddPlatform</c>) on a fresh database and, for RabbitMQ, on
@@ -82,7 +43,7 @@ sealed class RuntimeHost : IAsyncDisposable
         var rabbit = transport == Transport.RabbitMq ? RealServices.RabbitMq : null;
         // Kafka: a mock cluster of the host's own, removed with it.
         var kafka = transport == Transport.Kafka ? KafkaBroker.StartCluster() : null;
-        var database = await RuntimeDatabase.CreateAsync(store);
+        var database = await TestDatabase.CreateAsync(store, "runtime");
         return await StartAsync(database, rabbit, kafka?.BootstrapServers, services, configure, async () =>
         {
             await database.DisposeAsync();
@@ -94,7 +55,7 @@ sealed class RuntimeHost : IAsyncDisposable
     /// A runtime on a database the caller owns (several instances share it; disposing the host
     /// leaves it), on the shared RabbitMQ or on <paramref name="broker"/> (a dedicated node).
     /// </summary>
-    public static Task<RuntimeHost> StartOnAsync(RuntimeDatabase database, Transport transport, Uri? broker = null,
+    public static Task<RuntimeHost> StartOnAsync(TestDatabase database, Transport transport, Uri? broker = null,
         Action<IServiceCollection>? services = null, Action<PlatformOptions>? configure = null)
     {
         if (transport == Transport.Kafka)
@@ -106,7 +67,7 @@ sealed class RuntimeHost : IAsyncDisposable
         return StartAsync(database, rabbit, null, services, configure, () => ValueTask.CompletedTask);
     }
 
-    static async Task<RuntimeHost> StartAsync(RuntimeDatabase database, Uri? rabbit, string? kafka,
+    static async Task<RuntimeHost> StartAsync(TestDatabase database, Uri? rabbit, string? kafka,
         Action<IServiceCollection>? services, Action<PlatformOptions>? configure, Func<ValueTask> dropDatabase)
     {
         PlatformOptions? options = null;
@@ -156,22 +117,6 @@ sealed class RuntimeHost : IAsyncDisposable
         else
             _host.Dispose();
         await _dropDatabase();
-    }
-}
-
-static class Eventually
-{
-    /// <summary>Waits until <paramref name="condition"/> holds, checking every 20 ms, failing after <paramref name="timeout"/>.</summary>
-    public static async Task HoldsAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null, Func<Task<string>>? state = null)
-    {
-        var limit = timeout ?? TimeSpan.FromSeconds(30);
-        var clock = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (clock.Elapsed > limit)
-                throw new TimeoutException($"Waited {limit.TotalSeconds:0} s for {what}." + (state is null ? "" : " " + await state()));
-            await Task.Delay(20);
-        }
     }
 }
 

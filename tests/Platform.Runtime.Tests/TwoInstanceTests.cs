@@ -28,7 +28,7 @@ public sealed class TwoInstanceTests(DedicatedBrokers brokers, ITestOutputHelper
     {
         var clock = Stopwatch.StartNew();
         var broker = await brokers.GetAsync(transport);
-        await using var database = await RuntimeDatabase.CreateAsync(store);
+        await using var database = await TestDatabase.CreateAsync(store, "runtime");
         var prefix = "rt2-" + Guid.NewGuid().ToString("N")[..12];
         Task<RuntimeHost> StartInstanceAsync() => RuntimeHost.StartOnAsync(database, transport, broker.Address,
             services: services => services.AddSingleton<ObservationSink>(),

@@ -41,7 +41,7 @@ public sealed class ConcurrencyTests(ITestOutputHelper output)
     [MemberData(nameof(Matrix))]
     public async Task two_messages_for_one_saga_at_the_same_moment_both_count_and_the_history_is_one_chain(Store store, Transport transport)
     {
-        await using var database = await TestDatabase.CreateAsync(store);
+        await using var database = await TestDatabase.CreateAsync(store, "sagas");
         await using var host = await SagaHost.StartAsync(database, transport, configure: cfg => cfg.AddDomain(typeof(CounterDomain)));
         using var counters = new SagaCounters();
         var bus = host.Services.GetRequiredService<IBus>();
@@ -74,7 +74,7 @@ public sealed class ConcurrencyTests(ITestOutputHelper output)
     [MemberData(nameof(Matrix))]
     public async Task a_thousand_concurrent_sagas_with_every_message_delivered_twice_end_as_with_one_delivery(Store store, Transport transport)
     {
-        await using var database = await TestDatabase.CreateAsync(store);
+        await using var database = await TestDatabase.CreateAsync(store, "sagas");
         var ledger = new ServiceLedger { ReplyTwice = true };
         var orders = Enumerable.Range(0, 1000).Select(n => (Id: Guid.NewGuid(), N: n)).ToArray();
         var noStock = orders.Where(o => o.N % 5 == 0).Select(o => o.Id).ToHashSet();

@@ -18,12 +18,12 @@ public sealed class CrashTests(ITestOutputHelper output)
     public async Task a_runtime_killed_mid_run_and_restarted_ends_every_saga_with_no_side_effect_twice(Store store)
     {
         var rabbit = RealServices.RabbitMq;
-        await using var database = await TestDatabase.CreateAsync(store);
+        await using var database = await TestDatabase.CreateAsync(store, "sagas");
         var prefix = "crash-" + Guid.NewGuid().ToString("N")[..10];
         var orders = Enumerable.Range(0, 500).Select(n => (Id: Guid.NewGuid(), N: n)).ToArray();
         var noStock = orders.Where(o => o.N % 5 == 0).Select(o => o.Id).ToHashSet();
         var ledger = new ServiceLedger { NoStock = noStock.Contains };
-        var operations = new SagaOperations(database.Provider, database.ConnectionString);
+        var operations = new SagaOperations(database.Provider(), database.ConnectionString);
 
         // The payment and inventory services live in this process, on a bus of their own.
         var services = new ServiceCollection().AddSingleton(ledger);

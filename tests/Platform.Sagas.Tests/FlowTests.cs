@@ -32,7 +32,7 @@ public sealed class FlowTests
     [MemberData(nameof(Matrix))]
     public async Task an_order_is_paid_reserved_and_shipped_and_the_reaction_marks_it_shipped(Store store, Transport transport)
     {
-        await using var database = await TestDatabase.CreateAsync(store);
+        await using var database = await TestDatabase.CreateAsync(store, "sagas");
         await using var host = await SagaHost.StartAsync(database, transport);
         var order = Guid.NewGuid();
         await host.PlaceAsync(order, 1);
@@ -58,7 +58,7 @@ public sealed class FlowTests
     [MemberData(nameof(Matrix))]
     public async Task inventory_unavailable_refunds_the_payment_and_ends_compensated(Store store, Transport transport)
     {
-        await using var database = await TestDatabase.CreateAsync(store);
+        await using var database = await TestDatabase.CreateAsync(store, "sagas");
         await using var host = await SagaHost.StartAsync(database, transport);
         var order = Guid.NewGuid();
         host.Ledger.NoStock = id => id == order;
@@ -80,7 +80,7 @@ public sealed class FlowTests
     [MemberData(nameof(Matrix))]
     public async Task a_declined_payment_ends_compensated_with_nothing_to_undo(Store store, Transport transport)
     {
-        await using var database = await TestDatabase.CreateAsync(store);
+        await using var database = await TestDatabase.CreateAsync(store, "sagas");
         await using var host = await SagaHost.StartAsync(database, transport);
         var order = Guid.NewGuid();
         host.Ledger.DeclinePayment = id => id == order;
@@ -100,7 +100,7 @@ public sealed class FlowTests
     [MemberData(nameof(Matrix))]
     public async Task an_inventory_step_that_times_out_refunds_the_payment(Store store, Transport transport)
     {
-        await using var database = await TestDatabase.CreateAsync(store);
+        await using var database = await TestDatabase.CreateAsync(store, "sagas");
         await using var host = await SagaHost.StartAsync(database, transport,
             configure: cfg => cfg.Sagas.Timeouts["OrderFulfilmentInventoryTimeout"] = TimeSpan.FromSeconds(1));
         var order = Guid.NewGuid();
@@ -124,7 +124,7 @@ public sealed class FlowTests
     [MemberData(nameof(Matrix))]
     public async Task a_refund_that_keeps_failing_ends_in_compensation_failed_with_an_alert_and_a_retry_after_the_fix_compensates(Store store, Transport transport)
     {
-        await using var database = await TestDatabase.CreateAsync(store);
+        await using var database = await TestDatabase.CreateAsync(store, "sagas");
         await using var host = await SagaHost.StartAsync(database, transport, configure: cfg => cfg.AddEventConsumer<AlertRecorder>());
         var order = Guid.NewGuid();
         var refundBroken = true;
@@ -155,7 +155,7 @@ public sealed class FlowTests
     [SkippableFact]
     public async Task an_event_the_current_state_does_not_handle_is_logged_with_saga_and_state_and_ignored()
     {
-        await using var database = await TestDatabase.CreateAsync(Store.Sqlite);
+        await using var database = await TestDatabase.CreateAsync(Store.Sqlite, "sagas");
         await using var host = await SagaHost.StartAsync(database, Transport.InMemory);
         var order = Guid.NewGuid();
         await host.PlaceAsync(order, 6);
@@ -168,14 +168,14 @@ public sealed class FlowTests
         var entry = host.Logs.Entries.First(e => e.Contains(order.ToString("D"), StringComparison.Ordinal));
         Assert.Contains("PaymentFailed arrived in state Completed, which does not handle it; ignored", entry);
         Assert.Equal("Completed", await host.StateOfAsync(order));
-        Assert.Empty(await new Platform.Runtime.DeadLetters.DeadLetterStore(database.Provider, database.ConnectionString).ListAsync());
+        Assert.Empty(await new Platform.Runtime.DeadLetters.DeadLetterStore(database.Provider(), database.ConnectionString).ListAsync());
     }
 
     [SkippableTheory]
     [MemberData(nameof(Matrix))]
     public async Task a_timeout_scheduled_before_a_restart_fires_after_it(Store store, Transport transport)
     {
-        await using var database = await TestDatabase.CreateAsync(store);
+        await using var database = await TestDatabase.CreateAsync(store, "sagas");
         var ledger = new ServiceLedger();
         var order = Guid.NewGuid();
         ledger.IgnoreReservation = id => id == order;
@@ -188,9 +188,9 @@ public sealed class FlowTests
             await Eventually.HoldsAsync(async () => await first.StateOfAsync(order) == "AwaitingInventory", "the inventory step");
         } // stopped with the inventory timeout still in scheduled_messages
 
-        var waiting = (await new SagaOperations(database.Provider, database.ConnectionString).GetAsync(order)).Single().Waiting;
+        var waiting = (await new SagaOperations(database.Provider(), database.ConnectionString).GetAsync(order)).Single().Waiting;
         Assert.Contains(waiting, m => m.MessageType.StartsWith(typeof(OrderFulfilmentInventoryTimeout).FullName + ",", StringComparison.Ordinal));
-        Assert.Equal("AwaitingInventory", (await new SagaOperations(database.Provider, database.ConnectionString).GetAsync(order)).Single().Instance.CurrentState);
+        Assert.Equal("AwaitingInventory", (await new SagaOperations(database.Provider(), database.ConnectionString).GetAsync(order)).Single().Instance.CurrentState);
 
         await using var second = await SagaHost.StartAsync(database, transport, ledger, Configure, prefix);
         await Eventually.HoldsAsync(async () => await second.StateOfAsync(order) == "Compensated", "the timeout to fire in the restarted runtime",
@@ -204,7 +204,7 @@ public sealed class FlowTests
     [MemberData(nameof(Matrix))]
     public async Task the_saga_timeout_compensates_a_saga_whose_steps_take_too_long_in_total(Store store, Transport transport)
     {
-        await using var database = await TestDatabase.CreateAsync(store);
+        await using var database = await TestDatabase.CreateAsync(store, "sagas");
         await using var host = await SagaHost.StartAsync(database, transport, configure: cfg =>
         {
             SagaHost.LongTimeouts(cfg);

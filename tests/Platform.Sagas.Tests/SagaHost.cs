@@ -13,46 +13,13 @@ using Shop.Payments;
 
 namespace Platform.Sagas.Tests;
 
-public enum Store { Sqlite, Postgres }
-
 public enum Transport { InMemory, RabbitMq, Kafka }
 
-/// <summary>A fresh database of the given kind, dropped on dispose.</summary>
-sealed class TestDatabase : IAsyncDisposable
+static class TestDatabaseExtensions
 {
-    readonly Func<Task> _drop;
-
-    TestDatabase(Store store, string connectionString, Func<Task> drop)
-    {
-        Store = store;
-        ConnectionString = connectionString;
-        _drop = drop;
-    }
-
-    public Store Store { get; }
-
-    public string ConnectionString { get; }
-
-    public StoreProvider Provider => Store == Store.Postgres ? StoreProvider.Postgres : StoreProvider.Sqlite;
-
-    public static async Task<TestDatabase> CreateAsync(Store store)
-    {
-        if (store == Store.Postgres)
-        {
-            var connectionString = await RealServices.CreatePostgresDatabaseAsync("sagas");
-            return new TestDatabase(store, connectionString, () => RealServices.DropPostgresDatabaseAsync(connectionString));
-        }
-        var file = Path.Combine(Path.GetTempPath(), $"sagas-{Guid.NewGuid():N}.db");
-        return new TestDatabase(store, $"Data Source={file}", () =>
-        {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            foreach (var path in new[] { file, file + "-wal", file + "-shm" })
-                File.Delete(path);
-            return Task.CompletedTask;
-        });
-    }
-
-    public ValueTask DisposeAsync() => new(_drop());
+    /// <summary>The runtime's name for the database kind.</summary>
+    public static StoreProvider Provider(this TestDatabase database) =>
+        database.Store == Store.Postgres ? StoreProvider.Postgres : StoreProvider.Sqlite;
 }
 
 /// <summary>
@@ -181,20 +148,6 @@ sealed class SagaHost : IAsyncDisposable
     }
 }
 
-static class Eventually
-{
-    public static async Task HoldsAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null, Func<Task<string>>? state = null)
-    {
-        var limit = timeout ?? TimeSpan.FromSeconds(30);
-        var clock = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (clock.Elapsed > limit)
-                throw new TimeoutException($"Waited {limit.TotalSeconds:0} s for {what}." + (state is null ? "" : " " + await state()));
-            await Task.Delay(25);
-        }
-    }
-}
 
 /// <summary>Keeps every warning and error logged by a host.</summary>
 sealed class LogRecorder : ILoggerProvider

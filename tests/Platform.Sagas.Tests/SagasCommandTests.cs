@@ -20,7 +20,7 @@ public sealed class SagasCommandTests
     [SkippableFact]
     public async Task list_show_retry_and_resolve_work_on_a_runtimes_sagas()
     {
-        await using var database = await TestDatabase.CreateAsync(Store.Sqlite);
+        await using var database = await TestDatabase.CreateAsync(Store.Sqlite, "sagas");
         await using var host = await SagaHost.StartAsync(database, Transport.InMemory);
         var (failing, resolved) = (Guid.NewGuid(), Guid.NewGuid());
         var refundBroken = true;

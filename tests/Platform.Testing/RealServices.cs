@@ -23,29 +23,11 @@ public static class RealServices
     /// A fresh, empty PostgreSQL database for one test class, dropped by the caller's dispose.
     /// Tests never share tables, so they can run in parallel.
     /// </summary>
-    public static async Task<string> CreatePostgresDatabaseAsync(string prefix)
-    {
-        var admin = Postgres;
-        var name = $"{prefix}_{Guid.NewGuid():N}".ToLowerInvariant();
-        await using (var connection = new NpgsqlConnection(admin))
-        {
-            await connection.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
-            await create.ExecuteNonQueryAsync();
-        }
-        return new NpgsqlConnectionStringBuilder(admin) { Database = name }.ConnectionString;
-    }
+    public static Task<string> CreatePostgresDatabaseAsync(string prefix) =>
+        PostgresDatabases.CreateAsync(Postgres, $"{prefix}_{Guid.NewGuid():N}".ToLowerInvariant());
 
     /// <summary>Drops a database made by <see cref="CreatePostgresDatabaseAsync"/>.</summary>
-    public static async Task DropPostgresDatabaseAsync(string connectionString)
-    {
-        var database = new NpgsqlConnectionStringBuilder(connectionString).Database!;
-        NpgsqlConnection.ClearAllPools();
-        await using var connection = new NpgsqlConnection(Postgres);
-        await connection.OpenAsync();
-        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)", connection);
-        await drop.ExecuteNonQueryAsync();
-    }
+    public static Task DropPostgresDatabaseAsync(string connectionString) => PostgresDatabases.DropAsync(Postgres, connectionString);
 
     static string Require(string variable, string service)
     {
