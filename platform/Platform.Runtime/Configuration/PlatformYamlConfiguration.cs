@@ -78,6 +78,36 @@ public static class PlatformYamlConfiguration
         return data;
     }
 
+    /// <summary>
+    /// Every setting <c>platform.yaml</c> accepts, in declaration order, found by the same walk of
+    /// <see cref="PlatformOptions"/> that checks the file, with its default from a new instance:
+    /// what <c>platform docs configuration</c> writes into the configuration reference.
+    /// </summary>
+    /// <returns>One entry per value setting; a list (<c>domains</c>) is one entry.</returns>
+    public static IReadOnlyList<PlatformSetting> DescribeSettings()
+    {
+        var settings = new List<PlatformSetting>();
+        Walk(new PlatformOptions(), typeof(PlatformOptions), Section, "", settings);
+        return settings;
+    }
+
+    static void Walk(object? owner, Type type, string key, string path, List<PlatformSetting> settings)
+    {
+        foreach (var property in Settings(type))
+        {
+            var value = owner is null ? null : property.GetValue(owner);
+            var underlying = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
+            var propertyKey = key + ":" + property.Name;
+            var propertyPath = Join(path, Camel(property.Name));
+            if (IsScalar(underlying))
+                settings.Add(new PlatformSetting(propertyKey, propertyPath, property, Describe(underlying), value));
+            else if (ElementType(underlying) is { } element)
+                settings.Add(new PlatformSetting(propertyKey, propertyPath, property, "a list, each " + Describe(element), value));
+            else
+                Walk(value, underlying, propertyKey, propertyPath, settings);
+        }
+    }
+
     static PlatformConfigurationException Error(string file, YamlNode node, string message) =>
         new(file, node.Start.Line, node.Start.Column, message);
 
@@ -205,6 +235,14 @@ public static class PlatformYamlConfiguration
         }
     }
 }
+
+/// <summary>One setting of <see cref="PlatformOptions"/> as <c>platform.yaml</c> and configuration know it.</summary>
+/// <param name="ConfigurationKey">The configuration key, e.g. <c>Platform:Store:Provider</c> (environment: <c>Platform__Store__Provider</c>).</param>
+/// <param name="YamlPath">The key path in <c>platform.yaml</c>, e.g. <c>store.provider</c>.</param>
+/// <param name="Property">The options property.</param>
+/// <param name="Expects">What a value must be, as the file's error messages say it, e.g. <c>one of sqlite, postgres</c>.</param>
+/// <param name="DefaultValue">The value of a new <see cref="PlatformOptions"/>.</param>
+public sealed record PlatformSetting(string ConfigurationKey, string YamlPath, PropertyInfo Property, string Expects, object? DefaultValue);
 
 /// <summary>A configuration file the runtime cannot use, with where the problem is.</summary>
 public sealed class PlatformConfigurationException : Exception
