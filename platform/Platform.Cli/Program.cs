@@ -15,4 +15,6 @@ root.Subcommands.Add(KafkaCommands.Create());
 root.Subcommands.Add(SagasCommand.Create());
 root.Subcommands.Add(ProjectionCommands.Status());
 root.Subcommands.Add(ProjectionCommands.Projections());
+root.Subcommands.Add(EventCommands.Events());
+root.Subcommands.Add(EventCommands.Stream());
 return root.Parse(args).Invoke();

@@ -1,10 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.EntityFrameworkCore;
-using Platform.Events;
 using Platform.EventStore.Configuration;
 using Platform.EventStore.Storage;
 using Platform.Runtime.Configuration;
@@ -28,25 +26,13 @@ internal static class ProjectionCommands
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
     };
 
-    sealed class StoreOptions
-    {
-        public StoreArguments Store { get; } = new();
-        public Option<string?> Domain { get; } = new("--domain") { Description = "The service's assembly (path to its .dll) or a generated domain's assembly-qualified type name (default: Platform__Domains__0)." };
-
-        public void AddTo(Command command)
-        {
-            Store.AddTo(command);
-            command.Options.Add(Domain);
-        }
-    }
-
     public static Command Status()
     {
-        var options = new StoreOptions();
+        var options = new DomainStoreArguments();
         var json = new Option<bool>("--json") { Description = "Print JSON." };
         var command = new Command("status", "Each projection's checkpoint, the store's head, the lag in positions and seconds, and its state.") { json };
         options.AddTo(command);
-        command.SetAction((parse, ct) => RunAsync(parse, options, async (store, catalog, output) =>
+        command.SetAction((parse, ct) => options.RunAsync(parse, async (store, catalog, output) =>
         {
             var statuses = await ProjectionStatusReader.ReadAsync(store, catalog.Projections, ct);
             if (parse.GetValue(json))
@@ -69,7 +55,7 @@ internal static class ProjectionCommands
 
     public static Command Projections()
     {
-        var options = new StoreOptions();
+        var options = new DomainStoreArguments();
         var name = new Argument<string>("projection") { Description = "The projection to rebuild, e.g. OrderSummary." };
         var batch = new Option<int>("--batch-size") { Description = "Events per shadow transaction.", DefaultValueFactory = _ => 500 };
         var rebuild = new Command("rebuild",
@@ -78,7 +64,7 @@ internal static class ProjectionCommands
             name, batch,
         };
         options.AddTo(rebuild);
-        rebuild.SetAction((parse, ct) => RunAsync(parse, options, async (store, catalog, output) =>
+        rebuild.SetAction((parse, ct) => options.RunAsync(parse, async (store, catalog, output) =>
         {
             var projectionName = parse.GetValue(name)!;
             var projection = catalog.Projections.FirstOrDefault(p => p.Name == projectionName);
@@ -103,7 +89,7 @@ internal static class ProjectionCommands
             resumeName,
         };
         options.AddTo(resume);
-        resume.SetAction((parse, ct) => RunAsync(parse, options, async (store, catalog, output) =>
+        resume.SetAction((parse, ct) => options.RunAsync(parse, async (store, catalog, output) =>
         {
             var projectionName = parse.GetValue(resumeName)!;
             if (catalog.Projections.All(p => p.Name != projectionName))
@@ -161,44 +147,4 @@ internal static class ProjectionCommands
     }
 
     static string StateName(ProjectionState state) => JsonNamingPolicy.KebabCaseLower.ConvertName(state.ToString());
-
-    static async Task<int> RunAsync(ParseResult parse, StoreOptions options, Func<SqlEventStore, DomainCatalog, TextWriter, Task<int>> action)
-    {
-        var error = parse.InvocationConfiguration.Error;
-        if (!options.Store.TryResolve(parse, error, out var provider, out var connectionString))
-            return 1;
-        var domain = parse.GetValue(options.Domain) ?? Environment.GetEnvironmentVariable("Platform__Domains__0");
-        if (string.IsNullOrWhiteSpace(domain))
-        {
-            error.WriteLine("error: no domain; pass --domain path/to/Service.dll (the built service) or set Platform__Domains__0 as for the runtime.");
-            return 1;
-        }
-        DomainCatalog catalog;
-        try
-        {
-            catalog = new DomainCatalog(LoadDomains(domain));
-        }
-        catch (Exception exception) when (exception is IOException or BadImageFormatException or InvalidOperationException or ReflectionTypeLoadException)
-        {
-            error.WriteLine($"error: cannot load the domain '{domain}' ({OneLine(exception.Message)}); pass the built service's .dll or 'Namespace.XDomain, Assembly'.");
-            return 1;
-        }
-        var storeOptions = provider == StoreProvider.Postgres
-            ? new EventStoreOptions().UsePostgres(connectionString)
-            : new EventStoreOptions().UseSqlite(connectionString);
-        try
-        {
-            await using var store = new SqlEventStore(storeOptions, new EventTypeRegistry(catalog.EventTypes));
-            return await action(store, catalog, parse.InvocationConfiguration.Output);
-        }
-        catch (Exception exception) when (exception is System.Data.Common.DbException or InvalidOperationException or ArgumentException)
-        {
-            error.WriteLine($"error: the store could not be used ({OneLine(exception.Message)}); check --store and --connection, and that the runtime has migrated it.");
-            return 1;
-        }
-    }
-
-    static IReadOnlyList<Type> LoadDomains(string domain) => DomainLoader.Load(domain);
-
-    static string OneLine(string text) => StoreArguments.OneLine(text);
 }
