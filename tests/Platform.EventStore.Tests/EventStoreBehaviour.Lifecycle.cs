@@ -251,6 +251,54 @@ public abstract partial class EventStoreBehaviour
     }
 
     [SkippableFact]
+    public async Task a_publish_that_never_completes_times_out_and_the_relay_publishes_the_batch_again()
+    {
+        var checkpoint = $"relay-{Guid.NewGuid():N}";
+        await Store.SaveCheckpointAsync(checkpoint, await Store.GetHeadPositionAsync());
+        var stream = NewStream("stuck");
+        await Store.AppendAsync(stream, "cart", ExpectedVersion.NoStream, Items(3));
+
+        // The first publish hangs and ignores its cancellation token, as a publisher confirm lost in
+        // a RabbitMQ restart does (rabbitmq-dotnet-client #1930); the next ones succeed.
+        var publisher = new HangingOncePublisher();
+        var relay = new OutboxRelay(Store, publisher, new OutboxRelayOptions
+        {
+            CheckpointName = checkpoint, PollInterval = TimeSpan.FromMilliseconds(5), RetryDelay = TimeSpan.FromMilliseconds(5),
+            PublishTimeout = TimeSpan.FromMilliseconds(300),
+        });
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var running = relay.RunAsync(stop.Token);
+        while ((publisher.Published.Count < 3 || await relay.GetLagAsync() > 0) && !stop.IsCancellationRequested)
+            await Task.Delay(5);
+        await stop.CancelAsync();
+        await running.WaitAsync(TimeSpan.FromSeconds(10)); // a relay held by the hanging publish never stops
+
+        Assert.False(publisher.Hung.Task.IsCompleted, "the hanging publish completed after all");
+        // The same batch once more, after the timeout: two calls, the three events once.
+        Assert.Equal(2, publisher.Calls);
+        Assert.Equal(3, publisher.Published.Count);
+        Assert.Equal(0, await relay.GetLagAsync());
+    }
+
+    sealed class HangingOncePublisher : IEventPublisher
+    {
+        public TaskCompletionSource Hung { get; } = new();
+        public List<EventEnvelope> Published { get; } = [];
+        int _calls;
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public Task PublishAsync(IReadOnlyList<EventEnvelope> events, CancellationToken cancellationToken)
+        {
+            if (Interlocked.Increment(ref _calls) == 1)
+                return Hung.Task;
+            lock (Published)
+                Published.AddRange(events);
+            return Task.CompletedTask;
+        }
+    }
+
+    [SkippableFact]
     public async Task the_inbox_accepts_a_message_once_per_consumer()
     {
         var message = Guid.NewGuid();

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Platform.Events;
 using Platform.EventStore.Storage;
 using Platform.Persistence;
 
@@ -20,6 +21,14 @@ public sealed class OutboxRelayOptions
 
     /// <summary>How long to wait after a failure (publish error, unreadable event) before trying again. Default 1 s.</summary>
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long one batch's publish may take before the relay gives up on it and publishes the
+    /// batch again (consumers drop the copies). Default 30 s. A broker client can wait forever for
+    /// a publisher confirm lost in a broker restart (RabbitMQ.Client 7.2, rabbitmq-dotnet-client
+    /// #1930); without this bound the relay would stop for good with no error.
+    /// </summary>
+    public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>
@@ -111,7 +120,7 @@ public sealed class OutboxRelay
                 // Kept from the first failed attempt on: a retried batch still has its oldest event.
                 if (Interlocked.Read(ref _pendingSinceTicks) == 0)
                     Interlocked.Exchange(ref _pendingSinceTicks, page.Events[0].Timestamp.UtcTicks);
-                await _publisher.PublishAsync(page.Events, cancellationToken).ConfigureAwait(false);
+                await PublishBoundedAsync(page.Events, cancellationToken).ConfigureAwait(false);
             }
             if (page.NextPosition != position)
             {
@@ -127,6 +136,29 @@ public sealed class OutboxRelay
                 return total;
         }
     }
+
+    async Task PublishBoundedAsync(IReadOnlyList<EventEnvelope> events, CancellationToken cancellationToken)
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(_options.PublishTimeout);
+        try
+        {
+            // WaitAsync as well as the token: a publisher that ignores cancellation must not hold the relay.
+            await _publisher.PublishAsync(events, bounded.Token).WaitAsync(_options.PublishTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException(PublishTimedOut(events));
+        }
+        catch (TimeoutException exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException(PublishTimedOut(events), exception);
+        }
+    }
+
+    string PublishTimedOut(IReadOnlyList<EventEnvelope> events) =>
+        $"Publishing {events.Count} events from position {events[0].GlobalPosition} took longer than {_options.PublishTimeout}; " +
+        "the batch is published again";
 
     /// <summary>
     /// Relays until cancelled. A failure (bus down, an event that cannot be read) is logged, kept

@@ -158,6 +158,13 @@ public sealed class PlatformRelayOptions
     /// how often the relaying one checks it still holds the lock. Default 2 s.
     /// </summary>
     public TimeSpan LeaderPollInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How long one batch's publish may take before the relay publishes it again (consumers
+    /// drop the copies). Default 30 s. Bounds a broker client that never completes a publish,
+    /// e.g. a confirm lost in a RabbitMQ restart.
+    /// </summary>
+    public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>The projection section of <see cref="PlatformOptions"/> (<c>Platform:Projections</c>).</summary>

@@ -115,7 +115,10 @@ public static class PlatformServiceCollectionExtensions
         {
             services.TryAddSingleton(sp => new OutboxRelay(sp.GetRequiredService<SqlEventStore>(),
                 sp.GetRequiredService<IEventPublisher>(),
-                new OutboxRelayOptions { BatchSize = options.Relay.BatchSize, PollInterval = options.Relay.PollInterval },
+                new OutboxRelayOptions
+                {
+                    BatchSize = options.Relay.BatchSize, PollInterval = options.Relay.PollInterval, PublishTimeout = options.Relay.PublishTimeout,
+                },
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger<OutboxRelay>()));
             services.AddHostedService<OutboxRelayService>();
         }
