@@ -128,7 +128,9 @@ internal static class EventEmitter
             // Hand-written: the service implements this partial method in its own file.
             w.Line($"public static {target} {method}({source} source) => {from.Upcaster}(source);");
             w.Line();
-            w.Line($"static partial {target} {from.Upcaster}({source} source);");
+            // private: C# requires an accessibility modifier on a partial method that returns a
+            // value (CS8796); without it no hand-written upcaster could compile (issue 9).
+            w.Line($"private static partial {target} {from.Upcaster}({source} source);");
             return;
         }
         var oldFields = new Dictionary<string, FieldDefinition>();
