@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Platform.Cli.Commands;
 
-var root = new RootCommand("platform: check, lock and describe event-driven definitions written in YAML.");
+var root = new RootCommand("platform: check, generate and lock event-driven definitions written in YAML, run the shared runtime, and operate its store.");
 root.Subcommands.Add(ValidateCommand.Create());
 root.Subcommands.Add(LockCommand.Create());
 root.Subcommands.Add(SchemaCommand.Create());
