@@ -2,11 +2,13 @@ using System.Text.Json.Nodes;
 using Platform.Cli.Documents;
 using Platform.Definitions.Checks;
 using Platform.Definitions.Loading;
+using Platform.Definitions.Schema;
+using Platform.Runtime.Configuration;
 using Xunit;
 
 namespace Platform.Generators.Tests;
 
-/// <summary>Diagrams, AsyncAPI and event schemas drawn from the Orders definitions.</summary>
+/// <summary>Diagrams, AsyncAPI and event schemas drawn from the Orders definitions; the generated YAML and configuration references.</summary>
 public class DocumentationArtefacts
 {
     static readonly Lazy<DefinitionSet> Orders = new(() => DefinitionSet.Check(
@@ -59,5 +61,55 @@ public class DocumentationArtefacts
         Assert.Contains("currency", v2["required"]!.AsArray().Select(n => (string)n!));
         Assert.Equal("uuid", (string?)schemas["shop.payments.payment-charged.v1.schema.json"]["properties"]!["paymentId"]!["format"]);
         Assert.Equal(2, (int)v2["x-schema-version"]!);
+    }
+
+    [Fact]
+    public void yaml_reference_describes_every_file_kind_and_every_key_the_schema_has()
+    {
+        var schema = JsonNode.Parse(PlatformSchema.ToJson())!;
+        var reference = YamlReference.Render(PlatformSchema.ToJson());
+        var kinds = schema["oneOf"]!.AsArray().Select(k => ((string)k!["$ref"]!).Split('/')[^1]).ToList();
+        Assert.Equal(["aggregateFile", "contractsFile", "projectionFile", "sagaFile", "reactionsFile"], kinds);
+        foreach (var kind in kinds)
+        {
+            Assert.Contains($"| `{kind[..^"File".Length]}:` | [{kind}](#{kind.ToLowerInvariant()}) |", reference);
+            var file = schema["definitions"]![kind]!;
+            var required = file["required"]!.AsArray().Select(n => (string)n!).ToHashSet();
+            foreach (var (key, _) in file["properties"]!.AsObject())
+                Assert.Matches($@"\| `{key}` \| [^|]+ \| {(required.Contains(key) ? "yes" : "no")} \|", reference);
+        }
+        foreach (var (name, _) in schema["definitions"]!.AsObject())
+            Assert.Contains($"\n### {name}\n", reference);
+        Assert.Contains("one of `BACKWARD`, `BACKWARD_TRANSITIVE`, `FORWARD`, `FULL`, `NONE`", reference);
+        Assert.Contains("one of `ignore`, `deadLetter`", reference);
+        Assert.Contains("pattern `^[1-9][0-9]*(ms|s|m|h|d)$`", reference);
+    }
+
+    [Fact]
+    public void configuration_reference_lists_every_setting_with_its_keys_default_and_description()
+    {
+        var reference = ConfigurationReference.Render();
+        var settings = PlatformYamlConfiguration.DescribeSettings();
+        Assert.True(settings.Count >= 40, $"only {settings.Count} settings found in PlatformOptions");
+        foreach (var setting in settings)
+        {
+            var key = setting.ConfigurationKey + (setting.YamlPath == "domains" ? ":0" : "");
+            Assert.Contains($"| `{setting.YamlPath}` | `{key}` | `{key.Replace(":", "__")}` |", reference);
+        }
+        Assert.Contains("| `store.provider` | `Platform:Store:Provider` | `Platform__Store__Provider` | one of sqlite, postgres | `sqlite` | The database.", reference);
+        Assert.Contains("| `relay.pollInterval` | `Platform:Relay:PollInterval` | `Platform__Relay__PollInterval` | a duration such as 00:00:30 | `00:00:00.05` |", reference);
+        Assert.Contains("| `transport.kafka.partitions` | `Platform:Transport:Kafka:Partitions` | `Platform__Transport__Kafka__Partitions` | a whole number | `12` |", reference);
+        Assert.DoesNotContain("No XML documentation file", reference);
+        Assert.Contains("`Platform:Sagas:Timeouts:{name}`", reference);
+    }
+
+    [Theory]
+    [InlineData("yaml")]
+    [InlineData("configuration")]
+    public void the_committed_reference_is_what_the_command_writes_now(string kind)
+    {
+        var committed = File.ReadAllText(Path.Combine(GeneratorHarness.RepositoryRoot, "docs", "reference", kind + ".md"));
+        var current = kind == "yaml" ? YamlReference.Render(PlatformSchema.ToJson()) : ConfigurationReference.Render();
+        Assert.True(committed == current, $"docs/reference/{kind}.md is stale; run scripts/drift-check.sh --fix and commit it");
     }
 }
