@@ -1,0 +1,124 @@
+using System.Collections.Immutable;
+using System.Reflection;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Platform.Cli.Documents;
+using Platform.Runtime.Configuration;
+using Xunit;
+
+namespace Platform.Generators.Tests;
+
+/// <summary>
+/// The code of the guides in docs/guides: every YAML and C# block there is a region of a file under
+/// Guides/ or examples/ (snippet markers, checked by <c>platform docs snippets</c>), and here those
+/// files are generated, compiled and run the way a service would use them.
+/// </summary>
+public class GuideExamples
+{
+    static string Guides => Path.Combine(GeneratorHarness.RepositoryRoot, "tests", "Platform.Generators.Tests", "Guides");
+
+    [Fact]
+    public async Task first_aggregate_generates_compiles_and_runs_on_the_hosted_runtime()
+    {
+        var definitions = Path.Combine(Guides, "FirstAggregate", "definitions");
+        var assembly = Compile("Support.Tickets", GeneratorHarness.Load(definitions), File.ReadAllText(Path.Combine(Guides, "FirstAggregate", "TicketDesk.cs")));
+        var run = assembly.GetType("Support.Desk.TicketDesk", throwOnError: true)!.GetMethod("RunAsync")!;
+
+        var folder = Directory.CreateTempSubdirectory("first-aggregate-guide-");
+        try
+        {
+            var seen = await (Task<IReadOnlyList<string>>)run.Invoke(null, [Path.Combine(folder.FullName, "tickets.db")])!;
+            Assert.Equal(
+                [
+                    "OpenTicket rejected by Ticket: it already exists",
+                    "opened at version 1",
+                    "Printer on fire: Assigned, ada",
+                    "0 tickets on the board after closing",
+                ],
+                seen);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void hand_written_hooks_compile_with_the_orders_code_and_the_command_rule_refuses()
+    {
+        var assembly = Compile("Shop.Orders", GeneratorHarness.Load(GeneratorHarness.OrdersDefinitions), File.ReadAllText(Path.Combine(Guides, "Hooks", "OrderHooks.cs")));
+        object order = assembly.GetType("Shop.Orders.Order", throwOnError: true)!.GetProperty("Definition")!.GetValue(null)!;
+        var state = assembly.GetType("Shop.Orders.Order")!.GetMethod("CreateEmpty")!.Invoke(order, null);
+        var itemType = assembly.GetType("Shop.Orders.OrderItem", throwOnError: true)!;
+        var items = (System.Collections.IList)Activator.CreateInstance(typeof(List<>).MakeGenericType(itemType))!;
+        for (var i = 0; i < 51; i++)
+            items.Add(Activator.CreateInstance(itemType, $"p-{i}", 1, 1m));
+        var place = Activator.CreateInstance(assembly.GetType("Shop.Orders.PlaceOrder", throwOnError: true)!, Guid.NewGuid(), "c-1", items, "Seoul", "KRW", "STANDARD")!;
+
+        var handle = order.GetType().GetMethod("Handle", [state!.GetType(), typeof(long), place.GetType()])!;
+        var rejected = Assert.Throws<TargetInvocationException>(() => handle.Invoke(order, [state, 0L, place]));
+        Assert.Equal("PlaceOrder rejected by Order: an order has at most 50 lines, this one has 51", rejected.InnerException!.Message);
+
+        items.RemoveAt(0);
+        var events = (System.Collections.IEnumerable)handle.Invoke(order, [state, 0L, place])!;
+        Assert.Equal("OrderPlaced", Assert.Single(events.Cast<object>()).GetType().Name);
+    }
+
+    [Theory]
+    [InlineData("platform.rabbitmq.yaml", TransportKind.RabbitMq)]
+    [InlineData("platform.kafka.yaml", TransportKind.Kafka)]
+    public void the_deployment_files_of_docs_deploying_load_and_bind(string file, TransportKind transport)
+    {
+        var path = Path.Combine(Guides, "Deploying", file);
+        var settings = PlatformYamlConfiguration.Parse(File.ReadAllText(path), path);
+        Assert.Equal("postgres", settings["Platform:Store:Provider"]);
+        Assert.Equal(transport.ToString(), settings["Platform:Transport:Kind"], ignoreCase: true);
+        Assert.Equal("shop", settings["Platform:Transport:QueuePrefix"]);
+        // A relative .dll under domains is resolved against the file's folder.
+        Assert.True(Path.IsPathRooted(settings["Platform:Domains:0"]));
+    }
+
+    [Fact]
+    public void every_snippet_in_the_docs_equals_its_source()
+    {
+        var report = DocSnippets.Run(GeneratorHarness.RepositoryRoot, fix: false);
+        Assert.True(report.Stale.Count == 0 && report.Broken.Count == 0,
+            "stale or broken snippets (refresh with scripts/drift-check.sh --fix):\n" + string.Join("\n", report.Stale.Concat(report.Broken)));
+        Assert.True(report.Blocks >= 10, $"only {report.Blocks} marked snippets in the docs; the guides lost their markers");
+    }
+
+    // What the SDK adds to every project here (ImplicitUsings in Directory.Build.props).
+    const string ImplicitUsings = """
+        global using System;
+        global using System.Collections.Generic;
+        global using System.IO;
+        global using System.Linq;
+        global using System.Net.Http;
+        global using System.Threading;
+        global using System.Threading.Tasks;
+        """;
+
+    /// <summary>Generates from <paramref name="texts"/>, compiles with <paramref name="handWritten"/> as a service build would, and loads the result.</summary>
+    static Assembly Compile(string assemblyName, ImmutableArray<AdditionalText> texts, params string[] handWritten)
+    {
+        var compilation = GeneratorHarness.CreateCompilation(assemblyName, [ImplicitUsings, .. handWritten]);
+        compilation = compilation.AddReferences(ServiceReferences(compilation, assemblyName));
+        var (_, output, diagnostics) = GeneratorHarness.Run(texts, compilation);
+        Assert.Empty(diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error));
+        var errors = output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+        Assert.True(errors.Count == 0, "the guide's code does not compile:\n" + string.Join("\n", errors));
+        return GeneratorHarness.LoadAssembly(output);
+    }
+
+    /// <summary>What a service that hosts the runtime references beyond the generator harness's set: the runtime, hosting, SQLite.</summary>
+    static IEnumerable<MetadataReference> ServiceReferences(Compilation compilation, string assemblyName)
+    {
+        var present = compilation.References.Select(r => Path.GetFileName(r.Display ?? "")).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var own = typeof(GuideExamples).Assembly.Location;
+        return Directory.GetFiles(AppContext.BaseDirectory, "*.dll")
+            .Where(path => !present.Contains(Path.GetFileName(path)) && path != own
+                           && !Path.GetFileNameWithoutExtension(path).Equals(assemblyName, StringComparison.OrdinalIgnoreCase))
+            .Where(path => { try { AssemblyName.GetAssemblyName(path); return true; } catch (BadImageFormatException) { return false; } })
+            .Select(path => (MetadataReference)MetadataReference.CreateFromFile(path));
+    }
+}
