@@ -64,6 +64,25 @@ public class GuideExamples
         Assert.Equal("OrderPlaced", Assert.Single(events.Cast<object>()).GetType().Name);
     }
 
+    [Fact]
+    public void saga_services_compile_against_the_orders_code_and_route_the_saga_commands()
+    {
+        var source = File.ReadAllText(Path.Combine(Guides, "Sagas", "FulfilmentServices.cs"));
+        var compilation = GeneratorHarness.CreateCompilation("Shop.Fulfilment", [ImplicitUsings, source]);
+        compilation = compilation.AddReferences(ServiceReferences(compilation, "Shop.Fulfilment"));
+        var errors = compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+        Assert.True(errors.Count == 0, "the guide's code does not compile:\n" + string.Join("\n", errors));
+        var assembly = GeneratorHarness.LoadAssembly(compilation);
+
+        var services = new Microsoft.Extensions.DependencyInjection.ServiceCollection();
+        assembly.GetType("Shop.Fulfilment.FulfilmentHost", throwOnError: true)!.GetMethod("AddFulfilment")!
+            .Invoke(null, [services, "Data Source=fulfilment.db"]);
+        var options = (PlatformOptions)services.Single(s => s.ServiceType == typeof(PlatformOptions)).ImplementationInstance!;
+        Assert.Equal(new Uri("queue:platform-paymentservice"), options.Sagas.Routes[typeof(Shop.Payments.ChargePayment)]);
+        Assert.Equal(new Uri("queue:shipping"), options.Sagas.Routes[typeof(Shop.Inventory.ArrangeShipment)]);
+        Assert.Equal(TimeSpan.FromMinutes(5), options.Sagas.Timeouts["OrderFulfilmentInventoryTimeout"]);
+    }
+
     [Theory]
     [InlineData("platform.rabbitmq.yaml", TransportKind.RabbitMq)]
     [InlineData("platform.kafka.yaml", TransportKind.Kafka)]
