@@ -6,10 +6,10 @@ namespace Shop.Orders.Demo;
 /// Orders placed and sagas ended, read every quarter second: one line rewritten in place on a
 /// terminal, a line per tenth otherwise (a log or CI output gets ten lines, not hundreds).
 /// </summary>
-sealed class Progress(int orders)
+sealed class Progress(int orders, TextWriter output)
 {
     readonly CancellationTokenSource _stop = new();
-    readonly bool _inPlace = !Console.IsOutputRedirected;
+    readonly bool _inPlace = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
     int _placedTenth = -1, _endedTenth = -1, _written;
 
     public async Task RunAsync(Func<int> placed, SagaOperations sagas)
@@ -27,7 +27,7 @@ sealed class Progress(int orders)
             }
         }
         if (_inPlace)
-            Console.WriteLine();
+            output.WriteLine();
     }
 
     public async Task StopAsync(Task running)
@@ -40,12 +40,12 @@ sealed class Progress(int orders)
     {
         var byState = await sagas.CountByStateAsync();
         long Count(string state) => byState.TryGetValue(state, out var n) ? n : 0;
-        var ended = Count("Completed") + Count("Compensated") + Count("CompensationFailed");
+        var ended = Summary.Ended(byState);
         var line = $"  placed {placed,7:N0}/{orders:N0}   sagas ended {ended,7:N0}/{orders:N0} " +
                    $"(Completed {Count("Completed"):N0}, Compensated {Count("Compensated"):N0}, CompensationFailed {Count("CompensationFailed"):N0})";
         if (_inPlace)
         {
-            Console.Write("\r" + line.PadRight(_written));
+            output.Write("\r" + line.PadRight(_written));
             _written = line.Length;
             return;
         }
@@ -53,6 +53,6 @@ sealed class Progress(int orders)
         if (placedTenth == _placedTenth && endedTenth == _endedTenth)
             return;
         (_placedTenth, _endedTenth) = (placedTenth, endedTenth);
-        Console.WriteLine(line);
+        output.WriteLine(line);
     }
 }

@@ -8,11 +8,14 @@ using Shop.Payments;
 namespace Shop.Orders.Demo;
 
 /// <summary>
-/// Which orders the demo's services fail, decided from the seed and the order id alone, so a run
-/// with the same seed fails the same orders whatever order the messages arrive in.
+/// Which orders the demo's services fail and which customers cancel, decided from the seed and the
+/// order id alone, so a run with the same seed fails and cancels the same orders whatever order the
+/// messages arrive in.
 /// </summary>
-sealed record FailurePlan(int Seed, double Payment, double Inventory, double Refund)
+sealed record FailurePlan(int Seed, double Payment, double Inventory, double Refund, double Cancel)
 {
+    public bool Cancels(Guid orderId) => Fails(orderId, "cancel", Cancel);
+
     public bool Fails(Guid orderId, string what, double rate)
     {
         if (rate <= 0)
