@@ -38,7 +38,7 @@ public sealed class DlqCommandTests
         var (code, output) = await DlqAsync(["list", "--json", .. store]);
         Assert.Equal(0, code);
         using (var listed = JsonDocument.Parse(output))
-            Assert.Equal([toDiscard.Id, toReplay.Id], listed.RootElement.EnumerateArray().Select(l => l.GetProperty("id").GetGuid()).Order());
+            Assert.Equal(new[] { toDiscard.Id, toReplay.Id }.Order(), listed.RootElement.EnumerateArray().Select(l => l.GetProperty("id").GetGuid()).Order());
 
         (code, output) = await DlqAsync(["list", .. store]);
         Assert.Equal(0, code);
