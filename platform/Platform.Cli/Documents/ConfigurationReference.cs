@@ -149,7 +149,7 @@ internal static class ConfigurationReference
             {
                 text.Append(node switch
                 {
-                    XText plain => plain.Value,
+                    XText plain => plain.Value.Replace("<", "&lt;", StringComparison.Ordinal).Replace(">", "&gt;", StringComparison.Ordinal),
                     XElement { Name.LocalName: "c" } code => "`" + code.Value + "`",
                     XElement { Name.LocalName: "see" } see when see.Attribute("cref") is { } cref => "`" + ShortName(cref.Value) + "`",
                     XElement { Name.LocalName: "see" } see when see.Attribute("langword") is { } word => "`" + word.Value + "`",

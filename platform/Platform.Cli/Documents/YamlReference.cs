@@ -204,7 +204,10 @@ internal static class YamlReference
         _ => node.ToJsonString(),
     };
 
-    static string Text(JsonNode? node) => node is JsonValue value ? ((string?)value ?? "").Trim() : "";
+    // Descriptions are prose: "Awaiting<Name>" would be an HTML tag to a Markdown renderer and vanish.
+    static string Text(JsonNode? node) => node is JsonValue value ? Html(((string?)value ?? "").Trim()) : "";
+
+    static string Html(string text) => text.Replace("<", "&lt;", StringComparison.Ordinal).Replace(">", "&gt;", StringComparison.Ordinal);
 
     static string Cell(string text) => text.Replace("|", "\\|", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal);
 }
