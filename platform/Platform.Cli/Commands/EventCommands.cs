@@ -19,7 +19,7 @@ internal static class EventCommands
     static readonly JsonSerializerOptions IndentedJson = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
     /// <summary>How often <c>--follow</c> looks for new events once it has caught up.</summary>
-    internal static TimeSpan FollowPollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+    static readonly TimeSpan FollowPollInterval = TimeSpan.FromMilliseconds(500);
 
     const int PageSize = 500;
 
