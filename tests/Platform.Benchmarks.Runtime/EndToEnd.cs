@@ -93,9 +93,11 @@ sealed class PlatformConsumerContender : Contender
                     cfg.UseRabbitMq(new Uri(rabbitMq));
                 cfg.Transport.QueuePrefix = "bench-" + Guid.NewGuid().ToString("N")[..8];
                 cfg.Transport.AutoDeleteQueues = true;
+                // The same prefetch as the baseline; partitions and group commit as configured by default.
                 cfg.Transport.PrefetchCount = prefetch;
-                // As many partitions as messages in flight: the same concurrency as the baseline.
-                cfg.Transport.Partitions = prefetch;
+                // PLATFORM_BENCH_COMMIT_BATCH=1 measures the consumer with a transaction per event.
+                if (int.TryParse(Environment.GetEnvironmentVariable("PLATFORM_BENCH_COMMIT_BATCH"), out var commitBatch))
+                    cfg.Transport.ConsumerCommitBatchSize = commitBatch;
                 cfg.Projections.Enabled = false;
                 // Only the consumer under test: the domain's saga would react to every OrderPlaced too.
                 cfg.Sagas.Enabled = false;

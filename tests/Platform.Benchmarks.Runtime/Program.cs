@@ -12,7 +12,10 @@ using Platform.Benchmarks.Runtime;
 // 1. End to end, append -> row visible, on the in-memory transport and on RabbitMQ: the platform
 //    (direct appends, outbox relay, IdempotentEventConsumer; and the projection engine tailing the
 //    store) against a bare MassTransit consumer fed by publishing the same events straight onto the
-//    bus. Same writers, prefetch and concurrency. Rounds run the contenders interleaved.
+//    bus. Same writers and prefetch (64); the bare consumer runs 64 messages at once, the platform's
+//    consumer commits them in groups (its defaults: 32 partitions, up to 4 transactions of up to 16
+//    deliveries). PLATFORM_BENCH_COMMIT_BATCH=1 runs the platform with a transaction per event.
+//    Rounds run the contenders interleaved.
 // 2. Rebuild: ProjectionRebuilder (OrderSummary) against Marten 9.58's async daemon rebuilding an
 //    equivalent single-stream projection of the same events.
 
@@ -41,7 +44,7 @@ for (var i = 0; i < args.Length; i++)
 }
 
 const int Writers = 8;
-const int Prefetch = 16;
+const int Prefetch = 64;
 var e2eOrders = orders ?? (quick ? 200 : 3_000);
 var warmOrders = quick ? 50 : 300;
 var replayOrders = rebuildOrders ?? (quick ? 1_000 : 30_000);

@@ -121,7 +121,15 @@ public sealed class DeadLetterTests
         // The replay committed the inbox row: the same event again would change nothing.
         Assert.False(await host.EventStore.TryMarkProcessedAsync(typeof(PoisonableConsumer).FullName!, stored.EventId));
         Assert.Empty(await letters.ListAsync(includeDiscarded: true));
-        Assert.All(others, o => Assert.Equal(1, poison.AttemptsOf(o)));
+        // Each other order's effects committed once. A delivery that shared a group transaction with
+        // the poison event and ran before it ran once more after the rollback (InboxCommitGroups).
+        Assert.All(others, o => Assert.InRange(poison.AttemptsOf(o), 1, 2));
+        foreach (var other in others)
+        {
+            var placed = (await host.EventStore.ReadStreamAsync(other.ToString("D")).ToListAsync()).Single();
+            Assert.Equal(placed.EventId, poison.Consumed[other.ToString("D")]);
+            Assert.False(await host.EventStore.TryMarkProcessedAsync(typeof(PoisonableConsumer).FullName!, placed.EventId));
+        }
     }
 
     [SkippableFact]

@@ -62,19 +62,9 @@ public sealed partial class SqlEventStore
             return new InboxClaim(await TryMarkProcessedAsync(consumer, messageId, transaction, cancellationToken).ConfigureAwait(false), 0);
 
         var connection = transaction.Connection;
-        var names = string.Join(", ", typeNames.Select((_, i) => "@type" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        var earlierSql =
-            "SELECT count(*) FROM events e WHERE e.stream_id = @stream AND e.stream_version < @version " +
-            $"AND e.type_name IN ({names}) " +
-            "AND NOT EXISTS (SELECT 1 FROM processed_messages p WHERE p.consumer = @consumer AND p.message_id = e.event_id)";
-        void AddEarlier(Func<System.Data.Common.DbParameter> create, System.Data.Common.DbParameterCollection parameters)
-        {
-            Add(create, parameters, "stream", streamId);
-            Add(create, parameters, "version", streamVersion);
-            Add(create, parameters, "consumer", consumer);
-            for (var i = 0; i < typeNames.Count; i++)
-                Add(create, parameters, "type" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), typeNames[i]);
-        }
+        var earlierSql = EarlierUnprocessedSql(typeNames.Count);
+        void AddEarlier(Func<System.Data.Common.DbParameter> create, System.Data.Common.DbParameterCollection parameters) =>
+            AddEarlierParameters(create, parameters, consumer, streamId, streamVersion, typeNames);
 
         if (!connection.CanCreateBatch)
         {
@@ -106,6 +96,120 @@ public sealed partial class SqlEventStore
             pending = Convert.ToInt64(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture);
         }
         return new InboxClaim(insert.RecordsAffected == 1, pending);
+    }
+
+    /// <summary>
+    /// <see cref="TryMarkProcessedInOrderAsync(string, Guid, string, long, IReadOnlyList{string}, EventStoreTransaction, CancellationToken)"/>
+    /// for several events of different streams at once: every inbox row and every order count in
+    /// one round trip where the provider has batches (PostgreSQL), one claim after the other
+    /// otherwise. Claims are answered in the order given. What a consumer committing several
+    /// deliveries in one transaction asks.
+    /// </summary>
+    /// <param name="consumer">The consumer's stable name.</param>
+    /// <param name="events">The events: id, stream and version.</param>
+    /// <param name="typeNames">The stored type names of the events the consumer handles.</param>
+    /// <param name="transaction">The transaction of the consumer's effects.</param>
+    /// <param name="cancellationToken">Cancels the statements.</param>
+    public async Task<InboxClaim[]> TryMarkProcessedInOrderAsync(string consumer, IReadOnlyList<InboxClaimRequest> events,
+        IReadOnlyList<string> typeNames, EventStoreTransaction transaction, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(consumer);
+        ArgumentNullException.ThrowIfNull(events);
+        ArgumentNullException.ThrowIfNull(typeNames);
+        ArgumentNullException.ThrowIfNull(transaction);
+        var claims = new InboxClaim[events.Count];
+        var connection = transaction.Connection;
+        if (!connection.CanCreateBatch || events.Count == 1)
+        {
+            for (var i = 0; i < events.Count; i++)
+                claims[i] = await TryMarkProcessedInOrderAsync(consumer, events[i].EventId, events[i].StreamId, events[i].StreamVersion,
+                    typeNames, transaction, cancellationToken).ConfigureAwait(false);
+            return claims;
+        }
+
+        var earlierSql = EarlierUnprocessedSql(typeNames.Count);
+        var at = _dialect.TimestampParameter(DateTimeOffset.UtcNow);
+        await using var batch = connection.CreateBatch();
+        batch.Transaction = transaction.Transaction;
+        var inserts = new System.Data.Common.DbBatchCommand[events.Count];
+        var counted = new bool[events.Count];
+        for (var i = 0; i < events.Count; i++)
+        {
+            var insert = inserts[i] = batch.CreateBatchCommand();
+            insert.CommandText = InsertProcessedSql;
+            Add(insert.CreateParameter, insert.Parameters, "consumer", consumer);
+            Add(insert.CreateParameter, insert.Parameters, "message", GuidParameter(events[i].EventId));
+            Add(insert.CreateParameter, insert.Parameters, "at", at);
+            batch.BatchCommands.Add(insert);
+            if (events[i].StreamVersion <= 1 || typeNames.Count == 0)
+                continue;
+            counted[i] = true;
+            var count = batch.CreateBatchCommand();
+            count.CommandText = earlierSql;
+            AddEarlierParameters(count.CreateParameter, count.Parameters, consumer, events[i].StreamId, events[i].StreamVersion, typeNames);
+            batch.BatchCommands.Add(count);
+        }
+        var pending = new long[events.Count];
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            // The reader moves over the statements that return rows: the counts, in order.
+            var first = true;
+            for (var i = 0; i < events.Count; i++)
+            {
+                if (!counted[i])
+                    continue;
+                if (!first)
+                    await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+                first = false;
+                await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                pending[i] = Convert.ToInt64(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+        for (var i = 0; i < events.Count; i++)
+            claims[i] = new InboxClaim(inserts[i].RecordsAffected == 1, pending[i]);
+        return claims;
+    }
+
+    /// <summary>
+    /// Removes inbox rows written in <paramref name="transaction"/> for events the consumer turned
+    /// down after claiming them (an earlier event of the stream was not processed yet), so that the
+    /// rest of the transaction can commit and the events come again.
+    /// </summary>
+    /// <param name="consumer">The consumer's stable name.</param>
+    /// <param name="messageIds">The events to take back.</param>
+    /// <param name="transaction">The transaction that wrote the rows.</param>
+    /// <param name="cancellationToken">Cancels the statements.</param>
+    public async Task UnmarkProcessedAsync(string consumer, IEnumerable<Guid> messageIds, EventStoreTransaction transaction,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(consumer);
+        ArgumentNullException.ThrowIfNull(messageIds);
+        ArgumentNullException.ThrowIfNull(transaction);
+        foreach (var messageId in messageIds)
+        {
+            await using var command = transaction.Connection.CreateCommand();
+            command.Transaction = transaction.Transaction;
+            command.CommandText = "DELETE FROM processed_messages WHERE consumer = @consumer AND message_id = @message";
+            AddParameter(command, "consumer", consumer);
+            AddParameter(command, "message", GuidParameter(messageId));
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    // The order guard's count: earlier events of the stream, of the consumer's types, not in its inbox.
+    static string EarlierUnprocessedSql(int typeCount) =>
+        "SELECT count(*) FROM events e WHERE e.stream_id = @stream AND e.stream_version < @version " +
+        $"AND e.type_name IN ({string.Join(", ", Enumerable.Range(0, typeCount).Select(i => "@type" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)))}) " +
+        "AND NOT EXISTS (SELECT 1 FROM processed_messages p WHERE p.consumer = @consumer AND p.message_id = e.event_id)";
+
+    static void AddEarlierParameters(Func<System.Data.Common.DbParameter> create, System.Data.Common.DbParameterCollection parameters,
+        string consumer, string streamId, long streamVersion, IReadOnlyList<string> typeNames)
+    {
+        Add(create, parameters, "stream", streamId);
+        Add(create, parameters, "version", streamVersion);
+        Add(create, parameters, "consumer", consumer);
+        for (var i = 0; i < typeNames.Count; i++)
+            Add(create, parameters, "type" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), typeNames[i]);
     }
 
     const string InsertProcessedSql =
@@ -157,3 +261,9 @@ public sealed partial class SqlEventStore
 /// <param name="Recorded">True when the inbox row was inserted; false for a message the consumer had already processed.</param>
 /// <param name="EarlierUnprocessed">Earlier events of the stream, of the consumer's types, not yet in its inbox.</param>
 public readonly record struct InboxClaim(bool Recorded, long EarlierUnprocessed);
+
+/// <summary>One event a consumer claims in <see cref="SqlEventStore.TryMarkProcessedInOrderAsync(string, IReadOnlyList{InboxClaimRequest}, IReadOnlyList{string}, EventStoreTransaction, CancellationToken)"/>.</summary>
+/// <param name="EventId">The event id.</param>
+/// <param name="StreamId">The event's stream.</param>
+/// <param name="StreamVersion">The event's version in its stream.</param>
+public readonly record struct InboxClaimRequest(Guid EventId, string StreamId, long StreamVersion);

@@ -175,6 +175,9 @@ public sealed class PlatformOptions
         }
         ArgumentOutOfRangeException.ThrowIfLessThan(Transport.PrefetchCount, 1, "Platform:Transport:PrefetchCount");
         ArgumentOutOfRangeException.ThrowIfLessThan(Transport.Partitions, 1, "Platform:Transport:Partitions");
+        ArgumentOutOfRangeException.ThrowIfLessThan(Transport.ConsumerCommitBatchSize, 1, "Platform:Transport:ConsumerCommitBatchSize");
+        ArgumentOutOfRangeException.ThrowIfLessThan(Transport.ConsumerCommits, 1, "Platform:Transport:ConsumerCommits");
+        ArgumentOutOfRangeException.ThrowIfLessThan(Sagas.PrefetchCount, 1, "Platform:Sagas:PrefetchCount");
         ArgumentOutOfRangeException.ThrowIfNegative(Commands.MaxConcurrencyRetries, "Platform:Commands:MaxConcurrencyRetries");
         if (!string.IsNullOrWhiteSpace(Telemetry.OtlpEndpoint) && !Uri.TryCreate(Telemetry.OtlpEndpoint, UriKind.Absolute, out _))
             throw new InvalidOperationException(

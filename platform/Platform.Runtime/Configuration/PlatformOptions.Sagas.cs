@@ -14,6 +14,9 @@ public sealed class PlatformSagaOptions
     /// <summary>How many times a saga step is run again on the reloaded saga after another message saved it first. Default 10.</summary>
     public int MaxConcurrencyRetries { get; set; } = 10;
 
+    /// <summary>Messages fetched ahead, and handled at once, per saga and reaction endpoint. Default 16.</summary>
+    public int PrefetchCount { get; set; } = 16;
+
     /// <summary>How often the scheduler looks for due timeouts and undelivered outbox messages. Default 100 ms.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 

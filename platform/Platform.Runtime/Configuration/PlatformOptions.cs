@@ -48,20 +48,36 @@ public sealed class PlatformTransportOptions
     /// <summary>Prefix of every queue the runtime declares, so several services share a broker. Default <c>platform</c>.</summary>
     public string QueuePrefix { get; set; } = "platform";
 
-    /// <summary>Messages fetched ahead per event-consumer endpoint. Default 16.</summary>
-    public int PrefetchCount { get; set; } = 16;
+    /// <summary>
+    /// Messages fetched ahead, and handed to the consumer at once, per event-consumer endpoint.
+    /// More than <see cref="Partitions"/>, so that partitions hashed from stream ids find work
+    /// while others are busy; the database sees at most <see cref="ConsumerCommits"/> transactions
+    /// per consumer. Default 64.
+    /// </summary>
+    public int PrefetchCount { get; set; } = 64;
 
     /// <summary>
     /// Partitions per event-consumer endpoint: events of one stream always land in the same
-    /// partition and are consumed one at a time; partitions run in parallel. Default 8.
+    /// partition and are consumed one at a time; partitions run in parallel. Default 32.
     /// </summary>
-    public int Partitions { get; set; } = 8;
+    public int Partitions { get; set; } = 32;
 
     /// <summary>
     /// How many times an event that arrived before an earlier event of its stream is retried
     /// (waits of 10 ms, 30 ms, 50 ms, ...) before it faults. Default 50 (about 25 s in all).
     /// </summary>
     public int OutOfOrderRetries { get; set; } = 50;
+
+    /// <summary>
+    /// Most deliveries an idempotent event consumer commits in one transaction: deliveries that
+    /// arrive while one of its transactions runs are claimed and committed together by the next
+    /// (group commit); each is acknowledged after that commit. 1 gives every event a transaction
+    /// of its own. Default 16.
+    /// </summary>
+    public int ConsumerCommitBatchSize { get; set; } = 16;
+
+    /// <summary>Transactions an idempotent event consumer may have running at once (see <see cref="ConsumerCommitBatchSize"/>). Default 4.</summary>
+    public int ConsumerCommits { get; set; } = 4;
 
     /// <summary>
     /// Declare RabbitMQ queues as auto-delete and non-durable: for tests and throwaway instances,

@@ -9,6 +9,7 @@ using Platform.EventStore.Outbox;
 using Platform.EventStore.Storage;
 using Platform.Persistence;
 using Platform.Runtime.Commands;
+using Platform.Runtime.Consumers;
 using Platform.Runtime.Domains;
 using Platform.Runtime.Kafka;
 using Platform.Runtime.Messaging;
@@ -59,6 +60,8 @@ public static class PlatformServiceCollectionExtensions
             ? store.UsePostgres(options.Store.ConnectionString)
             : store.UseSqlite(options.Store.ConnectionString));
         services.TryAddSingleton<ICommandDispatcher, CommandDispatcher>();
+        services.TryAddSingleton(sp => new InboxCommitGroups(sp.GetRequiredService<SqlEventStore>(),
+            options.Transport.ConsumerCommitBatchSize, options.Transport.ConsumerCommits));
         if (options.Transport.Kind == TransportKind.Kafka)
         {
             services.TryAddSingleton<KafkaTopology>();

@@ -61,6 +61,23 @@ public abstract class IdempotentEventConsumer
         ArgumentNullException.ThrowIfNull(handle);
         var headers = EventHeaders.From(context);
         var cancellationToken = context.CancellationToken;
+        if (context.TryGetPayload<IServiceProvider>(out var services) && services.GetService(typeof(InboxCommitGroups)) is InboxCommitGroups { Enabled: true } groups)
+        {
+            var outcome = await groups.SubmitAsync(ConsumerName, _handledTypeNames ??= HandledTypeNames(),
+                new GroupedDelivery<TEvent>(headers, context, handle)).ConfigureAwait(false);
+            switch (outcome.Kind)
+            {
+                case InboxOutcomeKind.Committed:
+                    PlatformTelemetry.EventsConsumed.Add(1);
+                    return true;
+                case InboxOutcomeKind.Duplicate:
+                    PlatformTelemetry.DuplicatesSkipped.Add(1);
+                    return false;
+                case InboxOutcomeKind.OutOfOrder:
+                    throw new OutOfOrderEventException(ConsumerName, headers.StreamId, headers.StreamVersion, outcome.EarlierUnprocessed);
+            }
+            // RunAlone: the batch failed; this delivery's own transaction below.
+        }
         await using var transaction = await _store.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         // The inbox row and the order guard (below) in one round trip. On PostgreSQL a second
         // instance inserting the same row waits for the first to commit and then inserts nothing,
@@ -79,6 +96,15 @@ public abstract class IdempotentEventConsumer
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         PlatformTelemetry.EventsConsumed.Add(1);
         return true;
+    }
+
+    sealed class GroupedDelivery<TEvent>(EventHeaders headers, ConsumeContext<TEvent> context,
+        Func<TransactionalEventContext<TEvent>, CancellationToken, Task> handle) : InboxDelivery(headers, context.CancellationToken)
+        where TEvent : class
+    {
+        public override Task HandleAsync(EventStoreTransaction transaction) =>
+            handle(new TransactionalEventContext<TEvent>(context.Message, Headers, transaction.Connection, transaction.Transaction, context),
+                context.CancellationToken);
     }
 
     // The order guard. The partitioner keeps one stream's events serial inside one process, but

@@ -51,8 +51,8 @@ static class SagaRegistration
             {
                 transportSpecific?.Invoke(endpoint);
                 RetryPipeline.UseRetriesAndDeadLetters(endpoint, context, options, "saga:" + saga.Name, saga.Queue, SagaMessageTypes(saga.StateMachine));
-                endpoint.PrefetchCount = options.Transport.PrefetchCount;
-                endpoint.ConcurrentMessageLimit = options.Transport.PrefetchCount;
+                endpoint.PrefetchCount = options.Sagas.PrefetchCount;
+                endpoint.ConcurrentMessageLimit = options.Sagas.PrefetchCount;
                 endpoint.ConfigureSaga(context, saga.State);
             });
         }
@@ -66,8 +66,8 @@ static class SagaRegistration
                 // Inside the retries (added after them): each attempt is its own transaction.
                 endpoint.AddPrePipeSpecification(new FilterSpecification(new ReactionOutboxFilter(
                     context.GetRequiredService<SqlEventStore>(), context.GetRequiredService<SagaRuntime>(), reaction.Name)));
-                endpoint.PrefetchCount = options.Transport.PrefetchCount;
-                endpoint.ConcurrentMessageLimit = options.Transport.PrefetchCount;
+                endpoint.PrefetchCount = options.Sagas.PrefetchCount;
+                endpoint.ConcurrentMessageLimit = options.Sagas.PrefetchCount;
                 endpoint.ConfigureConsumer(context, reaction.Consumer);
             });
         }
