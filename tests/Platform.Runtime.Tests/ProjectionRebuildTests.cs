@@ -16,7 +16,7 @@ public sealed class ProjectionRebuildTests
     public async Task a_rebuild_while_events_keep_arriving_swaps_in_a_table_equal_to_a_fresh_replay_with_nothing_applied_twice(Store store)
     {
         // Small batches so the rebuild takes several transactions and the live projection commits between them.
-        await using var host = await RuntimeHost.StartAsync(store, Transport.InMemory, configure: cfg => cfg.Projections.BatchSize = 8);
+        await using var host = await RuntimeHost.StartAsync(store, Transport.InMemory, configure: cfg => cfg.Projections.BatchSize = cfg.Projections.RebuildBatchSize = 8);
         var dispatcher = host.Services.GetRequiredService<ICommandDispatcher>();
         var engine = host.Services.GetRequiredService<ProjectionEngine>();
         for (var n = 0; n < 20; n++)
@@ -52,9 +52,9 @@ public sealed class ProjectionRebuildTests
                 var before = Volatile.Read(ref ordersWritten);
                 Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref ordersWritten) >= before + 5, TimeSpan.FromSeconds(20)),
                     "the writer to add orders during the rebuild");
-                // The live projection keeps applying them into the live table meanwhile.
-                var livePosition = seen[0].Position;
-                Assert.True(SpinWait.SpinUntil(() => engine.GetStatus().Single(s => s.Name == OrderSummaryProjection.ProjectionName).Position > livePosition,
+                // The live projection keeps applying them into the live table meanwhile, past the
+                // shadow's first batch, so the swap must catch the shadow up before it can happen.
+                Assert.True(SpinWait.SpinUntil(() => engine.GetStatus().Single(s => s.Name == OrderSummaryProjection.ProjectionName).Position > report.Position,
                     TimeSpan.FromSeconds(20)), "the live projection to keep running during the rebuild");
             }
             reports.Add(report);

@@ -57,7 +57,7 @@ internal static class ProjectionCommands
     {
         var options = new DomainStoreArguments();
         var name = new Argument<string>("projection") { Description = "The projection to rebuild, e.g. OrderSummary." };
-        var batch = new Option<int>("--batch-size") { Description = "Events per shadow transaction.", DefaultValueFactory = _ => 500 };
+        var batch = new Option<int>("--batch-size") { Description = "Events per shadow transaction.", DefaultValueFactory = _ => ProjectionRebuilder.DefaultBatchSize };
         var rebuild = new Command("rebuild",
             "Rebuild a projection into a shadow table from position 0 while the live table keeps serving, then swap it in atomically.")
         {

@@ -1,3 +1,5 @@
+using Platform.Runtime.Projections;
+
 namespace Platform.Runtime.Configuration;
 
 /// <summary>Which database holds the event store (and, beside it, the read models and the inbox).</summary>
@@ -191,6 +193,13 @@ public sealed class PlatformProjectionOptions
 
     /// <summary>Events applied per transaction. Default 500.</summary>
     public int BatchSize { get; set; } = 500;
+
+    /// <summary>
+    /// Events applied per transaction of a rebuild's shadow table: the whole store is replayed,
+    /// so larger batches (fewer round trips and commits, the next batch read while this one is
+    /// written) pay off. Default 2000.
+    /// </summary>
+    public int RebuildBatchSize { get; set; } = ProjectionRebuilder.DefaultBatchSize;
 
     /// <summary>How long a caught-up projection waits before reading the store again. Default 50 ms.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(50);

@@ -160,7 +160,7 @@ public sealed class ProjectionEngine : BackgroundService
         CancellationToken cancellationToken = default)
     {
         var slot = Find(projection);
-        var rebuilder = new ProjectionRebuilder(_store, _provider, _options.BatchSize);
+        var rebuilder = new ProjectionRebuilder(_store, _provider, _options.RebuildBatchSize);
         try
         {
             return await rebuilder.RebuildAsync(slot.Runner.Projection, new Progress(slot, progress), cancellationToken)

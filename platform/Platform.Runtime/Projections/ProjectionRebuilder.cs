@@ -59,11 +59,14 @@ public sealed class ProjectionRebuilder
     readonly StoreProvider _provider;
     readonly int _batchSize;
 
+    /// <summary>Events per shadow transaction unless told otherwise: 2000 replayed 1.3-1.5x faster than 500 (README, issue 6).</summary>
+    public const int DefaultBatchSize = 2000;
+
     /// <summary>Creates a rebuilder.</summary>
     /// <param name="store">The event store, whose database holds the read models.</param>
     /// <param name="provider">The database kind.</param>
     /// <param name="batchSize">Events per shadow transaction.</param>
-    public ProjectionRebuilder(SqlEventStore store, StoreProvider provider, int batchSize = 500)
+    public ProjectionRebuilder(SqlEventStore store, StoreProvider provider, int batchSize = DefaultBatchSize)
     {
         _store = store ?? throw new ArgumentNullException(nameof(store));
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);

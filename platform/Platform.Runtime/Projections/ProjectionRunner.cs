@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Microsoft.EntityFrameworkCore;
 using Platform.Events;
 using Platform.EventStore.Storage;
+using Platform.Persistence;
 using Platform.Runtime.Configuration;
 using Platform.Runtime.Domains;
 
@@ -95,33 +96,52 @@ public sealed class ProjectionRunner
         var position = await _store.GetCheckpointAsync(CheckpointName, cancellationToken).ConfigureAwait(false);
         Interlocked.Exchange(ref _position, position);
         var applied = 0;
-        while (true)
+        // Behind the head (a catch-up, a rebuild) the next page is read while this one is applied
+        // and committed, on another connection: reading and writing overlap instead of alternating.
+        Task<AllEventsPage>? ahead = null;
+        try
         {
-            var size = position < Interlocked.Read(ref _oneByOneUntil) ? 1 : _batchSize;
-            var page = await _store.ReadAllAsync(position, size, cancellationToken).ConfigureAwait(false);
-            var moved = page.NextPosition != position;
-            if (moved)
+            while (true)
             {
-                int? batch;
-                try
+                var size = position < Interlocked.Read(ref _oneByOneUntil) ? 1 : _batchSize;
+                var page = ahead is not null
+                    ? await ahead.ConfigureAwait(false)
+                    : await _store.ReadAllAsync(position, size, cancellationToken).ConfigureAwait(false);
+                ahead = null;
+                var moved = page.NextPosition != position;
+                if (moved && !page.ReachedEnd && size == _batchSize)
+                    ahead = _store.ReadAllAsync(page.NextPosition, _batchSize, cancellationToken);
+                if (moved)
                 {
-                    batch = await ApplyBatchAsync(page.Events, position, page.NextPosition, cancellationToken).ConfigureAwait(false);
+                    int? batch;
+                    try
+                    {
+                        batch = await ApplyBatchAsync(page.Events, position, page.NextPosition, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception) when (!cancellationToken.IsCancellationRequested)
+                    {
+                        if (page.NextPosition > Interlocked.Read(ref _oneByOneUntil))
+                            Interlocked.Exchange(ref _oneByOneUntil, page.NextPosition);
+                        throw;
+                    }
+                    if (batch is null)
+                        return applied;
+                    applied += batch.Value;
+                    position = page.NextPosition;
+                    Interlocked.Exchange(ref _position, position);
+                    onBatch?.Invoke(page.Events.Count, position);
                 }
-                catch (Exception) when (!cancellationToken.IsCancellationRequested)
-                {
-                    if (page.NextPosition > Interlocked.Read(ref _oneByOneUntil))
-                        Interlocked.Exchange(ref _oneByOneUntil, page.NextPosition);
-                    throw;
-                }
-                if (batch is null)
+                if (page.ReachedEnd || !moved)
                     return applied;
-                applied += batch.Value;
-                position = page.NextPosition;
-                Interlocked.Exchange(ref _position, position);
-                onBatch?.Invoke(page.Events.Count, position);
             }
-            if (page.ReachedEnd || !moved)
-                return applied;
+        }
+        finally
+        {
+            // A page read ahead and not used (the batch failed, the checkpoint moved): wait for it
+            // so its connection goes back to the pool, and drop whatever it read or threw.
+            if (ahead is not null)
+                await ahead.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default).ConfigureAwait(false);
         }
     }
 
