@@ -87,7 +87,13 @@ public sealed class GroupCommitTests
             if (instrument.Name == "platform.consumers.commit_batch")
                 l.EnableMeasurementEvents(instrument);
         };
-        listener.SetMeasurementEventCallback<int>((_, value, _, _) => batches.Enqueue(value));
+        // Other tests' consumers commit at the same time: only this test's consumer counts.
+        listener.SetMeasurementEventCallback<int>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+                if (tag is { Key: "consumer", Value: string name } && name == typeof(GatedConsumer).FullName)
+                    batches.Enqueue(value);
+        });
         listener.Start();
 
         var gate = new Gate();

@@ -66,7 +66,7 @@ public sealed class PlatformTransportOptions
 
     /// <summary>
     /// How many times an event that arrived before an earlier event of its stream is retried
-    /// (waits of 10 ms, 30 ms, 50 ms, ...) before it faults. Default 50 (about 25 s in all).
+    /// (at once, then after 20 ms, 40 ms, 60 ms, ...) before it faults. Default 50 (about 25 s in all).
     /// </summary>
     public int OutOfOrderRetries { get; set; } = 50;
 

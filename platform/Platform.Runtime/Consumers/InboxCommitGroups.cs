@@ -20,7 +20,7 @@ namespace Platform.Runtime.Consumers;
 public sealed class InboxCommitGroups : IAsyncDisposable
 {
     internal static readonly System.Diagnostics.Metrics.Histogram<int> BatchSizes = PlatformTelemetry.Meter.CreateHistogram<int>(
-        "platform.consumers.commit_batch", "{event}", "Deliveries an idempotent consumer committed in one transaction.");
+        "platform.consumers.commit_batch", "{event}", "Deliveries an idempotent consumer committed in one transaction, by consumer.");
 
     readonly SqlEventStore _store;
     readonly int _batchSize;
@@ -149,7 +149,7 @@ public sealed class InboxCommitGroups : IAsyncDisposable
                 failing = -1;
                 await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
                 if (committed > 0)
-                    BatchSizes.Record(committed);
+                    BatchSizes.Record(committed, new KeyValuePair<string, object?>("consumer", _consumer));
             }
             catch (Exception exception) when (failing >= 0)
             {
