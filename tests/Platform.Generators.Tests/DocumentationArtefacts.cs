@@ -93,7 +93,7 @@ public class DocumentationArtefacts
         Assert.True(settings.Count >= 40, $"only {settings.Count} settings found in PlatformOptions");
         foreach (var setting in settings)
         {
-            var key = setting.ConfigurationKey + (setting.YamlPath == "domains" ? ":0" : "");
+            var key = setting.ConfigurationKey + (setting.YamlPath == "domains" ? ":0" : setting.YamlPath == "sagas.timeouts" ? ":{name}" : "");
             Assert.Contains($"| `{setting.YamlPath}` | `{key}` | `{key.Replace(":", "__")}` |", reference);
         }
         Assert.Contains("| `store.provider` | `Platform:Store:Provider` | `Platform__Store__Provider` | one of sqlite, postgres | `sqlite` | The database.", reference);

@@ -58,6 +58,11 @@ public sealed class PlatformYamlTests : IDisposable
               serviceName: shop-runtime
               otlpEndpoint: http://collector:4318
               otlpProtocol: httpProtobuf
+            sagas:
+              prefetchCount: 8
+              timeouts:
+                OrderFulfilmentInventoryTimeout: 00:00:02
+                OrderFulfilmentPaymentTimeout: 00:01:30
             domains:
               - services/Shop.Orders.dll
               - Shop.Orders.OrdersDomain, Shop.Orders
@@ -73,6 +78,11 @@ public sealed class PlatformYamlTests : IDisposable
         Assert.Equal((TransportKind.RabbitMq, "shop", 32), (options.Transport.Kind, options.Transport.QueuePrefix, options.Transport.PrefetchCount));
         Assert.Equal((1, TimeSpan.FromMinutes(1)), (options.Retries.ImmediateRetries, options.Retries.MaxInterval));
         Assert.False(options.Projections.Enabled);
+        Assert.Equal(8, options.Sagas.PrefetchCount);
+        Assert.Equal(new Dictionary<string, TimeSpan>
+        {
+            ["OrderFulfilmentInventoryTimeout"] = TimeSpan.FromSeconds(2), ["OrderFulfilmentPaymentTimeout"] = TimeSpan.FromSeconds(90),
+        }, options.Sagas.Timeouts);
         Assert.Equal(("shop-runtime", "http://collector:4318", OtlpProtocol.HttpProtobuf),
             (options.Telemetry.ServiceName, options.Telemetry.OtlpEndpoint, options.Telemetry.OtlpProtocol));
         // The dll path and the type name name the same generated domain class (loaded once).
@@ -90,6 +100,8 @@ public sealed class PlatformYamlTests : IDisposable
     [InlineData("domains: Shop.Orders.dll\n", 1, 10, "domains expects a list, not a single value")]
     [InlineData("store:\n  provider: sqlite\nstore:\n  provider: postgres\n", 3, 1, "'store' is set twice")]
     [InlineData("store:\n  provider: [sqlite\n", 3, 1, "not valid YAML")]
+    [InlineData("sagas:\n  timeouts:\n    OrderFulfilmentInventoryTimeout: soon\n", 3, 38, "'soon' is not a valid value for sagas.timeouts.OrderFulfilmentInventoryTimeout; expected a duration")]
+    [InlineData("sagas:\n  timeouts: 00:00:02\n", 2, 13, "sagas.timeouts expects a mapping of names")]
     [InlineData("- store\n", 1, 1, "expected a mapping of settings (store:, transport:, domains:, ...) at the top")]
     public void a_mistake_is_reported_with_file_line_and_column(string yaml, int line, int column, string message)
     {

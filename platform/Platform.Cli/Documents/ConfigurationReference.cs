@@ -34,6 +34,7 @@ internal static class ConfigurationReference
         w.Append("`appsettings.json` under `Platform` (the configuration key), or as an environment variable (`:` written as `__`). ");
         w.Append("A service hosting the runtime itself binds the `Platform` section: `services.AddPlatform(configuration.GetSection(\"Platform\"), ...)`. ");
         w.Append("Lists take an index: `domains:` in YAML, `Platform:Domains:0`, `Platform__Domains__0`. ");
+        w.Append("Maps take a name: `timeouts:` under `sagas:` with `OrderFulfilmentInventoryTimeout: 00:00:02` in YAML, `Platform:Sagas:Timeouts:OrderFulfilmentInventoryTimeout`. ");
         w.Append("Values are case-insensitive for names (`postgres`, `Postgres`); durations are written `hh:mm:ss[.fff]`. ");
         w.Append("How the settings act together: docs/runtime.md and docs/sagas.md.\n\n");
         if (!documentation.Found)
@@ -61,28 +62,18 @@ internal static class ConfigurationReference
             w.Append("|---|---|---|---|---|---|\n");
             foreach (var setting in section)
             {
-                var key = setting.ConfigurationKey + (IsList(setting) ? ":0" : "");
+                var key = setting.ConfigurationKey + (IsMap(setting) ? ":{name}" : IsList(setting) ? ":0" : "");
                 w.Append("| `").Append(setting.YamlPath).Append("` | `").Append(key).Append("` | `").Append(key.Replace(":", "__", StringComparison.Ordinal))
                     .Append("` | ").Append(Cell(setting.Expects)).Append(" | ").Append(Cell(Default(setting.DefaultValue))).Append(" | ")
                     .Append(Cell(documentation.Summary("P:" + setting.Property.DeclaringType!.FullName + "." + setting.Property.Name) ?? "")).Append(" |\n");
             }
             w.Append('\n');
-
-            // Get-only maps bind from configuration but are no setting platform.yaml's walk accepts.
-            var maps = section.Select(s => s.Property.DeclaringType!).Distinct()
-                .SelectMany(type => type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
-                .Where(p => p.PropertyType.IsGenericType && p.PropertyType.GetGenericTypeDefinition() == typeof(Dictionary<,>))
-                .ToList();
-            foreach (var map in maps)
-            {
-                var key = "Platform:" + string.Join(":", section.First().ConfigurationKey.Split(':')[1..^1]) + ":" + map.Name;
-                w.Append("Also `").Append(key).Append(":{name}` (environment `").Append(key.Replace(":", "__", StringComparison.Ordinal))
-                    .Append("__{name}`), a map that configuration binds but `platform.yaml` does not accept: ")
-                    .Append(documentation.Summary("P:" + map.DeclaringType!.FullName + "." + map.Name) ?? "").Append("\n\n");
-            }
         }
         return w.ToString().TrimEnd('\n') + "\n";
     }
+
+    static bool IsMap(PlatformSetting setting) =>
+        setting.Property.PropertyType.IsGenericType && setting.Property.PropertyType.GetGenericTypeDefinition() == typeof(Dictionary<,>);
 
     static bool IsList(PlatformSetting setting) =>
         setting.Property.PropertyType != typeof(string) && typeof(IEnumerable).IsAssignableFrom(setting.Property.PropertyType);
@@ -95,6 +86,7 @@ internal static class ConfigurationReference
         bool flag => flag ? "`true`" : "`false`",
         Enum item => "`" + item.ToString().ToLowerInvariant() + "`",
         TimeSpan span => "`" + Duration(span) + "`",
+        IDictionary { Count: 0 } => "(none)",
         IEnumerable items => items.Cast<object>().Any() ? "`" + string.Join(", ", items.Cast<object>()) + "`" : "(empty list)",
         IFormattable number => "`" + number.ToString(null, CultureInfo.InvariantCulture) + "`",
         _ => "`" + value + "`",

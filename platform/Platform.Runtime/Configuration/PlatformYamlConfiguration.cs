@@ -103,6 +103,8 @@ public static class PlatformYamlConfiguration
                 settings.Add(new PlatformSetting(propertyKey, propertyPath, property, Describe(underlying), value));
             else if (ElementType(underlying) is { } element)
                 settings.Add(new PlatformSetting(propertyKey, propertyPath, property, "a list, each " + Describe(element), value));
+            else if (MapValueType(underlying) is { } mapped)
+                settings.Add(new PlatformSetting(propertyKey, propertyPath, property, "a mapping of names, each to " + Describe(mapped), value));
             else
                 Walk(value, underlying, propertyKey, propertyPath, settings);
         }
@@ -118,6 +120,18 @@ public static class PlatformYamlConfiguration
             var underlying = Nullable.GetUnderlyingType(type) ?? type;
             switch (node)
             {
+                // A map of names the runtime looks up (e.g. sagas.timeouts), each name to a value.
+                case YamlMappingNode map when MapValueType(underlying) is { } mapped:
+                    var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+                    foreach (var (keyNode, valueNode) in map.Children)
+                    {
+                        if (keyNode is not YamlScalarNode { Value: { Length: > 0 } name } || name.Contains(':', StringComparison.Ordinal))
+                            throw Error(file, keyNode, $"expected a name without ':'{Under(path)}");
+                        if (!names.Add(name))
+                            throw Error(file, keyNode, $"'{name}' is set twice{Under(path)}");
+                        Visit(valueNode, key + ":" + name, Join(path, name), mapped, data);
+                    }
+                    break;
                 case YamlMappingNode mapping when !IsScalar(underlying) && ElementType(underlying) is null:
                     var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
                     foreach (var (keyNode, valueNode) in mapping.Children)
@@ -180,7 +194,16 @@ public static class PlatformYamlConfiguration
     static IEnumerable<PropertyInfo> Settings(Type type) => type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
         .Where(p => p.GetIndexParameters().Length == 0 && (p.SetMethod?.IsPublic == true
             ? IsScalar(Nullable.GetUnderlyingType(p.PropertyType) ?? p.PropertyType) || !p.PropertyType.IsInterface
-            : ElementType(p.PropertyType) is not null || (p.PropertyType.IsClass && p.PropertyType.Namespace == typeof(PlatformOptions).Namespace)));
+            : ElementType(p.PropertyType) is not null || MapValueType(p.PropertyType) is not null
+              || (p.PropertyType.IsClass && p.PropertyType.Namespace == typeof(PlatformOptions).Namespace)));
+
+    // A dictionary keyed by name whose values are single values: ConfigurationBinder fills it from
+    // the keys under it.
+    static Type? MapValueType(Type type) =>
+        type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Dictionary<,>) && type.GetGenericArguments()[0] == typeof(string)
+        && IsScalar(Nullable.GetUnderlyingType(type.GetGenericArguments()[1]) ?? type.GetGenericArguments()[1])
+            ? type.GetGenericArguments()[1]
+            : null;
 
     static Type? ElementType(Type type) =>
         type.IsGenericType && type.GetGenericTypeDefinition() == typeof(List<>) ? type.GetGenericArguments()[0]
@@ -198,6 +221,7 @@ public static class PlatformYamlConfiguration
         : type == typeof(int) || type == typeof(long) ? "a whole number"
         : type == typeof(string) ? "a text value"
         : ElementType(type) is not null ? "a list"
+        : MapValueType(type) is { } mapped ? "a mapping of names, each to " + Describe(mapped)
         : IsScalar(type) ? "a " + type.Name + " value"
         : "a mapping of settings";
 
