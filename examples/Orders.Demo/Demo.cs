@@ -123,15 +123,19 @@ static class Demo
                 await cancellations.CancelAsync(dispatcher, OrderId(i), cancel);
         });
 
-        // 4. Wait, bounded, until every saga has ended and nothing moves any more: the projections at the
-        //    store's head, and the head unchanged since the last look (the reaction's ShipOrder is done).
+        // 4. Wait, bounded, until every saga has ended, every completed saga's order has been shipped by
+        //    the reaction (or cancelled by its customer first), and nothing moves any more: the
+        //    projections at the store's head, and the head unchanged since the last look.
         var settled = await WaitAsync(options.Timeout - watch.Elapsed, async () =>
         {
             var ended = Summary.Ended(await sagas.CountByStateAsync());
             if (ended < orders)
                 return (false, $"{ended:N0} of {orders:N0} sagas ended");
             var lagging = (await engine.GetStatusAsync()).Where(s => s.LagPositions > 0).Select(s => $"{s.Name} {s.LagPositions:N0} behind").ToList();
-            return lagging.Count > 0 ? (false, "projections " + string.Join(", ", lagging)) : (true, "");
+            if (lagging.Count > 0)
+                return (false, "projections " + string.Join(", ", lagging));
+            var unshipped = await Summary.CompletedButNotShippedAsync(database);
+            return unshipped > 0 ? (false, $"{unshipped:N0} completed orders waiting for the reaction's ShipOrder") : (true, "");
         }, events);
         await progress.StopAsync(reporting);
         var seconds = watch.Elapsed.TotalSeconds;

@@ -101,6 +101,18 @@ sealed record Summary(
         return rows;
     }
 
+    /// <summary>
+    /// Orders whose fulfilment saga completed but which are neither Shipped nor Cancelled in the read
+    /// model yet: the reaction's ShipOrder (sent through the saga outbox) has still to land.
+    /// </summary>
+    public static async Task<long> CompletedButNotShippedAsync(DemoDatabase database)
+    {
+        await using var connection = await database.OpenAsync();
+        return await ScalarAsync(connection,
+            "SELECT count(*) FROM saga_instances s JOIN order_summary o ON CAST(o.order_id AS TEXT) = s.correlation_id " +
+            "WHERE s.saga_name = 'OrderFulfilment' AND s.current_state = 'Completed' AND o.status NOT IN ('Shipped', 'Cancelled')");
+    }
+
     static async Task<long> ScalarAsync(DbConnection connection, string sql)
     {
         await using var command = connection.CreateCommand();
