@@ -143,10 +143,10 @@ public sealed class GroupCommitTests
         Assert.Contains(7, batches);
         Assert.Equal(good.Length, batches.Sum());
         // The poison event ran once per attempt (1 + 1 immediate retry), no more. A delivery that ran
-        // before it in a rolled-back batch ran again; every effect committed exactly once.
+        // before it in a rolled-back batch ran again (which ones depends on the batch's order, which
+        // is arrival order); every effect committed exactly once.
         Assert.Equal(2, gate.Runs[gate.Poisoned!]);
         Assert.All(queued.Where(q => q.ToString("D") != gate.Poisoned), q => Assert.InRange(gate.Runs[q.ToString("D")], 1, 3));
-        Assert.Contains(queued, q => q.ToString("D") != gate.Poisoned && gate.Runs[q.ToString("D")] == 1);
         Assert.Equal(good.Length, await Orders.CountRowsAsync(host.EventStore, "gated_effects"));
     }
 }
