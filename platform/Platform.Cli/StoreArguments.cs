@@ -35,7 +35,32 @@ internal sealed class StoreArguments
             error.WriteLine("error: no store connection; pass --connection \"...\" or set Platform__Store__ConnectionString as for the runtime.");
             return false;
         }
+        // Operator commands read a store the runtime made; opening a SQLite path that is not there
+        // would create an empty database file in its place.
+        if (provider == StoreProvider.Sqlite && MissingSqliteFile(connectionString) is { } missing)
+        {
+            error.WriteLine($"error: no SQLite store at '{missing}'; pass the --connection the runtime uses (Platform__Store__ConnectionString).");
+            return false;
+        }
         return true;
+    }
+
+    static string? MissingSqliteFile(string connectionString)
+    {
+        Microsoft.Data.Sqlite.SqliteConnectionStringBuilder builder;
+        try
+        {
+            builder = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(connectionString);
+        }
+        catch (ArgumentException)
+        {
+            return null; // the provider reports a malformed connection string itself
+        }
+        var file = builder.DataSource;
+        if (builder.Mode == Microsoft.Data.Sqlite.SqliteOpenMode.Memory || file.Length == 0 || file == ":memory:"
+            || file.StartsWith("file:", StringComparison.OrdinalIgnoreCase))
+            return null;
+        return File.Exists(file) ? null : Path.GetFullPath(file);
     }
 
     /// <summary>An exception message fit for a one-line error.</summary>

@@ -85,7 +85,9 @@ public sealed class DlqCommandTests
     [InlineData("discard", "0195f5a2-0000-7000-8000-000000000000", "--reason", "gone")]
     public async Task a_bad_or_unknown_id_exits_1_with_one_line_saying_what_to_do(params string[] args)
     {
+        // An empty store: the commands refuse a SQLite path with no file at all.
         var file = Path.Combine(Path.GetTempPath(), $"dlq-{Guid.NewGuid():N}.db");
+        await File.WriteAllBytesAsync(file, []);
         try
         {
             var (code, output) = await DlqAsync([.. args, "--store", "sqlite", "--connection", $"Data Source={file}"]);

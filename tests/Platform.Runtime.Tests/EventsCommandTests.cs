@@ -114,6 +114,19 @@ public sealed class EventsCommandTests
         await ExpectAsync(["events", "tail", "--type", "OrderShredded", .. arguments], $"pass one of: {FirstEventTypeNames()}");
         await ExpectAsync(["events", "tail", "--from", "0", .. arguments], "positions start at 1");
         await ExpectAsync(["events", "tail", "--store", "sqlite", "--connection", host.Options.Store.ConnectionString], "pass --domain");
+        // A SQLite path with no store: an error, and no empty database file left in its place.
+        var absent = Path.Combine(Path.GetTempPath(), "platform-no-store-" + Guid.NewGuid().ToString("N"), "events.db");
+        Directory.CreateDirectory(Path.GetDirectoryName(absent)!);
+        try
+        {
+            await ExpectAsync(["events", "tail", "--store", "sqlite", "--connection", $"Data Source={absent}", .. arguments.SkipWhile(a => a != "--domain")],
+                $"no SQLite store at '{absent}'");
+            Assert.False(File.Exists(absent), "the command created the database file it was asked to read");
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(absent)!, recursive: true);
+        }
     }
 
     /// <summary>A StringWriter the test may read while the command writes to it from another thread.</summary>
