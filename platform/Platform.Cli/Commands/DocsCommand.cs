@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text;
 using Platform.Cli.Documents;
 using Platform.Definitions.Schema;
 
@@ -47,7 +46,7 @@ internal static class DocsCommand
             {
                 json = PlatformSchema.ToJson();
             }
-            return Write(parse.GetValue(output), YamlReference.Render(json), console.Output);
+            return DocumentCommands.Write(parse.GetValue(output), YamlReference.Render(json), console.Output);
         });
         return command;
     }
@@ -56,7 +55,7 @@ internal static class DocsCommand
     {
         var output = new Option<FileInfo?>("--out") { Description = $"Markdown file to write (the committed copy is {ConfigurationReference.RelativePath}); standard output otherwise." };
         var command = new Command("configuration", "Write the configuration reference: every runtime setting with its platform.yaml key, configuration key, environment variable, values, default and description.") { output };
-        command.SetAction(parse => Write(parse.GetValue(output), ConfigurationReference.Render(), parse.InvocationConfiguration.Output));
+        command.SetAction(parse => DocumentCommands.Write(parse.GetValue(output), ConfigurationReference.Render(), parse.InvocationConfiguration.Output));
         return command;
     }
 
@@ -93,18 +92,5 @@ internal static class DocsCommand
                 return directory.FullName;
         }
         return null;
-    }
-
-    static int Write(FileInfo? file, string text, TextWriter output)
-    {
-        if (file is null)
-        {
-            output.Write(text);
-            return 0;
-        }
-        file.Directory?.Create();
-        File.WriteAllText(file.FullName, text, new UTF8Encoding(false));
-        output.WriteLine($"{file.FullName}: written");
-        return 0;
     }
 }

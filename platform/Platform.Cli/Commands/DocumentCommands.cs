@@ -65,7 +65,8 @@ internal static class DocumentCommands
     static int WithDefinitions(DirectoryInfo directory, InvocationConfiguration console, Func<DefinitionDirectory, int> action) =>
         DefinitionsFolder.LoadWithoutErrors(directory, console.Error) is { } definitions ? action(definitions) : 1;
 
-    static int Write(FileInfo? file, string text, TextWriter output)
+    /// <summary>Writes a generated document to <paramref name="file"/> (UTF-8, no BOM), or to the output when none is given.</summary>
+    internal static int Write(FileInfo? file, string text, TextWriter output)
     {
         if (file is null)
         {

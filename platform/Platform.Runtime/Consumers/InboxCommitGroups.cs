@@ -14,8 +14,8 @@ namespace Platform.Runtime.Consumers;
 /// If one delivery's effects throw, nothing of the batch commits: that delivery fails alone (its
 /// attempt, retried and dead-lettered by the endpoint as usual) and the others go round again
 /// without it, so the effects of those that ran before it run twice, once rolled back. Effects
-/// belong in the transaction; anything done outside it must bear running again, as with any retry. Registered by <c>AddPlatform</c>
-/// (see <see cref="Configuration.PlatformTransportOptions.ConsumerCommitBatchSize"/>).
+/// belong in the transaction; anything done outside it must bear running again, as with any retry.
+/// Registered by <c>AddPlatform</c> (see <see cref="Configuration.PlatformTransportOptions.ConsumerCommitBatchSize"/>).
 /// </summary>
 public sealed class InboxCommitGroups : IAsyncDisposable
 {
@@ -25,7 +25,8 @@ public sealed class InboxCommitGroups : IAsyncDisposable
     readonly SqlEventStore _store;
     readonly int _batchSize;
     readonly int _concurrency;
-    readonly ConcurrentDictionary<string, Group> _groups = new(StringComparer.Ordinal);
+    // Lazy: GetOrAdd may run its factory twice under a race, and a Group starts its loops.
+    readonly ConcurrentDictionary<string, Lazy<Group>> _groups = new(StringComparer.Ordinal);
     readonly CancellationTokenSource _stopping = new();
 
     /// <summary>Creates the groups.</summary>
@@ -46,11 +47,11 @@ public sealed class InboxCommitGroups : IAsyncDisposable
 
     /// <summary>Deliveries of <paramref name="consumer"/> waiting for a transaction now.</summary>
     /// <param name="consumer">The consumer's inbox name (its full type name unless it says otherwise).</param>
-    public int Waiting(string consumer) => _groups.TryGetValue(consumer, out var group) ? group.Queue.Reader.Count : 0;
+    public int Waiting(string consumer) => _groups.TryGetValue(consumer, out var group) ? group.Value.Queue.Reader.Count : 0;
 
     internal Task<InboxOutcome> SubmitAsync(string consumer, IReadOnlyList<string> typeNames, InboxDelivery delivery)
     {
-        var group = _groups.GetOrAdd(consumer, name => new Group(this, name, typeNames));
+        var group = _groups.GetOrAdd(consumer, name => new Lazy<Group>(() => new Group(this, name, typeNames))).Value;
         if (!group.Queue.Writer.TryWrite(delivery))
             return Task.FromResult(InboxOutcome.RunAlone); // stopping: the delivery's own transaction
         return delivery.Outcome.Task;
@@ -62,10 +63,11 @@ public sealed class InboxCommitGroups : IAsyncDisposable
         if (_stopping.IsCancellationRequested)
             return;
         await _stopping.CancelAsync().ConfigureAwait(false);
-        foreach (var group in _groups.Values)
+        var groups = _groups.Values.Select(g => g.Value).ToList();
+        foreach (var group in groups)
             group.Queue.Writer.TryComplete();
-        await Task.WhenAll(_groups.Values.SelectMany(g => g.Loops)).ConfigureAwait(false);
-        _stopping.Dispose();
+        // The token source stays undisposed: a delivery racing the stop may still start a group.
+        await Task.WhenAll(groups.SelectMany(g => g.Loops)).ConfigureAwait(false);
     }
 
     sealed class Group

@@ -140,8 +140,7 @@ public sealed class ProjectionRunner
             // A page read ahead and not used (the batch failed, the checkpoint moved): wait for it
             // so its connection goes back to the pool, and drop whatever it read or threw.
             if (ahead is not null)
-                await ahead.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously,
-                    TaskScheduler.Default).ConfigureAwait(false);
+                await ((Task)ahead).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 
