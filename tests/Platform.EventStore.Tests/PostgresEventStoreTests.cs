@@ -1,6 +1,8 @@
 using Npgsql;
 using Platform.Events;
+using Platform.EventStore.Configuration;
 using Platform.Persistence;
+using Platform.Testing;
 using Xunit;
 
 namespace Platform.EventStore.Tests;
@@ -11,6 +13,51 @@ public sealed class PostgresEventStoreTests(PostgresStoreFixture fixture) : Even
 
     protected override int LateCommitEventsPerWriter =>
         int.TryParse(Environment.GetEnvironmentVariable("PLATFORM_LATE_COMMIT_EVENTS"), out var n) ? n : 20_000;
+
+    // PostgreSQL caches a generic plan for a prepared statement (Npgsql prepares the guard's), and
+    // the one it picked for the earlier NOT EXISTS form on new, empty tables read the consumer's
+    // whole inbox for every earlier event: consumers of a fresh database slowed down as their inbox
+    // grew, until autovacuum analyzed the tables. The generic plan is made here on an empty,
+    // never-analyzed store and must find earlier events by the stream index and probe the inbox by
+    // its primary key, once per event.
+    [SkippableFact]
+    public async Task the_order_guard_plans_index_probes_even_on_a_new_empty_store()
+    {
+        var connectionString = await RealServices.CreatePostgresDatabaseAsync("guardplan");
+        try
+        {
+            await using (var store = new Storage.SqlEventStore(new EventStoreOptions().UsePostgres(connectionString), Registries.Current()))
+                await store.MigrateAsync();
+            await using var connection = new NpgsqlConnection(connectionString);
+            await connection.OpenAsync();
+            await using (var generic = new NpgsqlCommand("SET plan_cache_mode = force_generic_plan", connection))
+                await generic.ExecuteNonQueryAsync();
+            // A named prepared statement, as Npgsql's auto-prepare makes it, with the generic plan forced.
+            var sql = Storage.SqlEventStore.EarlierUnprocessedSql(2)
+                .Replace("@stream", "$1", StringComparison.Ordinal).Replace("@version", "$2", StringComparison.Ordinal)
+                .Replace("@consumer", "$3", StringComparison.Ordinal).Replace("@type0", "$4", StringComparison.Ordinal)
+                .Replace("@type1", "$5", StringComparison.Ordinal);
+            await using (var prepare = new NpgsqlCommand("PREPARE guard(text, bigint, text, text, text) AS " + sql, connection))
+                await prepare.ExecuteNonQueryAsync();
+            await using var explain = new NpgsqlCommand("EXPLAIN EXECUTE guard('order-1', 3, 'consumer', 'OrderPlaced', 'OrderShipped')", connection);
+            var plan = new List<string>();
+            await using (var reader = await explain.ExecuteReaderAsync())
+                while (await reader.ReadAsync())
+                    plan.Add(reader.GetString(0));
+            var text = string.Join("\n", plan);
+
+            Assert.Contains(plan, line => line.Contains("Index Scan using ix_events_stream_id_stream_version on events", StringComparison.Ordinal));
+            Assert.Contains(plan, line => line.Contains("Index Only Scan using pk_processed_messages on processed_messages", StringComparison.Ordinal)
+                || line.Contains("Index Scan using pk_processed_messages on processed_messages", StringComparison.Ordinal));
+            Assert.Contains(plan, line => line.Contains("Index Cond: ((consumer = $3) AND (message_id = e.event_id))", StringComparison.Ordinal));
+            Assert.DoesNotContain("ix_events_type_name_timestamp", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("Seq Scan", text, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await RealServices.DropPostgresDatabaseAsync(connectionString);
+        }
+    }
 
     [SkippableFact]
     public async Task a_reader_waits_at_a_position_held_by_an_open_transaction_then_sees_it_once_committed()

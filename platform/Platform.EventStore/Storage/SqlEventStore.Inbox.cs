@@ -197,10 +197,20 @@ public sealed partial class SqlEventStore
     }
 
     // The order guard's count: earlier events of the stream, of the consumer's types, not in its inbox.
-    static string EarlierUnprocessedSql(int typeCount) =>
-        "SELECT count(*) FROM events e WHERE e.stream_id = @stream AND e.stream_version < @version " +
-        $"AND e.type_name IN ({string.Join(", ", Enumerable.Range(0, typeCount).Select(i => "@type" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)))}) " +
-        "AND NOT EXISTS (SELECT 1 FROM processed_messages p WHERE p.consumer = @consumer AND p.message_id = e.event_id)";
+    //
+    // Written so that its only plan is the cheap one, whatever the statistics: the stream's earlier
+    // events by the (stream_id, stream_version) index (the materialized CTE keeps the type filter
+    // away from ix_events_type_name_timestamp), then one primary-key probe of the inbox per event (a
+    // scalar subquery stays a per-row SubPlan; NOT EXISTS becomes an anti join). The NOT EXISTS
+    // form, prepared while the tables were new and small, was cached by PostgreSQL as a generic plan
+    // that read the consumer's whole inbox for every earlier event: until autovacuum first analyzed
+    // the tables, a fresh database's consumers ran at a fifth of their speed, with PostgreSQL's CPU
+    // per event ten times higher.
+    internal static string EarlierUnprocessedSql(int typeCount) =>
+        "WITH earlier AS MATERIALIZED (SELECT event_id, type_name FROM events WHERE stream_id = @stream AND stream_version < @version) " +
+        "SELECT count(*) FROM earlier e " +
+        $"WHERE e.type_name IN ({string.Join(", ", Enumerable.Range(0, typeCount).Select(i => "@type" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)))}) " +
+        "AND (SELECT 1 FROM processed_messages p WHERE p.consumer = @consumer AND p.message_id = e.event_id) IS NULL";
 
     static void AddEarlierParameters(Func<System.Data.Common.DbParameter> create, System.Data.Common.DbParameterCollection parameters,
         string consumer, string streamId, long streamVersion, IReadOnlyList<string> typeNames)
