@@ -36,8 +36,12 @@ public sealed record TransactionalEventContext<TEvent>(TEvent Message, EventHead
 /// </summary>
 public abstract class IdempotentEventConsumer
 {
+    // Per consumer type (and registry), not per instance: MassTransit creates a consumer per
+    // message, and the reflection in HandledTypeNames ran for every event.
+    static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Platform.Events.EventTypeRegistry,
+        System.Collections.Concurrent.ConcurrentDictionary<Type, IReadOnlyList<string>>> HandledTypeNamesCache = new();
+
     readonly SqlEventStore _store;
-    IReadOnlyList<string>? _handledTypeNames;
 
     /// <summary>Creates the consumer.</summary>
     /// <param name="store">The event store, whose database holds the inbox and the consumer's tables.</param>
@@ -63,7 +67,7 @@ public abstract class IdempotentEventConsumer
         var cancellationToken = context.CancellationToken;
         if (context.TryGetPayload<IServiceProvider>(out var services) && services.GetService(typeof(InboxCommitGroups)) is InboxCommitGroups { Enabled: true } groups)
         {
-            var outcome = await groups.SubmitAsync(ConsumerName, _handledTypeNames ??= HandledTypeNames(),
+            var outcome = await groups.SubmitAsync(ConsumerName, HandledTypes,
                 new GroupedDelivery<TEvent>(headers, context, handle)).ConfigureAwait(false);
             switch (outcome.Kind)
             {
@@ -83,7 +87,7 @@ public abstract class IdempotentEventConsumer
         // instance inserting the same row waits for the first to commit and then inserts nothing,
         // so two concurrent deliveries cannot both run the effects.
         var claim = await _store.TryMarkProcessedInOrderAsync(ConsumerName, headers.EventId, headers.StreamId, headers.StreamVersion,
-            _handledTypeNames ??= HandledTypeNames(), transaction, cancellationToken).ConfigureAwait(false);
+            HandledTypes, transaction, cancellationToken).ConfigureAwait(false);
         if (!claim.Recorded)
         {
             PlatformTelemetry.DuplicatesSkipped.Add(1);
@@ -115,6 +119,10 @@ public abstract class IdempotentEventConsumer
     // handles is in its inbox, committed (SqlEventStore.TryMarkProcessedInOrderAsync, in the same
     // round trip as the inbox row). Events it does not handle do not count; archived events count
     // as done.
+    IReadOnlyList<string> HandledTypes =>
+        HandledTypeNamesCache.GetValue(_store.Registry, static _ => new())
+            .GetOrAdd(GetType(), static (_, consumer) => consumer.HandledTypeNames(), this);
+
     IReadOnlyList<string> HandledTypeNames() => GetType().GetInterfaces()
         .Where(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IConsumer<>))
         .Select(i => _store.Registry.Get(i.GetGenericArguments()[0]).TypeName)
