@@ -32,7 +32,7 @@ abstract class Contender : IAsyncDisposable
 
     protected string Admin { get; }
 
-    protected string Database { get; }
+    public string Database { get; }
 
     public Probe Probe { get; }
 
@@ -98,6 +98,12 @@ sealed class PlatformConsumerContender : Contender
                 // PLATFORM_BENCH_COMMIT_BATCH=1 measures the consumer with a transaction per event.
                 if (int.TryParse(Environment.GetEnvironmentVariable("PLATFORM_BENCH_COMMIT_BATCH"), out var commitBatch))
                     cfg.Transport.ConsumerCommitBatchSize = commitBatch;
+                if (int.TryParse(Environment.GetEnvironmentVariable("PLATFORM_BENCH_COMMITS"), out var commits))
+                    cfg.Transport.ConsumerCommits = commits;
+                if (int.TryParse(Environment.GetEnvironmentVariable("PLATFORM_BENCH_PARTITIONS"), out var partitions))
+                    cfg.Transport.Partitions = partitions;
+                if (int.TryParse(Environment.GetEnvironmentVariable("PLATFORM_BENCH_RELAY_POLL_MS"), out var pollMs))
+                    cfg.Relay.PollInterval = TimeSpan.FromMilliseconds(pollMs);
                 cfg.Projections.Enabled = false;
                 // Only the consumer under test: the domain's saga would react to every OrderPlaced too.
                 cfg.Sagas.Enabled = false;
@@ -122,8 +128,11 @@ sealed class PlatformConsumerContender : Contender
             await _store.AppendAsync(id.ToString("D"), OrderWorkload.StreamType, ExpectedVersion.Exactly(version - 1), [data]);
         });
         await writing;
+        var appended = clock.Elapsed;
+        var visibleAtAppended = Probe.VisibleCount;
         await Harness.WithinAsync(Probe.Done, Timeout(events), () => $"{Probe.VisibleCount} of {events} rows");
         clock.Stop();
+        Console.WriteLine($"    (appends done after {appended.TotalSeconds:F2} s, {visibleAtAppended:N0} rows visible then)");
         var (p50, p99) = Probe.Percentiles();
         return (clock.Elapsed.TotalSeconds, p50, p99);
     }

@@ -9,6 +9,54 @@ namespace Platform.Benchmarks.Runtime;
 public sealed record Run(string Group, string Contender, int Events, double Seconds, double P50Ms, double P99Ms)
 {
     public double EventsPerSecond => Events / Seconds;
+
+    /// <summary>CPU spent per event in this process and in the contender's PostgreSQL backends, in µs (NaN where not measured).</summary>
+    public (double Runtime, double Postgres) CpuPerEvent { get; init; } = (double.NaN, double.NaN);
+
+    /// <summary>Time the JIT spent compiling during the run (any thread of the process).</summary>
+    public TimeSpan Jit { get; init; }
+
+    /// <summary>Methods the JIT compiled during the run (new ones, and hot ones again at a higher tier).</summary>
+    public long Jitted { get; init; }
+}
+
+/// <summary>
+/// CPU time of this process and of the PostgreSQL backends connected to one database (Linux
+/// /proc; a backend's command line names its database), so a run can say where its cost went.
+/// </summary>
+public static class Cpu
+{
+    static readonly double TicksPerSecond = 100; // USER_HZ on Linux
+
+    public static (TimeSpan Runtime, TimeSpan Postgres) Sample(string connectionString)
+    {
+        var database = new NpgsqlConnectionStringBuilder(connectionString).Database;
+        var postgres = TimeSpan.Zero;
+        if (database is not null && Directory.Exists("/proc"))
+        {
+            foreach (var directory in Directory.EnumerateDirectories("/proc"))
+            {
+                if (!int.TryParse(Path.GetFileName(directory), out _))
+                    continue;
+                try
+                {
+                    var command = File.ReadAllText(Path.Combine(directory, "cmdline"));
+                    if (!command.StartsWith("postgres: ", StringComparison.Ordinal) || !command.Contains(" " + database + " ", StringComparison.Ordinal))
+                        continue;
+                    var stat = File.ReadAllText(Path.Combine(directory, "stat"));
+                    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the command name
+                    var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+                    postgres += TimeSpan.FromSeconds(ticks / TicksPerSecond);
+                }
+                catch (IOException)
+                {
+                    // the backend exited meanwhile
+                }
+            }
+        }
+        return (Process.GetCurrentProcess().TotalProcessorTime, postgres);
+    }
 }
 
 /// <summary>
@@ -80,8 +128,10 @@ static class Harness
     public static void Record(Run run)
     {
         Runs.Add(run);
+        var cpu = double.IsNaN(run.CpuPerEvent.Runtime) ? ""
+            : string.Create(CultureInfo.InvariantCulture, $"  CPU/event: runtime {run.CpuPerEvent.Runtime,4:F0} µs, PostgreSQL {run.CpuPerEvent.Postgres,4:F0} µs; JIT {run.Jit.TotalMilliseconds,5:F0} ms, {run.Jitted,5:N0} methods");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  {run.Group,-22} {run.Contender,-40} {run.Events,8:N0} ev {run.Seconds,7:F2} s {run.EventsPerSecond,9:N0} ev/s  p50 {run.P50Ms,8:F1} ms  p99 {run.P99Ms,8:F1} ms"));
+            $"  {run.Group,-22} {run.Contender,-40} {run.Events,8:N0} ev {run.Seconds,7:F2} s {run.EventsPerSecond,9:N0} ev/s  p50 {run.P50Ms,8:F1} ms  p99 {run.P99Ms,8:F1} ms{cpu}"));
     }
 
     public static double Median(IEnumerable<double> values)

@@ -6,6 +6,7 @@ using Platform.Benchmarks.Runtime;
 // Runtime benchmark (issue 6, "Measure"): every contender side by side in one process.
 //   dotnet run --project tests/Platform.Benchmarks.Runtime -c Release -- [--quick] [--rounds 3]
 //       [--orders N] [--rebuild-orders N] [--no-rabbitmq] [--no-e2e] [--no-rebuild] [--markdown FILE]
+//       [--only NAME-PART]   (only the end-to-end contenders whose name contains one of these comma-separated parts)
 // PostgreSQL from PLATFORM_POSTGRES, RabbitMQ from PLATFORM_RABBITMQ (source .services/env); each
 // contender gets its own database on that server.
 //
@@ -27,6 +28,7 @@ var rabbit = true;
 var endToEnd = true;
 var rebuild = true;
 string? markdown = null;
+string? only = null;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -39,6 +41,7 @@ for (var i = 0; i < args.Length; i++)
         case "--no-e2e": endToEnd = false; break;
         case "--no-rebuild": rebuild = false; break;
         case "--markdown": markdown = args[++i]; break;
+        case "--only": only = args[++i]; break; // contenders whose name contains this (for profiling one)
         default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
     }
 }
@@ -96,19 +99,47 @@ if (endToEnd)
             if (uri is null)
                 contenders.Add(await ProjectionContender.StartAsync(admin));
             contenders.Add(await BaselineContender.StartAsync(admin, uri, Prefetch));
-            foreach (var contender in contenders)
+            if (only is not null)
             {
-                // Warm-up: JIT, pools, prepared statements, queues; in a full run twice, the second with tiered code.
-                await contender.RunAsync(warmOrders, Writers);
-                if (!quick)
+                foreach (var other in contenders.Where(c => !only.Split(',').Any(part => c.Name.Contains(part, StringComparison.OrdinalIgnoreCase))).ToArray())
+                {
+                    contenders.Remove(other);
+                    await other.DisposeAsync();
+                }
+            }
+            // Warm-up: JIT, pools, prepared statements, queues. A full run warms every contender up
+            // again until the JIT is quiet (under 100 methods compiled in a whole pass, at most 8
+            // passes): the tiered JIT promotes hot methods in the background, and on 2 busy cores two
+            // fixed passes still left thousands of methods to the first measured round.
+            for (var pass = 1; ; pass++)
+            {
+                var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+                foreach (var contender in contenders)
                     await contender.RunAsync(warmOrders, Writers);
+                compiled = System.Runtime.JitInfo.GetCompiledMethodCount() - compiled;
+                if (quick || pass >= 8 || (pass >= 2 && compiled < 100))
+                {
+                    Console.WriteLine($"  warm-up: {pass} pass(es) of {warmOrders:N0} orders per contender; the JIT compiled {compiled:N0} methods in the last");
+                    break;
+                }
             }
             for (var round = 0; round < rounds; round++)
             {
                 foreach (var contender in contenders)
                 {
+                    var before = Cpu.Sample(contender.Database);
+                    var jitBefore = System.Runtime.JitInfo.GetCompilationTime();
+                    var jittedBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
                     var (seconds, p50, p99) = await contender.RunAsync(e2eOrders, Writers);
-                    Harness.Record(new Run(group, contender.Name, e2eOrders * OrderWorkload.EventsPerOrder, seconds, p50, p99));
+                    var after = Cpu.Sample(contender.Database);
+                    var jit = System.Runtime.JitInfo.GetCompilationTime() - jitBefore;
+                    var events = e2eOrders * OrderWorkload.EventsPerOrder;
+                    Harness.Record(new Run(group, contender.Name, events, seconds, p50, p99)
+                    {
+                        CpuPerEvent = ((after.Runtime - before.Runtime).TotalMicroseconds / events, (after.Postgres - before.Postgres).TotalMicroseconds / events),
+                        Jit = jit,
+                        Jitted = System.Runtime.JitInfo.GetCompiledMethodCount() - jittedBefore,
+                    });
                     if (contender.Probe.OutOfOrderCount > 0)
                         Console.WriteLine($"    (order guard sent {contender.Probe.OutOfOrderCount:N0} deliveries back to wait for a predecessor)");
                 }
@@ -168,7 +199,7 @@ static string Summary(int rounds)
     foreach (var group in Harness.Runs.Select(r => r.Group).Distinct())
     {
         var runs = Harness.Runs.Where(r => r.Group == group).ToArray();
-        var baselineName = group == "rebuild" ? runs.Last().Contender : runs.First(r => r.Contender.StartsWith("baseline", StringComparison.Ordinal)).Contender;
+        var baselineName = group == "rebuild" ? runs.Last().Contender : runs.FirstOrDefault(r => r.Contender.StartsWith("baseline", StringComparison.Ordinal))?.Contender;
         var baseline = runs.Where(r => r.Contender == baselineName).Select(r => r.EventsPerSecond).ToArray();
         foreach (var contender in runs.Select(r => r.Contender).Distinct())
         {
