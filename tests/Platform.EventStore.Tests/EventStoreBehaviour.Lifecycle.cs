@@ -344,6 +344,43 @@ public abstract partial class EventStoreBehaviour
         Assert.Equal(new(true, 0), await Claim("other", 2, ["shop.other-event"]));
     }
 
+    // A group commit claims many deliveries at once (one statement on PostgreSQL, one after the
+    // other elsewhere): the outcome must be that of claiming them one by one in the given order.
+    [SkippableFact]
+    public async Task the_ordered_inbox_claims_a_group_as_if_one_event_after_the_other()
+    {
+        var cart = "cart-" + Guid.NewGuid().ToString("N");
+        var other = "cart-" + Guid.NewGuid().ToString("N");
+        await Store.AppendAsync(cart, "cart", ExpectedVersion.NoStream, Items(3));
+        await Store.AppendAsync(other, "cart", ExpectedVersion.NoStream, Items(2));
+        var c = await Store.ReadStreamAsync(cart).ToListAsync();
+        var o = await Store.ReadStreamAsync(other).ToListAsync();
+        string[] handled = [c[0].TypeName];
+        var consumer = "group-" + Guid.NewGuid().ToString("N");
+        await using (var first = await Store.BeginTransactionAsync())
+        {
+            Assert.Equal(new(true, 0), await Store.TryMarkProcessedInOrderAsync(consumer, o[0].EventId, other, 1, handled, first));
+            await first.CommitAsync();
+        }
+        static Storage.InboxClaimRequest Request(EventEnvelope e) => new(e.EventId, e.StreamId, e.StreamVersion);
+
+        await using var transaction = await Store.BeginTransactionAsync();
+        var claims = await Store.TryMarkProcessedInOrderAsync(consumer,
+            [Request(c[2]), Request(c[0]), Request(c[1]), Request(c[0]), Request(o[1]), Request(o[0])], handled, transaction);
+
+        Assert.Equal<Storage.InboxClaim>([
+            new(true, 2),   // version 3 first: 1 and 2 come later in the group
+            new(true, 0),
+            new(true, 0),   // version 1 was claimed just before it
+            new(false, 0),  // the same delivery again
+            new(true, 0),   // its version 1 was processed before the group
+            new(false, 0),  // and that one is a redelivery
+        ], claims);
+        // Earlier events of types the consumer does not handle do not hold it back.
+        Assert.Equal<Storage.InboxClaim>([new(true, 0), new(true, 0)],
+            await Store.TryMarkProcessedInOrderAsync(consumer + "-other", [Request(c[2]), Request(c[1])], ["shop.other-event"], transaction));
+    }
+
     sealed class RecordingPublisher(int failAfterBatches) : IEventPublisher
     {
         int _batches;

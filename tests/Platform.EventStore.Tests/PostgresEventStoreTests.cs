@@ -52,6 +52,22 @@ public sealed class PostgresEventStoreTests(PostgresStoreFixture fixture) : Even
             Assert.Contains(plan, line => line.Contains("Index Cond: ((consumer = $3) AND (message_id = e.event_id))", StringComparison.Ordinal));
             Assert.DoesNotContain("ix_events_type_name_timestamp", text, StringComparison.Ordinal);
             Assert.DoesNotContain("Seq Scan", text, StringComparison.Ordinal);
+
+            // The same guard inside the statement that claims a group of events at once.
+            await using (var prepare = new NpgsqlCommand("PREPARE claim(uuid[], text[], bigint[], text, timestamptz, text[]) AS " + Storage.PostgresDialect.ClaimManySql, connection))
+                await prepare.ExecuteNonQueryAsync();
+            await using var explainClaim = new NpgsqlCommand(
+                "EXPLAIN EXECUTE claim(ARRAY[gen_random_uuid()], ARRAY['order-1'], ARRAY[3::bigint], 'consumer', now(), ARRAY['OrderPlaced'])", connection);
+            var claimPlan = new List<string>();
+            await using (var reader = await explainClaim.ExecuteReaderAsync())
+                while (await reader.ReadAsync())
+                    claimPlan.Add(reader.GetString(0));
+            var claimText = string.Join("\n", claimPlan);
+            Assert.Contains(claimPlan, line => line.Contains("Index Scan using ix_events_stream_id_stream_version on events", StringComparison.Ordinal));
+            Assert.Contains(claimPlan, line => line.Contains("Index Cond: ((consumer = $4) AND (message_id = e.event_id))", StringComparison.Ordinal));
+            Assert.DoesNotContain("ix_events_type_name_timestamp", claimText, StringComparison.Ordinal);
+            Assert.DoesNotContain("Seq Scan on events", claimText, StringComparison.Ordinal);
+            Assert.DoesNotContain("Seq Scan on processed_messages", claimText, StringComparison.Ordinal);
         }
         finally
         {

@@ -60,6 +60,40 @@ sealed class PostgresDialect : StoreDialect
             0)
         """;
 
+    // A group of claims in one statement: the inbox rows, then for each event the order guard's
+    // count, with the outcome of claiming the events one after the other in request order (what
+    // the statements of a batch did, two per event). A data-modifying CTE's rows are not visible
+    // to the rest of its statement, so an earlier event of the stream claimed earlier in the same
+    // request is counted as processed explicitly; an event repeated in the request is recorded at
+    // its first place only. The guard keeps the plan of EarlierUnprocessedSql: the stream's earlier
+    // events by the stream index (OFFSET 0 keeps the type filter off the type index), then a
+    // primary-key probe of the inbox per event.
+    internal const string ClaimManySql = """
+        WITH request AS (
+            SELECT r.event_id, r.stream_id, r.stream_version, r.n
+            FROM unnest($1::uuid[], $2::text[], $3::bigint[]) WITH ORDINALITY AS r(event_id, stream_id, stream_version, n)
+        ), inserted AS (
+            INSERT INTO processed_messages (consumer, message_id, processed_at)
+            SELECT $4, event_id, $5 FROM request ORDER BY n
+            ON CONFLICT DO NOTHING
+            RETURNING message_id
+        ), recorded AS (
+            SELECT min(r.n) AS n, r.event_id FROM request r WHERE r.event_id IN (SELECT message_id FROM inserted) GROUP BY r.event_id
+        )
+        SELECT r.n,
+               EXISTS (SELECT 1 FROM recorded d WHERE d.n = r.n),
+               CASE WHEN r.stream_version <= 1 OR cardinality($6::text[]) = 0 THEN 0 ELSE (
+                   SELECT count(*) FROM (
+                       SELECT e.event_id, e.type_name FROM events e
+                       WHERE e.stream_id = r.stream_id AND e.stream_version < r.stream_version OFFSET 0) e
+                   WHERE e.type_name = ANY($6::text[])
+                     AND (SELECT 1 FROM processed_messages p WHERE p.consumer = $4 AND p.message_id = e.event_id) IS NULL
+                     AND NOT EXISTS (SELECT 1 FROM recorded d WHERE d.event_id = e.event_id AND d.n < r.n))
+               END
+        FROM request r
+        ORDER BY r.n
+        """;
+
     readonly NpgsqlDataSource _dataSource;
     readonly PooledDbContextFactory<PostgresEventStoreDbContext> _contexts;
 
@@ -156,6 +190,28 @@ sealed class PostgresDialect : StoreDialect
         await using var current = new NpgsqlCommand(CurrentVersionSql, connection, transaction);
         current.Parameters.Add(new NpgsqlParameter<string> { TypedValue = streamId });
         return new AppendOutcome((long)(await current.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!, []);
+    }
+
+    public override async Task<InboxClaim[]>? TryClaimManyAsync(DbConnection connection, DbTransaction transaction, string consumer,
+        IReadOnlyList<InboxClaimRequest> events, IReadOnlyList<string> typeNames, CancellationToken cancellationToken)
+    {
+        var ids = new Guid[events.Count];
+        var streams = new string[events.Count];
+        var versions = new long[events.Count];
+        for (var i = 0; i < events.Count; i++)
+            (ids[i], streams[i], versions[i]) = (events[i].EventId, events[i].StreamId, events[i].StreamVersion);
+        await using var claim = new NpgsqlCommand(ClaimManySql, (NpgsqlConnection)connection, (NpgsqlTransaction)transaction);
+        claim.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = ids });
+        claim.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = streams });
+        claim.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = versions });
+        claim.Parameters.Add(new NpgsqlParameter<string> { TypedValue = consumer });
+        claim.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = DateTimeOffset.UtcNow });
+        claim.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. typeNames] });
+        var claims = new InboxClaim[events.Count];
+        await using var reader = await claim.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            claims[reader.GetInt64(0) - 1] = new InboxClaim(reader.GetBoolean(1), reader.GetInt64(2));
+        return claims;
     }
 
     public override AppendFailure ClassifyAppendError(Exception exception) =>

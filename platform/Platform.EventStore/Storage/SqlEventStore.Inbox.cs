@@ -117,8 +117,10 @@ public sealed partial class SqlEventStore
         ArgumentNullException.ThrowIfNull(events);
         ArgumentNullException.ThrowIfNull(typeNames);
         ArgumentNullException.ThrowIfNull(transaction);
-        var claims = new InboxClaim[events.Count];
         var connection = transaction.Connection;
+        if (events.Count > 1 && _dialect.TryClaimManyAsync(connection, transaction.Transaction, consumer, events, typeNames, cancellationToken) is { } many)
+            return await many.ConfigureAwait(false);
+        var claims = new InboxClaim[events.Count];
         if (!connection.CanCreateBatch || events.Count == 1)
         {
             for (var i = 0; i < events.Count; i++)

@@ -51,6 +51,14 @@ abstract class StoreDialect : IAsyncDisposable
     /// <summary>Insert-or-replace of the latest snapshot, newer versions winning.</summary>
     public abstract string UpsertSnapshotSql { get; }
 
+    /// <summary>
+    /// Claims many events for a consumer in one statement (inbox rows and order guards), with the
+    /// outcome of claiming them one after the other in the given order; null when the dialect has
+    /// no such statement and the caller claims them one by one.
+    /// </summary>
+    public virtual Task<InboxClaim[]>? TryClaimManyAsync(DbConnection connection, DbTransaction transaction, string consumer,
+        IReadOnlyList<InboxClaimRequest> events, IReadOnlyList<string> typeNames, CancellationToken cancellationToken) => null;
+
     public abstract object TimestampParameter(DateTimeOffset value);
 
     public abstract ValueTask DisposeAsync();
