@@ -5,7 +5,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Platform.Runtime.Commands;
 using Platform.Runtime.Configuration;
-using Platform.Runtime.Domains;
 using Platform.Runtime.Kafka;
 using Platform.Runtime.Sagas;
 using Platform.Testing;
@@ -127,13 +126,9 @@ sealed class SagaHost : IAsyncDisposable
     static void CreateTopics(KafkaMockCluster kafka, IServiceProvider services)
     {
         var options = services.GetRequiredService<PlatformOptions>();
-        var topology = services.GetRequiredService<KafkaTopology>();
-        kafka.TryCreateTopic(topology.TopicFor("Order"), partitions: 4, replicationFactor: 3);
-        foreach (var endpoint in KafkaTopology.Endpoints(options, services.GetRequiredService<DomainCatalog>()))
-        {
-            foreach (var topic in topology.MessageTopicsOf(endpoint))
-                kafka.TryCreateTopic(topic, partitions: 4, replicationFactor: 3);
-        }
+        kafka.TryCreateTopic(services.GetRequiredService<KafkaTopology>().TopicFor("Order"), partitions: 4, replicationFactor: 3);
+        foreach (var topic in KafkaTopology.MessageTopicsRead(options))
+            kafka.TryCreateTopic(topic, partitions: 4, replicationFactor: 3);
     }
 
     /// <summary>Step and saga timeouts of 30 minutes, for tests whose outcome must not depend on the machine's speed.</summary>

@@ -91,6 +91,18 @@ public sealed class KafkaTopology
     }
 
     /// <summary>
+    /// The command and message topics every endpoint of a runtime with <paramref name="options"/>
+    /// reads, for whoever creates topics ahead of it (<c>CreateTopics</c> off: a consumer group
+    /// picks up a topic by name only if it exists when the group subscribes).
+    /// </summary>
+    /// <param name="options">The runtime's options, as configured.</param>
+    public static IReadOnlyList<string> MessageTopicsRead(PlatformOptions options)
+    {
+        var topology = new KafkaTopology(options);
+        return Endpoints(options, new DomainCatalog(options.ResolveDomainTypes())).SelectMany(topology.MessageTopicsOf).Distinct().ToArray();
+    }
+
+    /// <summary>
     /// What an endpoint's consumer group subscribes to: a pattern of every event topic when it
     /// consumes stored events (so new aggregate types are picked up), its command topic, and the
     /// message topics of the types it consumes, by name.
