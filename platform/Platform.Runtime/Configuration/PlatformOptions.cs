@@ -112,10 +112,10 @@ public sealed class PlatformKafkaOptions
     public string CommandTopicFormat { get; set; } = "commands.{queue}";
 
     /// <summary>
-    /// The topic of a published message type that is not a stored event (a service's reply, a
-    /// saga's alert); <c>{type}</c> is replaced by the type's full name in lower case, with any
-    /// character a topic name cannot hold as <c>-</c>. Default <c>messages.{type}</c> (e.g.
-    /// <c>messages.shop.payments.paymentcharged</c>).
+    /// The topic of a published message type (a service's reply, a saga's alert; stored events go
+    /// to the event topics of <c>TopicFormat</c>); <c>{type}</c> is replaced by the type's full name
+    /// in lower case, with any character a topic name cannot hold as <c>-</c>. Default
+    /// <c>messages.{type}</c> (e.g. <c>messages.shop.payments.paymentcharged</c>).
     /// </summary>
     public string MessageTopicFormat { get; set; } = "messages.{type}";
 
