@@ -20,14 +20,14 @@ namespace Platform.Runtime.Kafka;
 /// The consuming side of the Kafka transport. Every endpoint of the in-process bus (the command
 /// queue, event consumers, sagas, reactions) has a Kafka consumer group of its own, named after its
 /// queue, subscribed to every event topic when it consumes stored events, to its command topic
-/// (what is sent to its queue) and to the message topics of the other types it consumes (replies,
-/// commands that are published). Records of one key in a partition are handed to the endpoint on
-/// the in-process bus one after another, each only after the one before it was consumed (or
-/// dead-lettered), so an aggregate's events are processed in version order; other keys and
-/// partitions run in parallel. A record's offset is stored for commit only after its endpoint is done, and the
-/// stored offsets are committed every <c>CommitInterval</c> and when partitions are revoked or the
-/// runtime stops: after a crash or a rebalance the new owner starts after the last processed record,
-/// and what it sees again is skipped by the endpoint's inbox.
+/// (what is sent to its queue) and to the message topics of the types it consumes (replies).
+/// Records of one key in a partition are handed to the endpoint on the in-process bus one after
+/// another, each only after the one before it was consumed (or dead-lettered), so an aggregate's
+/// events are processed in version order; other keys and partitions run in parallel. A record's
+/// offset is stored for commit only after its endpoint is done, and the stored offsets are
+/// committed every <c>CommitInterval</c> and when partitions are revoked or the runtime stops:
+/// after a crash or a rebalance the new owner starts after the last processed record, and what it
+/// sees again is skipped by the endpoint's inbox.
 /// </summary>
 public sealed class KafkaConsumerService : BackgroundService
 {
@@ -143,8 +143,8 @@ public sealed class KafkaConsumerService : BackgroundService
                         service._logger.LogError("Kafka consumer of {Endpoint}: {Error}", endpoint.Queue, error);
                 })
                 .Build();
-            // Created before subscribing, so the pattern matches them from the start (a topic that
-            // appears later joins at the next metadata refresh).
+            // Created before subscribing: the group names them, and on the consumer group protocol
+            // a topic created after the group subscribed was never assigned.
             foreach (var topic in service._topology.MessageTopicsOf(endpoint))
                 service._topology.EnsureTopicAsync(topic, stoppingToken).GetAwaiter().GetResult();
             consumer.Subscribe(service._topology.SubscriptionFor(endpoint));
