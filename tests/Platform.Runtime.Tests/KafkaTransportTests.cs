@@ -105,6 +105,35 @@ public sealed class KafkaTransportTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
+    public async Task on_the_classic_protocol_a_group_whose_command_and_message_topics_do_not_exist_still_consumes_its_events()
+    {
+        // CreateTopics off and nobody has written to the group's command topic or to its event
+        // types' message topics yet: librdkafka reports each missing topic the group names.
+        using var cluster = new KafkaMockCluster(brokers: 3);
+        cluster.CreateTopic("events.order", partitions: 2, replicationFactor: 3);
+        await using var database = await TestDatabase.CreateAsync(Store.Sqlite, "runtime");
+        await using var host = await RuntimeHost.StartOnAsync(database, Transport.InMemory,
+            services: services => services.AddSingleton<ObservationSink>(),
+            configure: cfg =>
+            {
+                cfg.UseKafka(cluster.BootstrapServers);
+                cfg.Transport.QueuePrefix = "kc-" + Guid.NewGuid().ToString("N")[..8];
+                cfg.Transport.Kafka.CreateTopics = false;
+                cfg.Transport.Kafka.GroupProtocol = GroupProtocol.Classic;
+                cfg.AddEventConsumer<OrderEventRecorder>();
+            });
+        await Orders.ExecuteAsync(host.EventStore, OrderEventRecorder.CreateTableSql);
+        var sink = host.Services.GetRequiredService<ObservationSink>();
+        var orders = Enumerable.Range(0, 5).Select(_ => Guid.NewGuid()).ToArray();
+        var dispatcher = host.Services.GetRequiredService<ICommandDispatcher>();
+        foreach (var (order, n) in orders.Select((o, n) => (o, n)))
+            await dispatcher.DispatchAsync(Orders.Place(order, n));
+
+        await Eventually.HoldsAsync(() => Task.FromResult(sink.HandledInOrder().Count == orders.Length), "every event to be consumed", TimeSpan.FromSeconds(60),
+            () => Task.FromResult(sink.HandledInOrder().Count + " of " + orders.Length));
+    }
+
+    [SkippableFact]
     public async Task a_poison_event_is_dead_lettered_to_the_table_and_copied_to_the_dead_letter_topic_with_its_headers_and_error()
     {
         using var cluster = new KafkaMockCluster(brokers: 3);

@@ -153,7 +153,20 @@ public sealed class KafkaConsumerService : BackgroundService
             {
                 while (!stoppingToken.IsCancellationRequested)
                 {
-                    var record = consumer.Consume(TimeSpan.FromMilliseconds(50));
+                    ConsumeResult<string, byte[]> record;
+                    try
+                    {
+                        record = consumer.Consume(TimeSpan.FromMilliseconds(50));
+                    }
+                    catch (ConsumeException exception) when (exception.Error.Code == ErrorCode.UnknownTopicOrPart)
+                    {
+                        // A command or message topic the group names that nobody created yet
+                        // (CreateTopics off): the group goes on with the others and, on the classic
+                        // protocol, takes the topic up once it exists. Rejoining over it, as any
+                        // other error does, left the group consuming nothing.
+                        service._logger.LogWarning("Kafka consumer of {Endpoint}: {Reason}", endpoint.Queue, exception.Error.Reason);
+                        continue;
+                    }
                     StoreProcessed(consumer);
                     if (record is { IsPartitionEOF: false, Message: not null } && _workers.TryGetValue(record.TopicPartition, out var worker))
                     {
