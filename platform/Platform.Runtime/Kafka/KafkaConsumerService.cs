@@ -129,6 +129,19 @@ public sealed class KafkaConsumerService : BackgroundService
             config.EnableAutoOffsetStore = false;
             config.AutoCommitIntervalMs = (int)kafka.CommitInterval.TotalMilliseconds;
             config.TopicMetadataRefreshIntervalMs = 5_000; // new aggregate topics join the pattern subscription quickly
+            // Created before subscribing: the group names them, and on the consumer group protocol
+            // a topic created after the group subscribed was never assigned.
+            foreach (var topic in service._topology.MessageTopicsOf(endpoint))
+            {
+                try
+                {
+                    service._topology.EnsureTopicAsync(topic, stoppingToken).GetAwaiter().GetResult();
+                }
+                catch (KafkaException exception) // e.g. not allowed to: the group still reads the topics that exist
+                {
+                    service._logger.LogWarning(exception, "Kafka consumer of {Endpoint} could not create topic {Topic}", endpoint.Queue, topic);
+                }
+            }
             var consumer = new ConsumerBuilder<string, byte[]>(config)
                 .SetPartitionsAssignedHandler((_, partitions) =>
                 {
@@ -143,10 +156,6 @@ public sealed class KafkaConsumerService : BackgroundService
                         service._logger.LogError("Kafka consumer of {Endpoint}: {Error}", endpoint.Queue, error);
                 })
                 .Build();
-            // Created before subscribing: the group names them, and on the consumer group protocol
-            // a topic created after the group subscribed was never assigned.
-            foreach (var topic in service._topology.MessageTopicsOf(endpoint))
-                service._topology.EnsureTopicAsync(topic, stoppingToken).GetAwaiter().GetResult();
             consumer.Subscribe(service._topology.SubscriptionFor(endpoint));
             var measured = DateTime.UtcNow;
             try
