@@ -423,28 +423,33 @@ public sealed class KafkaConsumerService : BackgroundService
             }
         }
 
-        // A stored event (by its event type header, through the registry) or a command or message
-        // (by its message type header, to one of the types this endpoint consumes: never a type
-        // looked up by a name read from the wire); null for what this endpoint does not consume.
+        // A command or message (by its message type header, to one of the types this endpoint
+        // consumes: never a type looked up by a name read from the wire) or a stored event (by its
+        // event type header, through the registry); null for what this endpoint does not consume.
+        // The message type first: a message published while a stored event was consumed carries
+        // that event's headers too (MassTransit copies them), and is not that event.
         (object Message, Type Type, Action<SendContext> SetIds)? Decode(ConsumeResult<string, byte[]> record)
         {
             var headers = record.Message.Headers;
-            if (Text(headers, PlatformHeaders.EventType) is { } eventType)
+            if (Text(headers, KafkaMessageHeaders.MessageType) is { } typeName)
+                return _endpoint.MessageTypes.TryGetValue(typeName, out var type) ? DecodeMessage(record, typeName, type) : null;
+            if (Text(headers, PlatformHeaders.EventType) is not { } eventType
+                || !_service._registry.TryGet(eventType, out var descriptor) || !_endpoint.EventTypes.Contains(descriptor.ClrType))
+                return null; // an event this endpoint does not consume, or of a type this runtime does not know
+            var version = int.TryParse(Text(headers, PlatformHeaders.SchemaVersion), NumberStyles.None, CultureInfo.InvariantCulture, out var v)
+                ? v : descriptor.SchemaVersion;
+            return (descriptor.Deserialize(record.Message.Value, version), descriptor.ClrType, context =>
             {
-                if (!_service._registry.TryGet(eventType, out var descriptor) || !_endpoint.EventTypes.Contains(descriptor.ClrType))
-                    return null; // an event this endpoint does not consume, or of a type this runtime does not know
-                var version = int.TryParse(Text(headers, PlatformHeaders.SchemaVersion), NumberStyles.None, CultureInfo.InvariantCulture, out var v)
-                    ? v : descriptor.SchemaVersion;
-                return (descriptor.Deserialize(record.Message.Value, version), descriptor.ClrType, context =>
-                {
-                    if (Guid.TryParse(Text(headers, PlatformHeaders.EventId), out var eventId))
-                        context.MessageId = eventId;
-                    if (Guid.TryParse(Text(headers, PlatformHeaders.CorrelationId), out var correlation))
-                        context.CorrelationId = correlation;
-                });
-            }
-            if (Text(headers, KafkaMessageHeaders.MessageType) is not { } typeName || !_endpoint.MessageTypes.TryGetValue(typeName, out var type))
-                return null;
+                if (Guid.TryParse(Text(headers, PlatformHeaders.EventId), out var eventId))
+                    context.MessageId = eventId;
+                if (Guid.TryParse(Text(headers, PlatformHeaders.CorrelationId), out var correlation))
+                    context.CorrelationId = correlation;
+            });
+        }
+
+        (object Message, Type Type, Action<SendContext> SetIds)? DecodeMessage(ConsumeResult<string, byte[]> record, string typeName, Type type)
+        {
+            var headers = record.Message.Headers;
             object message;
             try
             {

@@ -22,6 +22,15 @@ static class KafkaMessageHeaders
 
     /// <summary>MassTransit's correlation id (a saga instance), not the flow's <c>Platform-Correlation-Id</c>.</summary>
     public const string CorrelationId = "Platform-Message-Correlation-Id";
+
+    /// <summary>
+    /// Whether a header describes one Kafka record rather than the message: these, and the hand-over
+    /// header, are not passed on when a consumer publishes (MassTransit copies the consumed
+    /// message's headers to what its consumer publishes).
+    /// </summary>
+    /// <param name="name">The header's name.</param>
+    public static bool DescribesRecord(string name) =>
+        name is MessageId or MessageType or ConversationId or InitiatorId or CorrelationId or KafkaDeliveries.Header;
 }
 
 /// <summary>A command or message on its way to Kafka.</summary>
@@ -91,7 +100,7 @@ public sealed class KafkaMessageProducer : IDisposable
             if (value is not null)
                 headers.Add(name, Encoding.UTF8.GetBytes(value));
         }
-        foreach (var (name, value) in message.Headers)
+        foreach (var (name, value) in message.Headers.Where(h => !KafkaMessageHeaders.DescribesRecord(h.Key)))
             Add(name, value);
         Add(KafkaMessageHeaders.MessageId, message.MessageId.ToString("D"));
         Add(KafkaMessageHeaders.MessageType, KafkaTopology.MessageTypeName(message.Type));
