@@ -60,11 +60,14 @@ public sealed class DemoTests
         var options = DemoOptions.Parse([.. Common, "--postgres", postgres, "--kafka", kafka.BootstrapServers]);
         var (result, output) = await RunAsync(options, cfg =>
         {
-            // The mock has no CreateTopics: the run's topic is made here, as the runtime tests do.
+            // The mock has no CreateTopics: the run's topics (events, and the commands and replies
+            // its endpoints read) are made here, as the runtime tests do.
             cfg.Transport.Kafka.CreateTopics = false;
             cfg.Transport.Kafka.GroupProtocol = Confluent.Kafka.GroupProtocol.Consumer;
             cfg.Transport.Kafka.CommitInterval = TimeSpan.FromMilliseconds(200);
             kafka.CreateTopic(cfg.Transport.Kafka.TopicFormat.Replace("{aggregate}", "order", StringComparison.Ordinal), partitions: 4, replicationFactor: 3);
+            foreach (var topic in Platform.Runtime.Kafka.KafkaTopology.MessageTopicsRead(cfg))
+                kafka.CreateTopic(topic, partitions: 4, replicationFactor: 3);
         });
         try
         {

@@ -105,6 +105,68 @@ public sealed class KafkaTransportTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
+    public async Task on_the_classic_protocol_a_group_whose_command_and_message_topics_do_not_exist_still_consumes_its_events()
+    {
+        // CreateTopics off and nobody has written to the group's command topic or to its event
+        // types' message topics yet: librdkafka reports each missing topic the group names.
+        using var cluster = new KafkaMockCluster(brokers: 3);
+        cluster.CreateTopic("events.order", partitions: 2, replicationFactor: 3);
+        await using var database = await TestDatabase.CreateAsync(Store.Sqlite, "runtime");
+        await using var host = await RuntimeHost.StartOnAsync(database, Transport.InMemory,
+            services: services => services.AddSingleton<ObservationSink>(),
+            configure: cfg =>
+            {
+                cfg.UseKafka(cluster.BootstrapServers);
+                cfg.Transport.QueuePrefix = "kc-" + Guid.NewGuid().ToString("N")[..8];
+                cfg.Transport.Kafka.CreateTopics = false;
+                cfg.Transport.Kafka.GroupProtocol = GroupProtocol.Classic;
+                cfg.AddEventConsumer<OrderEventRecorder>();
+            });
+        await Orders.ExecuteAsync(host.EventStore, OrderEventRecorder.CreateTableSql);
+        var sink = host.Services.GetRequiredService<ObservationSink>();
+        var orders = Enumerable.Range(0, 5).Select(_ => Guid.NewGuid()).ToArray();
+        var dispatcher = host.Services.GetRequiredService<ICommandDispatcher>();
+        foreach (var (order, n) in orders.Select((o, n) => (o, n)))
+            await dispatcher.DispatchAsync(Orders.Place(order, n));
+
+        await Eventually.HoldsAsync(() => Task.FromResult(sink.HandledInOrder().Count == orders.Length), "every event to be consumed", TimeSpan.FromSeconds(60),
+            () => Task.FromResult(sink.HandledInOrder().Count + " of " + orders.Length));
+    }
+
+    [SkippableFact]
+    public async Task a_message_published_while_consuming_a_stored_event_arrives_as_that_message_not_as_the_event()
+    {
+        // MassTransit copies the consumed event's headers (Platform-Event-Type, ...) to what its
+        // consumer publishes; the receiver, which consumes that event type too, must still see the notice.
+        using var cluster = new KafkaMockCluster(brokers: 3);
+        cluster.CreateTopic("events.order", partitions: 2, replicationFactor: 3);
+        await using var database = await TestDatabase.CreateAsync(Store.Sqlite, "runtime");
+        await using var host = await RuntimeHost.StartOnAsync(database, Transport.InMemory,
+            services: services => services.AddSingleton<NoticeLog>(),
+            configure: cfg =>
+            {
+                cfg.UseKafka(cluster.BootstrapServers);
+                cfg.Transport.QueuePrefix = "kn-" + Guid.NewGuid().ToString("N")[..8];
+                cfg.Transport.Kafka.CreateTopics = false;
+                cfg.Transport.Kafka.GroupProtocol = GroupProtocol.Consumer;
+                cfg.AddEventConsumer<OrderNoticer>().AddEventConsumer<NoticeRecorder>();
+                foreach (var topic in Platform.Runtime.Kafka.KafkaTopology.MessageTopicsRead(cfg))
+                    cluster.CreateTopic(topic, partitions: 2, replicationFactor: 3);
+            });
+        var log = host.Services.GetRequiredService<NoticeLog>();
+        var orders = Enumerable.Range(0, 5).Select(_ => Guid.NewGuid()).ToArray();
+        var dispatcher = host.Services.GetRequiredService<ICommandDispatcher>();
+        foreach (var (order, n) in orders.Select((o, n) => (o, n)))
+            await dispatcher.DispatchAsync(Orders.Place(order, n));
+
+        var expected = orders.Select(o => o.ToString("D")).Order().ToArray();
+        await Eventually.HoldsAsync(() => Task.FromResult(log.Noticed.Count == orders.Length), "every notice", TimeSpan.FromSeconds(60),
+            () => Task.FromResult($"{log.Noticed.Count} notices, {log.Placed.Count} events"));
+        Assert.Equal(expected, log.Noticed.Order());
+        Assert.Equal(expected, log.Placed.Order()); // each event once, and no notice taken for one
+    }
+
+    [SkippableFact]
     public async Task a_poison_event_is_dead_lettered_to_the_table_and_copied_to_the_dead_letter_topic_with_its_headers_and_error()
     {
         using var cluster = new KafkaMockCluster(brokers: 3);
@@ -157,5 +219,38 @@ public sealed class KafkaTransportTests(ITestOutputHelper output)
         Assert.Equal(OrderPlaced.EventTypeName, Header(Platform.Messaging.PlatformHeaders.EventType));
         Assert.Equal(letter.Payload, record.Message.Value);
         consumer.Close();
+    }
+}
+
+/// <summary>What <see cref="NoticeRecorder"/> received.</summary>
+public sealed class NoticeLog
+{
+    public System.Collections.Concurrent.ConcurrentQueue<string> Placed { get; } = new();
+    public System.Collections.Concurrent.ConcurrentQueue<string> Noticed { get; } = new();
+}
+
+/// <summary>A message published for each order placed.</summary>
+public sealed record OrderNoticed(string StreamId);
+
+/// <summary>Consumes a stored event and publishes a message while doing so.</summary>
+public sealed class OrderNoticer : MassTransit.IConsumer<OrderPlaced>
+{
+    public Task Consume(MassTransit.ConsumeContext<OrderPlaced> context) =>
+        context.Publish(new OrderNoticed(Platform.Runtime.Messaging.EventHeaders.From(context).StreamId));
+}
+
+/// <summary>Consumes the notices and the event they were published for.</summary>
+public sealed class NoticeRecorder(NoticeLog log) : MassTransit.IConsumer<OrderNoticed>, MassTransit.IConsumer<OrderPlaced>
+{
+    public Task Consume(MassTransit.ConsumeContext<OrderNoticed> context)
+    {
+        log.Noticed.Enqueue(context.Message.StreamId);
+        return Task.CompletedTask;
+    }
+
+    public Task Consume(MassTransit.ConsumeContext<OrderPlaced> context)
+    {
+        log.Placed.Enqueue(Platform.Runtime.Messaging.EventHeaders.From(context).StreamId);
+        return Task.CompletedTask;
     }
 }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Platform.Runtime.Commands;
 using Platform.Runtime.Configuration;
+using Platform.Runtime.Kafka;
 using Platform.Runtime.Sagas;
 using Platform.Testing;
 using Shop.Inventory;
@@ -25,7 +26,8 @@ static class TestDatabaseExtensions
 /// <summary>
 /// A started runtime loading the generated Orders domain (saga OrderFulfilment, reaction
 /// ShipOrderWhenShipmentArranged), with the hand-written payment and inventory services on queues of
-/// their own that the saga's commands are routed to.
+/// their own that the saga's commands are routed to (unless <c>services</c> is false: another host
+/// runs them; the saga is left out with <c>cfg.Sagas.Enabled = false</c>).
 /// </summary>
 sealed class SagaHost : IAsyncDisposable
 {
@@ -56,17 +58,13 @@ sealed class SagaHost : IAsyncDisposable
     SagaOperations? _operations;
 
     public static async Task<SagaHost> StartAsync(TestDatabase database, Transport transport, ServiceLedger? ledger = null,
-        Action<PlatformOptions>? configure = null, string? prefix = null)
+        Action<PlatformOptions>? configure = null, string? prefix = null, KafkaMockCluster? cluster = null, bool services = true)
     {
         var rabbit = transport == Transport.RabbitMq ? RealServices.RabbitMq : null;
-        // Kafka: librdkafka's mock cluster of the host's own; the saga's events arrive through it,
-        // its commands and the services' replies travel on the instance's in-process bus.
-        KafkaMockCluster? kafka = null;
-        if (transport == Transport.Kafka)
-        {
-            kafka = new KafkaMockCluster(brokers: 3);
-            kafka.CreateTopic("events.order", partitions: 4, replicationFactor: 3);
-        }
+        // Kafka: librdkafka's mock cluster, the host's own unless one is shared; the saga's events,
+        // its commands and timeouts and the services' replies all travel through it.
+        var ownCluster = transport == Transport.Kafka && cluster is null ? new KafkaMockCluster(brokers: 3) : null;
+        var kafka = transport == Transport.Kafka ? cluster ?? ownCluster : null;
         ledger ??= new ServiceLedger();
         PlatformOptions? options = null;
         prefix ??= "sg-" + Guid.NewGuid().ToString("N")[..12];
@@ -92,8 +90,11 @@ sealed class SagaHost : IAsyncDisposable
                 cfg.Retries.MinInterval = TimeSpan.FromMilliseconds(50);
                 cfg.Sagas.PollInterval = TimeSpan.FromMilliseconds(50);
                 cfg.AddDomain(typeof(OrdersDomain));
-                cfg.AddEventConsumer<PaymentService>();
-                cfg.AddEventConsumer<InventoryService>();
+                if (services)
+                {
+                    cfg.AddEventConsumer<PaymentService>();
+                    cfg.AddEventConsumer<InventoryService>();
+                }
                 var payments = QueueAddress(cfg, cfg.EventQueueName(typeof(PaymentService)));
                 var inventory = QueueAddress(cfg, cfg.EventQueueName(typeof(InventoryService)));
                 cfg.Sagas.Route<ChargePayment>(payments).Route<RefundPayment>(payments)
@@ -104,15 +105,30 @@ sealed class SagaHost : IAsyncDisposable
         }).Build();
         try
         {
+            if (kafka is not null)
+                CreateTopics(kafka, host.Services);
             await host.StartAsync();
         }
         catch
         {
             host.Dispose();
-            kafka?.Dispose();
+            ownCluster?.Dispose();
             throw;
         }
-        return new SagaHost(host, options!, ledger, logs) { _kafka = kafka };
+        return new SagaHost(host, options!, ledger, logs) { _kafka = ownCluster };
+    }
+
+    /// <summary>
+    /// The mock has no CreateTopics (the runtime's CreateTopics is off): the host's event topic and
+    /// the command and message topics its endpoints read are made here before it starts, as the
+    /// runtime would make them, so its consumer groups match them from the start.
+    /// </summary>
+    static void CreateTopics(KafkaMockCluster kafka, IServiceProvider services)
+    {
+        var options = services.GetRequiredService<PlatformOptions>();
+        kafka.TryCreateTopic(services.GetRequiredService<KafkaTopology>().TopicFor("Order"), partitions: 4, replicationFactor: 3);
+        foreach (var topic in KafkaTopology.MessageTopicsRead(options))
+            kafka.TryCreateTopic(topic, partitions: 4, replicationFactor: 3);
     }
 
     /// <summary>Step and saga timeouts of 30 minutes, for tests whose outcome must not depend on the machine's speed.</summary>

@@ -58,13 +58,25 @@ public sealed unsafe class KafkaMockCluster : IDisposable
     /// <param name="replicationFactor">At most <see cref="Brokers"/>.</param>
     public void CreateTopic(string topic, int partitions, int replicationFactor = 1)
     {
+        if (!TryCreateTopic(topic, partitions, replicationFactor))
+            throw new InvalidOperationException($"rd_kafka_mock_topic_create({topic}, {partitions}, {replicationFactor}) failed: {ErrorCode.TopicAlreadyExists}");
+    }
+
+    /// <summary>Creates a topic unless it exists (several runtimes on one cluster each create the topics they read).</summary>
+    /// <param name="topic">The topic's name.</param>
+    /// <param name="partitions">Its partitions.</param>
+    /// <param name="replicationFactor">At most <see cref="Brokers"/>.</param>
+    /// <returns>False when the topic existed.</returns>
+    public bool TryCreateTopic(string topic, int partitions, int replicationFactor = 1)
+    {
         ObjectDisposedException.ThrowIf(_cluster == IntPtr.Zero, this);
         var name = Marshal.StringToCoTaskMemUTF8(topic);
         try
         {
             var code = (ErrorCode)Api.Value.MockTopicCreate(_cluster, name, partitions, replicationFactor);
-            if (code != ErrorCode.NoError)
+            if (code is not (ErrorCode.NoError or ErrorCode.TopicAlreadyExists))
                 throw new InvalidOperationException($"rd_kafka_mock_topic_create({topic}, {partitions}, {replicationFactor}) failed: {code}");
+            return code == ErrorCode.NoError;
         }
         finally
         {

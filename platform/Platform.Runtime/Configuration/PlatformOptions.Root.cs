@@ -74,7 +74,7 @@ public sealed class PlatformOptions
         return this;
     }
 
-    /// <summary>Run on Kafka (events between instances on Kafka topics; consumers on an in-process bus).</summary>
+    /// <summary>Run on Kafka (events, commands and replies between instances on Kafka topics; consumers on an in-process bus).</summary>
     /// <param name="bootstrapServers">The cluster, e.g. <c>kafka-1:9092,kafka-2:9092</c>.</param>
     public PlatformOptions UseKafka(string bootstrapServers)
     {
@@ -169,6 +169,10 @@ public sealed class PlatformOptions
                 throw new InvalidOperationException("Platform:Transport:Kafka:BootstrapServers is empty; give the cluster, e.g. kafka-1:9092,kafka-2:9092.");
             if (!Transport.Kafka.TopicFormat.Contains("{aggregate}", StringComparison.Ordinal))
                 throw new InvalidOperationException($"Platform:Transport:Kafka:TopicFormat '{Transport.Kafka.TopicFormat}' must contain {{aggregate}}, e.g. events.{{aggregate}}.");
+            if (!Transport.Kafka.CommandTopicFormat.Contains("{queue}", StringComparison.Ordinal))
+                throw new InvalidOperationException($"Platform:Transport:Kafka:CommandTopicFormat '{Transport.Kafka.CommandTopicFormat}' must contain {{queue}}, e.g. commands.{{queue}}.");
+            if (!Transport.Kafka.MessageTopicFormat.Contains("{type}", StringComparison.Ordinal))
+                throw new InvalidOperationException($"Platform:Transport:Kafka:MessageTopicFormat '{Transport.Kafka.MessageTopicFormat}' must contain {{type}}, e.g. messages.{{type}}.");
             ArgumentOutOfRangeException.ThrowIfLessThan(Transport.Kafka.Partitions, 1, "Platform:Transport:Kafka:Partitions");
             ArgumentOutOfRangeException.ThrowIfLessThan(Transport.Kafka.ReplicationFactor, (short)1, "Platform:Transport:Kafka:ReplicationFactor");
             ArgumentOutOfRangeException.ThrowIfLessThan(Transport.Kafka.MaxBufferedPerPartition, 1, "Platform:Transport:Kafka:MaxBufferedPerPartition");

@@ -22,8 +22,9 @@ public enum TransportKind
     RabbitMq,
 
     /// <summary>
-    /// Kafka through Confluent.Kafka: stored events travel on Kafka topics between runtime
-    /// instances, and each instance runs its consumers on MassTransit's in-memory bus (see docs/runtime.md).
+    /// Kafka through Confluent.Kafka: stored events, and the commands and replies that sagas and
+    /// services exchange, travel on Kafka topics between runtime instances, and each instance runs
+    /// its consumers on MassTransit's in-memory bus (see docs/runtime.md).
     /// </summary>
     Kafka,
 }
@@ -103,7 +104,25 @@ public sealed class PlatformKafkaOptions
     /// </summary>
     public string TopicFormat { get; set; } = "events.{aggregate}";
 
-    /// <summary>Create a topic the first time the relay writes to it (Kafka's Admin API). Default true.</summary>
+    /// <summary>
+    /// The topic of what is sent to a queue (saga and reaction commands, timeouts, routed
+    /// messages); <c>{queue}</c> is replaced by the queue's name. Default <c>commands.{queue}</c>
+    /// (e.g. <c>commands.platform-commands</c>).
+    /// </summary>
+    public string CommandTopicFormat { get; set; } = "commands.{queue}";
+
+    /// <summary>
+    /// The topic of a published message type (a service's reply, a saga's alert; stored events go
+    /// to the event topics of <c>TopicFormat</c>); <c>{type}</c> is replaced by the type's full name
+    /// in lower case, with any character a topic name cannot hold as <c>-</c>. Default
+    /// <c>messages.{type}</c> (e.g. <c>messages.shop.payments.paymentcharged</c>).
+    /// </summary>
+    public string MessageTopicFormat { get; set; } = "messages.{type}";
+
+    /// <summary>
+    /// Create a topic the first time the runtime writes to it, and the command and message topics
+    /// a consumer group reads when it starts (Kafka's Admin API). Default true.
+    /// </summary>
     public bool CreateTopics { get; set; } = true;
 
     /// <summary>Partitions of a created topic: the most consumers of one group that can work in parallel. Default 12.</summary>

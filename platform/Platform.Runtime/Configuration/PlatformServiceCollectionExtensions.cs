@@ -67,6 +67,7 @@ public static class PlatformServiceCollectionExtensions
             services.TryAddSingleton<KafkaTopology>();
             services.TryAddSingleton<KafkaDeliveries>();
             services.TryAddSingleton<IEventPublisher, KafkaEventPublisher>();
+            services.TryAddSingleton<KafkaMessageProducer>();
             services.TryAddSingleton<DeadLetters.IDeadLetterSink, KafkaDeadLetterSink>();
         }
         services.TryAddSingleton<IEventPublisher, MassTransitEventPublisher>();
@@ -104,9 +105,16 @@ public static class PlatformServiceCollectionExtensions
                 {
                     // On Kafka the in-memory bus is each instance's own pipeline; the Kafka
                     // consumers hand records to its endpoints and wait for them through this observer.
-                    if (options.Transport.Kind == TransportKind.Kafka)
-                        memory.ConnectReceiveObserver(context.GetRequiredService<KafkaDeliveries>());
-                    PlatformBus.ConfigureEndpoints(context, memory, options, catalog, null);
+                    // What consumers publish leaves on Kafka, and the endpoints bind no message
+                    // types, so a message comes in only from Kafka, in whichever instance it lands.
+                    if (options.Transport.Kind != TransportKind.Kafka)
+                    {
+                        PlatformBus.ConfigureEndpoints(context, memory, options, catalog, null);
+                        return;
+                    }
+                    memory.ConnectReceiveObserver(context.GetRequiredService<KafkaDeliveries>());
+                    memory.ConnectPublishObserver(new KafkaPublishObserver(context.GetRequiredService<KafkaMessageProducer>()));
+                    PlatformBus.ConfigureEndpoints(context, memory, options, catalog, endpoint => endpoint.ConfigureConsumeTopology = false);
                 });
             }
         });

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using System.Threading.Channels;
 using Confluent.Kafka;
 using MassTransit;
@@ -11,19 +12,22 @@ using Platform.Events;
 using Platform.Messaging;
 using Platform.Runtime.Configuration;
 using Platform.Runtime.Domains;
+using Platform.Runtime.Scheduling;
 
 namespace Platform.Runtime.Kafka;
 
 /// <summary>
-/// The consuming side of the Kafka transport. Every endpoint that consumes stored events (event
-/// consumer, saga, reaction) has a Kafka consumer group of its own, named after its queue,
-/// subscribed to every event topic. Records of one partition are handed to the endpoint on the
-/// in-process bus one after another, each only after the one before it was consumed (or
-/// dead-lettered), so an aggregate's events are processed in version order; partitions run in
-/// parallel. A record's offset is stored for commit only after its endpoint is done, and the
-/// stored offsets are committed every <c>CommitInterval</c> and when partitions are revoked or the
-/// runtime stops: after a crash or a rebalance the new owner starts after the last processed record,
-/// and what it sees again is skipped by the endpoint's inbox.
+/// The consuming side of the Kafka transport. Every endpoint of the in-process bus (the command
+/// queue, event consumers, sagas, reactions) has a Kafka consumer group of its own, named after its
+/// queue, subscribed to every event topic when it consumes stored events, to its command topic
+/// (what is sent to its queue) and to the message topics of the types it consumes (replies).
+/// Records of one key in a partition are handed to the endpoint on the in-process bus one after
+/// another, each only after the one before it was consumed (or dead-lettered), so an aggregate's
+/// events are processed in version order; other keys and partitions run in parallel. A record's
+/// offset is stored for commit only after its endpoint is done, and the stored offsets are
+/// committed every <c>CommitInterval</c> and when partitions are revoked or the runtime stops:
+/// after a crash or a rebalance the new owner starts after the last processed record, and what it
+/// sees again is skipped by the endpoint's inbox.
 /// </summary>
 public sealed class KafkaConsumerService : BackgroundService
 {
@@ -52,7 +56,7 @@ public sealed class KafkaConsumerService : BackgroundService
         _deliveries = deliveries;
         _registry = registry;
         _options = options;
-        _endpoints = KafkaTopology.EventEndpoints(options, catalog);
+        _endpoints = KafkaTopology.Endpoints(options, catalog);
         _logger = logger;
     }
 
@@ -125,6 +129,19 @@ public sealed class KafkaConsumerService : BackgroundService
             config.EnableAutoOffsetStore = false;
             config.AutoCommitIntervalMs = (int)kafka.CommitInterval.TotalMilliseconds;
             config.TopicMetadataRefreshIntervalMs = 5_000; // new aggregate topics join the pattern subscription quickly
+            // Created before subscribing: the group names them, and on the consumer group protocol
+            // a topic created after the group subscribed was never assigned.
+            foreach (var topic in service._topology.MessageTopicsOf(endpoint))
+            {
+                try
+                {
+                    service._topology.EnsureTopicAsync(topic, stoppingToken).GetAwaiter().GetResult();
+                }
+                catch (KafkaException exception) // e.g. not allowed to: the group still reads the topics that exist
+                {
+                    service._logger.LogWarning(exception, "Kafka consumer of {Endpoint} could not create topic {Topic}", endpoint.Queue, topic);
+                }
+            }
             var consumer = new ConsumerBuilder<string, byte[]>(config)
                 .SetPartitionsAssignedHandler((_, partitions) =>
                 {
@@ -139,13 +156,26 @@ public sealed class KafkaConsumerService : BackgroundService
                         service._logger.LogError("Kafka consumer of {Endpoint}: {Error}", endpoint.Queue, error);
                 })
                 .Build();
-            consumer.Subscribe(service._topology.SubscriptionPattern);
+            consumer.Subscribe(service._topology.SubscriptionFor(endpoint));
             var measured = DateTime.UtcNow;
             try
             {
                 while (!stoppingToken.IsCancellationRequested)
                 {
-                    var record = consumer.Consume(TimeSpan.FromMilliseconds(50));
+                    ConsumeResult<string, byte[]> record;
+                    try
+                    {
+                        record = consumer.Consume(TimeSpan.FromMilliseconds(50));
+                    }
+                    catch (ConsumeException exception) when (exception.Error.Code == ErrorCode.UnknownTopicOrPart)
+                    {
+                        // A command or message topic the group names that nobody created yet
+                        // (CreateTopics off): the group goes on with the others and, on the classic
+                        // protocol, takes the topic up once it exists. Rejoining over it, as any
+                        // other error does, left the group consuming nothing.
+                        service._logger.LogWarning("Kafka consumer of {Endpoint}: {Reason}", endpoint.Queue, exception.Error.Reason);
+                        continue;
+                    }
                     StoreProcessed(consumer);
                     if (record is { IsPartitionEOF: false, Message: not null } && _workers.TryGetValue(record.TopicPartition, out var worker))
                     {
@@ -360,23 +390,16 @@ public sealed class KafkaConsumerService : BackgroundService
         async Task HandleAsync(ConsumeResult<string, byte[]> record, CancellationToken token)
         {
             var headers = record.Message.Headers;
-            var typeName = Text(headers, PlatformHeaders.EventType);
-            if (typeName is null || !_service._registry.TryGet(typeName, out var descriptor) || !_endpoint.MessageTypes.Contains(descriptor.ClrType))
-                return; // an event this endpoint does not consume, or of a type this runtime does not know
-            var version = int.TryParse(Text(headers, PlatformHeaders.SchemaVersion), NumberStyles.None, CultureInfo.InvariantCulture, out var v)
-                ? v : descriptor.SchemaVersion;
-            var message = descriptor.Deserialize(record.Message.Value, version);
+            if (Decode(record) is not var (message, type, setIds))
+                return;
             for (var attempt = 1; ; attempt++)
             {
                 var (id, done) = _service._deliveries.Register();
                 try
                 {
-                    await _target.Send(message, descriptor.ClrType, Pipe.Execute<SendContext>(context =>
+                    await _target.Send(message, type, Pipe.Execute<SendContext>(context =>
                     {
-                        if (Guid.TryParse(Text(headers, PlatformHeaders.EventId), out var eventId))
-                            context.MessageId = eventId;
-                        if (Guid.TryParse(Text(headers, PlatformHeaders.CorrelationId), out var correlation))
-                            context.CorrelationId = correlation;
+                        setIds(context);
                         foreach (var header in headers)
                             context.Headers.Set(header.Key, Encoding.UTF8.GetString(header.GetValueBytes()));
                         context.Headers.Set(KafkaDeliveries.Header, id);
@@ -398,6 +421,58 @@ public sealed class KafkaConsumerService : BackgroundService
                     throw;
                 }
             }
+        }
+
+        // A command or message (by its message type header, to one of the types this endpoint
+        // consumes: never a type looked up by a name read from the wire) or a stored event (by its
+        // event type header, through the registry); null for what this endpoint does not consume.
+        // The message type first: a message published while a stored event was consumed carries
+        // that event's headers too (MassTransit copies them), and is not that event.
+        (object Message, Type Type, Action<SendContext> SetIds)? Decode(ConsumeResult<string, byte[]> record)
+        {
+            var headers = record.Message.Headers;
+            if (Text(headers, KafkaMessageHeaders.MessageType) is { } typeName)
+                return _endpoint.MessageTypes.TryGetValue(typeName, out var type) ? DecodeMessage(record, typeName, type) : null;
+            if (Text(headers, PlatformHeaders.EventType) is not { } eventType
+                || !_service._registry.TryGet(eventType, out var descriptor) || !_endpoint.EventTypes.Contains(descriptor.ClrType))
+                return null; // an event this endpoint does not consume, or of a type this runtime does not know
+            var version = int.TryParse(Text(headers, PlatformHeaders.SchemaVersion), NumberStyles.None, CultureInfo.InvariantCulture, out var v)
+                ? v : descriptor.SchemaVersion;
+            return (descriptor.Deserialize(record.Message.Value, version), descriptor.ClrType, context =>
+            {
+                if (Guid.TryParse(Text(headers, PlatformHeaders.EventId), out var eventId))
+                    context.MessageId = eventId;
+                if (Guid.TryParse(Text(headers, PlatformHeaders.CorrelationId), out var correlation))
+                    context.CorrelationId = correlation;
+            });
+        }
+
+        (object Message, Type Type, Action<SendContext> SetIds)? DecodeMessage(ConsumeResult<string, byte[]> record, string typeName, Type type)
+        {
+            var headers = record.Message.Headers;
+            object message;
+            try
+            {
+                message = JsonSerializer.Deserialize(record.Message.Value, type, MessageDelivery.Json) ?? throw new JsonException("The value is null.");
+            }
+            catch (JsonException exception)
+            {
+                // Handing it over could not succeed either: kept on the topic, logged, not retried forever.
+                _service._logger.LogError(exception, "{Endpoint} skips Kafka record {Topic}[{Partition}]@{Offset}: it is not a {Type} in JSON",
+                    _endpoint.Queue, record.Topic, record.Partition.Value, record.Offset.Value, typeName);
+                return null;
+            }
+            return (message, type, context =>
+            {
+                if (Guid.TryParse(Text(headers, KafkaMessageHeaders.MessageId), out var messageId))
+                    context.MessageId = messageId;
+                if (Guid.TryParse(Text(headers, KafkaMessageHeaders.ConversationId), out var conversation))
+                    context.ConversationId = conversation;
+                if (Guid.TryParse(Text(headers, KafkaMessageHeaders.InitiatorId), out var initiator))
+                    context.InitiatorId = initiator;
+                if (Guid.TryParse(Text(headers, KafkaMessageHeaders.CorrelationId), out var correlation))
+                    context.CorrelationId = correlation;
+            });
         }
 
         static string? Text(Confluent.Kafka.Headers headers, string name) =>

@@ -8,19 +8,28 @@ using Platform.Runtime.Sagas;
 
 namespace Platform.Runtime.Kafka;
 
-/// <summary>One endpoint that consumes stored events, and the event types it consumes.</summary>
-/// <param name="Queue">Its receive endpoint on the in-process bus; also its Kafka consumer group.</param>
-/// <param name="MessageTypes">The CLR types it consumes.</param>
-public sealed record KafkaEndpoint(string Queue, IReadOnlySet<Type> MessageTypes);
+/// <summary>One endpoint of the in-process bus, and what it consumes from Kafka.</summary>
+/// <param name="Queue">Its receive endpoint on the in-process bus; also its Kafka consumer group, and the queue of its command topic.</param>
+/// <param name="EventTypes">The stored event types it consumes, from the event topics.</param>
+/// <param name="MessageTypes">
+/// Every type it consumes (commands, replies, timeouts, and events that are published rather than
+/// stored), by the name they travel under (<see cref="KafkaTopology.MessageTypeName"/>): from its
+/// command topic and their message topics.
+/// </param>
+public sealed record KafkaEndpoint(string Queue, IReadOnlySet<Type> EventTypes, IReadOnlyDictionary<string, Type> MessageTypes);
 
 /// <summary>
 /// Topic names, client settings and topic creation for the Kafka transport: one topic per aggregate
 /// type (<c>events.order</c>), keyed by stream id, so one aggregate's events stay in one partition in
-/// version order.
+/// version order; one topic per queue for what is sent to it (<c>commands.{queue}</c>) and one per
+/// published message type (<c>messages.{type}</c>), keyed by correlation id.
 /// </summary>
 public sealed class KafkaTopology
 {
+    static readonly Regex NotInTopicName = new("[^a-z0-9._-]", RegexOptions.CultureInvariant);
+
     readonly PlatformKafkaOptions _options;
+    readonly string _eventTopics;
     readonly HashSet<string> _created = new(StringComparer.Ordinal);
     readonly SemaphoreSlim _creating = new(1, 1);
 
@@ -32,12 +41,9 @@ public sealed class KafkaTopology
         _options = options.Transport.Kafka;
         var format = _options.TopicFormat;
         var at = format.IndexOf("{aggregate}", StringComparison.Ordinal);
-        SubscriptionPattern = "^" + Regex.Escape(format[..at]) + "[^.].*" + Regex.Escape(format[(at + "{aggregate}".Length)..]) + "$";
+        _eventTopics = "^" + Regex.Escape(format[..at]) + "[^.].*" + Regex.Escape(format[(at + "{aggregate}".Length)..]) + "$";
         DeadLetterTopic = options.Transport.QueuePrefix + ".dead-letters";
     }
-
-    /// <summary>The regular expression every event topic matches (a consumer subscribes to it, so new aggregate types are picked up).</summary>
-    public string SubscriptionPattern { get; }
 
     /// <summary>Where dead letters are copied, with their original headers and the error.</summary>
     public string DeadLetterTopic { get; }
@@ -45,6 +51,68 @@ public sealed class KafkaTopology
     /// <summary>The topic of a stream type's events.</summary>
     /// <param name="streamType">The aggregate type, e.g. <c>Order</c>.</param>
     public string TopicFor(string streamType) => _options.TopicFormat.Replace("{aggregate}", streamType.ToLowerInvariant(), StringComparison.Ordinal);
+
+    /// <summary>The topic of what is sent to <paramref name="queue"/>.</summary>
+    /// <param name="queue">The queue's name, e.g. <c>platform-commands</c>.</param>
+    public string CommandTopicFor(string queue) => _options.CommandTopicFormat.Replace("{queue}", queue, StringComparison.Ordinal);
+
+    /// <summary>The topic of what is sent to a queue address (<c>queue:name</c>, or any address whose last segment is the queue).</summary>
+    /// <param name="destination">The address, e.g. <c>queue:platform-paymentservice</c>.</param>
+    public string CommandTopicFor(Uri destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        var path = destination.IsAbsoluteUri ? destination.AbsolutePath : destination.OriginalString;
+        var queue = path.Split('?')[0].TrimEnd('/');
+        queue = queue[(queue.LastIndexOf('/') + 1)..];
+        if (queue.Length == 0)
+            throw new InvalidOperationException($"'{destination}' names no queue; a message sent on Kafka needs one, e.g. queue:payments.");
+        return CommandTopicFor(queue);
+    }
+
+    /// <summary>The topic of a published message type.</summary>
+    /// <param name="messageType">The type.</param>
+    public string MessageTopicFor(Type messageType) => _options.MessageTopicFormat.Replace("{type}",
+        NotInTopicName.Replace(MessageTypeName(messageType).ToLowerInvariant(), "-"), StringComparison.Ordinal);
+
+    /// <summary>The name a message type travels under (its full name); the consumer maps it back to one of the types it consumes.</summary>
+    /// <param name="messageType">The type.</param>
+    public static string MessageTypeName(Type messageType)
+    {
+        ArgumentNullException.ThrowIfNull(messageType);
+        return messageType.FullName ?? throw new InvalidOperationException($"{messageType} has no full name; a message type must be a named, closed type.");
+    }
+
+    /// <summary>The command and message topics an endpoint reads besides the event topics.</summary>
+    /// <param name="endpoint">The endpoint.</param>
+    public IReadOnlyList<string> MessageTopicsOf(KafkaEndpoint endpoint)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        return endpoint.MessageTypes.Values.Select(MessageTopicFor).Prepend(CommandTopicFor(endpoint.Queue)).Distinct().ToArray();
+    }
+
+    /// <summary>
+    /// The command and message topics every endpoint of a runtime with <paramref name="options"/>
+    /// reads, for whoever creates topics ahead of it (<c>CreateTopics</c> off: a consumer group
+    /// picks up a topic by name only if it exists when the group subscribes).
+    /// </summary>
+    /// <param name="options">The runtime's options, as configured.</param>
+    public static IReadOnlyList<string> MessageTopicsRead(PlatformOptions options)
+    {
+        var topology = new KafkaTopology(options);
+        return Endpoints(options, new DomainCatalog(options.ResolveDomainTypes())).SelectMany(topology.MessageTopicsOf).Distinct().ToArray();
+    }
+
+    /// <summary>
+    /// What an endpoint's consumer group subscribes to: a pattern of every event topic when it
+    /// consumes stored events (so new aggregate types are picked up), its command topic, and the
+    /// message topics of the types it consumes, by name.
+    /// </summary>
+    /// <param name="endpoint">The endpoint.</param>
+    public IReadOnlyList<string> SubscriptionFor(KafkaEndpoint endpoint)
+    {
+        var topics = MessageTopicsOf(endpoint);
+        return endpoint.EventTypes.Count > 0 ? topics.Prepend(_eventTopics).ToArray() : topics;
+    }
 
     /// <summary>The settings every client shares: servers and security.</summary>
     /// <typeparam name="T">The client's config type.</typeparam>
@@ -97,26 +165,28 @@ public sealed class KafkaTopology
     }
 
     /// <summary>
-    /// Every endpoint of the runtime that consumes stored events (event consumers, sagas, reactions):
-    /// each gets a Kafka consumer group of its own, named after its queue.
+    /// Every endpoint of the runtime (the command queue, event consumers, sagas, reactions): each
+    /// gets a Kafka consumer group of its own, named after its queue.
     /// </summary>
     /// <param name="options">The runtime's options.</param>
     /// <param name="catalog">The loaded domains.</param>
-    public static IReadOnlyList<KafkaEndpoint> EventEndpoints(PlatformOptions options, DomainCatalog catalog)
+    public static IReadOnlyList<KafkaEndpoint> Endpoints(PlatformOptions options, DomainCatalog catalog)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(catalog);
         var eventTypes = catalog.EventTypes.Select(d => d.ClrType).ToHashSet();
         var endpoints = new List<KafkaEndpoint>();
         void Add(string queue, IEnumerable<Type> consumed)
         {
-            var types = consumed.Where(eventTypes.Contains).ToHashSet();
-            if (types.Count > 0)
-                endpoints.Add(new KafkaEndpoint(queue, types));
+            var types = consumed.Distinct().ToArray();
+            // A stored event type too: a service may publish what its aggregate also stores.
+            endpoints.Add(new KafkaEndpoint(queue, types.Where(eventTypes.Contains).ToHashSet(), types.ToDictionary(MessageTypeName, StringComparer.Ordinal)));
         }
+        Add(options.CommandQueueName, catalog.CommandTypes);
         foreach (var consumer in options.EventConsumers)
             Add(options.EventQueueName(consumer), RetryPipeline.ConsumedTypes(consumer));
         if (options.Sagas.Enabled)
         {
-            // Its timeouts are not stored events, so Add leaves them out.
             foreach (var saga in SagaRuntime.Bind(options, catalog))
                 Add(saga.Queue, SagaRegistration.SagaMessageTypes(saga.StateMachine));
             foreach (var reaction in SagaRuntime.BindReactions(options, catalog))
