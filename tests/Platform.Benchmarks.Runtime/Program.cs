@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Npgsql;
@@ -108,18 +109,23 @@ if (endToEnd)
                 }
             }
             // Warm-up: JIT, pools, prepared statements, queues. A full run warms every contender up
-            // again until the JIT is quiet (under 100 methods compiled in a whole pass, at most 8
-            // passes): the tiered JIT promotes hot methods in the background, and on 2 busy cores two
-            // fixed passes still left thousands of methods to the first measured round.
+            // again until the JIT is quiet (under 100 methods compiled in a whole pass) or 3 minutes
+            // have passed: the tiered JIT promotes hot methods on a background thread that the busy
+            // benchmark starves on 2 cores, so hundreds of methods per round were still being
+            // re-compiled after 8 passes, costing a second of JIT per 3-second round (the platform,
+            // with the most code, most of all: its rounds sped up from 3,000 to 4,400 events/s as that
+            // ended).
+            var warming = Stopwatch.StartNew();
             for (var pass = 1; ; pass++)
             {
                 var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
                 foreach (var contender in contenders)
                     await contender.RunAsync(warmOrders, Writers);
                 compiled = System.Runtime.JitInfo.GetCompiledMethodCount() - compiled;
-                if (quick || pass >= 8 || (pass >= 2 && compiled < 100))
+                if (quick || (pass >= 2 && compiled < 100) || warming.Elapsed > TimeSpan.FromMinutes(3))
                 {
-                    Console.WriteLine($"  warm-up: {pass} pass(es) of {warmOrders:N0} orders per contender; the JIT compiled {compiled:N0} methods in the last");
+                    Console.WriteLine($"  warm-up: {pass} pass(es) of {warmOrders:N0} orders per contender in {warming.Elapsed.TotalSeconds:N0} s; " +
+                                      $"the JIT compiled {compiled:N0} methods in the last");
                     break;
                 }
             }
