@@ -51,7 +51,9 @@ public sealed class FlowTests
 
         // Choreography: the generated reaction sent ShipOrder to the runtime's command queue.
         var events = host.Services.GetRequiredService<SqlEventStore>();
-        await Eventually.HoldsAsync(async () => await events.GetStreamVersionAsync(order.ToString("D")) == 3, "the order to be shipped by the reaction");
+        await Eventually.HoldsAsync(async () => await events.GetStreamVersionAsync(order.ToString("D")) == 3, "the order to be shipped by the reaction",
+            state: async () => $"stream version {await events.GetStreamVersionAsync(order.ToString("D"))}; " +
+                $"logged: {string.Join(" | ", host.Logs.Entries.Take(5))}");
     }
 
     [SkippableTheory]

@@ -144,9 +144,17 @@ sealed class SagaHost : IAsyncDisposable
     /// <summary>Places an order (and confirms it, so the reaction's ShipOrder is accepted); the saga starts from OrderPlaced.</summary>
     public async Task PlaceAsync(Guid orderId, int n)
     {
-        await Commands.DispatchAsync(new PlaceOrder(orderId, "customer-" + (n % 7),
-            [new OrderItem("sku-" + n, 1 + n % 3, 9.5m + n)], n + " Main Street", "EUR", "standard"));
-        await Commands.DispatchAsync(new ConfirmOrder(orderId));
+        Ledger.Placing(orderId); // this host's shipping service waits for the confirmation
+        try
+        {
+            await Commands.DispatchAsync(new PlaceOrder(orderId, "customer-" + (n % 7),
+                [new OrderItem("sku-" + n, 1 + n % 3, 9.5m + n)], n + " Main Street", "EUR", "standard"));
+            await Commands.DispatchAsync(new ConfirmOrder(orderId));
+        }
+        finally
+        {
+            Ledger.Placed(orderId);
+        }
     }
 
     public async Task<string?> StateOfAsync(Guid orderId) =>
@@ -185,7 +193,8 @@ sealed class LogRecorder : ILoggerProvider
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
             if (IsEnabled(logLevel))
-                recorder.Entries.Enqueue(logLevel + ": " + formatter(state, exception));
+                recorder.Entries.Enqueue(logLevel + ": " + formatter(state, exception) +
+                    (exception is null ? "" : " (" + exception.GetType().Name + ": " + exception.Message + ")"));
         }
     }
 }

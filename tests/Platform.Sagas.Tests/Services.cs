@@ -41,6 +41,23 @@ public sealed class ServiceLedger
     public int CommandsReceived;
     public int DuplicateCommands;
 
+    // Orders a test is still placing (PlaceOrder, then ConfirmOrder): their shipment waits until
+    // they are confirmed, as a warehouse ships confirmed orders only. Without it, on a loaded machine
+    // (SQLite's busy retries sleep while other writers go on) a saga completed before the test's
+    // ConfirmOrder landed, and the reaction's ShipOrder was refused for an order still Placed.
+    readonly ConcurrentDictionary<Guid, TaskCompletionSource> _placing = new();
+
+    internal void Placing(Guid order) => _placing.TryAdd(order, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    internal void Placed(Guid order)
+    {
+        if (_placing.TryRemove(order, out var gate))
+            gate.TrySetResult();
+    }
+
+    internal Task UntilPlacedAsync(Guid order, CancellationToken cancellationToken) =>
+        _placing.TryGetValue(order, out var gate) ? gate.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken) : Task.CompletedTask;
+
     internal async Task HandleAsync<TCommand>(ConsumeContext<TCommand> context, Func<TCommand, (object Reply, ConcurrentDictionary<Guid, int>? Effect, Guid Order)> act)
         where TCommand : class
     {
@@ -107,6 +124,10 @@ public sealed class InventoryService(ServiceLedger ledger) : IConsumer<ReserveIn
     public Task Consume(ConsumeContext<ReleaseInventory> context) => ledger.HandleAsync(context, command =>
         (new InventoryReleased(command.OrderId, command.ReservationId), ledger.Releases, command.OrderId));
 
-    public Task Consume(ConsumeContext<ArrangeShipment> context) => ledger.HandleAsync(context, command =>
-        (new ShipmentArranged(command.OrderId, "TRACK-" + command.OrderId.ToString("N")[..8]), ledger.Shipments, command.OrderId));
+    public async Task Consume(ConsumeContext<ArrangeShipment> context)
+    {
+        await ledger.UntilPlacedAsync(context.Message.OrderId, context.CancellationToken);
+        await ledger.HandleAsync(context, command =>
+            (new ShipmentArranged(command.OrderId, "TRACK-" + command.OrderId.ToString("N")[..8]), ledger.Shipments, command.OrderId));
+    }
 }
