@@ -275,6 +275,8 @@ public sealed class ProjectionEngine : BackgroundService
                 if (RecordFailure(slot, exception))
                 {
                     var flagged = await SetParkedFlagAsync(runner, slot.FailedAt, stoppingToken).ConfigureAwait(false);
+                    lock (slot)
+                        slot.State = ProjectionState.Parked;
                     try
                     {
                         await WaitForResumeAsync(slot, flagged, stoppingToken).ConfigureAwait(false);
@@ -305,7 +307,7 @@ public sealed class ProjectionEngine : BackgroundService
         }
     }
 
-    // True when the projection is now parked.
+    // True when the projection is to be parked (its state turns Parked once the flag is stored).
     bool RecordFailure(Slot slot, Exception exception)
     {
         var runner = slot.Runner;
@@ -318,7 +320,9 @@ public sealed class ProjectionEngine : BackgroundService
             slot.FailedAt = failedAt;
             attempts = slot.Attempts;
             slot.Error = exception;
-            slot.State = attempts >= _options.MaxAttempts ? ProjectionState.Parked : ProjectionState.Failing;
+            // Parked only once the flag is in the database (the caller sets it): until then other
+            // processes (platform status) would still see it catching up.
+            slot.State = ProjectionState.Failing;
         }
         if (attempts < _options.MaxAttempts)
         {
