@@ -125,6 +125,7 @@ static class Demo
                     i % 3 == 0 ? "USD" : "KRW", i % 4 == 0 ? "EXPRESS" : "STANDARD"), cancellationToken: cancel);
                 await dispatcher.DispatchAsync(new ConfirmOrder(OrderId(i)), cancellationToken: cancel);
             }
+            ledger.Confirmed(OrderId(i));
             Interlocked.Increment(ref placed);
             if (plan.Cancels(OrderId(i)))
                 await cancellations.CancelAsync(dispatcher, OrderId(i), cancel);

@@ -38,6 +38,21 @@ sealed class ServiceLedger(FailurePlan plan)
 
     public int Charges, Declines, Refunds, RefundFailures, Reservations, OutOfStock, Releases, Shipments, Duplicates;
 
+    // The warehouse ships confirmed orders only. The saga starts on OrderPlaced and the customer
+    // confirms afterwards; on a loaded machine a saga could otherwise reach its shipment (and the
+    // reaction's ShipOrder be refused, the order still Placed) before the confirmation landed.
+    readonly ConcurrentDictionary<Guid, TaskCompletionSource> _confirmed = new();
+
+    TaskCompletionSource Confirmation(Guid order) =>
+        _confirmed.GetOrAdd(order, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    /// <summary>The customer's confirmation of an order reached the warehouse.</summary>
+    public void Confirmed(Guid order) => Confirmation(order).TrySetResult();
+
+    /// <summary>Waits, at most a minute, for an order's confirmation.</summary>
+    public Task UntilConfirmedAsync(Guid order, CancellationToken cancellationToken) =>
+        Confirmation(order).Task.WaitAsync(TimeSpan.FromMinutes(1), cancellationToken);
+
     public async Task ReplyOnceAsync<TCommand>(ConsumeContext<TCommand> context, Func<TCommand, object> act) where TCommand : class
     {
         var commandId = context.MessageId ?? throw new InvalidOperationException($"{typeof(TCommand).Name} without a message id");
@@ -98,9 +113,13 @@ sealed class InventoryService(ServiceLedger ledger) : IConsumer<ReserveInventory
         return new InventoryReleased(command.OrderId, command.ReservationId);
     });
 
-    public Task Consume(ConsumeContext<ArrangeShipment> context) => ledger.ReplyOnceAsync(context, command =>
+    public async Task Consume(ConsumeContext<ArrangeShipment> context)
     {
-        Interlocked.Increment(ref ledger.Shipments);
-        return new ShipmentArranged(command.OrderId, "TRACK-" + command.OrderId.ToString("N")[..8].ToUpperInvariant());
-    });
+        await ledger.UntilConfirmedAsync(context.Message.OrderId, context.CancellationToken);
+        await ledger.ReplyOnceAsync(context, command =>
+        {
+            Interlocked.Increment(ref ledger.Shipments);
+            return new ShipmentArranged(command.OrderId, "TRACK-" + command.OrderId.ToString("N")[..8].ToUpperInvariant());
+        });
+    }
 }

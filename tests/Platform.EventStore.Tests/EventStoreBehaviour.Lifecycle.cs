@@ -227,7 +227,8 @@ public abstract partial class EventStoreBehaviour
     {
         var checkpoint = $"relay-{Guid.NewGuid():N}";
         var stream = NewStream("bad");
-        await Store.SaveCheckpointAsync(checkpoint, await Store.GetHeadPositionAsync());
+        var start = await Store.GetHeadPositionAsync();
+        await Store.SaveCheckpointAsync(checkpoint, start);
         var newer = NewStore(Registries.Newer());
         await newer.AppendAsync(stream, "cart", ExpectedVersion.NoStream,
             [EventData.Create(new ItemAdded("a", 1)), EventData.Create(new MysteryHappened("?"))]);
@@ -247,7 +248,10 @@ public abstract partial class EventStoreBehaviour
         var error = Assert.IsType<EventDeserializationException>(relay.LastError);
         Assert.Equal((stream, 2L), (error.StreamId, error.StreamVersion));
         Assert.Empty(publisher.Published);
-        Assert.Equal(2, await relay.GetLagAsync());
+        // The checkpoint stays before the readable event that precedes the bad one: nothing skipped.
+        // (The lag is not asserted exactly: a CI run saw the shared store's head move meanwhile.)
+        Assert.Equal(start, await Store.GetCheckpointAsync(checkpoint));
+        Assert.True(await relay.GetLagAsync() >= 2);
     }
 
     [SkippableFact]
