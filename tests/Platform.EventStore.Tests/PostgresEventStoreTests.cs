@@ -32,42 +32,40 @@ public sealed class PostgresEventStoreTests(PostgresStoreFixture fixture) : Even
             await connection.OpenAsync();
             await using (var generic = new NpgsqlCommand("SET plan_cache_mode = force_generic_plan", connection))
                 await generic.ExecuteNonQueryAsync();
+
             // A named prepared statement, as Npgsql's auto-prepare makes it, with the generic plan forced.
+            async Task<string> PlanAsync(string prepare, string execute)
+            {
+                await using (var command = new NpgsqlCommand(prepare, connection))
+                    await command.ExecuteNonQueryAsync();
+                await using var explain = new NpgsqlCommand("EXPLAIN " + execute, connection);
+                var lines = new List<string>();
+                await using var reader = await explain.ExecuteReaderAsync();
+                while (await reader.ReadAsync())
+                    lines.Add(reader.GetString(0));
+                return string.Join("\n", lines);
+            }
+
             var sql = Storage.SqlEventStore.EarlierUnprocessedSql(2)
                 .Replace("@stream", "$1", StringComparison.Ordinal).Replace("@version", "$2", StringComparison.Ordinal)
                 .Replace("@consumer", "$3", StringComparison.Ordinal).Replace("@type0", "$4", StringComparison.Ordinal)
                 .Replace("@type1", "$5", StringComparison.Ordinal);
-            await using (var prepare = new NpgsqlCommand("PREPARE guard(text, bigint, text, text, text) AS " + sql, connection))
-                await prepare.ExecuteNonQueryAsync();
-            await using var explain = new NpgsqlCommand("EXPLAIN EXECUTE guard('order-1', 3, 'consumer', 'OrderPlaced', 'OrderShipped')", connection);
-            var plan = new List<string>();
-            await using (var reader = await explain.ExecuteReaderAsync())
-                while (await reader.ReadAsync())
-                    plan.Add(reader.GetString(0));
-            var text = string.Join("\n", plan);
-
-            Assert.Contains(plan, line => line.Contains("Index Scan using ix_events_stream_id_stream_version on events", StringComparison.Ordinal));
-            Assert.Contains(plan, line => line.Contains("Index Only Scan using pk_processed_messages on processed_messages", StringComparison.Ordinal)
-                || line.Contains("Index Scan using pk_processed_messages on processed_messages", StringComparison.Ordinal));
-            Assert.Contains(plan, line => line.Contains("Index Cond: ((consumer = $3) AND (message_id = e.event_id))", StringComparison.Ordinal));
-            Assert.DoesNotContain("ix_events_type_name_timestamp", text, StringComparison.Ordinal);
-            Assert.DoesNotContain("Seq Scan", text, StringComparison.Ordinal);
+            var guard = await PlanAsync("PREPARE guard(text, bigint, text, text, text) AS " + sql,
+                "EXECUTE guard('order-1', 3, 'consumer', 'OrderPlaced', 'OrderShipped')");
+            Assert.Contains("Index Scan using ix_events_stream_id_stream_version on events", guard, StringComparison.Ordinal);
+            Assert.Matches(@"Index (Only )?Scan using pk_processed_messages on processed_messages", guard);
+            Assert.Contains("Index Cond: ((consumer = $3) AND (message_id = e.event_id))", guard, StringComparison.Ordinal);
+            Assert.DoesNotContain("ix_events_type_name_timestamp", guard, StringComparison.Ordinal);
+            Assert.DoesNotContain("Seq Scan", guard, StringComparison.Ordinal);
 
             // The same guard inside the statement that claims a group of events at once.
-            await using (var prepare = new NpgsqlCommand("PREPARE claim(uuid[], text[], bigint[], text, timestamptz, text[]) AS " + Storage.PostgresDialect.ClaimManySql, connection))
-                await prepare.ExecuteNonQueryAsync();
-            await using var explainClaim = new NpgsqlCommand(
-                "EXPLAIN EXECUTE claim(ARRAY[gen_random_uuid()], ARRAY['order-1'], ARRAY[3::bigint], 'consumer', now(), ARRAY['OrderPlaced'])", connection);
-            var claimPlan = new List<string>();
-            await using (var reader = await explainClaim.ExecuteReaderAsync())
-                while (await reader.ReadAsync())
-                    claimPlan.Add(reader.GetString(0));
-            var claimText = string.Join("\n", claimPlan);
-            Assert.Contains(claimPlan, line => line.Contains("Index Scan using ix_events_stream_id_stream_version on events", StringComparison.Ordinal));
-            Assert.Contains(claimPlan, line => line.Contains("Index Cond: ((consumer = $4) AND (message_id = e.event_id))", StringComparison.Ordinal));
-            Assert.DoesNotContain("ix_events_type_name_timestamp", claimText, StringComparison.Ordinal);
-            Assert.DoesNotContain("Seq Scan on events", claimText, StringComparison.Ordinal);
-            Assert.DoesNotContain("Seq Scan on processed_messages", claimText, StringComparison.Ordinal);
+            var claim = await PlanAsync("PREPARE claim(uuid[], text[], bigint[], text, timestamptz, text[]) AS " + Storage.PostgresDialect.ClaimManySql,
+                "EXECUTE claim(ARRAY[gen_random_uuid()], ARRAY['order-1'], ARRAY[3::bigint], 'consumer', now(), ARRAY['OrderPlaced'])");
+            Assert.Contains("Index Scan using ix_events_stream_id_stream_version on events", claim, StringComparison.Ordinal);
+            Assert.Contains("Index Cond: ((consumer = $4) AND (message_id = e.event_id))", claim, StringComparison.Ordinal);
+            Assert.DoesNotContain("ix_events_type_name_timestamp", claim, StringComparison.Ordinal);
+            Assert.DoesNotContain("Seq Scan on events", claim, StringComparison.Ordinal);
+            Assert.DoesNotContain("Seq Scan on processed_messages", claim, StringComparison.Ordinal);
         }
         finally
         {

@@ -30,6 +30,22 @@ public sealed class KafkaTransportTests(ITestOutputHelper output)
                 cfg.AddEventConsumer<OrderEventRecorder>();
             });
 
+    // A runtime on the mock cluster, whose order events' topic exists; CreateTopics is off (the mock
+    // has no CreateTopics), so any other topic is there only if the test makes it.
+    static Task<RuntimeHost> StartOnOrderTopicAsync(TestDatabase database, KafkaMockCluster cluster, GroupProtocol protocol,
+        Action<IServiceCollection> services, Action<PlatformOptions> configure)
+    {
+        cluster.CreateTopic("events.order", partitions: 2, replicationFactor: 3);
+        return RuntimeHost.StartOnAsync(database, Transport.InMemory, services: services, configure: cfg =>
+        {
+            cfg.UseKafka(cluster.BootstrapServers);
+            cfg.Transport.QueuePrefix = "k-" + Guid.NewGuid().ToString("N")[..8];
+            cfg.Transport.Kafka.CreateTopics = false;
+            cfg.Transport.Kafka.GroupProtocol = protocol;
+            configure(cfg);
+        });
+    }
+
     [SkippableTheory]
     [InlineData(Store.Sqlite, false)]
     [InlineData(Store.Postgres, false)]
@@ -110,18 +126,9 @@ public sealed class KafkaTransportTests(ITestOutputHelper output)
         // CreateTopics off and nobody has written to the group's command topic or to its event
         // types' message topics yet: librdkafka reports each missing topic the group names.
         using var cluster = new KafkaMockCluster(brokers: 3);
-        cluster.CreateTopic("events.order", partitions: 2, replicationFactor: 3);
         await using var database = await TestDatabase.CreateAsync(Store.Sqlite, "runtime");
-        await using var host = await RuntimeHost.StartOnAsync(database, Transport.InMemory,
-            services: services => services.AddSingleton<ObservationSink>(),
-            configure: cfg =>
-            {
-                cfg.UseKafka(cluster.BootstrapServers);
-                cfg.Transport.QueuePrefix = "kc-" + Guid.NewGuid().ToString("N")[..8];
-                cfg.Transport.Kafka.CreateTopics = false;
-                cfg.Transport.Kafka.GroupProtocol = GroupProtocol.Classic;
-                cfg.AddEventConsumer<OrderEventRecorder>();
-            });
+        await using var host = await StartOnOrderTopicAsync(database, cluster, GroupProtocol.Classic,
+            services => services.AddSingleton<ObservationSink>(), cfg => cfg.AddEventConsumer<OrderEventRecorder>());
         await Orders.ExecuteAsync(host.EventStore, OrderEventRecorder.CreateTableSql);
         var sink = host.Services.GetRequiredService<ObservationSink>();
         var orders = Enumerable.Range(0, 5).Select(_ => Guid.NewGuid()).ToArray();
@@ -139,16 +146,11 @@ public sealed class KafkaTransportTests(ITestOutputHelper output)
         // MassTransit copies the consumed event's headers (Platform-Event-Type, ...) to what its
         // consumer publishes; the receiver, which consumes that event type too, must still see the notice.
         using var cluster = new KafkaMockCluster(brokers: 3);
-        cluster.CreateTopic("events.order", partitions: 2, replicationFactor: 3);
         await using var database = await TestDatabase.CreateAsync(Store.Sqlite, "runtime");
-        await using var host = await RuntimeHost.StartOnAsync(database, Transport.InMemory,
-            services: services => services.AddSingleton<NoticeLog>(),
-            configure: cfg =>
+        await using var host = await StartOnOrderTopicAsync(database, cluster, GroupProtocol.Consumer,
+            services => services.AddSingleton<NoticeLog>(),
+            cfg =>
             {
-                cfg.UseKafka(cluster.BootstrapServers);
-                cfg.Transport.QueuePrefix = "kn-" + Guid.NewGuid().ToString("N")[..8];
-                cfg.Transport.Kafka.CreateTopics = false;
-                cfg.Transport.Kafka.GroupProtocol = GroupProtocol.Consumer;
                 cfg.AddEventConsumer<OrderNoticer>().AddEventConsumer<NoticeRecorder>();
                 foreach (var topic in Platform.Runtime.Kafka.KafkaTopology.MessageTopicsRead(cfg))
                     cluster.CreateTopic(topic, partitions: 2, replicationFactor: 3);

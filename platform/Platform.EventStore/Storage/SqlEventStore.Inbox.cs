@@ -100,10 +100,9 @@ public sealed partial class SqlEventStore
 
     /// <summary>
     /// <see cref="TryMarkProcessedInOrderAsync(string, Guid, string, long, IReadOnlyList{string}, EventStoreTransaction, CancellationToken)"/>
-    /// for several events of different streams at once: every inbox row and every order count in
-    /// one round trip where the provider has batches (PostgreSQL), one claim after the other
-    /// otherwise. Claims are answered in the order given. What a consumer committing several
-    /// deliveries in one transaction asks.
+    /// for several events at once, answered as if claimed one after the other in the order given:
+    /// every inbox row and every order count in one statement on PostgreSQL, one claim after the
+    /// other elsewhere. What a consumer committing several deliveries in one transaction asks.
     /// </summary>
     /// <param name="consumer">The consumer's stable name.</param>
     /// <param name="events">The events: id, stream and version.</param>
@@ -117,58 +116,13 @@ public sealed partial class SqlEventStore
         ArgumentNullException.ThrowIfNull(events);
         ArgumentNullException.ThrowIfNull(typeNames);
         ArgumentNullException.ThrowIfNull(transaction);
-        var connection = transaction.Connection;
-        if (events.Count > 1 && _dialect.TryClaimManyAsync(connection, transaction.Transaction, consumer, events, typeNames, cancellationToken) is { } many)
+        if (events.Count > 1 && _dialect.TryClaimManyAsync(transaction.Connection, transaction.Transaction, consumer, events, typeNames,
+                cancellationToken) is { } many)
             return await many.ConfigureAwait(false);
         var claims = new InboxClaim[events.Count];
-        if (!connection.CanCreateBatch || events.Count == 1)
-        {
-            for (var i = 0; i < events.Count; i++)
-                claims[i] = await TryMarkProcessedInOrderAsync(consumer, events[i].EventId, events[i].StreamId, events[i].StreamVersion,
-                    typeNames, transaction, cancellationToken).ConfigureAwait(false);
-            return claims;
-        }
-
-        var earlierSql = EarlierUnprocessedSql(typeNames.Count);
-        var at = _dialect.TimestampParameter(DateTimeOffset.UtcNow);
-        await using var batch = connection.CreateBatch();
-        batch.Transaction = transaction.Transaction;
-        var inserts = new System.Data.Common.DbBatchCommand[events.Count];
-        var counted = new bool[events.Count];
         for (var i = 0; i < events.Count; i++)
-        {
-            var insert = inserts[i] = batch.CreateBatchCommand();
-            insert.CommandText = InsertProcessedSql;
-            Add(insert.CreateParameter, insert.Parameters, "consumer", consumer);
-            Add(insert.CreateParameter, insert.Parameters, "message", GuidParameter(events[i].EventId));
-            Add(insert.CreateParameter, insert.Parameters, "at", at);
-            batch.BatchCommands.Add(insert);
-            if (events[i].StreamVersion <= 1 || typeNames.Count == 0)
-                continue;
-            counted[i] = true;
-            var count = batch.CreateBatchCommand();
-            count.CommandText = earlierSql;
-            AddEarlierParameters(count.CreateParameter, count.Parameters, consumer, events[i].StreamId, events[i].StreamVersion, typeNames);
-            batch.BatchCommands.Add(count);
-        }
-        var pending = new long[events.Count];
-        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-        {
-            // The reader moves over the statements that return rows: the counts, in order.
-            var first = true;
-            for (var i = 0; i < events.Count; i++)
-            {
-                if (!counted[i])
-                    continue;
-                if (!first)
-                    await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-                first = false;
-                await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-                pending[i] = Convert.ToInt64(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture);
-            }
-        }
-        for (var i = 0; i < events.Count; i++)
-            claims[i] = new InboxClaim(inserts[i].RecordsAffected == 1, pending[i]);
+            claims[i] = await TryMarkProcessedInOrderAsync(consumer, events[i].EventId, events[i].StreamId, events[i].StreamVersion,
+                typeNames, transaction, cancellationToken).ConfigureAwait(false);
         return claims;
     }
 
