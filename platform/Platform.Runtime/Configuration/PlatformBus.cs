@@ -8,6 +8,11 @@ using Platform.Runtime.Domains;
 
 namespace Platform.Runtime.Configuration;
 
+/// <summary>One receive endpoint of the runtime: its queue and how it is configured.</summary>
+/// <param name="Queue">The queue's name (on Kafka, also the consumer group's).</param>
+/// <param name="Configure">Retries, dead letters, partitioning and the consumer or saga.</param>
+sealed record PlatformEndpoint(string Queue, Action<IReceiveEndpointConfigurator> Configure);
+
 /// <summary>
 /// The MassTransit side of <c>AddPlatform</c>: one command queue with a consumer per command type,
 /// and one queue per event consumer, partitioned by stream id.
@@ -22,11 +27,23 @@ static class PlatformBus
             bus.AddConsumer(consumer);
     }
 
+    /// <summary>Configures every endpoint of <see cref="Endpoints"/> on the bus.</summary>
     public static void ConfigureEndpoints(IBusRegistrationContext context, IReceiveConfigurator bus, PlatformOptions options,
         DomainCatalog catalog, Action<IReceiveEndpointConfigurator>? transportSpecific)
     {
+        foreach (var endpoint in Endpoints(context, options, catalog, transportSpecific))
+            bus.ReceiveEndpoint(endpoint.Queue, endpoint.Configure);
+    }
+
+    /// <summary>
+    /// Every receive endpoint of the runtime, as a configuration that runs on a bus's receive
+    /// endpoint or (on Kafka) on the endpoint's own mediator, so both get the same pipeline.
+    /// </summary>
+    public static IEnumerable<PlatformEndpoint> Endpoints(IBusRegistrationContext context, PlatformOptions options,
+        DomainCatalog catalog, Action<IReceiveEndpointConfigurator>? transportSpecific)
+    {
         var transport = options.Transport;
-        bus.ReceiveEndpoint(options.CommandQueueName, endpoint =>
+        yield return new PlatformEndpoint(options.CommandQueueName, endpoint =>
         {
             transportSpecific?.Invoke(endpoint);
             RetryPipeline.UseRetriesAndDeadLetters(endpoint, context, options, "commands", options.CommandQueueName, catalog.CommandTypes);
@@ -34,11 +51,12 @@ static class PlatformBus
                 endpoint.ConfigureConsumer(context, typeof(CommandConsumer<>).MakeGenericType(command));
         });
 
-        Sagas.SagaRegistration.ConfigureEndpoints(context, bus, options, catalog, transportSpecific);
+        foreach (var endpoint in Sagas.SagaRegistration.Endpoints(context, options, catalog, transportSpecific))
+            yield return endpoint;
 
         foreach (var consumer in options.EventConsumers)
         {
-            bus.ReceiveEndpoint(options.EventQueueName(consumer), endpoint =>
+            yield return new PlatformEndpoint(options.EventQueueName(consumer), endpoint =>
             {
                 transportSpecific?.Invoke(endpoint);
                 RetryPipeline.UseRetriesAndDeadLetters(endpoint, context, options, consumer.FullName!, options.EventQueueName(consumer), RetryPipeline.ConsumedTypes(consumer));

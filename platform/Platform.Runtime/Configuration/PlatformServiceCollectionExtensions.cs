@@ -65,7 +65,6 @@ public static class PlatformServiceCollectionExtensions
         if (options.Transport.Kind == TransportKind.Kafka)
         {
             services.TryAddSingleton<KafkaTopology>();
-            services.TryAddSingleton<KafkaDeliveries>();
             services.TryAddSingleton<IEventPublisher, KafkaEventPublisher>();
             services.TryAddSingleton<KafkaMessageProducer>();
             services.TryAddSingleton<DeadLetters.IDeadLetterSink, KafkaDeadLetterSink>();
@@ -103,16 +102,16 @@ public static class PlatformServiceCollectionExtensions
             {
                 bus.UsingInMemory((context, memory) =>
                 {
-                    // On Kafka the in-memory bus is each instance's own pipeline; the Kafka
-                    // consumers hand records to its endpoints and wait for them through this observer.
-                    // What consumers publish leaves on Kafka, and the endpoints bind no message
-                    // types, so a message comes in only from Kafka, in whichever instance it lands.
+                    // On Kafka the Kafka consumers hand records to each endpoint's own mediator
+                    // (KafkaConsumerService). The in-memory endpoints take what is sent to them in
+                    // process (a replayed dead letter); what consumers publish leaves on Kafka, and
+                    // the endpoints bind no message types, so a message comes in only from Kafka,
+                    // in whichever instance it lands.
                     if (options.Transport.Kind != TransportKind.Kafka)
                     {
                         PlatformBus.ConfigureEndpoints(context, memory, options, catalog, null);
                         return;
                     }
-                    memory.ConnectReceiveObserver(context.GetRequiredService<KafkaDeliveries>());
                     memory.ConnectPublishObserver(new KafkaPublishObserver(context.GetRequiredService<KafkaMessageProducer>()));
                     PlatformBus.ConfigureEndpoints(context, memory, options, catalog, endpoint => endpoint.ConfigureConsumeTopology = false);
                 });

@@ -42,12 +42,6 @@ static class RetryPipeline
         endpoint.UseFilter(new AttemptCountingFilter());
     }
 
-    sealed class FilterSpecification(IFilter<ConsumeContext> filter) : IPipeSpecification<ConsumeContext>
-    {
-        public void Apply(IPipeBuilder<ConsumeContext> builder) => builder.AddFilter(filter);
-
-        public IEnumerable<ValidationResult> Validate() => [];
-    }
 
     /// <summary>The message types a consumer type consumes (its <c>IConsumer&lt;T&gt;</c> interfaces).</summary>
     public static IEnumerable<Type> ConsumedTypes(Type consumer) => consumer.GetInterfaces()

@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Confluent.Kafka;
 using MassTransit;
+using MassTransit.Mediator;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Platform.Events;
@@ -21,9 +22,13 @@ namespace Platform.Runtime.Kafka;
 /// queue, event consumers, sagas, reactions) has a Kafka consumer group of its own, named after its
 /// queue, subscribed to every event topic when it consumes stored events, to its command topic
 /// (what is sent to its queue) and to the message topics of the types it consumes (replies).
-/// Records of one key in a partition are handed to the endpoint on the in-process bus one after
-/// another, each only after the one before it was consumed (or dead-lettered), so an aggregate's
-/// events are processed in version order; other keys and partitions run in parallel. A record's
+/// Records of one key in a partition are handed to the endpoint one after another, each only after
+/// the one before it was consumed (or dead-lettered), so an aggregate's events are processed in
+/// version order; other keys and partitions run in parallel. The hand-over is a send to the
+/// endpoint's own MassTransit mediator, configured by the same <see cref="PlatformBus.Endpoints"/>
+/// as the bus's receive endpoint (retries, dead letters, partitioner, inbox, the consumer or saga),
+/// so the generated code runs unchanged, without a second serialization and queue per record: the
+/// send completes when the pipeline is done with the record. A record's
 /// offset is stored for commit only after its endpoint is done, and the stored offsets are
 /// committed every <c>CommitInterval</c> and when partitions are revoked or the runtime stops:
 /// after a crash or a rebalance the new owner starts after the last processed record, and what it
@@ -39,25 +44,29 @@ public sealed class KafkaConsumerService : BackgroundService
             new KeyValuePair<string, object?>("partition", l.Key.Partition))),
         "{message}", "Records of a partition a consumer group has not processed yet: the high watermark minus the next offset to process.");
 
-    readonly IBus _bus;
     readonly KafkaTopology _topology;
-    readonly KafkaDeliveries _deliveries;
     readonly EventTypeRegistry _registry;
     readonly PlatformOptions _options;
     readonly IReadOnlyList<KafkaEndpoint> _endpoints;
+    readonly Dictionary<string, IMediator> _pipelines;
     readonly ILogger<KafkaConsumerService> _logger;
 
     /// <summary>Creates the service.</summary>
-    public KafkaConsumerService(IBus bus, KafkaTopology topology, KafkaDeliveries deliveries, EventTypeRegistry registry,
+    public KafkaConsumerService(IBusRegistrationContext context, IBus bus, KafkaTopology topology, EventTypeRegistry registry,
         PlatformOptions options, DomainCatalog catalog, ILogger<KafkaConsumerService> logger)
     {
-        _bus = bus;
         _topology = topology;
-        _deliveries = deliveries;
         _registry = registry;
         _options = options;
         _endpoints = KafkaTopology.Endpoints(options, catalog);
         _logger = logger;
+        var onTheBus = new BusConsumeContextFilter(bus);
+        _pipelines = PlatformBus.Endpoints(context, options, catalog, endpoint => endpoint.ConfigureConsumeTopology = false)
+            .ToDictionary(endpoint => endpoint.Queue, endpoint => Bus.Factory.CreateMediator(mediator =>
+            {
+                mediator.AddPrePipeSpecification(new FilterSpecification(onTheBus));
+                endpoint.Configure(mediator);
+            }), StringComparer.Ordinal);
     }
 
     /// <summary>The consumer lag of every group, topic and partition this process consumes, as last measured.</summary>
@@ -114,11 +123,10 @@ public sealed class KafkaConsumerService : BackgroundService
         readonly ConcurrentQueue<TopicPartitionOffset> _processed = new();
         readonly HashSet<TopicPartition> _paused = [];
         readonly SemaphoreSlim _inFlight = new(Math.Max(1, service._options.Transport.PrefetchCount));
-        ISendEndpoint? _target;
+        readonly ISendEndpoint _target = service._pipelines[endpoint.Queue];
 
         public void Run(CancellationToken stoppingToken)
         {
-            _target = service._bus.GetSendEndpoint(new Uri("queue:" + endpoint.Queue)).GetAwaiter().GetResult();
             var kafka = service._options.Transport.Kafka;
             var config = service._topology.Client<ConsumerConfig>();
             config.GroupId = endpoint.Queue;
@@ -216,7 +224,7 @@ public sealed class KafkaConsumerService : BackgroundService
         {
             if (_workers.Remove(partition, out var old))
                 old.Cancel();
-            _workers[partition] = new PartitionWorker(service, endpoint, _target!, _processed, _inFlight, stoppingToken);
+            _workers[partition] = new PartitionWorker(service, endpoint, _target, _processed, _inFlight, stoppingToken);
         }
 
         void Stop(IConsumer<string, byte[]> consumer, IEnumerable<TopicPartition> partitions)
@@ -392,33 +400,25 @@ public sealed class KafkaConsumerService : BackgroundService
             var headers = record.Message.Headers;
             if (Decode(record) is not var (message, type, setIds))
                 return;
+            var pipe = Pipe.Execute<SendContext>(context =>
+            {
+                setIds(context);
+                foreach (var header in headers)
+                    context.Headers.Set(header.Key, Encoding.UTF8.GetString(header.GetValueBytes()));
+            });
             for (var attempt = 1; ; attempt++)
             {
-                var (id, done) = _service._deliveries.Register();
                 try
                 {
-                    await _target.Send(message, type, Pipe.Execute<SendContext>(context =>
-                    {
-                        setIds(context);
-                        foreach (var header in headers)
-                            context.Headers.Set(header.Key, Encoding.UTF8.GetString(header.GetValueBytes()));
-                        context.Headers.Set(KafkaDeliveries.Header, id);
-                    }), token).ConfigureAwait(false);
-                    await done.WaitAsync(token).ConfigureAwait(false);
+                    await _target.Send(message, type, pipe, token).ConfigureAwait(false);
                     return;
                 }
                 catch (Exception exception) when (!token.IsCancellationRequested)
                 {
-                    _service._deliveries.Forget(id);
                     _service._logger.LogError(exception,
                         "{Endpoint} could not take Kafka record {Topic}[{Partition}]@{Offset} (attempt {Attempt}); retrying it before the rest of the partition",
                         _endpoint.Queue, record.Topic, record.Partition.Value, record.Offset.Value, attempt);
                     await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5_000, 100 * attempt)), token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    _service._deliveries.Forget(id);
-                    throw;
                 }
             }
         }

@@ -80,19 +80,13 @@ public sealed class KafkaEventPublisher : IEventPublisher, IDisposable
         producer.BeginTransaction();
         try
         {
-            Error? failed = null;
             foreach (var (topic, message) in messages)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                producer.Produce(topic, message, report =>
-                {
-                    if (report.Error.IsError)
-                        failed ??= report.Error;
-                });
+                producer.Produce(topic, message);
             }
-            producer.Flush(cancellationToken);
-            if (failed is not null)
-                throw new KafkaException(failed);
+            // The commit flushes what is still queued and fails if any record of the transaction
+            // failed, so no delivery report is needed per record.
             producer.CommitTransaction(timeout);
         }
         catch (Exception exception)

@@ -24,13 +24,12 @@ static class KafkaMessageHeaders
     public const string CorrelationId = "Platform-Message-Correlation-Id";
 
     /// <summary>
-    /// Whether a header describes one Kafka record rather than the message: these, and the hand-over
-    /// header, are not passed on when a consumer publishes (MassTransit copies the consumed
+    /// Whether a header describes one Kafka record rather than the message: these are not passed on when a consumer publishes (MassTransit copies the consumed
     /// message's headers to what its consumer publishes).
     /// </summary>
     /// <param name="name">The header's name.</param>
     public static bool DescribesRecord(string name) =>
-        name is MessageId or MessageType or ConversationId or InitiatorId or CorrelationId or KafkaDeliveries.Header;
+        name is MessageId or MessageType or ConversationId or InitiatorId or CorrelationId;
 }
 
 /// <summary>A command or message on its way to Kafka.</summary>

@@ -40,14 +40,14 @@ static class SagaRegistration
     }
 
     /// <summary>One receive endpoint per saga and per reaction, with the runtime's retries and dead letters.</summary>
-    public static void ConfigureEndpoints(IBusRegistrationContext context, IReceiveConfigurator bus, PlatformOptions options, DomainCatalog catalog,
+    public static IEnumerable<PlatformEndpoint> Endpoints(IBusRegistrationContext context, PlatformOptions options, DomainCatalog catalog,
         Action<IReceiveEndpointConfigurator>? transportSpecific)
     {
         if (!options.Sagas.Enabled)
-            return;
+            yield break;
         foreach (var saga in SagaRuntime.Bind(options, catalog))
         {
-            bus.ReceiveEndpoint(saga.Queue, endpoint =>
+            yield return new PlatformEndpoint(saga.Queue, endpoint =>
             {
                 transportSpecific?.Invoke(endpoint);
                 RetryPipeline.UseRetriesAndDeadLetters(endpoint, context, options, "saga:" + saga.Name, saga.Queue, SagaMessageTypes(saga.StateMachine));
@@ -58,7 +58,7 @@ static class SagaRegistration
         }
         foreach (var reaction in SagaRuntime.BindReactions(options, catalog))
         {
-            bus.ReceiveEndpoint(reaction.Queue, endpoint =>
+            yield return new PlatformEndpoint(reaction.Queue, endpoint =>
             {
                 transportSpecific?.Invoke(endpoint);
                 RetryPipeline.UseRetriesAndDeadLetters(endpoint, context, options, "reaction:" + reaction.Name, reaction.Queue,
@@ -80,12 +80,6 @@ static class SagaRegistration
         .Select(t => t.GetGenericArguments()[^1])
         .Distinct();
 
-    sealed class FilterSpecification(IFilter<ConsumeContext> filter) : IPipeSpecification<ConsumeContext>
-    {
-        public void Apply(IPipeBuilder<ConsumeContext> builder) => builder.AddFilter(filter);
-
-        public IEnumerable<ValidationResult> Validate() => [];
-    }
 
     /// <summary>Puts every saga state machine on <see cref="PlatformSagaRepository{TSaga}"/>.</summary>
     sealed class PlatformSagaRepositoryProvider : ISagaRepositoryRegistrationProvider
