@@ -19,14 +19,16 @@ using Shop.Orders;
 // Both contenders run as a service does: one runtime host and one bare consumer for the whole run,
 // each on its own topic, warmed up until a round compiles next to no new methods; each measured
 // round then produces a fresh batch of events and waits until all of them were consumed. The
-// platform's producer is the outbox relay's (a Kafka transaction per batch of 500, as the relay
-// writes them); the bare producer is a plain idempotent producer, and "bare-tx" is the bare
-// loop writing the same transactions, to show what the transactions themselves cost.
+// platform's producer is the outbox relay's (a Kafka transaction per relay batch, 5,000 events on
+// Kafka); the bare producer is a plain idempotent producer, and "bare-tx" is the bare loop writing
+// the same transactions, to show what the transactions themselves cost.
 //
 //   dotnet run -c Release --project tests/Platform.Benchmarks.Kafka [-- --quick] [--verbose] [--only platform,bare]
 var quick = args.Contains("--quick");
 var verbose = args.Contains("--verbose");
-var count = quick ? 5_000 : 40_000;
+// PLATFORM_BENCH_EVENTS: events per round. The mock cluster keeps a bounded log per partition: a
+// consumer that falls further behind loses records to its retention and the round never ends.
+var count = Environment.GetEnvironmentVariable("PLATFORM_BENCH_EVENTS") is { } events ? int.Parse(events, CultureInfo.InvariantCulture) : quick ? 5_000 : 100_000;
 var rounds = quick ? 1 : 5;
 var placed = new OrderPlaced("customer-1", [new OrderItem("sku-1", 2, 9.5m), new OrderItem("sku-x", 1, 1.25m)], 20.25m, "1 Main Street", "EUR", "STANDARD");
 // One event per stream per 2,000: keyed like the relay keys them.
@@ -137,8 +139,8 @@ sealed class PlatformContender(KafkaMockCluster cluster, string database) : Cont
         var done = _counter.Expect(events.Length);
         var publisher = _host!.Services.GetRequiredService<IEventPublisher>();
         var clock = Stopwatch.StartNew();
-        for (var offset = 0; offset < events.Length; offset += 500)
-            await publisher.PublishAsync(events.Slice(offset, Math.Min(500, events.Length - offset)).ToArray(), CancellationToken.None);
+        for (var offset = 0; offset < events.Length; offset += Batch.Size)
+            await publisher.PublishAsync(events.Slice(offset, Math.Min(Batch.Size, events.Length - offset)).ToArray(), CancellationToken.None);
         var produced = clock.Elapsed;
         await done.WaitAsync(TimeSpan.FromMinutes(5));
         return produced;
@@ -198,11 +200,11 @@ sealed class BareContender(KafkaMockCluster cluster, bool transactional) : Conte
         await Task.Run(() =>
         {
             var all = events.Span;
-            for (var offset = 0; offset < all.Length; offset += 500)
+            for (var offset = 0; offset < all.Length; offset += Batch.Size)
             {
                 if (transactional)
                     _producer!.BeginTransaction();
-                foreach (var envelope in all.Slice(offset, Math.Min(500, all.Length - offset)))
+                foreach (var envelope in all.Slice(offset, Math.Min(Batch.Size, all.Length - offset)))
                 {
                     var buffer = new ArrayBufferWriter<byte>(256);
                     _descriptor.Serialize(envelope.Event, buffer);
@@ -225,6 +227,14 @@ sealed class BareContender(KafkaMockCluster cluster, bool transactional) : Conte
         await _consuming!;
         _producer!.Dispose();
     }
+}
+
+/// <summary>Events per Kafka transaction: the relay's batch on Kafka, unless PLATFORM_BENCH_BATCH says otherwise.</summary>
+static class Batch
+{
+    public static readonly int Size = Environment.GetEnvironmentVariable("PLATFORM_BENCH_BATCH") is { } size
+        ? int.Parse(size, CultureInfo.InvariantCulture)
+        : new PlatformOptions().Relay.BatchSizeOn(TransportKind.Kafka);
 }
 
 /// <summary>Counts consumed events and completes a round's task when the round's last one arrives.</summary>

@@ -45,6 +45,34 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public void the_relay_batch_is_one_kafka_transaction_of_5000_events_unless_configured()
+    {
+        var options = new PlatformOptions();
+        Assert.Equal(500, options.Relay.BatchSizeOn(TransportKind.RabbitMq));
+        Assert.Equal(500, options.Relay.BatchSizeOn(TransportKind.InMemory));
+        Assert.Equal(5_000, options.Relay.BatchSizeOn(TransportKind.Kafka));
+
+        var configured = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Platform:Store:ConnectionString"] = "Data Source=relay.db",
+            ["Platform:Transport:Kind"] = "kafka",
+            ["Platform:Transport:Kafka:BootstrapServers"] = "kafka-1:9092",
+            ["Platform:Relay:BatchSize"] = "800",
+        }).Build();
+        var services = new ServiceCollection().AddLogging();
+        services.AddPlatform(configured.GetSection("Platform"));
+        using var provider = services.BuildServiceProvider();
+        Assert.Equal(800, provider.GetRequiredService<PlatformOptions>().Relay.BatchSizeOn(TransportKind.Kafka));
+
+        var zero = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Platform:Store:ConnectionString"] = "Data Source=relay.db", ["Platform:Relay:BatchSize"] = "0",
+        }).Build();
+        var error = Assert.ThrowsAny<ArgumentOutOfRangeException>(() => new ServiceCollection().AddLogging().AddPlatform(zero.GetSection("Platform")));
+        Assert.Contains("Platform:Relay:BatchSize", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void the_generated_registrations_and_the_runtime_can_both_add_the_same_descriptors()
     {
         var services = new ServiceCollection().AddLogging();

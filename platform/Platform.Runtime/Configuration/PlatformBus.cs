@@ -60,8 +60,7 @@ static class PlatformBus
             {
                 transportSpecific?.Invoke(endpoint);
                 RetryPipeline.UseRetriesAndDeadLetters(endpoint, context, options, consumer.FullName!, options.EventQueueName(consumer), RetryPipeline.ConsumedTypes(consumer));
-                endpoint.PrefetchCount = transport.PrefetchCount;
-                endpoint.ConcurrentMessageLimit = transport.PrefetchCount;
+                endpoint.ConfigureConsumer(context, consumer);
                 // Per-aggregate order with prefetch above one: the relay publishes a stream's
                 // events in version order and the partitioner runs one stream's messages one at a
                 // time while other streams run in parallel. It does not keep queue order (prefetched
@@ -77,13 +76,18 @@ static class PlatformBus
                     // the predecessor it overtook, which is usually there already.
                     retry.Incremental(transport.OutOfOrderRetries, TimeSpan.Zero, TimeSpan.FromMilliseconds(20));
                 });
+                // On Kafka the consumer group hands a stream's records over one at a time and caps
+                // what is in flight itself: a partitioner and a limit here would only cost.
+                if (transport.Kind == TransportKind.Kafka)
+                    return;
+                endpoint.PrefetchCount = transport.PrefetchCount;
+                endpoint.ConcurrentMessageLimit = transport.PrefetchCount;
                 // One partitioner for the endpoint: given a partition count, MassTransit builds a
                 // partitioner per message type's pipe, and events of different types of one stream
                 // then ran at the same time (the two-instance test counted 60 such overlaps).
                 var partitioner = endpoint.CreatePartitioner(transport.Partitions);
                 endpoint.UsePartitioner<ConsumeContext>(partitioner,
                     message => message.Headers.Get<string>(PlatformHeaders.StreamId) ?? "", Encoding.UTF8);
-                endpoint.ConfigureConsumer(context, consumer);
             });
         }
     }

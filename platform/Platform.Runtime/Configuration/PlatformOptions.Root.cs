@@ -180,6 +180,8 @@ public sealed class PlatformOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(Transport.PrefetchCount, 1, "Platform:Transport:PrefetchCount");
         ArgumentOutOfRangeException.ThrowIfLessThan(Transport.Partitions, 1, "Platform:Transport:Partitions");
         ArgumentOutOfRangeException.ThrowIfLessThan(Transport.ConsumerCommitBatchSize, 1, "Platform:Transport:ConsumerCommitBatchSize");
+        if (Relay.BatchSize is { } relayBatch)
+            ArgumentOutOfRangeException.ThrowIfLessThan(relayBatch, 1, "Platform:Relay:BatchSize");
         ArgumentOutOfRangeException.ThrowIfLessThan(Transport.ConsumerCommits, 1, "Platform:Transport:ConsumerCommits");
         ArgumentOutOfRangeException.ThrowIfLessThan(Sagas.PrefetchCount, 1, "Platform:Sagas:PrefetchCount");
         ArgumentOutOfRangeException.ThrowIfNegative(Commands.MaxConcurrencyRetries, "Platform:Commands:MaxConcurrencyRetries");

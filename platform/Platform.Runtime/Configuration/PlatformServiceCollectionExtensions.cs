@@ -127,7 +127,7 @@ public static class PlatformServiceCollectionExtensions
                 sp.GetRequiredService<IEventPublisher>(),
                 new OutboxRelayOptions
                 {
-                    BatchSize = options.Relay.BatchSize, PollInterval = options.Relay.PollInterval, PublishTimeout = options.Relay.PublishTimeout,
+                    BatchSize = options.Relay.BatchSizeOn(options.Transport.Kind), PollInterval = options.Relay.PollInterval, PublishTimeout = options.Relay.PublishTimeout,
                 },
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger<OutboxRelay>()));
             services.AddHostedService<OutboxRelayService>();
