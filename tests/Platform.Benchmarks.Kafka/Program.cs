@@ -66,13 +66,16 @@ for (var round = 1; round <= rounds; round++)
     foreach (var contender in contenders)
     {
         var jitBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         var published = await contender.RoundAsync(envelopes);
         var rate = count / clock.Elapsed.TotalSeconds;
+        // The whole process (the mock brokers too, and the idle contenders' polling) per event.
+        var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalMicroseconds / count;
         results[contender.Name].Add(rate);
         if (verbose)
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {contender.Name,-8} round {round}: produced in {published.TotalMilliseconds:N0} ms, consumed by {clock.Elapsed.TotalMilliseconds:N0} ms, {System.Runtime.JitInfo.GetCompiledMethodCount() - jitBefore} methods compiled"));
+                $"  {contender.Name,-8} round {round}: produced in {published.TotalMilliseconds:N0} ms, consumed by {clock.Elapsed.TotalMilliseconds:N0} ms, {cpu:N1} µs CPU/event, {System.Runtime.JitInfo.GetCompiledMethodCount() - jitBefore} methods compiled"));
     }
 }
 foreach (var contender in contenders)
