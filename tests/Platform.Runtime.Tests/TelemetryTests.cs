@@ -22,6 +22,7 @@ public sealed class TelemetryTests
     [SkippableTheory]
     [InlineData(Store.Sqlite, Transport.InMemory)]
     [InlineData(Store.Sqlite, Transport.RabbitMq)]
+    [InlineData(Store.Sqlite, Transport.Kafka)]
     public async Task one_trace_runs_from_a_command_on_the_bus_to_the_consumer_and_the_read_model_and_the_metrics_are_exported(
         Store store, Transport transport)
     {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Text;
@@ -13,6 +14,7 @@ using Platform.Events;
 using Platform.Messaging;
 using Platform.Runtime.Configuration;
 using Platform.Runtime.Domains;
+using Platform.Runtime.Messaging;
 using Platform.Runtime.Scheduling;
 
 namespace Platform.Runtime.Kafka;
@@ -73,8 +75,12 @@ public sealed class KafkaConsumerService : BackgroundService
     public static IReadOnlyDictionary<(string Group, string Topic, int Partition), long> ConsumerLag => Lag;
 
     /// <inheritdoc />
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(_endpoints.Select(endpoint => RunOnOwnThread(endpoint, stoppingToken)));
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await Task.WhenAll(_endpoints.Select(endpoint => RunOnOwnThread(endpoint, stoppingToken))).ConfigureAwait(false);
+        foreach (var pipeline in _pipelines.Values.OfType<IAsyncDisposable>())
+            await pipeline.DisposeAsync().ConfigureAwait(false);
+    }
 
     // librdkafka's poll blocks: each group member polls on a thread of its own, never on the
     // thread pool, which a few blocked threads starve on a small machine (the first version of
@@ -418,6 +424,18 @@ public sealed class KafkaConsumerService : BackgroundService
                 foreach (var header in headers)
                     context.Headers.Set(header.Key, Encoding.UTF8.GetString(header.GetValueBytes()));
             });
+            // The trace goes on from the record's producer (the relay's publish, or a consumer's),
+            // as it does over the other transports: MassTransit's consume activity in the mediator
+            // starts under this one.
+            using var activity = PlatformTelemetry.ActivitySource.HasListeners()
+                && ActivityContext.TryParse(Text(headers, MassTransitEventPublisher.TraceParentHeader), Text(headers, MassTransitEventPublisher.TraceStateHeader), out var parent)
+                ? PlatformTelemetry.ActivitySource.StartActivity("platform.receive " + record.Topic, ActivityKind.Consumer, parent)
+                : null;
+            activity?.SetTag("messaging.system", "kafka");
+            activity?.SetTag("messaging.destination.name", record.Topic);
+            activity?.SetTag("messaging.consumer.group.name", _endpoint.Queue);
+            activity?.SetTag("messaging.destination.partition.id", record.Partition.Value);
+            activity?.SetTag("messaging.kafka.offset", record.Offset.Value);
             for (var attempt = 1; ; attempt++)
             {
                 try
