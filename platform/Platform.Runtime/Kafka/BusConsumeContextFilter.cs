@@ -1,5 +1,6 @@
 using MassTransit;
 using MassTransit.Context;
+using Platform.Runtime.Messaging;
 
 namespace Platform.Runtime.Kafka;
 
@@ -13,52 +14,13 @@ namespace Platform.Runtime.Kafka;
 /// </summary>
 sealed class BusConsumeContextFilter(IBus bus) : IFilter<ConsumeContext>
 {
-    public Task Send(ConsumeContext context, IPipe<ConsumeContext> next) => next.Send(new BusConsumeContext(context, bus));
+    public Task Send(ConsumeContext context, IPipe<ConsumeContext> next) =>
+        next.Send(new RedirectedConsumeContext(context, receive => new BusReceiveContext(receive, bus)));
 
     public void Probe(ProbeContext context) => context.CreateFilterScope("platform-kafka-bus-endpoints");
 }
 
-/// <summary>A consume context, and the typed contexts it hands out, that send and publish on the bus.</summary>
-sealed class BusConsumeContext : ConsumeContextProxy
-{
-    readonly IBus _bus;
-
-    public BusConsumeContext(ConsumeContext context, IBus bus) : base(context)
-    {
-        _bus = bus;
-        ReceiveContext = new BusReceiveContext(context.ReceiveContext, bus);
-        PublishEndpointProvider = bus;
-    }
-
-    public override Task<ISendEndpoint> GetSendEndpoint(Uri address) => _bus.GetSendEndpoint(address);
-
-    public override bool TryGetMessage<T>(out ConsumeContext<T> consumeContext)
-    {
-        if (base.TryGetMessage(out ConsumeContext<T> inner))
-        {
-            consumeContext = new BusConsumeContext<T>(inner, _bus);
-            return true;
-        }
-        consumeContext = null!;
-        return false;
-    }
-}
-
-/// <summary>The typed form of <see cref="BusConsumeContext"/>.</summary>
-sealed class BusConsumeContext<T> : ConsumeContextScope<T> where T : class
-{
-    readonly IBus _bus;
-
-    public BusConsumeContext(ConsumeContext<T> context, IBus bus) : base(context)
-    {
-        _bus = bus;
-        ReceiveContext = new BusReceiveContext(context.ReceiveContext, bus);
-        PublishEndpointProvider = bus;
-    }
-
-    public override Task<ISendEndpoint> GetSendEndpoint(Uri address) => _bus.GetSendEndpoint(address);
-}
-
+/// <summary>A receive context whose consumers send and publish on the bus.</summary>
 sealed class BusReceiveContext(ReceiveContext context, IBus bus) : ReceiveContextProxy(context)
 {
     public override ISendEndpointProvider SendEndpointProvider => bus;

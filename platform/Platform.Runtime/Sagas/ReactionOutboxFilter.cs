@@ -1,6 +1,7 @@
 using MassTransit;
 using MassTransit.Context;
 using Platform.EventStore.Storage;
+using Platform.Runtime.Messaging;
 using Platform.Runtime.Scheduling;
 
 namespace Platform.Runtime.Sagas;
@@ -30,7 +31,7 @@ sealed class ReactionOutboxFilter(SqlEventStore store, SagaRuntime runtime, stri
             }
             var outbox = new TransactionalOutbox(_inbox, null, context, transaction.Connection, transaction.Transaction, runtime.Routes,
                 runtime.Options.Sagas.LeftoverDelay);
-            await next.Send(new OutboxConsumeContext(context, outbox)).ConfigureAwait(false);
+            await next.Send(new RedirectedConsumeContext(context, receive => new OutboxReceiveContext(receive, outbox))).ConfigureAwait(false);
             await outbox.FlushAsync(cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             outgoing = outbox.Outgoing;
@@ -40,42 +41,4 @@ sealed class ReactionOutboxFilter(SqlEventStore store, SagaRuntime runtime, stri
     }
 
     public void Probe(ProbeContext context) => context.CreateFilterScope("platform-reaction-outbox");
-}
-
-/// <summary>A consume context whose sends and publishes, and those of the typed contexts it hands out, go to an outbox.</summary>
-sealed class OutboxConsumeContext : ConsumeContextProxy
-{
-    readonly TransactionalOutbox _outbox;
-
-    public OutboxConsumeContext(ConsumeContext context, TransactionalOutbox outbox) : base(context)
-    {
-        _outbox = outbox;
-        ReceiveContext = new OutboxReceiveContext(context.ReceiveContext, outbox);
-        PublishEndpointProvider = ReceiveContext.PublishEndpointProvider;
-    }
-
-    public override Task<ISendEndpoint> GetSendEndpoint(Uri address) => ReceiveContext.SendEndpointProvider.GetSendEndpoint(address);
-
-    public override bool TryGetMessage<T>(out ConsumeContext<T> consumeContext)
-    {
-        if (base.TryGetMessage(out ConsumeContext<T> inner))
-        {
-            consumeContext = new OutboxConsumeContext<T>(inner, _outbox);
-            return true;
-        }
-        consumeContext = null!;
-        return false;
-    }
-}
-
-/// <summary>The typed form of <see cref="OutboxConsumeContext"/>.</summary>
-sealed class OutboxConsumeContext<T> : ConsumeContextScope<T> where T : class
-{
-    public OutboxConsumeContext(ConsumeContext<T> context, TransactionalOutbox outbox) : base(context)
-    {
-        ReceiveContext = new OutboxReceiveContext(context.ReceiveContext, outbox);
-        PublishEndpointProvider = ReceiveContext.PublishEndpointProvider;
-    }
-
-    public override Task<ISendEndpoint> GetSendEndpoint(Uri address) => ReceiveContext.SendEndpointProvider.GetSendEndpoint(address);
 }
