@@ -56,10 +56,11 @@ public sealed class TelemetryTests
                                                                             && Tag(s, "platform.stream_id") == accepted.Message.StreamId) == 2),
             "both projections to report applying the event");
 
-        var all = Snapshot(spans);
-        var command = all.Single(s => s.DisplayName == "platform.command PlaceOrder" && Tag(s, "platform.stream_id") == accepted.Message.StreamId);
-        var trace = all.Where(s => s.TraceId == command.TraceId).ToArray();
-        var byId = trace.ToDictionary(s => s.SpanId);
+        // A span is exported when it ends, and the consumer's consume span (on Kafka, and the
+        // record's receive span around it) ends only after the consumer committed: wait for them.
+        Activity[] all = [], trace = [];
+        Dictionary<ActivitySpanId, Activity> byId = [];
+        Activity command = null!;
         bool Descends(Activity span, Activity ancestor)
         {
             for (var current = span; byId.TryGetValue(current.ParentSpanId, out var parent); current = parent)
@@ -69,6 +70,16 @@ public sealed class TelemetryTests
             }
             return false;
         }
+        bool ConsumedUnderThePublish()
+        {
+            all = Snapshot(spans).ToArray();
+            command = all.Single(s => s.DisplayName == "platform.command PlaceOrder" && Tag(s, "platform.stream_id") == accepted.Message.StreamId);
+            trace = all.Where(s => s.TraceId == command.TraceId).ToArray();
+            byId = trace.ToDictionary(s => s.SpanId);
+            return trace.Any(p => p.DisplayName == "platform.publish " + OrderPlaced.EventTypeName
+                                  && trace.Any(s => s.Source.Name == PlatformObservability.MassTransitSource && s.Kind == ActivityKind.Consumer && Descends(s, p)));
+        }
+        await Eventually.HoldsAsync(() => Task.FromResult(ConsumedUnderThePublish()), "the event consumer's consume span under the relay's publish");
 
         // The command came in over the bus: MassTransit's send is the root and its consume is above the command.
         var root = Assert.Single(trace, s => s.ParentSpanId == default);
