@@ -249,6 +249,8 @@ sealed class Counter
 
     public Task Expect(int count)
     {
+        // No target while the round's task is replaced, so a late count cannot complete the new one.
+        Volatile.Write(ref _target, long.MaxValue);
         _done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Volatile.Write(ref _target, Interlocked.Read(ref _seen) + count);
         if (Interlocked.Read(ref _seen) >= Volatile.Read(ref _target))

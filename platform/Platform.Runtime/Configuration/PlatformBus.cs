@@ -77,7 +77,8 @@ static class PlatformBus
                     retry.Incremental(transport.OutOfOrderRetries, TimeSpan.Zero, TimeSpan.FromMilliseconds(20));
                 });
                 // On Kafka the consumer group hands a stream's records over one at a time and caps
-                // what is in flight itself: a partitioner and a limit here would only cost.
+                // what is in flight itself: a partitioner and a limit here would only cost. (The
+                // in-process endpoint then takes only replayed dead letters, one at a time.)
                 if (transport.Kind == TransportKind.Kafka)
                     return;
                 endpoint.PrefetchCount = transport.PrefetchCount;

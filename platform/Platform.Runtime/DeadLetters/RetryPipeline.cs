@@ -1,7 +1,6 @@
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using MassTransit.Configuration;
 using Platform.Commands;
 using Platform.Runtime.Configuration;
 using Platform.Runtime.Consumers;
@@ -41,7 +40,6 @@ static class RetryPipeline
         // A message-pipe filter (inside both retries), unlike the two above.
         endpoint.UseFilter(new AttemptCountingFilter());
     }
-
 
     /// <summary>The message types a consumer type consumes (its <c>IConsumer&lt;T&gt;</c> interfaces).</summary>
     public static IEnumerable<Type> ConsumedTypes(Type consumer) => consumer.GetInterfaces()

@@ -28,7 +28,8 @@ namespace Platform.Runtime.Kafka;
 /// the one before it was consumed (or dead-lettered), so an aggregate's events are processed in
 /// version order; other keys and partitions run in parallel. The hand-over is a send to the
 /// endpoint's own MassTransit mediator, configured by the same <see cref="PlatformBus.Endpoints"/>
-/// as the bus's receive endpoint (retries, dead letters, partitioner, inbox, the consumer or saga),
+/// as the bus's receive endpoint (retries, dead letters, inbox, the consumer or saga; no partitioner,
+/// since the group keeps each key's order itself),
 /// so the generated code runs unchanged, without a second serialization and queue per record: the
 /// send completes when the pipeline is done with the record. A record's
 /// offset is stored for commit only after its endpoint is done, and the stored offsets are

@@ -24,8 +24,9 @@ static class KafkaMessageHeaders
     public const string CorrelationId = "Platform-Message-Correlation-Id";
 
     /// <summary>
-    /// Whether a header describes one Kafka record rather than the message: these are not passed on when a consumer publishes (MassTransit copies the consumed
-    /// message's headers to what its consumer publishes).
+    /// Whether a header describes one Kafka record rather than the message: these are not passed on
+    /// when a consumer publishes (MassTransit copies the consumed message's headers to what its
+    /// consumer publishes).
     /// </summary>
     /// <param name="name">The header's name.</param>
     public static bool DescribesRecord(string name) =>

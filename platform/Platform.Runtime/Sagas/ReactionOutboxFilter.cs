@@ -1,5 +1,4 @@
 using MassTransit;
-using MassTransit.Context;
 using Platform.EventStore.Storage;
 using Platform.Runtime.Messaging;
 using Platform.Runtime.Scheduling;
