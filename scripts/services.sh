@@ -104,6 +104,8 @@ rabbit_env() {
   export RABBITMQ_ENABLED_PLUGINS_FILE=$RB_DIR/enabled_plugins
   export RABBITMQ_CONFIG_FILE=$RB_DIR/rabbitmq
   export ERL_EPMD_ADDRESS=127.0.0.1
+  # A node that dies writes its crash dump here, not into the directory the script ran from.
+  export ERL_CRASH_DUMP=$RB_DIR/erl_crash.dump
   # Keep the Erlang distribution port on loopback too.
   export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
 }

@@ -140,23 +140,23 @@ public sealed class KafkaTransportTests(ITestOutputHelper output)
             () => Task.FromResult(sink.HandledInOrder().Count + " of " + orders.Length));
     }
 
-    [SkippableFact]
-    public async Task a_message_published_while_consuming_a_stored_event_arrives_as_that_message_not_as_the_event()
-    {
-        // MassTransit copies the consumed event's headers (Platform-Event-Type, ...) to what its
-        // consumer publishes; the receiver, which consumes that event type too, must still see the notice.
-        using var cluster = new KafkaMockCluster(brokers: 3);
-        await using var database = await TestDatabase.CreateAsync(Store.Sqlite, "runtime");
-        await using var host = await StartOnOrderTopicAsync(database, cluster, GroupProtocol.Consumer,
+    // A runtime whose TSender consumes the order events and passes a notice per order on to a
+    // NoticeRecorder, with every message topic its groups read created.
+    static Task<RuntimeHost> StartNoticingAsync<TSender>(TestDatabase database, KafkaMockCluster cluster) where TSender : class, MassTransit.IConsumer =>
+        StartOnOrderTopicAsync(database, cluster, GroupProtocol.Consumer,
             services => services.AddSingleton<NoticeLog>(),
             cfg =>
             {
-                cfg.AddEventConsumer<OrderNoticer>().AddEventConsumer<NoticeRecorder>();
+                cfg.AddEventConsumer<TSender>().AddEventConsumer<NoticeRecorder>();
                 foreach (var topic in Platform.Runtime.Kafka.KafkaTopology.MessageTopicsRead(cfg))
                     cluster.CreateTopic(topic, partitions: 2, replicationFactor: 3);
             });
+
+    // Places orders and waits until every one was noticed once; returns the orders' stream ids, in order.
+    static async Task<string[]> PlaceUntilNoticedAsync(RuntimeHost host, int count)
+    {
         var log = host.Services.GetRequiredService<NoticeLog>();
-        var orders = Enumerable.Range(0, 5).Select(_ => Guid.NewGuid()).ToArray();
+        var orders = Enumerable.Range(0, count).Select(_ => Guid.NewGuid()).ToArray();
         var dispatcher = host.Services.GetRequiredService<ICommandDispatcher>();
         foreach (var (order, n) in orders.Select((o, n) => (o, n)))
             await dispatcher.DispatchAsync(Orders.Place(order, n));
@@ -165,7 +165,53 @@ public sealed class KafkaTransportTests(ITestOutputHelper output)
         await Eventually.HoldsAsync(() => Task.FromResult(log.Noticed.Count == orders.Length), "every notice", TimeSpan.FromSeconds(60),
             () => Task.FromResult($"{log.Noticed.Count} notices, {log.Placed.Count} events"));
         Assert.Equal(expected, log.Noticed.Order());
-        Assert.Equal(expected, log.Placed.Order()); // each event once, and no notice taken for one
+        return expected;
+    }
+
+    [SkippableFact]
+    public async Task a_message_published_while_consuming_a_stored_event_arrives_as_that_message_not_as_the_event()
+    {
+        // MassTransit copies the consumed event's headers (Platform-Event-Type, ...) to what its
+        // consumer publishes; the receiver, which consumes that event type too, must still see the notice.
+        using var cluster = new KafkaMockCluster(brokers: 3);
+        await using var database = await TestDatabase.CreateAsync(Store.Sqlite, "runtime");
+        await using var host = await StartNoticingAsync<OrderNoticer>(database, cluster);
+
+        var expected = await PlaceUntilNoticedAsync(host, 5);
+        Assert.Equal(expected, host.Services.GetRequiredService<NoticeLog>().Placed.Order()); // each event once, and no notice taken for one
+    }
+
+    [SkippableFact]
+    public async Task a_message_a_consumer_sends_to_a_queue_travels_on_the_queues_command_topic_with_the_consumed_events_ids()
+    {
+        // Sent in process, it would reach the queue's endpoint in this instance only, and be lost
+        // with it: on Kafka it goes to the queue's command topic, which the queue's group reads.
+        using var cluster = new KafkaMockCluster(brokers: 3);
+        await using var database = await TestDatabase.CreateAsync(Store.Sqlite, "runtime");
+        await using var host = await StartNoticingAsync<OrderNoticeSender>(database, cluster);
+
+        var expected = await PlaceUntilNoticedAsync(host, 4);
+        using var reader = new ConsumerBuilder<string, string>(new ConsumerConfig
+        {
+            BootstrapServers = cluster.BootstrapServers, GroupId = "command-reader", AutoOffsetReset = AutoOffsetReset.Earliest,
+        }).Build();
+        reader.Subscribe(new Platform.Runtime.Kafka.KafkaTopology(host.Options).CommandTopicFor(host.Options.EventQueueName(typeof(NoticeRecorder))));
+        var records = new List<ConsumeResult<string, string>>();
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < until && records.Count < expected.Length)
+        {
+            if (reader.Consume(TimeSpan.FromSeconds(1)) is { Message: not null } record)
+                records.Add(record);
+        }
+        reader.Close();
+        string Header(ConsumeResult<string, string> record, string name) =>
+            record.Message.Headers.TryGetLastBytes(name, out var bytes) ? System.Text.Encoding.UTF8.GetString(bytes) : "";
+        Assert.Equal(expected, records.Select(r => System.Text.Json.JsonDocument.Parse(r.Message.Value).RootElement.GetProperty("streamId").GetString()).Order());
+        Assert.All(records, record => Assert.Equal(typeof(OrderNoticed).FullName, Header(record, "Platform-Message-Type")));
+        // Sent from the event's consume context, which MassTransit records as its initiator: the
+        // consumed message's correlation id (here the flow's, which the event carries).
+        var correlations = (await Orders.ReadAllEventsAsync(host.EventStore)).Where(e => e.Event is OrderPlaced).Select(e => e.CorrelationId).ToList();
+        Assert.All(records, record => Assert.Contains(Header(record, "Platform-Initiator-Id"), correlations));
     }
 
     [SkippableFact]
@@ -239,6 +285,16 @@ public sealed class OrderNoticer : MassTransit.IConsumer<OrderPlaced>
 {
     public Task Consume(MassTransit.ConsumeContext<OrderPlaced> context) =>
         context.Publish(new OrderNoticed(Platform.Runtime.Messaging.EventHeaders.From(context).StreamId));
+}
+
+/// <summary>Consumes a stored event and sends a message to <see cref="NoticeRecorder"/>'s queue while doing so.</summary>
+public sealed class OrderNoticeSender(PlatformOptions options) : MassTransit.IConsumer<OrderPlaced>
+{
+    public async Task Consume(MassTransit.ConsumeContext<OrderPlaced> context)
+    {
+        var recorder = await context.GetSendEndpoint(new Uri("queue:" + options.EventQueueName(typeof(NoticeRecorder))));
+        await recorder.Send(new OrderNoticed(Platform.Runtime.Messaging.EventHeaders.From(context).StreamId));
+    }
 }
 
 /// <summary>Consumes the notices and the event they were published for.</summary>

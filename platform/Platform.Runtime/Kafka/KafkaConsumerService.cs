@@ -55,15 +55,16 @@ public sealed class KafkaConsumerService : BackgroundService
     readonly ILogger<KafkaConsumerService> _logger;
 
     /// <summary>Creates the service.</summary>
-    public KafkaConsumerService(IBusRegistrationContext context, IBus bus, KafkaTopology topology, EventTypeRegistry registry,
-        PlatformOptions options, DomainCatalog catalog, ILogger<KafkaConsumerService> logger)
+    public KafkaConsumerService(IBusRegistrationContext context, IBus bus, KafkaTopology topology, KafkaMessageProducer producer,
+        EventTypeRegistry registry, PlatformOptions options, DomainCatalog catalog, ILogger<KafkaConsumerService> logger)
     {
         _topology = topology;
         _registry = registry;
         _options = options;
         _endpoints = KafkaTopology.Endpoints(options, catalog);
         _logger = logger;
-        var onTheBus = new BusConsumeContextFilter(bus);
+        var onTheBus = new BusConsumeContextFilter(bus,
+            new KafkaSendEndpointProvider(bus, producer, _endpoints.Select(e => e.Queue).ToHashSet(StringComparer.Ordinal)));
         _pipelines = PlatformBus.Endpoints(context, options, catalog, endpoint => endpoint.ConfigureConsumeTopology = false)
             .ToDictionary(endpoint => endpoint.Queue, endpoint => Bus.Factory.CreateMediator(mediator =>
             {

@@ -1,7 +1,11 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using Confluent.Kafka;
+using MassTransit;
 using Platform.Runtime.Messaging;
+using Platform.Runtime.Scheduling;
 
 namespace Platform.Runtime.Kafka;
 
@@ -46,7 +50,27 @@ static class KafkaMessageHeaders
 /// saga's messages in one partition; for a saga's outbox message, its saga instance), else the message id.
 /// </param>
 public sealed record KafkaMessage(Type Type, byte[] Body, Guid MessageId, Guid? ConversationId, Guid? InitiatorId, Guid? CorrelationId,
-    IReadOnlyDictionary<string, string> Headers, string Key);
+    IReadOnlyDictionary<string, string> Headers, string Key)
+{
+    /// <summary>
+    /// The record of a message MassTransit is sending or publishing: its ids (a message id is
+    /// assigned if it has none), its text and number headers, the message as JSON, keyed by its
+    /// correlation id or else its message id.
+    /// </summary>
+    /// <param name="context">The send or publish context, after the caller's pipe ran.</param>
+    internal static KafkaMessage From<T>(SendContext<T> context) where T : class
+    {
+        var headers = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (name, value) in context.Headers.GetAll())
+        {
+            if (value is string or IFormattable)
+                headers[name] = Convert.ToString(value, CultureInfo.InvariantCulture)!;
+        }
+        var messageId = context.MessageId ??= NewId.NextGuid();
+        return new KafkaMessage(typeof(T), JsonSerializer.SerializeToUtf8Bytes(context.Message, MessageDelivery.Json), messageId,
+            context.ConversationId, context.InitiatorId, context.CorrelationId, headers, (context.CorrelationId ?? messageId).ToString("D"));
+    }
+}
 
 /// <summary>
 /// Writes what the runtime sends to a queue (to its command topic) or publishes (to the message
@@ -94,7 +118,7 @@ public sealed class KafkaMessageProducer : IDisposable
     {
         ArgumentNullException.ThrowIfNull(message);
         await _topology.EnsureTopicAsync(topic, cancellationToken).ConfigureAwait(false);
-        var headers = new Headers();
+        var headers = new Confluent.Kafka.Headers();
         void Add(string name, string? value)
         {
             if (value is not null)

@@ -1,7 +1,4 @@
-using System.Globalization;
-using System.Text.Json;
 using MassTransit;
-using Platform.Runtime.Scheduling;
 
 namespace Platform.Runtime.Kafka;
 
@@ -25,16 +22,7 @@ sealed class KafkaPublishObserver(KafkaMessageProducer producer) : IPublishObser
     {
         if (typeof(T).Namespace?.StartsWith("MassTransit", StringComparison.Ordinal) == true)
             return Task.CompletedTask;
-        var headers = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (name, value) in context.Headers.GetAll())
-        {
-            if (value is string or IFormattable)
-                headers[name] = Convert.ToString(value, CultureInfo.InvariantCulture)!;
-        }
-        var messageId = context.MessageId ??= NewId.NextGuid();
-        return producer.PublishAsync(new KafkaMessage(typeof(T), JsonSerializer.SerializeToUtf8Bytes(context.Message, MessageDelivery.Json), messageId,
-            context.ConversationId, context.InitiatorId, context.CorrelationId, headers,
-            (context.CorrelationId ?? messageId).ToString("D")), context.CancellationToken);
+        return producer.PublishAsync(KafkaMessage.From(context), context.CancellationToken);
     }
 
     public Task PostPublish<T>(PublishContext<T> context) where T : class => Task.CompletedTask;

@@ -1,5 +1,6 @@
 using MassTransit;
 using MassTransit.Context;
+using MassTransit.Transports;
 
 namespace Platform.Runtime.Messaging;
 
@@ -19,7 +20,7 @@ sealed class RedirectedConsumeContext : ConsumeContextProxy
         PublishEndpointProvider = ReceiveContext.PublishEndpointProvider;
     }
 
-    public override Task<ISendEndpoint> GetSendEndpoint(Uri address) => ReceiveContext.SendEndpointProvider.GetSendEndpoint(address);
+    public override Task<ISendEndpoint> GetSendEndpoint(Uri address) => Redirected.GetSendEndpoint(this, address);
 
     public override bool TryGetMessage<T>(out ConsumeContext<T> consumeContext)
     {
@@ -42,5 +43,13 @@ sealed class RedirectedConsumeContext<T> : ConsumeContextScope<T> where T : clas
         PublishEndpointProvider = ReceiveContext.PublishEndpointProvider;
     }
 
-    public override Task<ISendEndpoint> GetSendEndpoint(Uri address) => ReceiveContext.SendEndpointProvider.GetSendEndpoint(address);
+    public override Task<ISendEndpoint> GetSendEndpoint(Uri address) => Redirected.GetSendEndpoint(this, address);
+}
+
+static class Redirected
+{
+    // As MassTransit's own consume context does: what the consumer sends carries the consumed
+    // message's conversation, its initiator and its headers.
+    public static async Task<ISendEndpoint> GetSendEndpoint(ConsumeContext context, Uri address) =>
+        new ConsumeSendEndpoint(await context.ReceiveContext.SendEndpointProvider.GetSendEndpoint(address).ConfigureAwait(false), context, context.RequestId);
 }
