@@ -18,6 +18,9 @@ public sealed record Run(string Group, string Contender, int Events, double Seco
 
     /// <summary>Methods the JIT compiled during the run (new ones, and hot ones again at a higher tier).</summary>
     public long Jitted { get; init; }
+
+    /// <summary>Bytes the process allocated per event during the run (every thread; NaN where not measured).</summary>
+    public double AllocatedPerEvent { get; init; } = double.NaN;
 }
 
 /// <summary>
@@ -129,7 +132,7 @@ static class Harness
     {
         Runs.Add(run);
         var cpu = double.IsNaN(run.CpuPerEvent.Runtime) ? ""
-            : string.Create(CultureInfo.InvariantCulture, $"  CPU/event: runtime {run.CpuPerEvent.Runtime,4:F0} µs, PostgreSQL {run.CpuPerEvent.Postgres,4:F0} µs; JIT {run.Jit.TotalMilliseconds,5:F0} ms, {run.Jitted,5:N0} methods");
+            : string.Create(CultureInfo.InvariantCulture, $"  CPU/event: runtime {run.CpuPerEvent.Runtime,4:F0} µs, PostgreSQL {run.CpuPerEvent.Postgres,4:F0} µs; JIT {run.Jit.TotalMilliseconds,5:F0} ms, {run.Jitted,5:N0} methods; {run.AllocatedPerEvent / 1024,5:F1} KB allocated/event");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  {run.Group,-22} {run.Contender,-40} {run.Events,8:N0} ev {run.Seconds,7:F2} s {run.EventsPerSecond,9:N0} ev/s  p50 {run.P50Ms,8:F1} ms  p99 {run.P99Ms,8:F1} ms{cpu}"));
     }

@@ -84,6 +84,7 @@ Console.WriteLine($"{(quick ? "quick" : "full")} mode: end to end {e2eOrders:N0}
                   $"per run x {rounds} rounds, {Writers} writers, prefetch {Prefetch}; rebuild {replayOrders:N0} orders " +
                   $"({replayOrders * OrderWorkload.EventsPerOrder:N0} events) x {rounds}");
 
+using var allocations = AllocationSampler.StartIfAsked();
 if (endToEnd)
 {
     var groups = new List<(string Group, string? Uri)> { ("in-memory", null) };
@@ -122,6 +123,7 @@ if (endToEnd)
                 foreach (var contender in contenders)
                     await contender.RunAsync(warmOrders, Writers);
                 compiled = System.Runtime.JitInfo.GetCompiledMethodCount() - compiled;
+                allocations?.Report(1, top: 0);
                 if (quick || (pass >= 2 && compiled < 100) || warming.Elapsed > TimeSpan.FromMinutes(3))
                 {
                     Console.WriteLine($"  warm-up: {pass} pass(es) of {warmOrders:N0} orders per contender in {warming.Elapsed.TotalSeconds:N0} s; " +
@@ -136,6 +138,7 @@ if (endToEnd)
                     var before = Cpu.Sample(contender.Database);
                     var jitBefore = System.Runtime.JitInfo.GetCompilationTime();
                     var jittedBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
+                    var allocatedBefore = GC.GetTotalAllocatedBytes();
                     var (seconds, p50, p99) = await contender.RunAsync(e2eOrders, Writers);
                     var after = Cpu.Sample(contender.Database);
                     var jit = System.Runtime.JitInfo.GetCompilationTime() - jitBefore;
@@ -145,7 +148,9 @@ if (endToEnd)
                         CpuPerEvent = ((after.Runtime - before.Runtime).TotalMicroseconds / events, (after.Postgres - before.Postgres).TotalMicroseconds / events),
                         Jit = jit,
                         Jitted = System.Runtime.JitInfo.GetCompiledMethodCount() - jittedBefore,
+                        AllocatedPerEvent = (double)(GC.GetTotalAllocatedBytes() - allocatedBefore) / events,
                     });
+                    allocations?.Report(events);
                     if (contender.Probe.OutOfOrderCount > 0)
                         Console.WriteLine($"    (order guard sent {contender.Probe.OutOfOrderCount:N0} deliveries back to wait for a predecessor)");
                 }

@@ -148,6 +148,26 @@ public sealed class TelemetryTests
             counted.GetValueOrDefault("platform.messages.retried")));
     }
 
+    [SkippableFact]
+    public async Task what_a_consumer_logs_carries_the_events_correlation_causation_and_message_ids_and_its_endpoint()
+    {
+        var logs = new ScopeCapturingLoggerProvider();
+        await using var host = await RuntimeHost.StartAsync(Store.Sqlite, Transport.InMemory,
+            services => services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs),
+            cfg => cfg.AddEventConsumer<LoggingOrderConsumer>());
+        var id = Guid.NewGuid();
+        await host.Services.GetRequiredService<ICommandDispatcher>().DispatchAsync(Orders.Place(id, 1));
+
+        await Eventually.HoldsAsync(() => Task.FromResult(logs.Lines.Any(l => l.Message == "order " + id.ToString("D"))), "the consumer's log line");
+        var placed = (await Orders.ReadAllEventsAsync(host.EventStore)).Single(e => e.Event is OrderPlaced && e.StreamId == id.ToString("D"));
+        var line = logs.Lines.First(l => l.Message == "order " + id.ToString("D"));
+        Assert.NotNull(placed.CorrelationId);
+        Assert.Equal(placed.CorrelationId, line.Scope["CorrelationId"]);
+        Assert.Equal(placed.Metadata.CausationId, line.Scope["CausationId"]);
+        Assert.Equal(placed.EventId.ToString("D"), line.Scope["MessageId"]);
+        Assert.Equal(host.Options.EventQueueName(typeof(LoggingOrderConsumer)), line.Scope["Endpoint"]);
+    }
+
     static List<T> Snapshot<T>(List<T> list)
     {
         lock (list)
@@ -179,4 +199,53 @@ public sealed class TelemetryTests
     // sums are lower bounds.
     static long Sum(IEnumerable<Metric> metrics, string name, string? tag = null, string? value = null) =>
         Points(metrics, name).Where(p => tag is null || Tag(p, tag) == value).Select(p => p.GetSumLong()).DefaultIfEmpty().Max();
+}
+
+/// <summary>Logs a line per order placed.</summary>
+public sealed class LoggingOrderConsumer(Microsoft.Extensions.Logging.ILogger<LoggingOrderConsumer> logger) : IConsumer<OrderPlaced>
+{
+    public Task Consume(ConsumeContext<OrderPlaced> context)
+    {
+        Microsoft.Extensions.Logging.LoggerExtensions.LogInformation(logger, "order {StreamId}", Messaging.EventHeaders.From(context).StreamId);
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>Keeps every line logged with the properties of the scopes it was logged in, as a structured log sink reads them.</summary>
+public sealed class ScopeCapturingLoggerProvider : Microsoft.Extensions.Logging.ILoggerProvider, Microsoft.Extensions.Logging.ISupportExternalScope
+{
+    readonly System.Collections.Concurrent.ConcurrentQueue<(string Message, Dictionary<string, object?> Scope)> _lines = new();
+    Microsoft.Extensions.Logging.IExternalScopeProvider? _scopes;
+
+    public IReadOnlyList<(string Message, Dictionary<string, object?> Scope)> Lines => [.. _lines];
+
+    public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => new Logger(this);
+
+    public void SetScopeProvider(Microsoft.Extensions.Logging.IExternalScopeProvider scopeProvider) => _scopes = scopeProvider;
+
+    public void Dispose()
+    {
+    }
+
+    sealed class Logger(ScopeCapturingLoggerProvider provider) : Microsoft.Extensions.Logging.ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => provider._scopes?.Push(state);
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state,
+            Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            var scope = new Dictionary<string, object?>(StringComparer.Ordinal);
+            provider._scopes?.ForEachScope((value, properties) =>
+            {
+                if (value is IEnumerable<KeyValuePair<string, object?>> pairs)
+                {
+                    foreach (var (key, item) in pairs)
+                        properties[key] = item;
+                }
+            }, scope);
+            provider._lines.Enqueue((formatter(state, exception), scope));
+        }
+    }
 }

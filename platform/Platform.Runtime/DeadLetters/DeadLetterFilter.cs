@@ -83,13 +83,7 @@ sealed class DeadLetterFilter : IFilter<ConsumeContext>
         var attempts = new DeliveryAttempts { EndpointTag = _endpointTag };
         DeliveryAttempts.Current.Value = attempts;
         // Every log line written while the message is consumed carries its correlation.
-        using var scope = _logger.BeginScope(new Dictionary<string, object?>
-        {
-            ["CorrelationId"] = context.Headers.Get<string>(PlatformHeaders.CorrelationId) ?? context.CorrelationId?.ToString("D"),
-            ["CausationId"] = context.Headers.Get<string>(PlatformHeaders.CausationId),
-            ["MessageId"] = context.MessageId?.ToString("D"),
-            ["Endpoint"] = _endpoint,
-        });
+        using var scope = _logger.BeginScope(new MessageLogScope(context, _endpoint));
         try
         {
             await next.Send(context).ConfigureAwait(false);
@@ -154,4 +148,33 @@ sealed class DeadLetterFilter : IFilter<ConsumeContext>
 
     static (object Message, Type Type)? ReadMessage<T>(ConsumeContext context) where T : class =>
         context.TryGetMessage<T>(out var typed) ? (typed.Message, typeof(T)) : null;
+}
+
+/// <summary>
+/// The log scope of a message being consumed: its correlation, causation and message ids and the
+/// endpoint. Read only when a logger writes the scope out, so a message costs one small object
+/// when nothing logs (a dictionary built per message was a measurable part of consuming one).
+/// </summary>
+sealed class MessageLogScope(ConsumeContext context, string endpoint) : IReadOnlyList<KeyValuePair<string, object?>>
+{
+    public int Count => 4;
+
+    public KeyValuePair<string, object?> this[int index] => index switch
+    {
+        0 => new("CorrelationId", context.Headers.Get<string>(PlatformHeaders.CorrelationId) ?? context.CorrelationId?.ToString("D")),
+        1 => new("CausationId", context.Headers.Get<string>(PlatformHeaders.CausationId)),
+        2 => new("MessageId", context.MessageId?.ToString("D")),
+        3 => new("Endpoint", endpoint),
+        _ => throw new ArgumentOutOfRangeException(nameof(index)),
+    };
+
+    public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
+    {
+        for (var i = 0; i < Count; i++)
+            yield return this[i];
+    }
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+    public override string ToString() => string.Join(", ", this.Select(p => $"{p.Key}:{p.Value}"));
 }

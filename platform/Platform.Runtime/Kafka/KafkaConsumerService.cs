@@ -140,6 +140,7 @@ public sealed class KafkaConsumerService : BackgroundService
     {
         readonly Dictionary<TopicPartition, PartitionWorker> _workers = [];
         readonly ConcurrentQueue<TopicPartitionOffset> _processed = new();
+        readonly Dictionary<TopicPartition, Offset> _latest = [];
         readonly HashSet<TopicPartition> _paused = [];
         readonly SemaphoreSlim _inFlight = new(Math.Max(1, service._options.Transport.PrefetchCount));
         readonly ISendEndpoint _target = service._pipelines[endpoint.Queue];
@@ -260,20 +261,29 @@ public sealed class KafkaConsumerService : BackgroundService
             StoreProcessed(consumer);
         }
 
+        // The workers report each committable offset; only the last of each partition is stored.
         void StoreProcessed(IConsumer<string, byte[]> consumer)
         {
+            if (_processed.IsEmpty)
+                return;
             while (_processed.TryDequeue(out var offset))
             {
-                if (!_workers.ContainsKey(offset.TopicPartition))
+                if (!_latest.TryGetValue(offset.TopicPartition, out var latest) || offset.Offset > latest)
+                    _latest[offset.TopicPartition] = offset.Offset;
+            }
+            foreach (var (partition, offset) in _latest)
+            {
+                if (!_workers.ContainsKey(partition))
                     continue; // revoked meanwhile: the next owner processes it again, the inbox skips it
                 try
                 {
-                    consumer.StoreOffset(new TopicPartitionOffset(offset.TopicPartition, offset.Offset + 1));
+                    consumer.StoreOffset(new TopicPartitionOffset(partition, offset + 1));
                 }
                 catch (KafkaException exception) when (exception.Error.Code is ErrorCode.Local_State or ErrorCode.Local_UnknownPartition)
                 {
                 }
             }
+            _latest.Clear();
         }
 
         void ResumeDrained(IConsumer<string, byte[]> consumer)
@@ -417,20 +427,14 @@ public sealed class KafkaConsumerService : BackgroundService
         // itself failed (e.g. the dead-letter table was unreachable).
         async Task HandleAsync(ConsumeResult<string, byte[]> record, CancellationToken token)
         {
-            var headers = record.Message.Headers;
-            if (Decode(record) is not var (message, type, setIds))
+            var headers = RecordHeaders.Read(record.Message.Headers);
+            if (Decode(record, headers) is not var (message, type, ids))
                 return;
-            var pipe = Pipe.Execute<SendContext>(context =>
-            {
-                setIds(context);
-                foreach (var header in headers)
-                    context.Headers.Set(header.Key, Encoding.UTF8.GetString(header.GetValueBytes()));
-            });
             // The trace goes on from the record's producer (the relay's publish, or a consumer's),
             // as it does over the other transports: MassTransit's consume activity in the mediator
             // starts under this one.
             using var activity = PlatformTelemetry.ActivitySource.HasListeners()
-                && ActivityContext.TryParse(Text(headers, MassTransitEventPublisher.TraceParentHeader), Text(headers, MassTransitEventPublisher.TraceStateHeader), out var parent)
+                && ActivityContext.TryParse(headers.Get(MassTransitEventPublisher.TraceParentHeader), headers.Get(MassTransitEventPublisher.TraceStateHeader), out var parent)
                 ? PlatformTelemetry.ActivitySource.StartActivity("platform.receive " + record.Topic, ActivityKind.Consumer, parent)
                 : null;
             activity?.SetTag("messaging.system", "kafka");
@@ -438,6 +442,7 @@ public sealed class KafkaConsumerService : BackgroundService
             activity?.SetTag("messaging.consumer.group.name", _endpoint.Queue);
             activity?.SetTag("messaging.destination.partition.id", record.Partition.Value);
             activity?.SetTag("messaging.kafka.offset", record.Offset.Value);
+            var pipe = new RecordPipe(headers, ids);
             for (var attempt = 1; ; attempt++)
             {
                 try
@@ -460,28 +465,21 @@ public sealed class KafkaConsumerService : BackgroundService
         // event type header, through the registry); null for what this endpoint does not consume.
         // The message type first: a message published while a stored event was consumed carries
         // that event's headers too (MassTransit copies them), and is not that event.
-        (object Message, Type Type, Action<SendContext> SetIds)? Decode(ConsumeResult<string, byte[]> record)
+        (object Message, Type Type, RecordIds Ids)? Decode(ConsumeResult<string, byte[]> record, RecordHeaders headers)
         {
-            var headers = record.Message.Headers;
-            if (Text(headers, KafkaMessageHeaders.MessageType) is { } typeName)
-                return _endpoint.MessageTypes.TryGetValue(typeName, out var type) ? DecodeMessage(record, typeName, type) : null;
-            if (Text(headers, PlatformHeaders.EventType) is not { } eventType
+            if (headers.Get(KafkaMessageHeaders.MessageType) is { } typeName)
+                return _endpoint.MessageTypes.TryGetValue(typeName, out var type) ? DecodeMessage(record, headers, typeName, type) : null;
+            if (headers.Get(PlatformHeaders.EventType) is not { } eventType
                 || !_service._registry.TryGet(eventType, out var descriptor) || !_endpoint.EventTypes.Contains(descriptor.ClrType))
                 return null; // an event this endpoint does not consume, or of a type this runtime does not know
-            var version = int.TryParse(Text(headers, PlatformHeaders.SchemaVersion), NumberStyles.None, CultureInfo.InvariantCulture, out var v)
+            var version = int.TryParse(headers.Get(PlatformHeaders.SchemaVersion), NumberStyles.None, CultureInfo.InvariantCulture, out var v)
                 ? v : descriptor.SchemaVersion;
-            return (descriptor.Deserialize(record.Message.Value, version), descriptor.ClrType, context =>
-            {
-                if (Guid.TryParse(Text(headers, PlatformHeaders.EventId), out var eventId))
-                    context.MessageId = eventId;
-                if (Guid.TryParse(Text(headers, PlatformHeaders.CorrelationId), out var correlation))
-                    context.CorrelationId = correlation;
-            });
+            return (descriptor.Deserialize(record.Message.Value, version), descriptor.ClrType,
+                new RecordIds(MessageId: headers.Guid(PlatformHeaders.EventId), CorrelationId: headers.Guid(PlatformHeaders.CorrelationId)));
         }
 
-        (object Message, Type Type, Action<SendContext> SetIds)? DecodeMessage(ConsumeResult<string, byte[]> record, string typeName, Type type)
+        (object Message, Type Type, RecordIds Ids)? DecodeMessage(ConsumeResult<string, byte[]> record, RecordHeaders headers, string typeName, Type type)
         {
-            var headers = record.Message.Headers;
             object message;
             try
             {
@@ -494,20 +492,64 @@ public sealed class KafkaConsumerService : BackgroundService
                     _endpoint.Queue, record.Topic, record.Partition.Value, record.Offset.Value, typeName);
                 return null;
             }
-            return (message, type, context =>
-            {
-                if (Guid.TryParse(Text(headers, KafkaMessageHeaders.MessageId), out var messageId))
-                    context.MessageId = messageId;
-                if (Guid.TryParse(Text(headers, KafkaMessageHeaders.ConversationId), out var conversation))
-                    context.ConversationId = conversation;
-                if (Guid.TryParse(Text(headers, KafkaMessageHeaders.InitiatorId), out var initiator))
-                    context.InitiatorId = initiator;
-                if (Guid.TryParse(Text(headers, KafkaMessageHeaders.CorrelationId), out var correlation))
-                    context.CorrelationId = correlation;
-            });
+            return (message, type, new RecordIds(headers.Guid(KafkaMessageHeaders.MessageId), headers.Guid(KafkaMessageHeaders.CorrelationId),
+                headers.Guid(KafkaMessageHeaders.ConversationId), headers.Guid(KafkaMessageHeaders.InitiatorId)));
+        }
+    }
+
+    /// <summary>The MassTransit ids a record's headers give the send into the endpoint's mediator.</summary>
+    readonly record struct RecordIds(Guid? MessageId, Guid? CorrelationId, Guid? ConversationId = null, Guid? InitiatorId = null);
+
+    /// <summary>A record's headers, each read and decoded from UTF-8 once; the last of a name wins.</summary>
+    sealed class RecordHeaders
+    {
+        readonly KeyValuePair<string, string>[] _headers;
+
+        RecordHeaders(KeyValuePair<string, string>[] headers) => _headers = headers;
+
+        public IReadOnlyList<KeyValuePair<string, string>> All => _headers;
+
+        public static RecordHeaders Read(Confluent.Kafka.Headers? headers)
+        {
+            if (headers is null || headers.Count == 0)
+                return new RecordHeaders([]);
+            var read = new KeyValuePair<string, string>[headers.Count];
+            for (var i = 0; i < read.Length; i++)
+                read[i] = new KeyValuePair<string, string>(headers[i].Key, Encoding.UTF8.GetString(headers[i].GetValueBytes()));
+            return new RecordHeaders(read);
         }
 
-        static string? Text(Confluent.Kafka.Headers headers, string name) =>
-            headers.TryGetLastBytes(name, out var bytes) ? Encoding.UTF8.GetString(bytes) : null;
+        public string? Get(string name)
+        {
+            for (var i = _headers.Length - 1; i >= 0; i--)
+            {
+                if (string.Equals(_headers[i].Key, name, StringComparison.Ordinal))
+                    return _headers[i].Value;
+            }
+            return null;
+        }
+
+        public Guid? Guid(string name) => System.Guid.TryParse(Get(name), out var value) ? value : null;
+    }
+
+    /// <summary>Gives the send into the mediator the record's ids and headers.</summary>
+    sealed class RecordPipe(RecordHeaders headers, RecordIds ids) : IPipe<SendContext>
+    {
+        public Task Send(SendContext context)
+        {
+            if (ids.MessageId is { } messageId)
+                context.MessageId = messageId;
+            if (ids.CorrelationId is { } correlationId)
+                context.CorrelationId = correlationId;
+            if (ids.ConversationId is { } conversationId)
+                context.ConversationId = conversationId;
+            if (ids.InitiatorId is { } initiatorId)
+                context.InitiatorId = initiatorId;
+            foreach (var (name, value) in headers.All)
+                context.Headers.Set(name, value);
+            return Task.CompletedTask;
+        }
+
+        public void Probe(ProbeContext context) => context.CreateScope("platform-kafka-record");
     }
 }
