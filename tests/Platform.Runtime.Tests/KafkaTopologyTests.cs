@@ -44,4 +44,12 @@ public sealed class KafkaTopologyTests
     }
 
     sealed record Nested;
+
+    [Theory]
+    [InlineData(Confluent.Kafka.SyslogLevel.Info, "[thrd:main]: Partition events.order [2] offset reset (at offset 1200) to BEGINNING: fetch failed due to requested offset not available on the broker: Broker: Offset out of range", Microsoft.Extensions.Logging.LogLevel.Error)]
+    [InlineData(Confluent.Kafka.SyslogLevel.Info, "[thrd:main]: Partition events.order [2] start fetching at offset 1200", Microsoft.Extensions.Logging.LogLevel.Information)]
+    [InlineData(Confluent.Kafka.SyslogLevel.Warning, "[thrd:GroupCoordinator]: Broker transport failure", Microsoft.Extensions.Logging.LogLevel.Warning)]
+    public void librdkafka_logs_at_its_own_level_except_a_reset_past_records_retention_removed_which_is_an_error(
+        Confluent.Kafka.SyslogLevel level, string message, Microsoft.Extensions.Logging.LogLevel expected) =>
+        Assert.Equal(expected, Platform.Runtime.Kafka.KafkaConsumerService.ClientLogLevel(new Confluent.Kafka.LogMessage("rdkafka#consumer-1", level, "FETCH", message)));
 }

@@ -127,13 +127,13 @@ public sealed class KafkaConsumerService : BackgroundService
     // librdkafka's own log at its level, except the reset of a position the cluster no longer has
     // (retention removed records before the group processed them): those records are skipped, so
     // it is an error an operator must see.
-    void LogClient(string queue, LogMessage message)
-    {
-        var level = message.Message.Contains("Offset out of range", StringComparison.Ordinal)
+    void LogClient(string queue, LogMessage message) =>
+        _logger.Log(ClientLogLevel(message), "Kafka consumer of {Endpoint}: {Facility} {Message}", queue, message.Facility, message.Message);
+
+    internal static LogLevel ClientLogLevel(LogMessage message) =>
+        message.Message.Contains("Offset out of range", StringComparison.Ordinal)
             ? LogLevel.Error
             : (LogLevel)message.LevelAs(LogLevelType.MicrosoftExtensionsLogging);
-        _logger.Log(level, "Kafka consumer of {Endpoint}: {Facility} {Message}", queue, message.Facility, message.Message);
-    }
 
     /// <summary>One consumer of one endpoint's group: the poll loop and a worker per assigned partition.</summary>
     sealed class GroupMember(KafkaConsumerService service, KafkaEndpoint endpoint)
