@@ -182,7 +182,7 @@ public sealed class KafkaTransportTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
-    public async Task a_message_a_consumer_sends_to_a_queue_travels_on_the_queues_command_topic_with_the_consumed_events_ids()
+    public async Task a_message_a_consumer_sends_to_a_queue_travels_on_the_queues_command_topic_initiated_by_the_consumed_event()
     {
         // Sent in process, it would reach the queue's endpoint in this instance only, and be lost
         // with it: on Kafka it goes to the queue's command topic, which the queue's group reads.
