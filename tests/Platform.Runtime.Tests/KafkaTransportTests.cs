@@ -121,6 +121,39 @@ public sealed class KafkaTransportTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
+    public async Task with_topic_creation_on_a_cluster_that_refuses_it_the_events_still_flow_on_the_topics_that_exist()
+    {
+        // CreateTopics is on (the default), and the cluster does not create topics through the Admin
+        // API (the mock has no CreateTopics; a real cluster may deny the permission, its topics made
+        // by its operators): the runtime goes on with the topics that exist.
+        using var cluster = new KafkaMockCluster(brokers: 3);
+        await using var database = await TestDatabase.CreateAsync(Store.Sqlite, "runtime");
+        var prefix = "kct-" + Guid.NewGuid().ToString("N")[..8];
+        cluster.CreateTopic("events.order", partitions: 2, replicationFactor: 3);
+        await using var host = await RuntimeHost.StartOnAsync(database, Transport.InMemory,
+            services: services => services.AddSingleton<ObservationSink>(),
+            configure: cfg =>
+            {
+                cfg.UseKafka(cluster.BootstrapServers);
+                cfg.Transport.QueuePrefix = prefix;
+                cfg.Transport.Kafka.GroupProtocol = GroupProtocol.Consumer;
+                cfg.AddEventConsumer<OrderEventRecorder>();
+                foreach (var topic in Platform.Runtime.Kafka.KafkaTopology.MessageTopicsRead(cfg))
+                    cluster.CreateTopic(topic, partitions: 2, replicationFactor: 3);
+            });
+        Assert.True(host.Options.Transport.Kafka.CreateTopics);
+        await Orders.ExecuteAsync(host.EventStore, OrderEventRecorder.CreateTableSql);
+        var sink = host.Services.GetRequiredService<ObservationSink>();
+        var orders = Enumerable.Range(0, 5).Select(_ => Guid.NewGuid()).ToArray();
+        var dispatcher = host.Services.GetRequiredService<ICommandDispatcher>();
+        foreach (var (order, n) in orders.Select((o, n) => (o, n)))
+            await dispatcher.DispatchAsync(Orders.Place(order, n));
+
+        await Eventually.HoldsAsync(() => Task.FromResult(sink.HandledInOrder().Count == orders.Length), "every event to be consumed", TimeSpan.FromSeconds(60),
+            () => Task.FromResult(sink.HandledInOrder().Count + " of " + orders.Length));
+    }
+
+    [SkippableFact]
     public async Task on_the_classic_protocol_a_group_whose_command_and_message_topics_do_not_exist_still_consumes_its_events()
     {
         // CreateTopics off and nobody has written to the group's command topic or to its event

@@ -121,7 +121,9 @@ public sealed class PlatformKafkaOptions
 
     /// <summary>
     /// Create a topic the first time the runtime writes to it, and the command and message topics
-    /// a consumer group reads when it starts (Kafka's Admin API). Default true.
+    /// a consumer group reads when it starts (Kafka's Admin API). Default true. A cluster that
+    /// refuses (no permission, a policy) or does not answer within 10 s is logged and the topic
+    /// used as it is; after no answer, nothing is created for a minute.
     /// </summary>
     public bool CreateTopics { get; set; } = true;
 

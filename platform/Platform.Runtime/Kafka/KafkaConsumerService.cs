@@ -158,18 +158,10 @@ public sealed class KafkaConsumerService : BackgroundService
             config.AutoCommitIntervalMs = (int)kafka.CommitInterval.TotalMilliseconds;
             config.TopicMetadataRefreshIntervalMs = 5_000; // new aggregate topics join the pattern subscription quickly
             // Created before subscribing: the group names them, and on the consumer group protocol
-            // a topic created after the group subscribed was never assigned.
+            // a topic created after the group subscribed was never assigned. One the cluster would
+            // not create is logged there; the group still reads the topics that exist.
             foreach (var topic in service._topology.MessageTopicsOf(endpoint))
-            {
-                try
-                {
-                    service._topology.EnsureTopicAsync(topic, stoppingToken).GetAwaiter().GetResult();
-                }
-                catch (KafkaException exception) // e.g. not allowed to: the group still reads the topics that exist
-                {
-                    service._logger.LogWarning(exception, "Kafka consumer of {Endpoint} could not create topic {Topic}", endpoint.Queue, topic);
-                }
-            }
+                service._topology.EnsureTopicAsync(topic, stoppingToken).GetAwaiter().GetResult();
             var consumer = new ConsumerBuilder<string, byte[]>(config)
                 .SetPartitionsAssignedHandler((_, partitions) =>
                 {

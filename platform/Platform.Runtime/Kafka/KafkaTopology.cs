@@ -1,6 +1,8 @@
 using System.Text.RegularExpressions;
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Platform.Runtime.Configuration;
 using Platform.Runtime.DeadLetters;
 using Platform.Runtime.Domains;
@@ -29,16 +31,23 @@ public sealed class KafkaTopology
     static readonly Regex NotInTopicName = new("[^a-z0-9._-]", RegexOptions.CultureInvariant);
 
     readonly PlatformKafkaOptions _options;
+    readonly ILogger _logger;
     readonly string _eventTopics;
+    static readonly TimeSpan CreationTimeout = TimeSpan.FromSeconds(10);
+    static readonly TimeSpan CreationPause = TimeSpan.FromMinutes(1);
+
     readonly HashSet<string> _created = new(StringComparer.Ordinal);
     readonly SemaphoreSlim _creating = new(1, 1);
+    long _pausedUntilTicks;
 
     /// <summary>Creates the topology.</summary>
     /// <param name="options">The runtime's options.</param>
-    public KafkaTopology(PlatformOptions options)
+    /// <param name="logger">Where a topic the cluster would not create is reported.</param>
+    public KafkaTopology(PlatformOptions options, ILogger<KafkaTopology>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Transport.Kafka;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
         var format = _options.TopicFormat;
         var at = format.IndexOf("{aggregate}", StringComparison.Ordinal);
         _eventTopics = "^" + Regex.Escape(format[..at]) + "[^.].*" + Regex.Escape(format[(at + "{aggregate}".Length)..]) + "$";
@@ -129,40 +138,83 @@ public sealed class KafkaTopology
         return config;
     }
 
-    /// <summary>Creates <paramref name="topic"/> with the configured partitions and replication, once per process, when <c>CreateTopics</c> is on.</summary>
+    /// <summary>
+    /// Creates <paramref name="topic"/> with the configured partitions and replication, once per
+    /// process, when <c>CreateTopics</c> is on. A cluster that refuses (the principal may not create
+    /// topics, a policy forbids the settings) is logged once per topic and the topic used as it is:
+    /// its operators may have made it, and if nobody did, writing to it fails and is retried like
+    /// any other failed write. A failure that may pass (a timeout, an unreachable controller; the
+    /// mock cluster never answers at all) is logged too, and no topic is created for a minute, so
+    /// that the relay and the consumers go on with the topics that exist meanwhile.
+    /// </summary>
     /// <param name="topic">The topic.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     public async Task EnsureTopicAsync(string topic, CancellationToken cancellationToken)
     {
-        if (!_options.CreateTopics)
+        if (!_options.CreateTopics || Settled(topic))
             return;
-        lock (_created)
-        {
-            if (_created.Contains(topic))
-                return;
-        }
         await _creating.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            if (Settled(topic))
+                return;
             using var admin = new AdminClientBuilder(Client<AdminClientConfig>()).Build();
-            try
+            var error = await CreateAsync(admin, topic, cancellationToken).ConfigureAwait(false);
+            if (error is null || !IsTransient(error.Code))
             {
-                await admin.CreateTopicsAsync([new TopicSpecification
-                {
-                    Name = topic, NumPartitions = _options.Partitions, ReplicationFactor = _options.ReplicationFactor,
-                }]).ConfigureAwait(false);
+                lock (_created)
+                    _created.Add(topic);
             }
-            catch (CreateTopicsException exception) when (exception.Results.All(r => r.Error.Code is ErrorCode.NoError or ErrorCode.TopicAlreadyExists))
+            else
             {
+                Volatile.Write(ref _pausedUntilTicks, DateTime.UtcNow.Add(CreationPause).Ticks);
             }
-            lock (_created)
-                _created.Add(topic);
+            if (error is not null)
+                _logger.LogWarning("Kafka topic {Topic} was not created ({Code}: {Reason}); it is used as it is{Pause}", topic, error.Code, error.Reason,
+                    IsTransient(error.Code) ? $", and no topic is created for {CreationPause.TotalSeconds:N0} s" : "");
         }
         finally
         {
             _creating.Release();
         }
     }
+
+    bool Settled(string topic)
+    {
+        if (DateTime.UtcNow.Ticks < Volatile.Read(ref _pausedUntilTicks))
+            return true;
+        lock (_created)
+            return _created.Contains(topic);
+    }
+
+    // The error that kept the topic from being made, or null when it exists now.
+    async Task<Error?> CreateAsync(IAdminClient admin, string topic, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await admin.CreateTopicsAsync(
+                    [new TopicSpecification { Name = topic, NumPartitions = _options.Partitions, ReplicationFactor = _options.ReplicationFactor }],
+                    new CreateTopicsOptions { RequestTimeout = CreationTimeout, OperationTimeout = CreationTimeout })
+                .WaitAsync(CreationTimeout + CreationTimeout, cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+        catch (CreateTopicsException exception)
+        {
+            return exception.Results.Select(r => r.Error).FirstOrDefault(e => e.Code is not (ErrorCode.NoError or ErrorCode.TopicAlreadyExists));
+        }
+        catch (KafkaException exception)
+        {
+            return exception.Error;
+        }
+        catch (TimeoutException)
+        {
+            return new Error(ErrorCode.Local_TimedOut, "the cluster did not answer the CreateTopics request");
+        }
+    }
+
+    static bool IsTransient(ErrorCode code) =>
+        code is ErrorCode.Local_TimedOut or ErrorCode.RequestTimedOut or ErrorCode.Local_Transport or ErrorCode.Local_AllBrokersDown
+            or ErrorCode.NotController or ErrorCode.BrokerNotAvailable or ErrorCode.LeaderNotAvailable or ErrorCode.NetworkException;
 
     /// <summary>
     /// Every endpoint of the runtime (the command queue, event consumers, sagas, reactions): each
