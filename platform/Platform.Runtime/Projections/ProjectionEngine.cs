@@ -193,6 +193,30 @@ public sealed class ProjectionEngine : BackgroundService
 
     volatile IReadOnlyList<ProjectionStatus> _measured = [];
 
+    /// <summary>
+    /// Makes every projection's table before the host reports started, so a reader that queries a
+    /// read model right after start finds it (empty, or catching up) rather than no table. A table
+    /// that cannot be made yet (the database not reachable) is made by the projection's loop,
+    /// which retries.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        foreach (var slot in _ordered)
+        {
+            try
+            {
+                await slot.Runner.EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                _logger.LogWarning(exception, "Projection {Projection}: its table could not be made at start; it is made when the projection runs",
+                    slot.Runner.Projection.Name);
+            }
+        }
+        await base.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
