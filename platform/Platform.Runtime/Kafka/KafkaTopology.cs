@@ -143,9 +143,10 @@ public sealed class KafkaTopology
     /// process, when <c>CreateTopics</c> is on. A cluster that refuses (the principal may not create
     /// topics, a policy forbids the settings) is logged once per topic and the topic used as it is:
     /// its operators may have made it, and if nobody did, writing to it fails and is retried like
-    /// any other failed write. A failure that may pass (a timeout, an unreachable controller; the
-    /// mock cluster never answers at all) is logged too, and no topic is created for a minute, so
-    /// that the relay and the consumers go on with the topics that exist meanwhile.
+    /// any other failed write. A failure that may pass (a timeout, an unreachable controller;
+    /// librdkafka's mock cluster, which has no CreateTopics, leaves the request unanswered) is
+    /// logged too, and no topic is created for a minute, so that the relay and the consumers go on
+    /// with the topics that exist meanwhile.
     /// </summary>
     /// <param name="topic">The topic.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
