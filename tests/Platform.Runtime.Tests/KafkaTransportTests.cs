@@ -142,9 +142,15 @@ public sealed class KafkaTransportTests(ITestOutputHelper output)
                     cluster.CreateTopic(topic, partitions: 2, replicationFactor: 3);
             });
         Assert.True(host.Options.Transport.Kafka.CreateTopics);
+        await PlaceUntilRecordedAsync(host, 5);
+    }
+
+    // Places orders and waits until the OrderEventRecorder consumed the event of each.
+    static async Task PlaceUntilRecordedAsync(RuntimeHost host, int count)
+    {
         await Orders.ExecuteAsync(host.EventStore, OrderEventRecorder.CreateTableSql);
         var sink = host.Services.GetRequiredService<ObservationSink>();
-        var orders = Enumerable.Range(0, 5).Select(_ => Guid.NewGuid()).ToArray();
+        var orders = Enumerable.Range(0, count).Select(_ => Guid.NewGuid()).ToArray();
         var dispatcher = host.Services.GetRequiredService<ICommandDispatcher>();
         foreach (var (order, n) in orders.Select((o, n) => (o, n)))
             await dispatcher.DispatchAsync(Orders.Place(order, n));
@@ -162,15 +168,7 @@ public sealed class KafkaTransportTests(ITestOutputHelper output)
         await using var database = await TestDatabase.CreateAsync(Store.Sqlite, "runtime");
         await using var host = await StartOnOrderTopicAsync(database, cluster, GroupProtocol.Classic,
             services => services.AddSingleton<ObservationSink>(), cfg => cfg.AddEventConsumer<OrderEventRecorder>());
-        await Orders.ExecuteAsync(host.EventStore, OrderEventRecorder.CreateTableSql);
-        var sink = host.Services.GetRequiredService<ObservationSink>();
-        var orders = Enumerable.Range(0, 5).Select(_ => Guid.NewGuid()).ToArray();
-        var dispatcher = host.Services.GetRequiredService<ICommandDispatcher>();
-        foreach (var (order, n) in orders.Select((o, n) => (o, n)))
-            await dispatcher.DispatchAsync(Orders.Place(order, n));
-
-        await Eventually.HoldsAsync(() => Task.FromResult(sink.HandledInOrder().Count == orders.Length), "every event to be consumed", TimeSpan.FromSeconds(60),
-            () => Task.FromResult(sink.HandledInOrder().Count + " of " + orders.Length));
+        await PlaceUntilRecordedAsync(host, 5);
     }
 
     // A runtime whose TSender consumes the order events and passes a notice per order on to a
