@@ -67,6 +67,9 @@ public class GeneratedSagaRuns
             .AddMassTransitTestHarness(x =>
             {
                 x.SetInMemorySagaRepositoryProvider();
+                // The harness's "has it been consumed" waits end after this long without traffic;
+                // its short default failed the refund test once on a busy CI machine.
+                x.SetTestTimeouts(testInactivityTimeout: TimeSpan.FromSeconds(5));
                 x.AddOrdersDomain(); // the generated registration: the saga and the reaction
                 x.AddConsumer<Payments>();
                 x.AddConsumer<Inventory>();
