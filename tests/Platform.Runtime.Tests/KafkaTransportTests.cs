@@ -173,8 +173,11 @@ public sealed class KafkaTransportTests(ITestOutputHelper output)
 
     // A runtime whose TSender consumes the order events and passes a notice per order on to a
     // NoticeRecorder, with every message topic its groups read created.
-    static Task<RuntimeHost> StartNoticingAsync<TSender>(TestDatabase database, KafkaMockCluster cluster) where TSender : class, MassTransit.IConsumer =>
-        StartOnOrderTopicAsync(database, cluster, GroupProtocol.Consumer,
+    static async Task<Noticing> StartNoticingAsync<TSender>() where TSender : class, MassTransit.IConsumer
+    {
+        var cluster = new KafkaMockCluster(brokers: 3);
+        var database = await TestDatabase.CreateAsync(Store.Sqlite, "runtime");
+        var host = await StartOnOrderTopicAsync(database, cluster, GroupProtocol.Consumer,
             services => services.AddSingleton<NoticeLog>(),
             cfg =>
             {
@@ -182,6 +185,19 @@ public sealed class KafkaTransportTests(ITestOutputHelper output)
                 foreach (var topic in Platform.Runtime.Kafka.KafkaTopology.MessageTopicsRead(cfg))
                     cluster.CreateTopic(topic, partitions: 2, replicationFactor: 3);
             });
+        return new Noticing(cluster, database, host);
+    }
+
+    /// <summary>A noticing runtime with the mock cluster and the database it alone uses, removed with it.</summary>
+    sealed record Noticing(KafkaMockCluster Cluster, TestDatabase Database, RuntimeHost Host) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Host.DisposeAsync();
+            await Database.DisposeAsync();
+            Cluster.Dispose();
+        }
+    }
 
     // Places orders and waits until every one was noticed once; returns the orders' stream ids, in order.
     static async Task<string[]> PlaceUntilNoticedAsync(RuntimeHost host, int count)
@@ -204,9 +220,8 @@ public sealed class KafkaTransportTests(ITestOutputHelper output)
     {
         // MassTransit copies the consumed event's headers (Platform-Event-Type, ...) to what its
         // consumer publishes; the receiver, which consumes that event type too, must still see the notice.
-        using var cluster = new KafkaMockCluster(brokers: 3);
-        await using var database = await TestDatabase.CreateAsync(Store.Sqlite, "runtime");
-        await using var host = await StartNoticingAsync<OrderNoticer>(database, cluster);
+        await using var run = await StartNoticingAsync<OrderNoticer>();
+        var host = run.Host;
 
         var expected = await PlaceUntilNoticedAsync(host, 5);
         // The recorder reads the events from their own topic, in parallel with the notices.
@@ -220,14 +235,13 @@ public sealed class KafkaTransportTests(ITestOutputHelper output)
     {
         // Sent in process, it would reach the queue's endpoint in this instance only, and be lost
         // with it: on Kafka it goes to the queue's command topic, which the queue's group reads.
-        using var cluster = new KafkaMockCluster(brokers: 3);
-        await using var database = await TestDatabase.CreateAsync(Store.Sqlite, "runtime");
-        await using var host = await StartNoticingAsync<OrderNoticeSender>(database, cluster);
+        await using var run = await StartNoticingAsync<OrderNoticeSender>();
+        var host = run.Host;
 
         var expected = await PlaceUntilNoticedAsync(host, 4);
         using var reader = new ConsumerBuilder<string, string>(new ConsumerConfig
         {
-            BootstrapServers = cluster.BootstrapServers, GroupId = "command-reader", AutoOffsetReset = AutoOffsetReset.Earliest,
+            BootstrapServers = run.Cluster.BootstrapServers, GroupId = "command-reader", AutoOffsetReset = AutoOffsetReset.Earliest,
         }).Build();
         reader.Subscribe(new Platform.Runtime.Kafka.KafkaTopology(host.Options).CommandTopicFor(host.Options.EventQueueName(typeof(NoticeRecorder))));
         var records = new List<ConsumeResult<string, string>>();
