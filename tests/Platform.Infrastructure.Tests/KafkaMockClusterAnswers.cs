@@ -26,14 +26,18 @@ public sealed class KafkaMockClusterAnswers
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var consumers = Enumerable.Range(0, 2).Select(n => Task.Run(() =>
         {
-            using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig
+            // Offsets are stored per message and committed in the background and on Close, as the
+            // runtime does: a synchronous commit per message has no bound of its own.
+            var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig
             {
                 BootstrapServers = cluster.BootstrapServers,
                 GroupId = "projection-order-summary",
                 GroupProtocol = GroupProtocol.Consumer,
                 IsolationLevel = IsolationLevel.ReadCommitted,
                 AutoOffsetReset = AutoOffsetReset.Earliest,
-                EnableAutoCommit = false,
+                EnableAutoCommit = true,
+                EnableAutoOffsetStore = false,
+                AutoCommitIntervalMs = 100,
             }).Build();
             consumer.Subscribe(topic);
             while (!stop.IsCancellationRequested && Volatile.Read(ref assigned[n]) == 0)
@@ -49,9 +53,9 @@ public sealed class KafkaMockClusterAnswers
                     continue;
                 seen.GetOrAdd(result.Message.Key, _ => new ConcurrentQueue<int>()).Enqueue(int.Parse(result.Message.Value, System.Globalization.CultureInfo.InvariantCulture));
                 Interlocked.Increment(ref byConsumer[n]);
-                consumer.Commit(result);
+                consumer.StoreOffset(result);
             }
-            consumer.Close();
+            CloseWithin(consumer, TimeSpan.FromSeconds(20));
         })).ToArray();
         // Produce only once both members hold partitions, so that both consume.
         while (assigned.Any(a => a == 0) && !stop.IsCancellationRequested)
@@ -78,7 +82,8 @@ public sealed class KafkaMockClusterAnswers
             producer.CommitTransaction(TimeSpan.FromSeconds(30));
         }
 
-        await Task.WhenAll(consumers);
+        // Bounded: a client stuck in librdkafka fails the test instead of hanging the test run.
+        await Task.WhenAll(consumers).WaitAsync(TimeSpan.FromSeconds(90));
 
         Assert.Equal(500, seen.Values.Sum(q => q.Count));
         Assert.False(seen.ContainsKey("aborted"), "a read-committed consumer saw an aborted message");
@@ -95,5 +100,17 @@ public sealed class KafkaMockClusterAnswers
         }).Build();
         var committed = admin.Committed(Enumerable.Range(0, 6).Select(p => new TopicPartition(topic, p)), TimeSpan.FromSeconds(10));
         Assert.InRange(committed.Sum(c => c.Offset.Value), 500, 503);
+    }
+
+    // Close commits the stored offsets and leaves the group. It can block in librdkafka with no
+    // bound of its own (a hung run of this test was killed after 10 minutes), and disposing a
+    // consumer whose Close still runs can crash the process: so a Close that does not finish in
+    // time fails the test and the consumer is left undisposed, as the runtime does.
+    static void CloseWithin(IConsumer<string, string> consumer, TimeSpan limit)
+    {
+        var closing = Task.Run(consumer.Close);
+        if (!closing.Wait(limit))
+            throw new TimeoutException($"the consumer did not close within {limit.TotalSeconds:N0} s");
+        consumer.Dispose();
     }
 }
