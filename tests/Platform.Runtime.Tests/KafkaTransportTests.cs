@@ -316,6 +316,57 @@ public sealed class KafkaTransportTests(ITestOutputHelper output)
         Assert.Equal(letter.Payload, record.Message.Value);
         consumer.Close();
     }
+
+    [SkippableFact]
+    public async Task an_event_whose_predecessor_was_dead_lettered_is_dead_lettered_at_once_not_after_the_order_guards_wait()
+    {
+        // On Kafka no predecessor can come after its successor (a partition's records of one key are
+        // handed over one at a time), so the order guard's retry, which waits for one on the other
+        // transports, would only hold the partition. With the guard's retries set to hours here, the
+        // confirmation reaches the dead letters within the test's wait only without that retry.
+        using var cluster = new KafkaMockCluster(brokers: 3);
+        cluster.CreateTopic("events.order", partitions: 3, replicationFactor: 3);
+        await using var host = await RuntimeHost.StartAsync(Store.Sqlite, Transport.InMemory,
+            services => services.AddSingleton<PoisonSwitch>(),
+            cfg =>
+            {
+                cfg.UseKafka(cluster.BootstrapServers);
+                cfg.Transport.QueuePrefix = "kgd-" + Guid.NewGuid().ToString("N")[..8];
+                cfg.Transport.Kafka.CreateTopics = false;
+                cfg.Transport.Kafka.GroupProtocol = GroupProtocol.Consumer;
+                cfg.Transport.OutOfOrderRetries = 100_000;
+                cfg.AddEventConsumer<PoisonablePlacementConsumer>();
+                cfg.Retries.ImmediateRetries = 0;
+                cfg.Retries.ExponentialRetries = 0;
+                cfg.Projections.Enabled = false;
+            });
+        var poison = host.Services.GetRequiredService<PoisonSwitch>();
+        var order = Guid.NewGuid();
+        poison.Poison(order);
+        var dispatcher = host.Services.GetRequiredService<ICommandDispatcher>();
+        await dispatcher.DispatchAsync(Orders.Place(order, 1));
+        await dispatcher.DispatchAsync(new ConfirmOrder(order));
+
+        var letters = host.Services.GetRequiredService<Platform.Runtime.DeadLetters.DeadLetterStore>();
+        var placed = await DeadLetterTests.WaitForDeadLetterAsync(letters, order,
+            l => l.Consumer == typeof(PoisonablePlacementConsumer).FullName && l.StreamVersion == 1);
+        var confirmed = await DeadLetterTests.WaitForDeadLetterAsync(letters, order,
+            l => l.Consumer == typeof(PoisonablePlacementConsumer).FullName && l.StreamVersion == 2);
+        Assert.Equal(typeof(InvalidOperationException).FullName, placed.ExceptionType);
+        Assert.Equal(typeof(Platform.Runtime.Consumers.OutOfOrderEventException).FullName, confirmed.ExceptionType);
+        Assert.Equal(OrderConfirmed.EventTypeName, confirmed.EventType);
+        Assert.Equal(1, confirmed.Attempts);
+    }
+}
+
+/// <summary>An idempotent consumer of an order's placement, which fails for poisoned orders, and of its confirmation.</summary>
+sealed class PoisonablePlacementConsumer(Platform.EventStore.Storage.SqlEventStore store, PoisonSwitch poison)
+    : Platform.Runtime.Consumers.IdempotentEventConsumer(store), MassTransit.IConsumer<OrderPlaced>, MassTransit.IConsumer<OrderConfirmed>
+{
+    public Task Consume(MassTransit.ConsumeContext<OrderPlaced> context) => ConsumeOnceAsync(context, (@event, _) =>
+        poison.IsPoisoned(@event.Event.StreamId) ? throw new InvalidOperationException($"order {@event.Event.StreamId} is poison") : Task.CompletedTask);
+
+    public Task Consume(MassTransit.ConsumeContext<OrderConfirmed> context) => ConsumeOnceAsync(context, (_, _) => Task.CompletedTask);
 }
 
 /// <summary>What <see cref="NoticeRecorder"/> received.</summary>

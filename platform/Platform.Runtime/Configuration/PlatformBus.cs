@@ -67,6 +67,14 @@ static class PlatformBus
                 // messages reach it from concurrent tasks), so IdempotentEventConsumer's order guard
                 // rejects an event that overtook its predecessor with OutOfOrderEventException.
                 //
+                // On Kafka the consumer group hands a stream's records over one at a time, each
+                // after its predecessor committed, and caps what is in flight itself: a partitioner
+                // and a limit here would only cost, and so would the order guard's retry, since no
+                // predecessor can arrive after its successor (the guard then only meets one that was
+                // dead-lettered, and its successor is dead-lettered at once, not after the wait).
+                // (The in-process endpoint then takes only replayed dead letters, one at a time.)
+                if (transport.Kind == TransportKind.Kafka)
+                    return;
                 // The retry sits outside the partitioner: the rejected event leaves its partition,
                 // so the predecessor queued behind it can run, and comes back after a short wait.
                 endpoint.UseMessageRetry(retry =>
@@ -76,11 +84,6 @@ static class PlatformBus
                     // the predecessor it overtook, which is usually there already.
                     retry.Incremental(transport.OutOfOrderRetries, TimeSpan.Zero, TimeSpan.FromMilliseconds(20));
                 });
-                // On Kafka the consumer group hands a stream's records over one at a time and caps
-                // what is in flight itself: a partitioner and a limit here would only cost. (The
-                // in-process endpoint then takes only replayed dead letters, one at a time.)
-                if (transport.Kind == TransportKind.Kafka)
-                    return;
                 endpoint.PrefetchCount = transport.PrefetchCount;
                 endpoint.ConcurrentMessageLimit = transport.PrefetchCount;
                 // One partitioner for the endpoint: given a partition count, MassTransit builds a

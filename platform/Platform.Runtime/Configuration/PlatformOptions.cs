@@ -68,6 +68,8 @@ public sealed class PlatformTransportOptions
     /// <summary>
     /// How many times an event that arrived before an earlier event of its stream is retried
     /// (at once, then after 20 ms, 40 ms, 60 ms, ...) before it faults. Default 50 (about 25 s in all).
+    /// Not used on Kafka, where a predecessor cannot arrive after its successor: there such an event
+    /// (its predecessor was dead-lettered) faults at once.
     /// </summary>
     public int OutOfOrderRetries { get; set; } = 50;
 

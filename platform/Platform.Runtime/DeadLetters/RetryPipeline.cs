@@ -10,7 +10,7 @@ namespace Platform.Runtime.DeadLetters;
 /// <summary>
 /// Retries then dead letters on a consumer endpoint. Call it first on the endpoint, before the order
 /// guard's retry (also a pre-pipe filter), so the filters nest as: dead letters, then the configured
-/// retry (which ignores <see cref="OutOfOrderEventException"/>), then the order guard's retry, then
+/// retry (which ignores <see cref="OutOfOrderEventException"/>), then the order guard's retry (not on Kafka), then
 /// the message pipe with the attempt counter, the partitioner and the consumer. The order guard's retries thus never count as failed attempts, and
 /// a message waiting for its next attempt is outside the partitioner, so other streams go on.
 /// </summary>
