@@ -26,6 +26,9 @@ using Shop.Orders;
 // named in --only, is the bare loop writing the platform's headers too (the relay's seven for these
 // events), to show what the wire format itself costs. Run it with PLATFORM_BENCH_EVENTS=40000: with
 // 100,000-event rounds its consumer lost records to the mock's bounded log and a round never ended.
+// "bare-mt" is the bare loop handing each record to a plain MassTransit mediator (resolved from DI,
+// a consumer that only counts, no filter of the platform's): the floor of any path that runs the
+// generated code in MassTransit's pipeline, as issue 8 asks.
 //
 //   dotnet run -c Release --project tests/Platform.Benchmarks.Kafka [-- --quick] [--verbose] [--only platform,bare,bare-hdr]
 var quick = args.Contains("--quick");
@@ -44,7 +47,8 @@ Console.WriteLine($"Kafka path vs bare Confluent.Kafka loop: {count:N0} events p
 
 var database = Path.Combine(Path.GetTempPath(), $"kafka-bench-{Guid.NewGuid():N}.db");
 Contender[] all = [new PlatformContender(cluster, database), new BareContender(cluster, transactional: false),
-    new BareContender(cluster, transactional: true), new BareContender(cluster, transactional: false, headers: true)];
+    new BareContender(cluster, transactional: true), new BareContender(cluster, transactional: false, headers: true),
+    new BareContender(cluster, transactional: false, mediator: true)];
 // --only a,b: just those contenders (e.g. to profile one); the ratios then need both of theirs.
 var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault()?.Split(',');
 var contenders = all.Where(c => only?.Contains(c.Name) ?? c.Name != "bare-hdr").ToArray();
@@ -92,7 +96,7 @@ double Median(List<double> values) => values.Order().ElementAt(values.Count / 2)
 foreach (var (name, values) in results)
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-9} {Median(values),10:N0} events/s (runs: {string.Join(", ", values.Select(v => v.ToString("N0", CultureInfo.InvariantCulture)))})"));
 // Rounds ran one after another, so each round's ratio compares neighbours in time.
-foreach (var (a, b) in new[] { ("platform", "bare"), ("platform", "bare-tx"), ("platform", "bare-hdr"), ("bare-tx", "bare"), ("bare-hdr", "bare") })
+foreach (var (a, b) in new[] { ("platform", "bare"), ("platform", "bare-tx"), ("platform", "bare-hdr"), ("platform", "bare-mt"), ("bare-tx", "bare"), ("bare-hdr", "bare"), ("bare-mt", "bare") })
 {
     if (results.ContainsKey(a) && results.ContainsKey(b))
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -163,20 +167,33 @@ sealed class PlatformContender(KafkaMockCluster cluster, string database) : Cont
     }
 }
 
-/// <summary>A consumer loop in a group that deserializes every record, and a producer keyed like the relay.</summary>
-sealed class BareContender(KafkaMockCluster cluster, bool transactional, bool headers = false)
-    : Contender(transactional ? "bare-tx" : headers ? "bare-hdr" : "bare")
+/// <summary>
+/// A consumer loop in a group that deserializes every record (and with <c>mediator</c>, sends it into
+/// a MassTransit mediator), and a producer keyed like the relay.
+/// </summary>
+sealed class BareContender(KafkaMockCluster cluster, bool transactional, bool headers = false, bool mediator = false)
+    : Contender(transactional ? "bare-tx" : headers ? "bare-hdr" : mediator ? "bare-mt" : "bare")
 {
     readonly Counter _counter = new();
     readonly CancellationTokenSource _stop = new();
-    readonly string _topic = (transactional ? "bare-tx" : headers ? "bare-hdr" : "bare") + ".events.order";
+    readonly string _topic = (transactional ? "bare-tx" : headers ? "bare-hdr" : mediator ? "bare-mt" : "bare") + ".events.order";
     readonly EventTypeDescriptor _descriptor = OrdersDomain.CreateEventTypeRegistry().Get(typeof(OrderPlaced));
     Task? _consuming;
     IProducer<string, byte[]>? _producer;
+    ServiceProvider? _services;
 
     public override Task StartAsync()
     {
         cluster.CreateTopic(_topic, 6, replicationFactor: 3);
+        MassTransit.Mediator.IMediator? bus = null;
+        if (mediator)
+        {
+            _services = new ServiceCollection()
+                .AddSingleton(_counter)
+                .AddMediator(m => m.AddConsumer<CountingConsumer>())
+                .BuildServiceProvider();
+            bus = _services.GetRequiredService<MassTransit.Mediator.IMediator>();
+        }
         _consuming = Task.Factory.StartNew(() =>
         {
             using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
@@ -190,8 +207,11 @@ sealed class BareContender(KafkaMockCluster cluster, bool transactional, bool he
                 var record = consumer.Consume(TimeSpan.FromMilliseconds(50));
                 if (record?.Message is null)
                     continue;
-                _ = _descriptor.Deserialize(record.Message.Value, _descriptor.SchemaVersion);
-                _counter.Seen();
+                var message = _descriptor.Deserialize(record.Message.Value, _descriptor.SchemaVersion);
+                if (bus is null)
+                    _counter.Seen();
+                else // the consumer counts
+                    bus.Send((OrderPlaced)message).GetAwaiter().GetResult();
             }
             consumer.Close();
         }, TaskCreationOptions.LongRunning);
@@ -256,6 +276,8 @@ sealed class BareContender(KafkaMockCluster cluster, bool transactional, bool he
         await _stop.CancelAsync();
         await _consuming!;
         _producer!.Dispose();
+        if (_services is not null)
+            await _services.DisposeAsync();
     }
 }
 
