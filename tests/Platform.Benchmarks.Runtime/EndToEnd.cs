@@ -298,30 +298,59 @@ sealed class ProjectionContender : Contender
 /// The baseline: a bare MassTransit consumer (no inbox, no ordering, no checkpoint) on the same
 /// transport, with the same prefetch and concurrency, consuming the same events published
 /// straight onto the bus (event id as message id, stream id and version as headers), writing the
-/// same row with plain Npgsql in its own transaction.
+/// same row with plain Npgsql in its own transaction. With <c>storeEvents</c>, each writer first
+/// inserts the event into an events table like the store's (same columns and unique indexes, the
+/// same generated serializer) and then publishes it: hand-written event sourcing with neither outbox
+/// nor inbox, to show what the platform's guarantees cost beyond storing the events at all.
 /// </summary>
 sealed class BaselineContender : Contender
 {
+    // The store's events table without its stream-type, snapshot and archive machinery.
+    const string CreateEventsSql = """
+        CREATE TABLE bare_events (
+            global_position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            stream_id text NOT NULL, stream_type text NOT NULL, stream_version bigint NOT NULL,
+            event_id uuid NOT NULL UNIQUE, type_name text NOT NULL, schema_version int NOT NULL,
+            data jsonb NOT NULL, metadata jsonb, "timestamp" timestamptz NOT NULL,
+            UNIQUE (stream_id, stream_version))
+        """;
+
+    const string InsertEventSql = """
+        INSERT INTO bare_events (stream_id, stream_type, stream_version, event_id, type_name, schema_version, data, "timestamp")
+        VALUES ($1, 'Order', $2, $3, $4, $5, $6::jsonb, $7)
+        """;
+
+    static readonly EventTypeRegistry Registry = new(new Platform.Runtime.Domains.DomainCatalog([typeof(OrdersDomain)]).EventTypes);
+
     readonly IHost _host;
     readonly IBus _bus;
+    readonly NpgsqlDataSource? _events;
 
-    BaselineContender(string admin, string database, IHost host, Probe probe)
-        : base("baseline: publish -> bare MassTransit consumer", admin, database, probe)
+    BaselineContender(string admin, string database, IHost host, Probe probe, bool storeEvents)
+        : base(storeEvents ? StoringName : "baseline: publish -> bare MassTransit consumer", admin, database, probe)
     {
         _host = host;
         _bus = host.Services.GetRequiredService<IBus>();
+        _events = storeEvents ? host.Services.GetRequiredService<NpgsqlDataSource>() : null;
     }
 
-    public static async Task<BaselineContender> StartAsync(string admin, string? rabbitMq, int prefetch)
+    /// <summary>The name of the baseline that stores the events first.</summary>
+    public const string StoringName = "baseline+events: insert event, publish -> bare MassTransit consumer";
+
+    public static async Task<BaselineContender> StartAsync(string admin, string? rabbitMq, int prefetch, bool storeEvents = false)
     {
-        var database = await Harness.CreateDatabaseAsync(admin, "bench_rt_bare_" + (rabbitMq is null ? "mem" : "rmq"));
+        var database = await Harness.CreateDatabaseAsync(admin, "bench_rt_bare_" + (storeEvents ? "ev_" : "") + (rabbitMq is null ? "mem" : "rmq"));
         await Harness.ExecuteAsync(database, OrderRows.CreateSql);
+        if (storeEvents)
+            await Harness.ExecuteAsync(database, CreateEventsSql);
         var probe = new Probe();
         var prefix = "bench-bare-" + Guid.NewGuid().ToString("N")[..8];
         var host = Build(services =>
         {
             services.AddSingleton(probe);
-            services.AddSingleton(_ => NpgsqlDataSource.Create(database));
+            // Statements prepared automatically, as the event store's own connections are: the
+            // baselines' row writes and inserts then cost PostgreSQL no more parsing than the platform's.
+            services.AddSingleton(_ => NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(database) { MaxAutoPrepare = 32 }.ConnectionString));
             services.AddMassTransit(bus =>
             {
                 bus.AddConsumer<BareOrderConsumer>();
@@ -355,7 +384,7 @@ sealed class BaselineContender : Contender
             services.AddOptions<MassTransitHostOptions>().Configure(options => options.WaitUntilStarted = true);
         });
         await host.StartAsync();
-        return new BaselineContender(admin, database, host, probe);
+        return new BaselineContender(admin, database, host, probe, storeEvents);
     }
 
     public override async Task<(double, double, double)> RunAsync(int orders, int writers)
@@ -369,6 +398,8 @@ sealed class BaselineContender : Contender
             var @event = OrderWorkload.Event(index, version);
             var eventId = Guid.CreateVersion7();
             Probe.Started(eventId);
+            if (_events is not null)
+                await InsertAsync(id, version, eventId, @event);
             await _bus.Publish(@event, @event.GetType(), Pipe.Execute<PublishContext>(context =>
             {
                 context.MessageId = eventId;
@@ -380,6 +411,24 @@ sealed class BaselineContender : Contender
         clock.Stop();
         var (p50, p99) = Probe.Percentiles();
         return (clock.Elapsed.TotalSeconds, p50, p99);
+    }
+
+    // One statement in its own (implicit) transaction: the unique (stream, version) index settles
+    // races between writers, as in the store, but nothing ties the publish to the insert.
+    async Task InsertAsync(Guid stream, int version, Guid eventId, object @event)
+    {
+        var descriptor = Registry.Get(@event.GetType());
+        var json = new System.Buffers.ArrayBufferWriter<byte>(256);
+        descriptor.Serialize(@event, json);
+        await using var insert = _events!.CreateCommand(InsertEventSql);
+        insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = stream.ToString("D") });
+        insert.Parameters.Add(new NpgsqlParameter<long> { TypedValue = version });
+        insert.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = eventId });
+        insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = descriptor.TypeName });
+        insert.Parameters.Add(new NpgsqlParameter<int> { TypedValue = descriptor.SchemaVersion });
+        insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = System.Text.Encoding.UTF8.GetString(json.WrittenSpan) });
+        insert.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = DateTimeOffset.UtcNow });
+        await insert.ExecuteNonQueryAsync();
     }
 
     public override ValueTask DisposeAsync() => new(StopAsync(_host, Admin, Database));

@@ -17,6 +17,9 @@ using Platform.Benchmarks.Runtime;
 //    bus. Same writers and prefetch (64); the bare consumer runs 64 messages at once, the platform's
 //    consumer commits them in groups (its defaults: 32 partitions, up to 4 transactions of up to 16
 //    deliveries). PLATFORM_BENCH_COMMIT_BATCH=1 runs the platform with a transaction per event.
+//    A second baseline ("baseline+events") inserts each event into an events table like the
+//    store's before publishing it: hand-written event sourcing without outbox or inbox, so the
+//    ratio to it is what the platform's guarantees cost beyond storing the events at all.
 //    Rounds run the contenders interleaved.
 // 2. Rebuild: ProjectionRebuilder (OrderSummary) against Marten 9.58's async daemon rebuilding an
 //    equivalent single-stream projection of the same events.
@@ -101,6 +104,7 @@ if (endToEnd)
             if (uri is null)
                 contenders.Add(await ProjectionContender.StartAsync(admin));
             contenders.Add(await BaselineContender.StartAsync(admin, uri, Prefetch));
+            contenders.Add(await BaselineContender.StartAsync(admin, uri, Prefetch, storeEvents: true));
             if (only is not null)
             {
                 foreach (var other in contenders.Where(c => !only.Split(',').Any(part => c.Name.Contains(part, StringComparison.OrdinalIgnoreCase))).ToArray())
@@ -205,23 +209,27 @@ return 0;
 static string Summary(int rounds)
 {
     var text = new StringBuilder();
-    text.AppendLine("| group | contender | events/run | events/s, median (range) | p50 ms | p99 ms | ÷ baseline (per round) |");
-    text.AppendLine("|---|---|---:|---:|---:|---:|---:|");
+    text.AppendLine("| group | contender | events/run | events/s, median (range) | p50 ms | p99 ms | ÷ baseline (per round) | ÷ baseline+events (per round) |");
+    text.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|");
     foreach (var group in Harness.Runs.Select(r => r.Group).Distinct())
     {
         var runs = Harness.Runs.Where(r => r.Group == group).ToArray();
-        var baselineName = group == "rebuild" ? runs.Last().Contender : runs.FirstOrDefault(r => r.Contender.StartsWith("baseline", StringComparison.Ordinal))?.Contender;
-        var baseline = runs.Where(r => r.Contender == baselineName).Select(r => r.EventsPerSecond).ToArray();
+        var baselineName = group == "rebuild" ? runs.Last().Contender : runs.FirstOrDefault(r => r.Contender.StartsWith("baseline:", StringComparison.Ordinal))?.Contender;
+        double[] RatesOf(string? name) => runs.Where(r => r.Contender == name).Select(r => r.EventsPerSecond).ToArray();
+        var baseline = RatesOf(baselineName);
+        var storing = RatesOf(BaselineContender.StoringName);
         foreach (var contender in runs.Select(r => r.Contender).Distinct())
         {
             var mine = runs.Where(r => r.Contender == contender).ToArray();
             var rates = mine.Select(r => r.EventsPerSecond).ToArray();
-            var ratios = contender == baselineName ? [] : rates.Zip(baseline, (a, b) => a / b).ToArray();
+            string Ratio(double[] other, string? otherName) => other.Length == 0 || contender == otherName || contender == baselineName
+                ? ""
+                : Harness.MedianRange(rates.Zip(other, (a, b) => a / b).ToArray(), "F2") + "x";
             text.AppendLine(CultureInfo.InvariantCulture,
                 $"| {group} | {contender} | {mine[0].Events:N0} | {Harness.MedianRange(rates, "N0")} | " +
                 $"{(double.IsNaN(mine[0].P50Ms) ? "" : Harness.MedianRange(mine.Select(r => r.P50Ms).ToArray(), "F1"))} | " +
                 $"{(double.IsNaN(mine[0].P99Ms) ? "" : Harness.MedianRange(mine.Select(r => r.P99Ms).ToArray(), "F1"))} | " +
-                $"{(ratios.Length == 0 ? "" : Harness.MedianRange(ratios, "F2") + "x")} |");
+                $"{Ratio(baseline, baselineName)} | {Ratio(storing, BaselineContender.StoringName)} |");
         }
     }
     return text.ToString();
