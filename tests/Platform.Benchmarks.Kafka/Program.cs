@@ -30,9 +30,13 @@ using Shop.Orders;
 // a consumer that only counts, no filter of the platform's): the floor of any path that runs the
 // generated code in MassTransit's pipeline, as issue 8 asks.
 //
-//   dotnet run -c Release --project tests/Platform.Benchmarks.Kafka [-- --quick] [--verbose] [--only platform,bare,bare-hdr]
+// --publish-only runs the platform's publisher alone (no consumer; a round ends when its last
+// transaction committed), to show what producing costs by itself.
+//
+//   dotnet run -c Release --project tests/Platform.Benchmarks.Kafka [-- --quick] [--verbose] [--only platform,bare,bare-hdr] [--publish-only]
 var quick = args.Contains("--quick");
 var verbose = args.Contains("--verbose");
+var publishOnly = args.Contains("--publish-only");
 // PLATFORM_BENCH_EVENTS: events per round. The mock cluster keeps a bounded log per partition: a
 // consumer that falls further behind loses records to its retention and the round never ends.
 var count = Environment.GetEnvironmentVariable("PLATFORM_BENCH_EVENTS") is { } events ? int.Parse(events, CultureInfo.InvariantCulture) : quick ? 5_000 : 100_000;
@@ -46,12 +50,12 @@ using var cluster = new KafkaMockCluster(brokers: 3);
 Console.WriteLine($"Kafka path vs bare Confluent.Kafka loop: {count:N0} events per round, 6 partitions, mock cluster of 3 brokers, {Environment.ProcessorCount} cores");
 
 var database = Path.Combine(Path.GetTempPath(), $"kafka-bench-{Guid.NewGuid():N}.db");
-Contender[] all = [new PlatformContender(cluster, database), new BareContender(cluster, transactional: false),
+Contender[] all = [new PlatformContender(cluster, database, consume: !publishOnly), new BareContender(cluster, transactional: false),
     new BareContender(cluster, transactional: true), new BareContender(cluster, transactional: false, headers: true),
     new BareContender(cluster, transactional: false, mediator: true)];
 // --only a,b: just those contenders (e.g. to profile one); the ratios then need both of theirs.
 var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault()?.Split(',');
-var contenders = all.Where(c => only?.Contains(c.Name) ?? c.Name != "bare-hdr").ToArray();
+var contenders = all.Where(c => publishOnly ? c.Name == "platform" : only?.Contains(c.Name) ?? c.Name != "bare-hdr").ToArray();
 foreach (var contender in contenders)
     await contender.StartAsync();
 await Task.Delay(TimeSpan.FromSeconds(3)); // every consumer joined its group before the first round
@@ -115,8 +119,11 @@ abstract class Contender(string name) : IAsyncDisposable
     public abstract ValueTask DisposeAsync();
 }
 
-/// <summary>The outbox relay's Kafka publisher, and a runtime whose event consumer counts what it gets.</summary>
-sealed class PlatformContender(KafkaMockCluster cluster, string database) : Contender("platform")
+/// <summary>
+/// The outbox relay's Kafka publisher, and a runtime whose event consumer counts what it gets
+/// (without <c>consume</c>, no consumer: a round is the publishing alone).
+/// </summary>
+sealed class PlatformContender(KafkaMockCluster cluster, string database, bool consume) : Contender("platform")
 {
     readonly Counter _counter = new();
     IHost? _host;
@@ -142,7 +149,8 @@ sealed class PlatformContender(KafkaMockCluster cluster, string database) : Cont
                     cfg.Projections.Enabled = false;
                     cfg.Sagas.Enabled = false;
                     cfg.AddDomain(typeof(OrdersDomain));
-                    cfg.AddEventConsumer<CountingConsumer>();
+                    if (consume)
+                        cfg.AddEventConsumer<CountingConsumer>();
                 });
             }).Build();
         await _host.StartAsync();
@@ -156,7 +164,8 @@ sealed class PlatformContender(KafkaMockCluster cluster, string database) : Cont
         for (var offset = 0; offset < events.Length; offset += Batch.Size)
             await publisher.PublishAsync(events.Slice(offset, Math.Min(Batch.Size, events.Length - offset)).ToArray(), CancellationToken.None);
         var produced = clock.Elapsed;
-        await done.WaitAsync(TimeSpan.FromMinutes(5));
+        if (consume)
+            await done.WaitAsync(TimeSpan.FromMinutes(5));
         return produced;
     }
 
