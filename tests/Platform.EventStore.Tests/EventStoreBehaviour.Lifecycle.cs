@@ -348,6 +348,40 @@ public abstract partial class EventStoreBehaviour
         Assert.Equal(new(true, 0), await Claim("other", 2, ["shop.other-event"]));
     }
 
+    // A consumer deployed into a running system never receives the events published before it
+    // existed: its order guard waits only for events stored after its start.
+    [SkippableFact]
+    public async Task the_ordered_inbox_waits_only_for_events_stored_after_the_consumers_start()
+    {
+        var before = "cart-" + Guid.NewGuid().ToString("N");
+        await Store.AppendAsync(before, "cart", ExpectedVersion.NoStream, Items(2));
+        var published = await Store.GetHeadPositionAsync();
+        await Store.SaveCheckpointAsync("relay-" + before, published);
+        var consumer = "late-" + Guid.NewGuid().ToString("N");
+        Assert.True(await Store.RecordInboxStartAsync(consumer, "relay-" + before));
+        Assert.False(await Store.RecordInboxStartAsync(consumer, "relay-" + before)); // a start is kept, never moved
+        Assert.Equal(published, await Store.GetCheckpointAsync(Storage.SqlEventStore.InboxStartName(consumer)));
+        await Store.AppendAsync(before, "cart", ExpectedVersion.Exactly(2), Items(2));
+        var events = await Store.ReadStreamAsync(before).ToListAsync();
+        string[] handled = [events[0].TypeName];
+        static Storage.InboxClaimRequest Request(EventEnvelope e) => new(e.EventId, e.StreamId, e.StreamVersion);
+
+        async Task<T> InTransaction<T>(Func<Storage.EventStoreTransaction, Task<T>> claim)
+        {
+            await using var transaction = await Store.BeginTransactionAsync(); // rolled back
+            return await claim(transaction);
+        }
+
+        // Version 3: versions 1 and 2 came before the consumer, so nothing holds it back.
+        Assert.Equal(new(true, 0), await InTransaction(t => Store.TryMarkProcessedInOrderAsync(consumer, events[2].EventId, before, 3, handled, t)));
+        // Version 4 still waits for version 3, alone and in a group that claims 3 after it (one statement on PostgreSQL).
+        Assert.Equal(new(true, 1), await InTransaction(t => Store.TryMarkProcessedInOrderAsync(consumer, events[3].EventId, before, 4, handled, t)));
+        Assert.Equal<Storage.InboxClaim>([new(true, 1), new(true, 0)],
+            await InTransaction(t => Store.TryMarkProcessedInOrderAsync(consumer, [Request(events[3]), Request(events[2])], handled, t)));
+        // A consumer without a start waits for every earlier event, as before.
+        Assert.Equal(new(true, 3), await InTransaction(t => Store.TryMarkProcessedInOrderAsync(consumer + "-new", events[3].EventId, before, 4, handled, t)));
+    }
+
     // A group commit claims many deliveries at once (one statement on PostgreSQL, one after the
     // other elsewhere): the outcome must be that of claiming them one by one in the given order.
     [SkippableFact]

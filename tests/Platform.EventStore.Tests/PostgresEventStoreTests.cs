@@ -49,9 +49,9 @@ public sealed class PostgresEventStoreTests(PostgresStoreFixture fixture) : Even
             var sql = Storage.SqlEventStore.EarlierUnprocessedSql(2)
                 .Replace("@stream", "$1", StringComparison.Ordinal).Replace("@version", "$2", StringComparison.Ordinal)
                 .Replace("@consumer", "$3", StringComparison.Ordinal).Replace("@type0", "$4", StringComparison.Ordinal)
-                .Replace("@type1", "$5", StringComparison.Ordinal);
-            var guard = await PlanAsync("PREPARE guard(text, bigint, text, text, text) AS " + sql,
-                "EXECUTE guard('order-1', 3, 'consumer', 'OrderPlaced', 'OrderShipped')");
+                .Replace("@type1", "$5", StringComparison.Ordinal).Replace("@start", "$6", StringComparison.Ordinal);
+            var guard = await PlanAsync("PREPARE guard(text, bigint, text, text, text, text) AS " + sql,
+                "EXECUTE guard('order-1', 3, 'consumer', 'OrderPlaced', 'OrderShipped', 'inbox-start:consumer')");
             Assert.Contains("Index Scan using ix_events_stream_id_stream_version on events", guard, StringComparison.Ordinal);
             Assert.Matches(@"Index (Only )?Scan using pk_processed_messages on processed_messages", guard);
             Assert.Contains("Index Cond: ((consumer = $3) AND (message_id = e.event_id))", guard, StringComparison.Ordinal);
@@ -59,8 +59,8 @@ public sealed class PostgresEventStoreTests(PostgresStoreFixture fixture) : Even
             Assert.DoesNotContain("Seq Scan", guard, StringComparison.Ordinal);
 
             // The same guard inside the statement that claims a group of events at once.
-            var claim = await PlanAsync("PREPARE claim(uuid[], text[], bigint[], text, timestamptz, text[]) AS " + Storage.PostgresDialect.ClaimManySql,
-                "EXECUTE claim(ARRAY[gen_random_uuid()], ARRAY['order-1'], ARRAY[3::bigint], 'consumer', now(), ARRAY['OrderPlaced'])");
+            var claim = await PlanAsync("PREPARE claim(uuid[], text[], bigint[], text, timestamptz, text[], text) AS " + Storage.PostgresDialect.ClaimManySql,
+                "EXECUTE claim(ARRAY[gen_random_uuid()], ARRAY['order-1'], ARRAY[3::bigint], 'consumer', now(), ARRAY['OrderPlaced'], 'inbox-start:consumer')");
             Assert.Contains("Index Scan using ix_events_stream_id_stream_version on events", claim, StringComparison.Ordinal);
             Assert.Contains("Index Cond: ((consumer = $4) AND (message_id = e.event_id))", claim, StringComparison.Ordinal);
             Assert.DoesNotContain("ix_events_type_name_timestamp", claim, StringComparison.Ordinal);

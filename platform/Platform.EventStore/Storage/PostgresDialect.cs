@@ -65,13 +65,16 @@ sealed class PostgresDialect : StoreDialect
     // the statements of a batch did, two per event). A data-modifying CTE's rows are not visible
     // to the rest of its statement, so an earlier event of the stream claimed earlier in the same
     // request is counted as processed explicitly; an event repeated in the request is recorded at
-    // its first place only. The guard keeps the plan of EarlierUnprocessedSql: the stream's earlier
+    // its first place only. Only events stored after the consumer's start count ($7, see
+    // SqlEventStore.RecordInboxStartAsync). The guard keeps the plan of EarlierUnprocessedSql: the stream's earlier
     // events by the stream index (OFFSET 0 keeps the type filter off the type index), then a
     // primary-key probe of the inbox per event.
     internal const string ClaimManySql = """
         WITH request AS (
             SELECT r.event_id, r.stream_id, r.stream_version, r.n
             FROM unnest($1::uuid[], $2::text[], $3::bigint[]) WITH ORDINALITY AS r(event_id, stream_id, stream_version, n)
+        ), start AS (
+            SELECT COALESCE((SELECT c.position FROM subscription_checkpoints c WHERE c.name = $7), 0) AS position
         ), inserted AS (
             INSERT INTO processed_messages (consumer, message_id, processed_at)
             SELECT $4, event_id, $5 FROM request ORDER BY n
@@ -85,7 +88,8 @@ sealed class PostgresDialect : StoreDialect
                CASE WHEN r.stream_version <= 1 OR cardinality($6::text[]) = 0 THEN 0 ELSE (
                    SELECT count(*) FROM (
                        SELECT e.event_id, e.type_name FROM events e
-                       WHERE e.stream_id = r.stream_id AND e.stream_version < r.stream_version OFFSET 0) e
+                       WHERE e.stream_id = r.stream_id AND e.stream_version < r.stream_version
+                         AND e.global_position > (SELECT position FROM start) OFFSET 0) e
                    WHERE e.type_name = ANY($6::text[])
                      AND (SELECT 1 FROM processed_messages p WHERE p.consumer = $4 AND p.message_id = e.event_id) IS NULL
                      AND NOT EXISTS (SELECT 1 FROM recorded d WHERE d.event_id = e.event_id AND d.n < r.n))
@@ -207,6 +211,7 @@ sealed class PostgresDialect : StoreDialect
         claim.Parameters.Add(new NpgsqlParameter<string> { TypedValue = consumer });
         claim.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = DateTimeOffset.UtcNow });
         claim.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. typeNames] });
+        claim.Parameters.Add(new NpgsqlParameter<string> { TypedValue = SqlEventStore.InboxStartName(consumer) });
         var claims = new InboxClaim[events.Count];
         await using var reader = await claim.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

@@ -118,6 +118,8 @@ public static class PlatformServiceCollectionExtensions
             }
         });
         services.AddOptions<MassTransitHostOptions>().Configure(host => host.WaitUntilStarted = true);
+        // After the bus (its queues exist), before the Kafka consumers and the relay.
+        services.AddHostedService<InboxStarts>();
         if (options.Transport.Kind == TransportKind.Kafka)
             services.AddHostedService<KafkaConsumerService>();
 

@@ -50,6 +50,9 @@ public abstract class IdempotentEventConsumer
     /// <summary>The name the inbox keys this consumer's rows by; keep it stable across releases.</summary>
     protected virtual string ConsumerName => GetType().FullName!;
 
+    /// <summary><see cref="ConsumerName"/>, for the runtime recording where the consumer's order guard begins.</summary>
+    internal string InboxName => ConsumerName;
+
     /// <summary>
     /// Runs <paramref name="handle"/> and records the event in the inbox in one transaction, unless
     /// the inbox already has it. Returns false for a redelivery (nothing ran).
