@@ -348,38 +348,51 @@ public abstract partial class EventStoreBehaviour
         Assert.Equal(new(true, 0), await Claim("other", 2, ["shop.other-event"]));
     }
 
-    // A consumer deployed into a running system never receives the events published before it
-    // existed: its order guard waits only for events stored after its start.
+    // A consumer deployed into a running system, or given one more event type, never receives the
+    // events of those types published before: its order guard waits only for events stored after
+    // the start of their type.
     [SkippableFact]
-    public async Task the_ordered_inbox_waits_only_for_events_stored_after_the_consumers_start()
+    public async Task the_ordered_inbox_waits_only_for_events_stored_after_the_consumers_start_for_their_type()
     {
-        var before = "cart-" + Guid.NewGuid().ToString("N");
-        await Store.AppendAsync(before, "cart", ExpectedVersion.NoStream, Items(2));
-        var published = await Store.GetHeadPositionAsync();
-        await Store.SaveCheckpointAsync("relay-" + before, published);
+        var cart = "cart-" + Guid.NewGuid().ToString("N");
+        await Store.AppendAsync(cart, "cart", ExpectedVersion.NoStream,
+            [EventData.Create(new CounterIncremented(1)), EventData.Create(new ItemAdded("a", 1))]);
+        var relay = "relay-" + cart;
+        await Store.SaveCheckpointAsync(relay, await Store.GetHeadPositionAsync());
         var consumer = "late-" + Guid.NewGuid().ToString("N");
-        Assert.True(await Store.RecordInboxStartAsync(consumer, "relay-" + before));
-        Assert.False(await Store.RecordInboxStartAsync(consumer, "relay-" + before)); // a start is kept, never moved
-        Assert.Equal(published, await Store.GetCheckpointAsync(Storage.SqlEventStore.InboxStartName(consumer)));
-        await Store.AppendAsync(before, "cart", ExpectedVersion.Exactly(2), Items(2));
-        var events = await Store.ReadStreamAsync(before).ToListAsync();
-        string[] handled = [events[0].TypeName];
+        var counted = (await Store.ReadStreamAsync(cart).ToListAsync())[0].TypeName;
+        var added = (await Store.ReadStreamAsync(cart).ToListAsync())[1].TypeName;
+        Assert.Equal(1, await Store.RecordInboxStartAsync(consumer, [counted], relay));
+        Assert.Equal(0, await Store.RecordInboxStartAsync(consumer, [counted], relay)); // a start is kept, never moved
+        Assert.Equal(await Store.GetCheckpointAsync(relay), await Store.GetCheckpointAsync(Storage.SqlEventStore.InboxStartName(consumer, counted)));
+        await Store.AppendAsync(cart, "cart", ExpectedVersion.Exactly(2),
+            [EventData.Create(new CounterIncremented(2)), EventData.Create(new ItemAdded("b", 1)), EventData.Create(new CounterIncremented(3))]);
+        var events = await Store.ReadStreamAsync(cart).ToListAsync();
         static Storage.InboxClaimRequest Request(EventEnvelope e) => new(e.EventId, e.StreamId, e.StreamVersion);
-
         async Task<T> InTransaction<T>(Func<Storage.EventStoreTransaction, Task<T>> claim)
         {
             await using var transaction = await Store.BeginTransactionAsync(); // rolled back
             return await claim(transaction);
         }
 
-        // Version 3: versions 1 and 2 came before the consumer, so nothing holds it back.
-        Assert.Equal(new(true, 0), await InTransaction(t => Store.TryMarkProcessedInOrderAsync(consumer, events[2].EventId, before, 3, handled, t)));
-        // Version 4 still waits for version 3, alone and in a group that claims 3 after it (one statement on PostgreSQL).
-        Assert.Equal(new(true, 1), await InTransaction(t => Store.TryMarkProcessedInOrderAsync(consumer, events[3].EventId, before, 4, handled, t)));
+        // Version 3: version 1 came before the consumer, so nothing holds it back.
+        Assert.Equal(new(true, 0), await InTransaction(t => Store.TryMarkProcessedInOrderAsync(consumer, events[2].EventId, cart, 3, [counted], t)));
+        // Version 5 still waits for version 3, alone and in a group that claims 3 after it (one statement on PostgreSQL).
+        Assert.Equal(new(true, 1), await InTransaction(t => Store.TryMarkProcessedInOrderAsync(consumer, events[4].EventId, cart, 5, [counted], t)));
         Assert.Equal<Storage.InboxClaim>([new(true, 1), new(true, 0)],
-            await InTransaction(t => Store.TryMarkProcessedInOrderAsync(consumer, [Request(events[3]), Request(events[2])], handled, t)));
+            await InTransaction(t => Store.TryMarkProcessedInOrderAsync(consumer, [Request(events[4]), Request(events[2])], [counted], t)));
+
+        // The consumer now handles the other type too, from a later start: its version 2 came before
+        // that start and does not count, its version 4 does.
+        await Store.SaveCheckpointAsync(relay, events[2].GlobalPosition);
+        Assert.Equal(1, await Store.RecordInboxStartAsync(consumer, [counted, added], relay));
+        string[] both = [counted, added];
+        Assert.Equal(new(true, 2), await InTransaction(t => Store.TryMarkProcessedInOrderAsync(consumer, events[4].EventId, cart, 5, both, t)));
+        Assert.Equal<Storage.InboxClaim>([new(true, 1), new(true, 0)],
+            await InTransaction(t => Store.TryMarkProcessedInOrderAsync(consumer, [Request(events[3]), Request(events[2])], both, t)));
+
         // A consumer without a start waits for every earlier event, as before.
-        Assert.Equal(new(true, 3), await InTransaction(t => Store.TryMarkProcessedInOrderAsync(consumer + "-new", events[3].EventId, before, 4, handled, t)));
+        Assert.Equal(new(true, 4), await InTransaction(t => Store.TryMarkProcessedInOrderAsync(consumer + "-new", events[4].EventId, cart, 5, both, t)));
     }
 
     // A group commit claims many deliveries at once (one statement on PostgreSQL, one after the

@@ -32,7 +32,38 @@ sealed class LateOrderConsumer(SqlEventStore store, LateLog log) : IdempotentEve
     });
 }
 
-/// <summary>A consumer added to a running system.</summary>
+/// <summary>
+/// <see cref="LateOrderConsumer"/> before it handled shipments: the same inbox name, fewer event types.
+/// </summary>
+sealed class EarlierOrderConsumer(SqlEventStore store, LateLog log) : IdempotentEventConsumer(store), IConsumer<OrderPlaced>
+{
+    protected override string ConsumerName => typeof(ShippingOrderConsumer).FullName!;
+
+    public Task Consume(ConsumeContext<OrderPlaced> context) => ConsumeOnceAsync(context, (@event, _) =>
+    {
+        log.Consumed.Enqueue((@event.Event.StreamId, @event.Event.StreamVersion));
+        return Task.CompletedTask;
+    });
+}
+
+/// <summary>The next release of <see cref="EarlierOrderConsumer"/>: it handles confirmations and shipments too.</summary>
+sealed class ShippingOrderConsumer(SqlEventStore store, LateLog log) : IdempotentEventConsumer(store),
+    IConsumer<OrderPlaced>, IConsumer<OrderConfirmed>, IConsumer<OrderShipped>
+{
+    public Task Consume(ConsumeContext<OrderPlaced> context) => Record(context);
+
+    public Task Consume(ConsumeContext<OrderConfirmed> context) => Record(context);
+
+    public Task Consume(ConsumeContext<OrderShipped> context) => Record(context);
+
+    Task Record<T>(ConsumeContext<T> context) where T : class => ConsumeOnceAsync(context, (@event, _) =>
+    {
+        log.Consumed.Enqueue((@event.Event.StreamId, @event.Event.StreamVersion));
+        return Task.CompletedTask;
+    });
+}
+
+/// <summary>A consumer added to a running system, or given more event types.</summary>
 public sealed class LateConsumerTests
 {
     [SkippableTheory]
@@ -67,5 +98,44 @@ public sealed class LateConsumerTests
             "the confirmation consumed or dead-lettered");
         Assert.Empty(await letters.ListAsync());
         Assert.Equal([(order.ToString("D"), 2L)], log.Consumed.ToArray());
+    }
+
+    [SkippableTheory]
+    [InlineData(Store.Sqlite)]
+    [InlineData(Store.Postgres)]
+    public async Task a_consumer_given_more_event_types_does_not_wait_for_earlier_events_of_those_types(Store store)
+    {
+        await using var database = await TestDatabase.CreateAsync(store, "runtime");
+        var order = Guid.NewGuid();
+        await using (var before = await RuntimeHost.StartOnAsync(database, Transport.InMemory,
+            services: services => services.AddSingleton<LateLog>(),
+            configure: cfg => cfg.AddEventConsumer<EarlierOrderConsumer>()))
+        {
+            var dispatcher = before.Services.GetRequiredService<ICommandDispatcher>();
+            await dispatcher.DispatchAsync(Orders.Place(order, 1));
+            await dispatcher.DispatchAsync(new ConfirmOrder(order)); // not a type this release handles
+            var log = before.Services.GetRequiredService<LateLog>();
+            await Eventually.HoldsAsync(async () => log.Consumed.Contains((order.ToString("D"), 1))
+                && await before.EventStore.GetHeadPositionAsync() is var head && await before.EventStore.GetCheckpointAsync("outbox") >= head,
+                "the placement consumed and the confirmation published");
+        }
+
+        await using var after = await RuntimeHost.StartOnAsync(database, Transport.InMemory,
+            services: services => services.AddSingleton<LateLog>(),
+            configure: cfg =>
+            {
+                cfg.AddEventConsumer<ShippingOrderConsumer>();
+                cfg.Transport.OutOfOrderRetries = 3;
+                cfg.Retries.ImmediateRetries = 0;
+                cfg.Retries.ExponentialRetries = 0;
+            });
+        var shipped = after.Services.GetRequiredService<LateLog>();
+        await after.Services.GetRequiredService<ICommandDispatcher>().DispatchAsync(new ShipOrder(order, "track-1"));
+
+        var letters = after.Services.GetRequiredService<DeadLetterStore>();
+        await Eventually.HoldsAsync(async () => shipped.Consumed.Contains((order.ToString("D"), 3)) || (await letters.ListAsync()).Count > 0,
+            "the shipment consumed or dead-lettered");
+        Assert.Empty(await letters.ListAsync());
+        Assert.Equal([(order.ToString("D"), 3L)], shipped.Consumed.ToArray());
     }
 }

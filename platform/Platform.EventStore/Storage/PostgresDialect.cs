@@ -65,16 +65,14 @@ sealed class PostgresDialect : StoreDialect
     // the statements of a batch did, two per event). A data-modifying CTE's rows are not visible
     // to the rest of its statement, so an earlier event of the stream claimed earlier in the same
     // request is counted as processed explicitly; an event repeated in the request is recorded at
-    // its first place only. Only events stored after the consumer's start count ($7, see
-    // SqlEventStore.RecordInboxStartAsync). The guard keeps the plan of EarlierUnprocessedSql: the stream's earlier
+    // its first place only. Only events stored after the consumer's start for their type count
+    // ($7 is the start rows' name prefix, see SqlEventStore.RecordInboxStartAsync). The guard keeps the plan of EarlierUnprocessedSql: the stream's earlier
     // events by the stream index (OFFSET 0 keeps the type filter off the type index), then a
     // primary-key probe of the inbox per event.
     internal const string ClaimManySql = """
         WITH request AS (
             SELECT r.event_id, r.stream_id, r.stream_version, r.n
             FROM unnest($1::uuid[], $2::text[], $3::bigint[]) WITH ORDINALITY AS r(event_id, stream_id, stream_version, n)
-        ), start AS (
-            SELECT COALESCE((SELECT c.position FROM subscription_checkpoints c WHERE c.name = $7), 0) AS position
         ), inserted AS (
             INSERT INTO processed_messages (consumer, message_id, processed_at)
             SELECT $4, event_id, $5 FROM request ORDER BY n
@@ -87,10 +85,10 @@ sealed class PostgresDialect : StoreDialect
                EXISTS (SELECT 1 FROM recorded d WHERE d.n = r.n),
                CASE WHEN r.stream_version <= 1 OR cardinality($6::text[]) = 0 THEN 0 ELSE (
                    SELECT count(*) FROM (
-                       SELECT e.event_id, e.type_name FROM events e
-                       WHERE e.stream_id = r.stream_id AND e.stream_version < r.stream_version
-                         AND e.global_position > (SELECT position FROM start) OFFSET 0) e
+                       SELECT e.event_id, e.type_name, e.global_position FROM events e
+                       WHERE e.stream_id = r.stream_id AND e.stream_version < r.stream_version OFFSET 0) e
                    WHERE e.type_name = ANY($6::text[])
+                     AND e.global_position > COALESCE((SELECT c.position FROM subscription_checkpoints c WHERE c.name = $7 || e.type_name), 0)
                      AND (SELECT 1 FROM processed_messages p WHERE p.consumer = $4 AND p.message_id = e.event_id) IS NULL
                      AND NOT EXISTS (SELECT 1 FROM recorded d WHERE d.event_id = e.event_id AND d.n < r.n))
                END
@@ -211,7 +209,7 @@ sealed class PostgresDialect : StoreDialect
         claim.Parameters.Add(new NpgsqlParameter<string> { TypedValue = consumer });
         claim.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = DateTimeOffset.UtcNow });
         claim.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. typeNames] });
-        claim.Parameters.Add(new NpgsqlParameter<string> { TypedValue = SqlEventStore.InboxStartName(consumer) });
+        claim.Parameters.Add(new NpgsqlParameter<string> { TypedValue = SqlEventStore.InboxStartName(consumer, "") });
         var claims = new InboxClaim[events.Count];
         await using var reader = await claim.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

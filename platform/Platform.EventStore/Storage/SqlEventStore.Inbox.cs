@@ -163,13 +163,14 @@ public sealed partial class SqlEventStore
     // the tables, a fresh database's consumers ran at a fifth of their speed, with PostgreSQL's CPU
     // per event ten times higher.
     //
-    // Only events stored after the consumer's start count (see RecordInboxStartAsync): a consumer
-    // deployed after a stream's first events never received those, and must not wait for them.
+    // Only events stored after the consumer's start for their type count (see RecordInboxStartAsync):
+    // a consumer deployed after a stream's first events, or handling a type it did not handle then,
+    // never received those, and must not wait for them.
     internal static string EarlierUnprocessedSql(int typeCount) =>
-        "WITH earlier AS MATERIALIZED (SELECT event_id, type_name FROM events WHERE stream_id = @stream AND stream_version < @version " +
-        "AND global_position > COALESCE((SELECT c.position FROM subscription_checkpoints c WHERE c.name = @start), 0)) " +
+        "WITH earlier AS MATERIALIZED (SELECT event_id, type_name, global_position FROM events WHERE stream_id = @stream AND stream_version < @version) " +
         "SELECT count(*) FROM earlier e " +
         $"WHERE e.type_name IN ({string.Join(", ", Enumerable.Range(0, typeCount).Select(i => "@type" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)))}) " +
+        "AND e.global_position > COALESCE((SELECT c.position FROM subscription_checkpoints c WHERE c.name = @start || e.type_name), 0) " +
         "AND (SELECT 1 FROM processed_messages p WHERE p.consumer = @consumer AND p.message_id = e.event_id) IS NULL";
 
     static void AddEarlierParameters(Func<System.Data.Common.DbParameter> create, System.Data.Common.DbParameterCollection parameters,
@@ -178,7 +179,7 @@ public sealed partial class SqlEventStore
         Add(create, parameters, "stream", streamId);
         Add(create, parameters, "version", streamVersion);
         Add(create, parameters, "consumer", consumer);
-        Add(create, parameters, "start", InboxStartName(consumer));
+        Add(create, parameters, "start", InboxStartPrefix(consumer));
         for (var i = 0; i < typeNames.Count; i++)
             Add(create, parameters, "type" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), typeNames[i]);
     }
@@ -202,38 +203,51 @@ public sealed partial class SqlEventStore
         command.Parameters.Add(parameter);
     }
 
-    /// <summary>The checkpoint row that holds where <paramref name="consumer"/>'s order guard begins.</summary>
+    /// <summary>The checkpoint row that holds where <paramref name="consumer"/>'s order guard begins for events of <paramref name="typeName"/>.</summary>
     /// <param name="consumer">The consumer's stable name.</param>
-    public static string InboxStartName(string consumer) => "inbox-start:" + consumer;
+    /// <param name="typeName">A stored event type name the consumer handles.</param>
+    public static string InboxStartName(string consumer, string typeName) => InboxStartPrefix(consumer) + typeName;
+
+    static string InboxStartPrefix(string consumer) => "inbox-start:" + consumer + ":";
 
     /// <summary>
-    /// Records where <paramref name="consumer"/>'s order guard begins, unless it has begun before:
-    /// the position the outbox relay has published up to (its checkpoint
-    /// <paramref name="relayCheckpoint"/>). An ordered claim then waits only for earlier events of
-    /// the stream stored after that position. Events stored before it were published before the
-    /// consumer existed and never reach it, so without a start a consumer deployed into a running
-    /// system turned away every later event of every existing stream as out of order. Call it once
-    /// the consumer's queue exists and before this process's relay publishes.
+    /// Records where <paramref name="consumer"/>'s order guard begins for each of
+    /// <paramref name="typeNames"/> it has not handled before: the position the outbox relay has
+    /// published up to (its checkpoint <paramref name="relayCheckpoint"/>). An ordered claim then
+    /// waits only for earlier events of the stream stored after the start of their type. Events
+    /// stored before it were published before the consumer existed, or before it handled their
+    /// type, and never reach it; without a start, a consumer deployed into a running system (or
+    /// given one more event type) turned away every later event of every existing stream as out of
+    /// order. A start is never moved. Call it once the consumer's queue exists and before this
+    /// process's relay publishes.
     /// </summary>
     /// <param name="consumer">The consumer's stable name.</param>
+    /// <param name="typeNames">The stored type names of the events it handles.</param>
     /// <param name="relayCheckpoint">The outbox relay's checkpoint name.</param>
-    /// <param name="cancellationToken">Cancels the insert.</param>
-    /// <returns>True when this call recorded the start; false when the consumer had one.</returns>
-    public async Task<bool> RecordInboxStartAsync(string consumer, string relayCheckpoint, CancellationToken cancellationToken = default)
+    /// <param name="cancellationToken">Cancels the inserts.</param>
+    /// <returns>How many of the types got a start now (0 when the consumer had them all).</returns>
+    public async Task<int> RecordInboxStartAsync(string consumer, IReadOnlyList<string> typeNames, string relayCheckpoint,
+        CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(consumer);
+        ArgumentNullException.ThrowIfNull(typeNames);
         ArgumentException.ThrowIfNullOrEmpty(relayCheckpoint);
         await using var connection = await _dialect.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        command.CommandText = """
-            INSERT INTO subscription_checkpoints (name, position, updated_at)
-            SELECT @name, COALESCE((SELECT c.position FROM subscription_checkpoints c WHERE c.name = @relay), 0), @at WHERE 1 = 1
-            ON CONFLICT (name) DO NOTHING
-            """;
-        AddParameter(command, "name", InboxStartName(consumer));
-        AddParameter(command, "relay", relayCheckpoint);
-        AddParameter(command, "at", _dialect.TimestampParameter(DateTimeOffset.UtcNow));
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        var recorded = 0;
+        foreach (var typeName in typeNames)
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = """
+                INSERT INTO subscription_checkpoints (name, position, updated_at)
+                SELECT @name, COALESCE((SELECT c.position FROM subscription_checkpoints c WHERE c.name = @relay), 0), @at WHERE 1 = 1
+                ON CONFLICT (name) DO NOTHING
+                """;
+            AddParameter(command, "name", InboxStartName(consumer, typeName));
+            AddParameter(command, "relay", relayCheckpoint);
+            AddParameter(command, "at", _dialect.TimestampParameter(DateTimeOffset.UtcNow));
+            recorded += await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        return recorded;
     }
 
     /// <summary>The position a named reader has fully processed, 0 when it has none yet.</summary>

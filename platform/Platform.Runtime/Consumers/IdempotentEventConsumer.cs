@@ -122,7 +122,8 @@ public abstract class IdempotentEventConsumer
     // handles is in its inbox, committed (SqlEventStore.TryMarkProcessedInOrderAsync, in the same
     // round trip as the inbox row). Events it does not handle do not count; archived events count
     // as done.
-    IReadOnlyList<string> HandledTypes =>
+    /// <summary>The stored type names of the events this consumer handles, in ordinal order.</summary>
+    internal IReadOnlyList<string> HandledTypes =>
         HandledTypeNamesCache.GetValue(_store.Registry, static _ => new())
             .GetOrAdd(GetType(), static (_, consumer) => consumer.HandledTypeNames(), this);
 

@@ -8,9 +8,10 @@ using Platform.Runtime.Configuration;
 namespace Platform.Runtime.Consumers;
 
 /// <summary>
-/// Records, for every <see cref="IdempotentEventConsumer"/> the runtime hosts, where its order guard
-/// begins, the first time the consumer runs anywhere (<see cref="SqlEventStore.RecordInboxStartAsync"/>):
-/// the position the outbox relay has published up to. Started after the bus (its queues exist) and
+/// Records, for every <see cref="IdempotentEventConsumer"/> the runtime hosts and every event type it
+/// handles, where its order guard begins, the first time the consumer runs anywhere handling that
+/// type (<see cref="SqlEventStore.RecordInboxStartAsync"/>): the position the outbox relay has
+/// published up to. Started after the bus (its queues exist) and
 /// before this process's relay, so every event this process publishes from then on reaches the
 /// consumer, and the guard never waits for one that was published before the consumer existed.
 /// </summary>
@@ -21,22 +22,20 @@ sealed class InboxStarts(IServiceProvider services, SqlEventStore store, Platfor
         var relayCheckpoint = new OutboxRelayOptions().CheckpointName;
         using var scope = services.CreateScope();
         foreach (var type in options.EventConsumers.Where(typeof(IdempotentEventConsumer).IsAssignableFrom))
-            await store.RecordInboxStartAsync(NameOf(scope.ServiceProvider, type), relayCheckpoint, cancellationToken).ConfigureAwait(false);
-    }
-
-    // The consumer's own name (it may override it); its type's name, the default, when it cannot be
-    // made outside a message (a constructor that takes the consume context).
-    string NameOf(IServiceProvider scope, Type type)
-    {
-        try
         {
-            return ((IdempotentEventConsumer)scope.GetRequiredService(type)).InboxName;
-        }
-        catch (Exception exception) when (exception is InvalidOperationException or MassTransit.ConfigurationException)
-        {
-            logger.LogWarning(exception, "Could not create {Consumer} at start to read its inbox name; its order guard begins under its type's name",
-                type.FullName);
-            return type.FullName!;
+            IdempotentEventConsumer consumer;
+            try
+            {
+                consumer = (IdempotentEventConsumer)scope.ServiceProvider.GetRequiredService(type);
+            }
+            catch (Exception exception) when (exception is InvalidOperationException or MassTransit.ConfigurationException)
+            {
+                // A constructor that needs a consume context: its guard waits for every earlier event, as before.
+                logger.LogWarning(exception, "Could not create {Consumer} at start; its order guard has no start and waits for every earlier event of a stream",
+                    type.FullName);
+                continue;
+            }
+            await store.RecordInboxStartAsync(consumer.InboxName, consumer.HandledTypes, relayCheckpoint, cancellationToken).ConfigureAwait(false);
         }
     }
 
