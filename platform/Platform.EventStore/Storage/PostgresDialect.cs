@@ -65,10 +65,10 @@ sealed class PostgresDialect : StoreDialect
     // the statements of a batch did, two per event). A data-modifying CTE's rows are not visible
     // to the rest of its statement, so an earlier event of the stream claimed earlier in the same
     // request is counted as processed explicitly; an event repeated in the request is recorded at
-    // its first place only. Only events stored after the consumer's start for their type count
-    // ($7 is the start rows' name prefix, see SqlEventStore.RecordInboxStartAsync). The guard keeps the plan of EarlierUnprocessedSql: the stream's earlier
-    // events by the stream index (OFFSET 0 keeps the type filter off the type index), then a
-    // primary-key probe of the inbox per event.
+    // its first place only. Only events stored after the consumer's start for their type count ($7
+    // is the start rows' name prefix, see SqlEventStore.RecordInboxStartAsync). The guard keeps the
+    // plan of EarlierUnprocessedSql: the stream's earlier events by the stream index (OFFSET 0 keeps
+    // the type filter off the type index), then a primary-key probe of the inbox per event.
     internal const string ClaimManySql = """
         WITH request AS (
             SELECT r.event_id, r.stream_id, r.stream_version, r.n

@@ -11,9 +11,9 @@ namespace Platform.Runtime.Consumers;
 /// Records, for every <see cref="IdempotentEventConsumer"/> the runtime hosts and every event type it
 /// handles, where its order guard begins, the first time the consumer runs anywhere handling that
 /// type (<see cref="SqlEventStore.RecordInboxStartAsync"/>): the position the outbox relay has
-/// published up to. Started after the bus (its queues exist) and
-/// before this process's relay, so every event this process publishes from then on reaches the
-/// consumer, and the guard never waits for one that was published before the consumer existed.
+/// published up to. Started after the bus (its queues exist) and before this process's relay, so
+/// every event this process publishes from then on reaches the consumer, and the guard never waits
+/// for one that was published before the consumer existed or handled its type.
 /// </summary>
 sealed class InboxStarts(IServiceProvider services, SqlEventStore store, PlatformOptions options, ILogger<InboxStarts> logger) : IHostedService
 {
