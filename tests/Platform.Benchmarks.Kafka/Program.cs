@@ -28,7 +28,9 @@ using Shop.Orders;
 // 100,000-event rounds its consumer lost records to the mock's bounded log and a round never ended.
 // "bare-mt" is the bare loop handing each record to a plain MassTransit mediator (resolved from DI,
 // a consumer that only counts, no filter of the platform's): the floor of any path that runs the
-// generated code in MassTransit's pipeline, as issue 8 asks.
+// generated code in MassTransit's pipeline, as issue 8 asks. "bare-mt-hdr", run only when named, is
+// both: the relay's headers written, read back and set on the mediator's send, as the platform's
+// hand-over does (PLATFORM_BENCH_EVENTS=40000, as for bare-hdr).
 //
 // --publish-only runs the platform's publisher alone (no consumer; a round ends when its last
 // transaction committed), to show what producing costs by itself.
@@ -52,10 +54,10 @@ Console.WriteLine($"Kafka path vs bare Confluent.Kafka loop: {count:N0} events p
 var database = Path.Combine(Path.GetTempPath(), $"kafka-bench-{Guid.NewGuid():N}.db");
 Contender[] all = [new PlatformContender(cluster, database, consume: !publishOnly), new BareContender(cluster, transactional: false),
     new BareContender(cluster, transactional: true), new BareContender(cluster, transactional: false, headers: true),
-    new BareContender(cluster, transactional: false, mediator: true)];
+    new BareContender(cluster, transactional: false, mediator: true), new BareContender(cluster, transactional: false, headers: true, mediator: true)];
 // --only a,b: just those contenders (e.g. to profile one); the ratios then need both of theirs.
 var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault()?.Split(',');
-var contenders = all.Where(c => publishOnly ? c.Name == "platform" : only?.Contains(c.Name) ?? c.Name != "bare-hdr").ToArray();
+var contenders = all.Where(c => publishOnly ? c.Name == "platform" : only?.Contains(c.Name) ?? c.Name is not ("bare-hdr" or "bare-mt-hdr")).ToArray();
 foreach (var contender in contenders)
     await contender.StartAsync();
 await Task.Delay(TimeSpan.FromSeconds(3)); // every consumer joined its group before the first round
@@ -100,7 +102,7 @@ double Median(List<double> values) => values.Order().ElementAt(values.Count / 2)
 foreach (var (name, values) in results)
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-9} {Median(values),10:N0} events/s (runs: {string.Join(", ", values.Select(v => v.ToString("N0", CultureInfo.InvariantCulture)))})"));
 // Rounds ran one after another, so each round's ratio compares neighbours in time.
-foreach (var (a, b) in new[] { ("platform", "bare"), ("platform", "bare-tx"), ("platform", "bare-hdr"), ("platform", "bare-mt"), ("bare-tx", "bare"), ("bare-hdr", "bare"), ("bare-mt", "bare") })
+foreach (var (a, b) in new[] { ("platform", "bare"), ("platform", "bare-tx"), ("platform", "bare-hdr"), ("platform", "bare-mt"), ("platform", "bare-mt-hdr"), ("bare-tx", "bare"), ("bare-hdr", "bare"), ("bare-mt", "bare"), ("bare-mt-hdr", "bare") })
 {
     if (results.ContainsKey(a) && results.ContainsKey(b))
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -181,11 +183,14 @@ sealed class PlatformContender(KafkaMockCluster cluster, string database, bool c
 /// a MassTransit mediator), and a producer keyed like the relay.
 /// </summary>
 sealed class BareContender(KafkaMockCluster cluster, bool transactional, bool headers = false, bool mediator = false)
-    : Contender(transactional ? "bare-tx" : headers ? "bare-hdr" : mediator ? "bare-mt" : "bare")
+    : Contender(NameOf(transactional, headers, mediator))
 {
+    static string NameOf(bool transactional, bool headers, bool mediator) =>
+        transactional ? "bare-tx" : (headers, mediator) switch { (true, true) => "bare-mt-hdr", (true, false) => "bare-hdr", (false, true) => "bare-mt", _ => "bare" };
+
     readonly Counter _counter = new();
     readonly CancellationTokenSource _stop = new();
-    readonly string _topic = (transactional ? "bare-tx" : headers ? "bare-hdr" : mediator ? "bare-mt" : "bare") + ".events.order";
+    readonly string _topic = NameOf(transactional, headers, mediator) + ".events.order";
     readonly EventTypeDescriptor _descriptor = OrdersDomain.CreateEventTypeRegistry().Get(typeof(OrderPlaced));
     Task? _consuming;
     IProducer<string, byte[]>? _producer;
@@ -219,8 +224,17 @@ sealed class BareContender(KafkaMockCluster cluster, bool transactional, bool he
                 var message = _descriptor.Deserialize(record.Message.Value, _descriptor.SchemaVersion);
                 if (bus is null)
                     _counter.Seen();
-                else // the consumer counts
+                else if (!headers) // the consumer counts
                     bus.Send((OrderPlaced)message).GetAwaiter().GetResult();
+                else
+                {
+                    var read = record.Message.Headers.Select(h => (h.Key, Value: System.Text.Encoding.UTF8.GetString(h.GetValueBytes()))).ToArray();
+                    bus.Send((OrderPlaced)message, Pipe.Execute<SendContext<OrderPlaced>>(context =>
+                    {
+                        foreach (var (key, value) in read)
+                            context.Headers.Set(key, value);
+                    })).GetAwaiter().GetResult();
+                }
             }
             consumer.Close();
         }, TaskCreationOptions.LongRunning);
