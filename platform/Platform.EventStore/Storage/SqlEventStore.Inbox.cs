@@ -102,9 +102,7 @@ public sealed partial class SqlEventStore
     /// <see cref="TryMarkProcessedInOrderAsync(string, Guid, string, long, IReadOnlyList{string}, EventStoreTransaction, CancellationToken)"/>
     /// for several events at once, answered as if claimed one after the other in the order given:
     /// every inbox row and every order count in one statement on PostgreSQL, one claim after the
-    /// other elsewhere. What a consumer committing several deliveries in one transaction asks. The
-    /// guard takes an event claimed earlier in the request as processed: a caller that turns one
-    /// down must turn down the events of its stream after it in the request too.
+    /// other elsewhere. What a consumer committing several deliveries in one transaction asks.
     /// </summary>
     /// <param name="consumer">The consumer's stable name.</param>
     /// <param name="events">The events: id, stream and version.</param>

@@ -128,20 +128,13 @@ public sealed class InboxCommitGroups : IAsyncDisposable
                 var claims = await _owner._store.TryMarkProcessedInOrderAsync(_consumer, requests, _typeNames, transaction, CancellationToken.None)
                     .ConfigureAwait(false);
                 List<Guid>? turnedDown = null;
-                HashSet<string>? streamsTurnedDown = null;
                 for (var i = 0; i < batch.Count; i++)
                 {
                     outcomes[i] = !claims[i].Recorded ? InboxOutcome.Duplicate
                         : claims[i].EarlierUnprocessed > 0 ? InboxOutcome.OutOfOrder(claims[i].EarlierUnprocessed)
-                        // The guard took an event of the same stream claimed earlier in this group as
-                        // done; turned down, it will not commit, so neither may what comes after it.
-                        : streamsTurnedDown?.Contains(requests[i].StreamId) == true ? InboxOutcome.OutOfOrder(1)
                         : InboxOutcome.Committed;
                     if (outcomes[i].Kind == InboxOutcomeKind.OutOfOrder)
-                    {
                         (turnedDown ??= []).Add(requests[i].EventId);
-                        (streamsTurnedDown ??= new(StringComparer.Ordinal)).Add(requests[i].StreamId);
-                    }
                 }
                 // An event that overtook its predecessor gives its claim back and comes again (retried by the endpoint).
                 if (turnedDown is not null)
