@@ -66,9 +66,9 @@ sealed class PostgresDialect : StoreDialect
     // to the rest of its statement, so an earlier event of the stream claimed earlier in the same
     // request is counted as processed explicitly; an event repeated in the request is recorded at
     // its first place only. Only events stored after the consumer's start for their type count ($7
-    // is the start rows' name prefix, see SqlEventStore.RecordInboxStartAsync), and only the latest
-    // of them, found as in EarlierUnprocessedSql: a walk back one version at a time by the stream
-    // index, then a primary-key probe of the inbox.
+    // is the start rows' name prefix, see SqlEventStore.RecordInboxStartAsync). The guard keeps the
+    // plan of EarlierUnprocessedSql: the stream's earlier events by the stream index (OFFSET 0 keeps
+    // the type filter off the type index), then a primary-key probe of the inbox per event.
     internal const string ClaimManySql = """
         WITH request AS (
             SELECT r.event_id, r.stream_id, r.stream_version, r.n
@@ -80,31 +80,17 @@ sealed class PostgresDialect : StoreDialect
             RETURNING message_id
         ), recorded AS (
             SELECT min(r.n) AS n, r.event_id FROM request r WHERE r.event_id IN (SELECT message_id FROM inserted) GROUP BY r.event_id
-        ), floor AS (
-            SELECT COALESCE(min(COALESCE((SELECT c.position FROM subscription_checkpoints c WHERE c.name = $7 || t.name), 0)), 0) AS position
-            FROM unnest($6::text[]) t(name)
         )
         SELECT r.n,
                EXISTS (SELECT 1 FROM recorded d WHERE d.n = r.n),
                CASE WHEN r.stream_version <= 1 OR cardinality($6::text[]) = 0 THEN 0 ELSE (
-                   WITH RECURSIVE walk(stream_version, global_position, event_id, hit) AS (
-                       SELECT e.stream_version, e.global_position, e.event_id,
-                              e.type_name = ANY($6::text[])
-                              AND e.global_position > COALESCE((SELECT c.position FROM subscription_checkpoints c WHERE c.name = $7 || e.type_name), 0)
-                       FROM events e WHERE e.stream_id = r.stream_id AND e.stream_version = r.stream_version - 1
-                     UNION ALL
-                       SELECT e.stream_version, e.global_position, e.event_id,
-                              e.type_name = ANY($6::text[])
-                              AND e.global_position > COALESCE((SELECT c.position FROM subscription_checkpoints c WHERE c.name = $7 || e.type_name), 0)
-                       FROM walk w CROSS JOIN LATERAL (
-                           SELECT e.stream_version, e.global_position, e.event_id, e.type_name FROM events e
-                           WHERE e.stream_id = r.stream_id AND e.stream_version = w.stream_version - 1 LIMIT 1) e
-                       WHERE NOT w.hit AND w.global_position > (SELECT position FROM floor)
-                   )
-                   SELECT count(*) FROM walk w
-                   WHERE w.hit
-                     AND (SELECT 1 FROM processed_messages p WHERE p.consumer = $4 AND p.message_id = w.event_id) IS NULL
-                     AND NOT EXISTS (SELECT 1 FROM recorded d WHERE d.event_id = w.event_id AND d.n < r.n))
+                   SELECT count(*) FROM (
+                       SELECT e.event_id, e.type_name, e.global_position FROM events e
+                       WHERE e.stream_id = r.stream_id AND e.stream_version < r.stream_version OFFSET 0) e
+                   WHERE e.type_name = ANY($6::text[])
+                     AND e.global_position > COALESCE((SELECT c.position FROM subscription_checkpoints c WHERE c.name = $7 || e.type_name), 0)
+                     AND (SELECT 1 FROM processed_messages p WHERE p.consumer = $4 AND p.message_id = e.event_id) IS NULL
+                     AND NOT EXISTS (SELECT 1 FROM recorded d WHERE d.event_id = e.event_id AND d.n < r.n))
                END
         FROM request r
         ORDER BY r.n
@@ -131,8 +117,6 @@ sealed class PostgresDialect : StoreDialect
     }
 
     public override bool PositionsCommitInOrder => false;
-
-    public override bool LateralLookups => true;
 
     public override EventStoreDbContext CreateContext() => _contexts.CreateDbContext();
 

@@ -62,7 +62,7 @@ public sealed partial class SqlEventStore
             return new InboxClaim(await TryMarkProcessedAsync(consumer, messageId, transaction, cancellationToken).ConfigureAwait(false), 0);
 
         var connection = transaction.Connection;
-        var earlierSql = EarlierUnprocessedSql(typeNames.Count, _dialect.LateralLookups);
+        var earlierSql = EarlierUnprocessedSql(typeNames.Count);
         void AddEarlier(Func<System.Data.Common.DbParameter> create, System.Data.Common.DbParameterCollection parameters) =>
             AddEarlierParameters(create, parameters, consumer, streamId, streamVersion, typeNames);
 
@@ -152,12 +152,12 @@ public sealed partial class SqlEventStore
         }
     }
 
-    // The order guard: 1 when the latest earlier event of the stream of the consumer's types is not
-    // in its inbox, else 0.
+    // The order guard's count: earlier events of the stream, of the consumer's types, not in its inbox.
     //
-    // Written so that its only plan is the cheap one, whatever the statistics: index probes of the
-    // stream's earlier events (below), then one primary-key probe of the inbox (a scalar subquery
-    // stays a per-row SubPlan; NOT EXISTS becomes an anti join). An earlier NOT EXISTS
+    // Written so that its only plan is the cheap one, whatever the statistics: the stream's earlier
+    // events by the (stream_id, stream_version) index (the materialized CTE keeps the type filter
+    // away from ix_events_type_name_timestamp), then one primary-key probe of the inbox per event (a
+    // scalar subquery stays a per-row SubPlan; NOT EXISTS becomes an anti join). The NOT EXISTS
     // form, prepared while the tables were new and small, was cached by PostgreSQL as a generic plan
     // that read the consumer's whole inbox for every earlier event: until autovacuum first analyzed
     // the tables, a fresh database's consumers ran at a fifth of their speed, with PostgreSQL's CPU
@@ -166,34 +166,12 @@ public sealed partial class SqlEventStore
     // Only events stored after the consumer's start for their type count (see RecordInboxStartAsync):
     // a consumer deployed after a stream's first events, or handling a type it did not handle then,
     // never received those, and must not wait for them.
-    //
-    // And only the latest of them: a consumer commits an event only once the latest counting one
-    // before it is in its inbox, so when that one is there all earlier ones are too. The walk goes
-    // back one version at a time by the (stream_id, stream_version) index, each step an equality
-    // probe whatever the statistics, and stops at the first counting event or below the earliest of
-    // the consumer's starts. Counting every earlier event read a stream's whole history for each
-    // event: on a stream of thousands, thousands of index entries and inbox probes per claim.
-    // (On PostgreSQL each step is a LATERAL subquery with LIMIT 1, which the planner cannot flatten:
-    // as a plain join, a generic plan read the whole stream once and filtered it at every step.)
-    internal static string EarlierUnprocessedSql(int typeCount, bool lateral)
-    {
-        var types = Enumerable.Range(0, typeCount).Select(i => "@type" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-        var counts = $"(e.type_name IN ({string.Join(", ", types)}) " +
-                     "AND e.global_position > COALESCE((SELECT c.position FROM subscription_checkpoints c WHERE c.name = @start || e.type_name), 0))";
-        var floor = $"(SELECT min(COALESCE(c.position, 0)) FROM ({string.Join(" UNION ALL ", types.Select(t => "SELECT " + t + " AS name"))}) t " +
-                    "LEFT JOIN subscription_checkpoints c ON c.name = @start || t.name)";
-        return "WITH RECURSIVE walk(stream_version, global_position, event_id, hit) AS (" +
-               $"SELECT e.stream_version, e.global_position, e.event_id, {counts} FROM events e " +
-               "WHERE e.stream_id = @stream AND e.stream_version = @version - 1 " +
-               $"UNION ALL SELECT e.stream_version, e.global_position, e.event_id, {counts} FROM walk w " +
-               (lateral
-                   ? "CROSS JOIN LATERAL (SELECT e.stream_version, e.global_position, e.event_id, e.type_name FROM events e " +
-                     "WHERE e.stream_id = @stream AND e.stream_version = w.stream_version - 1 LIMIT 1) e "
-                   : "JOIN events e ON e.stream_id = @stream AND e.stream_version = w.stream_version - 1 ") +
-               $"WHERE NOT w.hit AND w.global_position > {floor}) " +
-               "SELECT count(*) FROM walk w " +
-               "WHERE w.hit AND (SELECT 1 FROM processed_messages p WHERE p.consumer = @consumer AND p.message_id = w.event_id) IS NULL";
-    }
+    internal static string EarlierUnprocessedSql(int typeCount) =>
+        "WITH earlier AS MATERIALIZED (SELECT event_id, type_name, global_position FROM events WHERE stream_id = @stream AND stream_version < @version) " +
+        "SELECT count(*) FROM earlier e " +
+        $"WHERE e.type_name IN ({string.Join(", ", Enumerable.Range(0, typeCount).Select(i => "@type" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)))}) " +
+        "AND e.global_position > COALESCE((SELECT c.position FROM subscription_checkpoints c WHERE c.name = @start || e.type_name), 0) " +
+        "AND (SELECT 1 FROM processed_messages p WHERE p.consumer = @consumer AND p.message_id = e.event_id) IS NULL";
 
     static void AddEarlierParameters(Func<System.Data.Common.DbParameter> create, System.Data.Common.DbParameterCollection parameters,
         string consumer, string streamId, long streamVersion, IReadOnlyList<string> typeNames)
@@ -300,10 +278,7 @@ public sealed partial class SqlEventStore
 
 /// <summary>What <see cref="SqlEventStore.TryMarkProcessedInOrderAsync"/> found.</summary>
 /// <param name="Recorded">True when the inbox row was inserted; false for a message the consumer had already processed.</param>
-/// <param name="EarlierUnprocessed">
-/// 1 when the latest earlier event of the stream of the consumer's types (stored after its start for
-/// that type) is not in its inbox yet, the event having come before its predecessor; else 0.
-/// </param>
+/// <param name="EarlierUnprocessed">Earlier events of the stream, of the consumer's types, not yet in its inbox.</param>
 public readonly record struct InboxClaim(bool Recorded, long EarlierUnprocessed);
 
 /// <summary>One event a consumer claims in <see cref="SqlEventStore.TryMarkProcessedInOrderAsync(string, IReadOnlyList{InboxClaimRequest}, IReadOnlyList{string}, EventStoreTransaction, CancellationToken)"/>.</summary>

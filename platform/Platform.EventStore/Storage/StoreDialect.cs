@@ -23,12 +23,6 @@ abstract class StoreDialect : IAsyncDisposable
     /// </summary>
     public abstract bool PositionsCommitInOrder { get; }
 
-    /// <summary>
-    /// Whether the order guard's walk looks up each earlier version through a LATERAL subquery
-    /// (PostgreSQL, where a plain join could be planned as one scan of the whole stream).
-    /// </summary>
-    public virtual bool LateralLookups => false;
-
     public abstract EventStoreDbContext CreateContext();
 
     /// <summary>Reads the <c>timestamp</c> column as EF Core stores it on this database.</summary>
