@@ -330,22 +330,84 @@ public abstract partial class EventStoreBehaviour
         async Task<Storage.InboxClaim> Claim(string consumer, int index, string[] types)
         {
             await using var transaction = await Store.BeginTransactionAsync();
-            var claim = await Store.TryMarkProcessedInOrderAsync(consumer, stored[index].EventId, stream, stored[index].StreamVersion,
-                types, transaction);
+            var claim = await Store.TryMarkProcessedInOrderAsync(consumer, stream, stored[index].StreamVersion, types, transaction);
             // What an ordered consumer does: commit only a first delivery with nothing earlier pending.
             if (claim is { Recorded: true, EarlierUnprocessed: 0 })
                 await transaction.CommitAsync();
             return claim;
         }
 
-        Assert.Equal(new(true, 2), await Claim("ordered", 2, handled));
+        Assert.Equal(new(false, 2), await Claim("ordered", 2, handled));
         Assert.Equal(new(true, 0), await Claim("ordered", 0, handled));
-        Assert.Equal(new(true, 1), await Claim("ordered", 2, handled));
+        Assert.Equal(new(false, 1), await Claim("ordered", 2, handled));
         Assert.Equal(new(true, 0), await Claim("ordered", 1, handled));
         Assert.Equal(new(true, 0), await Claim("ordered", 2, handled));
-        Assert.Equal(new(false, 0), await Claim("ordered", 2, handled));
+        Assert.Equal(3, await Store.GetConsumerStreamVersionAsync("ordered", stream));
+        Assert.True((await Claim("ordered", 2, handled)).IsRedelivery);
+        Assert.True((await Claim("ordered", 0, handled)).IsRedelivery);
+        Assert.Equal(3, await Store.GetConsumerStreamVersionAsync("ordered", stream));
         // Earlier events of types the consumer does not handle do not hold it back.
         Assert.Equal(new(true, 0), await Claim("other", 2, ["shop.other-event"]));
+        Assert.Equal(0, await Store.GetConsumerStreamVersionAsync("none", stream));
+    }
+
+    // The guard reads the stream only between where the consumer is and the event: on a long
+    // stream a claim costs the same as on a short one, and the inbox is one row per stream.
+    [SkippableFact]
+    public async Task the_ordered_inbox_keeps_one_row_per_stream_and_finds_a_gap_anywhere_in_a_long_stream()
+    {
+        var stream = "cart-" + Guid.NewGuid().ToString("N");
+        await Store.AppendAsync(stream, "cart", ExpectedVersion.NoStream, Items(300));
+        string[] handled = [(await Store.ReadStreamAsync(stream).FirstAsync()).TypeName];
+        var consumer = "long-" + Guid.NewGuid().ToString("N");
+        async Task<Storage.InboxClaim> Claim(long version)
+        {
+            await using var transaction = await Store.BeginTransactionAsync();
+            var claim = await Store.TryMarkProcessedInOrderAsync(consumer, stream, version, handled, transaction);
+            await transaction.CommitAsync();
+            return claim;
+        }
+
+        for (var version = 1; version <= 250; version++)
+            Assert.Equal(new(true, 0), await Claim(version));
+        Assert.Equal(new(false, 49), await Claim(300)); // 251-299 are missing
+        Assert.Equal(new(false, 1), await Claim(252));
+        Assert.True((await Claim(17)).IsRedelivery);
+        Assert.Equal(250, await Store.GetConsumerStreamVersionAsync(consumer, stream));
+        await using var context = Store.CreateDbContext();
+        Assert.Equal(1, await context.ConsumerStreams.CountAsync(s => s.Consumer == consumer));
+    }
+
+    // Two transactions claim the same event at once (two runtime instances got the same delivery):
+    // one moves the row, the other is told it is a redelivery once the first commits.
+    [SkippableFact]
+    public async Task an_event_claimed_by_two_transactions_at_once_is_recorded_by_one_of_them()
+    {
+        var stream = "cart-" + Guid.NewGuid().ToString("N");
+        await Store.AppendAsync(stream, "cart", ExpectedVersion.NoStream, Items(2));
+        string[] handled = [(await Store.ReadStreamAsync(stream).FirstAsync()).TypeName];
+        var consumer = "twice-" + Guid.NewGuid().ToString("N");
+        await using (var first = await Store.BeginTransactionAsync())
+        {
+            Assert.Equal(new(true, 0), await Store.TryMarkProcessedInOrderAsync(consumer, stream, 1, handled, first));
+            await first.CommitAsync();
+        }
+
+        await using var one = await Store.BeginTransactionAsync();
+        Assert.Equal(new(true, 0), await Store.TryMarkProcessedInOrderAsync(consumer, stream, 2, handled, one));
+        // On SQLite the second transaction cannot begin before the first ends (one writer at a time).
+        var secondClaim = Task.Run(async () =>
+        {
+            await using var two = await Store.BeginTransactionAsync();
+            var claim = await Store.TryMarkProcessedInOrderAsync(consumer, [new(stream, 2)], handled, two);
+            await two.CommitAsync();
+            return claim[0];
+        });
+        await Task.Delay(300);
+        Assert.False(secondClaim.IsCompleted);
+        await one.CommitAsync();
+        Assert.True((await secondClaim.WaitAsync(TimeSpan.FromSeconds(30))).IsRedelivery);
+        Assert.Equal(2, await Store.GetConsumerStreamVersionAsync(consumer, stream));
     }
 
     // A consumer deployed into a running system, or given one more event type, never receives the
@@ -368,7 +430,7 @@ public abstract partial class EventStoreBehaviour
         await Store.AppendAsync(cart, "cart", ExpectedVersion.Exactly(2),
             [EventData.Create(new CounterIncremented(2)), EventData.Create(new ItemAdded("b", 1)), EventData.Create(new CounterIncremented(3))]);
         var events = await Store.ReadStreamAsync(cart).ToListAsync();
-        static Storage.InboxClaimRequest Request(EventEnvelope e) => new(e.EventId, e.StreamId, e.StreamVersion);
+        static Storage.InboxClaimRequest Request(EventEnvelope e) => new(e.StreamId, e.StreamVersion);
         async Task<T> InTransaction<T>(Func<Storage.EventStoreTransaction, Task<T>> claim)
         {
             await using var transaction = await Store.BeginTransactionAsync(); // rolled back
@@ -376,10 +438,10 @@ public abstract partial class EventStoreBehaviour
         }
 
         // Version 3: version 1 came before the consumer, so nothing holds it back.
-        Assert.Equal(new(true, 0), await InTransaction(t => Store.TryMarkProcessedInOrderAsync(consumer, events[2].EventId, cart, 3, [counted], t)));
-        // Version 5 still waits for version 3, alone and in a group that claims 3 after it (one statement on PostgreSQL).
-        Assert.Equal(new(true, 1), await InTransaction(t => Store.TryMarkProcessedInOrderAsync(consumer, events[4].EventId, cart, 5, [counted], t)));
-        Assert.Equal<Storage.InboxClaim>([new(true, 1), new(true, 0)],
+        Assert.Equal(new(true, 0), await InTransaction(t => Store.TryMarkProcessedInOrderAsync(consumer, cart, 3, [counted], t)));
+        // Version 5 still waits for version 3, alone and in a group that claims 3 after it.
+        Assert.Equal(new(false, 1), await InTransaction(t => Store.TryMarkProcessedInOrderAsync(consumer, cart, 5, [counted], t)));
+        Assert.Equal<Storage.InboxClaim>([new(false, 1), new(true, 0)],
             await InTransaction(t => Store.TryMarkProcessedInOrderAsync(consumer, [Request(events[4]), Request(events[2])], [counted], t)));
 
         // The consumer now handles the other type too, from a later start: its version 2 came before
@@ -387,12 +449,12 @@ public abstract partial class EventStoreBehaviour
         await Store.SaveCheckpointAsync(relay, events[2].GlobalPosition);
         Assert.Equal(1, await Store.RecordInboxStartAsync(consumer, [counted, added], relay));
         string[] both = [counted, added];
-        Assert.Equal(new(true, 2), await InTransaction(t => Store.TryMarkProcessedInOrderAsync(consumer, events[4].EventId, cart, 5, both, t)));
-        Assert.Equal<Storage.InboxClaim>([new(true, 1), new(true, 0)],
+        Assert.Equal(new(false, 2), await InTransaction(t => Store.TryMarkProcessedInOrderAsync(consumer, cart, 5, both, t)));
+        Assert.Equal<Storage.InboxClaim>([new(false, 1), new(true, 0)],
             await InTransaction(t => Store.TryMarkProcessedInOrderAsync(consumer, [Request(events[3]), Request(events[2])], both, t)));
 
         // A consumer without a start waits for every earlier event, as before.
-        Assert.Equal(new(true, 4), await InTransaction(t => Store.TryMarkProcessedInOrderAsync(consumer + "-new", events[4].EventId, cart, 5, both, t)));
+        Assert.Equal(new(false, 4), await InTransaction(t => Store.TryMarkProcessedInOrderAsync(consumer + "-new", cart, 5, both, t)));
     }
 
     // A group commit claims many deliveries at once (one statement on PostgreSQL, one after the
@@ -402,34 +464,49 @@ public abstract partial class EventStoreBehaviour
     {
         var cart = "cart-" + Guid.NewGuid().ToString("N");
         var other = "cart-" + Guid.NewGuid().ToString("N");
+        var third = "cart-" + Guid.NewGuid().ToString("N");
         await Store.AppendAsync(cart, "cart", ExpectedVersion.NoStream, Items(3));
         await Store.AppendAsync(other, "cart", ExpectedVersion.NoStream, Items(2));
+        await Store.AppendAsync(third, "cart", ExpectedVersion.NoStream, Items(2));
         var c = await Store.ReadStreamAsync(cart).ToListAsync();
         var o = await Store.ReadStreamAsync(other).ToListAsync();
+        var t = await Store.ReadStreamAsync(third).ToListAsync();
         string[] handled = [c[0].TypeName];
         var consumer = "group-" + Guid.NewGuid().ToString("N");
         await using (var first = await Store.BeginTransactionAsync())
         {
-            Assert.Equal(new(true, 0), await Store.TryMarkProcessedInOrderAsync(consumer, o[0].EventId, other, 1, handled, first));
+            Assert.Equal(new(true, 0), await Store.TryMarkProcessedInOrderAsync(consumer, other, 1, handled, first));
             await first.CommitAsync();
         }
-        static Storage.InboxClaimRequest Request(EventEnvelope e) => new(e.EventId, e.StreamId, e.StreamVersion);
+        static Storage.InboxClaimRequest Request(EventEnvelope e) => new(e.StreamId, e.StreamVersion);
 
         await using var transaction = await Store.BeginTransactionAsync();
-        var claims = await Store.TryMarkProcessedInOrderAsync(consumer,
-            [Request(c[2]), Request(c[0]), Request(c[1]), Request(c[0]), Request(o[1]), Request(o[0])], handled, transaction);
-
+        // Every event of another stream: one statement on PostgreSQL.
         Assert.Equal<Storage.InboxClaim>([
-            new(true, 2),   // version 3 first: 1 and 2 come later in the group
+            new(false, 1),  // cart's version 1 is missing
+            new(true, 0),   // other's version 1 was processed before the group
+            new(true, 0),
+        ], await Store.TryMarkProcessedInOrderAsync(consumer, [Request(c[1]), Request(o[1]), Request(t[0])], handled, transaction));
+        // A stream more than once: one claim after the other, each seeing those before it.
+        Assert.Equal<Storage.InboxClaim>([
+            new(false, 2),  // version 3 first: 1 and 2 come later in the group
             new(true, 0),
             new(true, 0),   // version 1 was claimed just before it
             new(false, 0),  // the same delivery again
-            new(true, 0),   // its version 1 was processed before the group
-            new(false, 0),  // and that one is a redelivery
-        ], claims);
+            new(true, 0),
+            new(false, 0),  // other's version 2, claimed by the group before
+            new(false, 0),  // and its version 1, a redelivery
+        ], await Store.TryMarkProcessedInOrderAsync(consumer,
+            [Request(c[2]), Request(c[0]), Request(c[1]), Request(c[0]), Request(c[2]), Request(o[1]), Request(o[0])], handled, transaction));
+        await transaction.CommitAsync();
+        Assert.Equal(3, await Store.GetConsumerStreamVersionAsync(consumer, cart));
+        Assert.Equal(2, await Store.GetConsumerStreamVersionAsync(consumer, other));
+        Assert.Equal(1, await Store.GetConsumerStreamVersionAsync(consumer, third));
+
         // Earlier events of types the consumer does not handle do not hold it back.
+        await using var again = await Store.BeginTransactionAsync();
         Assert.Equal<Storage.InboxClaim>([new(true, 0), new(true, 0)],
-            await Store.TryMarkProcessedInOrderAsync(consumer + "-other", [Request(c[2]), Request(c[1])], ["shop.other-event"], transaction));
+            await Store.TryMarkProcessedInOrderAsync(consumer + "-other", [Request(c[2]), Request(o[1])], ["shop.other-event"], again));
     }
 
     sealed class RecordingPublisher(int failAfterBatches) : IEventPublisher

@@ -118,8 +118,8 @@ public sealed class DeadLetterTests
         await Eventually.HoldsAsync(async () => await letters.GetAsync(letter.Id) is null, "the replayed letter to be removed");
         Assert.Equal(6, poison.AttemptsOf(poisoned));
         Assert.Equal(stored.EventId, poison.Consumed[poisoned.ToString("D")]);
-        // The replay committed the inbox row: the same event again would change nothing.
-        Assert.False(await host.EventStore.TryMarkProcessedAsync(typeof(PoisonableConsumer).FullName!, stored.EventId));
+        // The replay moved the consumer's row for the stream: the same event again would change nothing.
+        Assert.Equal(stored.StreamVersion, await host.EventStore.GetConsumerStreamVersionAsync(typeof(PoisonableConsumer).FullName!, stored.StreamId));
         Assert.Empty(await letters.ListAsync(includeDiscarded: true));
         // Each other order's effects committed once. A delivery that shared a group transaction with
         // the poison event and ran before it ran once more after the rollback (InboxCommitGroups).
@@ -128,7 +128,7 @@ public sealed class DeadLetterTests
         {
             var placed = (await host.EventStore.ReadStreamAsync(other.ToString("D")).ToListAsync()).Single();
             Assert.Equal(placed.EventId, poison.Consumed[other.ToString("D")]);
-            Assert.False(await host.EventStore.TryMarkProcessedAsync(typeof(PoisonableConsumer).FullName!, placed.EventId));
+            Assert.Equal(placed.StreamVersion, await host.EventStore.GetConsumerStreamVersionAsync(typeof(PoisonableConsumer).FullName!, placed.StreamId));
         }
     }
 

@@ -91,7 +91,7 @@ public sealed class TwoInstanceTests(DedicatedBrokers brokers, ITestOutputHelper
             "the two instances to consume and project every event", TimeSpan.FromSeconds(90), async () =>
                 $"handled {sinks[0].HandledInOrder().Count} + {sinks[1].HandledInOrder().Count} of {events.Count} " +
                 $"({sinks.SelectMany(s => s.HandledInOrder()).Select(h => h.EventId).Distinct().Count()} distinct, " +
-                $"{await Orders.CountRowsAsync(first.EventStore, "consumer_effects")} effect rows, {await Orders.CountRowsAsync(first.EventStore, "processed_messages")} inbox rows), projection at " +
+                $"{await Orders.CountRowsAsync(first.EventStore, "consumer_effects")} effect rows, {await Orders.CountRowsAsync(first.EventStore, "consumer_streams")} inbox rows), projection at " +
                 $"{await first.EventStore.GetCheckpointAsync("projection:OrderSummary")} of {last}");
 
         var handled = sinks.Select(s => s.HandledInOrder()).ToArray();

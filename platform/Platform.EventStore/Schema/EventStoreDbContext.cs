@@ -23,6 +23,9 @@ public abstract class EventStoreDbContext(DbContextOptions options) : DbContext(
     /// <summary>The inbox of idempotent consumers.</summary>
     public DbSet<ProcessedMessageRecord> ProcessedMessages => Set<ProcessedMessageRecord>();
 
+    /// <summary>The inbox of ordered event consumers: the last version processed per consumer and stream.</summary>
+    public DbSet<ConsumerStreamRecord> ConsumerStreams => Set<ConsumerStreamRecord>();
+
     /// <summary>Reader checkpoints.</summary>
     public DbSet<SubscriptionCheckpointRecord> SubscriptionCheckpoints => Set<SubscriptionCheckpointRecord>();
 
@@ -36,6 +39,7 @@ public abstract class EventStoreDbContext(DbContextOptions options) : DbContext(
         modelBuilder.ApplyConfiguration(new ArchivedEventsTable(IsPostgres));
         modelBuilder.ApplyConfiguration(new SnapshotsTable(IsPostgres));
         modelBuilder.ApplyConfiguration(new ProcessedMessagesTable(IsPostgres));
+        modelBuilder.ApplyConfiguration(new ConsumerStreamsTable(IsPostgres));
         modelBuilder.ApplyConfiguration(new SubscriptionCheckpointsTable(IsPostgres));
         modelBuilder.ApplyConfiguration(new DeadLettersTable(IsPostgres));
     }

@@ -3,7 +3,7 @@ using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
 namespace Platform.EventStore.Schema;
 
-/// <summary>A row of <c>processed_messages</c>: the inbox of idempotent consumers.</summary>
+/// <summary>A row of <c>processed_messages</c>: the inbox of sagas, reactions and other consumers of messages by id.</summary>
 public sealed class ProcessedMessageRecord
 {
     /// <summary>The consumer (projection, saga or reaction) that processed the message.</summary>

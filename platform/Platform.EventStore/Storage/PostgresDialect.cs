@@ -60,40 +60,42 @@ sealed class PostgresDialect : StoreDialect
             0)
         """;
 
-    // A group of claims in one statement: the inbox rows, then for each event the order guard's
-    // count, with the outcome of claiming the events one after the other in request order (what
-    // the statements of a batch did, two per event). A data-modifying CTE's rows are not visible
-    // to the rest of its statement, so an earlier event of the stream claimed earlier in the same
-    // request is counted as processed explicitly; an event repeated in the request is recorded at
-    // its first place only. Only events stored after the consumer's start for their type count ($7
-    // is the start rows' name prefix, see SqlEventStore.RecordInboxStartAsync). The guard keeps the
-    // plan of EarlierUnprocessedSql: the stream's earlier events by the stream index (OFFSET 0 keeps
-    // the type filter off the type index), then a primary-key probe of the inbox per event.
+    // Claims for events of different streams in one statement (SqlEventStore.TryMarkProcessedInOrderAsync
+    // sends a group with a stream twice one claim at a time): per event, where the consumer is in
+    // its stream and the count of the stream's events between there and it, of the consumer's types
+    // ($4), stored after the consumer's start for their type ($5 is the start rows' name prefix, see
+    // SqlEventStore.RecordInboxStartAsync); then the consumer's row moves to each event that is
+    // neither a redelivery nor missing anything. The row was read in the statement's snapshot: if
+    // another transaction moved it since, the upsert waits for that one and re-checks its condition
+    // on the row as committed, so a delivery running twice at once advances it once, and a
+    // judgement on an older row is only stricter (everything between the newer row and the event
+    // lies in the range that was found empty). The range scan goes by the stream index: OFFSET 0
+    // keeps the type filter off the type index, whatever a generic plan estimates.
     internal const string ClaimManySql = """
-        WITH request AS (
-            SELECT r.event_id, r.stream_id, r.stream_version, r.n
-            FROM unnest($1::uuid[], $2::text[], $3::bigint[]) WITH ORDINALITY AS r(event_id, stream_id, stream_version, n)
-        ), inserted AS (
-            INSERT INTO processed_messages (consumer, message_id, processed_at)
-            SELECT $4, event_id, $5 FROM request ORDER BY n
-            ON CONFLICT DO NOTHING
-            RETURNING message_id
-        ), recorded AS (
-            SELECT min(r.n) AS n, r.event_id FROM request r WHERE r.event_id IN (SELECT message_id FROM inserted) GROUP BY r.event_id
+        WITH judged AS (
+            SELECT r.n, r.stream_id, r.stream_version, d.done,
+                   CASE WHEN r.stream_version <= d.done THEN 0 ELSE (
+                       SELECT count(*) FROM (
+                           SELECT e.type_name, e.global_position FROM events e
+                           WHERE e.stream_id = r.stream_id AND e.stream_version > d.done AND e.stream_version < r.stream_version OFFSET 0) e
+                       WHERE e.type_name = ANY($4::text[])
+                         AND e.global_position > COALESCE((SELECT c.position FROM subscription_checkpoints c WHERE c.name = $5 || e.type_name), 0))
+                   END AS pending
+            FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS r(stream_id, stream_version, n)
+            CROSS JOIN LATERAL (SELECT COALESCE(
+                (SELECT s.stream_version FROM consumer_streams s WHERE s.consumer = $3 AND s.stream_id = r.stream_id), 0) AS done) d
+        ), advanced AS (
+            INSERT INTO consumer_streams AS s (consumer, stream_id, stream_version, processed_at)
+            SELECT $3, j.stream_id, j.stream_version, $6 FROM judged j
+            WHERE j.stream_version > j.done AND j.pending = 0
+            ORDER BY j.stream_id
+            ON CONFLICT (consumer, stream_id) DO UPDATE SET stream_version = excluded.stream_version, processed_at = excluded.processed_at
+            WHERE s.stream_version < excluded.stream_version
+            RETURNING s.stream_id
         )
-        SELECT r.n,
-               EXISTS (SELECT 1 FROM recorded d WHERE d.n = r.n),
-               CASE WHEN r.stream_version <= 1 OR cardinality($6::text[]) = 0 THEN 0 ELSE (
-                   SELECT count(*) FROM (
-                       SELECT e.event_id, e.type_name, e.global_position FROM events e
-                       WHERE e.stream_id = r.stream_id AND e.stream_version < r.stream_version OFFSET 0) e
-                   WHERE e.type_name = ANY($6::text[])
-                     AND e.global_position > COALESCE((SELECT c.position FROM subscription_checkpoints c WHERE c.name = $7 || e.type_name), 0)
-                     AND (SELECT 1 FROM processed_messages p WHERE p.consumer = $4 AND p.message_id = e.event_id) IS NULL
-                     AND NOT EXISTS (SELECT 1 FROM recorded d WHERE d.event_id = e.event_id AND d.n < r.n))
-               END
-        FROM request r
-        ORDER BY r.n
+        SELECT j.n, EXISTS (SELECT 1 FROM advanced a WHERE a.stream_id = j.stream_id), j.pending
+        FROM judged j
+        ORDER BY j.n
         """;
 
     readonly NpgsqlDataSource _dataSource;
@@ -197,19 +199,17 @@ sealed class PostgresDialect : StoreDialect
     public override async Task<InboxClaim[]>? TryClaimManyAsync(DbConnection connection, DbTransaction transaction, string consumer,
         IReadOnlyList<InboxClaimRequest> events, IReadOnlyList<string> typeNames, CancellationToken cancellationToken)
     {
-        var ids = new Guid[events.Count];
         var streams = new string[events.Count];
         var versions = new long[events.Count];
         for (var i = 0; i < events.Count; i++)
-            (ids[i], streams[i], versions[i]) = (events[i].EventId, events[i].StreamId, events[i].StreamVersion);
+            (streams[i], versions[i]) = (events[i].StreamId, events[i].StreamVersion);
         await using var claim = new NpgsqlCommand(ClaimManySql, (NpgsqlConnection)connection, (NpgsqlTransaction)transaction);
-        claim.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = ids });
         claim.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = streams });
         claim.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = versions });
         claim.Parameters.Add(new NpgsqlParameter<string> { TypedValue = consumer });
-        claim.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = DateTimeOffset.UtcNow });
         claim.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. typeNames] });
         claim.Parameters.Add(new NpgsqlParameter<string> { TypedValue = SqlEventStore.InboxStartName(consumer, "") });
+        claim.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = DateTimeOffset.UtcNow });
         var claims = new InboxClaim[events.Count];
         await using var reader = await claim.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

@@ -38,74 +38,77 @@ public sealed partial class SqlEventStore
     }
 
     /// <summary>
-    /// Records that <paramref name="consumer"/> processed <paramref name="messageId"/>, an event of
-    /// <paramref name="streamId"/> at <paramref name="streamVersion"/>, and counts in the same round
-    /// trip (a <see cref="System.Data.Common.DbBatch"/> where the provider has them) the earlier
-    /// events of that stream, of the given types, that the consumer has not processed yet: what an
-    /// ordered consumer checks before its effects run. <see cref="InboxClaim.Recorded"/> is false for
-    /// a redelivery.
+    /// Claims an event for an ordered consumer: unless the consumer has processed the stream up to
+    /// <paramref name="streamVersion"/> already (a redelivery), and unless an earlier event of the
+    /// stream, of the given types, is still unprocessed (the event overtook it), records in
+    /// <c>consumer_streams</c> that the consumer has processed the stream up to this event. A
+    /// consumer processes a stream in version order, so that one row per stream is its whole inbox:
+    /// an event at or below it is a redelivery, and only the events between it and this one can be
+    /// missing. Pass the transaction of the consumer's effects so that both commit together.
     /// </summary>
     /// <param name="consumer">The consumer's stable name.</param>
-    /// <param name="messageId">The event id.</param>
     /// <param name="streamId">The event's stream.</param>
     /// <param name="streamVersion">The event's version in its stream.</param>
     /// <param name="typeNames">The stored type names of the events the consumer handles; other events of the stream do not count.</param>
     /// <param name="transaction">The transaction of the consumer's effects.</param>
     /// <param name="cancellationToken">Cancels the statements.</param>
-    public async Task<InboxClaim> TryMarkProcessedInOrderAsync(string consumer, Guid messageId, string streamId, long streamVersion,
+    public async Task<InboxClaim> TryMarkProcessedInOrderAsync(string consumer, string streamId, long streamVersion,
         IReadOnlyList<string> typeNames, EventStoreTransaction transaction, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(consumer);
+        ArgumentException.ThrowIfNullOrEmpty(streamId);
+        ArgumentOutOfRangeException.ThrowIfLessThan(streamVersion, 1);
         ArgumentNullException.ThrowIfNull(typeNames);
         ArgumentNullException.ThrowIfNull(transaction);
-        if (streamVersion <= 1 || typeNames.Count == 0)
-            return new InboxClaim(await TryMarkProcessedAsync(consumer, messageId, transaction, cancellationToken).ConfigureAwait(false), 0);
+        if (typeNames.Count == 0)
+            throw new ArgumentException("An ordered consumer names the event types it handles.", nameof(typeNames));
+        if (_dialect.TryClaimManyAsync(transaction.Connection, transaction.Transaction, consumer,
+                [new InboxClaimRequest(streamId, streamVersion)], typeNames, cancellationToken) is { } one)
+            return (await one.ConfigureAwait(false))[0];
 
-        var connection = transaction.Connection;
-        var earlierSql = EarlierUnprocessedSql(typeNames.Count);
-        void AddEarlier(Func<System.Data.Common.DbParameter> create, System.Data.Common.DbParameterCollection parameters) =>
-            AddEarlierParameters(create, parameters, consumer, streamId, streamVersion, typeNames);
-
-        if (!connection.CanCreateBatch)
+        // One statement reads where the consumer is in the stream and counts what it still lacks
+        // before this event; the upsert follows only for an event it may process. (Outside
+        // PostgreSQL the store's transactions hold the database's write lock, so no one moves the
+        // row in between.)
+        long done, pending;
+        await using (var judge = transaction.Connection.CreateCommand())
         {
-            var recorded = await TryMarkProcessedAsync(consumer, messageId, transaction, cancellationToken).ConfigureAwait(false);
-            await using var earlier = connection.CreateCommand();
-            earlier.Transaction = transaction.Transaction;
-            earlier.CommandText = earlierSql;
-            AddEarlier(earlier.CreateParameter, earlier.Parameters);
-            return new InboxClaim(recorded, Convert.ToInt64(await earlier.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false),
-                System.Globalization.CultureInfo.InvariantCulture));
-        }
-
-        await using var batch = connection.CreateBatch();
-        batch.Transaction = transaction.Transaction;
-        var insert = batch.CreateBatchCommand();
-        insert.CommandText = InsertProcessedSql;
-        Add(insert.CreateParameter, insert.Parameters, "consumer", consumer);
-        Add(insert.CreateParameter, insert.Parameters, "message", GuidParameter(messageId));
-        Add(insert.CreateParameter, insert.Parameters, "at", _dialect.TimestampParameter(DateTimeOffset.UtcNow));
-        batch.BatchCommands.Add(insert);
-        var count = batch.CreateBatchCommand();
-        count.CommandText = earlierSql;
-        AddEarlier(count.CreateParameter, count.Parameters);
-        batch.BatchCommands.Add(count);
-        long pending;
-        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-        {
+            judge.Transaction = transaction.Transaction;
+            judge.CommandText = JudgeSql(typeNames.Count);
+            AddParameter(judge, "consumer", consumer);
+            AddParameter(judge, "stream", streamId);
+            AddParameter(judge, "version", streamVersion);
+            AddParameter(judge, "start", InboxStartPrefix(consumer));
+            for (var i = 0; i < typeNames.Count; i++)
+                AddParameter(judge, "type" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), typeNames[i]);
+            await using var reader = await judge.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            pending = Convert.ToInt64(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture);
+            (done, pending) = (reader.GetInt64(0), reader.GetInt64(1));
         }
-        return new InboxClaim(insert.RecordsAffected == 1, pending);
+        if (streamVersion <= done)
+            return new InboxClaim(false, 0);
+        if (pending > 0)
+            return new InboxClaim(false, pending);
+
+        await using var advance = transaction.Connection.CreateCommand();
+        advance.Transaction = transaction.Transaction;
+        advance.CommandText = AdvanceSql;
+        AddParameter(advance, "consumer", consumer);
+        AddParameter(advance, "stream", streamId);
+        AddParameter(advance, "version", streamVersion);
+        AddParameter(advance, "at", _dialect.TimestampParameter(DateTimeOffset.UtcNow));
+        return new InboxClaim(await advance.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1, 0);
     }
 
     /// <summary>
-    /// <see cref="TryMarkProcessedInOrderAsync(string, Guid, string, long, IReadOnlyList{string}, EventStoreTransaction, CancellationToken)"/>
+    /// <see cref="TryMarkProcessedInOrderAsync(string, string, long, IReadOnlyList{string}, EventStoreTransaction, CancellationToken)"/>
     /// for several events at once, answered as if claimed one after the other in the order given:
-    /// every inbox row and every order count in one statement on PostgreSQL, one claim after the
-    /// other elsewhere. What a consumer committing several deliveries in one transaction asks.
+    /// one statement on PostgreSQL when every event is of another stream (what a group commit
+    /// holds: a consumer runs one stream's deliveries one at a time), one claim after the other
+    /// otherwise. What a consumer committing several deliveries in one transaction asks.
     /// </summary>
     /// <param name="consumer">The consumer's stable name.</param>
-    /// <param name="events">The events: id, stream and version.</param>
+    /// <param name="events">The events: stream and version.</param>
     /// <param name="typeNames">The stored type names of the events the consumer handles.</param>
     /// <param name="transaction">The transaction of the consumer's effects.</param>
     /// <param name="cancellationToken">Cancels the statements.</param>
@@ -116,84 +119,65 @@ public sealed partial class SqlEventStore
         ArgumentNullException.ThrowIfNull(events);
         ArgumentNullException.ThrowIfNull(typeNames);
         ArgumentNullException.ThrowIfNull(transaction);
-        if (events.Count > 1 && _dialect.TryClaimManyAsync(transaction.Connection, transaction.Transaction, consumer, events, typeNames,
-                cancellationToken) is { } many)
+        if (events.Count > 1 && typeNames.Count > 0 && EachOfAnotherStream(events)
+            && _dialect.TryClaimManyAsync(transaction.Connection, transaction.Transaction, consumer, events, typeNames, cancellationToken) is { } many)
             return await many.ConfigureAwait(false);
         var claims = new InboxClaim[events.Count];
         for (var i = 0; i < events.Count; i++)
-            claims[i] = await TryMarkProcessedInOrderAsync(consumer, events[i].EventId, events[i].StreamId, events[i].StreamVersion,
+            claims[i] = await TryMarkProcessedInOrderAsync(consumer, events[i].StreamId, events[i].StreamVersion,
                 typeNames, transaction, cancellationToken).ConfigureAwait(false);
         return claims;
     }
 
+    static bool EachOfAnotherStream(IReadOnlyList<InboxClaimRequest> events)
+    {
+        var streams = new HashSet<string>(events.Count, StringComparer.Ordinal);
+        foreach (var e in events)
+        {
+            if (!streams.Add(e.StreamId))
+                return false;
+        }
+        return true;
+    }
+
     /// <summary>
-    /// Removes inbox rows written in <paramref name="transaction"/> for events the consumer turned
-    /// down after claiming them (an earlier event of the stream was not processed yet), so that the
-    /// rest of the transaction can commit and the events come again.
+    /// How far <paramref name="consumer"/> has processed <paramref name="streamId"/>: the version of
+    /// the last event of it that the consumer committed, 0 when none.
     /// </summary>
     /// <param name="consumer">The consumer's stable name.</param>
-    /// <param name="messageIds">The events to take back.</param>
-    /// <param name="transaction">The transaction that wrote the rows.</param>
-    /// <param name="cancellationToken">Cancels the statements.</param>
-    public async Task UnmarkProcessedAsync(string consumer, IEnumerable<Guid> messageIds, EventStoreTransaction transaction,
-        CancellationToken cancellationToken = default)
+    /// <param name="streamId">The stream.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    public async Task<long> GetConsumerStreamVersionAsync(string consumer, string streamId, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrEmpty(consumer);
-        ArgumentNullException.ThrowIfNull(messageIds);
-        ArgumentNullException.ThrowIfNull(transaction);
-        foreach (var messageId in messageIds)
-        {
-            await using var command = transaction.Connection.CreateCommand();
-            command.Transaction = transaction.Transaction;
-            command.CommandText = "DELETE FROM processed_messages WHERE consumer = @consumer AND message_id = @message";
-            AddParameter(command, "consumer", consumer);
-            AddParameter(command, "message", GuidParameter(messageId));
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
+        await using var context = _dialect.CreateContext();
+        return await context.ConsumerStreams.Where(s => s.Consumer == consumer && s.StreamId == streamId)
+            .Select(s => (long?)s.StreamVersion).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false) ?? 0;
     }
 
-    // The order guard's count: earlier events of the stream, of the consumer's types, not in its inbox.
-    //
-    // Written so that its only plan is the cheap one, whatever the statistics: the stream's earlier
-    // events by the (stream_id, stream_version) index (the materialized CTE keeps the type filter
-    // away from ix_events_type_name_timestamp), then one primary-key probe of the inbox per event (a
-    // scalar subquery stays a per-row SubPlan; NOT EXISTS becomes an anti join). The NOT EXISTS
-    // form, prepared while the tables were new and small, was cached by PostgreSQL as a generic plan
-    // that read the consumer's whole inbox for every earlier event: until autovacuum first analyzed
-    // the tables, a fresh database's consumers ran at a fifth of their speed, with PostgreSQL's CPU
-    // per event ten times higher.
-    //
-    // Only events stored after the consumer's start for their type count (see RecordInboxStartAsync):
-    // a consumer deployed after a stream's first events, or handling a type it did not handle then,
-    // never received those, and must not wait for them.
-    internal static string EarlierUnprocessedSql(int typeCount) =>
-        "WITH earlier AS MATERIALIZED (SELECT event_id, type_name, global_position FROM events WHERE stream_id = @stream AND stream_version < @version) " +
-        "SELECT count(*) FROM earlier e " +
-        $"WHERE e.type_name IN ({string.Join(", ", Enumerable.Range(0, typeCount).Select(i => "@type" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)))}) " +
-        "AND e.global_position > COALESCE((SELECT c.position FROM subscription_checkpoints c WHERE c.name = @start || e.type_name), 0) " +
-        "AND (SELECT 1 FROM processed_messages p WHERE p.consumer = @consumer AND p.message_id = e.event_id) IS NULL";
+    // Where the consumer is in the stream (0: nowhere yet), and how many events of the stream
+    // between there and this one, of the consumer's types, it still lacks. Only events stored after
+    // the consumer's start for their type count (see RecordInboxStartAsync): a consumer deployed
+    // after a stream's first events, or handling a type it did not handle then, never received
+    // those, and must not wait for them. The range is read by the (stream_id, stream_version) index
+    // and is empty unless the event overtook another: the guard reads no more of a long stream than
+    // the events it is missing.
+    internal static string JudgeSql(int typeCount) =>
+        "SELECT d.done, CASE WHEN @version <= d.done THEN 0 ELSE (" +
+        "SELECT count(*) FROM events e WHERE e.stream_id = @stream AND e.stream_version > d.done AND e.stream_version < @version " +
+        $"AND e.type_name IN ({string.Join(", ", Enumerable.Range(0, typeCount).Select(i => "@type" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)))}) " +
+        "AND e.global_position > COALESCE((SELECT c.position FROM subscription_checkpoints c WHERE c.name = @start || e.type_name), 0)) END " +
+        "FROM (SELECT COALESCE((SELECT s.stream_version FROM consumer_streams s WHERE s.consumer = @consumer AND s.stream_id = @stream), 0) AS done) d";
 
-    static void AddEarlierParameters(Func<System.Data.Common.DbParameter> create, System.Data.Common.DbParameterCollection parameters,
-        string consumer, string streamId, long streamVersion, IReadOnlyList<string> typeNames)
-    {
-        Add(create, parameters, "stream", streamId);
-        Add(create, parameters, "version", streamVersion);
-        Add(create, parameters, "consumer", consumer);
-        Add(create, parameters, "start", InboxStartPrefix(consumer));
-        for (var i = 0; i < typeNames.Count; i++)
-            Add(create, parameters, "type" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), typeNames[i]);
-    }
+    // Moves the consumer's row forward, never back: a second delivery of the same event that got
+    // here concurrently finds the row at its version and changes nothing (0 rows: a redelivery).
+    const string AdvanceSql = """
+        INSERT INTO consumer_streams (consumer, stream_id, stream_version, processed_at) VALUES (@consumer, @stream, @version, @at)
+        ON CONFLICT (consumer, stream_id) DO UPDATE SET stream_version = excluded.stream_version, processed_at = excluded.processed_at
+        WHERE consumer_streams.stream_version < excluded.stream_version
+        """;
 
     const string InsertProcessedSql =
         "INSERT INTO processed_messages (consumer, message_id, processed_at) VALUES (@consumer, @message, @at) ON CONFLICT DO NOTHING";
-
-    static void Add(Func<System.Data.Common.DbParameter> create, System.Data.Common.DbParameterCollection parameters, string name, object value)
-    {
-        var parameter = create();
-        parameter.ParameterName = name;
-        parameter.Value = value;
-        parameters.Add(parameter);
-    }
 
     static void AddParameter(System.Data.Common.DbCommand command, string name, object value)
     {
@@ -276,13 +260,16 @@ public sealed partial class SqlEventStore
     }
 }
 
-/// <summary>What <see cref="SqlEventStore.TryMarkProcessedInOrderAsync"/> found.</summary>
-/// <param name="Recorded">True when the inbox row was inserted; false for a message the consumer had already processed.</param>
-/// <param name="EarlierUnprocessed">Earlier events of the stream, of the consumer's types, not yet in its inbox.</param>
-public readonly record struct InboxClaim(bool Recorded, long EarlierUnprocessed);
+/// <summary>What <see cref="SqlEventStore.TryMarkProcessedInOrderAsync(string, string, long, IReadOnlyList{string}, EventStoreTransaction, CancellationToken)"/> found.</summary>
+/// <param name="Recorded">True when the consumer's row moved to the event: it may run its effects. False for a redelivery, and for an event that overtook an earlier one.</param>
+/// <param name="EarlierUnprocessed">Earlier events of the stream, of the consumer's types, that it has not processed: above 0, the event overtook them and must come again.</param>
+public readonly record struct InboxClaim(bool Recorded, long EarlierUnprocessed)
+{
+    /// <summary>The consumer has processed this event before.</summary>
+    public bool IsRedelivery => !Recorded && EarlierUnprocessed == 0;
+}
 
 /// <summary>One event a consumer claims in <see cref="SqlEventStore.TryMarkProcessedInOrderAsync(string, IReadOnlyList{InboxClaimRequest}, IReadOnlyList{string}, EventStoreTransaction, CancellationToken)"/>.</summary>
-/// <param name="EventId">The event id.</param>
 /// <param name="StreamId">The event's stream.</param>
 /// <param name="StreamVersion">The event's version in its stream.</param>
-public readonly record struct InboxClaimRequest(Guid EventId, string StreamId, long StreamVersion);
+public readonly record struct InboxClaimRequest(string StreamId, long StreamVersion);

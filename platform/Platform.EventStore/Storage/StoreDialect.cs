@@ -52,9 +52,9 @@ abstract class StoreDialect : IAsyncDisposable
     public abstract string UpsertSnapshotSql { get; }
 
     /// <summary>
-    /// Claims many events for a consumer in one statement (inbox rows and order guards), with the
-    /// outcome of claiming them one after the other in the given order; null when the dialect has
-    /// no such statement and the caller claims them one by one.
+    /// Claims events of different streams for an ordered consumer in one statement (order guards
+    /// and the consumer's rows in <c>consumer_streams</c>); null when the dialect has no such
+    /// statement and the caller claims them one by one.
     /// </summary>
     public virtual Task<InboxClaim[]>? TryClaimManyAsync(DbConnection connection, DbTransaction transaction, string consumer,
         IReadOnlyList<InboxClaimRequest> events, IReadOnlyList<string> typeNames, CancellationToken cancellationToken) => null;

@@ -26,10 +26,11 @@ public sealed record TransactionalEventContext<TEvent>(TEvent Message, EventHead
 
 /// <summary>
 /// The base of consumers of stored events whose effects happen at most once per event and in
-/// stream order. The inbox row (<c>processed_messages</c>, keyed by consumer name and event id) and
-/// the effects are written in one transaction of the event store's database, so a redelivered event
-/// (relay republish, broker redelivery after a lost ack, a second runtime instance) finds its row
-/// and changes nothing, and a failed attempt leaves neither row nor effects behind. A consumer of
+/// stream order. The consumer's inbox is one row per stream (<c>consumer_streams</c>: the version of
+/// the last event of the stream it processed), moved in one transaction of the event store's
+/// database with the effects, so a redelivered event (relay republish, broker redelivery after a
+/// lost ack, a second runtime instance) finds the row at or past it and changes nothing, and a
+/// failed attempt leaves neither row nor effects behind. A consumer of
 /// several event types implements <c>IConsumer&lt;T&gt;</c> for each and calls
 /// <see cref="ConsumeOnceAsync{TEvent}"/>; a consumer of one type derives from
 /// <see cref="IdempotentEventConsumer{TEvent}"/>.
@@ -86,18 +87,18 @@ public abstract class IdempotentEventConsumer
             // RunAlone: the batch failed; this delivery's own transaction below.
         }
         await using var transaction = await _store.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        // The inbox row and the order guard (below) in one round trip. On PostgreSQL a second
-        // instance inserting the same row waits for the first to commit and then inserts nothing,
-        // so two concurrent deliveries cannot both run the effects.
-        var claim = await _store.TryMarkProcessedInOrderAsync(ConsumerName, headers.EventId, headers.StreamId, headers.StreamVersion,
+        // The order guard and the consumer's row for the stream in one round trip. On PostgreSQL a
+        // second instance running the same delivery waits for the first to commit and then moves
+        // nothing, so two concurrent deliveries cannot both run the effects.
+        var claim = await _store.TryMarkProcessedInOrderAsync(ConsumerName, headers.StreamId, headers.StreamVersion,
             HandledTypes, transaction, cancellationToken).ConfigureAwait(false);
+        if (claim.EarlierUnprocessed > 0)
+            throw new OutOfOrderEventException(ConsumerName, headers.StreamId, headers.StreamVersion, claim.EarlierUnprocessed);
         if (!claim.Recorded)
         {
             PlatformTelemetry.DuplicatesSkipped.Add(1);
             return false; // disposing rolls back the (empty) transaction
         }
-        if (claim.EarlierUnprocessed > 0)
-            throw new OutOfOrderEventException(ConsumerName, headers.StreamId, headers.StreamVersion, claim.EarlierUnprocessed);
         await handle(new TransactionalEventContext<TEvent>(context.Message, headers, transaction.Connection,
             transaction.Transaction, context), cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -118,10 +119,10 @@ public abstract class IdempotentEventConsumer
     // MassTransit hands prefetched messages to the partitioner from concurrent tasks, so an event
     // can overtake its predecessor on the way in (the suite saw version 3 run before 2 even with
     // one partition), and a second runtime instance has partitions of its own. So before running
-    // its effects a consumer checks in the store that every earlier event of the stream that it
-    // handles is in its inbox, committed (SqlEventStore.TryMarkProcessedInOrderAsync, in the same
-    // round trip as the inbox row). Events it does not handle do not count; archived events count
-    // as done.
+    // its effects a consumer checks in the store that no event of the stream that it handles lies
+    // between the last one it committed and this one (SqlEventStore.TryMarkProcessedInOrderAsync,
+    // in the same round trip as moving its row). Events it does not handle do not count; archived
+    // events count as done.
     /// <summary>The stored type names of the events this consumer handles, in ordinal order.</summary>
     internal IReadOnlyList<string> HandledTypes =>
         HandledTypeNamesCache.GetValue(_store.Registry, static _ => new())

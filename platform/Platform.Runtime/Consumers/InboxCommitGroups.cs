@@ -8,7 +8,7 @@ namespace Platform.Runtime.Consumers;
 /// <summary>
 /// Group commit for <see cref="IdempotentEventConsumer"/>s. A consumer's deliveries that arrive
 /// while one of its transactions is running wait, and the next transaction claims all of them in
-/// one round trip (inbox rows and order guards), runs their effects one after the other and
+/// one round trip (order guards and the consumer's rows per stream), runs their effects one after the other and
 /// commits once; each delivery is acknowledged only after that commit. Under load this takes the
 /// consumer from a transaction per event to a transaction per batch; a lone delivery runs at once.
 /// If one delivery's effects throw, nothing of the batch commits: that delivery fails alone (its
@@ -124,21 +124,16 @@ public sealed class InboxCommitGroups : IAsyncDisposable
                 await using var transaction = await _owner._store.BeginTransactionAsync(CancellationToken.None).ConfigureAwait(false);
                 var requests = new InboxClaimRequest[batch.Count];
                 for (var i = 0; i < batch.Count; i++)
-                    requests[i] = new InboxClaimRequest(batch[i].Headers.EventId, batch[i].Headers.StreamId, batch[i].Headers.StreamVersion);
+                    requests[i] = new InboxClaimRequest(batch[i].Headers.StreamId, batch[i].Headers.StreamVersion);
                 var claims = await _owner._store.TryMarkProcessedInOrderAsync(_consumer, requests, _typeNames, transaction, CancellationToken.None)
                     .ConfigureAwait(false);
-                List<Guid>? turnedDown = null;
+                // An event that overtook its predecessor moved nothing and comes again (retried by the endpoint).
                 for (var i = 0; i < batch.Count; i++)
                 {
-                    outcomes[i] = !claims[i].Recorded ? InboxOutcome.Duplicate
-                        : claims[i].EarlierUnprocessed > 0 ? InboxOutcome.OutOfOrder(claims[i].EarlierUnprocessed)
+                    outcomes[i] = claims[i].EarlierUnprocessed > 0 ? InboxOutcome.OutOfOrder(claims[i].EarlierUnprocessed)
+                        : !claims[i].Recorded ? InboxOutcome.Duplicate
                         : InboxOutcome.Committed;
-                    if (outcomes[i].Kind == InboxOutcomeKind.OutOfOrder)
-                        (turnedDown ??= []).Add(requests[i].EventId);
                 }
-                // An event that overtook its predecessor gives its claim back and comes again (retried by the endpoint).
-                if (turnedDown is not null)
-                    await _owner._store.UnmarkProcessedAsync(_consumer, turnedDown, transaction, CancellationToken.None).ConfigureAwait(false);
                 var committed = 0;
                 for (var i = 0; i < batch.Count; i++)
                 {

@@ -78,6 +78,30 @@ namespace Platform.EventStore.Migrations.Postgres
                     b.ToTable("archived_events", (string)null);
                 });
 
+            modelBuilder.Entity("Platform.EventStore.Schema.ConsumerStreamRecord", b =>
+                {
+                    b.Property<string>("Consumer")
+                        .HasColumnType("text")
+                        .HasColumnName("consumer");
+
+                    b.Property<string>("StreamId")
+                        .HasColumnType("text")
+                        .HasColumnName("stream_id");
+
+                    b.Property<DateTimeOffset>("ProcessedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("processed_at");
+
+                    b.Property<long>("StreamVersion")
+                        .HasColumnType("bigint")
+                        .HasColumnName("stream_version");
+
+                    b.HasKey("Consumer", "StreamId")
+                        .HasName("pk_consumer_streams");
+
+                    b.ToTable("consumer_streams", (string)null);
+                });
+
             modelBuilder.Entity("Platform.EventStore.Schema.DeadLetterRecord", b =>
                 {
                     b.Property<long>("GlobalPosition")

@@ -73,6 +73,30 @@ namespace Platform.EventStore.Migrations.Sqlite
                     b.ToTable("archived_events", (string)null);
                 });
 
+            modelBuilder.Entity("Platform.EventStore.Schema.ConsumerStreamRecord", b =>
+                {
+                    b.Property<string>("Consumer")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("consumer");
+
+                    b.Property<string>("StreamId")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("stream_id");
+
+                    b.Property<long>("ProcessedAt")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("processed_at");
+
+                    b.Property<long>("StreamVersion")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("stream_version");
+
+                    b.HasKey("Consumer", "StreamId")
+                        .HasName("pk_consumer_streams");
+
+                    b.ToTable("consumer_streams", (string)null);
+                });
+
             modelBuilder.Entity("Platform.EventStore.Schema.DeadLetterRecord", b =>
                 {
                     b.Property<long>("GlobalPosition")

@@ -1,0 +1,59 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
+using Platform.Events;
+using Platform.EventStore.Configuration;
+using Platform.Persistence;
+using Platform.Testing;
+using Xunit;
+
+namespace Platform.EventStore.Tests;
+
+// Ordered consumers kept a processed_messages row per event before consumer_streams existed. A
+// store migrated from then must let them go on where they were: neither re-running their effects
+// for events they had processed nor holding back the next ones.
+public sealed class InboxMigrationTests
+{
+    [SkippableTheory]
+    [InlineData("sqlite")]
+    [InlineData("postgres")]
+    public async Task the_per_stream_inbox_starts_where_the_per_event_inbox_left_off(string provider)
+    {
+        var sqlitePath = Path.Combine(Path.GetTempPath(), $"inbox-migration-{Guid.NewGuid():N}.db");
+        var connectionString = provider == "postgres" ? await RealServices.CreatePostgresDatabaseAsync("inboxmig") : $"Data Source={sqlitePath}";
+        var options = provider == "postgres" ? new EventStoreOptions().UsePostgres(connectionString) : new EventStoreOptions().UseSqlite(connectionString);
+        try
+        {
+            await using var store = new Storage.SqlEventStore(options, Registries.Current());
+            await using (var context = store.CreateDbContext())
+                await context.GetService<IMigrator>().MigrateAsync("InitialCreate");
+            EventData[] Items(int count) => Enumerable.Range(1, count).Select(i => EventData.Create(new ItemAdded($"sku-{i}", i))).ToArray();
+            await store.AppendAsync("cart-a", "cart", ExpectedVersion.NoStream, Items(3));
+            await store.AppendAsync("cart-b", "cart", ExpectedVersion.NoStream, Items(2));
+            var a = await store.ReadStreamAsync("cart-a").ToListAsync();
+            var b = await store.ReadStreamAsync("cart-b").ToListAsync();
+            foreach (var processed in new[] { a[0], a[1], b[0] })
+                Assert.True(await store.TryMarkProcessedAsync("ordered", processed.EventId));
+
+            await store.MigrateAsync();
+
+            Assert.Equal(2, await store.GetConsumerStreamVersionAsync("ordered", "cart-a"));
+            Assert.Equal(1, await store.GetConsumerStreamVersionAsync("ordered", "cart-b"));
+            string[] handled = [a[0].TypeName];
+            await using var transaction = await store.BeginTransactionAsync();
+            Assert.True((await store.TryMarkProcessedInOrderAsync("ordered", "cart-a", 2, handled, transaction)).IsRedelivery);
+            Assert.Equal(new(true, 0), await store.TryMarkProcessedInOrderAsync("ordered", "cart-a", 3, handled, transaction));
+            Assert.Equal(new(true, 0), await store.TryMarkProcessedInOrderAsync("ordered", "cart-b", 2, handled, transaction));
+        }
+        finally
+        {
+            if (provider == "postgres")
+                await RealServices.DropPostgresDatabaseAsync(connectionString);
+            else
+            {
+                Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+                File.Delete(sqlitePath);
+            }
+        }
+    }
+}
