@@ -54,6 +54,29 @@ public sealed class PostgresEventStoreTests(PostgresStoreFixture fixture) : Even
             Assert.DoesNotContain("ix_events_type_name_timestamp", claim, StringComparison.Ordinal);
             Assert.DoesNotContain("Seq Scan", claim, StringComparison.Ordinal);
 
+            // Left to choose (plan_cache_mode auto), PostgreSQL settles on the generic plan after
+            // its five custom ones instead of planning the claim again for every execution.
+            await using (var auto = new NpgsqlCommand("SET plan_cache_mode = auto", connection))
+                await auto.ExecuteNonQueryAsync();
+            await using (var prepare = new NpgsqlCommand("PREPARE chosen(text[], bigint[], text, text[], text, timestamptz) AS " + Storage.PostgresDialect.ClaimManySql, connection))
+                await prepare.ExecuteNonQueryAsync();
+            await using (var transaction = await connection.BeginTransactionAsync())
+            {
+                for (var i = 0; i < 10; i++)
+                {
+                    await using var execute = new NpgsqlCommand(
+                        $"EXECUTE chosen(ARRAY['order-{i}', 'order-x{i}'], ARRAY[1, 2]::bigint[], 'consumer', ARRAY['OrderPlaced'], 'inbox-start:consumer:', now())",
+                        connection, transaction);
+                    await execute.ExecuteNonQueryAsync();
+                }
+                await transaction.RollbackAsync();
+            }
+            await using (var plans = new NpgsqlCommand("SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = 'chosen'", connection))
+            await using (var reader = await plans.ExecuteReaderAsync())
+            {
+                Assert.True(await reader.ReadAsync());
+                Assert.Equal((5L, 5L), (reader.GetInt64(1), reader.GetInt64(0)));
+            }
         }
         finally
         {

@@ -71,6 +71,12 @@ sealed class PostgresDialect : StoreDialect
     // judgement on an older row is only stricter (everything between the newer row and the event
     // lies in the range that was found empty). The range scan goes by the stream index: OFFSET 0
     // keeps the type filter off the type index, whatever a generic plan estimates.
+    //
+    // The arrays are unnested through sub-selects so that a custom plan cannot see their length:
+    // with plain parameters PostgreSQL's estimate for a custom plan (made for the given arrays)
+    // always beat the generic plan's, so it planned the statement again for every execution, and
+    // planning took 410 µs against 250 µs to run it (pg_stat_statements, runtime benchmark). Now
+    // both estimates are the same, and after its five custom plans PostgreSQL keeps the generic one.
     internal const string ClaimManySql = """
         WITH judged AS (
             SELECT r.n, r.stream_id, r.stream_version, d.done,
@@ -81,7 +87,7 @@ sealed class PostgresDialect : StoreDialect
                        WHERE e.type_name = ANY($4::text[])
                          AND e.global_position > COALESCE((SELECT c.position FROM subscription_checkpoints c WHERE c.name = $5 || e.type_name), 0))
                    END AS pending
-            FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS r(stream_id, stream_version, n)
+            FROM unnest((SELECT $1::text[]), (SELECT $2::bigint[])) WITH ORDINALITY AS r(stream_id, stream_version, n)
             CROSS JOIN LATERAL (SELECT COALESCE(
                 (SELECT s.stream_version FROM consumer_streams s WHERE s.consumer = $3 AND s.stream_id = r.stream_id), 0) AS done) d
         ), advanced AS (
