@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using MassTransit;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Platform.EventStore.Storage;
 using Platform.Runtime.Commands;
@@ -121,5 +122,36 @@ public sealed class LateConsumerTests
         // The confirmation is not a type the earlier release handles.
         await PreviousReleaseRunsAsync(database, cfg => cfg.AddEventConsumer<EarlierOrderConsumer>(), Orders.Place(order, 1), new ConfirmOrder(order));
         await NextReleaseConsumesAsync<ShippingOrderConsumer>(database, new ShipOrder(order, "track-1"), order, 3);
+    }
+
+    // Another instance's relay keeps publishing while this one starts. What it publishes after the
+    // bus made the consumer's queue reaches the queue, so the start must be where the relay was
+    // before the queue existed: read later, the guard would not wait for such an event, a later
+    // event of its stream could go first, and the event would then count as a redelivery.
+    [SkippableTheory]
+    [InlineData(Store.Sqlite)]
+    [InlineData(Store.Postgres)]
+    public async Task the_start_is_where_the_relay_was_before_the_consumers_queue_existed(Store store)
+    {
+        await using var database = await TestDatabase.CreateAsync(store, "runtime");
+        await PreviousReleaseRunsAsync(database, null, Orders.Place(Guid.NewGuid(), 1));
+        await using var host = await RuntimeHost.StartOnAsync(database, Transport.InMemory,
+            services: services => services.AddSingleton<LateLog>(), configure: cfg => cfg.AddEventConsumer<LateOrderConsumer>());
+        var before = await host.EventStore.GetCheckpointAsync("outbox");
+        Assert.True(before > 0);
+        var consumer = (IdempotentEventConsumer)host.Services.CreateScope().ServiceProvider.GetRequiredService<LateOrderConsumer>();
+        var starts = consumer.HandledTypes.Select(type => SqlEventStore.InboxStartName(consumer.InboxName, type)).ToArray();
+        foreach (var start in starts)
+            Assert.Equal(before, await host.EventStore.GetCheckpointAsync(start)); // recorded by the host's own start
+
+        await using (var context = host.EventStore.CreateDbContext())
+            await context.SubscriptionCheckpoints.Where(c => starts.Contains(c.Name)).ExecuteDeleteAsync();
+        var inboxStarts = ActivatorUtilities.CreateInstance<InboxStarts>(host.Services);
+        await inboxStarts.StartingAsync(CancellationToken.None);
+        await host.EventStore.SaveCheckpointAsync("outbox", before + 100); // published meanwhile, after the queue was made
+        await inboxStarts.StartAsync(CancellationToken.None);
+
+        foreach (var start in starts)
+            Assert.Equal(before, await host.EventStore.GetCheckpointAsync(start));
     }
 }

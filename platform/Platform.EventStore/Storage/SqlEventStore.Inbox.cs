@@ -196,38 +196,37 @@ public sealed partial class SqlEventStore
 
     /// <summary>
     /// Records where <paramref name="consumer"/>'s order guard begins for each of
-    /// <paramref name="typeNames"/> it has not handled before: the position the outbox relay has
-    /// published up to (its checkpoint <paramref name="relayCheckpoint"/>). An ordered claim then
-    /// waits only for earlier events of the stream stored after the start of their type. Events
-    /// stored before it were published before the consumer existed, or before it handled their
-    /// type, and never reach it; without a start, a consumer deployed into a running system (or
+    /// <paramref name="typeNames"/> it has not handled before: <paramref name="publishedUpTo"/>, the
+    /// position up to which the outbox relay had published before the consumer's queue existed. An
+    /// ordered claim then waits only for earlier events of the stream stored after the start of
+    /// their type. Events up to it were published before the consumer existed, or before it handled
+    /// their type, and never reach it; without a start, a consumer deployed into a running system (or
     /// given one more event type) turned away every later event of every existing stream as out of
-    /// order. A start is never moved. Call it once the consumer's queue exists and before this
-    /// process's relay publishes.
+    /// order. A start is never moved. Read the relay's checkpoint before the queue is made, record
+    /// the start after, before this process's relay publishes.
     /// </summary>
     /// <param name="consumer">The consumer's stable name.</param>
     /// <param name="typeNames">The stored type names of the events it handles.</param>
-    /// <param name="relayCheckpoint">The outbox relay's checkpoint name.</param>
+    /// <param name="publishedUpTo">The outbox relay's checkpoint, read before the consumer's queue was made.</param>
     /// <param name="cancellationToken">Cancels the inserts.</param>
     /// <returns>How many of the types got a start now (0 when the consumer had them all).</returns>
-    public async Task<int> RecordInboxStartAsync(string consumer, IReadOnlyList<string> typeNames, string relayCheckpoint,
+    public async Task<int> RecordInboxStartAsync(string consumer, IReadOnlyList<string> typeNames, long publishedUpTo,
         CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(consumer);
         ArgumentNullException.ThrowIfNull(typeNames);
-        ArgumentException.ThrowIfNullOrEmpty(relayCheckpoint);
+        ArgumentOutOfRangeException.ThrowIfNegative(publishedUpTo);
         await using var connection = await _dialect.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         var recorded = 0;
         foreach (var typeName in typeNames)
         {
             await using var command = connection.CreateCommand();
             command.CommandText = """
-                INSERT INTO subscription_checkpoints (name, position, updated_at)
-                SELECT @name, COALESCE((SELECT c.position FROM subscription_checkpoints c WHERE c.name = @relay), 0), @at WHERE 1 = 1
+                INSERT INTO subscription_checkpoints (name, position, updated_at) VALUES (@name, @position, @at)
                 ON CONFLICT (name) DO NOTHING
                 """;
             AddParameter(command, "name", InboxStartName(consumer, typeName));
-            AddParameter(command, "relay", relayCheckpoint);
+            AddParameter(command, "position", publishedUpTo);
             AddParameter(command, "at", _dialect.TimestampParameter(DateTimeOffset.UtcNow));
             recorded += await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }

@@ -4,12 +4,21 @@ using Platform.EventStore.Storage;
 namespace Platform.Runtime.Configuration;
 
 /// <summary>
-/// Migrates the event store before anything else starts (registered before the bus, the relay and
-/// the projection engine, and hosted services start in registration order).
+/// Migrates the event store before anything else starts: in <see cref="StartingAsync"/>, which the
+/// host runs for every hosted service, in registration order, before any service's StartAsync, and
+/// this one is registered first (<c>Consumers/InboxStarts</c> reads a checkpoint there).
 /// </summary>
-sealed class PlatformStartup(SqlEventStore store) : IHostedService
+sealed class PlatformStartup(SqlEventStore store) : IHostedLifecycleService
 {
-    public Task StartAsync(CancellationToken cancellationToken) => store.MigrateAsync(cancellationToken);
+    public Task StartingAsync(CancellationToken cancellationToken) => store.MigrateAsync(cancellationToken);
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
