@@ -39,10 +39,11 @@ using Shop.Orders;
 var quick = args.Contains("--quick");
 var verbose = args.Contains("--verbose");
 var publishOnly = args.Contains("--publish-only");
+// PLATFORM_BENCH_ROUNDS: measured rounds (5; more to profile one contender with perf).
 // PLATFORM_BENCH_EVENTS: events per round. The mock cluster keeps a bounded log per partition: a
 // consumer that falls further behind loses records to its retention and the round never ends.
 var count = Environment.GetEnvironmentVariable("PLATFORM_BENCH_EVENTS") is { } events ? int.Parse(events, CultureInfo.InvariantCulture) : quick ? 5_000 : 100_000;
-var rounds = quick ? 1 : 5;
+var rounds = quick ? 1 : int.TryParse(Environment.GetEnvironmentVariable("PLATFORM_BENCH_ROUNDS"), out var r) ? r : 5;
 var placed = new OrderPlaced("customer-1", [new OrderItem("sku-1", 2, 9.5m), new OrderItem("sku-x", 1, 1.25m)], 20.25m, "1 Main Street", "EUR", "STANDARD");
 // One event per stream per 2,000: keyed like the relay keys them.
 var envelopes = Enumerable.Range(0, count).Select(n => new EventEnvelope(Guid.CreateVersion7(), OrderPlaced.EventTypeName, OrderPlaced.SchemaVersion,
