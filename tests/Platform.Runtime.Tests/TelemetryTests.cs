@@ -26,8 +26,8 @@ public sealed class TelemetryTests
     public async Task one_trace_runs_from_a_command_on_the_bus_to_the_consumer_and_the_read_model_and_the_metrics_are_exported(
         Store store, Transport transport)
     {
-        var spans = new List<Activity>();
-        var metrics = new List<Metric>();
+        var spans = new LockedCollection<Activity>();
+        var metrics = new LockedCollection<Metric>();
         await using var host = await RuntimeHost.StartAsync(store, transport,
             services =>
             {
@@ -168,10 +168,34 @@ public sealed class TelemetryTests
         Assert.Equal(host.Options.EventQueueName(typeof(LoggingOrderConsumer)), line.Scope["Endpoint"]);
     }
 
-    static List<T> Snapshot<T>(List<T> list)
+    static List<T> Snapshot<T>(LockedCollection<T> collection) => collection.Snapshot();
+
+    // The in-memory exporters add from their export threads while the test reads: a plain list
+    // copied during an Add threw "Destination array was not long enough" (a CI run). Every access
+    // here takes one lock.
+    sealed class LockedCollection<T> : ICollection<T>
     {
-        lock (list)
-            return [.. list];
+        readonly List<T> _items = [];
+
+        public int Count { get { lock (_items) return _items.Count; } }
+
+        public bool IsReadOnly => false;
+
+        public List<T> Snapshot() { lock (_items) return [.. _items]; }
+
+        public void Add(T item) { lock (_items) _items.Add(item); }
+
+        public void Clear() { lock (_items) _items.Clear(); }
+
+        public bool Contains(T item) { lock (_items) return _items.Contains(item); }
+
+        public void CopyTo(T[] array, int arrayIndex) { lock (_items) _items.CopyTo(array, arrayIndex); }
+
+        public bool Remove(T item) { lock (_items) return _items.Remove(item); }
+
+        public IEnumerator<T> GetEnumerator() => Snapshot().GetEnumerator();
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 
     static string? Tag(Activity span, string name) => span.GetTagItem(name)?.ToString();
