@@ -319,6 +319,32 @@ public abstract partial class EventStoreBehaviour
         Assert.True(await Store.TryMarkProcessedAsync("projection-a", rolledBack));
     }
 
+    // Platform:Inbox:RetainFor: the message inbox forgets rows older than the cutoff, in batches,
+    // and keeps the newer ones and the ordered consumers' rows per stream.
+    [SkippableFact]
+    public async Task the_message_inbox_deletes_rows_older_than_the_cutoff_and_keeps_the_rest()
+    {
+        var consumer = "saga:expiring-" + Guid.NewGuid().ToString("N");
+        var now = DateTimeOffset.UtcNow;
+        var old = Enumerable.Range(0, 5).Select(_ => Guid.NewGuid()).ToArray();
+        var recent = Guid.NewGuid();
+        await using (var context = Store.CreateDbContext())
+        {
+            foreach (var id in old)
+                context.ProcessedMessages.Add(new Schema.ProcessedMessageRecord { Consumer = consumer, MessageId = id, ProcessedAt = now.AddDays(-10) });
+            context.ProcessedMessages.Add(new Schema.ProcessedMessageRecord { Consumer = consumer, MessageId = recent, ProcessedAt = now.AddHours(-1) });
+            context.ConsumerStreams.Add(new Schema.ConsumerStreamRecord { Consumer = consumer, StreamId = "cart-1", StreamVersion = 4, ProcessedAt = now.AddDays(-10) });
+            await context.SaveChangesAsync();
+        }
+
+        Assert.Equal(5, await Store.DeleteProcessedMessagesAsync(now.AddDays(-1), batchSize: 2));
+
+        Assert.True(await Store.TryMarkProcessedAsync(consumer, old[0])); // forgotten: it would run again
+        Assert.False(await Store.TryMarkProcessedAsync(consumer, recent));
+        Assert.Equal(4, await Store.GetConsumerStreamVersionAsync(consumer, "cart-1"));
+        Assert.Equal(0, await Store.DeleteProcessedMessagesAsync(now.AddDays(-1)));
+    }
+
     [SkippableFact]
     public async Task the_ordered_inbox_counts_in_the_same_round_trip_the_earlier_events_the_consumer_has_not_processed()
     {

@@ -38,6 +38,41 @@ public sealed partial class SqlEventStore
     }
 
     /// <summary>
+    /// Deletes the message inbox rows (<c>processed_messages</c>: sagas, reactions, command
+    /// consumers) recorded before <paramref name="olderThan"/>, <paramref name="batchSize"/> rows per
+    /// statement so no transaction holds many locks. A message redelivered after its row is gone runs
+    /// again: keep rows for longer than any redelivery (broker, relay, Kafka offset reset) can come
+    /// late. The ordered consumers' rows (<c>consumer_streams</c>, one per stream) are not touched.
+    /// </summary>
+    /// <param name="olderThan">Rows recorded before this moment go.</param>
+    /// <param name="batchSize">Rows per statement.</param>
+    /// <param name="cancellationToken">Stops between statements; what was deleted stays deleted.</param>
+    /// <returns>How many rows were deleted.</returns>
+    public async Task<long> DeleteProcessedMessagesAsync(DateTimeOffset olderThan, int batchSize = 10_000,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        await using var connection = await _dialect.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        long deleted = 0;
+        while (true)
+        {
+            await using var command = connection.CreateCommand();
+            // The primary key picks the batch on both databases; processed_at has no index, and the
+            // oldest rows are the first the scan meets.
+            command.CommandText = """
+                DELETE FROM processed_messages WHERE (consumer, message_id) IN (
+                    SELECT consumer, message_id FROM processed_messages WHERE processed_at < @before LIMIT @batch)
+                """;
+            AddParameter(command, "before", _dialect.TimestampParameter(olderThan));
+            AddParameter(command, "batch", batchSize);
+            var rows = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            deleted += rows;
+            if (rows < batchSize)
+                return deleted;
+        }
+    }
+
+    /// <summary>
     /// Claims an event for an ordered consumer: unless the consumer has processed the stream up to
     /// <paramref name="streamVersion"/> already (a redelivery), and unless an earlier event of the
     /// stream, of the given types, is still unprocessed (the event overtook it), records in

@@ -36,6 +36,9 @@ public sealed class PlatformOptions
     /// <summary>Traces and metrics through OpenTelemetry (<c>Platform:Telemetry</c>).</summary>
     public PlatformTelemetryOptions Telemetry { get; } = new();
 
+    /// <summary>How long the message inbox remembers a message (<c>Platform:Inbox</c>).</summary>
+    public PlatformInboxOptions Inbox { get; } = new();
+
     /// <summary>
     /// Generated domain classes to load, by assembly-qualified name (e.g.
     /// <c>Shop.Orders.OrdersDomain, Shop.Orders</c>) or as the path of a service's built <c>.dll</c>
@@ -190,5 +193,10 @@ public sealed class PlatformOptions
                 $"Platform:Telemetry:OtlpEndpoint '{Telemetry.OtlpEndpoint}' is not an absolute URI; give the collector's address, e.g. http://otel-collector:4317.");
         if (Telemetry.LagInterval <= TimeSpan.Zero)
             throw new InvalidOperationException("Platform:Telemetry:LagInterval must be positive, e.g. 00:00:05.");
+        if (Inbox.RetainFor is { } retain && retain <= TimeSpan.Zero)
+            throw new InvalidOperationException($"Platform:Inbox:RetainFor must be positive, e.g. 7.00:00:00 (it is {retain}); leave it unset to keep the inbox for ever.");
+        if (Inbox.CleanupInterval <= TimeSpan.Zero)
+            throw new InvalidOperationException("Platform:Inbox:CleanupInterval must be positive, e.g. 01:00:00.");
+        ArgumentOutOfRangeException.ThrowIfLessThan(Inbox.CleanupBatchSize, 1, "Platform:Inbox:CleanupBatchSize");
     }
 }

@@ -249,6 +249,28 @@ public sealed class PlatformProjectionOptions
     public TimeSpan ResumePollInterval { get; set; } = TimeSpan.FromSeconds(1);
 }
 
+/// <summary>
+/// The inbox section of <see cref="PlatformOptions"/> (<c>Platform:Inbox</c>): how long the message
+/// inbox (<c>processed_messages</c>: sagas, reactions, command consumers) remembers a message. The
+/// ordered event consumers' inbox is one row per stream and is kept.
+/// </summary>
+public sealed class PlatformInboxOptions
+{
+    /// <summary>
+    /// Delete message inbox rows older than this. Default (null): keep them for ever, so any
+    /// redelivery however late changes nothing. A message redelivered after its row is gone runs
+    /// again: choose a time longer than any redelivery can come late, including a Kafka offset
+    /// reset (e.g. <c>7.00:00:00</c>).
+    /// </summary>
+    public TimeSpan? RetainFor { get; set; }
+
+    /// <summary>How often each runtime instance deletes expired rows, when <see cref="RetainFor"/> is set. Default 1 hour.</summary>
+    public TimeSpan CleanupInterval { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Rows deleted per statement. Default 10,000.</summary>
+    public int CleanupBatchSize { get; set; } = 10_000;
+}
+
 /// <summary>Which OTLP encoding the exporter speaks.</summary>
 public enum OtlpProtocol
 {

@@ -120,6 +120,8 @@ public static class PlatformServiceCollectionExtensions
         services.AddOptions<MassTransitHostOptions>().Configure(host => host.WaitUntilStarted = true);
         // After the bus (its queues exist), before the Kafka consumers and the relay.
         services.AddHostedService<InboxStarts>();
+        if (options.Inbox.RetainFor is not null)
+            services.AddHostedService<InboxCleanup>();
         if (options.Transport.Kind == TransportKind.Kafka)
             services.AddHostedService<KafkaConsumerService>();
 
