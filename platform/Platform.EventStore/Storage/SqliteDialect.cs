@@ -31,11 +31,40 @@ sealed class SqliteDialect : StoreDialect
         if (builder.DefaultTimeout < 60)
             builder.DefaultTimeout = 60;
         _connectionString = builder.ToString();
+        _pragmas = $"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout={builder.DefaultTimeout * 1000};";
         _contexts = new PooledDbContextFactory<SqliteEventStoreDbContext>(
             new DbContextOptionsBuilder<SqliteEventStoreDbContext>()
                 .UseSqlite(_connectionString)
+                .AddInterceptors(new BusyTimeout(builder.DefaultTimeout * 1000))
                 .UseQueryTrackingBehavior(QueryTrackingBehavior.NoTracking)
                 .Options);
+    }
+
+    // Microsoft.Data.Sqlite meets a locked database by sleeping 150 ms and trying again, however
+    // soon the lock is free: every collision of two writers (commands, relay, consumers, projections
+    // all write) cost 150 ms. SQLite's own busy handler, set by busy_timeout, retries after 1, 2,
+    // 5, 10 ms and so on: a writer waiting for a 20 ms transaction got the lock after 21-35 ms
+    // instead of 150-155 ms (measured here). Every connection the store opens sets it, EF Core's too.
+    readonly string _pragmas;
+
+    sealed class BusyTimeout(int milliseconds) : Microsoft.EntityFrameworkCore.Diagnostics.DbConnectionInterceptor
+    {
+        readonly string _sql = $"PRAGMA busy_timeout={milliseconds};";
+
+        public override void ConnectionOpened(DbConnection connection, Microsoft.EntityFrameworkCore.Diagnostics.ConnectionEndEventData eventData)
+        {
+            using var pragma = connection.CreateCommand();
+            pragma.CommandText = _sql;
+            pragma.ExecuteNonQuery();
+        }
+
+        public override async Task ConnectionOpenedAsync(DbConnection connection, Microsoft.EntityFrameworkCore.Diagnostics.ConnectionEndEventData eventData,
+            CancellationToken cancellationToken = default)
+        {
+            await using var pragma = connection.CreateCommand();
+            pragma.CommandText = _sql;
+            await pragma.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     public override bool PositionsCommitInOrder => true;
@@ -48,9 +77,10 @@ sealed class SqliteDialect : StoreDialect
     {
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        // WAL lets readers run beside the writer; NORMAL is durable against process crashes in WAL mode.
+        // WAL lets readers run beside the writer; NORMAL is durable against process crashes in WAL
+        // mode; busy_timeout: see _pragmas.
         await using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
+        pragma.CommandText = _pragmas;
         await pragma.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         return connection;
     }
