@@ -139,7 +139,8 @@ public sealed class LateConsumerTests
             services: services => services.AddSingleton<LateLog>(), configure: cfg => cfg.AddEventConsumer<LateOrderConsumer>());
         var before = await host.EventStore.GetCheckpointAsync("outbox");
         Assert.True(before > 0);
-        var consumer = (IdempotentEventConsumer)host.Services.CreateScope().ServiceProvider.GetRequiredService<LateOrderConsumer>();
+        using var scope = host.Services.CreateScope();
+        var consumer = (IdempotentEventConsumer)scope.ServiceProvider.GetRequiredService<LateOrderConsumer>();
         var starts = consumer.HandledTypes.Select(type => SqlEventStore.InboxStartName(consumer.InboxName, type)).ToArray();
         foreach (var start in starts)
             Assert.Equal(before, await host.EventStore.GetCheckpointAsync(start)); // recorded by the host's own start

@@ -20,7 +20,7 @@ public abstract class EventStoreDbContext(DbContextOptions options) : DbContext(
     /// <summary>The latest snapshot per stream.</summary>
     public DbSet<SnapshotRecord> Snapshots => Set<SnapshotRecord>();
 
-    /// <summary>The inbox of idempotent consumers.</summary>
+    /// <summary>The message inbox of sagas, reactions and command consumers (by message id).</summary>
     public DbSet<ProcessedMessageRecord> ProcessedMessages => Set<ProcessedMessageRecord>();
 
     /// <summary>The inbox of ordered event consumers: the last version processed per consumer and stream.</summary>

@@ -93,10 +93,8 @@ public sealed partial class SqlEventStore
         ArgumentException.ThrowIfNullOrEmpty(consumer);
         ArgumentException.ThrowIfNullOrEmpty(streamId);
         ArgumentOutOfRangeException.ThrowIfLessThan(streamVersion, 1);
-        ArgumentNullException.ThrowIfNull(typeNames);
         ArgumentNullException.ThrowIfNull(transaction);
-        if (typeNames.Count == 0)
-            throw new ArgumentException("An ordered consumer names the event types it handles.", nameof(typeNames));
+        RequireTypes(typeNames);
         if (_dialect.TryClaimManyAsync(transaction.Connection, transaction.Transaction, consumer,
                 [new InboxClaimRequest(streamId, streamVersion)], typeNames, cancellationToken) is { } one)
             return (await one.ConfigureAwait(false))[0];
@@ -152,9 +150,9 @@ public sealed partial class SqlEventStore
     {
         ArgumentException.ThrowIfNullOrEmpty(consumer);
         ArgumentNullException.ThrowIfNull(events);
-        ArgumentNullException.ThrowIfNull(typeNames);
         ArgumentNullException.ThrowIfNull(transaction);
-        if (events.Count > 1 && typeNames.Count > 0 && EachOfAnotherStream(events)
+        RequireTypes(typeNames);
+        if (events.Count > 1 && EachOfAnotherStream(events)
             && _dialect.TryClaimManyAsync(transaction.Connection, transaction.Transaction, consumer, events, typeNames, cancellationToken) is { } many)
             return await many.ConfigureAwait(false);
         var claims = new InboxClaim[events.Count];
@@ -162,6 +160,13 @@ public sealed partial class SqlEventStore
             claims[i] = await TryMarkProcessedInOrderAsync(consumer, events[i].StreamId, events[i].StreamVersion,
                 typeNames, transaction, cancellationToken).ConfigureAwait(false);
         return claims;
+    }
+
+    static void RequireTypes(IReadOnlyList<string> typeNames)
+    {
+        ArgumentNullException.ThrowIfNull(typeNames);
+        if (typeNames.Count == 0)
+            throw new ArgumentException("An ordered consumer names the event types it handles.", nameof(typeNames));
     }
 
     static bool EachOfAnotherStream(IReadOnlyList<InboxClaimRequest> events)

@@ -31,25 +31,27 @@ sealed class SqliteDialect : StoreDialect
         if (builder.DefaultTimeout < 60)
             builder.DefaultTimeout = 60;
         _connectionString = builder.ToString();
-        _pragmas = $"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout={builder.DefaultTimeout * 1000};";
+        _pragmas = new ConnectionPragmas(builder.DefaultTimeout * 1000);
         _contexts = new PooledDbContextFactory<SqliteEventStoreDbContext>(
             new DbContextOptionsBuilder<SqliteEventStoreDbContext>()
                 .UseSqlite(_connectionString)
-                .AddInterceptors(new BusyTimeout(builder.DefaultTimeout * 1000))
+                .AddInterceptors(_pragmas)
                 .UseQueryTrackingBehavior(QueryTrackingBehavior.NoTracking)
                 .Options);
     }
 
-    // Microsoft.Data.Sqlite meets a locked database by sleeping 150 ms and trying again, however
-    // soon the lock is free: every collision of two writers (commands, relay, consumers, projections
-    // all write) cost 150 ms. SQLite's own busy handler, set by busy_timeout, retries after 1, 2,
-    // 5, 10 ms and so on: a writer waiting for a 20 ms transaction got the lock after 21-35 ms
-    // instead of 150-155 ms (measured here). Every connection the store opens sets it, EF Core's too.
-    readonly string _pragmas;
+    readonly ConnectionPragmas _pragmas;
 
-    sealed class BusyTimeout(int milliseconds) : Microsoft.EntityFrameworkCore.Diagnostics.DbConnectionInterceptor
+    // Run on every connection the store opens, its own (OpenConnectionAsync) and EF Core's. WAL lets
+    // readers run beside the writer; NORMAL is durable against process crashes in WAL mode.
+    // busy_timeout: Microsoft.Data.Sqlite meets a locked database by sleeping 150 ms and trying
+    // again, however soon the lock is free, so every collision of two writers (commands, relay,
+    // consumers, projections all write) cost 150 ms; SQLite's own busy handler, which busy_timeout
+    // turns on, retries after 1, 2, 5, 10 ms and so on (a writer waiting for a 20 ms transaction got
+    // the lock after 21-35 ms instead of 150-155 ms).
+    sealed class ConnectionPragmas(int busyTimeoutMilliseconds) : Microsoft.EntityFrameworkCore.Diagnostics.DbConnectionInterceptor
     {
-        readonly string _sql = $"PRAGMA busy_timeout={milliseconds};";
+        readonly string _sql = $"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout={busyTimeoutMilliseconds};";
 
         public override void ConnectionOpened(DbConnection connection, Microsoft.EntityFrameworkCore.Diagnostics.ConnectionEndEventData eventData)
         {
@@ -58,8 +60,10 @@ sealed class SqliteDialect : StoreDialect
             pragma.ExecuteNonQuery();
         }
 
-        public override async Task ConnectionOpenedAsync(DbConnection connection, Microsoft.EntityFrameworkCore.Diagnostics.ConnectionEndEventData eventData,
-            CancellationToken cancellationToken = default)
+        public override Task ConnectionOpenedAsync(DbConnection connection, Microsoft.EntityFrameworkCore.Diagnostics.ConnectionEndEventData eventData,
+            CancellationToken cancellationToken = default) => ApplyAsync(connection, cancellationToken);
+
+        public async Task ApplyAsync(DbConnection connection, CancellationToken cancellationToken)
         {
             await using var pragma = connection.CreateCommand();
             pragma.CommandText = _sql;
@@ -77,11 +81,7 @@ sealed class SqliteDialect : StoreDialect
     {
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        // WAL lets readers run beside the writer; NORMAL is durable against process crashes in WAL
-        // mode; busy_timeout: see _pragmas.
-        await using var pragma = connection.CreateCommand();
-        pragma.CommandText = _pragmas;
-        await pragma.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await _pragmas.ApplyAsync(connection, cancellationToken).ConfigureAwait(false);
         return connection;
     }
 

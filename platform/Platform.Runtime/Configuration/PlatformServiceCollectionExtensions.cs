@@ -118,7 +118,8 @@ public static class PlatformServiceCollectionExtensions
             }
         });
         services.AddOptions<MassTransitHostOptions>().Configure(host => host.WaitUntilStarted = true);
-        // After the bus (its queues exist), before the Kafka consumers and the relay.
+        // Records the consumers' starts after the bus (its queues exist) and before the Kafka
+        // consumers and the relay; it reads the relay's checkpoint before any service starts.
         services.AddHostedService<InboxStarts>();
         if (options.Inbox.RetainFor is not null)
             services.AddHostedService<InboxCleanup>();

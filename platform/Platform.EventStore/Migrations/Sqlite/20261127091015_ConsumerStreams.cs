@@ -24,16 +24,7 @@ namespace Platform.EventStore.Migrations.Sqlite
                     table.PrimaryKey("pk_consumer_streams", x => new { x.consumer, x.stream_id });
                 });
 
-            // Ordered consumers kept a processed_messages row per event before; they processed each
-            // stream in version order, so the last version they processed carries over.
-            migrationBuilder.Sql("""
-                INSERT INTO consumer_streams (consumer, stream_id, stream_version, processed_at)
-                SELECT p.consumer, e.stream_id, max(e.stream_version), max(p.processed_at)
-                FROM processed_messages p
-                JOIN (SELECT event_id, stream_id, stream_version FROM events
-                      UNION ALL SELECT event_id, stream_id, stream_version FROM archived_events) e ON e.event_id = p.message_id
-                GROUP BY p.consumer, e.stream_id
-                """);
+            migrationBuilder.Sql(ConsumerStreamsCarryOver.Sql);
         }
 
         /// <inheritdoc />
