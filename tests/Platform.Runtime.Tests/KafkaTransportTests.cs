@@ -86,25 +86,24 @@ public sealed class KafkaTransportTests(ITestOutputHelper output)
 
             var events = await Orders.ReadAllEventsAsync(first.EventStore);
             Assert.Equal(orderCount * 3, events.Count);
-            await Eventually.HoldsAsync(async () => await Orders.CountRowsAsync(first.EventStore, "consumer_effects") == events.Count,
-                "every event's effect", TimeSpan.FromSeconds(60),
-                async () => $"{await Orders.CountRowsAsync(first.EventStore, "consumer_effects")} of {events.Count}; handled {sinks[0].HandledInOrder().Count} + {sinks[1].HandledInOrder().Count}");
+            // Both records settle: the effect rows when the transactions commit, the reports a moment
+            // later, when each consume goes on after its commit (on another thread pool thread).
+            // Snapshotting the reports as soon as the rows are complete raced that last step, which is
+            // what two clean-clone CI runs saw as one event missing from the reports.
+            await Eventually.HoldsAsync(async () => await Orders.CountRowsAsync(first.EventStore, "consumer_effects") == events.Count
+                    && sinks.Sum(s => s.HandledInOrder().Count) >= events.Count,
+                "every event's effect and report", TimeSpan.FromSeconds(60),
+                async () => $"{await Orders.CountRowsAsync(first.EventStore, "consumer_effects")} effect rows of {events.Count}; handled {sinks[0].HandledInOrder().Count} + {sinks[1].HandledInOrder().Count}");
 
             var handled = sinks.Select(s => s.HandledInOrder()).ToArray();
             output.WriteLine($"{store}, leaves midway {oneLeavesMidway}: {events.Count} events; handled {handled[0].Count} + {handled[1].Count}; " +
                              $"redeliveries skipped {sinks[0].RedeliveriesIgnored} + {sinks[1].RedeliveriesIgnored}");
             Assert.True(handled.All(h => h.Count > 0), "both instances consumed");
             // Once each: every event has its effect row (whose key would have refused a second
-            // insert), and no event was reported twice. The effect rows are the record of what was
-            // applied; the in-memory reports may miss an event whose consume was cut short after its
-            // transaction committed (the redelivery is then skipped by the inbox). Two clean-clone
-            // CI runs saw one such event, once with an instance leaving midway and once with both
-            // staying (partitions move when the second instance joins); the cause is not confirmed.
+            // insert) and was reported by exactly one instance.
             var all = handled.SelectMany(h => h).ToArray();
             Assert.Equal(events.Select(e => e.EventId).Order(), (await EffectIdsAsync(first.EventStore)).Order());
-            Assert.Equal(all.Length, all.Select(h => h.EventId).Distinct().Count());
-            Assert.Subset(events.Select(e => e.EventId).ToHashSet(), all.Select(h => h.EventId).ToHashSet());
-            Assert.True(all.Length >= events.Count - 2, $"the reports cover {all.Length} of {events.Count} events");
+            Assert.Equal(events.Select(e => e.EventId).Order(), all.Select(h => h.EventId).Order());
             Assert.True(sinks.All(s => s.OrderViolations.IsEmpty), string.Join(Environment.NewLine, sinks.SelectMany(s => s.OrderViolations)));
             foreach (var sequence in handled)
             {

@@ -101,7 +101,9 @@ public abstract class IdempotentEventConsumer
         }
         await handle(new TransactionalEventContext<TEvent>(context.Message, headers, transaction.Connection,
             transaction.Transaction, context), cancellationToken).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        // Not cancellable once the effects ran, as in a group: a commit cut short by the token could
+        // have committed on the server while the consume reports a failure.
+        await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
         PlatformTelemetry.EventsConsumed.Add(1);
         return true;
     }
