@@ -98,7 +98,8 @@ public sealed class PlatformSagaRepository<TSaga> : ISagaRepositoryContextFactor
                 {
                     await next.Send(new PlatformSagaRepositoryContext<TSaga, T>(context, this, transaction, outbox, bus.Topology)).ConfigureAwait(false);
                     await outbox.FlushAsync(cancellationToken).ConfigureAwait(false);
-                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                    // Not cancellable once the step ran (see IdempotentEventConsumer.ConsumeOnceAsync).
+                    await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
                 }
                 catch (Exception exception) when (IsConflict(exception) && attempt < _runtime.Options.Sagas.MaxConcurrencyRetries)
                 {

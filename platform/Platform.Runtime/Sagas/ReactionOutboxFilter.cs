@@ -32,7 +32,8 @@ sealed class ReactionOutboxFilter(SqlEventStore store, SagaRuntime runtime, stri
                 runtime.Options.Sagas.LeftoverDelay);
             await next.Send(new RedirectedConsumeContext(context, receive => new OutboxReceiveContext(receive, outbox))).ConfigureAwait(false);
             await outbox.FlushAsync(cancellationToken).ConfigureAwait(false);
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            // Not cancellable once the work ran (see IdempotentEventConsumer.ConsumeOnceAsync).
+            await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
             outgoing = outbox.Outgoing;
         }
         SagaTelemetry.ReactionsCommitted.Add(1);
