@@ -210,7 +210,10 @@ public sealed class FlowTests
         await using var host = await SagaHost.StartAsync(database, transport, configure: cfg =>
         {
             SagaHost.LongTimeouts(cfg);
-            cfg.Sagas.Timeouts["OrderFulfilmentTimeout"] = TimeSpan.FromSeconds(2); // the whole saga, not one step
+            // The whole saga, not one step. Long enough for the payment step to finish first on
+            // every transport: on Kafka, with the whole suite running, its command and reply once
+            // took over 2 s (consumer groups still joining), and the saga timed out before it.
+            cfg.Sagas.Timeouts["OrderFulfilmentTimeout"] = TimeSpan.FromSeconds(6);
         });
         var order = Guid.NewGuid();
         host.Ledger.IgnoreReservation = id => id == order;
