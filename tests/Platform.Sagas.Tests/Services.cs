@@ -55,6 +55,16 @@ public sealed class ServiceLedger
             gate.TrySetResult();
     }
 
+    readonly TaskCompletionSource _shipmentsReleased = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Orders whose shipment is held until <see cref="ReleaseShipments"/>: sagas a test needs still running.</summary>
+    public Func<Guid, bool> HoldShipment { get; set; } = _ => false;
+
+    public void ReleaseShipments() => _shipmentsReleased.TrySetResult();
+
+    internal Task UntilShipmentReleasedAsync(Guid order, CancellationToken cancellationToken) =>
+        HoldShipment(order) ? _shipmentsReleased.Task.WaitAsync(cancellationToken) : Task.CompletedTask;
+
     internal Task UntilPlacedAsync(Guid order, CancellationToken cancellationToken) =>
         _placing.TryGetValue(order, out var gate) ? gate.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken) : Task.CompletedTask;
 
@@ -126,6 +136,7 @@ public sealed class InventoryService(ServiceLedger ledger) : IConsumer<ReserveIn
 
     public async Task Consume(ConsumeContext<ArrangeShipment> context)
     {
+        await ledger.UntilShipmentReleasedAsync(context.Message.OrderId, context.CancellationToken);
         await ledger.UntilPlacedAsync(context.Message.OrderId, context.CancellationToken);
         await ledger.HandleAsync(context, command =>
             (new ShipmentArranged(command.OrderId, "TRACK-" + command.OrderId.ToString("N")[..8]), ledger.Shipments, command.OrderId));
