@@ -6,7 +6,8 @@ static class ConsumerStreamsCarryOver
     /// <summary>
     /// Ordered consumers kept a <c>processed_messages</c> row per event before; they processed each
     /// stream in version order, so the last version they processed carries over (archived events
-    /// included). The same text on PostgreSQL and SQLite.
+    /// included). The same text on PostgreSQL and SQLite. It ends with its own semicolon: EF Core
+    /// writes custom SQL into a migration script as it is, and the script's next statement follows.
     /// </summary>
     public const string Sql = """
         INSERT INTO consumer_streams (consumer, stream_id, stream_version, processed_at)
@@ -14,6 +15,6 @@ static class ConsumerStreamsCarryOver
         FROM processed_messages p
         JOIN (SELECT event_id, stream_id, stream_version FROM events
               UNION ALL SELECT event_id, stream_id, stream_version FROM archived_events) e ON e.event_id = p.message_id
-        GROUP BY p.consumer, e.stream_id
+        GROUP BY p.consumer, e.stream_id;
         """;
 }
