@@ -77,10 +77,16 @@ sealed class PostgresDialect : StoreDialect
     // always beat the generic plan's, so it planned the statement again for every execution, and
     // planning took 410 µs against 250 µs to run it (pg_stat_statements, runtime benchmark). Now
     // both estimates are the same, and after its five custom plans PostgreSQL keeps the generic one.
+    //
+    // The consumer's row is read by an aggregate, which PostgreSQL cannot pull up, so once per event:
+    // as a scalar sub-select it was inlined into each of its three uses and probed three times. An
+    // event right after the row (the usual case) skips the range scan: a stream's versions have no
+    // holes, so nothing lies between. Together 20-30% less time per claim of four events, measured
+    // with 3,000 prepared claims on a store of 30,000 three-event streams.
     internal const string ClaimManySql = """
         WITH judged AS (
             SELECT r.n, r.stream_id, r.stream_version, d.done,
-                   CASE WHEN r.stream_version <= d.done THEN 0 ELSE (
+                   CASE WHEN r.stream_version <= d.done + 1 THEN 0 ELSE (
                        SELECT count(*) FROM (
                            SELECT e.type_name, e.global_position FROM events e
                            WHERE e.stream_id = r.stream_id AND e.stream_version > d.done AND e.stream_version < r.stream_version OFFSET 0) e
@@ -88,8 +94,8 @@ sealed class PostgresDialect : StoreDialect
                          AND e.global_position > COALESCE((SELECT c.position FROM subscription_checkpoints c WHERE c.name = $5 || e.type_name), 0))
                    END AS pending
             FROM unnest((SELECT $1::text[]), (SELECT $2::bigint[])) WITH ORDINALITY AS r(stream_id, stream_version, n)
-            CROSS JOIN LATERAL (SELECT COALESCE(
-                (SELECT s.stream_version FROM consumer_streams s WHERE s.consumer = $3 AND s.stream_id = r.stream_id), 0) AS done) d
+            CROSS JOIN LATERAL (SELECT COALESCE(max(s.stream_version), 0) AS done
+                FROM consumer_streams s WHERE s.consumer = $3 AND s.stream_id = r.stream_id) d
         ), advanced AS (
             INSERT INTO consumer_streams AS s (consumer, stream_id, stream_version, processed_at)
             SELECT $3, j.stream_id, j.stream_version, $6 FROM judged j

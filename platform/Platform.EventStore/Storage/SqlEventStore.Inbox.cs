@@ -200,9 +200,10 @@ public sealed partial class SqlEventStore
     // after a stream's first events, or handling a type it did not handle then, never received
     // those, and must not wait for them. The range is read by the (stream_id, stream_version) index
     // and is empty unless the event overtook another: the guard reads no more of a long stream than
-    // the events it is missing.
+    // the events it is missing, and nothing for the event right after the row (a stream's versions
+    // have no holes).
     internal static string JudgeSql(int typeCount) =>
-        "SELECT d.done, CASE WHEN @version <= d.done THEN 0 ELSE (" +
+        "SELECT d.done, CASE WHEN @version <= d.done + 1 THEN 0 ELSE (" +
         "SELECT count(*) FROM events e WHERE e.stream_id = @stream AND e.stream_version > d.done AND e.stream_version < @version " +
         $"AND e.type_name IN ({string.Join(", ", Enumerable.Range(0, typeCount).Select(i => "@type" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)))}) " +
         "AND e.global_position > COALESCE((SELECT c.position FROM subscription_checkpoints c WHERE c.name = @start || e.type_name), 0)) END " +
