@@ -54,6 +54,9 @@ public sealed class KafkaTopology
         DeadLetterTopic = options.Transport.QueuePrefix + ".dead-letters";
     }
 
+    /// <summary>Makes the admin client topics are created with (tests give a stand-in: librdkafka's mock cluster has no CreateTopics).</summary>
+    internal Func<AdminClientConfig, IAdminClient> AdminClients { get; set; } = config => new AdminClientBuilder(config).Build();
+
     /// <summary>Where dead letters are copied, with their original headers and the error.</summary>
     public string DeadLetterTopic { get; }
 
@@ -159,7 +162,7 @@ public sealed class KafkaTopology
         {
             if (Settled(topic))
                 return;
-            using var admin = new AdminClientBuilder(Client<AdminClientConfig>()).Build();
+            using var admin = AdminClients(Client<AdminClientConfig>());
             var error = await CreateAsync(admin, topic, cancellationToken).ConfigureAwait(false);
             if (error is null || !IsTransient(error.Code))
             {
