@@ -49,6 +49,28 @@ public abstract partial class EventStoreBehaviour : IAsyncLifetime
         }
     }
 
+    /// <summary>Reads every event after <paramref name="start"/> as it commits, until <paramref name="writersDone"/> and caught up.</summary>
+    protected Task<List<EventEnvelope>> TailAsync(long start, int pageSize, Func<bool> writersDone, CancellationToken cancellationToken) =>
+        Task.Run(async () =>
+        {
+            var seen = new List<EventEnvelope>();
+            var position = start;
+            while (true)
+            {
+                var finished = writersDone();
+                var page = await Store.ReadAllAsync(position, pageSize, cancellationToken);
+                seen.AddRange(page.Events);
+                Assert.True(page.NextPosition >= position);
+                position = page.NextPosition;
+                if (page.ReachedEnd)
+                {
+                    if (finished)
+                        return seen;
+                    await Task.Delay(1, cancellationToken);
+                }
+            }
+        }, cancellationToken);
+
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
@@ -167,25 +189,7 @@ public abstract partial class EventStoreBehaviour : IAsyncLifetime
         var writersDone = 0;
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
 
-        var reader = Task.Run(async () =>
-        {
-            var seen = new List<EventEnvelope>();
-            var position = start;
-            while (true)
-            {
-                var finished = Volatile.Read(ref writersDone) == 1;
-                var page = await Store.ReadAllAsync(position, 1000, timeout.Token);
-                seen.AddRange(page.Events);
-                Assert.True(page.NextPosition >= position);
-                position = page.NextPosition;
-                if (page.ReachedEnd)
-                {
-                    if (finished)
-                        return seen;
-                    await Task.Delay(1, timeout.Token);
-                }
-            }
-        });
+        var reader = TailAsync(start, 1000, () => Volatile.Read(ref writersDone) == 1, timeout.Token);
 
         await Task.WhenAll(Enumerable.Range(0, writers).Select(writer => Task.Run(async () =>
         {

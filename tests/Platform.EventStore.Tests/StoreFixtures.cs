@@ -10,9 +10,12 @@ public interface IStoreFixture : IAsyncLifetime
     EventStoreOptions Options(BadEventHandling onBadEvent = BadEventHandling.Throw);
 }
 
-public sealed class PostgresStoreFixture : IStoreFixture
+public class PostgresStoreFixture : IStoreFixture
 {
     string? _connectionString;
+
+    /// <summary>The stores' <see cref="EventStoreOptions.ConcurrentAppends"/>.</summary>
+    protected virtual int ConcurrentAppends => new EventStoreOptions().ConcurrentAppends;
 
     public async Task InitializeAsync()
     {
@@ -25,7 +28,7 @@ public sealed class PostgresStoreFixture : IStoreFixture
     }
 
     public EventStoreOptions Options(BadEventHandling onBadEvent = BadEventHandling.Throw) =>
-        new EventStoreOptions { OnBadEvent = onBadEvent }.UsePostgres(_connectionString ?? RealServices.Postgres);
+        new EventStoreOptions { OnBadEvent = onBadEvent, ConcurrentAppends = ConcurrentAppends }.UsePostgres(_connectionString ?? RealServices.Postgres);
 
     public string ConnectionString => _connectionString ?? RealServices.Postgres;
 
@@ -34,6 +37,12 @@ public sealed class PostgresStoreFixture : IStoreFixture
         if (_connectionString is not null)
             await RealServices.DropPostgresDatabaseAsync(_connectionString);
     }
+}
+
+/// <summary>PostgreSQL with one append running at a time: every append that meets another waits and goes in a group.</summary>
+public sealed class GroupedAppendsPostgresFixture : PostgresStoreFixture
+{
+    protected override int ConcurrentAppends => 1;
 }
 
 public sealed class SqliteStoreFixture : IStoreFixture

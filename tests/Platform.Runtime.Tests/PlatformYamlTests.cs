@@ -172,7 +172,7 @@ public sealed class PlatformYamlTests : IDisposable
         var path = Write("store:\n  provider: sqlite\n  conectionString: x\n");
         var output = new StringWriter();
         Assert.Equal(1, await RunCommand.RunAsync(path, output, output, CancellationToken.None));
-        Assert.Equal($"error: {path}(3,3): unknown setting 'conectionString' under 'store'; known: provider, connectionString",
+        Assert.Equal($"error: {path}(3,3): unknown setting 'conectionString' under 'store'; known: provider, connectionString, concurrentAppends",
             output.ToString().Trim());
 
         path = Write("store:\n  provider: sqlite\n");

@@ -38,6 +38,15 @@ public sealed class EventStoreOptions
     /// <summary>How many times an append with <c>ExpectedVersion.Any</c> is retried when another writer takes its version. Default 10.</summary>
     public int AnyVersionRetries { get; set; } = 10;
 
+    /// <summary>
+    /// PostgreSQL: appends (each in a transaction of its own, as a command handler's save) that run
+    /// at once. Appends that arrive while that many run wait and then go to the database together,
+    /// up to 64 appends to different streams in one statement and one commit, each with its own
+    /// expected version and its own answer; a lone append runs at once. 0 sends every append alone.
+    /// Appends inside a transaction (<c>BeginTransactionAsync</c>) are never grouped. Default 8.
+    /// </summary>
+    public int ConcurrentAppends { get; set; } = 8;
+
     /// <summary>Store events in PostgreSQL.</summary>
     /// <param name="connectionString">An Npgsql connection string.</param>
     public EventStoreOptions UsePostgres(string connectionString)
@@ -63,5 +72,6 @@ public sealed class EventStoreOptions
         if (Provider == EventStoreProvider.None)
             throw new InvalidOperationException("Choose a database for the event store: o.UsePostgres(cs) or o.UseSqlite(cs).");
         ArgumentOutOfRangeException.ThrowIfNegative(AnyVersionRetries);
+        ArgumentOutOfRangeException.ThrowIfNegative(ConcurrentAppends);
     }
 }

@@ -40,7 +40,7 @@ public sealed class OutboxRelayOptions
 /// </summary>
 public sealed class OutboxRelay
 {
-    static readonly Meter Meter = new("Platform.EventStore");
+    static Meter Meter => StoreTelemetry.Meter;
 
     readonly SqlEventStore _store;
     readonly IEventPublisher _publisher;

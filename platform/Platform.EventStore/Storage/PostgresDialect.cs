@@ -53,6 +53,38 @@ sealed class PostgresDialect : StoreDialect
         RETURNING stream_version, global_position
         """;
 
+    // The appends of several callers to different streams (AppendGroups), each with its own
+    // expected version, in one statement: per append the stream's version, and the positions its
+    // events drew (none when its expected version did not match). Rows are inserted in append and
+    // event order, so positions follow the order the appends were taken. Arrays are unnested
+    // through sub-selects, as in ClaimManySql, so PostgreSQL settles on one generic plan.
+    internal const string AppendGroupSql = """
+        WITH appends AS (
+            SELECT a.n, a.stream_id, a.stream_type, a.expected, a.at,
+                   COALESCE(
+                       (SELECT max(stream_version) FROM events WHERE stream_id = a.stream_id),
+                       (SELECT max(stream_version) FROM archived_events WHERE stream_id = a.stream_id),
+                       0) AS version
+            FROM unnest((SELECT $1::text[]), (SELECT $2::text[]), (SELECT $3::bigint[]), (SELECT $4::timestamptz[]))
+                WITH ORDINALITY AS a(stream_id, stream_type, expected, at, n)
+        ), inserted AS (
+            INSERT INTO events (stream_id, stream_type, stream_version, event_id, type_name, schema_version, data, metadata, "timestamp")
+            SELECT a.stream_id, a.stream_type, a.version + e.k, e.event_id, e.type_name, e.schema_version, e.data::jsonb, e.metadata::jsonb, a.at
+            FROM unnest((SELECT $5::int[]), (SELECT $6::int[]), (SELECT $7::uuid[]), (SELECT $8::text[]), (SELECT $9::int[]),
+                        (SELECT $10::text[]), (SELECT $11::text[]))
+                     WITH ORDINALITY AS e(n, k, event_id, type_name, schema_version, data, metadata, ordinality)
+            JOIN appends a ON a.n = e.n
+            WHERE (a.expected < 0 OR a.version = a.expected) AND pg_current_xact_id() IS NOT NULL
+            ORDER BY e.ordinality
+            RETURNING stream_id, stream_version, global_position
+        )
+        SELECT a.n, a.version, COALESCE(p.positions, '{}')
+        FROM appends a
+        LEFT JOIN (SELECT stream_id, array_agg(global_position ORDER BY stream_version) AS positions
+                   FROM inserted GROUP BY stream_id) p ON p.stream_id = a.stream_id
+        ORDER BY a.n
+        """;
+
     const string CurrentVersionSql = """
         SELECT COALESCE(
             (SELECT max(stream_version) FROM events WHERE stream_id = $1),
@@ -112,8 +144,9 @@ sealed class PostgresDialect : StoreDialect
 
     readonly NpgsqlDataSource _dataSource;
     readonly PooledDbContextFactory<PostgresEventStoreDbContext> _contexts;
+    readonly AppendGroups? _appendGroups;
 
-    public PostgresDialect(string connectionString)
+    public PostgresDialect(string connectionString, int concurrentAppends = 8)
     {
         var builder = new NpgsqlDataSourceBuilder(connectionString);
         // The append and read statements are the same text every time: preparing them saves parsing and planning.
@@ -128,6 +161,8 @@ sealed class PostgresDialect : StoreDialect
                 .UseNpgsql(_dataSource)
                 .UseQueryTrackingBehavior(QueryTrackingBehavior.NoTracking)
                 .Options);
+        _appendGroups = concurrentAppends == 0 ? null : new AppendGroups(concurrentAppends, maxAppends: 64, maxEvents: 1_000,
+            AppendAloneAsync, AppendTogetherAsync, exception => ClassifyAppendError(exception) != AppendFailure.None);
     }
 
     public override bool PositionsCommitInOrder => false;
@@ -179,6 +214,71 @@ sealed class PostgresDialect : StoreDialect
         await using var reader = await append.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         return new AppendOutcome(reader.GetInt64(0), reader.GetFieldValue<long[]>(1));
+    }
+
+    public override Task<AppendOutcome> AppendAndCommitAsync(string streamId, string streamType, ExpectedVersion expected,
+        EncodedEvent[] events, DateTimeOffset timestamp, CancellationToken cancellationToken) =>
+        _appendGroups is null
+            ? base.AppendAndCommitAsync(streamId, streamType, expected, events, timestamp, cancellationToken)
+            : _appendGroups.AppendAsync(new GroupedAppend(streamId, streamType, expected, events, timestamp), cancellationToken);
+
+    async Task<AppendOutcome> AppendAloneAsync(GroupedAppend append, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await AppendAsync(connection, null, append.StreamId, append.StreamType, append.Expected, append.Events,
+            append.Timestamp, cancellationToken).ConfigureAwait(false);
+    }
+
+    async Task<AppendOutcome[]> AppendTogetherAsync(IReadOnlyList<GroupedAppend> group, CancellationToken cancellationToken)
+    {
+        var streams = new string[group.Count];
+        var streamTypes = new string[group.Count];
+        var expected = new long[group.Count];
+        var timestamps = new DateTimeOffset[group.Count];
+        var count = 0;
+        for (var i = 0; i < group.Count; i++)
+        {
+            var request = group[i];
+            (streams[i], streamTypes[i], expected[i], timestamps[i]) = (request.StreamId, request.StreamType, request.Expected.Value, request.Timestamp);
+            count += request.Events.Length;
+        }
+        var owners = new int[count];
+        var offsets = new int[count];
+        var ids = new Guid[count];
+        var types = new string[count];
+        var versions = new int[count];
+        var data = new string[count];
+        var metadata = new string?[count];
+        var row = 0;
+        for (var i = 0; i < group.Count; i++)
+        {
+            var events = group[i].Events;
+            for (var k = 0; k < events.Length; k++, row++)
+            {
+                var e = events[k];
+                (owners[row], offsets[row], ids[row], types[row], versions[row], data[row], metadata[row]) =
+                    (i + 1, k + 1, e.EventId, e.TypeName, e.SchemaVersion, e.Data, e.Metadata);
+            }
+        }
+
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var append = new NpgsqlCommand(AppendGroupSql, connection);
+        append.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = streams });
+        append.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = streamTypes });
+        append.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = expected });
+        append.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = timestamps });
+        append.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = owners });
+        append.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = offsets });
+        append.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = ids });
+        append.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = types });
+        append.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = versions });
+        append.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = data });
+        append.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = metadata, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        var outcomes = new AppendOutcome[group.Count];
+        await using var reader = await append.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            outcomes[reader.GetInt64(0) - 1] = new AppendOutcome(reader.GetInt64(1), reader.GetFieldValue<long[]>(2));
+        return outcomes;
     }
 
     async Task<AppendOutcome> AppendOneAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,

@@ -27,10 +27,9 @@ public sealed partial class SqlEventStore
         var timestamp = Now();
         for (var attempt = 0; ; attempt++)
         {
-            await using var connection = await _dialect.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                var outcome = await _dialect.AppendAsync(connection, null, streamId, streamType, expected,
+                var outcome = await _dialect.AppendAndCommitAsync(streamId, streamType, expected,
                     encoded, timestamp, cancellationToken).ConfigureAwait(false);
                 if (outcome.Written == 0)
                     throw new ConcurrencyException(streamId, expected, outcome.VersionBefore);

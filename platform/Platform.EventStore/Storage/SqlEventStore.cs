@@ -38,7 +38,7 @@ public sealed partial class SqlEventStore : IEventStore, IAggregateStore, IAsync
         _registry = registry;
         _logger = (ILogger?)loggerFactory?.CreateLogger<SqlEventStore>() ?? NullLogger.Instance;
         _dialect = options.Provider == EventStoreProvider.Postgres
-            ? new PostgresDialect(options.ConnectionString)
+            ? new PostgresDialect(options.ConnectionString, options.ConcurrentAppends)
             : new SqliteDialect(options.ConnectionString);
     }
 

@@ -40,6 +40,17 @@ abstract class StoreDialect : IAsyncDisposable
         string streamId, string streamType, ExpectedVersion expected, EncodedEvent[] events, DateTimeOffset timestamp,
         CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Appends to one stream in a transaction of its own and commits; the same answers as
+    /// <see cref="AppendAsync"/>. A dialect may write appends of concurrent callers together.
+    /// </summary>
+    public virtual async Task<AppendOutcome> AppendAndCommitAsync(string streamId, string streamType, ExpectedVersion expected,
+        EncodedEvent[] events, DateTimeOffset timestamp, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await AppendAsync(connection, null, streamId, streamType, expected, events, timestamp, cancellationToken).ConfigureAwait(false);
+    }
+
     public abstract AppendFailure ClassifyAppendError(Exception exception);
 
     /// <summary>

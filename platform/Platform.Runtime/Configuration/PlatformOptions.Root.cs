@@ -180,6 +180,7 @@ public sealed class PlatformOptions
             ArgumentOutOfRangeException.ThrowIfLessThan(Transport.Kafka.ReplicationFactor, (short)1, "Platform:Transport:Kafka:ReplicationFactor");
             ArgumentOutOfRangeException.ThrowIfLessThan(Transport.Kafka.MaxBufferedPerPartition, 1, "Platform:Transport:Kafka:MaxBufferedPerPartition");
         }
+        ArgumentOutOfRangeException.ThrowIfNegative(Store.ConcurrentAppends, "Platform:Store:ConcurrentAppends");
         ArgumentOutOfRangeException.ThrowIfLessThan(Transport.PrefetchCount, 1, "Platform:Transport:PrefetchCount");
         ArgumentOutOfRangeException.ThrowIfLessThan(Transport.Partitions, 1, "Platform:Transport:Partitions");
         ArgumentOutOfRangeException.ThrowIfLessThan(Transport.ConsumerCommitBatchSize, 1, "Platform:Transport:ConsumerCommitBatchSize");

@@ -37,6 +37,13 @@ public sealed class PlatformStoreOptions
 
     /// <summary>The connection string (Npgsql or Microsoft.Data.Sqlite).</summary>
     public string ConnectionString { get; set; } = "";
+
+    /// <summary>
+    /// PostgreSQL: appends of their own (a command's save) that run at once; the appends that
+    /// arrive meanwhile go to the database together, one statement and one commit. 0 sends every
+    /// append alone. Default 8.
+    /// </summary>
+    public int ConcurrentAppends { get; set; } = 8;
 }
 
 /// <summary>The transport section of <see cref="PlatformOptions"/> (<c>Platform:Transport</c>).</summary>

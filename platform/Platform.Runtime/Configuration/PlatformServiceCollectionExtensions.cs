@@ -56,9 +56,13 @@ public static class PlatformServiceCollectionExtensions
         // the registry reject it, so duplicates by reference are dropped.
         services.TryAddSingleton(sp => new EventTypeRegistry(
             sp.GetServices<EventTypeDescriptor>().Concat(catalog.EventTypes).Distinct()));
-        services.AddEventStore(store => _ = options.Store.Provider == StoreProvider.Postgres
-            ? store.UsePostgres(options.Store.ConnectionString)
-            : store.UseSqlite(options.Store.ConnectionString));
+        services.AddEventStore(store =>
+        {
+            _ = options.Store.Provider == StoreProvider.Postgres
+                ? store.UsePostgres(options.Store.ConnectionString)
+                : store.UseSqlite(options.Store.ConnectionString);
+            store.ConcurrentAppends = options.Store.ConcurrentAppends;
+        });
         services.TryAddSingleton<ICommandDispatcher, CommandDispatcher>();
         services.TryAddSingleton(sp => new InboxCommitGroups(sp.GetRequiredService<SqlEventStore>(),
             options.Transport.ConsumerCommitBatchSize, options.Transport.ConsumerCommits));
