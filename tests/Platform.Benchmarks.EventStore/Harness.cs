@@ -23,7 +23,7 @@ static class Harness
     }
 
     /// <summary>
-    /// Runs the contenders of one workload in interleaved rounds (A, B, C, A, B, C, ...) and adds
+    /// Runs the contenders of one workload in interleaved rounds (A, B, C, then B, C, A, ...) and adds
     /// up each one's time, so that load from other processes on a shared machine falls on all of
     /// them alike instead of on whichever ran during a busy moment.
     /// </summary>
@@ -35,8 +35,12 @@ static class Harness
         var allocated = new long[contenders.Count];
         for (var round = 0; round < rounds; round++)
         {
-            for (var c = 0; c < contenders.Count; c++)
+            // Each round starts with the next contender: whoever runs first in a round ran about a
+            // fifth slower (W1, the same store measured first and second), so a fixed order would
+            // put that on one contender.
+            for (var k = 0; k < contenders.Count; k++)
             {
+                var c = (k + round) % contenders.Count;
                 var (elapsed, peak, bytes) = await TimeAsync(() => contenders[c].Round(round));
                 seconds[c] += elapsed;
                 peaks[c] = Math.Max(peaks[c], peak);

@@ -6,15 +6,17 @@ using Platform.EventStore.Configuration;
 using Platform.EventStore.Storage;
 using Platform.Events;
 
-// Event store benchmark: workloads W1-W4 of issue 5, every contender side by side in one process.
+// Event store benchmark: workloads W1-W4 of issue 5, every contender side by side in one process,
+// and W5: single-event appends by 64 writers at once, where appends go to PostgreSQL in groups
+// (EventStoreOptions.ConcurrentAppends) against the same store sending every append alone.
 //   dotnet run --project tests/Platform.Benchmarks.EventStore -c Release -- [--scale 1] [--no-marten] [--no-sqlite]
-//       [--workloads W1,W2,W3,W4] [--markdown FILE]
+//       [--workloads W1,W2,W3,W4,W5] [--markdown FILE]
 // PostgreSQL comes from PLATFORM_POSTGRES (source .services/env); each contender gets its own database there.
 
 var scale = 1.0;
 var marten = true;
 string? markdown = null;
-var workloads = new HashSet<string>(["W1", "W2", "W3", "W4"]);
+var workloads = new HashSet<string>(["W1", "W2", "W3", "W4", "W5"]);
 var sqlite = true;
 for (var i = 0; i < args.Length; i++)
 {
@@ -31,17 +33,21 @@ for (var i = 0; i < args.Length; i++)
 
 const int Writers = 8;
 const int BulkWriters = 4;
+const int ManyWriters = 64;
 const int AggregateEvents = 10_000;
 const int Loads = 5;
-const int Rounds = 4;
+const int Rounds = 6;
 var w1Appends = (int)(100_000 * scale) / (Writers * Rounds) * (Writers * Rounds);
 var w1Streams = Math.Max(Writers * Rounds, (int)(10_000 * scale));
 var w2Batches = Math.Max(BulkWriters * Rounds, (int)(10_000 * scale) / Rounds * Rounds);
+var w5Appends = (int)(40_000 * scale) / (ManyWriters * Rounds) * (ManyWriters * Rounds);
+var w5Streams = Math.Max(ManyWriters * Rounds, (int)(4_000 * scale));
 var registry = EventTypeRegistry.Create(new ItemAddedDescriptor());
 var admin = Environment.GetEnvironmentVariable("PLATFORM_POSTGRES");
 
 Console.WriteLine($"scale {scale}: W1 {w1Appends:N0} single-event appends on {w1Streams:N0} streams by {Writers} writers; " +
-                  $"W2 {w2Batches * 100:N0} events in batches of 100 by {BulkWriters} writers; W3 {AggregateEvents:N0}-event aggregate x{Loads}; W4 read all");
+                  $"W2 {w2Batches * 100:N0} events in batches of 100 by {BulkWriters} writers; W3 {AggregateEvents:N0}-event aggregate x{Loads}; W4 read all; " +
+                  $"W5 {w5Appends:N0} single-event appends on {w5Streams:N0} streams by {ManyWriters} writers");
 
 if (admin is null)
 {
@@ -59,11 +65,15 @@ else
     var rawDb = await Harness.CreateDatabaseAsync(admin, "bench_raw");
     var martenDb = await Harness.CreateDatabaseAsync(admin, "bench_marten");
     var quickDb = await Harness.CreateDatabaseAsync(admin, "bench_marten_quick");
+    var aloneDb = await Harness.CreateDatabaseAsync(admin, "bench_ours_alone");
     try
     {
         await using var store = new SqlEventStore(new EventStoreOptions().UsePostgres(oursDb), registry);
         await store.MigrateAsync();
         var ours = new OurStore(store);
+        await using var aloneStore = new SqlEventStore(new EventStoreOptions { ConcurrentAppends = 0 }.UsePostgres(aloneDb), registry);
+        await aloneStore.MigrateAsync();
+        var alone = new OurStore(aloneStore);
         await using var rawSource = new NpgsqlDataSourceBuilder(rawDb + ";Max Auto Prepare=16").Build();
         var raw = new RawNpgsql(rawSource);
         await raw.CreateTableAsync();
@@ -79,6 +89,7 @@ else
         {
             // Warm-up on other streams: JIT, connection pools, prepared statements, for every contender alike.
             await ours.W1Async(Writers * 50, Writers * 10, Writers, "warm");
+            await alone.W1Async(Writers * 50, Writers * 10, Writers, "warm");
             await raw.W1Async(Writers * 50, Writers * 10, Writers, "warm");
             if (marten)
             {
@@ -88,6 +99,7 @@ else
             var w1Contenders = new List<(string, Func<int, Task>)>
             {
                 ("ours", r => ours.W1Async(w1Appends / Rounds, w1Streams / Rounds, Writers, $"order-r{r}")),
+                ("ours, every append alone", r => alone.W1Async(w1Appends / Rounds, w1Streams / Rounds, Writers, $"order-r{r}")),
                 ("raw INSERT", r => raw.W1Async(w1Appends / Rounds, w1Streams / Rounds, Writers, $"order-r{r}")),
             };
             if (marten)
@@ -96,6 +108,19 @@ else
                 w1Contenders.Add(("Marten quick", r => quick.W1Async(w1Appends / Rounds, w1Streams / Rounds, Writers, $"order-r{r}")));
             }
             await Harness.RoundsAsync("W1", "postgres", Rounds, w1Appends / Rounds / Writers * Writers, w1Contenders);
+        }
+
+        if (workloads.Contains("W5"))
+        {
+            await ours.W1Async(ManyWriters * 20, ManyWriters * 10, ManyWriters, "warm5");
+            await alone.W1Async(ManyWriters * 20, ManyWriters * 10, ManyWriters, "warm5");
+            await raw.W1Async(ManyWriters * 20, ManyWriters * 10, ManyWriters, "warm5");
+            await Harness.RoundsAsync("W5", "postgres", Rounds, w5Appends / Rounds / ManyWriters * ManyWriters,
+            [
+                ("ours", r => ours.W1Async(w5Appends / Rounds, w5Streams / Rounds, ManyWriters, $"many-r{r}")),
+                ("ours, every append alone", r => alone.W1Async(w5Appends / Rounds, w5Streams / Rounds, ManyWriters, $"many-r{r}")),
+                ("raw INSERT", r => raw.W1Async(w5Appends / Rounds, w5Streams / Rounds, ManyWriters, $"many-r{r}")),
+            ]);
         }
 
         if (workloads.Contains("W2"))
@@ -154,7 +179,7 @@ else
     }
     finally
     {
-        foreach (var db in new[] { oursDb, rawDb, martenDb, quickDb })
+        foreach (var db in new[] { oursDb, rawDb, martenDb, quickDb, aloneDb })
             await Harness.DropDatabaseAsync(admin, db);
     }
 }

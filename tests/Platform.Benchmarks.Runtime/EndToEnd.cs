@@ -89,6 +89,7 @@ sealed class PlatformConsumerContender : Contender
             services.AddPlatform(cfg =>
             {
                 cfg.UsePostgres(database);
+                Harness.ConfigureAppends(cfg);
                 if (rabbitMq is not null)
                     cfg.UseRabbitMq(new Uri(rabbitMq));
                 cfg.Transport.QueuePrefix = "bench-" + Guid.NewGuid().ToString("N")[..8];
@@ -227,6 +228,7 @@ sealed class ProjectionContender : Contender
         var host = Build(services => services.AddPlatform(cfg =>
         {
             cfg.UsePostgres(database);
+            Harness.ConfigureAppends(cfg);
             cfg.Transport.QueuePrefix = "bench-" + Guid.NewGuid().ToString("N")[..8];
             cfg.Relay.Enabled = false;
             cfg.Sagas.Enabled = false;

@@ -128,6 +128,13 @@ static class Harness
 {
     public static readonly List<Run> Runs = [];
 
+    /// <summary>PLATFORM_BENCH_CONCURRENT_APPENDS sets the platform's Store:ConcurrentAppends (0: every append alone).</summary>
+    public static void ConfigureAppends(Platform.Runtime.Configuration.PlatformOptions options)
+    {
+        if (int.TryParse(Environment.GetEnvironmentVariable("PLATFORM_BENCH_CONCURRENT_APPENDS"), CultureInfo.InvariantCulture, out var appends))
+            options.Store.ConcurrentAppends = appends;
+    }
+
     public static void Record(Run run)
     {
         Runs.Add(run);
