@@ -105,6 +105,24 @@ public sealed class PostgresGroupedAppendTests(GroupedAppendsPostgresFixture fix
         Assert.Equal(500, (await large).NextExpectedVersion);
     }
 
+    // PostgreSQL's jsonb takes no \u0000: such an event fails its statement. In a group it must fail
+    // only its own append, not the others the statement carried.
+    [SkippableFact]
+    public async Task an_event_the_database_refuses_fails_only_its_own_append_in_a_group()
+    {
+        var large = Store.AppendAsync(NewStream("large"), "cart", ExpectedVersion.NoStream, Items(500, "large"));
+        var fresh = Enumerable.Range(0, 40).Select(_ => NewStream("fresh")).ToArray();
+        var freshAppends = fresh.Select(s => Task.Run(() => Store.AppendAsync(s, "cart", ExpectedVersion.NoStream, Items(2, s)))).ToList();
+        var refused = NewStream("refused");
+        var bad = Task.Run(() => Store.AppendAsync(refused, "cart", ExpectedVersion.NoStream, [EventData.Create(new ItemAdded("nul\0here", 1))]));
+
+        var error = await Assert.ThrowsAsync<PostgresException>(() => bad);
+        Assert.Equal(PostgresErrorCodes.UntranslatableCharacter, error.SqlState);
+        Assert.Equal(fresh.Select(s => new AppendResult(s, 2, 2)), await Task.WhenAll(freshAppends));
+        Assert.Equal(0, await Store.GetStreamVersionAsync(refused));
+        Assert.Equal(500, (await large).NextExpectedVersion);
+    }
+
     [SkippableFact]
     public async Task a_tailing_reader_sees_every_grouped_append_once_in_position_order()
     {

@@ -45,10 +45,12 @@ sealed class GroupedAppend(string streamId, string streamType, ExpectedVersion e
 /// No thread of its own: the callers run the statements. The one that finds a slot free runs the
 /// waiting appends, its own among them, and passes its slot to the oldest still waiting when it
 /// leaves, which then runs the next group. An append of a stream already in the group waits for the
-/// next one, so a group never writes one stream twice. When the group's statement fails on a unique
-/// index (another writer took a version, or an event id is stored already), each of its appends runs
-/// again alone and gets its own answer, so one conflict never fails its neighbours. An append is
-/// cancelled only while it waits; once in a group it runs to the end, like a statement already sent.
+/// next one, so a group never writes one stream twice. When the database refuses the group's
+/// statement (a unique index: another writer took a version, or an event id is stored already; or an
+/// event it cannot take), each of its appends runs again alone and gets its own answer, so one
+/// append never fails its neighbours. Any other failure (the connection) reaches every caller of the
+/// group, as it would have reached each alone. An append is cancelled only while it waits; once in a
+/// group it runs to the end, like a statement already sent.
 /// </remarks>
 sealed class AppendGroups(
     int slots,
@@ -56,7 +58,7 @@ sealed class AppendGroups(
     int maxEvents,
     Func<GroupedAppend, CancellationToken, Task<AppendOutcome>> appendAlone,
     Func<IReadOnlyList<GroupedAppend>, CancellationToken, Task<AppendOutcome[]>> appendTogether,
-    Func<Exception, bool> isConflict)
+    Func<Exception, bool> refusedByDatabase)
 {
     readonly Lock _lock = new();
     readonly LinkedList<GroupedAppend> _waiting = new();
@@ -217,9 +219,10 @@ sealed class AppendGroups(
         {
             outcomes = await appendTogether(group, CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception exception) when (isConflict(exception))
+        catch (Exception exception) when (refusedByDatabase(exception))
         {
-            // Nothing of the group was written: each append again, alone, for its own answer.
+            // The database refused the statement, so nothing of the group was written: each append
+            // again, alone, for its own answer (a conflict or bad data fails only its own append).
             foreach (var append in group)
                 await RunAloneAsync(append).ConfigureAwait(false);
             return;

@@ -162,7 +162,7 @@ sealed class PostgresDialect : StoreDialect
                 .UseQueryTrackingBehavior(QueryTrackingBehavior.NoTracking)
                 .Options);
         _appendGroups = concurrentAppends == 0 ? null : new AppendGroups(concurrentAppends, maxAppends: 64, maxEvents: 1_000,
-            AppendAloneAsync, AppendTogetherAsync, exception => ClassifyAppendError(exception) != AppendFailure.None);
+            AppendAloneAsync, AppendTogetherAsync, exception => exception is PostgresException);
     }
 
     public override bool PositionsCommitInOrder => false;
