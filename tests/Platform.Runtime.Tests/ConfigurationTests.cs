@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Platform.Events;
 using Platform.Runtime.Configuration;
 using Platform.Runtime.Domains;
@@ -42,6 +43,26 @@ public sealed class ConfigurationTests
         Assert.Equal([typeof(CancelOrder), typeof(ConfirmOrder), typeof(PlaceOrder), typeof(ShipOrder)], order.CommandTypes);
         Assert.Equal(["CustomerOrders", "OrderSummary"], catalog.Projections.Select(p => p.Name).Order(StringComparer.Ordinal));
         Assert.True(provider.GetRequiredService<EventTypeRegistry>().TryGet(OrderPlaced.EventTypeName, out _));
+    }
+
+    [Theory]
+    [InlineData(null, false)]
+    [InlineData("false", false)]
+    [InlineData("true", true)]
+    public void masstransit_reports_usage_to_masstransit_io_only_when_configured_to(string? setting, bool reports)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Platform:Store:ConnectionString"] = "Data Source=usage.db",
+            ["Platform:Telemetry:MassTransitUsageReports"] = setting,
+            ["Platform:Domains:0"] = typeof(OrdersDomain).AssemblyQualifiedName,
+        }).Build();
+
+        var services = new ServiceCollection().AddLogging();
+        services.AddPlatform(configuration.GetSection("Platform"));
+        using var provider = services.BuildServiceProvider();
+
+        Assert.Equal(reports, provider.GetRequiredService<IOptions<MassTransit.UsageTelemetryOptions>>().Value.Enabled);
     }
 
     [Fact]

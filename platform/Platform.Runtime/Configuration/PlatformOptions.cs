@@ -314,6 +314,14 @@ public sealed class PlatformTelemetryOptions
     /// <summary>Also write traces and metrics to standard output (for trying things out). Default false.</summary>
     public bool Console { get; set; }
 
+    /// <summary>
+    /// Let MassTransit report anonymous usage data (the bus's configuration) to masstransit.io
+    /// after the bus starts, as it does by default since 8.4. Default false: a runtime makes no
+    /// calls beyond the store, the broker and the configured exporters, and on a machine without
+    /// internet access the report only logs a warning at every start.
+    /// </summary>
+    public bool MassTransitUsageReports { get; set; }
+
     /// <summary>How often projection and relay lag are measured for the lag gauges (one query per projection). Default 5 s.</summary>
     public TimeSpan LagInterval { get; set; } = TimeSpan.FromSeconds(5);
 

@@ -78,6 +78,8 @@ public static class PlatformServiceCollectionExtensions
 
         services.AddMassTransit(bus =>
         {
+            if (!options.Telemetry.MassTransitUsageReports)
+                bus.DisableUsageTelemetry();
             PlatformBus.AddConsumers(bus, options, catalog);
             Sagas.SagaRegistration.AddToBus(bus, options, catalog);
             if (options.Transport.Kind == TransportKind.RabbitMq)
