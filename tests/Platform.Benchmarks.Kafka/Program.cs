@@ -10,6 +10,7 @@ using Platform.Events;
 using Platform.Messaging;
 using Platform.Persistence;
 using Platform.Runtime.Configuration;
+using Platform.Benchmarks.Runtime;
 using Platform.Testing;
 using Shop.Orders;
 
@@ -76,6 +77,8 @@ for (var warmup = 1; warmup <= 8; warmup++)
         break;
 }
 
+using var allocations = AllocationSampler.StartIfAsked();
+allocations?.Report(1, 0); // forget the warm-up's
 var results = contenders.ToDictionary(c => c.Name, _ => new List<double>());
 for (var round = 1; round <= rounds; round++)
 {
@@ -95,6 +98,7 @@ for (var round = 1; round <= rounds; round++)
         if (verbose)
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {contender.Name,-8} round {round}: produced in {published.TotalMilliseconds:N0} ms, consumed by {clock.Elapsed.TotalMilliseconds:N0} ms, {cpu:N1} µs CPU/event, {allocated:N1} KB allocated/event, {GC.CollectionCount(0) - collectionsBefore} GCs, {System.Runtime.JitInfo.GetCompiledMethodCount() - jitBefore} methods compiled"));
+        allocations?.Report(count, 25);
     }
 }
 foreach (var contender in contenders)
