@@ -132,6 +132,16 @@ public sealed class DeadLetterTests
         }
     }
 
+    [SkippableTheory]
+    [InlineData(Store.Sqlite)]
+    [InlineData(Store.Postgres)]
+    public async Task a_started_runtime_has_its_dead_letter_table_before_any_letter_or_replay_poll(Store store)
+    {
+        // The replay service polls only after an hour, so nothing but the start can have made the table.
+        await using var host = await RuntimeHost.StartAsync(store, Transport.InMemory, configure: cfg => cfg.Retries.ReplayPollInterval = TimeSpan.FromHours(1));
+        Assert.Equal(0, await Orders.CountRowsAsync(host.EventStore, "message_dead_letters"));
+    }
+
     [SkippableFact]
     public async Task a_discarded_dead_letter_is_kept_with_its_reason_and_never_replayed()
     {

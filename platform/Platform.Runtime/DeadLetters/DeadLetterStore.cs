@@ -35,6 +35,13 @@ public sealed class DeadLetterStore
         _schema = new SchemaOnce(CreateSchemaAsync);
     }
 
+    /// <summary>
+    /// Creates the table if it does not exist yet. The runtime does so at start, so that the
+    /// table is there for <c>platform dlq</c> and for queries before the first letter is written.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    public Task EnsureSchemaAsync(CancellationToken cancellationToken = default) => _schema.EnsureAsync(cancellationToken);
+
     /// <summary>Records a dead letter.</summary>
     /// <param name="letter">The message, its exception and its attempts.</param>
     /// <param name="cancellationToken">Cancels the insert.</param>
