@@ -61,12 +61,13 @@ public sealed partial class CustomerOrdersProjection
     public async global::System.Threading.Tasks.ValueTask<bool> ApplyAsync(global::Microsoft.EntityFrameworkCore.DbContext db, global::Platform.Events.EventEnvelope envelope, global::System.Threading.CancellationToken cancellationToken = default)
     {
         var rows = db.Set<CustomerOrders>();
+        var known = db as global::Platform.Projections.IKnownAbsentRows;
         switch (envelope.Event)
         {
             case global::Shop.Orders.OrderPlaced e:
             {
                 var key = e.CustomerId;
-                var row = await rows.FindAsync(new object[] { key }, cancellationToken);
+                var row = known is not null && known.IsKnownAbsent(key) ? null : await rows.FindAsync(new object[] { key }, cancellationToken);
                 if (row is not null && row.LastAppliedPosition >= envelope.GlobalPosition) return false;
                 if (row is null)
                 {

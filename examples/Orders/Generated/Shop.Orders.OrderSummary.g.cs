@@ -73,12 +73,13 @@ public sealed partial class OrderSummaryProjection
     public async global::System.Threading.Tasks.ValueTask<bool> ApplyAsync(global::Microsoft.EntityFrameworkCore.DbContext db, global::Platform.Events.EventEnvelope envelope, global::System.Threading.CancellationToken cancellationToken = default)
     {
         var rows = db.Set<OrderSummary>();
+        var known = db as global::Platform.Projections.IKnownAbsentRows;
         switch (envelope.Event)
         {
             case global::Shop.Orders.OrderPlaced e:
             {
                 var key = global::System.Guid.Parse(envelope.StreamId);
-                var row = await rows.FindAsync(new object[] { key }, cancellationToken);
+                var row = known is not null && known.IsKnownAbsent(key) ? null : await rows.FindAsync(new object[] { key }, cancellationToken);
                 if (row is not null && row.LastAppliedPosition >= envelope.GlobalPosition) return false;
                 if (row is null)
                 {
@@ -99,7 +100,7 @@ public sealed partial class OrderSummaryProjection
             case global::Shop.Orders.OrderConfirmed e:
             {
                 var key = global::System.Guid.Parse(envelope.StreamId);
-                var row = await rows.FindAsync(new object[] { key }, cancellationToken);
+                var row = known is not null && known.IsKnownAbsent(key) ? null : await rows.FindAsync(new object[] { key }, cancellationToken);
                 if (row is not null && row.LastAppliedPosition >= envelope.GlobalPosition) return false;
                 if (row is null) return false;
                 row.Status = "Confirmed";
@@ -111,7 +112,7 @@ public sealed partial class OrderSummaryProjection
             case global::Shop.Orders.OrderShipped e:
             {
                 var key = global::System.Guid.Parse(envelope.StreamId);
-                var row = await rows.FindAsync(new object[] { key }, cancellationToken);
+                var row = known is not null && known.IsKnownAbsent(key) ? null : await rows.FindAsync(new object[] { key }, cancellationToken);
                 if (row is not null && row.LastAppliedPosition >= envelope.GlobalPosition) return false;
                 if (row is null) return false;
                 row.Status = "Shipped";
@@ -124,7 +125,7 @@ public sealed partial class OrderSummaryProjection
             case global::Shop.Orders.OrderCancelled e:
             {
                 var key = global::System.Guid.Parse(envelope.StreamId);
-                var row = await rows.FindAsync(new object[] { key }, cancellationToken);
+                var row = known is not null && known.IsKnownAbsent(key) ? null : await rows.FindAsync(new object[] { key }, cancellationToken);
                 if (row is not null && row.LastAppliedPosition >= envelope.GlobalPosition) return false;
                 if (row is null) return false;
                 row.Status = "Cancelled";

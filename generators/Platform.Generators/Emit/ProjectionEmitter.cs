@@ -84,6 +84,7 @@ internal static class ProjectionEmitter
             using (w.Block("public async global::System.Threading.Tasks.ValueTask<bool> ApplyAsync(global::Microsoft.EntityFrameworkCore.DbContext db, global::Platform.Events.EventEnvelope envelope, global::System.Threading.CancellationToken cancellationToken = default)"))
             {
                 w.Line($"var rows = db.Set<{p.Name}>();");
+                w.Line("var known = db as global::Platform.Projections.IKnownAbsentRows;");
                 using (w.Block("switch (envelope.Event)"))
                 {
                     foreach (var handler in p.Handlers)
@@ -93,7 +94,7 @@ internal static class ProjectionEmitter
                         w.Line($"case {Names.Global(message.Namespace, message.Name)} e:");
                         w.Line("{");
                         w.Line($"    var key = {KeyExpression(p, handler, index)};");
-                        w.Line("    var row = await rows.FindAsync(new object[] { key }, cancellationToken);");
+                        w.Line("    var row = known is not null && known.IsKnownAbsent(key) ? null : await rows.FindAsync(new object[] { key }, cancellationToken);");
                         w.Line("    if (row is not null && row.LastAppliedPosition >= envelope.GlobalPosition) return false;");
                         switch (handler.Action)
                         {

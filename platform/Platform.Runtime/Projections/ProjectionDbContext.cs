@@ -2,6 +2,7 @@ using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Platform.Runtime.Configuration;
+using Platform.Projections;
 using Platform.Runtime.Domains;
 
 namespace Platform.Runtime.Projections;
@@ -11,13 +12,15 @@ namespace Platform.Runtime.Projections;
 /// <c>IEntityTypeConfiguration</c>, optionally mapped to a shadow table), opened on the event
 /// store's connection so the projection's rows and its checkpoint commit in one transaction.
 /// </summary>
-public sealed class ProjectionDbContext : DbContext
+public sealed class ProjectionDbContext : DbContext, IKnownAbsentRows
 {
     ProjectionDbContext(DbContextOptions<ProjectionDbContext> options, ProjectionBinding projection, string tableName)
         : base(options)
     {
         Projection = projection;
         TableName = tableName;
+        // A row added while a batch is prefetched is no longer absent.
+        ChangeTracker.Tracked += (_, tracked) => Prefetch?.Forget(tracked.Entry);
     }
 
     /// <summary>The projection whose table this context maps.</summary>
@@ -28,6 +31,9 @@ public sealed class ProjectionDbContext : DbContext
 
     /// <summary>How this context's row lookups are answered while a batch is prefetched (<see cref="RowPrefetch"/>); null: normally.</summary>
     internal RowPrefetch.State? Prefetch { get; set; }
+
+    /// <inheritdoc />
+    public bool IsKnownAbsent(object key) => Prefetch?.IsKnownAbsent(key) ?? false;
 
     /// <summary>A context on an open connection of the store's database.</summary>
     /// <param name="provider">The database kind.</param>
@@ -41,7 +47,11 @@ public sealed class ProjectionDbContext : DbContext
         _ = provider == StoreProvider.Postgres ? builder.UseNpgsql(connection) : builder.UseSqlite(connection);
         builder.ReplaceService<IModelCacheKeyFactory, ProjectionModelCacheKeyFactory>();
         builder.AddInterceptors(RowPrefetch.Interceptor);
-        return new ProjectionDbContext(builder.Options, projection, tableName ?? projection.DefaultTableName);
+        var context = new ProjectionDbContext(builder.Options, projection, tableName ?? projection.DefaultTableName);
+        // The context always saves inside the caller's transaction, which a failed save rolls
+        // back whole: the savepoint EF Core would set around each save is two wasted round trips.
+        context.Database.AutoSavepointsEnabled = false;
+        return context;
     }
 
     /// <inheritdoc />

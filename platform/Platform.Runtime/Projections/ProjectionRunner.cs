@@ -24,6 +24,9 @@ public sealed class ProjectionRunner
     readonly HashSet<string> _eventTypes;
     readonly RowPrefetch _prefetch = new();
 
+    /// <summary>Saves rows with EF Core's <c>SaveChanges</c> even where <see cref="RowUpserts"/> could (tests compare the two).</summary>
+    internal bool SaveWithEfCore { get; init; }
+
     /// <summary>Creates a runner.</summary>
     /// <param name="store">The event store (its database also holds the table and checkpoint).</param>
     /// <param name="provider">The database kind.</param>
@@ -180,7 +183,8 @@ public sealed class ProjectionRunner
                     applied++;
                 }
                 current = applied == 1 ? current : null;
-                if (applied > 0)
+                if (applied > 0 && (SaveWithEfCore
+                        || !await RowUpserts.TrySaveAsync(db, transaction.Connection, transaction.Transaction, cancellationToken).ConfigureAwait(false)))
                     await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
             }
             await SaveCheckpointAsync(transaction.Connection, transaction.Transaction, nextPosition, cancellationToken).ConfigureAwait(false);

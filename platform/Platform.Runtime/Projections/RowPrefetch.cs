@@ -5,6 +5,7 @@ using System.Globalization;
 using System.Numerics;
 using System.Reflection;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.ChangeTracking;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Metadata;
 using Platform.Events;
@@ -48,11 +49,30 @@ sealed class RowPrefetch
         // Discover: the key of the last lookup that reached the database side.
         public object? LastLookup { get; set; }
 
-        // SkipAbsent: keys the prefetch looked for and did not find.
+        // SkipAbsent: keys the prefetch looked for and did not find, as provider values.
         public HashSet<object> Absent { get; } = [];
 
+        // SkipAbsent: the table's key, whose values Absent holds converted to the provider's.
+        public IProperty? KeyProperty { get; init; }
+
         public bool Unsupported { get; set; }
+
+        // A key of the key property's type the handler asks about before FindAsync.
+        public bool IsKnownAbsent(object key) =>
+            Mode == Mode.SkipAbsent && KeyProperty is { } property && Absent.Count > 0 && Absent.Contains(ToProvider(property, key));
+
+        // An entity the context began to track (added by the handler, or loaded): its key is no
+        // longer absent, and FindAsync will find it tracked.
+        public void Forget(EntityEntry entry)
+        {
+            if (Mode == Mode.SkipAbsent && KeyProperty is { } property && Absent.Count > 0 && entry.Metadata.ClrType == property.DeclaringType.ClrType
+                && entry.Property(property.Name).CurrentValue is { } key)
+                Absent.Remove(ToProvider(property, key));
+        }
     }
+
+    static object ToProvider(IProperty keyProperty, object key) =>
+        keyProperty.GetTypeMapping().Converter is { } converter ? converter.ConvertToProvider(key) ?? key : key;
 
     /// <summary>The interceptor every <see cref="ProjectionDbContext"/> carries; it acts only when the context has a state.</summary>
     internal static readonly DbCommandInterceptor Interceptor = new LookupInterceptor();
@@ -86,22 +106,14 @@ sealed class RowPrefetch
         var ask = new List<EventEnvelope>();
         foreach (var envelope in events)
         {
-            if (_template is not null && _streamKeyed.GetValueOrDefault(envelope.TypeName) >= ObservationsToTrust
-                && StreamKey(envelope, keyProperty) is { } derived)
-            {
-                if (!keys.ContainsKey(derived))
-                    keys.Add(derived, CloneParameter(_template, keys.Count, derived));
-            }
-            else
-            {
+            if (!TakeStreamKey(envelope, keyProperty, keys))
                 ask.Add(envelope);
-            }
         }
 
         if (ask.Count > 0 && !await DiscoverAsync(db, createContext, transaction, ask, keyProperty, keys, cancellationToken).ConfigureAwait(false))
             return false;
 
-        var absent = new State(Mode.SkipAbsent, keys);
+        var absent = new State(Mode.SkipAbsent, keys) { KeyProperty = keyProperty };
         foreach (var wanted in keys.Keys)
             absent.Absent.Add(wanted);
         if (keys.Count > 0)
@@ -118,13 +130,8 @@ sealed class RowPrefetch
             var loader = Loaders.GetOrAdd(db.Projection.EntityType, type =>
                 LoadMethod.MakeGenericMethod(type).CreateDelegate<Func<DbContext, string, DbParameter[], CancellationToken, Task>>());
             await loader(db, sql, [.. parameters], cancellationToken).ConfigureAwait(false);
-            var converter = keyProperty.GetTypeMapping().Converter;
             foreach (var entry in db.ChangeTracker.Entries())
-            {
-                if (entry.Metadata.ClrType == db.Projection.EntityType && entry.Property(keyProperty.Name).CurrentValue is { } loaded
-                    && (converter is null ? loaded : converter.ConvertToProvider(loaded)) is { } provider)
-                    absent.Absent.Remove(provider);
-            }
+                absent.Forget(entry);
         }
         db.Prefetch = absent;
         return true;
@@ -141,6 +148,9 @@ sealed class RowPrefetch
         await probe.Database.UseTransactionAsync(transaction, cancellationToken).ConfigureAwait(false);
         foreach (var envelope in events)
         {
+            // Trusted during this discovery (the first batch asks about every event): no need to ask.
+            if (TakeStreamKey(envelope, keyProperty, keys))
+                continue;
             discovery.LastLookup = null;
             try
             {
@@ -160,6 +170,17 @@ sealed class RowPrefetch
                     _streamKeyed[envelope.TypeName] = looked.Equals(StreamKey(envelope, keyProperty)) ? seen + 1 : -1;
             }
         }
+        return true;
+    }
+
+    // Adds the event's stream id as the key it looks up when its type is trusted to look that up.
+    bool TakeStreamKey(EventEnvelope envelope, IProperty keyProperty, Dictionary<object, DbParameter> keys)
+    {
+        if (_template is null || _streamKeyed.GetValueOrDefault(envelope.TypeName) < ObservationsToTrust
+            || StreamKey(envelope, keyProperty) is not { } derived)
+            return false;
+        if (!keys.ContainsKey(derived))
+            keys.Add(derived, CloneParameter(_template, keys.Count, derived));
         return true;
     }
 
