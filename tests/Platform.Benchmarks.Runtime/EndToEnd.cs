@@ -178,7 +178,8 @@ sealed class PlatformOrderConsumer(SqlEventStore store, Probe probe) : Idempoten
 
 /// <summary>
 /// The platform's projection engine: direct appends, the generated OrderSummary projection tails
-/// the store and commits rows and checkpoint per batch (no bus: the same on every transport). A
+/// the store and commits rows and checkpoint per batch (it reads no bus; the relay publishes to the
+/// group's transport meanwhile, as in a deployed runtime). A
 /// row is visible when the engine's commit reports it (the <c>platform.projections.applied</c>
 /// counter, after commit); the k-th event of the run in global order is visible once the counter
 /// has counted k events of the run.
@@ -222,15 +223,20 @@ sealed class ProjectionContender : Contender
         _listener.Start();
     }
 
-    public static async Task<ProjectionContender> StartAsync(string admin)
+    // The runtime as deployed on the group's transport: the engine reads the store, not the bus,
+    // but the relay still publishes every event to the bus (for reactions and sagas) and takes its
+    // share of the CPU.
+    public static async Task<ProjectionContender> StartAsync(string admin, string? rabbitMq)
     {
-        var database = await Harness.CreateDatabaseAsync(admin, "bench_rt_projection");
+        var database = await Harness.CreateDatabaseAsync(admin, "bench_rt_projection_" + (rabbitMq is null ? "mem" : "rmq"));
         var host = Build(services => services.AddPlatform(cfg =>
         {
             cfg.UsePostgres(database);
             Harness.ConfigureAppends(cfg);
+            if (rabbitMq is not null)
+                cfg.UseRabbitMq(new Uri(rabbitMq));
             cfg.Transport.QueuePrefix = "bench-" + Guid.NewGuid().ToString("N")[..8];
-            cfg.Relay.Enabled = false;
+            cfg.Transport.AutoDeleteQueues = true;
             cfg.Sagas.Enabled = false;
             cfg.AddDomain(typeof(OrdersDomain));
         }));

@@ -101,9 +101,8 @@ if (endToEnd)
         try
         {
             contenders.Add(await PlatformConsumerContender.StartAsync(admin, uri, Prefetch));
-            // The projection engine tails the store and uses no bus: it runs once, in the first group.
-            if (uri is null)
-                contenders.Add(await ProjectionContender.StartAsync(admin));
+            // The projection engine tails the store; on each transport the relay publishes meanwhile.
+            contenders.Add(await ProjectionContender.StartAsync(admin, uri));
             contenders.Add(await BaselineContender.StartAsync(admin, uri, Prefetch));
             contenders.Add(await BaselineContender.StartAsync(admin, uri, Prefetch, storeEvents: true));
             if (only is not null)
