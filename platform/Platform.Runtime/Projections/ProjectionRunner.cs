@@ -24,6 +24,11 @@ public sealed class ProjectionRunner
     readonly HashSet<string> _eventTypes;
     readonly RowPrefetch _prefetch = new();
 
+    int _batchesNotPrefetched;
+
+    /// <summary>Batches whose rows were looked up one by one, the prefetch not understanding the table or the handler's lookups.</summary>
+    internal int BatchesNotPrefetched => Volatile.Read(ref _batchesNotPrefetched);
+
     /// <summary>Saves rows with EF Core's <c>SaveChanges</c> even where <see cref="RowUpserts"/> could (tests compare the two).</summary>
     internal bool SaveWithEfCore { get; init; }
 
@@ -167,9 +172,9 @@ public sealed class ProjectionRunner
                 await db.Database.UseTransactionAsync(transaction.Transaction, cancellationToken).ConfigureAwait(false);
                 // One query for the rows the batch touches instead of one per event (RowPrefetch).
                 var read = events.Where(e => _eventTypes.Contains(e.TypeName)).ToList();
-                if (read.Count > 0)
-                    await _prefetch.PrepareAsync(db, () => ProjectionDbContext.Create(_provider, transaction.Connection, Projection, TableName),
-                        transaction.Transaction, read, cancellationToken).ConfigureAwait(false);
+                if (read.Count > 0 && !await _prefetch.PrepareAsync(db, () => ProjectionDbContext.Create(_provider, transaction.Connection, Projection, TableName),
+                        transaction.Transaction, read, cancellationToken).ConfigureAwait(false))
+                    Interlocked.Increment(ref _batchesNotPrefetched);
                 foreach (var envelope in events)
                 {
                     if (!_eventTypes.Contains(envelope.TypeName))

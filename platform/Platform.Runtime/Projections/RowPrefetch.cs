@@ -4,6 +4,7 @@ using System.Data.Common;
 using System.Globalization;
 using System.Numerics;
 using System.Reflection;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.ChangeTracking;
 using Microsoft.EntityFrameworkCore.Diagnostics;
@@ -196,10 +197,17 @@ sealed class RowPrefetch
     static Task LoadAsync<T>(DbContext db, string sql, DbParameter[] parameters, CancellationToken cancellationToken) where T : class =>
         db.Set<T>().FromSqlRaw(sql, parameters).ToListAsync(cancellationToken);
 
-    // A parameter of the same provider and type as the one a lookup used, carrying a key, named k{index}.
+    // A parameter of the same provider and type as the one a lookup used, carrying a key, named
+    // k{index}. Npgsql's parameters clone themselves; Microsoft.Data.Sqlite's do not, and a Guid
+    // must keep the SqliteType EF Core gave it (text, as EF Core stores Guids on SQLite).
     static DbParameter CloneParameter(DbParameter source, int index, object value)
     {
-        var copy = (DbParameter)((ICloneable)source).Clone();
+        var copy = source switch
+        {
+            ICloneable cloneable => (DbParameter)cloneable.Clone(),
+            SqliteParameter sqlite => new SqliteParameter { DbType = sqlite.DbType, SqliteType = sqlite.SqliteType }, // not Size: set to 0 it cuts text to nothing
+            _ => throw new NotSupportedException($"Cannot copy a {source.GetType().Name} for the row prefetch."),
+        };
         copy.ParameterName = "k" + index.ToString(CultureInfo.InvariantCulture);
         copy.Value = value;
         return copy;
