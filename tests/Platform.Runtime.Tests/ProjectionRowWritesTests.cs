@@ -84,6 +84,44 @@ public sealed class ProjectionRowWritesTests
         }
     }
 
+    [SkippableTheory]
+    [InlineData(Store.Sqlite)]
+    [InlineData(Store.Postgres)]
+    public async Task a_batch_of_thousands_of_rows_is_written_whole(Store store)
+    {
+        await using var database = await TestDatabase.CreateAsync(store, "rowwrites");
+        var provider = store == Store.Postgres ? StoreProvider.Postgres : StoreProvider.Sqlite;
+        var options = new EventStoreOptions();
+        _ = store == Store.Postgres ? options.UsePostgres(database.ConnectionString) : options.UseSqlite(database.ConnectionString);
+        await using var events = new SqlEventStore(options, new EventTypeRegistry(new DomainCatalog([typeof(OrdersDomain)]).EventTypes));
+        await events.MigrateAsync();
+        // 1,300 orders placed, then 700 of them confirmed and 100 of those cancelled (deleted), all
+        // in one batch: arrays of 1,300 values on PostgreSQL.
+        var ids = Enumerable.Range(0, 1_300).Select(_ => Guid.NewGuid()).ToArray();
+        await events.AppendAsync(ids.Select((id, i) => new StreamAppend(id.ToString("D"), Order.AggregateTypeName, ExpectedVersion.Exactly(0),
+            [EventData.Create(new OrderPlaced("c", [new OrderItem("sku", 1, 2m)], i, "street", "EUR", "standard"))])).ToArray());
+        await events.AppendAsync(ids.Take(700).Select(id => new StreamAppend(id.ToString("D"), Order.AggregateTypeName, ExpectedVersion.Exactly(1),
+            [EventData.Create(new OrderConfirmed())])).ToArray());
+        await events.AppendAsync(ids.Take(100).Select(id => new StreamAppend(id.ToString("D"), Order.AggregateTypeName, ExpectedVersion.Exactly(2),
+            [EventData.Create(new OrderCancelled("no"))])).ToArray());
+
+        var binding = ProjectionBinding.Create(typeof(OrderFlagsProjection), null);
+        var results = new List<FlagsRow[]>();
+        foreach (var efCore in new[] { false, true })
+        {
+            var table = efCore ? "order_flags_ef" : "order_flags";
+            var runner = new ProjectionRunner(events, provider, binding, 5_000, table, "test:" + table) { SaveWithEfCore = efCore };
+            await runner.EnsureTableAsync();
+            await runner.CatchUpAsync();
+            results.Add(await ReadAsync(events, provider, binding, table));
+        }
+        Assert.Equal(1_200, results[0].Length);
+        Assert.Equal(600, results[0].Count(r => r.Status == "Confirmed"));
+        Assert.Equal(Enumerable.Range(0, 1_300).Select(i => (decimal?)i).Except(Enumerable.Range(0, 100).Select(i => (decimal?)i)).Order(),
+            results[0].Select(r => r.Total).Order());
+        Assert.Equal(results[1], results[0]);
+    }
+
     // What the projection should make of an event, worked out here independently of it.
     static FlagsRow? Apply(FlagsRow? row, Guid id, object change, long position) => change switch
     {
