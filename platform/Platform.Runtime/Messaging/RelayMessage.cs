@@ -15,6 +15,8 @@ static class RelayMessage
     /// </summary>
     public static Activity? StartActivity(EventEnvelope envelope, string transport)
     {
+        if (!PlatformTelemetry.ActivitySource.HasListeners())
+            return null; // before the name's concatenation and the parse, per event
         ActivityContext.TryParse(envelope.Metadata.TraceParent, envelope.Metadata.TraceState, out var parent);
         var activity = PlatformTelemetry.ActivitySource.StartActivity("platform.publish " + envelope.TypeName, ActivityKind.Producer, parent);
         activity?.SetTag("platform.stream_id", envelope.StreamId);
