@@ -28,12 +28,8 @@ public sealed class ProjectionRowWritesTests
     [InlineData(Store.Postgres, 7)]
     public async Task a_batch_writes_the_rows_the_events_say_as_ef_core_would(Store store, int batchSize)
     {
-        await using var database = await TestDatabase.CreateAsync(store, "rowwrites");
-        var provider = store == Store.Postgres ? StoreProvider.Postgres : StoreProvider.Sqlite;
-        var options = new EventStoreOptions();
-        _ = store == Store.Postgres ? options.UsePostgres(database.ConnectionString) : options.UseSqlite(database.ConnectionString);
-        await using var events = new SqlEventStore(options, new EventTypeRegistry(new DomainCatalog([typeof(OrdersDomain)]).EventTypes));
-        await events.MigrateAsync();
+        await using var target = await Target.CreateAsync(store);
+        var events = target.Events;
 
         // 40 orders in rounds of 10: each round places its orders, then confirms, ships (and
         // re-ships with another tracking number), cancels (the row is deleted) or leaves them, so
@@ -69,19 +65,8 @@ public sealed class ProjectionRowWritesTests
         var wanted = expected.Values.Select(s => s.Row).OfType<FlagsRow>().OrderBy(r => r.OrderId).ToArray();
         Assert.Equal(30, wanted.Length); // a quarter of the orders was cancelled and their rows deleted
 
-        var binding = ProjectionBinding.Create(typeof(OrderFlagsProjection), null);
         foreach (var efCore in new[] { false, true })
-        {
-            var table = efCore ? "order_flags_ef" : "order_flags";
-            var runner = new ProjectionRunner(events, provider, binding, batchSize, table, "test:" + table) { SaveWithEfCore = efCore };
-            await runner.EnsureTableAsync();
-            await runner.CatchUpAsync();
-            Assert.Equal(position, await events.GetCheckpointAsync("test:" + table));
-            Assert.Equal(wanted, await ReadAsync(events, provider, binding, table));
-            // Every batch's rows were loaded with one query (on SQLite the prefetch once failed on
-            // every batch, unable to copy a SqliteParameter, and went row by row unnoticed).
-            Assert.Equal(0, runner.BatchesNotPrefetched);
-        }
+            Assert.Equal(wanted, await target.ProjectAsync(batchSize, efCore, position));
     }
 
     [SkippableTheory]
@@ -89,12 +74,8 @@ public sealed class ProjectionRowWritesTests
     [InlineData(Store.Postgres)]
     public async Task a_batch_of_thousands_of_rows_is_written_whole(Store store)
     {
-        await using var database = await TestDatabase.CreateAsync(store, "rowwrites");
-        var provider = store == Store.Postgres ? StoreProvider.Postgres : StoreProvider.Sqlite;
-        var options = new EventStoreOptions();
-        _ = store == Store.Postgres ? options.UsePostgres(database.ConnectionString) : options.UseSqlite(database.ConnectionString);
-        await using var events = new SqlEventStore(options, new EventTypeRegistry(new DomainCatalog([typeof(OrdersDomain)]).EventTypes));
-        await events.MigrateAsync();
+        await using var target = await Target.CreateAsync(store);
+        var events = target.Events;
         // 1,300 orders placed, then 700 of them confirmed and 100 of those cancelled (deleted), all
         // in one batch: arrays of 1,300 values on PostgreSQL.
         var ids = Enumerable.Range(0, 1_300).Select(_ => Guid.NewGuid()).ToArray();
@@ -105,16 +86,10 @@ public sealed class ProjectionRowWritesTests
         await events.AppendAsync(ids.Take(100).Select(id => new StreamAppend(id.ToString("D"), Order.AggregateTypeName, ExpectedVersion.Exactly(2),
             [EventData.Create(new OrderCancelled("no"))])).ToArray());
 
-        var binding = ProjectionBinding.Create(typeof(OrderFlagsProjection), null);
+        var head = await events.GetHeadPositionAsync();
         var results = new List<FlagsRow[]>();
         foreach (var efCore in new[] { false, true })
-        {
-            var table = efCore ? "order_flags_ef" : "order_flags";
-            var runner = new ProjectionRunner(events, provider, binding, 5_000, table, "test:" + table) { SaveWithEfCore = efCore };
-            await runner.EnsureTableAsync();
-            await runner.CatchUpAsync();
-            results.Add(await ReadAsync(events, provider, binding, table));
-        }
+            results.Add(await target.ProjectAsync(5_000, efCore, head));
         Assert.Equal(1_200, results[0].Length);
         Assert.Equal(600, results[0].Count(r => r.Status == "Confirmed"));
         Assert.Equal(Enumerable.Range(0, 1_300).Select(i => (decimal?)i).Except(Enumerable.Range(0, 100).Select(i => (decimal?)i)).Order(),
@@ -133,18 +108,64 @@ public sealed class ProjectionRowWritesTests
         _ => throw new ArgumentOutOfRangeException(nameof(change)),
     };
 
-    static async Task<FlagsRow[]> ReadAsync(SqlEventStore events, StoreProvider provider, ProjectionBinding binding, string table)
+    /// <summary>A fresh database with the event store on it, and the OrderFlags projection to run over it.</summary>
+    sealed class Target : IAsyncDisposable
     {
-        await using var transaction = await events.BeginTransactionAsync();
-        await using var db = ProjectionDbContext.Create(provider, transaction.Connection, binding, table);
-        await db.Database.UseTransactionAsync(transaction.Transaction);
-        var rows = await db.Set<OrderFlags>().AsNoTracking().ToListAsync();
-        return rows.Select(r => new FlagsRow(r.OrderId, r.Status, r.Total, r.Items, r.Tracking, r.ShippedAt is not null, r.Shipped, r.LastAppliedPosition))
-            .OrderBy(r => r.OrderId)
-            .ToArray();
+        readonly TestDatabase _database;
+        readonly StoreProvider _provider;
+        readonly ProjectionBinding _binding = ProjectionBinding.Create(typeof(OrderFlagsProjection), null);
+
+        Target(TestDatabase database, StoreProvider provider, SqlEventStore events)
+        {
+            _database = database;
+            _provider = provider;
+            Events = events;
+        }
+
+        public SqlEventStore Events { get; }
+
+        public static async Task<Target> CreateAsync(Store store)
+        {
+            var database = await TestDatabase.CreateAsync(store, "rowwrites");
+            var options = new EventStoreOptions();
+            _ = store == Store.Postgres ? options.UsePostgres(database.ConnectionString) : options.UseSqlite(database.ConnectionString);
+            var events = new SqlEventStore(options, new EventTypeRegistry(new DomainCatalog([typeof(OrdersDomain)]).EventTypes));
+            await events.MigrateAsync();
+            return new Target(database, store == Store.Postgres ? StoreProvider.Postgres : StoreProvider.Sqlite, events);
+        }
+
+        /// <summary>
+        /// Replays the store into a table of its own, saving rows as the runtime does or with EF
+        /// Core's SaveChanges, and returns the rows; checks the checkpoint and that every batch's
+        /// rows were loaded with one query (on SQLite the prefetch once failed on every batch,
+        /// unable to copy a SqliteParameter, and went row by row unnoticed).
+        /// </summary>
+        public async Task<FlagsRow[]> ProjectAsync(int batchSize, bool efCore, long head)
+        {
+            var table = efCore ? "order_flags_ef" : "order_flags";
+            var runner = new ProjectionRunner(Events, _provider, _binding, batchSize, table, "test:" + table) { SaveWithEfCore = efCore };
+            await runner.EnsureTableAsync();
+            await runner.CatchUpAsync();
+            Assert.Equal(head, await Events.GetCheckpointAsync("test:" + table));
+            Assert.Equal(0, runner.BatchesNotPrefetched);
+
+            await using var transaction = await Events.BeginTransactionAsync();
+            await using var db = ProjectionDbContext.Create(_provider, transaction.Connection, _binding, table);
+            await db.Database.UseTransactionAsync(transaction.Transaction);
+            var rows = await db.Set<OrderFlags>().AsNoTracking().ToListAsync();
+            return rows.Select(r => new FlagsRow(r.OrderId, r.Status, r.Total, r.Items, r.Tracking, r.ShippedAt is not null, r.Shipped, r.LastAppliedPosition))
+                .OrderBy(r => r.OrderId)
+                .ToArray();
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Events.DisposeAsync();
+            await _database.DisposeAsync();
+        }
     }
 
-    sealed record FlagsRow(Guid OrderId, string Status, decimal? Total, int? Items, string? Tracking, bool HasShippedAt, bool? Shipped,
+    internal sealed record FlagsRow(Guid OrderId, string Status, decimal? Total, int? Items, string? Tracking, bool HasShippedAt, bool? Shipped,
         long LastAppliedPosition);
 }
 

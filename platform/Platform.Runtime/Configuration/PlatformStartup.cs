@@ -5,9 +5,10 @@ using Platform.Runtime.DeadLetters;
 namespace Platform.Runtime.Configuration;
 
 /// <summary>
-/// Migrates the event store and creates the dead-letter table before anything else starts: in <see cref="StartingAsync"/>, which the
-/// host runs for every hosted service, in registration order, before any service's StartAsync, and
-/// this one is registered first (<c>Consumers/InboxStarts</c> reads a checkpoint there).
+/// Migrates the event store and creates the dead-letter table before anything else starts: in
+/// <see cref="StartingAsync"/>, which the host runs for every hosted service, in registration
+/// order, before any service's StartAsync, and this one is registered first
+/// (<c>Consumers/InboxStarts</c> reads a checkpoint there).
 /// </summary>
 sealed class PlatformStartup(SqlEventStore store, DeadLetterStore deadLetters) : IHostedLifecycleService
 {

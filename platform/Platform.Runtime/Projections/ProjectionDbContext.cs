@@ -1,8 +1,8 @@
 using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
-using Platform.Runtime.Configuration;
 using Platform.Projections;
+using Platform.Runtime.Configuration;
 using Platform.Runtime.Domains;
 
 namespace Platform.Runtime.Projections;
