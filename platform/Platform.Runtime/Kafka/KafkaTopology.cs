@@ -37,6 +37,7 @@ public sealed class KafkaTopology
     static readonly TimeSpan CreationPause = TimeSpan.FromMinutes(1);
 
     readonly HashSet<string> _created = new(StringComparer.Ordinal);
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _eventTopicNames = new(StringComparer.Ordinal); // per event, on the relay's path
     readonly SemaphoreSlim _creating = new(1, 1);
     long _pausedUntilTicks;
 
@@ -62,7 +63,9 @@ public sealed class KafkaTopology
 
     /// <summary>The topic of a stream type's events.</summary>
     /// <param name="streamType">The aggregate type, e.g. <c>Order</c>.</param>
-    public string TopicFor(string streamType) => _options.TopicFormat.Replace("{aggregate}", streamType.ToLowerInvariant(), StringComparison.Ordinal);
+    public string TopicFor(string streamType) =>
+        _eventTopicNames.TryGetValue(streamType, out var topic) ? topic
+            : _eventTopicNames.GetOrAdd(streamType, type => _options.TopicFormat.Replace("{aggregate}", type.ToLowerInvariant(), StringComparison.Ordinal));
 
     /// <summary>The topic of what is sent to <paramref name="queue"/>.</summary>
     /// <param name="queue">The queue's name, e.g. <c>platform-commands</c>.</param>

@@ -57,7 +57,7 @@ public sealed class MassTransitEventPublisher : IEventPublisher
             if (Guid.TryParse(envelope.CorrelationId, out var correlation))
                 context.CorrelationId = correlation;
             // The stored version: the message is the upcast CLR object, the header says what was written.
-            RelayMessage.WriteHeaders(envelope, envelope.SchemaVersion, activity, context.Headers.Set);
+            RelayMessage.WriteHeaders(envelope, envelope.SchemaVersion, activity, context.Headers, static (headers, name, value) => headers.Set(name, value));
         }), cancellationToken).ConfigureAwait(false);
     }
 }
