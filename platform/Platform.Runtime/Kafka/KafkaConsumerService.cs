@@ -26,7 +26,9 @@ namespace Platform.Runtime.Kafka;
 /// (what is sent to its queue) and to the message topics of the types it consumes (replies).
 /// Records of one key in a partition are handed to the endpoint one after another, each only after
 /// the one before it was consumed (or dead-lettered), so an aggregate's events are processed in
-/// version order; other keys and partitions run in parallel. The hand-over is a send to the
+/// version order; other keys and partitions run in parallel. A member takes at most
+/// <c>MaxBuffered</c> records from the client ahead of its endpoint (partitions stuck behind one
+/// record do not count); the rest waits in librdkafka's buffer, off the .NET heap. The hand-over is a send to the
 /// endpoint's own MassTransit mediator, configured by the same <see cref="PlatformBus.Endpoints"/>
 /// as the bus's receive endpoint (retries, dead letters, inbox, the consumer or saga; no partitioner,
 /// since the group keeps each key's order itself),
@@ -75,6 +77,9 @@ public sealed class KafkaConsumerService : BackgroundService
 
     /// <summary>The consumer lag of every group, topic and partition this process consumes, as last measured.</summary>
     public static IReadOnlyDictionary<(string Group, string Topic, int Partition), long> ConsumerLag => Lag;
+
+    /// <summary>The most records each group's member in this process held at once (tests check <c>MaxBuffered</c> with it).</summary>
+    internal static ConcurrentDictionary<string, int> PeakHeld { get; } = new(StringComparer.Ordinal);
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -138,6 +143,7 @@ public sealed class KafkaConsumerService : BackgroundService
     /// <summary>One consumer of one endpoint's group: the poll loop and a worker per assigned partition.</summary>
     sealed class GroupMember(KafkaConsumerService service, KafkaEndpoint endpoint)
     {
+        readonly Backlog _backlog = new();
         readonly Dictionary<TopicPartition, PartitionWorker> _workers = [];
         readonly ConcurrentQueue<TopicPartitionOffset> _processed = new();
         readonly Dictionary<TopicPartition, Offset> _latest = [];
@@ -179,31 +185,42 @@ public sealed class KafkaConsumerService : BackgroundService
                 .Build();
             consumer.Subscribe(service._topology.SubscriptionFor(endpoint));
             var measured = DateTime.UtcNow;
+            var peak = 0;
             try
             {
                 while (!stoppingToken.IsCancellationRequested)
                 {
-                    ConsumeResult<string, byte[]> record;
-                    try
+                    if (_backlog.Count >= kafka.MaxBuffered && !HasRoom())
+                        WaitForRoom();
+                    else
                     {
-                        record = consumer.Consume(TimeSpan.FromMilliseconds(50));
-                    }
-                    catch (ConsumeException exception) when (exception.Error.Code == ErrorCode.UnknownTopicOrPart)
-                    {
-                        // A command or message topic the group names that nobody created yet
-                        // (CreateTopics off): the group goes on with the others and, on the classic
-                        // protocol, takes the topic up once it exists. Rejoining over it, as any
-                        // other error does, left the group consuming nothing.
-                        service._logger.LogWarning("Kafka consumer of {Endpoint}: {Reason}", endpoint.Queue, exception.Error.Reason);
-                        continue;
+                        ConsumeResult<string, byte[]> record;
+                        try
+                        {
+                            record = consumer.Consume(TimeSpan.FromMilliseconds(50));
+                        }
+                        catch (ConsumeException exception) when (exception.Error.Code == ErrorCode.UnknownTopicOrPart)
+                        {
+                            // A command or message topic the group names that nobody created yet
+                            // (CreateTopics off): the group goes on with the others and, on the classic
+                            // protocol, takes the topic up once it exists. Rejoining over it, as any
+                            // other error does, left the group consuming nothing.
+                            service._logger.LogWarning("Kafka consumer of {Endpoint}: {Reason}", endpoint.Queue, exception.Error.Reason);
+                            continue;
+                        }
+                        if (record is { IsPartitionEOF: false, Message: not null } && _workers.TryGetValue(record.TopicPartition, out var worker))
+                        {
+                            worker.Enqueue(record);
+                            if (worker.Buffered >= kafka.MaxBufferedPerPartition && _paused.Add(record.TopicPartition))
+                                consumer.Pause([record.TopicPartition]);
+                            if (_backlog.Count > peak)
+                            {
+                                peak = _backlog.Count;
+                                PeakHeld.AddOrUpdate(endpoint.Queue, peak, (_, other) => Math.Max(other, peak));
+                            }
+                        }
                     }
                     StoreProcessed(consumer);
-                    if (record is { IsPartitionEOF: false, Message: not null } && _workers.TryGetValue(record.TopicPartition, out var worker))
-                    {
-                        worker.Enqueue(record);
-                        if (worker.Buffered >= kafka.MaxBufferedPerPartition && _paused.Add(record.TopicPartition))
-                            consumer.Pause([record.TopicPartition]);
-                    }
                     ResumeDrained(consumer);
                     if (DateTime.UtcNow - measured > TimeSpan.FromSeconds(1))
                     {
@@ -233,11 +250,35 @@ public sealed class KafkaConsumerService : BackgroundService
             }
         }
 
+        // Whether the records held, apart from those of paused partitions and of partitions none of
+        // whose records finished lately (stuck behind one record), leave room under MaxBuffered.
+        bool HasRoom()
+        {
+            var now = Environment.TickCount64;
+            var stalledAfter = (long)service._options.Transport.Kafka.StalledAfter.TotalMilliseconds;
+            var held = _backlog.Count;
+            foreach (var (partition, worker) in _workers)
+            {
+                if (_paused.Contains(partition) || worker.StalledAt(now, stalledAfter))
+                    held -= worker.Buffered;
+            }
+            return held < service._options.Transport.Kafka.MaxBuffered;
+        }
+
+        // Until a worker finishes a record, at most 50 ms: the loop still stores offsets and measures lag.
+        void WaitForRoom()
+        {
+            _backlog.Arm();
+            if (!HasRoom())
+                _backlog.Wait(TimeSpan.FromMilliseconds(50));
+            _backlog.Disarm();
+        }
+
         void Start(TopicPartition partition, CancellationToken stoppingToken)
         {
             if (_workers.Remove(partition, out var old))
                 old.Cancel();
-            _workers[partition] = new PartitionWorker(service, endpoint, _target, _processed, _inFlight, stoppingToken);
+            _workers[partition] = new PartitionWorker(service, endpoint, _target, _processed, _inFlight, _backlog, stoppingToken);
         }
 
         void Stop(IConsumer<string, byte[]> consumer, IEnumerable<TopicPartition> partitions)
@@ -320,32 +361,46 @@ public sealed class KafkaConsumerService : BackgroundService
         readonly ConcurrentQueue<TopicPartitionOffset> _processed;
         readonly SemaphoreSlim _inFlight;
         readonly Queue<(TopicPartitionOffset Offset, Task Done)> _pending = new();
+        readonly Backlog _backlog;
         int _buffered;
+        long _movedAt;
+        bool _cancelled;
 
         public PartitionWorker(KafkaConsumerService service, KafkaEndpoint endpoint, ISendEndpoint target,
-            ConcurrentQueue<TopicPartitionOffset> processed, SemaphoreSlim inFlight, CancellationToken stoppingToken)
+            ConcurrentQueue<TopicPartitionOffset> processed, SemaphoreSlim inFlight, Backlog backlog, CancellationToken stoppingToken)
         {
             _service = service;
             _endpoint = endpoint;
             _target = target;
             _processed = processed;
             _inFlight = inFlight;
+            _backlog = backlog;
             _stop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
             _ = Task.Run(RunAsync);
         }
 
         public int Buffered => Volatile.Read(ref _buffered);
 
+        // Records held, none of which finished for stalledAfter ms: stuck behind the partition's first.
+        public bool StalledAt(long now, long stalledAfter) => Buffered > 0 && now - Volatile.Read(ref _movedAt) > stalledAfter;
+
         public void Enqueue(ConsumeResult<string, byte[]> record)
         {
-            Interlocked.Increment(ref _buffered);
+            if (Interlocked.Increment(ref _buffered) == 1)
+                Volatile.Write(ref _movedAt, Environment.TickCount64);
+            _backlog.Add(1);
             _records.Writer.TryWrite(record);
         }
 
         // Called on the poll thread (also from librdkafka's rebalance callbacks): the worker's
-        // continuations run elsewhere, never inline here.
+        // continuations run elsewhere, never inline here. What it held no longer counts.
         public void Cancel()
         {
+            lock (_pending)
+            {
+                _cancelled = true;
+                _backlog.Add(-_buffered);
+            }
             _records.Writer.TryComplete();
             _ = _stop.CancelAsync();
         }
@@ -401,13 +456,22 @@ public sealed class KafkaConsumerService : BackgroundService
         void ReportDone()
         {
             TopicPartitionOffset? last = null;
+            var finished = 0;
             lock (_pending)
             {
+                if (_cancelled)
+                    return; // revoked: the next owner commits what comes after the last stored offset
                 while (_pending.TryPeek(out var head) && head.Done.IsCompletedSuccessfully)
                 {
                     _pending.Dequeue();
                     Interlocked.Decrement(ref _buffered);
                     last = head.Offset;
+                    finished++;
+                }
+                if (finished > 0)
+                {
+                    Volatile.Write(ref _movedAt, Environment.TickCount64);
+                    _backlog.Add(-finished);
                 }
             }
             if (last is not null)
@@ -487,6 +551,37 @@ public sealed class KafkaConsumerService : BackgroundService
             return (message, type, new RecordIds(headers.Guid(KafkaMessageHeaders.MessageId), headers.Guid(KafkaMessageHeaders.CorrelationId),
                 headers.Guid(KafkaMessageHeaders.ConversationId), headers.Guid(KafkaMessageHeaders.InitiatorId)));
         }
+    }
+
+    /// <summary>
+    /// The records a group member holds, over all its partitions, and the poll loop's wait for room:
+    /// workers wake it only while it waits.
+    /// </summary>
+    sealed class Backlog
+    {
+        readonly ManualResetEventSlim _room = new();
+        int _count;
+        int _waiting;
+
+        public int Count => Volatile.Read(ref _count);
+
+        public void Add(int records)
+        {
+            Interlocked.Add(ref _count, records);
+            if (records < 0 && Volatile.Read(ref _waiting) != 0)
+                _room.Set();
+        }
+
+        // Armed before the last look at the count, so a record finished after that look wakes the wait.
+        public void Arm()
+        {
+            _room.Reset();
+            Interlocked.Exchange(ref _waiting, 1);
+        }
+
+        public void Wait(TimeSpan timeout) => _room.Wait(timeout);
+
+        public void Disarm() => Volatile.Write(ref _waiting, 0);
     }
 
     /// <summary>The MassTransit ids a record's headers give the send into the endpoint's mediator.</summary>

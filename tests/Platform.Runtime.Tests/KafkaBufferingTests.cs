@@ -1,0 +1,152 @@
+using System.Collections.Concurrent;
+using Confluent.Kafka;
+using Microsoft.Extensions.DependencyInjection;
+using Platform.Runtime.Commands;
+using Platform.Runtime.Configuration;
+using Platform.Runtime.Kafka;
+using Platform.Runtime.Messaging;
+using Platform.Testing;
+using Shop.Orders;
+using Xunit;
+
+namespace Platform.Runtime.Tests;
+
+/// <summary>
+/// How much a Kafka consumer takes from the client ahead of its endpoint: at most
+/// <c>MaxBuffered</c> records across its partitions while they move, the rest left in librdkafka's
+/// fetch buffer; a partition stuck behind one record does not hold up the others.
+/// </summary>
+public sealed class KafkaBufferingTests
+{
+    static Task<RuntimeHost> StartAsync(KafkaMockCluster cluster, PlacementGate gate, Action<PlatformKafkaOptions> kafka, int partitions)
+    {
+        cluster.CreateTopic("events.order", partitions, replicationFactor: 3);
+        return RuntimeHost.StartAsync(Store.Sqlite, Transport.InMemory, services => services.AddSingleton(gate), cfg =>
+        {
+            cfg.UseKafka(cluster.BootstrapServers);
+            cfg.Transport.QueuePrefix = "kb-" + Guid.NewGuid().ToString("N")[..8];
+            cfg.Transport.Kafka.CreateTopics = false;
+            cfg.Transport.Kafka.GroupProtocol = GroupProtocol.Consumer;
+            cfg.Transport.PrefetchCount = 8;
+            cfg.Projections.Enabled = false;
+            cfg.AddEventConsumer<GatedPlacementConsumer>();
+            kafka(cfg.Transport.Kafka);
+        });
+    }
+
+    static Task PlaceAsync(RuntimeHost host, IReadOnlyList<Guid> orders)
+    {
+        var dispatcher = host.Services.GetRequiredService<ICommandDispatcher>();
+        return Task.WhenAll(orders.Select((order, n) => dispatcher.DispatchAsync(Orders.Place(order, n))));
+    }
+
+    [SkippableFact]
+    public async Task a_busy_endpoint_takes_no_more_than_MaxBuffered_records_from_the_client_and_every_record_arrives_once()
+    {
+        using var cluster = new KafkaMockCluster(brokers: 3);
+        var gate = new PlacementGate();
+        await using var host = await StartAsync(cluster, gate, kafka =>
+        {
+            kafka.MaxBuffered = 40;
+            kafka.StalledAfter = TimeSpan.FromMinutes(10); // no partition counts as stuck here
+        }, partitions: 6);
+        var group = host.Options.EventQueueName(typeof(GatedPlacementConsumer));
+        var orders = Enumerable.Range(0, 300).Select(_ => Guid.NewGuid()).ToArray();
+        gate.Close();
+        try
+        {
+            await PlaceAsync(host, orders);
+            await Eventually.HoldsAsync(() => Task.FromResult(gate.Waiting == 8), "the endpoint's 8 handlers (PrefetchCount) to be busy");
+            await Eventually.HoldsAsync(() => Task.FromResult(KafkaConsumerService.PeakHeld.GetValueOrDefault(group) >= 40),
+                "the consumer to fill its buffer", state: () => Task.FromResult($"It holds {KafkaConsumerService.PeakHeld.GetValueOrDefault(group)}."));
+            await Task.Delay(TimeSpan.FromSeconds(1)); // room for it to read on, were it going to
+
+            Assert.Equal(40, KafkaConsumerService.PeakHeld[group]);
+        }
+        finally
+        {
+            gate.Open();
+        }
+        await Eventually.HoldsAsync(() => Task.FromResult(gate.Handled.Count == orders.Length), "every placement to be handled", TimeSpan.FromSeconds(60),
+            () => Task.FromResult($"{gate.Handled.Count} of {orders.Length} handled."));
+        Assert.All(orders, order => Assert.Equal(1, gate.Handled[order.ToString("D")]));
+    }
+
+    [SkippableFact]
+    public async Task a_partition_stuck_behind_one_record_does_not_stop_the_others_from_being_read()
+    {
+        // 20 records at most; the stuck order's partition soon holds more than that behind it (the
+        // others' records after it finish, but its offset cannot move past the stuck one).
+        using var cluster = new KafkaMockCluster(brokers: 3);
+        var gate = new PlacementGate();
+        await using var host = await StartAsync(cluster, gate, kafka =>
+        {
+            kafka.MaxBuffered = 20;
+            kafka.StalledAfter = TimeSpan.FromMilliseconds(300);
+        }, partitions: 3);
+        var stuck = Guid.NewGuid();
+        var others = Enumerable.Range(0, 150).Select(_ => Guid.NewGuid()).ToArray();
+        gate.Block(stuck);
+        try
+        {
+            await PlaceAsync(host, [stuck]);
+            await Eventually.HoldsAsync(() => Task.FromResult(gate.Waiting == 1), "the stuck order's placement to be handled");
+            await PlaceAsync(host, others);
+
+            await Eventually.HoldsAsync(() => Task.FromResult(others.All(o => gate.Handled.ContainsKey(o.ToString("D")))),
+                "every other placement to be handled while one is stuck", TimeSpan.FromSeconds(60),
+                () => Task.FromResult($"{gate.Handled.Count} of {others.Length} handled."));
+            Assert.False(gate.Handled.ContainsKey(stuck.ToString("D")));
+        }
+        finally
+        {
+            gate.Release(stuck);
+        }
+        await Eventually.HoldsAsync(() => Task.FromResult(gate.Handled.ContainsKey(stuck.ToString("D"))), "the stuck placement, released, to be handled");
+        Assert.All(gate.Handled.Values, count => Assert.Equal(1, count));
+    }
+}
+
+/// <summary>Holds placements back: all of them while closed, or one order's.</summary>
+sealed class PlacementGate
+{
+    readonly ConcurrentDictionary<string, TaskCompletionSource> _blocked = new();
+    TaskCompletionSource? _all;
+    int _waiting;
+
+    public ConcurrentDictionary<string, int> Handled { get; } = new();
+
+    /// <summary>Handlers inside the gate now.</summary>
+    public int Waiting => Volatile.Read(ref _waiting);
+
+    public void Close() => Volatile.Write(ref _all, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    public void Open() => Volatile.Read(ref _all)?.TrySetResult();
+
+    public void Block(Guid order) => _blocked[order.ToString("D")] = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void Release(Guid order) => _blocked[order.ToString("D")].TrySetResult();
+
+    public async Task PassAsync(string streamId)
+    {
+        Interlocked.Increment(ref _waiting);
+        try
+        {
+            if (Volatile.Read(ref _all) is { } all)
+                await all.Task;
+            if (_blocked.TryGetValue(streamId, out var one))
+                await one.Task;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
+        }
+        Handled.AddOrUpdate(streamId, 1, (_, count) => count + 1);
+    }
+}
+
+/// <summary>Counts each order's placement once it passes the gate.</summary>
+sealed class GatedPlacementConsumer(PlacementGate gate) : MassTransit.IConsumer<OrderPlaced>
+{
+    public Task Consume(MassTransit.ConsumeContext<OrderPlaced> context) => gate.PassAsync(EventHeaders.From(context).StreamId);
+}
