@@ -88,6 +88,8 @@ for (var round = 1; round <= rounds; round++)
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var allocatedBefore = GC.GetTotalAllocatedBytes();
         var collectionsBefore = GC.CollectionCount(0);
+        var gen1Before = GC.CollectionCount(1);
+        var pausedBefore = GC.GetTotalPauseDuration();
         var clock = Stopwatch.StartNew();
         var published = await contender.RoundAsync(envelopes);
         var rate = count / clock.Elapsed.TotalSeconds;
@@ -97,7 +99,7 @@ for (var round = 1; round <= rounds; round++)
         results[contender.Name].Add(rate);
         if (verbose)
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {contender.Name,-8} round {round}: produced in {published.TotalMilliseconds:N0} ms, consumed by {clock.Elapsed.TotalMilliseconds:N0} ms, {cpu:N1} µs CPU/event, {allocated:N1} KB allocated/event, {GC.CollectionCount(0) - collectionsBefore} GCs, {System.Runtime.JitInfo.GetCompiledMethodCount() - jitBefore} methods compiled"));
+                $"  {contender.Name,-8} round {round}: produced in {published.TotalMilliseconds:N0} ms, consumed by {clock.Elapsed.TotalMilliseconds:N0} ms, {cpu:N1} µs CPU/event, {allocated:N1} KB allocated/event, {GC.CollectionCount(0) - collectionsBefore} GCs ({GC.CollectionCount(1) - gen1Before} of gen 1, paused {(GC.GetTotalPauseDuration() - pausedBefore).TotalMilliseconds:N0} ms), {System.Runtime.JitInfo.GetCompiledMethodCount() - jitBefore} methods compiled"));
         allocations?.Report(count, 25);
     }
 }
