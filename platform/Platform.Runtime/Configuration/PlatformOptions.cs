@@ -167,7 +167,7 @@ public sealed class PlatformKafkaOptions
     /// collecting 10,000 per partition took a fifth of the benchmark's time.
     /// A partition none of whose records finished for a second (a record retried, a slow handler)
     /// does not count: one stuck partition never stops the others; it is bounded by
-    /// <see cref="MaxBufferedPerPartition"/> alone. Keep it above <c>PrefetchCount</c>, the records
+    /// <see cref="MaxBufferedPerPartition"/> alone. Never less than <c>PrefetchCount</c>, the records
     /// handled at once.
     /// </summary>
     public int MaxBuffered { get; set; } = 512;

@@ -149,6 +149,8 @@ public sealed class KafkaConsumerService : BackgroundService
         readonly Dictionary<TopicPartition, Offset> _latest = [];
         readonly HashSet<TopicPartition> _paused = [];
         readonly SemaphoreSlim _inFlight = new(Math.Max(1, service._options.Transport.PrefetchCount));
+        // Never fewer than are handled at once.
+        readonly int _maxHeld = Math.Max(service._options.Transport.Kafka.MaxBuffered, service._options.Transport.PrefetchCount);
         readonly ISendEndpoint _target = service._pipelines[endpoint.Queue];
 
         public void Run(CancellationToken stoppingToken)
@@ -190,7 +192,7 @@ public sealed class KafkaConsumerService : BackgroundService
             {
                 while (!stoppingToken.IsCancellationRequested)
                 {
-                    if (_backlog.Count >= kafka.MaxBuffered && !HasRoom())
+                    if (_backlog.Count >= _maxHeld && !HasRoom())
                         WaitForRoom();
                     else
                     {
@@ -262,7 +264,7 @@ public sealed class KafkaConsumerService : BackgroundService
                 if (_paused.Contains(partition) || worker.StalledAt(now, stalledAfter))
                     held -= worker.Buffered;
             }
-            return held < service._options.Transport.Kafka.MaxBuffered;
+            return held < _maxHeld;
         }
 
         // Until a worker finishes a record, at most 50 ms: the loop still stores offsets and measures lag.
