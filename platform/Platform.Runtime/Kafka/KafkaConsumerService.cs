@@ -349,7 +349,8 @@ public sealed class KafkaConsumerService : BackgroundService
     /// <summary>
     /// Hands one partition's records to the endpoint: records of one key (one aggregate) one after
     /// another in offset order, records of different keys concurrently, at most the endpoint's
-    /// <c>PrefetchCount</c> at once across its partitions. An offset is reported for commit only
+    /// <c>PrefetchCount</c> at once across its partitions (a record waiting for its key's earlier one
+    /// does not count). An offset is reported for commit only
     /// when every record before it in the partition is done.
     /// </summary>
     sealed class PartitionWorker
@@ -415,7 +416,6 @@ public sealed class KafkaConsumerService : BackgroundService
             {
                 await foreach (var record in _records.Reader.ReadAllAsync(token).ConfigureAwait(false))
                 {
-                    await _inFlight.WaitAsync(token).ConfigureAwait(false);
                     var key = record.Message.Key ?? "";
                     lastByKey.TryGetValue(key, out var previous);
                     var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -434,12 +434,18 @@ public sealed class KafkaConsumerService : BackgroundService
             }
         }
 
+        // A handler slot is taken only once the aggregate's earlier record is done: records waiting
+        // behind one being retried hold none, so they cannot take every slot and stop the other
+        // aggregates. How many wait at once is bounded by what the member holds (MaxBuffered).
         async Task ProcessAsync(Task? previous, ConsumeResult<string, byte[]> record, TaskCompletionSource done, CancellationToken token)
         {
+            var slot = false;
             try
             {
                 if (previous is not null)
                     await previous.ConfigureAwait(false); // the same aggregate's earlier record first
+                await _inFlight.WaitAsync(token).ConfigureAwait(false);
+                slot = true;
                 await HandleAsync(record, token).ConfigureAwait(false);
                 done.TrySetResult();
             }
@@ -449,7 +455,8 @@ public sealed class KafkaConsumerService : BackgroundService
             }
             finally
             {
-                _inFlight.Release();
+                if (slot)
+                    _inFlight.Release();
                 ReportDone();
             }
         }
