@@ -3,14 +3,20 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Confluent.Kafka;
+using Microsoft.Extensions.Configuration;
+using Platform.Runtime.Configuration;
+using Platform.Runtime.Kafka;
 
 namespace Platform.Cli.Commands;
 
 /// <summary>
 /// <c>platform kafka lag|reset-offsets</c>: a consumer group's position on the event topics. Each
 /// endpoint of the runtime (consumer, saga, reaction) is a group named after its queue, e.g.
-/// <c>platform-saga-orderfulfilment</c>. The cluster comes from <c>--bootstrap-servers</c> or, as
-/// for the runtime, <c>Platform__Transport__Kafka__BootstrapServers</c>.
+/// <c>platform-saga-orderfulfilment</c>. The cluster and its security settings come from the
+/// runtime's configuration, read as <c>platform run</c> reads it (<c>platform.yaml</c>, then
+/// <c>appsettings.json</c>, then <c>Platform__Transport__Kafka__*</c> environment variables), so
+/// the commands reach a cluster with SASL or TLS as the runtime does; <c>--bootstrap-servers</c>
+/// overrides the servers.
 /// </summary>
 internal static class KafkaCommands
 {
@@ -21,15 +27,16 @@ internal static class KafkaCommands
 
     public static Command Create()
     {
-        var servers = new Option<string?>("--bootstrap-servers") { Description = "The cluster (default: Platform__Transport__Kafka__BootstrapServers)." };
+        var servers = new Option<string?>("--bootstrap-servers") { Description = "The cluster (default: the runtime's, Platform:Transport:Kafka:BootstrapServers)." };
+        var config = new Option<string?>("--config") { Description = "The runtime's configuration file (default: platform.yaml, when there is one)." };
         var group = new Option<string>("--group") { Description = "The consumer group: the endpoint's queue name, e.g. platform-saga-orderfulfilment.", Required = true };
         var topics = new Option<string>("--topics") { Description = "Regular expression of the topics (default: the event topics, ^events\\..+).", DefaultValueFactory = _ => @"^events\..+" };
         var json = new Option<bool>("--json") { Description = "Print JSON." };
 
-        var lag = new Command("lag", "The group's committed offset, the end of each partition and the lag between them.") { servers, group, topics, json };
-        lag.SetAction(parse => Run(parse, servers, error =>
+        var lag = new Command("lag", "The group's committed offset, the end of each partition and the lag between them.") { servers, config, group, topics, json };
+        lag.SetAction(parse => Run(parse, servers, config, (kafka, error) =>
         {
-            var rows = Lag((parse.GetValue(servers) ?? Env())!, parse.GetValue(group)!, parse.GetValue(topics)!);
+            var rows = Lag(kafka, parse.GetValue(group)!, parse.GetValue(topics)!);
             Print(parse, rows, parse.GetValue(json));
             return 0;
         }));
@@ -40,9 +47,9 @@ internal static class KafkaCommands
         var reset = new Command("reset-offsets",
             "Move the group's committed offsets (the group must have no running members: stop its runtime instances first); the inbox skips what was processed before.")
         {
-            servers, group, topics, earliest, datetime, dryRun, json,
+            servers, config, group, topics, earliest, datetime, dryRun, json,
         };
-        reset.SetAction(parse => Run(parse, servers, error =>
+        reset.SetAction(parse => Run(parse, servers, config, (kafka, error) =>
         {
             var toEarliest = parse.GetValue(earliest);
             var to = parse.GetValue(datetime);
@@ -62,8 +69,7 @@ internal static class KafkaCommands
                 at = parsed;
             }
             var groupId = parse.GetValue(group)!;
-            var bootstrap = (parse.GetValue(servers) ?? Env())!;
-            var offsets = Reset(bootstrap, groupId, parse.GetValue(topics)!, at, parse.GetValue(dryRun), out var problem);
+            var offsets = Reset(kafka, groupId, parse.GetValue(topics)!, at, parse.GetValue(dryRun), out var problem);
             if (problem is not null)
             {
                 error.WriteLine(problem);
@@ -72,7 +78,7 @@ internal static class KafkaCommands
             parse.InvocationConfiguration.Output.WriteLine(parse.GetValue(dryRun)
                 ? $"{groupId}: would move {offsets} partition(s); nothing committed (--dry-run)."
                 : $"{groupId}: moved {offsets} partition(s).");
-            Print(parse, Lag(bootstrap, groupId, parse.GetValue(topics)!), parse.GetValue(json));
+            Print(parse, Lag(kafka, groupId, parse.GetValue(topics)!), parse.GetValue(json));
             return 0;
         }));
 
@@ -82,19 +88,48 @@ internal static class KafkaCommands
         return command;
     }
 
-    static string? Env() => Environment.GetEnvironmentVariable("Platform__Transport__Kafka__BootstrapServers");
+    /// <summary>The runtime's Kafka settings, read as <c>platform run</c> reads them.</summary>
+    /// <param name="file">The configuration file given, or null for <c>platform.yaml</c> when there is one.</param>
+    /// <param name="servers">The servers given on the command line, or null.</param>
+    /// <exception cref="PlatformConfigurationException">The file is malformed.</exception>
+    /// <exception cref="InvalidOperationException">A setting is refused.</exception>
+    internal static PlatformKafkaOptions Settings(string? file, string? servers)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddPlatformYaml(file ?? "platform.yaml", optional: file is null)
+            .AddJsonFile(Path.GetFullPath("appsettings.json"), optional: true)
+            .AddEnvironmentVariables()
+            .Build();
+        var options = new PlatformKafkaOptions();
+        configuration.GetSection(PlatformYamlConfiguration.Section + ":Transport:Kafka").Bind(options);
+        if (!string.IsNullOrWhiteSpace(servers))
+            options.BootstrapServers = servers;
+        KafkaClients.CheckOwnSettings(options);
+        KafkaClients.CheckWithLibrdkafka(options);
+        return options;
+    }
 
-    static int Run(ParseResult parse, Option<string?> servers, Func<TextWriter, int> action)
+    static int Run(ParseResult parse, Option<string?> servers, Option<string?> file, Func<PlatformKafkaOptions, TextWriter, int> action)
     {
         var error = parse.InvocationConfiguration.Error;
-        if (string.IsNullOrWhiteSpace(parse.GetValue(servers) ?? Env()))
+        PlatformKafkaOptions kafka;
+        try
         {
-            error.WriteLine("error: no Kafka cluster; pass --bootstrap-servers host:9092 or set Platform__Transport__Kafka__BootstrapServers as for the runtime.");
+            kafka = Settings(parse.GetValue(file), parse.GetValue(servers));
+        }
+        catch (Exception exception) when (exception is PlatformConfigurationException or InvalidOperationException or FileNotFoundException)
+        {
+            error.WriteLine($"error: {exception.Message}");
+            return 1;
+        }
+        if (string.IsNullOrWhiteSpace(kafka.BootstrapServers))
+        {
+            error.WriteLine("error: no Kafka cluster; pass --bootstrap-servers host:9092 or set Platform:Transport:Kafka:BootstrapServers as for the runtime.");
             return 1;
         }
         try
         {
-            return action(error);
+            return action(kafka, error);
         }
         catch (KafkaException exception)
         {
@@ -106,6 +141,7 @@ internal static class KafkaCommands
             error.WriteLine($"error: --topics is not a regular expression: {exception.Message}");
             return 1;
         }
+
     }
 
     static List<TopicPartition> Partitions(IAdminClient admin, string pattern)
@@ -118,19 +154,22 @@ internal static class KafkaCommands
             .ToList();
     }
 
-    static IConsumer<string, byte[]> Consumer(string servers, string group) => new ConsumerBuilder<string, byte[]>(new ConsumerConfig
+    static IConsumer<string, byte[]> Consumer(PlatformKafkaOptions kafka, string group)
     {
-        BootstrapServers = servers,
-        GroupId = group,
-        EnableAutoCommit = false,
-        IsolationLevel = IsolationLevel.ReadCommitted,
-    }).Build();
+        var config = KafkaClients.Consumer(kafka);
+        config.GroupId = group;
+        config.EnableAutoCommit = false;
+        config.IsolationLevel = IsolationLevel.ReadCommitted;
+        return new ConsumerBuilder<string, byte[]>(config).Build();
+    }
 
-    static List<PartitionLag> Lag(string servers, string group, string pattern)
+    static IAdminClient Admin(PlatformKafkaOptions kafka) => new AdminClientBuilder(KafkaClients.Config<AdminClientConfig>(kafka)).Build();
+
+    static List<PartitionLag> Lag(PlatformKafkaOptions kafka, string group, string pattern)
     {
-        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = servers }).Build();
+        using var admin = Admin(kafka);
         var partitions = Partitions(admin, pattern);
-        using var consumer = Consumer(servers, group);
+        using var consumer = Consumer(kafka, group);
         var committed = partitions.Count == 0 ? [] : consumer.Committed(partitions, Timeout);
         return committed.Select(c =>
         {
@@ -141,17 +180,17 @@ internal static class KafkaCommands
         }).ToList();
     }
 
-    static int Reset(string servers, string group, string pattern, DateTimeOffset? at, bool dryRun, out string? problem)
+    static int Reset(PlatformKafkaOptions kafka, string group, string pattern, DateTimeOffset? at, bool dryRun, out string? problem)
     {
         problem = null;
-        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = servers }).Build();
+        using var admin = Admin(kafka);
         var partitions = Partitions(admin, pattern);
         if (partitions.Count == 0)
         {
             problem = $"error: no topic matches '{pattern}'; pass --topics with the event topics' pattern.";
             return 0;
         }
-        using var consumer = Consumer(servers, group);
+        using var consumer = Consumer(kafka, group);
         List<TopicPartitionOffset> targets;
         if (at is { } time)
         {

@@ -180,6 +180,8 @@ public sealed class PlatformOptions
             ArgumentOutOfRangeException.ThrowIfLessThan(Transport.Kafka.ReplicationFactor, (short)1, "Platform:Transport:Kafka:ReplicationFactor");
             ArgumentOutOfRangeException.ThrowIfLessThan(Transport.Kafka.MaxBufferedPerPartition, 1, "Platform:Transport:Kafka:MaxBufferedPerPartition");
             ArgumentOutOfRangeException.ThrowIfLessThan(Transport.Kafka.MaxBuffered, 1, "Platform:Transport:Kafka:MaxBuffered");
+            Kafka.KafkaClients.CheckOwnSettings(Transport.Kafka);
+            Kafka.KafkaClients.CheckWithLibrdkafka(Transport.Kafka);
         }
         ArgumentOutOfRangeException.ThrowIfNegative(Store.ConcurrentAppends, "Platform:Store:ConcurrentAppends");
         ArgumentOutOfRangeException.ThrowIfLessThan(Transport.PrefetchCount, 1, "Platform:Transport:PrefetchCount");

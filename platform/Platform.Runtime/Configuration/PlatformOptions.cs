@@ -202,6 +202,22 @@ public sealed class PlatformKafkaOptions
 
     /// <summary><c>ssl.ca.location</c>: the CA certificate file that signed the brokers' certificates.</summary>
     public string? SslCaLocation { get; set; }
+
+    /// <summary>
+    /// librdkafka settings by their librdkafka names, for every client the runtime and
+    /// <c>platform kafka</c> create (producers, consumers, admin), applied after the settings
+    /// above: e.g. <c>ssl.certificate.location</c> and <c>ssl.key.location</c> for mutual TLS,
+    /// <c>client.id</c>. A setting the ones above decide, or one the platform's guarantees rest on
+    /// (a consumer's <c>isolation.level</c>, a producer's <c>enable.idempotence</c>), is refused at
+    /// startup; so is a name or value librdkafka does not know.
+    /// </summary>
+    public Dictionary<string, string> Client { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>librdkafka settings of the consumers only, e.g. <c>fetch.max.bytes</c>, <c>fetch.wait.max.ms</c>.</summary>
+    public Dictionary<string, string> Consumer { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>librdkafka settings of the producers only, e.g. <c>compression.type</c>, <c>batch.size</c>.</summary>
+    public Dictionary<string, string> Producer { get; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>The command section of <see cref="PlatformOptions"/> (<c>Platform:Commands</c>).</summary>

@@ -156,7 +156,7 @@ public sealed class KafkaConsumerService : BackgroundService
         public void Run(CancellationToken stoppingToken)
         {
             var kafka = service._options.Transport.Kafka;
-            var config = service._topology.Client<ConsumerConfig>();
+            var config = service._topology.ConsumerClient();
             config.GroupId = endpoint.Queue;
             config.GroupProtocol = kafka.GroupProtocol;
             config.IsolationLevel = IsolationLevel.ReadCommitted;

@@ -24,7 +24,7 @@ public sealed class KafkaDeadLetterSink : IDeadLetterSink, IDisposable
         _topology = topology;
         _producer = new Lazy<IProducer<string, string>>(() =>
         {
-            var config = topology.Client<ProducerConfig>();
+            var config = topology.ProducerClient();
             config.EnableIdempotence = true;
             config.Acks = Acks.All;
             return new ProducerBuilder<string, string>(config).Build();

@@ -40,7 +40,7 @@ public sealed class KafkaEventPublisher : IEventPublisher, IDisposable
             : kafka.TransactionalId;
         _producer = new Lazy<IProducer<string, byte[]>>(() =>
         {
-            var config = topology.Client<ProducerConfig>();
+            var config = topology.ProducerClient();
             config.EnableIdempotence = true;
             config.Acks = Acks.All;
             config.TransactionalId = transactionalId;

@@ -90,7 +90,7 @@ public sealed class KafkaMessageProducer : IDisposable
         _topology = topology;
         _producer = new Lazy<IProducer<string, byte[]>>(() =>
         {
-            var config = topology.Client<ProducerConfig>();
+            var config = topology.ProducerClient();
             config.EnableIdempotence = true;
             config.Acks = Acks.All;
             config.LingerMs = 1; // each send waits for its delivery report: batching only adds latency

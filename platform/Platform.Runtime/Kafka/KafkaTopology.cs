@@ -129,20 +129,15 @@ public sealed class KafkaTopology
         return endpoint.EventTypes.Count > 0 ? topics.Prepend(_eventTopics).ToArray() : topics;
     }
 
-    /// <summary>The settings every client shares: servers and security.</summary>
+    /// <summary>The settings every client shares: servers, security and <c>Client</c>.</summary>
     /// <typeparam name="T">The client's config type.</typeparam>
-    public T Client<T>() where T : ClientConfig, new()
-    {
-        var config = new T { BootstrapServers = _options.BootstrapServers };
-        if (_options.SecurityProtocol is { Length: > 0 } protocol)
-            config.SecurityProtocol = Enum.Parse<SecurityProtocol>(protocol, ignoreCase: true);
-        if (_options.SaslMechanism is { Length: > 0 } mechanism)
-            config.SaslMechanism = Enum.Parse<SaslMechanism>(mechanism, ignoreCase: true);
-        config.SaslUsername = _options.SaslUsername;
-        config.SaslPassword = _options.SaslPassword;
-        config.SslCaLocation = _options.SslCaLocation;
-        return config;
-    }
+    public T Client<T>() where T : ClientConfig, new() => KafkaClients.Config<T>(_options);
+
+    /// <summary>A consumer's settings: those every client shares and <c>Consumer</c>.</summary>
+    public ConsumerConfig ConsumerClient() => KafkaClients.Consumer(_options);
+
+    /// <summary>A producer's settings: those every client shares and <c>Producer</c>.</summary>
+    public ProducerConfig ProducerClient() => KafkaClients.Producer(_options);
 
     /// <summary>
     /// Creates <paramref name="topic"/> with the configured partitions and replication, once per
