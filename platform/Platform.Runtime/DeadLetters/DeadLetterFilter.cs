@@ -59,6 +59,7 @@ sealed class DeadLetterFilter : IFilter<ConsumeContext>
     readonly string _consumer;
     readonly string _endpoint;
     readonly KeyValuePair<string, object?> _endpointTag;
+    readonly PayloadFactory<DeliveryAttempts> _newAttempts;
     readonly IReadOnlyList<Func<ConsumeContext, (object Message, Type Type)?>> _readers;
     readonly ILogger _logger;
 
@@ -72,6 +73,7 @@ sealed class DeadLetterFilter : IFilter<ConsumeContext>
         _consumer = consumer;
         _endpoint = endpoint;
         _endpointTag = new KeyValuePair<string, object?>("endpoint", endpoint);
+        _newAttempts = () => new DeliveryAttempts { EndpointTag = _endpointTag };
         _logger = logger;
         // Once per endpoint at startup: a typed reader per message type the endpoint consumes.
         var method = typeof(DeadLetterFilter).GetMethod(nameof(ReadMessage), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
@@ -81,7 +83,7 @@ sealed class DeadLetterFilter : IFilter<ConsumeContext>
 
     public async Task Send(ConsumeContext context, IPipe<ConsumeContext> next)
     {
-        var attempts = context.GetOrAddPayload(() => new DeliveryAttempts { EndpointTag = _endpointTag });
+        var attempts = context.GetOrAddPayload(_newAttempts);
         // Every log line written while the message is consumed carries its correlation.
         using var scope = _logger.BeginScope(new MessageLogScope(context, _endpoint));
         try

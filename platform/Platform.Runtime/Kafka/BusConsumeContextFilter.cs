@@ -13,10 +13,14 @@ namespace Platform.Runtime.Kafka;
 /// topic (<see cref="KafkaSendEndpointProvider"/>). Sagas and reactions are unaffected: their
 /// outbox captures what they send first.
 /// </summary>
-sealed class BusConsumeContextFilter(IBus bus, ISendEndpointProvider sends) : IFilter<ConsumeContext>
+sealed class BusConsumeContextFilter : IFilter<ConsumeContext>
 {
-    public Task Send(ConsumeContext context, IPipe<ConsumeContext> next) =>
-        next.Send(new RedirectedConsumeContext(context, receive => new BusReceiveContext(receive, bus, sends)));
+    readonly Func<ReceiveContext, ReceiveContext> _redirect;
+
+    public BusConsumeContextFilter(IBus bus, ISendEndpointProvider sends) =>
+        _redirect = receive => new BusReceiveContext(receive, bus, sends); // one delegate, not one per record
+
+    public Task Send(ConsumeContext context, IPipe<ConsumeContext> next) => next.Send(new RedirectedConsumeContext(context, _redirect));
 
     public void Probe(ProbeContext context) => context.CreateFilterScope("platform-kafka-bus-endpoints");
 }

@@ -45,6 +45,9 @@ public sealed class KafkaEventPublisher : IEventPublisher, IDisposable
             config.Acks = Acks.All;
             config.TransactionalId = transactionalId;
             config.LingerMs = 5;
+            // The commit fails if any record of its transaction failed: no record needs a report
+            // of its own, which librdkafka would otherwise hand back to .NET one by one.
+            config.EnableDeliveryReports = false;
             return new ProducerBuilder<string, byte[]>(config).Build();
         });
     }
