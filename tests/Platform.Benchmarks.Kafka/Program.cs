@@ -33,6 +33,9 @@ using Shop.Orders;
 // both: the relay's headers written, read back and set on the mediator's send, as the platform's
 // hand-over does (PLATFORM_BENCH_EVENTS=40000, as for bare-hdr).
 //
+// Every contender's consumer asks the mock for fetches held at most 10 ms (see FetchWait): the
+// mock holds an empty fetch for its whole wait where a broker answers once records arrive.
+//
 // --publish-only runs the platform's publisher alone (no consumer; a round ends when its last
 // transaction committed), to show what producing costs by itself.
 //
@@ -157,6 +160,7 @@ sealed class PlatformContender(KafkaMockCluster cluster, string database, bool c
                     cfg.Transport.Kafka.CreateTopics = false;
                     cfg.Transport.Kafka.GroupProtocol = GroupProtocol.Consumer;
                     cfg.Transport.PrefetchCount = 64;
+                    cfg.Transport.Kafka.Consumer["fetch.wait.max.ms"] = FetchWait.Ms.ToString(CultureInfo.InvariantCulture);
                     cfg.Relay.Enabled = false;        // the envelopes are handed to the relay's publisher directly
                     cfg.Projections.Enabled = false;
                     cfg.Sagas.Enabled = false;
@@ -223,7 +227,7 @@ sealed class BareContender(KafkaMockCluster cluster, bool transactional, bool he
             using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
             {
                 BootstrapServers = cluster.BootstrapServers, GroupId = Name, GroupProtocol = GroupProtocol.Consumer,
-                AutoOffsetReset = AutoOffsetReset.Earliest, IsolationLevel = IsolationLevel.ReadCommitted, EnableAutoCommit = true,
+                AutoOffsetReset = AutoOffsetReset.Earliest, IsolationLevel = IsolationLevel.ReadCommitted, EnableAutoCommit = true, FetchWaitMaxMs = FetchWait.Ms,
             }).Build();
             consumer.Subscribe(_topic);
             while (!_stop.IsCancellationRequested)
@@ -323,6 +327,20 @@ sealed class BareContender(KafkaMockCluster cluster, bool transactional, bool he
 static class Partitions
 {
     public static readonly int Count = new PlatformOptions().Transport.Kafka.Partitions;
+}
+
+/// <summary>
+/// fetch.wait.max.ms of every contender's consumer. librdkafka's mock cluster holds a fetch that
+/// found nothing new for this long even when records arrive meanwhile (a broker answers as soon as
+/// they do): at librdkafka's default, 500 ms, a consumer that caught up with its producer waited up to
+/// half a second for the next records, and rounds ended on that timing (bare: 163,000 to 488,000
+/// events/s in one run; the platform sat idle 50-100 ms of every 100 ms at times). PLATFORM_BENCH_FETCH_WAIT overrides it.
+/// </summary>
+static class FetchWait
+{
+    public static readonly int Ms = Environment.GetEnvironmentVariable("PLATFORM_BENCH_FETCH_WAIT") is { } ms
+        ? int.Parse(ms, CultureInfo.InvariantCulture)
+        : 10;
 }
 
 /// <summary>Events per Kafka transaction: the relay's batch on Kafka, unless PLATFORM_BENCH_BATCH says otherwise.</summary>
