@@ -18,6 +18,67 @@ public sealed class KafkaCommandTests
         return (exitCode, output.ToString());
     }
 
+    [SkippableFact]
+    public async Task status_shows_the_lag_of_each_endpoints_consumer_group_by_partition_when_the_runtime_is_on_kafka()
+    {
+        // The store of a running runtime; the transport platform status reads from the runtime's
+        // configuration file, which says Kafka.
+        await using var host = await RuntimeHost.StartAsync(Store.Sqlite, Transport.InMemory);
+        using var cluster = new KafkaMockCluster(brokers: 3);
+        cluster.CreateTopic("status.events.order", partitions: 2, replicationFactor: 3);
+        cluster.CreateTopic("status.commands.st-commands", partitions: 1, replicationFactor: 3);
+        using (var producer = new ProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = cluster.BootstrapServers, EnableIdempotence = true }).Build())
+        {
+            for (var n = 0; n < 4; n++)
+                await producer.ProduceAsync(new TopicPartition("status.events.order", n % 2), new Message<string, string> { Key = "order-" + n, Value = "v" });
+            for (var n = 0; n < 5; n++)
+                await producer.ProduceAsync("status.commands.st-commands", new Message<string, string> { Key = "c", Value = "v" });
+        }
+        // The command queue's group has processed two of its five commands.
+        using (var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig
+               {
+                   BootstrapServers = cluster.BootstrapServers, GroupId = "st-commands", EnableAutoCommit = false,
+               }).Build())
+        {
+            consumer.Commit([new TopicPartitionOffset("status.commands.st-commands", 0, 2)]);
+        }
+        var file = Path.Combine(Path.GetTempPath(), $"platform-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(file, $"""
+            transport:
+              kind: kafka
+              queuePrefix: st
+              kafka:
+                bootstrapServers: {cluster.BootstrapServers}
+                topicFormat: status.events.{"{aggregate}"}
+                commandTopicFormat: status.commands.{"{queue}"}
+            """);
+        try
+        {
+            string[] status = ["status", "--config", file, .. ProjectionCommandTests.StoreArguments(host)];
+            var (code, output) = await ProjectionCommandTests.RunAsync([.. status, "--json"]);
+            Assert.True(code == 0, output);
+            var groups = JsonDocument.Parse(output).RootElement.GetProperty("consumerGroups").EnumerateArray()
+                .ToDictionary(g => g.GetProperty("group").GetString()!, g => g);
+            var commands = groups["st-commands"];
+            Assert.Equal(3, commands.GetProperty("lag").GetInt64());
+            var partition = Assert.Single(commands.GetProperty("partitions").EnumerateArray());
+            Assert.Equal(("status.commands.st-commands", 2L, 3L), (partition.GetProperty("topic").GetString(), partition.GetProperty("committed").GetInt64(), partition.GetProperty("lag").GetInt64()));
+            // A group that consumes the order events and never committed lags by all four, on both partitions.
+            var onEvents = groups.Values.Where(g => g.GetProperty("partitions").EnumerateArray().Any(p => p.GetProperty("topic").GetString() == "status.events.order")).ToList();
+            Assert.NotEmpty(onEvents);
+            Assert.All(onEvents, g => Assert.Equal(4, g.GetProperty("partitions").EnumerateArray()
+                .Where(p => p.GetProperty("topic").GetString() == "status.events.order").Sum(p => p.GetProperty("lag").GetInt64())));
+
+            (code, output) = await ProjectionCommandTests.RunAsync(status);
+            Assert.True(code == 0, output);
+            Assert.Matches(@"st-commands\s+3\s+status\.commands\.st-commands\[0\] 3", output);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     static long TotalLag(string json) => JsonDocument.Parse(json[json.IndexOf('[', StringComparison.Ordinal)..]).RootElement
         .EnumerateArray().Sum(p => p.GetProperty("lag").GetInt64());
 

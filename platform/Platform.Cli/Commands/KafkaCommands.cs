@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using Confluent.Kafka;
 using Microsoft.Extensions.Configuration;
 using Platform.Runtime.Configuration;
+using Platform.Runtime.Domains;
 using Platform.Runtime.Kafka;
 
 namespace Platform.Cli.Commands;
@@ -23,7 +24,10 @@ internal static class KafkaCommands
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
     static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
 
-    sealed record PartitionLag(string Topic, int Partition, long? Committed, long High, long Lag);
+    internal sealed record PartitionLag(string Topic, int Partition, long? Committed, long High, long Lag);
+
+    /// <summary>A consumer group's lag: the sum over its partitions, and each partition's.</summary>
+    internal sealed record GroupLag(string Group, long Lag, IReadOnlyList<PartitionLag> Partitions);
 
     public static Command Create()
     {
@@ -95,18 +99,60 @@ internal static class KafkaCommands
     /// <exception cref="InvalidOperationException">A setting is refused.</exception>
     internal static PlatformKafkaOptions Settings(string? file, string? servers)
     {
-        var configuration = new ConfigurationBuilder()
-            .AddPlatformYaml(file ?? "platform.yaml", optional: file is null)
-            .AddJsonFile(Path.GetFullPath("appsettings.json"), optional: true)
-            .AddEnvironmentVariables()
-            .Build();
         var options = new PlatformKafkaOptions();
-        configuration.GetSection(PlatformYamlConfiguration.Section + ":Transport:Kafka").Bind(options);
+        RuntimeConfiguration(file).GetSection(PlatformYamlConfiguration.Section + ":Transport:Kafka").Bind(options);
         if (!string.IsNullOrWhiteSpace(servers))
             options.BootstrapServers = servers;
+        Check(options);
+        return options;
+    }
+
+    static void Check(PlatformKafkaOptions options)
+    {
         KafkaClients.CheckOwnSettings(options);
         KafkaClients.CheckWithLibrdkafka(options);
-        return options;
+    }
+
+    /// <summary>
+    /// The runtime's configuration as <c>platform run</c> reads it: the file (or <c>platform.yaml</c>
+    /// when there is one), then <c>appsettings.json</c>, then the environment.
+    /// </summary>
+    /// <param name="file">The configuration file given, or null.</param>
+    internal static IConfiguration RuntimeConfiguration(string? file) => new ConfigurationBuilder()
+        .AddPlatformYaml(file ?? "platform.yaml", optional: file is null)
+        .AddJsonFile(Path.GetFullPath("appsettings.json"), optional: true)
+        .AddEnvironmentVariables()
+        .Build();
+
+    /// <summary>
+    /// For <c>platform status</c>: the lag of the consumer group of each of the runtime's endpoints
+    /// that <paramref name="catalog"/> gives (the command queue, sagas, reactions) on the topics it
+    /// subscribes to, or null when the runtime's transport is not Kafka.
+    /// </summary>
+    /// <param name="file">The configuration file given, or null.</param>
+    /// <param name="catalog">The service's domain.</param>
+    /// <exception cref="PlatformConfigurationException">The file is malformed.</exception>
+    /// <exception cref="InvalidOperationException">A setting is refused.</exception>
+    /// <exception cref="KafkaException">The cluster could not be asked.</exception>
+    internal static List<GroupLag>? GroupLags(string? file, DomainCatalog catalog)
+    {
+        var options = new PlatformOptions();
+        RuntimeConfiguration(file).GetSection(PlatformYamlConfiguration.Section).Bind(options);
+        if (options.Transport.Kind != TransportKind.Kafka)
+            return null;
+        var kafka = options.Transport.Kafka;
+        if (string.IsNullOrWhiteSpace(kafka.BootstrapServers))
+            throw new InvalidOperationException("the runtime is on Kafka but Platform:Transport:Kafka:BootstrapServers is empty; set it as for the runtime.");
+        Check(kafka);
+        var topology = new KafkaTopology(options);
+        return KafkaTopology.Endpoints(options, catalog).Select(endpoint =>
+        {
+            // The event topics' pattern as the group subscribes to it, and each named topic exactly.
+            var pattern = string.Join('|', topology.SubscriptionFor(endpoint)
+                .Select(topic => topic.StartsWith('^') ? $"(?:{topic})" : $"^{Regex.Escape(topic)}$"));
+            var partitions = Lag(kafka, endpoint.Queue, pattern);
+            return new GroupLag(endpoint.Queue, partitions.Sum(p => p.Lag), partitions);
+        }).ToList();
     }
 
     static int Run(ParseResult parse, Option<string?> servers, Option<string?> file, Func<PlatformKafkaOptions, TextWriter, int> action)

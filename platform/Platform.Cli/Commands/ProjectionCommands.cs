@@ -29,25 +29,58 @@ internal static class ProjectionCommands
     public static Command Status()
     {
         var options = new DomainStoreArguments();
-        var json = new Option<bool>("--json") { Description = "Print JSON." };
-        var command = new Command("status", "Each projection's checkpoint, the store's head, the lag in positions and seconds, and its state.") { json };
+        var json = new Option<bool>("--json") { Description = "Print JSON: {\"projections\": [...], \"consumerGroups\": [...]}." };
+        var config = new Option<string?>("--config") { Description = "The runtime's configuration file, for its transport (default: platform.yaml, when there is one)." };
+        var command = new Command("status",
+            "Each projection's checkpoint, the store's head, the lag in positions and seconds, and its state; on Kafka, each consumer group's lag by partition.")
+        {
+            json, config,
+        };
         options.AddTo(command);
         command.SetAction((parse, ct) => options.RunAsync(parse, async (store, catalog, output) =>
         {
             var statuses = await ProjectionStatusReader.ReadAsync(store, catalog.Projections, ct);
+            var error = parse.InvocationConfiguration.Error;
+            List<KafkaCommands.GroupLag>? groups;
+            try
+            {
+                groups = KafkaCommands.GroupLags(parse.GetValue(config), catalog);
+            }
+            catch (Exception exception) when (exception is PlatformConfigurationException or InvalidOperationException)
+            {
+                error.WriteLine($"error: {StoreArguments.OneLine(exception.Message)}");
+                return 1;
+            }
+            catch (Confluent.Kafka.KafkaException exception)
+            {
+                error.WriteLine($"error: Kafka refused: {exception.Error.Reason} ({exception.Error.Code}); check Platform:Transport:Kafka and that the cluster is up.");
+                return 1;
+            }
             if (parse.GetValue(json))
             {
-                output.WriteLine(JsonSerializer.Serialize(statuses.Select(s => new
+                output.WriteLine(JsonSerializer.Serialize(new
                 {
-                    s.Name, s.Position, s.Head, s.LagPositions, LagSeconds = Math.Round(s.LagTime.TotalSeconds, 3), s.State,
-                    RebuildPosition = s.Rebuild?.Position,
-                }), Json));
+                    Projections = statuses.Select(s => new
+                    {
+                        s.Name, s.Position, s.Head, s.LagPositions, LagSeconds = Math.Round(s.LagTime.TotalSeconds, 3), s.State,
+                        RebuildPosition = s.Rebuild?.Position,
+                    }),
+                    ConsumerGroups = groups ?? [],
+                }, Json));
                 return 0;
             }
             output.WriteLine($"{"projection",-24} {"position",10} {"head",10} {"lag",8} {"lag s",9}  state");
             foreach (var s in statuses)
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{s.Name,-24} {s.Position,10} {s.Head,10} {s.LagPositions,8} {s.LagTime.TotalSeconds,9:0.0}  {StateName(s.State)}{(s.Rebuild is { } rebuild ? $" (shadow at {rebuild.Position})" : "")}"));
+            if (groups is not null)
+            {
+                output.WriteLine();
+                output.WriteLine($"{"consumer group",-40} {"lag",8}  partitions behind");
+                foreach (var group in groups)
+                    output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{group.Group,-40} {group.Lag,8}  {string.Join(", ", group.Partitions.Where(p => p.Lag > 0).Select(p => $"{p.Topic}[{p.Partition}] {p.Lag}"))}"));
+            }
             return 0;
         }));
         return command;
