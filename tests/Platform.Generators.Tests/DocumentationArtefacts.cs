@@ -93,7 +93,8 @@ public class DocumentationArtefacts
         Assert.True(settings.Count >= 40, $"only {settings.Count} settings found in PlatformOptions");
         foreach (var setting in settings)
         {
-            var key = setting.ConfigurationKey + (setting.YamlPath == "domains" ? ":0" : setting.YamlPath == "sagas.timeouts" ? ":{name}" : "");
+            var map = setting.Property.PropertyType.IsGenericType && setting.Property.PropertyType.GetGenericTypeDefinition() == typeof(Dictionary<,>);
+            var key = setting.ConfigurationKey + (setting.YamlPath == "domains" ? ":0" : map ? ":{name}" : "");
             Assert.Contains($"| `{setting.YamlPath}` | `{key}` | `{key.Replace(":", "__")}` |", reference);
         }
         Assert.Contains("| `store.provider` | `Platform:Store:Provider` | `Platform__Store__Provider` | one of sqlite, postgres | `sqlite` | The database.", reference);
@@ -101,6 +102,7 @@ public class DocumentationArtefacts
         Assert.Contains("| `transport.kafka.partitions` | `Platform:Transport:Kafka:Partitions` | `Platform__Transport__Kafka__Partitions` | a whole number | `12` |", reference);
         Assert.DoesNotContain("No XML documentation file", reference);
         Assert.Contains("`Platform:Sagas:Timeouts:{name}`", reference);
+        Assert.Contains("| `transport.kafka.consumer` | `Platform:Transport:Kafka:Consumer:{name}` | `Platform__Transport__Kafka__Consumer__{name}` | a mapping of names, each to a text value |", reference);
     }
 
     [Theory]
