@@ -77,6 +77,41 @@ public sealed class KafkaBufferingTests
     }
 
     [SkippableFact]
+    public async Task a_busy_endpoint_takes_no_more_than_MaxBufferedBytes_of_records_and_every_record_arrives_once()
+    {
+        // Each placement's record is some 600-700 bytes with its headers: 12,000 bytes are about 18
+        // records, far below MaxBuffered (512) and the 300 records waiting.
+        using var cluster = new KafkaMockCluster(brokers: 3);
+        var gate = new PlacementGate();
+        await using var host = await StartAsync(cluster, gate, kafka =>
+        {
+            kafka.MaxBufferedBytes = 12_000;
+            kafka.StalledAfter = TimeSpan.FromMinutes(10);
+        }, partitions: 6);
+        var group = host.Options.EventQueueName(typeof(GatedPlacementConsumer));
+        var orders = Enumerable.Range(0, 300).Select(_ => Guid.NewGuid()).ToArray();
+        gate.Close();
+        try
+        {
+            await PlaceAsync(host, orders);
+            await Eventually.HoldsAsync(() => Task.FromResult(gate.Waiting == 8), "the endpoint's 8 handlers (PrefetchCount) to be busy");
+            await Task.Delay(TimeSpan.FromSeconds(1)); // room for it to read on, were it going to
+
+            var held = KafkaConsumerService.PeakHeld[group];
+            var bytes = KafkaConsumerService.PeakHeldBytes[group];
+            Assert.True(bytes is >= 12_000 and < 12_000 + 2_000, $"held {bytes} bytes in {held} records");
+            Assert.InRange(held, 8, 40);
+        }
+        finally
+        {
+            gate.Open();
+        }
+        await Eventually.HoldsAsync(() => Task.FromResult(gate.Handled.Count == orders.Length), "every placement to be handled", TimeSpan.FromSeconds(60),
+            () => Task.FromResult($"{gate.Handled.Count} of {orders.Length} handled."));
+        Assert.All(orders, order => Assert.Equal(1, gate.Handled[order.ToString("D")]));
+    }
+
+    [SkippableFact]
     public async Task a_partition_stuck_behind_one_record_does_not_stop_the_others_from_being_read()
     {
         // 20 records at most; the stuck order's partition soon holds more than that behind it (the

@@ -180,6 +180,7 @@ public sealed class PlatformOptions
             ArgumentOutOfRangeException.ThrowIfLessThan(Transport.Kafka.ReplicationFactor, (short)1, "Platform:Transport:Kafka:ReplicationFactor");
             ArgumentOutOfRangeException.ThrowIfLessThan(Transport.Kafka.MaxBufferedPerPartition, 1, "Platform:Transport:Kafka:MaxBufferedPerPartition");
             ArgumentOutOfRangeException.ThrowIfLessThan(Transport.Kafka.MaxBuffered, 1, "Platform:Transport:Kafka:MaxBuffered");
+            ArgumentOutOfRangeException.ThrowIfLessThan(Transport.Kafka.MaxBufferedBytes, 1, "Platform:Transport:Kafka:MaxBufferedBytes");
             Kafka.KafkaClients.CheckOwnSettings(Transport.Kafka);
             Kafka.KafkaClients.CheckWithLibrdkafka(Transport.Kafka);
         }

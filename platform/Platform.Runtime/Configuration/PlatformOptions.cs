@@ -173,6 +173,15 @@ public sealed class PlatformKafkaOptions
     public int MaxBuffered { get; set; } = 512;
 
     /// <summary>
+    /// Bytes of records (keys, values and headers) a consumer holds, across its partitions, before
+    /// it waits for its endpoint to finish some, as <see cref="MaxBuffered"/> bounds their number:
+    /// whichever is reached first. Default 64 MB: with records of a megabyte, 512 of them would be
+    /// half a gigabyte of heap. A record is always taken when none is held, so one larger than this
+    /// still passes, alone. Partitions stuck behind one record do not count, as for MaxBuffered.
+    /// </summary>
+    public long MaxBufferedBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>
     /// Records a consumer holds of one partition before it pauses the partition. Default 10,000.
     /// Resuming a paused partition fetches again what the client had already fetched ahead, so a
     /// small buffer under a backlog costs fetches: at 1,000 the benchmark's consumer ran at 60%.

@@ -27,8 +27,8 @@ namespace Platform.Runtime.Kafka;
 /// Records of one key in a partition are handed to the endpoint one after another, each only after
 /// the one before it was consumed (or dead-lettered), so an aggregate's events are processed in
 /// version order; other keys and partitions run in parallel. A member takes at most
-/// <c>MaxBuffered</c> records from the client ahead of its endpoint (partitions stuck behind one
-/// record do not count); the rest waits in librdkafka's buffer, off the .NET heap. The hand-over is a send to the
+/// <c>MaxBuffered</c> records, and <c>MaxBufferedBytes</c> bytes of them, from the client ahead of
+/// its endpoint (partitions stuck behind one record do not count); the rest waits in librdkafka's buffer, off the .NET heap. The hand-over is a send to the
 /// endpoint's own MassTransit mediator, configured by the same <see cref="PlatformBus.Endpoints"/>
 /// as the bus's receive endpoint (retries, dead letters, inbox, the consumer or saga; no partitioner,
 /// since the group keeps each key's order itself),
@@ -80,6 +80,9 @@ public sealed class KafkaConsumerService : BackgroundService
 
     /// <summary>The most records each group's member in this process held at once (tests check <c>MaxBuffered</c> with it).</summary>
     internal static ConcurrentDictionary<string, int> PeakHeld { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The most bytes of records each group's member in this process held at once (for <c>MaxBufferedBytes</c>).</summary>
+    internal static ConcurrentDictionary<string, long> PeakHeldBytes { get; } = new(StringComparer.Ordinal);
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -149,6 +152,7 @@ public sealed class KafkaConsumerService : BackgroundService
         readonly SemaphoreSlim _inFlight = new(Math.Max(1, service._options.Transport.PrefetchCount));
         // Never fewer than are handled at once.
         readonly int _maxHeld = Math.Max(service._options.Transport.Kafka.MaxBuffered, service._options.Transport.PrefetchCount);
+        readonly long _maxBytes = service._options.Transport.Kafka.MaxBufferedBytes;
         readonly ISendEndpoint _target = service._pipelines[endpoint.Queue];
 
         public void Run(CancellationToken stoppingToken)
@@ -186,11 +190,12 @@ public sealed class KafkaConsumerService : BackgroundService
             consumer.Subscribe(service._topology.SubscriptionFor(endpoint));
             var measured = Environment.TickCount64;
             var peak = 0;
+            var peakBytes = 0L;
             try
             {
                 while (!stoppingToken.IsCancellationRequested)
                 {
-                    if (_backlog.Count >= _maxHeld && !HasRoom())
+                    if ((_backlog.Count >= _maxHeld || _backlog.Bytes >= _maxBytes) && !HasRoom())
                         WaitForRoom();
                     else
                     {
@@ -217,6 +222,11 @@ public sealed class KafkaConsumerService : BackgroundService
                             {
                                 peak = _backlog.Count;
                                 PeakHeld.AddOrUpdate(endpoint.Queue, peak, (_, other) => Math.Max(other, peak));
+                            }
+                            if (_backlog.Bytes > peakBytes)
+                            {
+                                peakBytes = _backlog.Bytes;
+                                PeakHeldBytes.AddOrUpdate(endpoint.Queue, peakBytes, (_, other) => Math.Max(other, peakBytes));
                             }
                         }
                     }
@@ -251,20 +261,30 @@ public sealed class KafkaConsumerService : BackgroundService
         }
 
         // Whether the records held, apart from those of paused partitions and of partitions none of
-        // whose records finished lately (stuck behind one record), leave room under MaxBuffered.
-        bool HasRoom() => Held() < _maxHeld;
+        // whose records finished lately (stuck behind one record), leave room under MaxBuffered and
+        // MaxBufferedBytes. With none held there is always room: a record larger than
+        // MaxBufferedBytes still passes, alone.
+        bool HasRoom()
+        {
+            var (records, bytes) = Held();
+            return records < _maxHeld && (bytes < _maxBytes || records == 0);
+        }
 
-        int Held()
+        (int Records, long Bytes) Held()
         {
             var now = Environment.TickCount64;
             var stalledAfter = (long)service._options.Transport.Kafka.StalledAfter.TotalMilliseconds;
-            var held = _backlog.Count;
+            var records = _backlog.Count;
+            var bytes = _backlog.Bytes;
             foreach (var (partition, worker) in _workers)
             {
                 if (_paused.Contains(partition) || worker.StalledAt(now, stalledAfter))
-                    held -= worker.Buffered;
+                {
+                    records -= worker.Buffered;
+                    bytes -= worker.BufferedBytes;
+                }
             }
-            return held;
+            return (records, bytes);
         }
 
         // Until the workers are down to three quarters of MaxBuffered, not merely one record below
@@ -273,9 +293,11 @@ public sealed class KafkaConsumerService : BackgroundService
         // loop still stores offsets and measures lag.
         void WaitForRoom()
         {
-            var wakeAt = _backlog.Count - (Held() - _maxHeld * 3 / 4);
-            _backlog.Arm(wakeAt);
-            if (_backlog.Count > wakeAt)
+            var (records, bytes) = Held();
+            var wakeAtRecords = _backlog.Count - (records - _maxHeld * 3 / 4);
+            var wakeAtBytes = _backlog.Bytes - (bytes - _maxBytes / 4 * 3);
+            _backlog.Arm(wakeAtRecords, wakeAtBytes);
+            if (_backlog.Count > wakeAtRecords || _backlog.Bytes > wakeAtBytes)
                 _backlog.Wait(TimeSpan.FromMilliseconds(50));
             _backlog.Disarm();
         }
@@ -361,16 +383,17 @@ public sealed class KafkaConsumerService : BackgroundService
     /// </summary>
     sealed class PartitionWorker
     {
-        readonly Channel<ConsumeResult<string, byte[]>> _records = Channel.CreateUnbounded<ConsumeResult<string, byte[]>>(
+        readonly Channel<(ConsumeResult<string, byte[]> Record, int Size)> _records = Channel.CreateUnbounded<(ConsumeResult<string, byte[]>, int)>(
             new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         readonly CancellationTokenSource _stop;
         readonly KafkaConsumerService _service;
         readonly KafkaEndpoint _endpoint;
         readonly ISendEndpoint _target;
         readonly SemaphoreSlim _inFlight;
-        readonly Queue<(long Offset, Task Done)> _pending = new();
+        readonly Queue<(long Offset, int Size, Task Done)> _pending = new();
         readonly Backlog _backlog;
         int _buffered;
+        long _bufferedBytes;
         long _movedAt;
         long _doneUpTo = -1;
         bool _cancelled;
@@ -389,6 +412,8 @@ public sealed class KafkaConsumerService : BackgroundService
 
         public int Buffered => Volatile.Read(ref _buffered);
 
+        public long BufferedBytes => Interlocked.Read(ref _bufferedBytes);
+
         /// <summary>The last offset finished with every record before it (-1: none yet).</summary>
         public long DoneUpTo => Volatile.Read(ref _doneUpTo);
 
@@ -400,10 +425,24 @@ public sealed class KafkaConsumerService : BackgroundService
 
         public void Enqueue(ConsumeResult<string, byte[]> record)
         {
+            var size = SizeOf(record.Message);
             if (Interlocked.Increment(ref _buffered) == 1)
                 Volatile.Write(ref _movedAt, Environment.TickCount64);
-            _backlog.Add(1);
-            _records.Writer.TryWrite(record);
+            Interlocked.Add(ref _bufferedBytes, size);
+            _backlog.Add(1, size);
+            _records.Writer.TryWrite((record, size));
+        }
+
+        // About the record's bytes on the wire: key, value and headers.
+        static int SizeOf(Message<string, byte[]> message)
+        {
+            var size = (message.Key?.Length ?? 0) + (message.Value?.Length ?? 0);
+            if (message.Headers is { } headers)
+            {
+                for (var i = 0; i < headers.Count; i++)
+                    size += headers[i].Key.Length + (headers[i].GetValueBytes()?.Length ?? 0);
+            }
+            return size;
         }
 
         // Called on the poll thread (also from librdkafka's rebalance callbacks): the worker's
@@ -413,7 +452,7 @@ public sealed class KafkaConsumerService : BackgroundService
             lock (_pending)
             {
                 _cancelled = true;
-                _backlog.Add(-_buffered);
+                _backlog.Add(-_buffered, -_bufferedBytes);
             }
             _records.Writer.TryComplete();
             _ = _stop.CancelAsync();
@@ -425,13 +464,13 @@ public sealed class KafkaConsumerService : BackgroundService
             var lastByKey = new Dictionary<string, Task>(StringComparer.Ordinal);
             try
             {
-                await foreach (var record in _records.Reader.ReadAllAsync(token).ConfigureAwait(false))
+                await foreach (var (record, size) in _records.Reader.ReadAllAsync(token).ConfigureAwait(false))
                 {
                     var key = record.Message.Key ?? "";
                     lastByKey.TryGetValue(key, out var previous);
                     var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                     lock (_pending)
-                        _pending.Enqueue((record.Offset.Value, done.Task));
+                        _pending.Enqueue((record.Offset.Value, size, done.Task));
                     lastByKey[key] = ProcessAsync(previous, record, done, token);
                     if (lastByKey.Count > 4_096)
                     {
@@ -476,6 +515,7 @@ public sealed class KafkaConsumerService : BackgroundService
         void ReportDone()
         {
             var finished = 0;
+            var bytes = 0L;
             lock (_pending)
             {
                 if (_cancelled)
@@ -486,11 +526,13 @@ public sealed class KafkaConsumerService : BackgroundService
                     Interlocked.Decrement(ref _buffered);
                     Volatile.Write(ref _doneUpTo, head.Offset);
                     finished++;
+                    bytes += head.Size;
                 }
                 if (finished > 0)
                 {
+                    Interlocked.Add(ref _bufferedBytes, -bytes);
                     Volatile.Write(ref _movedAt, Environment.TickCount64);
-                    _backlog.Add(-finished);
+                    _backlog.Add(-finished, -bytes);
                 }
             }
         }
@@ -578,23 +620,29 @@ public sealed class KafkaConsumerService : BackgroundService
     {
         readonly ManualResetEventSlim _room = new();
         int _count;
-        int _wakeAt;
+        long _bytes;
+        int _wakeAtRecords;
+        long _wakeAtBytes;
         int _waiting;
 
         public int Count => Volatile.Read(ref _count);
 
-        public void Add(int records)
+        public long Bytes => Interlocked.Read(ref _bytes);
+
+        public void Add(int records, long bytes)
         {
             var count = Interlocked.Add(ref _count, records);
-            if (records < 0 && Volatile.Read(ref _waiting) != 0 && count <= Volatile.Read(ref _wakeAt))
+            var total = Interlocked.Add(ref _bytes, bytes);
+            if (records < 0 && Volatile.Read(ref _waiting) != 0 && count <= Volatile.Read(ref _wakeAtRecords) && total <= Interlocked.Read(ref _wakeAtBytes))
                 _room.Set();
         }
 
-        // Armed before the last look at the count, so a record finished after that look wakes the wait.
-        public void Arm(int wakeAt)
+        // Armed before the last look at the counts, so a record finished after that look wakes the wait.
+        public void Arm(int wakeAtRecords, long wakeAtBytes)
         {
             _room.Reset();
-            Volatile.Write(ref _wakeAt, wakeAt);
+            Volatile.Write(ref _wakeAtRecords, wakeAtRecords);
+            Interlocked.Exchange(ref _wakeAtBytes, wakeAtBytes);
             Interlocked.Exchange(ref _waiting, 1);
         }
 
