@@ -317,9 +317,17 @@ public sealed class KafkaConsumerService : BackgroundService
                 {
                     worker.Cancel(); // nothing finishes for it after this
                     // What finished before the revocation is still ours to store; librdkafka
-                    // commits it before the partition moves (a lost partition cannot store: its
-                    // next owner processes those records again and the inbox skips them).
-                    Store(consumer, partition, worker);
+                    // commits it before the partition moves. Where that fails (a lost partition),
+                    // its next owner processes those records again and the inbox skips them.
+                    try
+                    {
+                        Store(consumer, partition, worker);
+                    }
+                    catch (KafkaException exception)
+                    {
+                        service._logger.LogWarning("Kafka consumer of {Endpoint} could not store the last offset of {Partition} as it left: {Reason}",
+                            endpoint.Queue, partition, exception.Error.Reason);
+                    }
                 }
                 _paused.Remove(partition);
                 Lag.TryRemove((endpoint.Queue, partition.Topic, partition.Partition.Value), out _);
