@@ -113,8 +113,10 @@ public static class KafkaClients
 
     /// <summary>
     /// Has librdkafka read the <c>Client</c>, <c>Consumer</c> and <c>Producer</c> settings by
-    /// building a client of each kind (not connected: disposed at once), so that a name or value it
-    /// does not know stops the runtime at startup instead of failing each consumer and batch later.
+    /// building a client with each (disposed at once), so that a name or value it does not know
+    /// stops the runtime at startup instead of failing each consumer and batch later. Producers
+    /// only: librdkafka reads a consumer's settings on a producer too, and a consumer would look
+    /// up a group coordinator for nothing.
     /// </summary>
     /// <param name="options">The Kafka options.</param>
     /// <exception cref="InvalidOperationException">librdkafka refused one; the message names the section.</exception>
@@ -123,14 +125,12 @@ public static class KafkaClients
         ArgumentNullException.ThrowIfNull(options);
         if (options.Client.Count + options.Consumer.Count + options.Producer.Count == 0)
             return;
-        Build(nameof(options.Client), options.Client, () => new ProducerBuilder<Null, Null>(Config<ProducerConfig>(options)).SetLogHandler(Ignore).Build());
-        Build(nameof(options.Producer), options.Producer, () => new ProducerBuilder<Null, Null>(Producer(options)).SetLogHandler(Ignore).Build());
-        Build(nameof(options.Consumer), options.Consumer, () =>
-        {
-            var config = Consumer(options);
-            config.GroupId = "platform-settings-check";
-            return new ConsumerBuilder<Null, Null>(config).SetLogHandler(Ignore).Build();
-        });
+        Build(nameof(options.Client), options.Client, Config<ProducerConfig>(options));
+        Build(nameof(options.Producer), options.Producer, Producer(options));
+        var consumer = Config<ProducerConfig>(options);
+        foreach (var (name, value) in options.Consumer)
+            consumer.Set(name, value);
+        Build(nameof(options.Consumer), options.Consumer, consumer);
     }
 
     static void Ignore<TClient>(TClient client, LogMessage message)
@@ -141,11 +141,11 @@ public static class KafkaClients
     // without sasl.password, a certificate file that is not there) is the configuration as a whole.
     // librdkafka may name a setting by its canonical name (compression.codec for compression.type):
     // the message lists the section's names too.
-    static void Build(string section, Dictionary<string, string> settings, Func<IDisposable> build)
+    static void Build(string section, Dictionary<string, string> settings, ProducerConfig config)
     {
         try
         {
-            build().Dispose();
+            new ProducerBuilder<Null, Null>(config).SetLogHandler(Ignore).Build().Dispose();
         }
         catch (Exception exception) when (exception is ArgumentException or InvalidOperationException)
         {
