@@ -27,7 +27,8 @@ using Shop.Orders;
 // named in --only, is the bare loop writing the platform's headers too (the relay's seven for these
 // events), to show what the wire format itself costs. Run it with PLATFORM_BENCH_EVENTS=40000: with
 // 100,000-event rounds its consumer lost records to the mock's bounded log and a round never ended.
-// "bare-mt" is the bare loop handing each record to a plain MassTransit mediator (resolved from DI,
+// "bare-1hdr", run only when named, writes the same values packed into one header, to show what
+// the number of headers costs. "bare-mt" is the bare loop handing each record to a plain MassTransit mediator (resolved from DI,
 // a consumer that only counts, no filter of the platform's): the floor of any path that runs the
 // generated code in MassTransit's pipeline, as issue 8 asks. "bare-mt-hdr", run only when named, is
 // both: the relay's headers written, read back and set on the mediator's send, as the platform's
@@ -39,7 +40,7 @@ using Shop.Orders;
 // --publish-only runs the platform's publisher alone (no consumer; a round ends when its last
 // transaction committed), to show what producing costs by itself.
 //
-//   dotnet run -c Release --project tests/Platform.Benchmarks.Kafka [-- --quick] [--verbose] [--only platform,bare,bare-hdr] [--publish-only]
+//   dotnet run -c Release --project tests/Platform.Benchmarks.Kafka [-- --quick] [--verbose] [--only platform,bare,bare-hdr,bare-1hdr] [--publish-only]
 var quick = args.Contains("--quick");
 var verbose = args.Contains("--verbose");
 var publishOnly = args.Contains("--publish-only");
@@ -59,10 +60,11 @@ Console.WriteLine($"Kafka path vs bare Confluent.Kafka loop: {count:N0} events p
 var database = Path.Combine(Path.GetTempPath(), $"kafka-bench-{Guid.NewGuid():N}.db");
 Contender[] all = [new PlatformContender(cluster, database, consume: !publishOnly), new BareContender(cluster, transactional: false),
     new BareContender(cluster, transactional: true), new BareContender(cluster, transactional: false, headers: true),
-    new BareContender(cluster, transactional: false, mediator: true), new BareContender(cluster, transactional: false, headers: true, mediator: true)];
+    new BareContender(cluster, transactional: false, mediator: true), new BareContender(cluster, transactional: false, headers: true, mediator: true),
+    new BareContender(cluster, transactional: false, headers: true, packed: true)];
 // --only a,b: just those contenders (e.g. to profile one); the ratios then need both of theirs.
 var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault()?.Split(',');
-var contenders = all.Where(c => publishOnly ? c.Name == "platform" : only?.Contains(c.Name) ?? c.Name is not ("bare-hdr" or "bare-mt-hdr")).ToArray();
+var contenders = all.Where(c => publishOnly ? c.Name == "platform" : only?.Contains(c.Name) ?? c.Name is not ("bare-hdr" or "bare-mt-hdr" or "bare-1hdr")).ToArray();
 foreach (var contender in contenders)
     await contender.StartAsync();
 await Task.Delay(TimeSpan.FromSeconds(3)); // every consumer joined its group before the first round
@@ -119,7 +121,7 @@ double Median(List<double> values) => values.Order().ElementAt(values.Count / 2)
 foreach (var (name, values) in results)
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-9} {Median(values),10:N0} events/s (runs: {string.Join(", ", values.Select(v => v.ToString("N0", CultureInfo.InvariantCulture)))})"));
 // Rounds ran one after another, so each round's ratio compares neighbours in time.
-foreach (var (a, b) in new[] { ("platform", "bare"), ("platform", "bare-tx"), ("platform", "bare-hdr"), ("platform", "bare-mt"), ("platform", "bare-mt-hdr"), ("bare-tx", "bare"), ("bare-hdr", "bare"), ("bare-mt", "bare"), ("bare-mt-hdr", "bare") })
+foreach (var (a, b) in new[] { ("platform", "bare"), ("platform", "bare-tx"), ("platform", "bare-hdr"), ("platform", "bare-mt"), ("platform", "bare-mt-hdr"), ("bare-tx", "bare"), ("bare-hdr", "bare"), ("bare-1hdr", "bare"), ("bare-mt", "bare"), ("bare-mt-hdr", "bare") })
 {
     if (results.ContainsKey(a) && results.ContainsKey(b))
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -200,15 +202,16 @@ sealed class PlatformContender(KafkaMockCluster cluster, string database, bool c
 /// A consumer loop in a group that deserializes every record (and with <c>mediator</c>, sends it into
 /// a MassTransit mediator), and a producer keyed like the relay.
 /// </summary>
-sealed class BareContender(KafkaMockCluster cluster, bool transactional, bool headers = false, bool mediator = false)
-    : Contender(NameOf(transactional, headers, mediator))
+sealed class BareContender(KafkaMockCluster cluster, bool transactional, bool headers = false, bool mediator = false, bool packed = false)
+    : Contender(NameOf(transactional, headers, mediator, packed))
 {
-    static string NameOf(bool transactional, bool headers, bool mediator) =>
-        transactional ? "bare-tx" : (headers, mediator) switch { (true, true) => "bare-mt-hdr", (true, false) => "bare-hdr", (false, true) => "bare-mt", _ => "bare" };
+    static string NameOf(bool transactional, bool headers, bool mediator, bool packed) =>
+        transactional ? "bare-tx" : packed ? "bare-1hdr"
+        : (headers, mediator) switch { (true, true) => "bare-mt-hdr", (true, false) => "bare-hdr", (false, true) => "bare-mt", _ => "bare" };
 
     readonly Counter _counter = new();
     readonly CancellationTokenSource _stop = new();
-    readonly string _topic = NameOf(transactional, headers, mediator) + ".events.order";
+    readonly string _topic = NameOf(transactional, headers, mediator, packed) + ".events.order";
     readonly EventTypeDescriptor _descriptor = OrdersDomain.CreateEventTypeRegistry().Get(typeof(OrderPlaced));
     Task? _consuming;
     IProducer<string, byte[]>? _producer;
@@ -299,6 +302,17 @@ sealed class BareContender(KafkaMockCluster cluster, bool transactional, bool he
     // The headers the relay writes for these events (they carry no correlation, causation or trace).
     Confluent.Kafka.Headers HeadersOf(EventEnvelope envelope)
     {
+        if (packed) // the same values in one header, separated by ';': what the header count costs
+        {
+            return new Confluent.Kafka.Headers
+            {
+                {
+                    "platform-event", System.Text.Encoding.UTF8.GetBytes(string.Join(';', envelope.EventId.ToString("D"), envelope.TypeName,
+                        _descriptor.SchemaVersion.ToString(CultureInfo.InvariantCulture), envelope.StreamId, envelope.StreamType,
+                        envelope.StreamVersion.ToString(CultureInfo.InvariantCulture), envelope.GlobalPosition.ToString(CultureInfo.InvariantCulture)))
+                },
+            };
+        }
         static byte[] Utf8(string value) => System.Text.Encoding.UTF8.GetBytes(value);
         return new Confluent.Kafka.Headers
         {
