@@ -194,6 +194,17 @@ public sealed class PlatformKafkaOptions
     /// </summary>
     internal TimeSpan StalledAfter { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Write a stored event's platform headers (id, type, schema version, stream, position,
+    /// correlation, causation) packed into one <c>Platform-Event</c> header, a JSON object of the same
+    /// names and values, instead of one header each; <c>traceparent</c> and <c>tracestate</c> stay
+    /// headers of their own. Default false. Each header costs the clients an allocation and a copy on
+    /// both sides: the relay's seven took the bare Kafka loop to half its rate, one packed header to
+    /// three quarters. This version's consumers read both forms; an earlier version's would skip every
+    /// packed event, so turn it on once every instance reading the topics runs this version.
+    /// </summary>
+    public bool PackEventHeaders { get; set; }
+
     /// <summary>How often consumed offsets are committed. Default 1 s.</summary>
     public TimeSpan CommitInterval { get; set; } = TimeSpan.FromSeconds(1);
 

@@ -551,6 +551,13 @@ public sealed class KafkaConsumerService : BackgroundService
         async Task HandleAsync(ConsumeResult<string, byte[]> record, CancellationToken token)
         {
             var headers = RecordHeaders.Read(record.Message.Headers);
+            if (headers.Malformed)
+            {
+                // Handing it over could not succeed either: kept on the topic, logged, not retried forever.
+                _service._logger.LogError("{Endpoint} skips Kafka record {Topic}[{Partition}]@{Offset}: its {Header} header is not a JSON object of strings",
+                    _endpoint.Queue, record.Topic, record.Partition.Value, record.Offset.Value, PackedEventHeaders.Name);
+                return;
+            }
             if (Decode(record, headers) is not var (message, type, ids))
                 return;
             // The trace goes on from the record's producer (the relay's publish, or a consumer's),
@@ -665,25 +672,52 @@ public sealed class KafkaConsumerService : BackgroundService
     /// <summary>A record's headers, each read and decoded from UTF-8 once; the last of a name wins.</summary>
     sealed class RecordHeaders
     {
-        readonly KeyValuePair<string, string>[] _headers;
+        readonly IReadOnlyList<KeyValuePair<string, string>> _headers;
 
-        RecordHeaders(KeyValuePair<string, string>[] headers) => _headers = headers;
+        RecordHeaders(IReadOnlyList<KeyValuePair<string, string>> headers, bool malformed = false)
+        {
+            _headers = headers;
+            Malformed = malformed;
+        }
 
         public IReadOnlyList<KeyValuePair<string, string>> All => _headers;
 
+        /// <summary>Whether a packed <c>Platform-Event</c> header was not a JSON object of strings.</summary>
+        public bool Malformed { get; }
+
+        // Separate headers, or the packed form (PackedEventHeaders) unpacked where it stands.
         public static RecordHeaders Read(Confluent.Kafka.Headers? headers)
         {
             if (headers is null || headers.Count == 0)
                 return new RecordHeaders([]);
-            var read = new KeyValuePair<string, string>[headers.Count];
-            for (var i = 0; i < read.Length; i++)
-                read[i] = new KeyValuePair<string, string>(headers[i].Key, Encoding.UTF8.GetString(headers[i].GetValueBytes()));
-            return new RecordHeaders(read);
+            var packed = -1;
+            for (var i = 0; i < headers.Count && packed < 0; i++)
+            {
+                if (string.Equals(headers[i].Key, PackedEventHeaders.Name, StringComparison.Ordinal))
+                    packed = i;
+            }
+            if (packed < 0)
+            {
+                var read = new KeyValuePair<string, string>[headers.Count];
+                for (var i = 0; i < read.Length; i++)
+                    read[i] = new KeyValuePair<string, string>(headers[i].Key, Encoding.UTF8.GetString(headers[i].GetValueBytes()));
+                return new RecordHeaders(read);
+            }
+            var all = new List<KeyValuePair<string, string>>(headers.Count + 8);
+            var malformed = false;
+            for (var i = 0; i < headers.Count; i++)
+            {
+                if (string.Equals(headers[i].Key, PackedEventHeaders.Name, StringComparison.Ordinal))
+                    malformed |= !PackedEventHeaders.TryUnpack(headers[i].GetValueBytes(), all);
+                else
+                    all.Add(new KeyValuePair<string, string>(headers[i].Key, Encoding.UTF8.GetString(headers[i].GetValueBytes())));
+            }
+            return new RecordHeaders(all, malformed);
         }
 
         public string? Get(string name)
         {
-            for (var i = _headers.Length - 1; i >= 0; i--)
+            for (var i = _headers.Count - 1; i >= 0; i--)
             {
                 if (string.Equals(_headers[i].Key, name, StringComparison.Ordinal))
                     return _headers[i].Value;

@@ -22,6 +22,7 @@ public sealed class KafkaEventPublisher : IEventPublisher, IDisposable
     readonly EventTypeRegistry _registry;
     readonly ILogger<KafkaEventPublisher> _logger;
     readonly Lazy<IProducer<string, byte[]>> _producer;
+    readonly bool _pack;
     bool _initialized;
 
     /// <summary>Creates the publisher; the producer connects on the first batch.</summary>
@@ -35,6 +36,7 @@ public sealed class KafkaEventPublisher : IEventPublisher, IDisposable
         _registry = registry;
         _logger = logger;
         var kafka = options.Transport.Kafka;
+        _pack = kafka.PackEventHeaders;
         var transactionalId = string.IsNullOrWhiteSpace(kafka.TransactionalId)
             ? $"{options.Transport.QueuePrefix}-relay-{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid():N}"
             : kafka.TransactionalId;
@@ -87,10 +89,11 @@ public sealed class KafkaEventPublisher : IEventPublisher, IDisposable
         try
         {
             var buffer = new ArrayBufferWriter<byte>(256);
+            var packer = _pack ? new PackedEventHeaders.Writer() : null;
             foreach (var envelope in events)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                producer.Produce(_topology.TopicFor(envelope.StreamType), ToMessage(envelope, buffer));
+                producer.Produce(_topology.TopicFor(envelope.StreamType), ToMessage(envelope, buffer, packer));
             }
             // The commit flushes what is still queued and fails if any record of the transaction
             // failed, so no delivery report is needed per record.
@@ -113,7 +116,7 @@ public sealed class KafkaEventPublisher : IEventPublisher, IDisposable
         }
     }
 
-    Message<string, byte[]> ToMessage(EventEnvelope envelope, ArrayBufferWriter<byte> buffer)
+    Message<string, byte[]> ToMessage(EventEnvelope envelope, ArrayBufferWriter<byte> buffer, PackedEventHeaders.Writer? packer)
     {
         buffer.ResetWrittenCount();
         var descriptor = _registry.Get(envelope.Event.GetType());
@@ -123,8 +126,11 @@ public sealed class KafkaEventPublisher : IEventPublisher, IDisposable
         {
             // The serializer writes the current version (the payload was upcast when it was read),
             // and the consumer deserializes by this header.
-            RelayMessage.WriteHeaders(envelope, descriptor.SchemaVersion, activity, headers,
-                static (headers, name, value) => headers.Add(name, Encoding.UTF8.GetBytes(value)));
+            if (packer is not null)
+                packer.Write(envelope, descriptor.SchemaVersion, activity, headers);
+            else
+                RelayMessage.WriteHeaders(envelope, descriptor.SchemaVersion, activity, headers,
+                    static (headers, name, value) => headers.Add(name, Encoding.UTF8.GetBytes(value)));
         }
         return new Message<string, byte[]> { Key = envelope.StreamId, Value = buffer.WrittenSpan.ToArray(), Headers = headers };
     }

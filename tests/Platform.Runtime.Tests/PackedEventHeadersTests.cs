@@ -1,0 +1,152 @@
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.Extensions.DependencyInjection;
+using Platform.Events;
+using Platform.Persistence;
+using Platform.Messaging;
+using Platform.Runtime.Commands;
+using Platform.Runtime.Kafka;
+using Platform.Runtime.Messaging;
+using Platform.Testing;
+using Shop.Orders;
+using Xunit;
+
+namespace Platform.Runtime.Tests;
+
+/// <summary>
+/// The packed form of a stored event's Kafka headers (<c>Transport:Kafka:PackEventHeaders</c>):
+/// the same names and values as the separate headers, read in both forms, and a malformed one
+/// skipped with an error instead of stopping its partition.
+/// </summary>
+public sealed class PackedEventHeadersTests
+{
+    static readonly EventEnvelope Envelope = new(Guid.NewGuid(), OrderPlaced.EventTypeName, OrderPlaced.SchemaVersion, "order-7; \"quoted\" ü", "Order", 3, 42,
+        DateTimeOffset.UtcNow, new EventMetadata("corr-1", "cause-1", TraceParent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+        new OrderPlaced("customer-1", [new OrderItem("sku-1", 2, 9.5m)], 19m, "1 Main Street", "EUR", "STANDARD"));
+
+    // A runtime on the mock cluster that packs its events' headers, with one event consumer.
+    static Task<RuntimeHost> StartPackingAsync<TConsumer>(KafkaMockCluster cluster, Action<IServiceCollection> services)
+        where TConsumer : class, MassTransit.IConsumer =>
+        RuntimeHost.StartAsync(Store.Sqlite, Transport.InMemory, services, cfg =>
+        {
+            cfg.UseKafka(cluster.BootstrapServers);
+            cfg.Transport.QueuePrefix = "kp-" + Guid.NewGuid().ToString("N")[..8];
+            cfg.Transport.Kafka.CreateTopics = false;
+            cfg.Transport.Kafka.GroupProtocol = GroupProtocol.Consumer;
+            cfg.Transport.Kafka.PackEventHeaders = true;
+            cfg.AddEventConsumer<TConsumer>();
+        });
+
+    [Fact]
+    public void a_packed_header_holds_the_same_names_and_values_as_the_separate_headers_and_the_trace_context_stays_apart()
+    {
+        var separate = new List<KeyValuePair<string, string>>();
+        RelayMessage.WriteHeaders(Envelope, OrderPlaced.SchemaVersion, null, separate, static (list, name, value) => list.Add(new(name, value)));
+        var headers = new Headers();
+        new PackedEventHeaders.Writer().Write(Envelope, OrderPlaced.SchemaVersion, null, headers);
+
+        Assert.Equal([PackedEventHeaders.Name, MassTransitEventPublisher.TraceParentHeader], headers.Select(h => h.Key).Order(StringComparer.Ordinal));
+        var unpacked = new List<KeyValuePair<string, string>>();
+        Assert.True(PackedEventHeaders.TryUnpack(headers.GetLastBytes(PackedEventHeaders.Name), unpacked));
+        unpacked.Add(new(MassTransitEventPublisher.TraceParentHeader, Encoding.UTF8.GetString(headers.GetLastBytes(MassTransitEventPublisher.TraceParentHeader))));
+        Assert.Equal(separate.OrderBy(h => h.Key, StringComparer.Ordinal), unpacked.OrderBy(h => h.Key, StringComparer.Ordinal));
+        Assert.Contains(new KeyValuePair<string, string>(PlatformHeaders.StreamId, "order-7; \"quoted\" ü"), unpacked);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("[]")]
+    [InlineData("{\"Platform-Event-Type\":1}")]
+    [InlineData("{\"Platform-Event-Type\":\"OrderPlaced\"")]
+    [InlineData("{\"Platform-Event-Type\":\"OrderPlaced\"} trailing")]
+    [InlineData("not json")]
+    public void a_packed_header_that_is_not_a_json_object_of_strings_is_refused_and_adds_nothing(string value)
+    {
+        var into = new List<KeyValuePair<string, string>> { new("kept", "1") };
+        Assert.False(PackedEventHeaders.TryUnpack(Encoding.UTF8.GetBytes(value), into));
+        Assert.Equal([new KeyValuePair<string, string>("kept", "1")], into);
+    }
+
+    [SkippableFact]
+    public async Task a_consumer_reads_records_of_both_forms_on_one_topic_each_once_with_its_headers()
+    {
+        using var cluster = new KafkaMockCluster(brokers: 3);
+        cluster.CreateTopic("events.order", partitions: 3, replicationFactor: 3);
+        await using var host = await StartPackingAsync<OrderEventRecorder>(cluster, services => services.AddSingleton<ObservationSink>());
+        await Orders.ExecuteAsync(host.EventStore, OrderEventRecorder.CreateTableSql);
+
+        // Records an earlier version's relay wrote, one header per value, on the same topic.
+        var earlierOptions = new Configuration.PlatformOptions().UseKafka(cluster.BootstrapServers);
+        earlierOptions.Transport.Kafka.CreateTopics = false;
+        var earlier = Enumerable.Range(0, 20).Select(n => new EventEnvelope(Guid.NewGuid(), OrderPlaced.EventTypeName, OrderPlaced.SchemaVersion,
+            "order-earlier-" + n, "Order", 1, 10_000 + n, DateTimeOffset.UtcNow, default, Envelope.Event)).ToArray();
+        using (var publisher = new KafkaEventPublisher(new KafkaTopology(earlierOptions), host.Services.GetRequiredService<EventTypeRegistry>(), earlierOptions,
+                   Microsoft.Extensions.Logging.Abstractions.NullLogger<KafkaEventPublisher>.Instance))
+        {
+            await publisher.PublishAsync(earlier, CancellationToken.None);
+        }
+        // And this version's own, packed.
+        var dispatcher = host.Services.GetRequiredService<ICommandDispatcher>();
+        await Task.WhenAll(Enumerable.Range(0, 20).Select(n => dispatcher.DispatchAsync(Orders.Place(Guid.NewGuid(), n))));
+        var stored = (await Orders.ReadAllEventsAsync(host.EventStore)).Select(e => (e.EventId, e.StreamId, e.StreamVersion, e.GlobalPosition))
+            .Concat(earlier.Select(e => (e.EventId, e.StreamId, e.StreamVersion, e.GlobalPosition))).ToList();
+
+        var sink = host.Services.GetRequiredService<ObservationSink>();
+        await Eventually.HoldsAsync(() => Task.FromResult(sink.HandledInOrder().Count >= 40), "the 40 events of both forms",
+            state: () => Task.FromResult($"{sink.HandledInOrder().Count} handled."));
+        await Task.Delay(TimeSpan.FromMilliseconds(500)); // a duplicate would show by now
+        Assert.Equal(stored.Order(), sink.HandledInOrder().Select(h => (h.EventId, h.StreamId, h.StreamVersion, h.GlobalPosition)).Order());
+        Assert.True(sink.OrderViolations.IsEmpty, string.Join(Environment.NewLine, sink.OrderViolations));
+    }
+
+    [SkippableFact]
+    public async Task a_record_whose_packed_header_is_malformed_is_skipped_with_an_error_and_its_partition_goes_on()
+    {
+        using var cluster = new KafkaMockCluster(brokers: 3);
+        cluster.CreateTopic("events.order", partitions: 1, replicationFactor: 3);
+        var log = new CapturedLog();
+        await using var host = await StartPackingAsync<NoticeRecorder>(cluster,
+            services => services.AddSingleton<NoticeLog>().AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(log));
+        using (var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = cluster.BootstrapServers }).Build())
+        {
+            await producer.ProduceAsync("events.order", new Message<string, byte[]>
+            {
+                Key = "order-broken", Value = "{}"u8.ToArray(),
+                Headers = new Headers { { PackedEventHeaders.Name, "{\"Platform-Event-Type\":"u8.ToArray() } },
+            });
+        }
+        var order = Guid.NewGuid();
+        await host.Services.GetRequiredService<ICommandDispatcher>().DispatchAsync(Orders.Place(order, 1));
+
+        // The placement after it, in the same partition, written packed by the relay, arrives.
+        var placed = host.Services.GetRequiredService<NoticeLog>().Placed;
+        await Eventually.HoldsAsync(() => Task.FromResult(placed.Contains(order.ToString("D"))), "the placement after the malformed record");
+        Assert.DoesNotContain("order-broken", placed);
+        Assert.Contains(log.Errors, line => line.Contains("skips Kafka record events.order[0]@0", StringComparison.Ordinal)
+            && line.Contains("its Platform-Event header is not a JSON object of strings", StringComparison.Ordinal));
+    }
+
+    /// <summary>The error lines of the Kafka consumer service.</summary>
+    sealed class CapturedLog : Microsoft.Extensions.Logging.ILoggerProvider, Microsoft.Extensions.Logging.ILogger
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<string> Errors { get; } = new();
+
+        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) =>
+            categoryName == typeof(KafkaConsumerService).FullName ? this : Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception,
+            Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel >= Microsoft.Extensions.Logging.LogLevel.Error)
+                Errors.Enqueue(formatter(state, exception));
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+}
