@@ -73,7 +73,8 @@ await Task.Delay(TimeSpan.FromSeconds(3)); // every consumer joined its group be
 
 // Warm-up: until a round of every contender compiles fewer than 50 new methods (at most 8 rounds),
 // then one full-size round each: the first round of the full size ran at half speed for every
-// contender (the mock's logs and the clients' queues growing), after 10,000-event warm-ups.
+// contender after 10,000-event warm-ups (why, not found: the mock's logs and the clients' buffers
+// growing to that size are the likely cause).
 for (var warmup = 1; warmup <= 8; warmup++)
 {
     var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
