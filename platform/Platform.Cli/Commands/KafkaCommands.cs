@@ -118,11 +118,8 @@ internal static class KafkaCommands
     /// when there is one), then <c>appsettings.json</c>, then the environment.
     /// </summary>
     /// <param name="file">The configuration file given, or null.</param>
-    internal static IConfiguration RuntimeConfiguration(string? file) => new ConfigurationBuilder()
-        .AddPlatformYaml(file ?? "platform.yaml", optional: file is null)
-        .AddJsonFile(Path.GetFullPath("appsettings.json"), optional: true)
-        .AddEnvironmentVariables()
-        .Build();
+    internal static IConfiguration RuntimeConfiguration(string? file) =>
+        new ConfigurationBuilder().AddRuntimeConfiguration(file ?? "platform.yaml", optional: file is null).Build();
 
     /// <summary>
     /// For <c>platform status</c>: the lag of the consumer group of each of the runtime's endpoints

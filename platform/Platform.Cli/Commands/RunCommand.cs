@@ -24,14 +24,23 @@ internal static class RunCommand
         return command;
     }
 
+    /// <summary>
+    /// The runtime's configuration in its layers, each overriding the one before: the file,
+    /// <c>appsettings.json</c> in the working folder, then the environment (added again after the
+    /// file where a host already added them, so the environment overrides it). <c>platform kafka</c>
+    /// and <c>platform status</c> read the runtime's settings the same way.
+    /// </summary>
+    internal static IConfigurationBuilder AddRuntimeConfiguration(this IConfigurationBuilder builder, string file, bool optional) =>
+        builder.AddPlatformYaml(file, optional)
+            .AddJsonFile(Path.GetFullPath("appsettings.json"), optional: true)
+            .AddEnvironmentVariables();
+
     internal static async Task<int> RunAsync(string configPath, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
         try
         {
-            builder.Configuration.AddPlatformYaml(configPath);
-            // Added again after the file, so the environment overrides it.
-            builder.Configuration.AddJsonFile("appsettings.json", optional: true).AddEnvironmentVariables();
+            builder.Configuration.AddRuntimeConfiguration(configPath, optional: false);
             var section = builder.Configuration.GetSection(PlatformYamlConfiguration.Section);
             builder.Services.AddPlatform(section);
         }

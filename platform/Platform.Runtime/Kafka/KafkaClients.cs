@@ -59,27 +59,20 @@ public static class KafkaClients
         config.SaslUsername = options.SaslUsername;
         config.SaslPassword = options.SaslPassword;
         config.SslCaLocation = options.SslCaLocation;
-        foreach (var (name, value) in options.Client)
-            config.Set(name, value);
-        return config;
+        return With(config, options.Client);
     }
 
     /// <summary>A consumer's configuration before its caller sets its group and offset handling.</summary>
     /// <param name="options">The Kafka options.</param>
-    public static ConsumerConfig Consumer(PlatformKafkaOptions options)
-    {
-        var config = Config<ConsumerConfig>(options);
-        foreach (var (name, value) in options.Consumer)
-            config.Set(name, value);
-        return config;
-    }
+    public static ConsumerConfig Consumer(PlatformKafkaOptions options) => With(Config<ConsumerConfig>(options), options.Consumer);
 
     /// <summary>A producer's configuration before its caller sets idempotence and acknowledgements.</summary>
     /// <param name="options">The Kafka options.</param>
-    public static ProducerConfig Producer(PlatformKafkaOptions options)
+    public static ProducerConfig Producer(PlatformKafkaOptions options) => With(Config<ProducerConfig>(options), options.Producer);
+
+    static T With<T>(T config, Dictionary<string, string> settings) where T : ClientConfig
     {
-        var config = Config<ProducerConfig>(options);
-        foreach (var (name, value) in options.Producer)
+        foreach (var (name, value) in settings)
             config.Set(name, value);
         return config;
     }
@@ -127,10 +120,7 @@ public static class KafkaClients
             return;
         Build(nameof(options.Client), options.Client, Config<ProducerConfig>(options));
         Build(nameof(options.Producer), options.Producer, Producer(options));
-        var consumer = Config<ProducerConfig>(options);
-        foreach (var (name, value) in options.Consumer)
-            consumer.Set(name, value);
-        Build(nameof(options.Consumer), options.Consumer, consumer);
+        Build(nameof(options.Consumer), options.Consumer, With(Config<ProducerConfig>(options), options.Consumer));
     }
 
     static void Ignore<TClient>(TClient client, LogMessage message)
