@@ -4,7 +4,6 @@ using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using System.Threading.Channels;
 using Confluent.Kafka;
 using MassTransit;
 using MassTransit.Mediator;
@@ -389,16 +388,20 @@ public sealed class KafkaConsumerService : BackgroundService
     /// does not count). An offset is reported for commit only
     /// when every record before it in the partition is done.
     /// </summary>
-    sealed class PartitionWorker
+    sealed class PartitionWorker : IThreadPoolWorkItem
     {
-        readonly Channel<(ConsumeResult<string, byte[]> Record, int Size)> _records = Channel.CreateUnbounded<(ConsumeResult<string, byte[]>, int)>(
-            new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         readonly CancellationTokenSource _stop;
         readonly KafkaConsumerService _service;
         readonly KafkaEndpoint _endpoint;
         readonly ISendEndpoint _target;
         readonly SemaphoreSlim _inFlight;
-        readonly Queue<(long Offset, int Size, Task Done)> _pending = new();
+        // Every record held, in offset order, until it and every one before it are done.
+        readonly Queue<Pending> _pending = new();
+        // Records not started yet; under _pending's lock, as is _draining.
+        readonly Queue<Pending> _arrived = new();
+        // The hand-over of each key's last record (only the drain reads and writes it).
+        readonly Dictionary<string, Task> _lastByKey = new(StringComparer.Ordinal);
+        bool _draining;
         readonly Backlog _backlog;
         int _buffered;
         long _bufferedBytes;
@@ -415,7 +418,6 @@ public sealed class KafkaConsumerService : BackgroundService
             _inFlight = inFlight;
             _backlog = backlog;
             _stop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-            _ = Task.Run(RunAsync);
         }
 
         public int Buffered => Volatile.Read(ref _buffered);
@@ -438,7 +440,48 @@ public sealed class KafkaConsumerService : BackgroundService
                 Volatile.Write(ref _movedAt, Environment.TickCount64);
             Interlocked.Add(ref _bufferedBytes, size);
             _backlog.Add(1, size);
-            _records.Writer.TryWrite((record, size));
+            var pending = new Pending(record, size);
+            lock (_pending)
+            {
+                _pending.Enqueue(pending);
+                _arrived.Enqueue(pending);
+                if (_draining)
+                    return;
+                _draining = true;
+            }
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+
+        // On the thread pool, one drain of a partition at a time: starts every record that arrived,
+        // each after the same key's earlier record. A record whose pipeline completes without
+        // waiting (an in-memory consumer) is done before the next one starts, on this thread; one
+        // that waits (I/O, a retry's delay, a handler slot) goes on without holding the drain. Records
+        // arrive from the poll thread in runs, so one drain takes many: a thread-pool hand-over per
+        // record, as a channel read per partition was, cost a fifth of the consumer's CPU.
+        void IThreadPoolWorkItem.Execute()
+        {
+            var token = _stop.Token;
+            while (true)
+            {
+                Pending? pending;
+                lock (_pending)
+                {
+                    if (!_arrived.TryDequeue(out pending) || _cancelled)
+                    {
+                        _arrived.Clear();
+                        _draining = false;
+                        return;
+                    }
+                }
+                var key = pending.Record.Message.Key ?? "";
+                _lastByKey.TryGetValue(key, out var previous);
+                _lastByKey[key] = ProcessAsync(previous, pending, token);
+                if (_lastByKey.Count > 4_096)
+                {
+                    foreach (var finished in _lastByKey.Where(k => k.Value.IsCompleted).Select(k => k.Key).ToArray())
+                        _lastByKey.Remove(finished);
+                }
+            }
         }
 
         // About the record's bytes on the wire: key, value and headers.
@@ -453,7 +496,7 @@ public sealed class KafkaConsumerService : BackgroundService
             return size;
         }
 
-        // Called on the poll thread (also from librdkafka's rebalance callbacks): the worker's
+        // Called on the poll thread (also from librdkafka's rebalance callbacks): the records' own
         // continuations run elsewhere, never inline here. What it held no longer counts.
         public void Cancel()
         {
@@ -462,40 +505,13 @@ public sealed class KafkaConsumerService : BackgroundService
                 _cancelled = true;
                 _backlog.Add(-_buffered, -_bufferedBytes);
             }
-            _records.Writer.TryComplete();
             _ = _stop.CancelAsync();
-        }
-
-        async Task RunAsync()
-        {
-            var token = _stop.Token;
-            var lastByKey = new Dictionary<string, Task>(StringComparer.Ordinal);
-            try
-            {
-                await foreach (var (record, size) in _records.Reader.ReadAllAsync(token).ConfigureAwait(false))
-                {
-                    var key = record.Message.Key ?? "";
-                    lastByKey.TryGetValue(key, out var previous);
-                    var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                    lock (_pending)
-                        _pending.Enqueue((record.Offset.Value, size, done.Task));
-                    lastByKey[key] = ProcessAsync(previous, record, done, token);
-                    if (lastByKey.Count > 4_096)
-                    {
-                        foreach (var finished in lastByKey.Where(k => k.Value.IsCompleted).Select(k => k.Key).ToArray())
-                            lastByKey.Remove(finished);
-                    }
-                }
-            }
-            catch (OperationCanceledException) when (token.IsCancellationRequested)
-            {
-            }
         }
 
         // A handler slot is taken only once the aggregate's earlier record is done: records waiting
         // behind one being retried hold none, so they cannot take every slot and stop the other
         // aggregates. How many wait at once is bounded by what the member holds (MaxBuffered).
-        async Task ProcessAsync(Task? previous, ConsumeResult<string, byte[]> record, TaskCompletionSource done, CancellationToken token)
+        async Task ProcessAsync(Task? previous, Pending pending, CancellationToken token)
         {
             var slot = false;
             try
@@ -504,12 +520,12 @@ public sealed class KafkaConsumerService : BackgroundService
                     await previous.ConfigureAwait(false); // the same aggregate's earlier record first
                 await _inFlight.WaitAsync(token).ConfigureAwait(false);
                 slot = true;
-                await HandleAsync(record, token).ConfigureAwait(false);
-                done.TrySetResult();
+                await HandleAsync(pending.Record, token).ConfigureAwait(false);
+                pending.Done = true;
             }
             catch (OperationCanceledException)
             {
-                done.TrySetCanceled(); // not processed: its offset, and every later one, stays uncommitted
+                // Not processed: its offset, and every later one, stays uncommitted.
             }
             finally
             {
@@ -528,7 +544,7 @@ public sealed class KafkaConsumerService : BackgroundService
             {
                 if (_cancelled)
                     return; // revoked: the next owner commits what comes after the last stored offset
-                while (_pending.TryPeek(out var head) && head.Done.IsCompletedSuccessfully)
+                while (_pending.TryPeek(out var head) && head.Done)
                 {
                     _pending.Dequeue();
                     Interlocked.Decrement(ref _buffered);
@@ -664,6 +680,19 @@ public sealed class KafkaConsumerService : BackgroundService
         public void Wait(TimeSpan timeout) => _room.Wait(timeout);
 
         public void Disarm() => Volatile.Write(ref _waiting, 0);
+    }
+
+    /// <summary>A record a partition worker holds: its offset, its size, and whether its endpoint is done with it.</summary>
+    sealed class Pending(ConsumeResult<string, byte[]> record, int size)
+    {
+        public ConsumeResult<string, byte[]> Record => record;
+
+        public long Offset => record.Offset.Value;
+
+        public int Size => size;
+
+        // Set before the record's ReportDone, which reads it under the same lock as every later one.
+        public volatile bool Done;
     }
 
     /// <summary>The MassTransit ids a record's headers give the send into the endpoint's mediator.</summary>
