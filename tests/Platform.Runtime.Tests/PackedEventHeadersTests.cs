@@ -78,6 +78,7 @@ public sealed class PackedEventHeadersTests
         // Records an earlier version's relay wrote, one header per value, on the same topic.
         var earlierOptions = new Configuration.PlatformOptions().UseKafka(cluster.BootstrapServers);
         earlierOptions.Transport.Kafka.CreateTopics = false;
+        earlierOptions.Transport.Kafka.PackEventHeaders = false;
         var earlier = Enumerable.Range(0, 20).Select(n => new EventEnvelope(Guid.NewGuid(), OrderPlaced.EventTypeName, OrderPlaced.SchemaVersion,
             "order-earlier-" + n, "Order", 1, 10_000 + n, DateTimeOffset.UtcNow, default, Envelope.Event)).ToArray();
         using (var publisher = new KafkaEventPublisher(new KafkaTopology(earlierOptions), host.Services.GetRequiredService<EventTypeRegistry>(), earlierOptions,
@@ -124,6 +125,55 @@ public sealed class PackedEventHeadersTests
         Assert.DoesNotContain("order-broken", placed);
         Assert.Contains(log.Errors, line => line.Contains("skips Kafka record events.order[0]@0", StringComparison.Ordinal)
             && line.Contains("its Platform-Event header is not a JSON object of strings", StringComparison.Ordinal));
+    }
+
+    [SkippableFact]
+    public async Task the_relay_packs_the_headers_by_default_and_writes_them_apart_when_the_option_is_off()
+    {
+        using var cluster = new KafkaMockCluster(brokers: 3);
+        cluster.CreateTopic("events.order", partitions: 1, replicationFactor: 3);
+        var registry = OrdersDomain.CreateEventTypeRegistry();
+
+        async Task<string[]> HeaderNamesWrittenBy(Configuration.PlatformOptions options, Guid eventId)
+        {
+            options.Transport.Kafka.CreateTopics = false;
+            using (var publisher = new KafkaEventPublisher(new KafkaTopology(options), registry, options,
+                       Microsoft.Extensions.Logging.Abstractions.NullLogger<KafkaEventPublisher>.Instance))
+            {
+                await publisher.PublishAsync([new EventEnvelope(eventId, Envelope.TypeName, Envelope.SchemaVersion, Envelope.StreamId, Envelope.StreamType,
+                    Envelope.StreamVersion, Envelope.GlobalPosition, Envelope.Timestamp, Envelope.Metadata, Envelope.Event)], CancellationToken.None);
+            }
+            using var reader = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
+            {
+                BootstrapServers = cluster.BootstrapServers, GroupId = "reader-" + eventId.ToString("N"), AutoOffsetReset = AutoOffsetReset.Earliest,
+                IsolationLevel = IsolationLevel.ReadCommitted,
+            }).Build();
+            reader.Subscribe("events.order");
+            var until = DateTime.UtcNow.AddSeconds(30);
+            while (DateTime.UtcNow < until)
+            {
+                if (reader.Consume(TimeSpan.FromSeconds(1)) is { Message: not null } record && record.Message.Key == Envelope.StreamId)
+                {
+                    var headers = new List<KeyValuePair<string, string>>();
+                    if (record.Message.Headers.TryGetLastBytes(PackedEventHeaders.Name, out var packed))
+                        Assert.True(PackedEventHeaders.TryUnpack(packed, headers));
+                    else
+                        headers.AddRange(record.Message.Headers.Select(h => new KeyValuePair<string, string>(h.Key, Encoding.UTF8.GetString(h.GetValueBytes()))));
+                    if (headers.Any(h => h.Key == PlatformHeaders.EventId && h.Value == eventId.ToString("D")))
+                        return record.Message.Headers.Select(h => h.Key).Order(StringComparer.Ordinal).ToArray();
+                }
+            }
+            throw new TimeoutException($"event {eventId} was not read back");
+        }
+
+        var byDefault = new Configuration.PlatformOptions().UseKafka(cluster.BootstrapServers);
+        Assert.Equal([PackedEventHeaders.Name, MassTransitEventPublisher.TraceParentHeader], await HeaderNamesWrittenBy(byDefault, Guid.NewGuid()));
+
+        var apart = new Configuration.PlatformOptions().UseKafka(cluster.BootstrapServers);
+        apart.Transport.Kafka.PackEventHeaders = false;
+        var separate = new List<KeyValuePair<string, string>>();
+        RelayMessage.WriteHeaders(Envelope, OrderPlaced.SchemaVersion, null, separate, static (list, name, value) => list.Add(new(name, value)));
+        Assert.Equal(separate.Select(h => h.Key).Order(StringComparer.Ordinal), await HeaderNamesWrittenBy(apart, Guid.NewGuid()));
     }
 
     /// <summary>The error lines of the Kafka consumer service.</summary>

@@ -198,12 +198,13 @@ public sealed class PlatformKafkaOptions
     /// Write a stored event's platform headers (id, type, schema version, stream, position,
     /// correlation, causation) packed into one <c>Platform-Event</c> header, a JSON object of the same
     /// names and values, instead of one header each; <c>traceparent</c> and <c>tracestate</c> stay
-    /// headers of their own. Default false. Each header costs the clients an allocation and a copy on
+    /// headers of their own. Default true. Each header costs the clients an allocation and a copy on
     /// both sides: the relay's seven took the bare Kafka loop to half its rate, one packed header to
-    /// three quarters. This version's consumers read both forms; an earlier version's would skip every
-    /// packed event, so turn it on once every instance reading the topics runs this version.
+    /// three quarters. Consumers read both forms, and have since the release that added this option
+    /// (off by default there); a consumer older than that skips every packed event, so turn it off
+    /// while such an instance still reads the topics, or a tool of your own reads the separate headers.
     /// </summary>
-    public bool PackEventHeaders { get; set; }
+    public bool PackEventHeaders { get; set; } = true;
 
     /// <summary>How often consumed offsets are committed. Default 1 s.</summary>
     public TimeSpan CommitInterval { get; set; } = TimeSpan.FromSeconds(1);
