@@ -15,8 +15,8 @@ namespace Platform.Runtime.Kafka;
 /// the W3C <c>traceparent</c> and <c>tracestate</c> stay headers of their own, where tracing tools
 /// look for them. Each header costs librdkafka and Confluent.Kafka an allocation and a copy on
 /// both sides whatever its size: the bare loop writing the relay's seven ran at 0.53x of itself,
-/// the same values in one header at 0.73x. Written when <c>Transport:Kafka:PackEventHeaders</c> is
-/// on; read in both forms, so a topic may hold both while instances are upgraded.
+/// the same values in one header at 0.73x. Written unless <c>Transport:Kafka:PackEventHeaders</c> is
+/// off; read in both forms, so a topic may hold both while instances are upgraded.
 /// </summary>
 public static class PackedEventHeaders
 {
