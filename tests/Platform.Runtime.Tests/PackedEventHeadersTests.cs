@@ -176,8 +176,8 @@ public sealed class PackedEventHeadersTests
         Assert.Equal(separate.Select(h => h.Key).Order(StringComparer.Ordinal), await HeaderNamesWrittenBy(apart, Guid.NewGuid()));
     }
 
-    /// <summary>The error lines of the Kafka consumer service.</summary>
-    sealed class CapturedLog : Microsoft.Extensions.Logging.ILoggerProvider, Microsoft.Extensions.Logging.ILogger
+    /// <summary>The error lines of the Kafka consumer service (KafkaUnreadableRecordTests reads them too).</summary>
+    internal sealed class CapturedLog : Microsoft.Extensions.Logging.ILoggerProvider, Microsoft.Extensions.Logging.ILogger
     {
         public System.Collections.Concurrent.ConcurrentQueue<string> Errors { get; } = new();
 

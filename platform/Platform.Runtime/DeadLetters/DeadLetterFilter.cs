@@ -124,24 +124,32 @@ sealed class DeadLetterFilter : IFilter<ConsumeContext>
             DeadLetterState.Dead, null);
         // If this write fails the exception propagates and MassTransit faults the message as it
         // would without dead letters: the message is never lost silently.
-        await _store.AddAsync(letter, CancellationToken.None).ConfigureAwait(false);
-        DeadLetterTelemetry.MessagesDeadLettered.Add(1);
-        if (_sink is not null)
-        {
-            try
-            {
-                await _sink.CopyAsync(letter, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Exception copy)
-            {
-                _logger.LogWarning(copy, "Dead letter {DeadLetterId} is stored but could not be copied to {Sink}", letter.Id, _sink.GetType().Name);
-            }
-        }
+        await WriteAsync(_store, _sink, _logger, letter).ConfigureAwait(false);
         _logger.LogError(exception, "{Consumer} gave up on message {MessageId} ({MessageType}, stream {StreamId} v{StreamVersion}) after {Attempts} attempts; dead letter {DeadLetterId}",
             _consumer, letter.MessageId, message.Type.Name, letter.StreamId, letter.StreamVersion, attempts, letter.Id);
     }
 
-    static long? ParseLong(string? text) =>
+    /// <summary>
+    /// Stores a dead letter, counts it, and copies it to the sink (a copy that fails is logged: the
+    /// stored letter is what <c>platform dlq</c> works on). Throws when the letter cannot be stored.
+    /// </summary>
+    internal static async Task WriteAsync(DeadLetterStore store, IDeadLetterSink? sink, ILogger logger, DeadLetter letter)
+    {
+        await store.AddAsync(letter, CancellationToken.None).ConfigureAwait(false);
+        DeadLetterTelemetry.MessagesDeadLettered.Add(1);
+        if (sink is null)
+            return;
+        try
+        {
+            await sink.CopyAsync(letter, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception copy)
+        {
+            logger.LogWarning(copy, "Dead letter {DeadLetterId} is stored but could not be copied to {Sink}", letter.Id, sink.GetType().Name);
+        }
+    }
+
+    internal static long? ParseLong(string? text) =>
         long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value) ? value : null;
 
     static (object Message, Type Type)? ReadMessage<T>(ConsumeContext context) where T : class =>

@@ -12,6 +12,7 @@ using Microsoft.Extensions.Logging;
 using Platform.Events;
 using Platform.Messaging;
 using Platform.Runtime.Configuration;
+using Platform.Runtime.DeadLetters;
 using Platform.Runtime.Domains;
 using Platform.Runtime.Messaging;
 using Platform.Runtime.Scheduling;
@@ -36,7 +37,9 @@ namespace Platform.Runtime.Kafka;
 /// offset is stored for commit only after its endpoint is done, and the stored offsets are
 /// committed every <c>CommitInterval</c> and when partitions are revoked or the runtime stops:
 /// after a crash or a rebalance the new owner starts after the last processed record, and what it
-/// sees again is skipped by the endpoint's inbox.
+/// sees again is skipped by the endpoint's inbox. A record the endpoint consumes by its headers but
+/// cannot read is dead-lettered at once; a stored event of a schema version newer than this build
+/// knows is held, with its key's later records, for an instance of the newer build.
 /// </summary>
 public sealed class KafkaConsumerService : BackgroundService
 {
@@ -54,11 +57,16 @@ public sealed class KafkaConsumerService : BackgroundService
     readonly IReadOnlyList<KafkaEndpoint> _endpoints;
     readonly Dictionary<string, IMediator> _pipelines;
     readonly ILogger<KafkaConsumerService> _logger;
+    readonly DeadLetterStore _deadLetters;
+    readonly IDeadLetterSink? _deadLetterSink;
 
     /// <summary>Creates the service.</summary>
     public KafkaConsumerService(IBusRegistrationContext context, IBus bus, KafkaTopology topology, KafkaMessageProducer producer,
-        EventTypeRegistry registry, PlatformOptions options, DomainCatalog catalog, ILogger<KafkaConsumerService> logger)
+        EventTypeRegistry registry, PlatformOptions options, DomainCatalog catalog, DeadLetterStore deadLetters, ILogger<KafkaConsumerService> logger,
+        IDeadLetterSink? deadLetterSink = null)
     {
+        _deadLetters = deadLetters;
+        _deadLetterSink = deadLetterSink;
         _topology = topology;
         _registry = registry;
         _options = options;
@@ -517,7 +525,7 @@ public sealed class KafkaConsumerService : BackgroundService
             try
             {
                 if (previous is not null)
-                    await previous.ConfigureAwait(false); // the same aggregate's earlier record first
+                    await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // the same aggregate's earlier record first
                 await _inFlight.WaitAsync(token).ConfigureAwait(false);
                 slot = true;
                 await HandleAsync(pending.Record, token).ConfigureAwait(false);
@@ -574,8 +582,18 @@ public sealed class KafkaConsumerService : BackgroundService
                     _endpoint.Queue, record.Topic, record.Partition.Value, record.Offset.Value, PackedEventHeaders.Name);
                 return;
             }
-            if (Decode(record, headers) is not var (message, type, ids))
+            if (Decode(record, headers) is not { } decoded)
                 return;
+            if (decoded.NewerSchemaVersion is { } newer)
+            {
+                await HoldAsync(record, decoded, newer, token).ConfigureAwait(false);
+                return;
+            }
+            if (decoded.Error is not null)
+            {
+                await DeadLetterAsync(record, headers, decoded, decoded.Error, token).ConfigureAwait(false);
+                return;
+            }
             // The trace goes on from the record's producer (the relay's publish, or a consumer's),
             // as it does over the other transports: MassTransit's consume activity in the mediator
             // starts under this one.
@@ -588,12 +606,12 @@ public sealed class KafkaConsumerService : BackgroundService
             activity?.SetTag("messaging.consumer.group.name", _endpoint.Queue);
             activity?.SetTag("messaging.destination.partition.id", record.Partition.Value);
             activity?.SetTag("messaging.kafka.offset", record.Offset.Value);
-            var pipe = new RecordPipe(headers, ids);
+            var pipe = new RecordPipe(headers, decoded.Ids);
             for (var attempt = 1; ; attempt++)
             {
                 try
                 {
-                    await _target.Send(message, type, pipe, token).ConfigureAwait(false);
+                    await _target.Send(decoded.Message!, decoded.Type, pipe, token).ConfigureAwait(false);
                     return;
                 }
                 catch (Exception exception) when (!token.IsCancellationRequested)
@@ -606,40 +624,99 @@ public sealed class KafkaConsumerService : BackgroundService
             }
         }
 
+        // A stored event written by a newer build (a schema version this one does not know): no
+        // instance of this build can read it, one of the newer build will, in order, once it owns
+        // the partition (deploy it everywhere before writing the version, the runbook says). So it
+        // is held, with its key's later records, and its partition's committed offset stays before
+        // it; the partition's other keys go on. Ends only when the partition is taken away.
+        async Task HoldAsync(ConsumeResult<string, byte[]> record, Decoded decoded, int version, CancellationToken token)
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                _service._logger.LogError(
+                    "{Endpoint} holds Kafka record {Topic}[{Partition}]@{Offset} and the later records of its key: {EventType} schema version {Version} was written by a newer build (this one knows up to {Known}); deploy that build to every instance",
+                    _endpoint.Queue, record.Topic, record.Partition.Value, record.Offset.Value, decoded.EventType, version, decoded.KnownSchemaVersion);
+                await Task.Delay(TimeSpan.FromSeconds(Math.Min(60, 5 * attempt)), token).ConfigureAwait(false);
+            }
+        }
+
+        // A record the endpoint consumes by its headers but cannot read is a poison message: no retry
+        // can read it either. It is dead-lettered as one its consumer failed on is (the table, the
+        // dead-letter topic, platform dlq), with the payload as it came, and the partition and the
+        // record's key go on; it stays on its topic too. Retried until the letter is stored.
+        async Task DeadLetterAsync(ConsumeResult<string, byte[]> record, RecordHeaders headers, Decoded decoded, Exception error, CancellationToken token)
+        {
+            var unreadable = new UnreadableRecordException(
+                $"Kafka record {record.Topic}[{record.Partition.Value}]@{record.Offset.Value} is not a {decoded.Type.Name} this endpoint can read: {error.Message}", error);
+            var all = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (name, value) in headers.All)
+                all[name] = value;
+            var isEvent = decoded.EventType is not null;
+            var letter = new DeadLetter(Guid.CreateVersion7(), _endpoint.Queue, _endpoint.Queue, decoded.Ids.MessageId?.ToString("D"),
+                decoded.Type.AssemblyQualifiedName!, decoded.EventType, isEvent ? headers.Get(PlatformHeaders.StreamId) : null,
+                isEvent ? DeadLetterFilter.ParseLong(headers.Get(PlatformHeaders.StreamVersion)) : null,
+                isEvent ? DeadLetterFilter.ParseLong(headers.Get(PlatformHeaders.GlobalPosition)) : null,
+                JsonSerializer.Serialize(all, DeadLetterFilter.Json), Encoding.UTF8.GetString(record.Message.Value ?? []),
+                unreadable.GetType().FullName!, unreadable.Message, unreadable.ToString(), 1, DateTimeOffset.UtcNow, DeadLetterState.Dead, null);
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    await DeadLetterFilter.WriteAsync(_service._deadLetters, _service._deadLetterSink, _service._logger, letter).ConfigureAwait(false);
+                    break;
+                }
+                catch (Exception exception) when (!token.IsCancellationRequested)
+                {
+                    _service._logger.LogError(exception, "{Endpoint} could not dead-letter unreadable Kafka record {Topic}[{Partition}]@{Offset} (attempt {Attempt}); retrying it before the rest of the partition",
+                        _endpoint.Queue, record.Topic, record.Partition.Value, record.Offset.Value, attempt);
+                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5_000, 100 * attempt)), token).ConfigureAwait(false);
+                }
+            }
+            _service._logger.LogError(error, "{Endpoint} cannot read Kafka record {Topic}[{Partition}]@{Offset} as {Type}; dead letter {DeadLetterId}",
+                _endpoint.Queue, record.Topic, record.Partition.Value, record.Offset.Value, decoded.Type.Name, letter.Id);
+        }
+
         // A command or message (by its message type header, to one of the types this endpoint
         // consumes: never a type looked up by a name read from the wire) or a stored event (by its
-        // event type header, through the registry); null for what this endpoint does not consume.
+        // event type header, through the registry); null for what this endpoint does not consume,
+        // with the error for what it consumes but cannot read.
         // The message type first: a message published while a stored event was consumed carries
         // that event's headers too (MassTransit copies them), and is not that event.
-        (object Message, Type Type, RecordIds Ids)? Decode(ConsumeResult<string, byte[]> record, RecordHeaders headers)
+        Decoded? Decode(ConsumeResult<string, byte[]> record, RecordHeaders headers)
         {
             if (headers.Get(KafkaMessageHeaders.MessageType) is { } typeName)
-                return _endpoint.MessageTypes.TryGetValue(typeName, out var type) ? DecodeMessage(record, headers, typeName, type) : null;
+                return _endpoint.MessageTypes.TryGetValue(typeName, out var type) ? DecodeMessage(record, headers, type) : null;
             if (headers.Get(PlatformHeaders.EventType) is not { } eventType
                 || !_service._registry.TryGet(eventType, out var descriptor) || !_endpoint.EventTypes.Contains(descriptor.ClrType))
                 return null; // an event this endpoint does not consume, or of a type this runtime does not know
+            var ids = new RecordIds(MessageId: headers.Guid(PlatformHeaders.EventId), CorrelationId: headers.Guid(PlatformHeaders.CorrelationId));
             var version = int.TryParse(headers.Get(PlatformHeaders.SchemaVersion), NumberStyles.None, CultureInfo.InvariantCulture, out var v)
                 ? v : descriptor.SchemaVersion;
-            return (descriptor.Deserialize(record.Message.Value, version), descriptor.ClrType,
-                new RecordIds(MessageId: headers.Guid(PlatformHeaders.EventId), CorrelationId: headers.Guid(PlatformHeaders.CorrelationId)));
-        }
-
-        (object Message, Type Type, RecordIds Ids)? DecodeMessage(ConsumeResult<string, byte[]> record, RecordHeaders headers, string typeName, Type type)
-        {
-            object message;
+            if (version > descriptor.SchemaVersion)
+                return new Decoded(null, descriptor.ClrType, ids, descriptor.TypeName, NewerSchemaVersion: version, KnownSchemaVersion: descriptor.SchemaVersion);
             try
             {
-                message = JsonSerializer.Deserialize(record.Message.Value, type, MessageDelivery.Json) ?? throw new JsonException("The value is null.");
+                return new Decoded(descriptor.Deserialize(record.Message.Value, version), descriptor.ClrType, ids, descriptor.TypeName);
             }
-            catch (JsonException exception)
+            catch (Exception exception) when (exception is not OperationCanceledException)
             {
-                // Handing it over could not succeed either: kept on the topic, logged, not retried forever.
-                _service._logger.LogError(exception, "{Endpoint} skips Kafka record {Topic}[{Partition}]@{Offset}: it is not a {Type} in JSON",
-                    _endpoint.Queue, record.Topic, record.Partition.Value, record.Offset.Value, typeName);
-                return null;
+                return new Decoded(null, descriptor.ClrType, ids, descriptor.TypeName, exception);
             }
-            return (message, type, new RecordIds(headers.Guid(KafkaMessageHeaders.MessageId), headers.Guid(KafkaMessageHeaders.CorrelationId),
-                headers.Guid(KafkaMessageHeaders.ConversationId), headers.Guid(KafkaMessageHeaders.InitiatorId)));
+        }
+
+        Decoded DecodeMessage(ConsumeResult<string, byte[]> record, RecordHeaders headers, Type type)
+        {
+            var ids = new RecordIds(headers.Guid(KafkaMessageHeaders.MessageId), headers.Guid(KafkaMessageHeaders.CorrelationId),
+                headers.Guid(KafkaMessageHeaders.ConversationId), headers.Guid(KafkaMessageHeaders.InitiatorId));
+            try
+            {
+                return new Decoded(JsonSerializer.Deserialize(record.Message.Value, type, MessageDelivery.Json) ?? throw new JsonException("The value is null."),
+                    type, ids);
+            }
+            catch (Exception exception) when (exception is JsonException or NotSupportedException)
+            {
+                return new Decoded(null, type, ids, Error: exception);
+            }
         }
     }
 
@@ -694,6 +771,14 @@ public sealed class KafkaConsumerService : BackgroundService
         // Set before the record's ReportDone, which reads it under the same lock as every later one.
         public volatile bool Done;
     }
+
+    /// <summary>
+    /// A record the endpoint consumes, read: the message and its type, or the type its headers name
+    /// and why it could not be read (<see cref="Error"/>, or a schema version newer than this build
+    /// knows); <see cref="EventType"/> for a stored event.
+    /// </summary>
+    readonly record struct Decoded(object? Message, Type Type, RecordIds Ids, string? EventType = null, Exception? Error = null,
+        int? NewerSchemaVersion = null, int KnownSchemaVersion = 0);
 
     /// <summary>The MassTransit ids a record's headers give the send into the endpoint's mediator.</summary>
     readonly record struct RecordIds(Guid? MessageId, Guid? CorrelationId, Guid? ConversationId = null, Guid? InitiatorId = null);

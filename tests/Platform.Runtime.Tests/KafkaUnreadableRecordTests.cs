@@ -1,0 +1,187 @@
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.Extensions.DependencyInjection;
+using Platform.Messaging;
+using Platform.Runtime.Commands;
+using Platform.Runtime.DeadLetters;
+using Platform.Runtime.Kafka;
+using Platform.Testing;
+using Shop.Orders;
+using Xunit;
+
+namespace Platform.Runtime.Tests;
+
+/// <summary>
+/// A record an endpoint consumes by its headers but cannot read (a stored event's payload its
+/// deserializer refuses, a message that is not its type in JSON) is a poison message: it is
+/// dead-lettered with the error, as one its consumer failed on is, and its partition goes on, also
+/// for later records of the same key, and its offset is committed.
+/// </summary>
+public sealed class KafkaUnreadableRecordTests
+{
+    [SkippableFact]
+    public async Task a_stored_event_whose_payload_cannot_be_read_is_dead_lettered_and_its_partition_and_key_go_on()
+    {
+        using var cluster = new KafkaMockCluster(brokers: 3);
+        cluster.CreateTopic("events.order", partitions: 1, replicationFactor: 3);
+        var prefix = "kur-" + Guid.NewGuid().ToString("N")[..8];
+        cluster.CreateTopic(prefix + ".dead-letters", partitions: 1);
+        await using var host = await RuntimeHost.StartAsync(Store.Sqlite, Transport.InMemory,
+            services => services.AddSingleton<NoticeLog>(),
+            cfg =>
+            {
+                cfg.UseKafka(cluster.BootstrapServers);
+                cfg.Transport.QueuePrefix = prefix;
+                cfg.Transport.Kafka.CreateTopics = false;
+                cfg.Transport.Kafka.GroupProtocol = GroupProtocol.Consumer;
+                cfg.Transport.Kafka.CommitInterval = TimeSpan.FromMilliseconds(200);
+                cfg.AddEventConsumer<NoticeRecorder>();
+            });
+        var order = Guid.NewGuid();
+        var eventId = Guid.NewGuid();
+        using (var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = cluster.BootstrapServers }).Build())
+        {
+            // An OrderPlaced by its headers whose payload is not one: the aggregate's first record.
+            await producer.ProduceAsync("events.order", new Message<string, byte[]>
+            {
+                Key = order.ToString("D"), Value = "{\"customerId\": [not json"u8.ToArray(),
+                Headers = new Headers
+                {
+                    { PlatformHeaders.EventId, Encoding.UTF8.GetBytes(eventId.ToString("D")) },
+                    { PlatformHeaders.EventType, Encoding.UTF8.GetBytes(OrderPlaced.EventTypeName) },
+                    { PlatformHeaders.SchemaVersion, Encoding.UTF8.GetBytes(OrderPlaced.SchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture)) },
+                    { PlatformHeaders.StreamId, Encoding.UTF8.GetBytes(order.ToString("D")) },
+                    { PlatformHeaders.StreamVersion, "7"u8.ToArray() },
+                },
+            });
+        }
+        // The same aggregate's next record, written by the relay after it, in the same partition.
+        await host.Services.GetRequiredService<ICommandDispatcher>().DispatchAsync(Orders.Place(order, 1));
+
+        var placed = host.Services.GetRequiredService<NoticeLog>().Placed;
+        await Eventually.HoldsAsync(() => Task.FromResult(placed.Contains(order.ToString("D"))), "the aggregate's record after the unreadable one");
+        Assert.Single(placed);
+
+        var queue = host.Options.EventQueueName(typeof(NoticeRecorder));
+        var letters = host.Services.GetRequiredService<DeadLetterStore>();
+        var letter = await DeadLetterTests.WaitForDeadLetterAsync(letters, order);
+        Assert.Equal((queue, queue, eventId.ToString("D"), OrderPlaced.EventTypeName, 7L, 1), (letter.Consumer, letter.Endpoint, letter.MessageId, letter.EventType, letter.StreamVersion, letter.Attempts));
+        Assert.Equal(typeof(OrderPlaced).AssemblyQualifiedName, letter.MessageType);
+        Assert.Equal("{\"customerId\": [not json", letter.Payload);
+        Assert.Contains("events.order[0]@0", letter.ExceptionMessage, StringComparison.Ordinal);
+        Assert.Contains(PlatformHeaders.StreamVersion, letter.Headers, StringComparison.Ordinal);
+
+        // Both offsets committed: a restarted member does not meet the unreadable record again.
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = cluster.BootstrapServers }).Build();
+        await Eventually.HoldsAsync(async () =>
+        {
+            var committed = await admin.ListConsumerGroupOffsetsAsync([new ConsumerGroupTopicPartitions(queue, [new TopicPartition("events.order", 0)])]);
+            return committed.Single().Partitions.Single().Offset.Value == 2;
+        }, "the offset after both records committed");
+
+        // And copied to the dead-letter topic with the record's headers and the error.
+        using var reader = new ConsumerBuilder<string, string>(new ConsumerConfig
+        {
+            BootstrapServers = cluster.BootstrapServers, GroupId = "dlq-reader", AutoOffsetReset = AutoOffsetReset.Earliest,
+        }).Build();
+        reader.Subscribe(prefix + ".dead-letters");
+        var copy = reader.Consume(TimeSpan.FromSeconds(30));
+        Assert.NotNull(copy);
+        Assert.Equal(order.ToString("D"), copy.Message.Key);
+        Assert.Equal(letter.Id.ToString("D"), Encoding.UTF8.GetString(copy.Message.Headers.GetLastBytes("Platform-Dead-Letter-Id")));
+        Assert.Equal(OrderPlaced.EventTypeName, Encoding.UTF8.GetString(copy.Message.Headers.GetLastBytes(PlatformHeaders.EventType)));
+        reader.Close();
+    }
+
+    [SkippableFact]
+    public async Task a_stored_event_of_a_newer_schema_version_is_held_with_its_key_and_not_committed_while_other_keys_go_on()
+    {
+        // Written by a newer build: an instance of that build reads it once it owns the partition,
+        // in order, so this one neither skips nor dead-letters it.
+        using var cluster = new KafkaMockCluster(brokers: 3);
+        cluster.CreateTopic("events.order", partitions: 1, replicationFactor: 3);
+        var log = new PackedEventHeadersTests.CapturedLog();
+        await using var host = await RuntimeHost.StartAsync(Store.Sqlite, Transport.InMemory,
+            services => services.AddSingleton<NoticeLog>().AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(log),
+            cfg =>
+            {
+                cfg.UseKafka(cluster.BootstrapServers);
+                cfg.Transport.QueuePrefix = "kun-" + Guid.NewGuid().ToString("N")[..8];
+                cfg.Transport.Kafka.CreateTopics = false;
+                cfg.Transport.Kafka.GroupProtocol = GroupProtocol.Consumer;
+                cfg.Transport.Kafka.CommitInterval = TimeSpan.FromMilliseconds(200);
+                cfg.AddEventConsumer<NoticeRecorder>();
+            });
+        var held = Guid.NewGuid();
+        var newer = OrderPlaced.SchemaVersion + 1;
+        using (var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = cluster.BootstrapServers }).Build())
+        {
+            await producer.ProduceAsync("events.order", new Message<string, byte[]>
+            {
+                Key = held.ToString("D"), Value = "{}"u8.ToArray(),
+                Headers = new Headers
+                {
+                    { PlatformHeaders.EventType, Encoding.UTF8.GetBytes(OrderPlaced.EventTypeName) },
+                    { PlatformHeaders.SchemaVersion, Encoding.UTF8.GetBytes(newer.ToString(System.Globalization.CultureInfo.InvariantCulture)) },
+                    { PlatformHeaders.StreamId, Encoding.UTF8.GetBytes(held.ToString("D")) },
+                },
+            });
+        }
+        var dispatcher = host.Services.GetRequiredService<ICommandDispatcher>();
+        await dispatcher.DispatchAsync(Orders.Place(held, 1)); // the same key, after it
+        var other = Guid.NewGuid();
+        await dispatcher.DispatchAsync(Orders.Place(other, 2)); // another key, after it in the same partition
+
+        var placed = host.Services.GetRequiredService<NoticeLog>().Placed;
+        await Eventually.HoldsAsync(() => Task.FromResult(placed.Contains(other.ToString("D"))), "the other key's record");
+        await Task.Delay(TimeSpan.FromSeconds(1)); // commits every 200 ms
+        Assert.DoesNotContain(held.ToString("D"), placed);
+        Assert.Contains(log.Errors, line => line.Contains("holds Kafka record events.order[0]@0", StringComparison.Ordinal)
+            && line.Contains($"schema version {newer} was written by a newer build (this one knows up to {OrderPlaced.SchemaVersion})", StringComparison.Ordinal));
+        Assert.Empty(await host.Services.GetRequiredService<DeadLetterStore>().ListAsync());
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = cluster.BootstrapServers }).Build();
+        var queue = host.Options.EventQueueName(typeof(NoticeRecorder));
+        var committed = await admin.ListConsumerGroupOffsetsAsync([new ConsumerGroupTopicPartitions(queue, [new TopicPartition("events.order", 0)])]);
+        Assert.True(committed.Single().Partitions.Single().Offset.Value <= 0, $"committed {committed.Single().Partitions.Single().Offset}");
+    }
+
+    [SkippableFact]
+    public async Task a_message_that_is_not_its_type_in_json_is_dead_lettered_and_the_next_one_arrives()
+    {
+        using var cluster = new KafkaMockCluster(brokers: 3);
+        cluster.CreateTopic("events.order", partitions: 1, replicationFactor: 3);
+        var prefix = "kum-" + Guid.NewGuid().ToString("N")[..8];
+        cluster.CreateTopic(prefix + ".dead-letters", partitions: 1);
+        var topic = "";
+        await using var host = await RuntimeHost.StartAsync(Store.Sqlite, Transport.InMemory,
+            services => services.AddSingleton<NoticeLog>(),
+            cfg =>
+            {
+                cfg.UseKafka(cluster.BootstrapServers);
+                cfg.Transport.QueuePrefix = prefix;
+                cfg.Transport.Kafka.CreateTopics = false;
+                cfg.Transport.Kafka.GroupProtocol = GroupProtocol.Consumer;
+                cfg.AddEventConsumer<NoticeRecorder>();
+                topic = new KafkaTopology(cfg).MessageTopicFor(typeof(OrderNoticed));
+                cluster.CreateTopic(topic, partitions: 1, replicationFactor: 3);
+            });
+        using (var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = cluster.BootstrapServers }).Build())
+        {
+            Headers HeadersOf(Guid id) => new()
+            {
+                { KafkaMessageHeaders.MessageType, Encoding.UTF8.GetBytes(KafkaTopology.MessageTypeName(typeof(OrderNoticed))) },
+                { KafkaMessageHeaders.MessageId, Encoding.UTF8.GetBytes(id.ToString("D")) },
+            };
+            await producer.ProduceAsync(topic, new Message<string, byte[]> { Key = "k", Value = "[1, 2"u8.ToArray(), Headers = HeadersOf(Guid.NewGuid()) });
+            await producer.ProduceAsync(topic, new Message<string, byte[]> { Key = "k", Value = "{\"streamId\":\"after\"}"u8.ToArray(), Headers = HeadersOf(Guid.NewGuid()) });
+        }
+
+        var noticed = host.Services.GetRequiredService<NoticeLog>().Noticed;
+        await Eventually.HoldsAsync(() => Task.FromResult(noticed.Contains("after")), "the message after the unreadable one");
+        var letters = host.Services.GetRequiredService<DeadLetterStore>();
+        DeadLetter? letter = null;
+        await Eventually.HoldsAsync(async () => (letter = (await letters.ListAsync()).SingleOrDefault()) is not null, "the unreadable message's dead letter");
+        Assert.Equal((typeof(OrderNoticed).AssemblyQualifiedName, "[1, 2", (string?)null), (letter!.MessageType, letter.Payload, letter.EventType));
+        Assert.Contains(topic + "[0]@0", letter.ExceptionMessage, StringComparison.Ordinal);
+    }
+}
