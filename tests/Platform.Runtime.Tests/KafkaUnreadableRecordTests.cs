@@ -19,15 +19,15 @@ namespace Platform.Runtime.Tests;
 /// </summary>
 public sealed class KafkaUnreadableRecordTests
 {
-    [SkippableFact]
-    public async Task a_stored_event_whose_payload_cannot_be_read_is_dead_lettered_and_its_partition_and_key_go_on()
-    {
-        using var cluster = new KafkaMockCluster(brokers: 3);
-        cluster.CreateTopic("events.order", partitions: 1, replicationFactor: 3);
-        var prefix = "kur-" + Guid.NewGuid().ToString("N")[..8];
-        cluster.CreateTopic(prefix + ".dead-letters", partitions: 1);
-        await using var host = await RuntimeHost.StartAsync(Store.Sqlite, Transport.InMemory,
-            services => services.AddSingleton<NoticeLog>(),
+    // A runtime on the mock cluster whose NoticeRecorder consumes OrderPlaced and OrderNoticed.
+    static Task<RuntimeHost> StartAsync(KafkaMockCluster cluster, string prefix, Action<IServiceCollection>? services = null,
+        Action<Configuration.PlatformOptions>? configure = null) =>
+        RuntimeHost.StartAsync(Store.Sqlite, Transport.InMemory,
+            s =>
+            {
+                s.AddSingleton<NoticeLog>();
+                services?.Invoke(s);
+            },
             cfg =>
             {
                 cfg.UseKafka(cluster.BootstrapServers);
@@ -36,7 +36,17 @@ public sealed class KafkaUnreadableRecordTests
                 cfg.Transport.Kafka.GroupProtocol = GroupProtocol.Consumer;
                 cfg.Transport.Kafka.CommitInterval = TimeSpan.FromMilliseconds(200);
                 cfg.AddEventConsumer<NoticeRecorder>();
+                configure?.Invoke(cfg);
             });
+
+    [SkippableFact]
+    public async Task a_stored_event_whose_payload_cannot_be_read_is_dead_lettered_and_its_partition_and_key_go_on()
+    {
+        using var cluster = new KafkaMockCluster(brokers: 3);
+        cluster.CreateTopic("events.order", partitions: 1, replicationFactor: 3);
+        var prefix = "kur-" + Guid.NewGuid().ToString("N")[..8];
+        cluster.CreateTopic(prefix + ".dead-letters", partitions: 1);
+        await using var host = await StartAsync(cluster, prefix);
         var order = Guid.NewGuid();
         var eventId = Guid.NewGuid();
         using (var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = cluster.BootstrapServers }).Build())
@@ -101,17 +111,8 @@ public sealed class KafkaUnreadableRecordTests
         using var cluster = new KafkaMockCluster(brokers: 3);
         cluster.CreateTopic("events.order", partitions: 1, replicationFactor: 3);
         var log = new PackedEventHeadersTests.CapturedLog();
-        await using var host = await RuntimeHost.StartAsync(Store.Sqlite, Transport.InMemory,
-            services => services.AddSingleton<NoticeLog>().AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(log),
-            cfg =>
-            {
-                cfg.UseKafka(cluster.BootstrapServers);
-                cfg.Transport.QueuePrefix = "kun-" + Guid.NewGuid().ToString("N")[..8];
-                cfg.Transport.Kafka.CreateTopics = false;
-                cfg.Transport.Kafka.GroupProtocol = GroupProtocol.Consumer;
-                cfg.Transport.Kafka.CommitInterval = TimeSpan.FromMilliseconds(200);
-                cfg.AddEventConsumer<NoticeRecorder>();
-            });
+        await using var host = await StartAsync(cluster, "kun-" + Guid.NewGuid().ToString("N")[..8],
+            services => services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(log));
         var held = Guid.NewGuid();
         var newer = OrderPlaced.SchemaVersion + 1;
         using (var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = cluster.BootstrapServers }).Build())
@@ -153,18 +154,11 @@ public sealed class KafkaUnreadableRecordTests
         var prefix = "kum-" + Guid.NewGuid().ToString("N")[..8];
         cluster.CreateTopic(prefix + ".dead-letters", partitions: 1);
         var topic = "";
-        await using var host = await RuntimeHost.StartAsync(Store.Sqlite, Transport.InMemory,
-            services => services.AddSingleton<NoticeLog>(),
-            cfg =>
-            {
-                cfg.UseKafka(cluster.BootstrapServers);
-                cfg.Transport.QueuePrefix = prefix;
-                cfg.Transport.Kafka.CreateTopics = false;
-                cfg.Transport.Kafka.GroupProtocol = GroupProtocol.Consumer;
-                cfg.AddEventConsumer<NoticeRecorder>();
-                topic = new KafkaTopology(cfg).MessageTopicFor(typeof(OrderNoticed));
-                cluster.CreateTopic(topic, partitions: 1, replicationFactor: 3);
-            });
+        await using var host = await StartAsync(cluster, prefix, configure: cfg =>
+        {
+            topic = new KafkaTopology(cfg).MessageTopicFor(typeof(OrderNoticed));
+            cluster.CreateTopic(topic, partitions: 1, replicationFactor: 3);
+        });
         using (var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = cluster.BootstrapServers }).Build())
         {
             Headers HeadersOf(Guid id) => new()
