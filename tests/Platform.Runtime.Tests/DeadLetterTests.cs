@@ -143,6 +143,36 @@ public sealed class DeadLetterTests
     }
 
     [SkippableFact]
+    public async Task a_letter_this_build_cannot_replay_is_dead_again_and_does_not_hold_up_the_letters_after_it()
+    {
+        await using var host = await StartAsync(Store.Sqlite, Transport.InMemory, immediate: 1, exponential: 0, TimeSpan.Zero);
+        var poison = host.Services.GetRequiredService<PoisonSwitch>();
+        var letters = host.Services.GetRequiredService<DeadLetterStore>();
+        var poisoned = Guid.NewGuid();
+        poison.Poison(poisoned);
+        await host.Services.GetRequiredService<ICommandDispatcher>().DispatchAsync(Orders.Place(poisoned, 1));
+        var good = await WaitForDeadLetterAsync(letters, poisoned);
+
+        // Older, so listed first: one whose payload is not its type in JSON (an unreadable Kafka
+        // record's), one whose type this build does not have.
+        var unreadable = new DeadLetter(Guid.CreateVersion7(), good.Consumer, good.Endpoint, Guid.NewGuid().ToString("D"), good.MessageType, good.EventType,
+            "order-unreadable", 1, null, "{}", "{\"customerId\": [not json", "Platform.Runtime.Kafka.UnreadableRecordException", "unreadable", "unreadable", 1,
+            good.FailedAt.AddMinutes(-2), DeadLetterState.Dead, null);
+        var unknown = new DeadLetter(Guid.CreateVersion7(), good.Consumer, good.Endpoint, Guid.NewGuid().ToString("D"), "Shop.Future.OrderTeleported, Shop.Future", null,
+            "order-unknown", 1, null, "{}", "{}", "System.Exception", "unknown", "unknown", 1, good.FailedAt.AddMinutes(-1), DeadLetterState.Dead, null);
+        await letters.AddAsync(unreadable);
+        await letters.AddAsync(unknown);
+        poison.Heal(poisoned);
+        foreach (var letter in new[] { unreadable, unknown, good })
+            Assert.True(await letters.RequestReplayAsync(letter.Id));
+
+        await Eventually.HoldsAsync(() => Task.FromResult(poison.Consumed.ContainsKey(poisoned.ToString("D"))), "the replayable letter after the two that are not");
+        await Eventually.HoldsAsync(async () => await letters.GetAsync(good.Id) is null, "the replayed letter to be removed");
+        await Eventually.HoldsAsync(async () => (await letters.ListAsync()).All(l => l.State == DeadLetterState.Dead), "the two others to be Dead again");
+        Assert.Equal([unreadable.Id, unknown.Id], (await letters.ListAsync()).Select(l => l.Id));
+    }
+
+    [SkippableFact]
     public async Task a_discarded_dead_letter_is_kept_with_its_reason_and_never_replayed()
     {
         await using var host = await StartAsync(Store.Sqlite, Transport.InMemory, immediate: 1, exponential: 0, TimeSpan.Zero);

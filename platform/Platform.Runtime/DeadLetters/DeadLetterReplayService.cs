@@ -12,6 +12,9 @@ namespace Platform.Runtime.DeadLetters;
 /// queue). Each letter goes to the queue it failed on, as its CLR type, with its original message
 /// id and headers, so the idempotent consumer and the order guard treat it like the first delivery.
 /// The row is removed once sent; if it fails again, its retries run again and a new letter is written.
+/// A letter this build cannot send at all (its type is not loaded, its payload is not that type in
+/// JSON, as an unreadable Kafka record's may be) is Dead again, with an error logged: asking again
+/// cannot help, and it must not hold up the letters after it.
 /// </summary>
 sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOptions options, ILogger<DeadLetterReplayService> logger)
     : BackgroundService
@@ -21,25 +24,59 @@ sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOp
         using var timer = new PeriodicTimer(options.Retries.ReplayPollInterval);
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
         {
+            IReadOnlyList<DeadLetter> requests;
             try
             {
-                foreach (var letter in await store.ReplayRequestsAsync(stoppingToken).ConfigureAwait(false))
-                    await ReplayAsync(letter, stoppingToken).ConfigureAwait(false);
+                requests = await store.ReplayRequestsAsync(stoppingToken).ConfigureAwait(false);
             }
             catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
             {
-                // The request stays in the table, so the next tick tries again.
-                logger.LogError(exception, "Replaying dead letters failed; retrying in {Interval}", options.Retries.ReplayPollInterval);
+                logger.LogError(exception, "Reading the dead letters to replay failed; retrying in {Interval}", options.Retries.ReplayPollInterval);
+                continue;
             }
+            foreach (var letter in requests)
+                await ReplayOrReportAsync(letter, stoppingToken).ConfigureAwait(false);
+        }
+    }
+
+    // One letter's failure is logged and does not hold up the letters after it.
+    async Task ReplayOrReportAsync(DeadLetter letter, CancellationToken cancellationToken)
+    {
+        try
+        {
+            try
+            {
+                await ReplayAsync(letter, cancellationToken).ConfigureAwait(false);
+            }
+            catch (UnreplayableException unreplayable)
+            {
+                await store.ReturnToDeadAsync(letter.Id, cancellationToken).ConfigureAwait(false);
+                logger.LogError(unreplayable.InnerException,
+                    "Dead letter {DeadLetterId} cannot be replayed by this build: {Reason}. It is Dead again: discard it, or replay it from a build that reads it",
+                    letter.Id, unreplayable.Message);
+            }
+        }
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The request stays in the table, so the next tick tries again.
+            logger.LogError(exception, "Replaying dead letter {DeadLetterId} failed; retrying in {Interval}", letter.Id, options.Retries.ReplayPollInterval);
         }
     }
 
     async Task ReplayAsync(DeadLetter letter, CancellationToken cancellationToken)
     {
         var type = Type.GetType(letter.MessageType, throwOnError: false)
-            ?? throw new InvalidOperationException($"Dead letter {letter.Id}: type '{letter.MessageType}' is not loaded by this runtime.");
-        var message = JsonSerializer.Deserialize(letter.Payload, type, DeadLetterFilter.Json)
-            ?? throw new InvalidOperationException($"Dead letter {letter.Id}: the payload is empty.");
+            ?? throw new UnreplayableException($"its type '{letter.MessageType}' is not loaded by this runtime");
+        object message;
+        try
+        {
+            message = JsonSerializer.Deserialize(letter.Payload, type, DeadLetterFilter.Json)
+                ?? throw new UnreplayableException("its payload is null");
+        }
+        catch (Exception exception) when (exception is JsonException or NotSupportedException)
+        {
+            throw new UnreplayableException($"its payload is not a {type.Name} in JSON", exception);
+        }
         var headers = JsonSerializer.Deserialize<Dictionary<string, string>>(letter.Headers, DeadLetterFilter.Json) ?? [];
         var endpoint = await bus.GetSendEndpoint(RetryPipeline.EndpointAddress(options, letter.Endpoint)).ConfigureAwait(false);
         await endpoint.Send(message, type, Pipe.Execute<SendContext>(context =>
@@ -54,3 +91,6 @@ sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOp
         logger.LogInformation("Replayed dead letter {DeadLetterId} ({MessageType}) to {Endpoint}", letter.Id, type.Name, letter.Endpoint);
     }
 }
+
+/// <summary>Why a dead letter cannot be replayed by this build whatever is tried again.</summary>
+sealed class UnreplayableException(string message, Exception? inner = null) : Exception(message, inner);

@@ -103,6 +103,12 @@ public sealed class DeadLetterStore
             id, reason, cancellationToken);
     }
 
+    /// <summary>Puts a letter whose replay cannot succeed back to Dead. False when it was not waiting for a replay.</summary>
+    /// <param name="id">Its id.</param>
+    /// <param name="cancellationToken">Cancels the update.</param>
+    public Task<bool> ReturnToDeadAsync(Guid id, CancellationToken cancellationToken = default) =>
+        UpdateAsync("UPDATE message_dead_letters SET state = 'Dead' WHERE id = @id AND state = 'ReplayRequested'", id, null, cancellationToken);
+
     /// <summary>The letters an operator asked to replay.</summary>
     /// <param name="cancellationToken">Cancels the query.</param>
     public Task<IReadOnlyList<DeadLetter>> ReplayRequestsAsync(CancellationToken cancellationToken = default) =>
