@@ -111,8 +111,9 @@ public sealed class KafkaUnreadableRecordTests
         using var cluster = new KafkaMockCluster(brokers: 3);
         cluster.CreateTopic("events.order", partitions: 1, replicationFactor: 3);
         var log = new PackedEventHeadersTests.CapturedLog();
+        // One handler slot: the held record must not keep it from the other keys.
         await using var host = await StartAsync(cluster, "kun-" + Guid.NewGuid().ToString("N")[..8],
-            services => services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(log));
+            services => services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(log), cfg => cfg.Transport.PrefetchCount = 1);
         var held = Guid.NewGuid();
         var newer = OrderPlaced.SchemaVersion + 1;
         using (var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = cluster.BootstrapServers }).Build())

@@ -526,9 +526,14 @@ public sealed class KafkaConsumerService : BackgroundService
             {
                 if (previous is not null)
                     await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // the same aggregate's earlier record first
+                var record = pending.Record;
+                var headers = RecordHeaders.Read(record.Message.Headers);
+                var decoded = headers.Malformed ? null : Decode(record, headers);
+                if (decoded?.NewerSchemaVersion is { } newer)
+                    await HoldAsync(record, decoded.Value, newer, token).ConfigureAwait(false); // without a handler slot
                 await _inFlight.WaitAsync(token).ConfigureAwait(false);
                 slot = true;
-                await HandleAsync(pending.Record, token).ConfigureAwait(false);
+                await HandleAsync(record, headers, decoded, token).ConfigureAwait(false);
                 pending.Done = true;
             }
             catch (OperationCanceledException)
@@ -572,9 +577,8 @@ public sealed class KafkaConsumerService : BackgroundService
         // Retried until it succeeds or the partition is taken away: a record is never skipped. The
         // endpoint's own retries and dead letters run inside; failing here means the hand-over
         // itself failed (e.g. the dead-letter table was unreachable).
-        async Task HandleAsync(ConsumeResult<string, byte[]> record, CancellationToken token)
+        async Task HandleAsync(ConsumeResult<string, byte[]> record, RecordHeaders headers, Decoded? read, CancellationToken token)
         {
-            var headers = RecordHeaders.Read(record.Message.Headers);
             if (headers.Malformed)
             {
                 // Handing it over could not succeed either: kept on the topic, logged, not retried forever.
@@ -582,13 +586,8 @@ public sealed class KafkaConsumerService : BackgroundService
                     _endpoint.Queue, record.Topic, record.Partition.Value, record.Offset.Value, PackedEventHeaders.Name);
                 return;
             }
-            if (Decode(record, headers) is not { } decoded)
+            if (read is not { } decoded)
                 return;
-            if (decoded.NewerSchemaVersion is { } newer)
-            {
-                await HoldAsync(record, decoded, newer, token).ConfigureAwait(false);
-                return;
-            }
             if (decoded.Error is not null)
             {
                 await DeadLetterAsync(record, headers, decoded, decoded.Error, token).ConfigureAwait(false);
@@ -628,7 +627,8 @@ public sealed class KafkaConsumerService : BackgroundService
         // instance of this build can read it, one of the newer build will, in order, once it owns
         // the partition (deploy it everywhere before writing the version, the runbook says). So it
         // is held, with its key's later records, and its partition's committed offset stays before
-        // it; the partition's other keys go on. Ends only when the partition is taken away.
+        // it; the partition's other keys go on, and it holds none of the endpoint's handler slots.
+        // Ends only when the partition is taken away.
         async Task HoldAsync(ConsumeResult<string, byte[]> record, Decoded decoded, int version, CancellationToken token)
         {
             for (var attempt = 1; ; attempt++)
