@@ -59,6 +59,7 @@ public sealed class KafkaConsumerService : BackgroundService
     readonly ILogger<KafkaConsumerService> _logger;
     readonly DeadLetterStore _deadLetters;
     readonly IDeadLetterSink? _deadLetterSink;
+    readonly ConcurrentDictionary<string, long> _heldRemindedAt = new(StringComparer.Ordinal);
 
     /// <summary>Creates the service.</summary>
     public KafkaConsumerService(IBusRegistrationContext context, IBus bus, KafkaTopology topology, KafkaMessageProducer producer,
@@ -629,14 +630,22 @@ public sealed class KafkaConsumerService : BackgroundService
         // is held, with its key's later records, and its partition's committed offset stays before
         // it; the partition's other keys go on, and it holds none of the endpoint's handler slots.
         // Ends only when the partition is taken away.
+        // Each held record is logged once, then reminded of at most once a minute per endpoint: a
+        // newer build's events can hold many keys at once.
         async Task HoldAsync(ConsumeResult<string, byte[]> record, Decoded decoded, int version, CancellationToken token)
         {
-            for (var attempt = 1; ; attempt++)
+            var reminders = _service._heldRemindedAt;
+            for (var first = true; ; first = false)
             {
-                _service._logger.LogError(
-                    "{Endpoint} holds Kafka record {Topic}[{Partition}]@{Offset} and the later records of its key: {EventType} schema version {Version} was written by a newer build (this one knows up to {Known}); deploy that build to every instance",
-                    _endpoint.Queue, record.Topic, record.Partition.Value, record.Offset.Value, decoded.EventType, version, decoded.KnownSchemaVersion);
-                await Task.Delay(TimeSpan.FromSeconds(Math.Min(60, 5 * attempt)), token).ConfigureAwait(false);
+                var now = Environment.TickCount64;
+                if (first || now - reminders.GetOrAdd(_endpoint.Queue, 0L) >= 60_000)
+                {
+                    reminders[_endpoint.Queue] = now;
+                    _service._logger.LogError(
+                        "{Endpoint} holds Kafka record {Topic}[{Partition}]@{Offset} and the later records of its key: {EventType} schema version {Version} was written by a newer build (this one knows up to {Known}); deploy that build to every instance",
+                        _endpoint.Queue, record.Topic, record.Partition.Value, record.Offset.Value, decoded.EventType, version, decoded.KnownSchemaVersion);
+                }
+                await Task.Delay(TimeSpan.FromSeconds(15), token).ConfigureAwait(false);
             }
         }
 
