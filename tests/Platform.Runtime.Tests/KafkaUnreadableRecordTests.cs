@@ -148,6 +148,39 @@ public sealed class KafkaUnreadableRecordTests
     }
 
     [SkippableFact]
+    public async Task a_record_with_a_header_without_a_value_is_consumed_and_its_key_goes_on()
+    {
+        // Kafka allows a header with a null value (another producer's, a tracing tool's).
+        using var cluster = new KafkaMockCluster(brokers: 3);
+        cluster.CreateTopic("events.order", partitions: 1, replicationFactor: 3);
+        await using var host = await StartAsync(cluster, "knh-" + Guid.NewGuid().ToString("N")[..8]);
+        var order = Guid.NewGuid();
+        var registry = host.Services.GetRequiredService<Platform.Events.EventTypeRegistry>();
+        var options = new Configuration.PlatformOptions().UseKafka(cluster.BootstrapServers);
+        options.Transport.Kafka.CreateTopics = false;
+        options.Transport.Kafka.PackEventHeaders = false;
+        var envelope = new Platform.Events.EventEnvelope(Guid.NewGuid(), OrderPlaced.EventTypeName, OrderPlaced.SchemaVersion, order.ToString("D"), "Order", 1, 1,
+            DateTimeOffset.UtcNow, default, new OrderPlaced("customer-1", [new OrderItem("sku-1", 1, 1m)], 1m, "1 Main Street", "EUR", "STANDARD"));
+        using (var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = cluster.BootstrapServers }).Build())
+        {
+            // The relay's own record, with a header of no value added.
+            var headers = new Headers { { "x-no-value", null } };
+            Platform.Runtime.Messaging.RelayMessage.WriteHeaders(envelope, OrderPlaced.SchemaVersion, null, headers,
+                static (h, name, value) => h.Add(name, Encoding.UTF8.GetBytes(value)));
+            var value = new System.Buffers.ArrayBufferWriter<byte>();
+            registry.Get(typeof(OrderPlaced)).Serialize(envelope.Event, value);
+            await producer.ProduceAsync("events.order", new Message<string, byte[]> { Key = order.ToString("D"), Value = value.WrittenSpan.ToArray(), Headers = headers });
+        }
+        var next = Guid.NewGuid();
+        await host.Services.GetRequiredService<ICommandDispatcher>().DispatchAsync(Orders.Place(next, 1));
+
+        var placed = host.Services.GetRequiredService<NoticeLog>().Placed;
+        await Eventually.HoldsAsync(() => Task.FromResult(placed.Contains(order.ToString("D")) && placed.Contains(next.ToString("D"))),
+            "the record with the header of no value, and the next one");
+        Assert.Empty(await host.Services.GetRequiredService<DeadLetterStore>().ListAsync());
+    }
+
+    [SkippableFact]
     public async Task a_message_that_is_not_its_type_in_json_is_dead_lettered_and_the_next_one_arrives()
     {
         using var cluster = new KafkaMockCluster(brokers: 3);

@@ -541,6 +541,15 @@ public sealed class KafkaConsumerService : BackgroundService
             {
                 // Not processed: its offset, and every later one, stays uncommitted.
             }
+            catch (Exception exception)
+            {
+                // The hand-over itself failed (the endpoint's failures are its retries' and dead
+                // letters', and a record that cannot be read is dead-lettered): never silently. The
+                // record is not done, so its offset and every later one stay uncommitted, and the
+                // partition's next owner, or this member after a restart, reads it again.
+                _service._logger.LogError(exception, "{Endpoint} failed on Kafka record {Topic}[{Partition}]@{Offset}; its partition is not committed past it",
+                    _endpoint.Queue, pending.Record.Topic, pending.Record.Partition.Value, pending.Record.Offset.Value);
+            }
             finally
             {
                 if (slot)
@@ -819,21 +828,17 @@ public sealed class KafkaConsumerService : BackgroundService
                 if (string.Equals(headers[i].Key, PackedEventHeaders.Name, StringComparison.Ordinal))
                     packed = i;
             }
-            if (packed < 0)
-            {
-                var read = new KeyValuePair<string, string>[headers.Count];
-                for (var i = 0; i < read.Length; i++)
-                    read[i] = new KeyValuePair<string, string>(headers[i].Key, Encoding.UTF8.GetString(headers[i].GetValueBytes()));
-                return new RecordHeaders(read);
-            }
-            var all = new List<KeyValuePair<string, string>>(headers.Count + 8);
+            // A header without a value (Kafka allows one) has no string to give: left out.
+            var all = new List<KeyValuePair<string, string>>(headers.Count + (packed < 0 ? 0 : 8));
             var malformed = false;
             for (var i = 0; i < headers.Count; i++)
             {
-                if (string.Equals(headers[i].Key, PackedEventHeaders.Name, StringComparison.Ordinal))
-                    malformed |= !PackedEventHeaders.TryUnpack(headers[i].GetValueBytes(), all);
+                if (headers[i].GetValueBytes() is not { } value)
+                    continue;
+                if (packed >= 0 && string.Equals(headers[i].Key, PackedEventHeaders.Name, StringComparison.Ordinal))
+                    malformed |= !PackedEventHeaders.TryUnpack(value, all);
                 else
-                    all.Add(new KeyValuePair<string, string>(headers[i].Key, Encoding.UTF8.GetString(headers[i].GetValueBytes())));
+                    all.Add(new KeyValuePair<string, string>(headers[i].Key, Encoding.UTF8.GetString(value)));
             }
             return new RecordHeaders(all, malformed);
         }
