@@ -148,7 +148,7 @@ public sealed class KafkaUnreadableRecordTests
     }
 
     [SkippableFact]
-    public async Task a_record_with_a_header_without_a_value_is_consumed_and_its_key_goes_on()
+    public async Task a_record_with_a_header_without_a_value_is_consumed_and_its_partition_goes_on()
     {
         // Kafka allows a header with a null value (another producer's, a tracing tool's).
         using var cluster = new KafkaMockCluster(brokers: 3);
