@@ -181,6 +181,46 @@ public sealed class KafkaUnreadableRecordTests
     }
 
     [SkippableFact]
+    public async Task an_event_larger_than_the_producer_allows_stops_the_relay_with_an_error_naming_it_until_the_limit_is_raised()
+    {
+        using var cluster = new KafkaMockCluster(brokers: 3);
+        cluster.CreateTopic("events.order", partitions: 1, replicationFactor: 3);
+        await using var database = await TestDatabase.CreateAsync(Store.Sqlite, "runtime");
+        var prefix = "kbig-" + Guid.NewGuid().ToString("N")[..8];
+        Task<RuntimeHost> StartOnDatabaseAsync(string? maxBytes) => RuntimeHost.StartOnAsync(database, Transport.InMemory,
+            services: services => services.AddSingleton<NoticeLog>(),
+            configure: cfg =>
+            {
+                cfg.UseKafka(cluster.BootstrapServers);
+                cfg.Transport.QueuePrefix = prefix;
+                cfg.Transport.Kafka.CreateTopics = false;
+                cfg.Transport.Kafka.GroupProtocol = GroupProtocol.Consumer;
+                cfg.AddEventConsumer<NoticeRecorder>();
+                if (maxBytes is not null)
+                    cfg.Transport.Kafka.Producer["message.max.bytes"] = maxBytes;
+            });
+        var big = Guid.NewGuid();
+        var small = Guid.NewGuid();
+        await using (var limited = await StartOnDatabaseAsync("4000"))
+        {
+            var items = Enumerable.Range(0, 120).Select(n => new OrderItem("sku-" + n, 1, 1m)).ToList();
+            var dispatcher = limited.Services.GetRequiredService<ICommandDispatcher>();
+            await dispatcher.DispatchAsync(Orders.Place(big, 1) with { Items = items });
+            await dispatcher.DispatchAsync(Orders.Place(small, 2));
+            var relay = limited.Services.GetRequiredService<Platform.EventStore.Outbox.OutboxRelay>();
+            await Eventually.HoldsAsync(() => Task.FromResult(relay.LastError?.Message.Contains("message.max.bytes", StringComparison.Ordinal) == true),
+                "the relay's error about the large event", state: () => Task.FromResult($"last error: {relay.LastError?.Message ?? "none"}"));
+            Assert.Contains($"stream '{big:D}' at version 1", relay.LastError!.Message, StringComparison.Ordinal);
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            Assert.Empty(limited.Services.GetRequiredService<NoticeLog>().Placed); // nothing after it either: the relay never skips
+        }
+        await using var raised = await StartOnDatabaseAsync(null);
+        var placed = raised.Services.GetRequiredService<NoticeLog>().Placed;
+        await Eventually.HoldsAsync(() => Task.FromResult(placed.Contains(big.ToString("D")) && placed.Contains(small.ToString("D"))),
+            "both events once the limit is the default again");
+    }
+
+    [SkippableFact]
     public async Task a_message_that_is_not_its_type_in_json_is_dead_lettered_and_the_next_one_arrives()
     {
         using var cluster = new KafkaMockCluster(brokers: 3);

@@ -93,7 +93,20 @@ public sealed class KafkaEventPublisher : IEventPublisher, IDisposable
             foreach (var envelope in events)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                producer.Produce(_topology.TopicFor(envelope.StreamType), ToMessage(envelope, buffer, packer));
+                var message = ToMessage(envelope, buffer, packer);
+                try
+                {
+                    producer.Produce(_topology.TopicFor(envelope.StreamType), message);
+                }
+                catch (ProduceException<string, byte[]> exception) when (exception.Error.Code == ErrorCode.MsgSizeTooLarge)
+                {
+                    // The relay stops at it and retries, never skipping an event: say which one, and what to raise.
+                    throw new InvalidOperationException(
+                        $"Event {envelope.TypeName} of stream '{envelope.StreamId}' at version {envelope.StreamVersion}, global position " +
+                        $"{envelope.GlobalPosition}, is a Kafka record of about {message.Value.Length + Encoding.UTF8.GetByteCount(message.Key)} bytes " +
+                        "with its headers, more than the producer's message.max.bytes allows. The relay publishes nothing after it until the " +
+                        "limit is raised (Transport:Kafka:Producer:message.max.bytes, and the topic's max.message.bytes on the cluster).", exception);
+                }
             }
             // The commit flushes what is still queued and fails if any record of the transaction
             // failed, so no delivery report is needed per record.
