@@ -410,13 +410,13 @@ public sealed class KafkaConsumerService : BackgroundService
         readonly Queue<Pending> _arrived = new();
         // The hand-over of each key's last record (only the drain reads and writes it).
         readonly Dictionary<string, Task> _lastByKey = new(StringComparer.Ordinal);
-        bool _draining;
         readonly Backlog _backlog;
         int _buffered;
         long _bufferedBytes;
         long _movedAt;
         long _doneUpTo = -1;
         bool _cancelled;
+        bool _draining;
 
         public PartitionWorker(KafkaConsumerService service, KafkaEndpoint endpoint, ISendEndpoint target,
             SemaphoreSlim inFlight, Backlog backlog, CancellationToken stoppingToken)
