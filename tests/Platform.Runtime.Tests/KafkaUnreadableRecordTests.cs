@@ -39,13 +39,22 @@ public sealed class KafkaUnreadableRecordTests
                 configure?.Invoke(cfg);
             });
 
+    // A mock cluster with the one-partition order topic every record here goes to, and the dead-letter
+    // topic of the prefix when given (the runtime's CreateTopics is off: made before a reader subscribes).
+    static KafkaMockCluster OrderCluster(string? deadLettersOf = null)
+    {
+        var cluster = new KafkaMockCluster(brokers: 3);
+        cluster.CreateTopic("events.order", partitions: 1, replicationFactor: 3);
+        if (deadLettersOf is not null)
+            cluster.CreateTopic(deadLettersOf + ".dead-letters", partitions: 1);
+        return cluster;
+    }
+
     [SkippableFact]
     public async Task a_stored_event_whose_payload_cannot_be_read_is_dead_lettered_and_its_partition_and_key_go_on()
     {
-        using var cluster = new KafkaMockCluster(brokers: 3);
-        cluster.CreateTopic("events.order", partitions: 1, replicationFactor: 3);
         var prefix = "kur-" + Guid.NewGuid().ToString("N")[..8];
-        cluster.CreateTopic(prefix + ".dead-letters", partitions: 1);
+        using var cluster = OrderCluster(deadLettersOf: prefix);
         await using var host = await StartAsync(cluster, prefix);
         var order = Guid.NewGuid();
         var eventId = Guid.NewGuid();
@@ -108,8 +117,7 @@ public sealed class KafkaUnreadableRecordTests
     {
         // Written by a newer build: an instance of that build reads it once it owns the partition,
         // in order, so this one neither skips nor dead-letters it.
-        using var cluster = new KafkaMockCluster(brokers: 3);
-        cluster.CreateTopic("events.order", partitions: 1, replicationFactor: 3);
+        using var cluster = OrderCluster();
         var log = new PackedEventHeadersTests.CapturedLog();
         // One handler slot: the held record must not keep it from the other keys.
         await using var host = await StartAsync(cluster, "kun-" + Guid.NewGuid().ToString("N")[..8],
@@ -151,8 +159,7 @@ public sealed class KafkaUnreadableRecordTests
     public async Task a_record_with_a_header_without_a_value_is_consumed_and_its_partition_goes_on()
     {
         // Kafka allows a header with a null value (another producer's, a tracing tool's).
-        using var cluster = new KafkaMockCluster(brokers: 3);
-        cluster.CreateTopic("events.order", partitions: 1, replicationFactor: 3);
+        using var cluster = OrderCluster();
         await using var host = await StartAsync(cluster, "knh-" + Guid.NewGuid().ToString("N")[..8]);
         var order = Guid.NewGuid();
         var registry = host.Services.GetRequiredService<Platform.Events.EventTypeRegistry>();
@@ -183,8 +190,7 @@ public sealed class KafkaUnreadableRecordTests
     [SkippableFact]
     public async Task an_event_larger_than_the_producer_allows_stops_the_relay_with_an_error_naming_it_until_the_limit_is_raised()
     {
-        using var cluster = new KafkaMockCluster(brokers: 3);
-        cluster.CreateTopic("events.order", partitions: 1, replicationFactor: 3);
+        using var cluster = OrderCluster();
         await using var database = await TestDatabase.CreateAsync(Store.Sqlite, "runtime");
         var prefix = "kbig-" + Guid.NewGuid().ToString("N")[..8];
         Task<RuntimeHost> StartOnDatabaseAsync(string? maxBytes) => RuntimeHost.StartOnAsync(database, Transport.InMemory,
@@ -223,10 +229,8 @@ public sealed class KafkaUnreadableRecordTests
     [SkippableFact]
     public async Task a_message_that_is_not_its_type_in_json_is_dead_lettered_and_the_next_one_arrives()
     {
-        using var cluster = new KafkaMockCluster(brokers: 3);
-        cluster.CreateTopic("events.order", partitions: 1, replicationFactor: 3);
         var prefix = "kum-" + Guid.NewGuid().ToString("N")[..8];
-        cluster.CreateTopic(prefix + ".dead-letters", partitions: 1);
+        using var cluster = OrderCluster(deadLettersOf: prefix);
         var topic = "";
         await using var host = await StartAsync(cluster, prefix, configure: cfg =>
         {
