@@ -61,7 +61,12 @@ public sealed class DedicatedBrokers : IAsyncLifetime
     }
 }
 
-[CollectionDefinition(DedicatedBrokers.Collection)]
+// Not beside the assembly's other test classes: these runs share their process's thread pool.
+// TwoInstanceTests on SQLite parks dozens of threads in SQLite's busy wait (Microsoft.Data.Sqlite
+// waits synchronously) while two instances queue for one file's lock; next to other classes it twice
+// starved the pool for minutes (161 of 200 orders after 314 s in one CI-like run, and another class's
+// PostgreSQL connection timing out in the same minute), where alone it takes 8-55 s even under load.
+[CollectionDefinition(DedicatedBrokers.Collection, DisableParallelization = true)]
 public sealed class DedicatedBrokerCollection : ICollectionFixture<DedicatedBrokers>;
 
 /// <summary>
