@@ -61,11 +61,13 @@ public sealed class DedicatedBrokers : IAsyncLifetime
     }
 }
 
-// Not beside the assembly's other test classes: these runs share their process's thread pool.
-// TwoInstanceTests on SQLite parks dozens of threads in SQLite's busy wait (Microsoft.Data.Sqlite
-// waits synchronously) while two instances queue for one file's lock; next to other classes it twice
-// starved the pool for minutes (161 of 200 orders after 314 s in one CI-like run, and another class's
-// PostgreSQL connection timing out in the same minute), where alone it takes 8-55 s even under load.
+// Not beside the assembly's other test classes: these runs share their process's thread pool, and
+// they restart brokers and run two runtimes at once. Next to other classes TwoInstanceTests once
+// starved the pool for minutes (161 of 200 orders after 314 s in a CI-like run, and another class's
+// PostgreSQL connection timing out in the same minute). The cause, found later in a stack dump, was
+// MassTransit's request client blocking a thread per request until the bus's endpoint consumed
+// (see BusEndpointStart in the runtime); running them alone keeps what is left of such contention
+// away from the other classes' bounds, at the cost of about a minute of the run.
 [CollectionDefinition(DedicatedBrokers.Collection, DisableParallelization = true)]
 public sealed class DedicatedBrokerCollection : ICollectionFixture<DedicatedBrokers>;
 

@@ -85,8 +85,8 @@ public sealed class TwoInstanceTests(DedicatedBrokers brokers, ITestOutputHelper
         try
         {
             // A bound for a hang, not a speed requirement: alone this takes 2-30 s, but twice in full
-            // runs (SQLite, RabbitMQ: two instances' writers queueing for one file's lock while the
-            // sagas suite and a dedicated broker node took the two cores) it was still placing at 120 s.
+            // runs (SQLite, RabbitMQ) it was still placing at 120 s: the requests' threads blocked
+            // until the bus's endpoint consumed, which the runtime now starts with itself (BusEndpointStart).
             await placing.WaitAsync(TimeSpan.FromSeconds(300));
         }
         catch (TimeoutException timeout)

@@ -124,6 +124,7 @@ public static class PlatformServiceCollectionExtensions
             }
         });
         services.AddOptions<MassTransitHostOptions>().Configure(host => host.WaitUntilStarted = true);
+        services.AddHostedService<BusEndpointStart>(); // after the bus's start, before anything sends requests
         // Records the consumers' starts after the bus (its queues exist) and before the Kafka
         // consumers and the relay; it reads the relay's checkpoint before any service starts.
         services.AddHostedService<InboxStarts>();
