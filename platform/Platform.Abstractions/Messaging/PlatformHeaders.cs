@@ -13,7 +13,11 @@ public static class PlatformHeaders
     /// <summary>The stable event type name.</summary>
     public const string EventType = "Platform-Event-Type";
 
-    /// <summary>The schema version the event was stored at.</summary>
+    /// <summary>
+    /// The event's schema version. On RabbitMQ and in memory, the version it was stored at (the
+    /// message itself is the relay's current CLR type, upcast when read). On Kafka, the version of the
+    /// record's payload, which the relay writes at its current version and consumers read it by.
+    /// </summary>
     public const string SchemaVersion = "Platform-Schema-Version";
 
     /// <summary>The stream (aggregate) id the event belongs to.</summary>
