@@ -65,7 +65,7 @@ sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOp
 
     async Task ReplayAsync(DeadLetter letter, CancellationToken cancellationToken)
     {
-        var type = Type.GetType(letter.MessageType, throwOnError: false)
+        var type = LoadType(letter.MessageType)
             ?? throw new UnreplayableException($"its type '{letter.MessageType}' is not loaded by this runtime");
         object message;
         try
@@ -89,6 +89,20 @@ sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOp
         await store.RemoveReplayedAsync(letter.Id, cancellationToken).ConfigureAwait(false);
         DeadLetterTelemetry.MessagesReplayed.Add(1);
         logger.LogInformation("Replayed dead letter {DeadLetterId} ({MessageType}) to {Endpoint}", letter.Id, type.Name, letter.Endpoint);
+    }
+
+    // A letter of a message that could not be read names a MassTransit URN or "unknown", which
+    // GetType may refuse with an exception instead of a null.
+    static Type? LoadType(string name)
+    {
+        try
+        {
+            return Type.GetType(name, throwOnError: false);
+        }
+        catch (Exception exception) when (exception is ArgumentException or IOException or BadImageFormatException)
+        {
+            return null;
+        }
     }
 }
 

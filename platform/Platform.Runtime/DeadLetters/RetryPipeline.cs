@@ -1,4 +1,5 @@
 using MassTransit;
+using MassTransit.Middleware;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Platform.Commands;
@@ -22,9 +23,21 @@ static class RetryPipeline
         // UseMessageRetry adds a pre-pipe specification (it runs before the message-type pipes that
         // UseFilter and UsePartitioner build), in the order added; so the dead-letter and counting
         // filters are pre-pipe too, or the retry would sit outside the dead-letter filter.
-        endpoint.AddPrePipeSpecification(new FilterSpecification(new DeadLetterFilter(context.GetRequiredService<DeadLetterStore>(),
-            consumer, endpointName, messageTypes, context.GetRequiredService<ILoggerFactory>().CreateLogger("Platform.Runtime.DeadLetters"),
-            context.GetService<IDeadLetterSink>())));
+        var store = context.GetRequiredService<DeadLetterStore>();
+        var logger = context.GetRequiredService<ILoggerFactory>().CreateLogger("Platform.Runtime.DeadLetters");
+        var sink = context.GetService<IDeadLetterSink>();
+        endpoint.AddPrePipeSpecification(new FilterSpecification(new DeadLetterFilter(store, consumer, endpointName, messageTypes, logger, sink)));
+        // What faults past that filter (on Kafka the consumer service deals with it itself, and the
+        // endpoint's pipeline runs on a mediator, whose caller must see the fault).
+        if (options.Transport.Kind != TransportKind.Kafka)
+        {
+            endpoint.ConfigureError(error =>
+            {
+                error.UseFilter(new GenerateFaultFilter());
+                error.UseFilter(new FaultedMessageFilter(store, consumer, endpointName, logger, sink));
+                error.UseFilter(new ErrorTransportFilter());
+            });
+        }
         var intervals = options.Retries.Intervals();
         if (intervals.Count > 0)
         {

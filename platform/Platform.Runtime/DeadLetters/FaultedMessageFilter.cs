@@ -1,0 +1,97 @@
+using System.Text.Json;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using Platform.Commands;
+using Platform.Messaging;
+
+namespace Platform.Runtime.DeadLetters;
+
+/// <summary>
+/// The error pipe of a platform endpoint on RabbitMQ and in memory, after MassTransit's fault
+/// generation (the caller has its fault by then). What reaches it faulted outside
+/// <see cref="DeadLetterFilter"/>'s reach:
+/// <list type="bullet">
+/// <item>A rejected or invalid command is an answer, not a failure: it is acknowledged and dropped.
+/// MassTransit would move it to the endpoint's <c>_error</c> queue, where every business rejection
+/// piled up for good (nothing reads that queue; in memory, it held them in the process's memory).</item>
+/// <item>Anything else is a message the endpoint could not read (its body is not JSON, or not its
+/// type in JSON) or whose dead letter could not be stored. It is stored as a dead letter with its
+/// body as it came, so <c>platform dlq</c> shows every failed message in one place; only if that store
+/// fails does MassTransit move it to the <c>_error</c> queue, so nothing is lost.</item>
+/// </list>
+/// </summary>
+sealed class FaultedMessageFilter(DeadLetterStore store, string consumer, string endpoint, ILogger logger, IDeadLetterSink? sink)
+    : IFilter<ExceptionReceiveContext>
+{
+    /// <summary>The message type of a letter whose body named none this endpoint knows.</summary>
+    public const string UnknownType = "unknown";
+
+    public async Task Send(ExceptionReceiveContext context, IPipe<ExceptionReceiveContext> next)
+    {
+        if (context.Exception is CommandRejectedException or CommandValidationException)
+            return;
+        if (context.Exception is OperationCanceledException)
+        {
+            // Stopping, not failing: as MassTransit would have it.
+            await next.Send(context).ConfigureAwait(false);
+            return;
+        }
+        DeadLetter letter;
+        try
+        {
+            letter = Letter(context);
+            await DeadLetterFilter.WriteAsync(store, sink, logger, letter).ConfigureAwait(false);
+        }
+        catch (Exception failure)
+        {
+            logger.LogError(failure, "{Endpoint} could not store message {MessageId}, which faulted ({Fault}), as a dead letter; MassTransit moves it to the endpoint's error queue",
+                endpoint, context.GetMessageId()?.ToString("D"), context.Exception.Message);
+            await next.Send(context).ConfigureAwait(false);
+            return;
+        }
+        logger.LogError(context.Exception, "{Endpoint} could not read message {MessageId} ({MessageType}); dead letter {DeadLetterId} keeps it as it came",
+            endpoint, letter.MessageId, letter.MessageType, letter.Id);
+    }
+
+    public void Probe(ProbeContext context) => context.CreateFilterScope("platform-faulted-messages");
+
+    // The first type a MassTransit JSON envelope names, when its message could not be read.
+    static string? EnvelopeType(string body)
+    {
+        try
+        {
+            using var envelope = JsonDocument.Parse(body);
+            return envelope.RootElement.ValueKind == JsonValueKind.Object
+                   && envelope.RootElement.TryGetProperty("messageType", out var types)
+                   && types.ValueKind == JsonValueKind.Array && types.GetArrayLength() > 0
+                   && types[0].ValueKind == JsonValueKind.String
+                ? types[0].GetString()
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    DeadLetter Letter(ExceptionReceiveContext context)
+    {
+        var headers = context.TransportHeaders.GetAll()
+            .Where(h => h.Value is string)
+            .ToDictionary(h => h.Key, h => (string)h.Value, StringComparer.Ordinal);
+        // A message MassTransit could read as an envelope names its types, and counted its attempts.
+        var consumed = context.TryGetPayload<ConsumeContext>(out var consume) ? consume : null;
+        var attempts = consumed is not null && consumed.TryGetPayload<DeliveryAttempts>(out var counted) ? Math.Max(1, counted.Count) : 1;
+        var body = context.Body.GetString();
+        var messageType = consumed?.SupportedMessageTypes.FirstOrDefault() ?? EnvelopeType(body) ?? UnknownType;
+        headers.TryGetValue(PlatformHeaders.StreamVersion, out var version);
+        headers.TryGetValue(PlatformHeaders.GlobalPosition, out var position);
+        var exception = context.Exception;
+        return new DeadLetter(Guid.CreateVersion7(), consumer, endpoint, context.GetMessageId()?.ToString("D"), messageType,
+            headers.GetValueOrDefault(PlatformHeaders.EventType), headers.GetValueOrDefault(PlatformHeaders.StreamId),
+            DeadLetterFilter.ParseLong(version), DeadLetterFilter.ParseLong(position),
+            JsonSerializer.Serialize(headers, DeadLetterFilter.Json), body,
+            exception.GetType().FullName!, exception.Message, exception.ToString(), attempts, DateTimeOffset.UtcNow,
+            DeadLetterState.Dead, null);
+    }
+}

@@ -1,0 +1,92 @@
+using System.Text;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Platform.Runtime.Commands;
+using Platform.Runtime.DeadLetters;
+using RabbitMQ.Client;
+using Shop.Orders;
+using Xunit;
+
+namespace Platform.Runtime.Tests;
+
+/// <summary>
+/// What faults past the dead-letter filter on RabbitMQ: a rejected command is an answer and leaves
+/// nothing behind; a message the endpoint cannot read becomes a dead letter with its body as it
+/// came; neither goes to MassTransit's <c>_error</c> queue. On a broker node of the test's own, since
+/// the queues must be durable to be looked into from another connection.
+/// </summary>
+[Collection(DedicatedBrokers.Collection)]
+public sealed class CommandFaultTests(DedicatedBrokers brokers)
+{
+    [SkippableFact]
+    public async Task a_rejected_command_faults_to_its_caller_and_an_unreadable_one_is_dead_lettered_as_it_came_neither_kept_in_the_error_queue()
+    {
+        var broker = await brokers.GetAsync(Transport.RabbitMq);
+        await using var database = await TestDatabase.CreateAsync(Store.Sqlite, "runtime");
+        var prefix = "fault-" + Guid.NewGuid().ToString("N")[..12];
+        await using var host = await RuntimeHost.StartOnAsync(database, Transport.RabbitMq, broker.Address, configure: cfg =>
+        {
+            cfg.Transport.QueuePrefix = prefix;
+            cfg.Transport.AutoDeleteQueues = false;
+        });
+        var queue = host.Options.CommandQueueName;
+
+        // Rejected: the second confirmation of one order. The caller gets the fault with the reason.
+        var id = Guid.NewGuid();
+        await host.Services.GetRequiredService<ICommandDispatcher>().DispatchAsync(Orders.Place(id, 1));
+        var client = host.Bus.CreateRequestClient<ConfirmOrder>(host.Options.CommandAddress, RequestTimeout.After(s: 30));
+        await client.GetResponse<CommandAccepted>(new ConfirmOrder(id));
+        var fault = await Assert.ThrowsAsync<RequestFaultException>(() => client.GetResponse<CommandAccepted>(new ConfirmOrder(id)));
+        Assert.Contains("rejected", fault.Message);
+
+        // Unreadable: a body that is not JSON, and an envelope whose message is not a ConfirmOrder.
+        var factory = new ConnectionFactory { Uri = broker.Address };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        async Task SendRawAsync(string body) => await channel.BasicPublishAsync("", queue, mandatory: true,
+            new BasicProperties { ContentType = "application/vnd.masstransit+json", Persistent = true }, Encoding.UTF8.GetBytes(body));
+        const string notJson = "{ this is not json";
+        var badShape = "{\"messageId\":\"" + Guid.NewGuid() + "\",\"messageType\":[\"urn:message:Shop.Orders:ConfirmOrder\"],\"message\":{\"orderId\":42}}";
+        await SendRawAsync(notJson);
+        await SendRawAsync(badShape);
+
+        var letters = host.Services.GetRequiredService<DeadLetterStore>();
+        IReadOnlyList<DeadLetter> stored = [];
+        await Eventually.HoldsAsync(async () => (stored = await letters.ListAsync()).Count == 2, "both unreadable messages to be dead-lettered",
+            TimeSpan.FromSeconds(30), () => Task.FromResult($"{stored.Count} letters: " + string.Join("; ", stored.Select(l => l.ExceptionMessage))));
+        Assert.All(stored, letter =>
+        {
+            Assert.Equal("commands", letter.Consumer);
+            Assert.Equal(queue, letter.Endpoint);
+            Assert.Equal(DeadLetterState.Dead, letter.State);
+            Assert.False(string.IsNullOrEmpty(letter.ExceptionMessage));
+        });
+        var garbage = Assert.Single(stored, l => l.Payload == notJson);
+        Assert.Equal(FaultedMessageFilter.UnknownType, garbage.MessageType);
+        var misshapen = Assert.Single(stored, l => l.Payload == badShape);
+        Assert.Equal("urn:message:Shop.Orders:ConfirmOrder", misshapen.MessageType);
+
+        // Nothing went to the error queue: MassTransit declares it when it first moves a message there.
+        var error = await QueueDepthAsync(connection, queue + "_error");
+        Assert.True(error is null or 0, $"{error} messages in {queue}_error");
+
+        // Such a letter cannot be replayed by this build: asked to, it goes back to Dead and stays listed.
+        Assert.True(await letters.RequestReplayAsync(garbage.Id));
+        await Eventually.HoldsAsync(async () => (await letters.GetAsync(garbage.Id))?.State == DeadLetterState.Dead,
+            "the unreplayable letter to be Dead again", TimeSpan.FromSeconds(30));
+    }
+
+    static async Task<uint?> QueueDepthAsync(IConnection connection, string queue)
+    {
+        // A passive declare of a missing queue closes the channel: ask on a channel of its own.
+        await using var probe = await connection.CreateChannelAsync();
+        try
+        {
+            return (await probe.QueueDeclarePassiveAsync(queue)).MessageCount;
+        }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException missing) when (missing.ShutdownReason?.ReplyCode == 404)
+        {
+            return null;
+        }
+    }
+}
