@@ -62,7 +62,7 @@ public sealed class CommandFaultTests(DedicatedBrokers brokers)
             Assert.False(string.IsNullOrEmpty(letter.ExceptionMessage));
         });
         var garbage = Assert.Single(stored, l => l.Payload == notJson);
-        Assert.Equal(FaultedMessageFilter.UnknownType, garbage.MessageType);
+        Assert.Equal(DeadLetter.UnknownMessageType, garbage.MessageType);
         var misshapen = Assert.Single(stored, l => l.Payload == badShape);
         Assert.Equal("urn:message:Shop.Orders:ConfirmOrder", misshapen.MessageType);
 

@@ -5,6 +5,7 @@ using Platform.Events;
 using Platform.Persistence;
 using Platform.Messaging;
 using Platform.Runtime.Commands;
+using Platform.Runtime.DeadLetters;
 using Platform.Runtime.Kafka;
 using Platform.Runtime.Messaging;
 using Platform.Testing;
@@ -16,7 +17,7 @@ namespace Platform.Runtime.Tests;
 /// <summary>
 /// The packed form of a stored event's Kafka headers (<c>Transport:Kafka:PackEventHeaders</c>):
 /// the same names and values as the separate headers, read in both forms, and a malformed one
-/// skipped with an error instead of stopping its partition.
+/// dead-lettered instead of stopping its partition.
 /// </summary>
 public sealed class PackedEventHeadersTests
 {
@@ -101,7 +102,7 @@ public sealed class PackedEventHeadersTests
     }
 
     [SkippableFact]
-    public async Task a_record_whose_packed_header_is_malformed_is_skipped_with_an_error_and_its_partition_goes_on()
+    public async Task a_record_whose_packed_header_is_malformed_is_dead_lettered_as_of_an_unknown_type_and_its_partition_goes_on()
     {
         using var cluster = new KafkaMockCluster(brokers: 3);
         cluster.CreateTopic("events.order", partitions: 1, replicationFactor: 3);
@@ -123,8 +124,20 @@ public sealed class PackedEventHeadersTests
         var placed = host.Services.GetRequiredService<NoticeLog>().Placed;
         await Eventually.HoldsAsync(() => Task.FromResult(placed.Contains(order.ToString("D"))), "the placement after the malformed record");
         Assert.DoesNotContain("order-broken", placed);
-        Assert.Contains(log.Errors, line => line.Contains("skips Kafka record events.order[0]@0", StringComparison.Ordinal)
-            && line.Contains("its Platform-Event header is not a JSON object of strings", StringComparison.Ordinal));
+
+        // Its letter (the placement, of another key, may be consumed first): of no type, with the
+        // record's payload and its header as they came.
+        var letters = host.Services.GetRequiredService<DeadLetterStore>();
+        await Eventually.HoldsAsync(() => Task.FromResult(log.Errors.Any(line => line.Contains("cannot read Kafka record events.order[0]@0", StringComparison.Ordinal)
+            && line.Contains("its Platform-Event header is not a JSON object of strings", StringComparison.Ordinal))), "the malformed record's error (logged once its letter is stored)");
+        var letter = Assert.Single(await letters.ListAsync());
+        Assert.Equal(DeadLetter.UnknownMessageType, letter.MessageType);
+        Assert.Equal(typeof(UnreadableRecordException).FullName, letter.ExceptionType);
+        Assert.Contains("events.order[0]@0", letter.ExceptionMessage);
+        Assert.Equal("{}", letter.Payload);
+        var headers = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(letter.Headers)!;
+        Assert.Equal("{\"Platform-Event-Type\":", headers[PackedEventHeaders.Name]);
+        Assert.Null(letter.StreamId);
     }
 
     [SkippableFact]

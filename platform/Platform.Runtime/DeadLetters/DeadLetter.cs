@@ -38,4 +38,12 @@ public enum DeadLetterState
 public sealed record DeadLetter(Guid Id, string Consumer, string Endpoint, string? MessageId, string MessageType,
     string? EventType, string? StreamId, long? StreamVersion, long? GlobalPosition, string Headers, string Payload,
     string ExceptionType, string ExceptionMessage, string ExceptionDetail, int Attempts, DateTimeOffset FailedAt,
-    DeadLetterState State, string? DiscardReason);
+    DeadLetterState State, string? DiscardReason)
+{
+    /// <summary>
+    /// The <see cref="MessageType"/> of a message whose type could not be read at all (a body that is
+    /// not a MassTransit envelope, a Kafka record whose packed headers are malformed). Such a letter is
+    /// there to be seen and discarded: replaying it only makes it Dead again.
+    /// </summary>
+    public const string UnknownMessageType = "unknown";
+}

@@ -23,9 +23,6 @@ namespace Platform.Runtime.DeadLetters;
 sealed class FaultedMessageFilter(DeadLetterStore store, string consumer, string endpoint, ILogger logger, IDeadLetterSink? sink)
     : IFilter<ExceptionReceiveContext>
 {
-    /// <summary>The message type of a letter whose body named none this endpoint knows.</summary>
-    public const string UnknownType = "unknown";
-
     public async Task Send(ExceptionReceiveContext context, IPipe<ExceptionReceiveContext> next)
     {
         if (context.Exception is CommandRejectedException or CommandValidationException)
@@ -83,7 +80,7 @@ sealed class FaultedMessageFilter(DeadLetterStore store, string consumer, string
         var consumed = context.TryGetPayload<ConsumeContext>(out var consume) ? consume : null;
         var attempts = consumed is not null && consumed.TryGetPayload<DeliveryAttempts>(out var counted) ? Math.Max(1, counted.Count) : 1;
         var body = context.Body.GetString();
-        var messageType = consumed?.SupportedMessageTypes.FirstOrDefault() ?? EnvelopeType(body) ?? UnknownType;
+        var messageType = consumed?.SupportedMessageTypes.FirstOrDefault() ?? EnvelopeType(body) ?? DeadLetter.UnknownMessageType;
         headers.TryGetValue(PlatformHeaders.StreamVersion, out var version);
         headers.TryGetValue(PlatformHeaders.GlobalPosition, out var position);
         var exception = context.Exception;

@@ -591,16 +591,26 @@ public sealed class KafkaConsumerService : BackgroundService
         {
             if (headers.Malformed)
             {
-                // Handing it over could not succeed either: kept on the topic, logged, not retried forever.
-                _service._logger.LogError("{Endpoint} skips Kafka record {Topic}[{Partition}]@{Offset}: its {Header} header is not a JSON object of strings",
-                    _endpoint.Queue, record.Topic, record.Partition.Value, record.Offset.Value, PackedEventHeaders.Name);
+                // No type can be read for it, so no endpoint can take it: a poison record for every
+                // group that reads its topic, dead-lettered as of an unknown type (platform dlq shows
+                // it and its headers as they came; replaying it only makes it Dead again).
+                var malformed = new UnreadableRecordException(
+                    $"Kafka record {record.Topic}[{record.Partition.Value}]@{record.Offset.Value} has a {PackedEventHeaders.Name} header that is not a JSON object of strings: no type can be read for it");
+                var letter = await DeadLetterAsync(record, headers, malformed, null, DeadLetter.UnknownMessageType, null, token).ConfigureAwait(false);
+                _service._logger.LogError("{Endpoint} cannot read Kafka record {Topic}[{Partition}]@{Offset}: its {Header} header is not a JSON object of strings; dead letter {DeadLetterId}",
+                    _endpoint.Queue, record.Topic, record.Partition.Value, record.Offset.Value, PackedEventHeaders.Name, letter.Id);
                 return;
             }
             if (read is not { } decoded)
                 return;
-            if (decoded.Error is not null)
+            if (decoded.Error is { } error)
             {
-                await DeadLetterAsync(record, headers, decoded, decoded.Error, token).ConfigureAwait(false);
+                var unreadable = new UnreadableRecordException(
+                    $"Kafka record {record.Topic}[{record.Partition.Value}]@{record.Offset.Value} is not a {decoded.Type.Name} this endpoint can read: {error.Message}", error);
+                var letter = await DeadLetterAsync(record, headers, unreadable, decoded.Ids.MessageId, decoded.Type.AssemblyQualifiedName!, decoded.EventType, token)
+                    .ConfigureAwait(false);
+                _service._logger.LogError(error, "{Endpoint} cannot read Kafka record {Topic}[{Partition}]@{Offset} as {Type}; dead letter {DeadLetterId}",
+                    _endpoint.Queue, record.Topic, record.Partition.Value, record.Offset.Value, decoded.Type.Name, letter.Id);
                 return;
             }
             // The trace goes on from the record's producer (the relay's publish, or a consumer's),
@@ -662,16 +672,15 @@ public sealed class KafkaConsumerService : BackgroundService
         // can read it either. It is dead-lettered as one its consumer failed on is (the table, the
         // dead-letter topic, platform dlq), with the payload as it came, and the partition and the
         // record's key go on; it stays on its topic too. Retried until the letter is stored.
-        async Task DeadLetterAsync(ConsumeResult<string, byte[]> record, RecordHeaders headers, Decoded decoded, Exception error, CancellationToken token)
+        async Task<DeadLetter> DeadLetterAsync(ConsumeResult<string, byte[]> record, RecordHeaders headers, UnreadableRecordException unreadable,
+            Guid? messageId, string messageType, string? eventType, CancellationToken token)
         {
-            var unreadable = new UnreadableRecordException(
-                $"Kafka record {record.Topic}[{record.Partition.Value}]@{record.Offset.Value} is not a {decoded.Type.Name} this endpoint can read: {error.Message}", error);
             var all = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var (name, value) in headers.All)
                 all[name] = value;
-            var isEvent = decoded.EventType is not null;
-            var letter = new DeadLetter(Guid.CreateVersion7(), _endpoint.Queue, _endpoint.Queue, decoded.Ids.MessageId?.ToString("D"),
-                decoded.Type.AssemblyQualifiedName!, decoded.EventType, isEvent ? headers.Get(PlatformHeaders.StreamId) : null,
+            var isEvent = eventType is not null;
+            var letter = new DeadLetter(Guid.CreateVersion7(), _endpoint.Queue, _endpoint.Queue, messageId?.ToString("D"),
+                messageType, eventType, isEvent ? headers.Get(PlatformHeaders.StreamId) : null,
                 isEvent ? DeadLetterFilter.ParseLong(headers.Get(PlatformHeaders.StreamVersion)) : null,
                 isEvent ? DeadLetterFilter.ParseLong(headers.Get(PlatformHeaders.GlobalPosition)) : null,
                 JsonSerializer.Serialize(all, DeadLetterFilter.Json), Encoding.UTF8.GetString(record.Message.Value ?? []),
@@ -681,7 +690,7 @@ public sealed class KafkaConsumerService : BackgroundService
                 try
                 {
                     await DeadLetterFilter.WriteAsync(_service._deadLetters, _service._deadLetterSink, _service._logger, letter).ConfigureAwait(false);
-                    break;
+                    return letter;
                 }
                 catch (Exception exception) when (!token.IsCancellationRequested)
                 {
@@ -690,8 +699,6 @@ public sealed class KafkaConsumerService : BackgroundService
                     await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5_000, 100 * attempt)), token).ConfigureAwait(false);
                 }
             }
-            _service._logger.LogError(error, "{Endpoint} cannot read Kafka record {Topic}[{Partition}]@{Offset} as {Type}; dead letter {DeadLetterId}",
-                _endpoint.Queue, record.Topic, record.Partition.Value, record.Offset.Value, decoded.Type.Name, letter.Id);
         }
 
         // A command or message (by its message type header, to one of the types this endpoint
@@ -835,10 +842,12 @@ public sealed class KafkaConsumerService : BackgroundService
             {
                 if (headers[i].GetValueBytes() is not { } value)
                     continue;
-                if (packed >= 0 && string.Equals(headers[i].Key, PackedEventHeaders.Name, StringComparison.Ordinal))
-                    malformed |= !PackedEventHeaders.TryUnpack(value, all);
-                else
-                    all.Add(new KeyValuePair<string, string>(headers[i].Key, Encoding.UTF8.GetString(value)));
+                if (packed >= 0 && string.Equals(headers[i].Key, PackedEventHeaders.Name, StringComparison.Ordinal)
+                    && PackedEventHeaders.TryUnpack(value, all))
+                    continue;
+                // Kept as it came when it is not a packed header, or a malformed one (for its dead letter).
+                malformed |= packed >= 0 && string.Equals(headers[i].Key, PackedEventHeaders.Name, StringComparison.Ordinal);
+                all.Add(new KeyValuePair<string, string>(headers[i].Key, Encoding.UTF8.GetString(value)));
             }
             return new RecordHeaders(all, malformed);
         }
