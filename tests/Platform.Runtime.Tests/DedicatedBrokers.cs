@@ -66,7 +66,7 @@ public sealed class DedicatedBrokers : IAsyncLifetime
 // starved the pool for minutes (161 of 200 orders after 314 s in a CI-like run, and another class's
 // PostgreSQL connection timing out in the same minute). The cause, found later in a stack dump, was
 // MassTransit's request client blocking a thread per request until the bus's endpoint consumed
-// (see BusEndpointStart in the runtime); running them alone keeps what is left of such contention
+// (the runtime now sets the bus's AutoStart); running them alone keeps what is left of such contention
 // away from the other classes' bounds, at the cost of about a minute of the run.
 [CollectionDefinition(DedicatedBrokers.Collection, DisableParallelization = true)]
 public sealed class DedicatedBrokerCollection : ICollectionFixture<DedicatedBrokers>;

@@ -86,7 +86,7 @@ public sealed class TwoInstanceTests(DedicatedBrokers brokers, ITestOutputHelper
         {
             // A bound for a hang, not a speed requirement: alone this takes 2-30 s, but twice in full
             // runs (SQLite, RabbitMQ) it was still placing at 120 s: the requests' threads blocked
-            // until the bus's endpoint consumed, which the runtime now starts with itself (BusEndpointStart).
+            // until the bus's endpoint consumed, which the runtime's bus now starts with itself (AutoStart).
             await placing.WaitAsync(TimeSpan.FromSeconds(300));
         }
         catch (TimeoutException timeout)

@@ -87,6 +87,11 @@ public static class PlatformServiceCollectionExtensions
                 bus.UsingRabbitMq((context, rabbit) =>
                 {
                     rabbit.Host(new Uri(options.Transport.RabbitMqUri!));
+                    // The bus's own endpoint (where responses to its requests arrive) consumes from
+                    // the start. Otherwise MassTransit starts it at the first request, and every request
+                    // connecting meanwhile blocks a thread-pool thread until it has: 20 requests right
+                    // after start held 30 threads and nothing moved for 11 s (docs/runtime.md).
+                    rabbit.AutoStart = true;
                     // MassTransit publishes to one exchange per message type; without the prefix,
                     // two runtimes with different prefixes on one broker consume each other's events.
                     rabbit.MessageTopology.SetEntityNameFormatter(
@@ -124,7 +129,6 @@ public static class PlatformServiceCollectionExtensions
             }
         });
         services.AddOptions<MassTransitHostOptions>().Configure(host => host.WaitUntilStarted = true);
-        services.AddHostedService<BusEndpointStart>(); // after the bus's start, before anything sends requests
         // Records the consumers' starts after the bus (its queues exist) and before the Kafka
         // consumers and the relay; it reads the relay's checkpoint before any service starts.
         services.AddHostedService<InboxStarts>();
