@@ -12,14 +12,14 @@ namespace Platform.Runtime.Tests;
 /// <summary>
 /// What faults past the dead-letter filter on RabbitMQ: a rejected command is an answer and leaves
 /// nothing behind; a message the endpoint cannot read becomes a dead letter with its body as it
-/// came; neither goes to MassTransit's <c>_error</c> queue. On a broker node of the test's own, since
+/// came; neither goes to MassTransit's <c>_error</c> queue, unless the letter cannot be stored. On a broker node of the test's own, since
 /// the queues must be durable to be looked into from another connection.
 /// </summary>
 [Collection(DedicatedBrokers.Collection)]
 public sealed class CommandFaultTests(DedicatedBrokers brokers)
 {
     [SkippableFact]
-    public async Task a_rejected_command_faults_to_its_caller_and_an_unreadable_one_is_dead_lettered_as_it_came_neither_kept_in_the_error_queue()
+    public async Task a_rejected_command_leaves_nothing_behind_and_an_unreadable_one_is_dead_lettered_as_it_came_or_moved_to_the_error_queue_if_that_fails()
     {
         var broker = await brokers.GetAsync(Transport.RabbitMq);
         await using var database = await TestDatabase.CreateAsync(Store.Sqlite, "runtime");
@@ -74,6 +74,15 @@ public sealed class CommandFaultTests(DedicatedBrokers brokers)
         Assert.True(await letters.RequestReplayAsync(garbage.Id));
         await Eventually.HoldsAsync(async () => (await letters.GetAsync(garbage.Id))?.State == DeadLetterState.Dead,
             "the unreplayable letter to be Dead again", TimeSpan.FromSeconds(30));
+
+        // When its letter cannot be stored, an unreadable message goes to the error queue: never lost.
+        await Orders.ExecuteAsync(host.EventStore, "DROP TABLE message_dead_letters");
+        const string lost = "{ neither json nor stored";
+        await SendRawAsync(lost);
+        await Eventually.HoldsAsync(async () => await QueueDepthAsync(connection, queue + "_error") == 1, "the message to reach the error queue",
+            TimeSpan.FromSeconds(30));
+        var moved = await channel.BasicGetAsync(queue + "_error", autoAck: true);
+        Assert.Equal(lost, Encoding.UTF8.GetString(moved!.Body.Span));
     }
 
     static async Task<uint?> QueueDepthAsync(IConnection connection, string queue)
