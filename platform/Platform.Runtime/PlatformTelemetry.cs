@@ -25,6 +25,9 @@ public static class PlatformTelemetry
     internal static readonly Counter<long> CommandsHandled = Meter.CreateCounter<long>(
         "platform.commands.handled", "{command}", "Commands that appended their events.");
 
+    internal static readonly Counter<long> CommandsRefused = Meter.CreateCounter<long>(
+        "platform.commands.refused", "{command}", "Commands refused: rejected by their aggregate's rules or invalid, by command and reason.");
+
     internal static readonly Counter<long> ConcurrencyRetries = Meter.CreateCounter<long>(
         "platform.commands.concurrency_retries", "{retry}", "Commands run again after another writer saved the aggregate first.");
 

@@ -149,6 +149,45 @@ public sealed class TelemetryTests
     }
 
     [SkippableFact]
+    public async Task a_refused_command_is_counted_by_command_and_reason_and_still_thrown_to_its_caller()
+    {
+        await using var host = await RuntimeHost.StartAsync(Store.Sqlite, Transport.InMemory);
+        var counted = new System.Collections.Concurrent.ConcurrentDictionary<(string?, string?), long>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == PlatformTelemetry.Name && instrument.Name == "platform.commands.refused")
+                l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            string? command = null, reason = null;
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "command")
+                    command = tag.Value as string;
+                else if (tag.Key == "reason")
+                    reason = tag.Value as string;
+            }
+            counted.AddOrUpdate((command, reason), value, (_, total) => total + value);
+        });
+        listener.Start();
+
+        var dispatcher = host.Services.GetRequiredService<ICommandDispatcher>();
+        var id = Guid.NewGuid();
+        await dispatcher.DispatchAsync(Orders.Place(id, 1));
+        await dispatcher.DispatchAsync(new ConfirmOrder(id));
+        await Assert.ThrowsAsync<Platform.Commands.CommandRejectedException>(() => dispatcher.DispatchAsync(new ConfirmOrder(id)));
+        await Assert.ThrowsAsync<Platform.Commands.CommandRejectedException>(() => dispatcher.DispatchAsync(new ConfirmOrder(id)));
+        await Assert.ThrowsAsync<Platform.Commands.CommandValidationException>(() => dispatcher.DispatchAsync(Orders.Place(Guid.NewGuid(), 2) with { Items = [] }));
+
+        // At least: the meter is the process's, and other test classes run beside this one.
+        Assert.True(counted.GetValueOrDefault(("ConfirmOrder", "rejected")) >= 2, string.Join(", ", counted));
+        Assert.True(counted.GetValueOrDefault(("PlaceOrder", "invalid")) >= 1, string.Join(", ", counted));
+        Assert.All(counted.Keys, key => Assert.Contains(key.Item2, new[] { "rejected", "invalid" }));
+    }
+
+    [SkippableFact]
     public async Task what_a_consumer_logs_carries_the_events_correlation_causation_and_message_ids_and_its_endpoint()
     {
         var logs = new ScopeCapturingLoggerProvider();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using Platform.Commands;
 using Platform.Events;
 using Platform.Persistence;
 using Platform.Runtime.Configuration;
@@ -56,6 +57,17 @@ public sealed class CommandDispatcher : ICommandDispatcher
                 var version = await aggregate.ExecuteOnceAsync(_store, streamId, command, metadata, cancellationToken).ConfigureAwait(false);
                 PlatformTelemetry.CommandsHandled.Add(1);
                 return new CommandAccepted(commandId, streamId, version, attempt);
+            }
+            catch (Exception refused) when (refused is CommandRejectedException or CommandValidationException)
+            {
+                // Answers, not failures: the caller gets the exception (from the bus, as a fault),
+                // and nothing else keeps them, so they are counted and logged here.
+                var reason = refused is CommandRejectedException ? "rejected" : "invalid";
+                PlatformTelemetry.CommandsRefused.Add(1, new KeyValuePair<string, object?>("command", command.GetType().Name),
+                    new KeyValuePair<string, object?>("reason", reason));
+                _logger.LogInformation("{Command} on {AggregateType} {StreamId} {Reason}: {Message}",
+                    command.GetType().Name, aggregate.AggregateType, streamId, reason, refused.Message);
+                throw;
             }
             catch (ConcurrencyException conflict) when (attempt <= _maxRetries)
             {
