@@ -49,7 +49,8 @@ sealed class AttemptCountingFilter : IFilter<ConsumeContext>
 /// The outermost filter of a consumer endpoint: when the retries inside it are exhausted, it writes
 /// the message with its exception to <c>message_dead_letters</c> and acknowledges it, so the message
 /// neither goes to MassTransit's <c>_error</c> queue nor blocks the endpoint. Rejected and invalid
-/// commands are answers, not failures: they fault to the caller as before.
+/// commands are answers, not failures: they fault to the caller, and <see cref="FaultedMessageFilter"/>
+/// drops them after that, as it stores what could not be read as a message.
 /// </summary>
 sealed class DeadLetterFilter : IFilter<ConsumeContext>
 {
@@ -98,7 +99,7 @@ sealed class DeadLetterFilter : IFilter<ConsumeContext>
                 PlatformTelemetry.MessagesRetried.Add(attempts.Count - 1, _endpointTag);
             var message = _readers.Select(read => read(context)).FirstOrDefault(m => m is not null);
             if (message is null)
-                throw; // not a message this endpoint understands: let MassTransit fault it as usual
+                throw; // not readable as a message of this endpoint: the error pipe's FaultedMessageFilter keeps its body
             await RecordAsync(context, message.Value, exception, Math.Max(1, attempts.Count)).ConfigureAwait(false);
         }
     }
