@@ -46,7 +46,7 @@ sealed class FaultedMessageFilter(DeadLetterStore store, string consumer, string
             await next.Send(context).ConfigureAwait(false);
             return;
         }
-        logger.LogError(context.Exception, "{Endpoint} could not read message {MessageId} ({MessageType}); dead letter {DeadLetterId} keeps it as it came",
+        logger.LogError(context.Exception, "{Endpoint}: message {MessageId} ({MessageType}) faulted where the consumer's retries could not take it; dead letter {DeadLetterId} keeps it as it came",
             endpoint, letter.MessageId, letter.MessageType, letter.Id);
     }
 
