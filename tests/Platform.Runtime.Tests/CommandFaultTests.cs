@@ -10,7 +10,7 @@ using Xunit;
 namespace Platform.Runtime.Tests;
 
 /// <summary>
-/// What faults past the dead-letter filter on RabbitMQ: a rejected command is an answer and leaves
+/// What faults past the dead-letter filter on RabbitMQ, and what no consumer takes: a rejected command is an answer and leaves
 /// nothing behind; a message the endpoint cannot read becomes a dead letter with its body as it
 /// came; neither goes to MassTransit's <c>_error</c> queue, unless the letter cannot be stored. On a broker node of the test's own, since
 /// the queues must be durable to be looked into from another connection.
@@ -46,7 +46,8 @@ public sealed class CommandFaultTests(DedicatedBrokers brokers)
         async Task SendRawAsync(string body) => await channel.BasicPublishAsync("", queue, mandatory: true,
             new BasicProperties { ContentType = "application/vnd.masstransit+json", Persistent = true }, Encoding.UTF8.GetBytes(body));
         const string notJson = "{ this is not json";
-        var badShape = "{\"messageId\":\"" + Guid.NewGuid() + "\",\"messageType\":[\"urn:message:Shop.Orders:ConfirmOrder\"],\"message\":{\"orderId\":42}}";
+        var badShapeId = Guid.NewGuid();
+        var badShape = "{\"messageId\":\"" + badShapeId + "\",\"messageType\":[\"urn:message:Shop.Orders:ConfirmOrder\"],\"message\":{\"orderId\":42}}";
         await SendRawAsync(notJson);
         await SendRawAsync(badShape);
 
@@ -64,7 +65,7 @@ public sealed class CommandFaultTests(DedicatedBrokers brokers)
         var garbage = Assert.Single(stored, l => l.Payload == notJson);
         Assert.Equal(DeadLetter.UnknownMessageType, garbage.MessageType);
         var misshapen = Assert.Single(stored, l => l.Payload == badShape);
-        Assert.Equal("urn:message:Shop.Orders:ConfirmOrder", misshapen.MessageType);
+        Assert.Equal(("urn:message:Shop.Orders:ConfirmOrder", badShapeId.ToString("D")), (misshapen.MessageType, misshapen.MessageId));
 
         // Nothing went to the error queue: MassTransit declares it when it first moves a message there.
         var error = await QueueDepthAsync(connection, queue + "_error");
@@ -83,6 +84,53 @@ public sealed class CommandFaultTests(DedicatedBrokers brokers)
             TimeSpan.FromSeconds(30));
         var moved = await channel.BasicGetAsync(queue + "_error", autoAck: true);
         Assert.Equal(lost, Encoding.UTF8.GetString(moved!.Body.Span));
+    }
+
+    [SkippableFact]
+    public async Task a_message_no_consumer_of_its_endpoint_takes_is_dead_lettered_as_sent_and_replayed_by_its_type_urn()
+    {
+        var broker = await brokers.GetAsync(Transport.RabbitMq);
+        await using var database = await TestDatabase.CreateAsync(Store.Sqlite, "runtime");
+        var prefix = "skip-" + Guid.NewGuid().ToString("N")[..12];
+        await using var host = await RuntimeHost.StartOnAsync(database, Transport.RabbitMq, broker.Address,
+            services: services => services.AddSingleton<ObservationSink>(),
+            configure: cfg =>
+            {
+                cfg.Transport.QueuePrefix = prefix;
+                cfg.Transport.AutoDeleteQueues = false;
+                cfg.AddEventConsumer<OrderEventRecorder>(); // an endpoint of this runtime takes OrderPlaced
+            });
+        var queue = host.Options.CommandQueueName;
+
+        // An event sent to the command queue, as a client of a newer contract might send a new command:
+        // no consumer there takes its type.
+        var factory = new ConnectionFactory { Uri = broker.Address };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        var messageId = Guid.NewGuid();
+        const string message = "{\"customerId\":\"c-1\",\"items\":[{\"productId\":\"p-1\",\"quantity\":1,\"price\":\"9.5\"}],\"totalAmount\":\"9.5\",\"shippingAddress\":\"1 Main Street\",\"currency\":\"EUR\",\"shippingMethod\":\"STANDARD\"}";
+        await channel.BasicPublishAsync("", queue, mandatory: true,
+            new BasicProperties { ContentType = "application/vnd.masstransit+json", Persistent = true },
+            Encoding.UTF8.GetBytes("{\"messageId\":\"" + messageId + "\",\"messageType\":[\"urn:message:Shop.Orders:OrderPlaced\"],\"message\":" + message + "}"));
+
+        var letters = host.Services.GetRequiredService<DeadLetterStore>();
+        IReadOnlyList<DeadLetter> stored = [];
+        await Eventually.HoldsAsync(async () => (stored = await letters.ListAsync()).Count == 1, "the unconsumed message's dead letter", TimeSpan.FromSeconds(30));
+        var letter = stored[0];
+        Assert.Equal((queue, "commands", messageId.ToString("D"), "urn:message:Shop.Orders:OrderPlaced", typeof(UnconsumedMessageException).FullName, 0),
+            (letter.Endpoint, letter.Consumer, letter.MessageId, letter.MessageType, letter.ExceptionType, letter.Attempts));
+        Assert.Equal(System.Text.Json.JsonDocument.Parse(message).RootElement.GetRawText(), letter.Payload);
+        var skipped = await QueueDepthAsync(connection, queue + "_skipped");
+        Assert.True(skipped is null or 0, $"{skipped} messages in {queue}_skipped");
+
+        // Replayed, it is found by its URN and sent as an OrderPlaced: to the same queue here, whose
+        // consumers still do not take it, so it comes back as a new letter with the same message id.
+        Assert.True(await letters.RequestReplayAsync(letter.Id));
+        await Eventually.HoldsAsync(async () => (stored = await letters.ListAsync()).Count == 1 && stored[0].Id != letter.Id,
+            "the replayed message's new letter", TimeSpan.FromSeconds(30), () => Task.FromResult(string.Join("; ", stored.Select(l => $"{l.Id} {l.State}"))));
+        Assert.Equal((messageId.ToString("D"), "urn:message:Shop.Orders:OrderPlaced"), (stored[0].MessageId, stored[0].MessageType));
+        using var replayed = System.Text.Json.JsonDocument.Parse(stored[0].Payload);
+        Assert.Equal("STANDARD", replayed.RootElement.GetProperty("shippingMethod").GetString());
     }
 
     static async Task<uint?> QueueDepthAsync(IConnection connection, string queue)

@@ -12,6 +12,7 @@ static class DeadLetterRegistration
     {
         options.Retries.Validate();
         services.TryAddSingleton(new DeadLetterStore(options.Store.Provider, options.Store.ConnectionString));
+        services.TryAddSingleton<EndpointMessageTypes>();
         services.AddHostedService<DeadLetterReplayService>();
         return services;
     }

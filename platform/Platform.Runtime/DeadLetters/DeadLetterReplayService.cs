@@ -16,7 +16,7 @@ namespace Platform.Runtime.DeadLetters;
 /// JSON, as an unreadable Kafka record's may be) is Dead again, with an error logged: asking again
 /// cannot help, and it must not hold up the letters after it.
 /// </summary>
-sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOptions options, ILogger<DeadLetterReplayService> logger)
+sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOptions options, EndpointMessageTypes consumed, ILogger<DeadLetterReplayService> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -91,10 +91,13 @@ sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOp
         logger.LogInformation("Replayed dead letter {DeadLetterId} ({MessageType}) to {Endpoint}", letter.Id, type.Name, letter.Endpoint);
     }
 
-    // A letter of a message that could not be read names a MassTransit URN or "unknown", which
-    // GetType may refuse with an exception instead of a null.
-    static Type? LoadType(string name)
+    // A letter of a message that was not consumed, or could not be read, names a MassTransit URN
+    // (found if an endpoint of this build consumes that type) or "unknown", which GetType may refuse
+    // with an exception instead of a null.
+    Type? LoadType(string name)
     {
+        if (name.StartsWith(MessageUrn.Prefix, StringComparison.Ordinal))
+            return consumed.Find(name);
         try
         {
             return Type.GetType(name, throwOnError: false);

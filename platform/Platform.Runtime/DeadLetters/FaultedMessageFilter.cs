@@ -52,25 +52,6 @@ sealed class FaultedMessageFilter(DeadLetterStore store, string consumer, string
 
     public void Probe(ProbeContext context) => context.CreateFilterScope("platform-faulted-messages");
 
-    // The first type a MassTransit JSON envelope names, when its message could not be read.
-    static string? EnvelopeType(string body)
-    {
-        try
-        {
-            using var envelope = JsonDocument.Parse(body);
-            return envelope.RootElement.ValueKind == JsonValueKind.Object
-                   && envelope.RootElement.TryGetProperty("messageType", out var types)
-                   && types.ValueKind == JsonValueKind.Array && types.GetArrayLength() > 0
-                   && types[0].ValueKind == JsonValueKind.String
-                ? types[0].GetString()
-                : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
-
     DeadLetter Letter(ExceptionReceiveContext context)
     {
         var headers = context.TransportHeaders.GetAll()
@@ -80,11 +61,12 @@ sealed class FaultedMessageFilter(DeadLetterStore store, string consumer, string
         var consumed = context.TryGetPayload<ConsumeContext>(out var consume) ? consume : null;
         var attempts = consumed is not null && consumed.TryGetPayload<DeliveryAttempts>(out var counted) ? Math.Max(1, counted.Count) : 1;
         var body = context.Body.GetString();
-        var messageType = consumed?.SupportedMessageTypes.FirstOrDefault() ?? EnvelopeType(body) ?? DeadLetter.UnknownMessageType;
+        var envelope = MassTransitEnvelope.Read(body);
+        var messageType = consumed?.SupportedMessageTypes.FirstOrDefault() ?? envelope.Types.FirstOrDefault() ?? DeadLetter.UnknownMessageType;
         headers.TryGetValue(PlatformHeaders.StreamVersion, out var version);
         headers.TryGetValue(PlatformHeaders.GlobalPosition, out var position);
         var exception = context.Exception;
-        return new DeadLetter(Guid.CreateVersion7(), consumer, endpoint, context.GetMessageId()?.ToString("D"), messageType,
+        return new DeadLetter(Guid.CreateVersion7(), consumer, endpoint, context.GetMessageId()?.ToString("D") ?? envelope.MessageId, messageType,
             headers.GetValueOrDefault(PlatformHeaders.EventType), headers.GetValueOrDefault(PlatformHeaders.StreamId),
             DeadLetterFilter.ParseLong(version), DeadLetterFilter.ParseLong(position),
             JsonSerializer.Serialize(headers, DeadLetterFilter.Json), body,

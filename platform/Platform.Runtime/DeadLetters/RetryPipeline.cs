@@ -26,8 +26,11 @@ static class RetryPipeline
         var store = context.GetRequiredService<DeadLetterStore>();
         var logger = context.GetRequiredService<ILoggerFactory>().CreateLogger("Platform.Runtime.DeadLetters");
         var sink = context.GetService<IDeadLetterSink>();
-        endpoint.AddPrePipeSpecification(new FilterSpecification(new DeadLetterFilter(store, consumer, endpointName, messageTypes, logger, sink)));
-        // What faults past that filter (on Kafka the consumer service deals with it itself, and the
+        var consumed = messageTypes.ToList();
+        context.GetRequiredService<EndpointMessageTypes>().Add(consumed);
+        endpoint.AddPrePipeSpecification(new FilterSpecification(new DeadLetterFilter(store, consumer, endpointName, consumed, logger, sink)));
+        // What faults past that filter, and what no consumer of the endpoint takes, become dead
+        // letters too (not on Kafka: the consumer service deals with such records itself, and the
         // endpoint's pipeline runs on a mediator, whose caller must see the fault).
         if (options.Transport.Kind != TransportKind.Kafka)
         {
@@ -36,6 +39,11 @@ static class RetryPipeline
                 error.UseFilter(new GenerateFaultFilter());
                 error.UseFilter(new FaultedMessageFilter(store, consumer, endpointName, logger, sink));
                 error.UseFilter(new ErrorTransportFilter());
+            });
+            endpoint.ConfigureDeadLetter(skipped =>
+            {
+                skipped.UseFilter(new SkippedMessageFilter(store, consumer, endpointName, logger, sink));
+                skipped.UseFilter(new DeadLetterTransportFilter());
             });
         }
         var intervals = options.Retries.Intervals();
