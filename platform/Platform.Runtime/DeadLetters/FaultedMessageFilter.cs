@@ -1,8 +1,6 @@
-using System.Text.Json;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Platform.Commands;
-using Platform.Messaging;
 
 namespace Platform.Runtime.DeadLetters;
 
@@ -33,16 +31,18 @@ sealed class FaultedMessageFilter(DeadLetterStore store, string consumer, string
             await next.Send(context).ConfigureAwait(false);
             return;
         }
-        DeadLetter letter;
-        try
+        var letter = await ReceivedLetters.TryStoreAsync(store, sink, logger, endpoint, context, "error", () =>
         {
-            letter = Letter(context);
-            await DeadLetterFilter.WriteAsync(store, sink, logger, letter).ConfigureAwait(false);
-        }
-        catch (Exception failure)
+            // A message MassTransit could read as an envelope names its types, and counted its attempts.
+            var consumed = context.TryGetPayload<ConsumeContext>(out var consume) ? consume : null;
+            var attempts = consumed is not null && consumed.TryGetPayload<DeliveryAttempts>(out var counted) ? Math.Max(1, counted.Count) : 1;
+            var body = context.Body.GetString();
+            var envelope = ReceivedLetters.ReadEnvelope(body);
+            var messageType = consumed?.SupportedMessageTypes.FirstOrDefault() ?? envelope.Types.FirstOrDefault() ?? DeadLetter.UnknownMessageType;
+            return ReceivedLetters.Create(context, consumer, endpoint, envelope.MessageId, messageType, body, context.Exception, attempts);
+        }).ConfigureAwait(false);
+        if (letter is null)
         {
-            logger.LogError(failure, "{Endpoint} could not store message {MessageId}, which faulted ({Fault}), as a dead letter; MassTransit moves it to the endpoint's error queue",
-                endpoint, context.GetMessageId()?.ToString("D"), context.Exception.Message);
             await next.Send(context).ConfigureAwait(false);
             return;
         }
@@ -51,26 +51,4 @@ sealed class FaultedMessageFilter(DeadLetterStore store, string consumer, string
     }
 
     public void Probe(ProbeContext context) => context.CreateFilterScope("platform-faulted-messages");
-
-    DeadLetter Letter(ExceptionReceiveContext context)
-    {
-        var headers = context.TransportHeaders.GetAll()
-            .Where(h => h.Value is string)
-            .ToDictionary(h => h.Key, h => (string)h.Value, StringComparer.Ordinal);
-        // A message MassTransit could read as an envelope names its types, and counted its attempts.
-        var consumed = context.TryGetPayload<ConsumeContext>(out var consume) ? consume : null;
-        var attempts = consumed is not null && consumed.TryGetPayload<DeliveryAttempts>(out var counted) ? Math.Max(1, counted.Count) : 1;
-        var body = context.Body.GetString();
-        var envelope = MassTransitEnvelope.Read(body);
-        var messageType = consumed?.SupportedMessageTypes.FirstOrDefault() ?? envelope.Types.FirstOrDefault() ?? DeadLetter.UnknownMessageType;
-        headers.TryGetValue(PlatformHeaders.StreamVersion, out var version);
-        headers.TryGetValue(PlatformHeaders.GlobalPosition, out var position);
-        var exception = context.Exception;
-        return new DeadLetter(Guid.CreateVersion7(), consumer, endpoint, context.GetMessageId()?.ToString("D") ?? envelope.MessageId, messageType,
-            headers.GetValueOrDefault(PlatformHeaders.EventType), headers.GetValueOrDefault(PlatformHeaders.StreamId),
-            DeadLetterFilter.ParseLong(version), DeadLetterFilter.ParseLong(position),
-            JsonSerializer.Serialize(headers, DeadLetterFilter.Json), body,
-            exception.GetType().FullName!, exception.Message, exception.ToString(), attempts, DateTimeOffset.UtcNow,
-            DeadLetterState.Dead, null);
-    }
 }

@@ -19,16 +19,17 @@ sealed class SkippedMessageFilter(DeadLetterStore store, string consumer, string
 {
     public async Task Send(ReceiveContext context, IPipe<ReceiveContext> next)
     {
-        DeadLetter letter;
-        try
+        var letter = await ReceivedLetters.TryStoreAsync(store, sink, logger, endpoint, context, "skipped", () =>
         {
-            letter = Letter(context);
-            await DeadLetterFilter.WriteAsync(store, sink, logger, letter).ConfigureAwait(false);
-        }
-        catch (Exception failure)
+            var body = context.Body.GetString();
+            var (types, message, messageId) = ReceivedLetters.ReadEnvelope(body);
+            var unconsumed = new UnconsumedMessageException(
+                $"No consumer on {endpoint} takes {(types.Count == 0 ? "this message" : string.Join(", ", types))}: this build does not handle its type");
+            return ReceivedLetters.Create(context, consumer, endpoint, messageId, types.FirstOrDefault() ?? DeadLetter.UnknownMessageType,
+                message ?? body, unconsumed, attempts: 0);
+        }).ConfigureAwait(false);
+        if (letter is null)
         {
-            logger.LogError(failure, "{Endpoint} could not store message {MessageId}, which no consumer takes, as a dead letter; MassTransit moves it to the endpoint's skipped queue",
-                endpoint, context.GetMessageId()?.ToString("D"));
             await next.Send(context).ConfigureAwait(false);
             return;
         }
@@ -37,33 +38,54 @@ sealed class SkippedMessageFilter(DeadLetterStore store, string consumer, string
     }
 
     public void Probe(ProbeContext context) => context.CreateFilterScope("platform-skipped-messages");
+}
 
-    DeadLetter Letter(ReceiveContext context)
+/// <summary>The dead letters of messages as received, for the endpoints' error and skipped pipes.</summary>
+static class ReceivedLetters
+{
+    /// <summary>
+    /// Stores the letter <paramref name="letter"/> makes; null, with the reason logged, when it
+    /// cannot, and the caller passes the message on to MassTransit's <paramref name="queue"/> queue.
+    /// </summary>
+    public static async Task<DeadLetter?> TryStoreAsync(DeadLetterStore store, IDeadLetterSink? sink, ILogger logger, string endpoint,
+        ReceiveContext context, string queue, Func<DeadLetter> letter)
+    {
+        try
+        {
+            var made = letter();
+            await DeadLetterFilter.WriteAsync(store, sink, logger, made).ConfigureAwait(false);
+            return made;
+        }
+        catch (Exception failure)
+        {
+            logger.LogError(failure, "{Endpoint} could not store message {MessageId} as a dead letter; MassTransit moves it to the endpoint's {Queue} queue",
+                endpoint, context.GetMessageId()?.ToString("D"), queue);
+            return null;
+        }
+    }
+
+    /// <summary>A letter with the message's transport headers (and the stream they name, for an event).</summary>
+    public static DeadLetter Create(ReceiveContext context, string consumer, string endpoint, string? envelopeMessageId, string messageType,
+        string payload, Exception exception, int attempts)
     {
         var headers = context.TransportHeaders.GetAll()
             .Where(h => h.Value is string)
             .ToDictionary(h => h.Key, h => (string)h.Value, StringComparer.Ordinal);
-        var body = context.Body.GetString();
-        var (types, message, messageId) = MassTransitEnvelope.Read(body);
-        var unconsumed = new UnconsumedMessageException(
-            $"No consumer on {endpoint} takes {(types.Count == 0 ? "this message" : string.Join(", ", types))}: this build does not handle its type");
         headers.TryGetValue(PlatformHeaders.StreamVersion, out var version);
         headers.TryGetValue(PlatformHeaders.GlobalPosition, out var position);
-        return new DeadLetter(Guid.CreateVersion7(), consumer, endpoint, context.GetMessageId()?.ToString("D") ?? messageId,
-            types.FirstOrDefault() ?? DeadLetter.UnknownMessageType,
+        return new DeadLetter(Guid.CreateVersion7(), consumer, endpoint, context.GetMessageId()?.ToString("D") ?? envelopeMessageId, messageType,
             headers.GetValueOrDefault(PlatformHeaders.EventType), headers.GetValueOrDefault(PlatformHeaders.StreamId),
             DeadLetterFilter.ParseLong(version), DeadLetterFilter.ParseLong(position),
-            JsonSerializer.Serialize(headers, DeadLetterFilter.Json), message ?? body,
-            unconsumed.GetType().FullName!, unconsumed.Message, unconsumed.ToString(), 0, DateTimeOffset.UtcNow,
+            JsonSerializer.Serialize(headers, DeadLetterFilter.Json), payload,
+            exception.GetType().FullName!, exception.Message, exception.ToString(), attempts, DateTimeOffset.UtcNow,
             DeadLetterState.Dead, null);
     }
-}
 
-/// <summary>What a dead letter keeps of a MassTransit JSON envelope whose message was not consumed or not read.</summary>
-static class MassTransitEnvelope
-{
-    /// <summary>Its message types, its message as JSON (what a replay sends again) and its message id; empty for a body that is not one.</summary>
-    public static (IReadOnlyList<string> Types, string? Message, string? MessageId) Read(string body)
+    /// <summary>
+    /// A MassTransit JSON envelope's message types, its message as JSON (what a replay sends again)
+    /// and its message id; empty for a body that is not one.
+    /// </summary>
+    public static (IReadOnlyList<string> Types, string? Message, string? MessageId) ReadEnvelope(string body)
     {
         try
         {
