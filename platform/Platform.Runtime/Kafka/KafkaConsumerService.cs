@@ -842,11 +842,11 @@ public sealed class KafkaConsumerService : BackgroundService
             {
                 if (headers[i].GetValueBytes() is not { } value)
                     continue;
-                if (packed >= 0 && string.Equals(headers[i].Key, PackedEventHeaders.Name, StringComparison.Ordinal)
-                    && PackedEventHeaders.TryUnpack(value, all))
+                var isPacked = packed >= 0 && string.Equals(headers[i].Key, PackedEventHeaders.Name, StringComparison.Ordinal);
+                if (isPacked && PackedEventHeaders.TryUnpack(value, all))
                     continue;
                 // Kept as it came when it is not a packed header, or a malformed one (for its dead letter).
-                malformed |= packed >= 0 && string.Equals(headers[i].Key, PackedEventHeaders.Name, StringComparison.Ordinal);
+                malformed |= isPacked;
                 all.Add(new KeyValuePair<string, string>(headers[i].Key, Encoding.UTF8.GetString(value)));
             }
             return new RecordHeaders(all, malformed);
