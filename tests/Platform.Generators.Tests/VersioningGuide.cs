@@ -56,6 +56,19 @@ public class VersioningGuide
 
         dynamic current = descriptor.Deserialize("""{"customerId":"c-3","items":[],"totalAmount":1,"shippingAddress":"a","currency":"EUR","shippingMethod":"STANDARD","giftWrap":true}"""u8, 3);
         Assert.True((bool)current.GiftWrap);
+
+        // As a transport of another build carries it: an object of that version's record (here read
+        // by System.Text.Json, as MassTransit reads a message), upcast along the same chain.
+        Assert.Equal(descriptor.ClrType, descriptor.ClrTypeOf(3));
+        Assert.Equal(["OrderPlacedV1", "OrderPlacedV2"], new[] { 1, 2 }.Select(v => descriptor.ClrTypeOf(v)!.Name));
+        Assert.Null(descriptor.ClrTypeOf(4));
+        var web = new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web);
+        dynamic upcastV1 = descriptor.Upcast(System.Text.Json.JsonSerializer.Deserialize(StoredV1, descriptor.ClrTypeOf(1)!, web)!);
+        Assert.Equal(("c-1", "KRW", "STANDARD", false), ((string)upcastV1.CustomerId, (string)upcastV1.Currency, (string)upcastV1.ShippingMethod, (bool)upcastV1.GiftWrap));
+        dynamic upcastV2 = descriptor.Upcast(System.Text.Json.JsonSerializer.Deserialize(StoredV2, descriptor.ClrTypeOf(2)!, web)!);
+        Assert.Equal(("USD", "EXPRESS"), ((string)upcastV2.Currency, (string)upcastV2.ShippingMethod));
+        Assert.Same(current, descriptor.Upcast(current));
+        Assert.Throws<ArgumentException>(() => descriptor.Upcast("not an order placed"));
     }
 
     [Fact]

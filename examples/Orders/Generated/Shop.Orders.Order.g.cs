@@ -381,6 +381,20 @@ public sealed partial class OrderPlacedEventType : global::Platform.Events.Event
         }
     }
 
+    public override global::System.Type? ClrTypeOf(int schemaVersion) => schemaVersion switch
+    {
+        2 => typeof(OrderPlaced),
+        1 => typeof(OrderPlacedV1),
+        _ => null,
+    };
+
+    public override object Upcast(object @event) => @event switch
+    {
+        OrderPlaced current => current,
+        OrderPlacedV1 v1 => UpcastV1(v1),
+        _ => base.Upcast(@event),
+    };
+
     /// <summary>Schema version 1 to 2.</summary>
     public static OrderPlaced UpcastV1(OrderPlacedV1 source) => new(
         CustomerId: source.CustomerId,

@@ -94,12 +94,39 @@ internal static class EventEmitter
 
             var versions = new List<EventVersionDefinition>(e.Previous);
             versions.Sort((a, b) => a.Version.CompareTo(b.Version));
+            if (versions.Count > 0)
+                EmitVersionTypes(w, e);
             foreach (var previous in versions)
             {
                 w.Line();
                 EmitUpcast(w, e, previous, versions, index);
             }
         }
+    }
+
+    /// <summary>
+    /// The record of each version and the upcast from an instance of one, for a transport whose
+    /// messages were serialized as objects by another build (MassTransit's JSON on RabbitMQ).
+    /// </summary>
+    static void EmitVersionTypes(CodeWriter w, EventDefinition e)
+    {
+        w.Line();
+        w.Open("public override global::System.Type? ClrTypeOf(int schemaVersion) => schemaVersion switch");
+        w.Line($"{e.Version.ToString(CultureInfo.InvariantCulture)} => typeof({e.Name}),");
+        foreach (var previous in e.Previous)
+            w.Line($"{previous.Version.ToString(CultureInfo.InvariantCulture)} => typeof({VersionName(e, previous.Version)}),");
+        w.Line("_ => null,");
+        w.Close(";");
+        w.Line();
+        w.Open("public override object Upcast(object @event) => @event switch");
+        w.Line($"{e.Name} current => current,");
+        foreach (var previous in e.Previous)
+        {
+            var v = "v" + previous.Version.ToString(CultureInfo.InvariantCulture);
+            w.Line($"{VersionName(e, previous.Version)} {v} => {UpcastChain(e, previous.Version, v)},");
+        }
+        w.Line("_ => base.Upcast(@event),");
+        w.Close(";");
     }
 
     /// <summary><c>UpcastV2(UpcastV1(read))</c> up to the current version.</summary>

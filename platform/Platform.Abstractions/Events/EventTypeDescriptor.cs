@@ -38,6 +38,29 @@ public abstract class EventTypeDescriptor
     /// <exception cref="NotSupportedException">The stored version is newer than this build knows or has no upcaster.</exception>
     /// <exception cref="System.Text.Json.JsonException">The JSON does not match the stored version's shape.</exception>
     public abstract object Deserialize(ReadOnlySpan<byte> utf8Json, int storedSchemaVersion);
+
+    /// <summary>
+    /// The CLR type of the event at <paramref name="schemaVersion"/>: <see cref="ClrType"/> for the
+    /// current version, the generated record of an older one (e.g. <c>OrderPlacedV1</c>), null for a
+    /// version this build does not know. A transport that carries events as objects serialized by
+    /// another build (MassTransit's JSON) reads them as this type, then calls <see cref="Upcast"/>.
+    /// </summary>
+    /// <param name="schemaVersion">The version the event was written at.</param>
+    public virtual Type? ClrTypeOf(int schemaVersion) => schemaVersion == SchemaVersion ? ClrType : null;
+
+    /// <summary>
+    /// Runs the upcast chain on an instance of an older version's type (<see cref="ClrTypeOf"/>) and
+    /// returns the event at the current version; an instance of <see cref="ClrType"/> is returned as is.
+    /// </summary>
+    /// <param name="event">The event at any version this build knows.</param>
+    /// <exception cref="ArgumentException"><paramref name="event"/> is of no version of this event type.</exception>
+    public virtual object Upcast(object @event)
+    {
+        ArgumentNullException.ThrowIfNull(@event);
+        return ClrType.IsInstanceOfType(@event)
+            ? @event
+            : throw new ArgumentException($"{@event.GetType().FullName} is not a version of event type '{TypeName}'.", nameof(@event));
+    }
 }
 
 /// <summary>The typed base of a generated or hand-written event type descriptor.</summary>
