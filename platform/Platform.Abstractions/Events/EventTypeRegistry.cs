@@ -46,6 +46,12 @@ public sealed class EventTypeRegistry
     public bool TryGet(string typeName, [NotNullWhen(true)] out EventTypeDescriptor? descriptor) =>
         _byName.TryGetValue(typeName, out descriptor);
 
+    /// <summary>Finds the descriptor whose current version is <paramref name="clrType"/>.</summary>
+    /// <param name="clrType">A CLR type, e.g. a message type an endpoint consumes.</param>
+    /// <param name="descriptor">The descriptor, when the type is a registered event type.</param>
+    public bool TryGet(Type clrType, [NotNullWhen(true)] out EventTypeDescriptor? descriptor) =>
+        _byType.TryGetValue(clrType, out descriptor);
+
     /// <summary>Finds the descriptor for the CLR type of an event about to be appended.</summary>
     /// <param name="clrType">The event's runtime type.</param>
     /// <exception cref="InvalidOperationException">The type is not registered.</exception>

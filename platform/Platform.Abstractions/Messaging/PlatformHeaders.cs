@@ -20,6 +20,16 @@ public static class PlatformHeaders
     /// </summary>
     public const string SchemaVersion = "Platform-Schema-Version";
 
+    /// <summary>
+    /// On RabbitMQ and in memory, the schema version of the message as sent: the relay build's
+    /// current version of the event type. A consumer of a build that knows a later version reads
+    /// the message as the older version's record and upcasts it; one that knows only earlier versions
+    /// dead-letters it for the newer build to replay. A message without it (sent by a relay from
+    /// before this header) is read as the consumer's current version. Not set on Kafka, where
+    /// <see cref="SchemaVersion"/> is already the payload's version.
+    /// </summary>
+    public const string PayloadVersion = "Platform-Payload-Version";
+
     /// <summary>The stream (aggregate) id the event belongs to.</summary>
     public const string StreamId = "Platform-Stream-Id";
 

@@ -10,3 +10,12 @@ sealed class FilterSpecification(IFilter<ConsumeContext> filter) : IPipeSpecific
 
     public IEnumerable<ValidationResult> Validate() => [];
 }
+
+/// <summary>Adds one filter to an endpoint's pipe for one message type (with <c>AddPipeSpecification&lt;T&gt;</c>).</summary>
+sealed class FilterSpecification<T>(IFilter<ConsumeContext<T>> filter) : IPipeSpecification<ConsumeContext<T>>
+    where T : class
+{
+    public void Apply(IPipeBuilder<ConsumeContext<T>> builder) => builder.AddFilter(filter);
+
+    public IEnumerable<ValidationResult> Validate() => [];
+}

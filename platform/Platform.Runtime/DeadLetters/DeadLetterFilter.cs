@@ -18,6 +18,13 @@ sealed class DeliveryAttempts
 {
     public int Count;
 
+    /// <summary>
+    /// The message as sent (its envelope's JSON), set by <see cref="Messaging.EventVersionFilter{T}"/>
+    /// when it was sent at a schema version other than this build's: its letter keeps that JSON and
+    /// its version header, for a replay to read it at that version, not as this build's type.
+    /// </summary>
+    public System.Text.Json.JsonElement? AsSent;
+
     public required KeyValuePair<string, object?> EndpointTag { get; init; }
 }
 
@@ -100,7 +107,8 @@ sealed class DeadLetterFilter : IFilter<ConsumeContext>
             var message = _readers.Select(read => read(context)).FirstOrDefault(m => m is not null);
             if (message is null)
                 throw; // not readable as a message of this endpoint: the error pipe's FaultedMessageFilter keeps its body
-            await RecordAsync(context, message.Value, exception, Math.Max(1, attempts.Count)).ConfigureAwait(false);
+            var payload = attempts.AsSent is { } sent ? sent.GetRawText() : JsonSerializer.Serialize(message.Value.Message, message.Value.Type, Json);
+            await RecordAsync(context, message.Value.Type, payload, exception, Math.Max(1, attempts.Count)).ConfigureAwait(false);
         }
     }
 
@@ -110,7 +118,7 @@ sealed class DeadLetterFilter : IFilter<ConsumeContext>
         exception is not CommandRejectedException and not CommandValidationException
         && !(exception is OperationCanceledException && context.CancellationToken.IsCancellationRequested);
 
-    async Task RecordAsync(ConsumeContext context, (object Message, Type Type) message, Exception exception, int attempts)
+    async Task RecordAsync(ConsumeContext context, Type messageType, string payload, Exception exception, int attempts)
     {
         var headers = context.Headers.GetAll()
             .Where(h => h.Value is string)
@@ -118,16 +126,16 @@ sealed class DeadLetterFilter : IFilter<ConsumeContext>
         headers.TryGetValue(PlatformHeaders.StreamVersion, out var version);
         headers.TryGetValue(PlatformHeaders.GlobalPosition, out var position);
         var letter = new DeadLetter(Guid.CreateVersion7(), _consumer, _endpoint, context.MessageId?.ToString("D"),
-            message.Type.AssemblyQualifiedName!, headers.GetValueOrDefault(PlatformHeaders.EventType),
+            messageType.AssemblyQualifiedName!, headers.GetValueOrDefault(PlatformHeaders.EventType),
             headers.GetValueOrDefault(PlatformHeaders.StreamId), ParseLong(version), ParseLong(position),
-            JsonSerializer.Serialize(headers, Json), JsonSerializer.Serialize(message.Message, message.Type, Json),
+            JsonSerializer.Serialize(headers, Json), payload,
             exception.GetType().FullName!, exception.Message, exception.ToString(), attempts, DateTimeOffset.UtcNow,
             DeadLetterState.Dead, null);
         // If this write fails the exception propagates and MassTransit faults the message as it
         // would without dead letters: the message is never lost silently.
         await WriteAsync(_store, _sink, _logger, letter).ConfigureAwait(false);
         _logger.LogError(exception, "{Consumer} gave up on message {MessageId} ({MessageType}, stream {StreamId} v{StreamVersion}) after {Attempts} attempts; dead letter {DeadLetterId}",
-            _consumer, letter.MessageId, message.Type.Name, letter.StreamId, letter.StreamVersion, attempts, letter.Id);
+            _consumer, letter.MessageId, messageType.Name, letter.StreamId, letter.StreamVersion, attempts, letter.Id);
     }
 
     /// <summary>

@@ -1,8 +1,12 @@
+using System.Globalization;
 using System.Text.Json;
 using MassTransit;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Platform.Events;
+using Platform.Messaging;
 using Platform.Runtime.Configuration;
+using Platform.Runtime.Messaging;
 
 namespace Platform.Runtime.DeadLetters;
 
@@ -15,8 +19,12 @@ namespace Platform.Runtime.DeadLetters;
 /// A letter this build cannot send at all (its type is not loaded, its payload is not that type in
 /// JSON, as an unreadable Kafka record's may be) is Dead again, with an error logged: asking again
 /// cannot help, and it must not hold up the letters after it.
+/// An event whose letter says it was sent at another schema version (<see cref="PlatformHeaders.PayloadVersion"/>)
+/// is read at that version and upcast, and sent as this build's version; one of a version newer than
+/// this build's is Dead again, for the newer build to replay.
 /// </summary>
-sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOptions options, EndpointMessageTypes consumed, ILogger<DeadLetterReplayService> logger)
+sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOptions options, EndpointMessageTypes consumed,
+    EventTypeRegistry registry, ILogger<DeadLetterReplayService> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -67,17 +75,30 @@ sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOp
     {
         var type = LoadType(letter.MessageType)
             ?? throw new UnreplayableException($"its type '{letter.MessageType}' is not loaded by this runtime");
+        var headers = JsonSerializer.Deserialize<Dictionary<string, string>>(letter.Headers, DeadLetterFilter.Json) ?? [];
+        // An event sent at another version is read as that version's record and upcast.
+        var payloadType = type;
+        EventTypeDescriptor? upcaster = null;
+        if (registry.TryGet(type, out var descriptor) && headers.TryGetValue(PlatformHeaders.PayloadVersion, out var sentAt)
+            && int.TryParse(sentAt, NumberStyles.None, CultureInfo.InvariantCulture, out var version) && version != descriptor.SchemaVersion)
+        {
+            if (version > descriptor.SchemaVersion || descriptor.ClrTypeOf(version) is not { } versionType)
+                throw new UnreplayableException(new UnknownEventVersionException(descriptor.TypeName, version, descriptor.SchemaVersion).Message);
+            (payloadType, upcaster) = (versionType, descriptor);
+            headers[PlatformHeaders.PayloadVersion] = EventVersionFilter.Text(descriptor.SchemaVersion);
+        }
         object message;
         try
         {
-            message = JsonSerializer.Deserialize(letter.Payload, type, DeadLetterFilter.Json)
+            message = JsonSerializer.Deserialize(letter.Payload, payloadType, DeadLetterFilter.Json)
                 ?? throw new UnreplayableException("its payload is null");
         }
         catch (Exception exception) when (exception is JsonException or NotSupportedException)
         {
-            throw new UnreplayableException($"its payload is not a {type.Name} in JSON", exception);
+            throw new UnreplayableException($"its payload is not a {payloadType.Name} in JSON", exception);
         }
-        var headers = JsonSerializer.Deserialize<Dictionary<string, string>>(letter.Headers, DeadLetterFilter.Json) ?? [];
+        if (upcaster is not null)
+            message = upcaster.Upcast(message);
         var endpoint = await bus.GetSendEndpoint(RetryPipeline.EndpointAddress(options, letter.Endpoint)).ConfigureAwait(false);
         await endpoint.Send(message, type, Pipe.Execute<SendContext>(context =>
         {

@@ -45,6 +45,8 @@ static class RetryPipeline
                 skipped.UseFilter(new SkippedMessageFilter(store, consumer, endpointName, logger, sink));
                 skipped.UseFilter(new DeadLetterTransportFilter());
             });
+            // Events from a relay of another build are read at the version they were sent.
+            Messaging.EventVersionFilter.Add(endpoint, context.GetRequiredService<Platform.Events.EventTypeRegistry>(), consumed);
         }
         var intervals = options.Retries.Intervals();
         if (intervals.Count > 0)
@@ -55,6 +57,8 @@ static class RetryPipeline
                 // Answers, not failures: the same command would be rejected again.
                 retry.Ignore<CommandRejectedException>();
                 retry.Ignore<CommandValidationException>();
+                // A newer build's event: this build will not read it on the next attempt either.
+                retry.Ignore<Messaging.UnknownEventVersionException>();
                 retry.Intervals(intervals.ToArray());
             });
         }

@@ -9,7 +9,8 @@ namespace Platform.Runtime.Messaging;
 /// The <see cref="IEventPublisher"/> the outbox relay publishes through: each stored event goes out
 /// as its generated CLR type (so generated sagas and reaction consumers receive it typed), with the
 /// event id as message id, every <see cref="PlatformHeaders"/> header and the W3C trace context of
-/// the command that stored it.
+/// the command that stored it. <see cref="PlatformHeaders.PayloadVersion"/> says which version of
+/// the type the message is, so a consumer of another build can upcast it (see <c>EventVersionFilter</c>).
 /// </summary>
 public sealed class MassTransitEventPublisher : IEventPublisher
 {
@@ -20,10 +21,16 @@ public sealed class MassTransitEventPublisher : IEventPublisher
     public const string TraceStateHeader = "tracestate";
 
     readonly IPublishEndpoint _bus;
+    readonly EventTypeRegistry _registry;
 
     /// <summary>Creates the publisher.</summary>
     /// <param name="bus">The bus (<see cref="IBus"/>).</param>
-    public MassTransitEventPublisher(IPublishEndpoint bus) => _bus = bus;
+    /// <param name="registry">This build's event types: the version each message is sent at.</param>
+    public MassTransitEventPublisher(IPublishEndpoint bus, EventTypeRegistry registry)
+    {
+        _bus = bus;
+        _registry = registry;
+    }
 
     /// <inheritdoc />
     public async Task PublishAsync(IReadOnlyList<EventEnvelope> events, CancellationToken cancellationToken)
@@ -51,6 +58,7 @@ public sealed class MassTransitEventPublisher : IEventPublisher
     async Task PublishAsync(EventEnvelope envelope, CancellationToken cancellationToken)
     {
         using var activity = RelayMessage.StartActivity(envelope, "masstransit");
+        var payloadVersion = EventVersionFilter.Text(_registry.Get(envelope.Event.GetType()).SchemaVersion);
         await _bus.Publish(envelope.Event, envelope.Event.GetType(), Pipe.Execute<PublishContext>(context =>
         {
             context.MessageId = envelope.EventId;
@@ -58,6 +66,7 @@ public sealed class MassTransitEventPublisher : IEventPublisher
                 context.CorrelationId = correlation;
             // The stored version: the message is the upcast CLR object, the header says what was written.
             RelayMessage.WriteHeaders(envelope, envelope.SchemaVersion, activity, context.Headers, static (headers, name, value) => headers.Set(name, value));
+            context.Headers.Set(PlatformHeaders.PayloadVersion, payloadVersion);
         }), cancellationToken).ConfigureAwait(false);
     }
 }
