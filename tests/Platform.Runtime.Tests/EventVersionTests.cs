@@ -97,6 +97,43 @@ public sealed class EventVersionTests
         await Eventually.HoldsAsync(async () => await letters.GetAsync(letter.Id) is null, "the replayed letter to be removed");
     }
 
+    [SkippableTheory]
+    [InlineData(Transport.InMemory)]
+    [InlineData(Transport.RabbitMq)]
+    public async Task the_letter_of_an_event_an_older_instance_could_not_read_is_replayed_by_this_build_without_being_asked(Transport transport)
+    {
+        var received = new PlacedOrders();
+        await using var host = await StartAsync(transport, received);
+        var letters = host.Services.GetRequiredService<DeadLetterStore>();
+        var queue = host.Options.EventQueueName(typeof(PlacedOrderConsumer));
+
+        // As an instance of a build that knew only version 1 wrote them during a rolling upgrade: one
+        // at this build's version 2, one at a version 3 that no build running here knows.
+        DeadLetter Letter(Guid messageId, int version, string payload) => new(Guid.CreateVersion7(), typeof(PlacedOrderConsumer).FullName!, queue,
+            messageId.ToString("D"), typeof(OrderPlaced).AssemblyQualifiedName!, OrderPlaced.EventTypeName, "order-1", 1, 1,
+            JsonSerializer.Serialize(new Dictionary<string, string>
+            {
+                [PlatformHeaders.EventType] = OrderPlaced.EventTypeName,
+                [PlatformHeaders.PayloadVersion] = version.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            }),
+            payload, typeof(UnknownEventVersionException).FullName!, new UnknownEventVersionException(OrderPlaced.EventTypeName, version, 1).Message, "",
+            1, DateTimeOffset.UtcNow, DeadLetterState.Dead, null);
+        var readable = Guid.NewGuid();
+        var newer = Guid.NewGuid();
+        await letters.AddAsync(Letter(readable, 2,
+            """{"customerId":"c-2","items":[],"totalAmount":"4.5","shippingAddress":"Busan","currency":"USD","shippingMethod":"EXPRESS"}"""));
+        var unreadable = Letter(newer, 3, """{"customerId":"c-3","items":[],"totalAmount":"1","shippingAddress":"Jeju","currency":"EUR","shippingMethod":"EXPRESS","giftWrap":true}""");
+        await letters.AddAsync(unreadable);
+
+        await Eventually.HoldsAsync(() => Task.FromResult(received.ById.ContainsKey(readable)), "the readable letter to be replayed and consumed");
+        Assert.Equal(("c-2", "USD", "EXPRESS", 4.5m), (received.ById[readable].CustomerId, received.ById[readable].Currency,
+            received.ById[readable].ShippingMethod, received.ById[readable].TotalAmount));
+        await Eventually.HoldsAsync(async () => (await letters.ListAsync()).Count == 1, "the replayed letter to be removed");
+        await Task.Delay(host.Options.Retries.ReplayPollInterval * 4); // polls that must leave the other one alone
+        Assert.Equal(DeadLetterState.Dead, Assert.Single(await letters.ListAsync(), l => l.Id == unreadable.Id).State);
+        Assert.False(received.ById.ContainsKey(newer));
+    }
+
     /// <summary>A runtime whose one event consumer records what it gets; one retry, and replays picked up at once.</summary>
     static Task<RuntimeHost> StartAsync(Transport transport, PlacedOrders received) => RuntimeHost.StartAsync(Store.Sqlite, transport,
         services => services.AddSingleton(received),
@@ -111,6 +148,7 @@ public sealed class EventVersionTests
     static IPipe<SendContext> SentAt(Guid messageId, string version) => Pipe.Execute<SendContext>(context =>
     {
         context.MessageId = messageId;
+        context.Headers.Set(PlatformHeaders.EventType, OrderPlaced.EventTypeName);
         context.Headers.Set(PlatformHeaders.PayloadVersion, version);
     });
 }

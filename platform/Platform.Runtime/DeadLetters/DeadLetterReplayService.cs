@@ -21,7 +21,10 @@ namespace Platform.Runtime.DeadLetters;
 /// cannot help, and it must not hold up the letters after it.
 /// An event whose letter says it was sent at another schema version (<see cref="PlatformHeaders.PayloadVersion"/>)
 /// is read at that version and upcast, and sent as this build's version; one of a version newer than
-/// this build's is Dead again, for the newer build to replay.
+/// this build's is Dead again, for the newer build to replay. That build replays such letters by
+/// itself, at every poll, as soon as it runs (<see cref="RequestReadableAsync"/>): in a rolling upgrade
+/// the events an old instance could not read reach the consumers without an operator, and soon enough
+/// for the later events of their streams, which wait in the order guard meanwhile.
 /// </summary>
 sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOptions options, EndpointMessageTypes consumed,
     EventTypeRegistry registry, ILogger<DeadLetterReplayService> logger)
@@ -35,6 +38,7 @@ sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOp
             IReadOnlyList<DeadLetter> requests;
             try
             {
+                await RequestReadableAsync(stoppingToken).ConfigureAwait(false);
                 requests = await store.ReplayRequestsAsync(stoppingToken).ConfigureAwait(false);
             }
             catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
@@ -44,6 +48,27 @@ sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOp
             }
             foreach (var letter in requests)
                 await ReplayOrReportAsync(letter, stoppingToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Asks to replay the letters of events a build older than this one could not read
+    /// (<see cref="UnknownEventVersionException"/>) and this one reads. Two instances of this build
+    /// may both ask; only one request takes (it moves the letter from Dead).
+    /// </summary>
+    async Task RequestReadableAsync(CancellationToken cancellationToken)
+    {
+        foreach (var letter in await store.DeadOfExceptionAsync(typeof(UnknownEventVersionException).FullName!, cancellationToken).ConfigureAwait(false))
+        {
+            var headers = JsonSerializer.Deserialize<Dictionary<string, string>>(letter.Headers, DeadLetterFilter.Json) ?? [];
+            if (letter.EventType is { } eventType && registry.TryGet(eventType, out var descriptor)
+                && headers.TryGetValue(PlatformHeaders.PayloadVersion, out var sentAt)
+                && int.TryParse(sentAt, NumberStyles.None, CultureInfo.InvariantCulture, out var version) && version <= descriptor.SchemaVersion
+                && await store.RequestReplayAsync(letter.Id, cancellationToken).ConfigureAwait(false))
+            {
+                logger.LogInformation("Dead letter {DeadLetterId}: {EventType} schema version {Version}, which an older build could not read, is replayed by this one",
+                    letter.Id, eventType, version);
+            }
         }
     }
 

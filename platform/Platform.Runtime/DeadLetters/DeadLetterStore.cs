@@ -114,6 +114,12 @@ public sealed class DeadLetterStore
     public Task<IReadOnlyList<DeadLetter>> ReplayRequestsAsync(CancellationToken cancellationToken = default) =>
         QueryAsync("WHERE state = 'ReplayRequested'", null, cancellationToken);
 
+    /// <summary>The letters in state Dead whose exception is <paramref name="exceptionType"/>, oldest first.</summary>
+    /// <param name="exceptionType">The exception's full type name.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    public Task<IReadOnlyList<DeadLetter>> DeadOfExceptionAsync(string exceptionType, CancellationToken cancellationToken = default) =>
+        QueryAsync("WHERE state = 'Dead' AND exception_type = @exception_type", null, cancellationToken, exceptionType);
+
     /// <summary>Removes a letter once it has been re-sent (a new failure records a new letter).</summary>
     /// <param name="id">Its id.</param>
     /// <param name="cancellationToken">Cancels the delete.</param>
@@ -131,13 +137,15 @@ public sealed class DeadLetterStore
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
     }
 
-    async Task<IReadOnlyList<DeadLetter>> QueryAsync(string where, Guid? id, CancellationToken cancellationToken)
+    async Task<IReadOnlyList<DeadLetter>> QueryAsync(string where, Guid? id, CancellationToken cancellationToken, string? exceptionType = null)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = $"SELECT {Columns} FROM message_dead_letters {where} ORDER BY failed_at, id";
         if (id is not null)
             Add(command, "id", id.Value.ToString("D"));
+        if (exceptionType is not null)
+            Add(command, "exception_type", exceptionType);
         var letters = new List<DeadLetter>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

@@ -17,8 +17,8 @@ namespace Platform.Runtime.Messaging;
 /// the current version passes as it came; an older one is read as that version's generated record
 /// and upcast (<see cref="EventTypeDescriptor.Upcast"/>); a newer one fails with
 /// <see cref="UnknownEventVersionException"/>, which is not retried: its dead letter keeps the
-/// message as sent, for the newer build to replay. A message without the header (from a relay
-/// before it) is read as the current version, as before.
+/// message as sent, and the newer build replays it by itself. A message without the header (from
+/// a relay before it) is read as the current version, as before.
 /// </summary>
 /// <typeparam name="T">The event type's current CLR type.</typeparam>
 sealed class EventVersionFilter<T>(EventTypeDescriptor descriptor) : IFilter<ConsumeContext<T>>
@@ -110,10 +110,10 @@ static class EventVersionFilter
 /// <summary>
 /// An event sent at a schema version this build does not know: written by a newer build (or one
 /// whose older version this build has no record of). Not retried; its dead letter keeps the message
-/// as sent, to be replayed by a build that knows the version.
+/// as sent, and a build that knows the version replays it by itself (<c>DeadLetterReplayService</c>).
 /// </summary>
 public sealed class UnknownEventVersionException(string eventType, int version, int known)
-    : Exception($"{eventType} schema version {version} is not known to this build (it knows up to {known}); it was sent by a newer build: deploy that build and replay this dead letter from it")
+    : Exception($"{eventType} schema version {version} is not known to this build (it knows up to {known}); it was sent by a newer build, whose instances replay this dead letter by themselves")
 {
     /// <summary>The event's stored type name.</summary>
     public string EventType { get; } = eventType;
