@@ -63,9 +63,17 @@ public sealed class DlqCommandTests
         Assert.Equal(0, code);
         Assert.Contains("Discarded (duplicate order)", output, StringComparison.Ordinal);
 
+        // Several ids: each is checked first, so one that is not an id marks none of them.
+        (code, output) = await DlqAsync(["replay", toReplay.Id.ToString("D"), "not-an-id", .. store]);
+        Assert.Equal(1, code);
+        Assert.Contains("'not-an-id' is not a dead letter id", output, StringComparison.Ordinal);
+        Assert.Equal(DeadLetterState.Dead, (await letters.GetAsync(toReplay.Id))!.State);
+        // One that is an id but not waiting (discarded above) is reported; the others are requested.
         poison.Heal(replayed);
-        (code, _) = await DlqAsync(["replay", toReplay.Id.ToString("D"), .. store]);
-        Assert.Equal(0, code);
+        (code, output) = await DlqAsync(["replay", toReplay.Id.ToString("D"), toDiscard.Id.ToString("D"), .. store]);
+        Assert.Equal(1, code);
+        Assert.Contains($"{toReplay.Id:D}: replay requested", output, StringComparison.Ordinal);
+        Assert.Contains($"no waiting dead letter {toDiscard.Id:D}", output, StringComparison.Ordinal);
         await Eventually.HoldsAsync(() => Task.FromResult(poison.Consumed.ContainsKey(replayed.ToString("D"))), "the replayed event");
         await Eventually.HoldsAsync(async () => await letters.GetAsync(toReplay.Id) is null, "the replayed letter to be removed");
 

@@ -76,16 +76,31 @@ internal static class DlqCommand
             return 0;
         }));
 
-        var replayId = new Argument<string>("id") { Description = "The dead letter's id (from list)." };
-        var replay = new Command("replay", "Ask the running runtime to deliver the message to its consumer again.") { replayId, store, connection };
+        var replayIds = new Argument<string[]>("id")
+        {
+            Description = "The dead letters' ids (from list); a stream's letters may be given in any order, the runtime sends them in version order.",
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var replay = new Command("replay", "Ask the running runtime to deliver the messages to their consumers again.") { replayIds, store, connection };
         replay.SetAction((parse, ct) => RunAsync(parse, storeArguments, parse.InvocationConfiguration.Output, async (letters, output) =>
         {
-            if (!TryId(parse.GetValue(replayId), output, out var id))
-                return 1;
-            if (!await letters.RequestReplayAsync(id, ct))
-                return NotFound(output, id);
-            output.WriteLine($"{id:D}: replay requested; the runtime re-sends it within Platform:Retries:ReplayPollInterval and removes it.");
-            return 0;
+            // Every id is checked before any letter is marked: a typo does not replay half a stream.
+            var ids = new List<Guid>();
+            foreach (var text in parse.GetValue(replayIds) ?? [])
+            {
+                if (!TryId(text, output, out var id))
+                    return 1;
+                ids.Add(id);
+            }
+            var code = 0;
+            foreach (var id in ids)
+            {
+                if (await letters.RequestReplayAsync(id, ct))
+                    output.WriteLine($"{id:D}: replay requested; the runtime re-sends it within Platform:Retries:ReplayPollInterval and removes it.");
+                else
+                    code = NotFound(output, id);
+            }
+            return code;
         }));
 
         var discardId = new Argument<string>("id") { Description = "The dead letter's id (from list)." };

@@ -109,10 +109,15 @@ public sealed class DeadLetterStore
     public Task<bool> ReturnToDeadAsync(Guid id, CancellationToken cancellationToken = default) =>
         UpdateAsync("UPDATE message_dead_letters SET state = 'Dead' WHERE id = @id AND state = 'ReplayRequested'", id, null, cancellationToken);
 
-    /// <summary>The letters an operator asked to replay.</summary>
+    /// <summary>
+    /// The letters an operator asked to replay: stored events first, in the store's order (so a
+    /// stream's letters go out in version order, however they were asked for), then the others by
+    /// when they failed.
+    /// </summary>
     /// <param name="cancellationToken">Cancels the query.</param>
     public Task<IReadOnlyList<DeadLetter>> ReplayRequestsAsync(CancellationToken cancellationToken = default) =>
-        QueryAsync("WHERE state = 'ReplayRequested'", null, cancellationToken);
+        QueryAsync("WHERE state = 'ReplayRequested'", null, cancellationToken,
+            orderBy: "CASE WHEN global_position IS NULL THEN 1 ELSE 0 END, global_position, failed_at, id");
 
     /// <summary>The letters in state Dead whose exception is <paramref name="exceptionType"/>, oldest first.</summary>
     /// <param name="exceptionType">The exception's full type name.</param>
@@ -137,11 +142,12 @@ public sealed class DeadLetterStore
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
     }
 
-    async Task<IReadOnlyList<DeadLetter>> QueryAsync(string where, Guid? id, CancellationToken cancellationToken, string? exceptionType = null)
+    async Task<IReadOnlyList<DeadLetter>> QueryAsync(string where, Guid? id, CancellationToken cancellationToken, string? exceptionType = null,
+        string orderBy = "failed_at, id")
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {Columns} FROM message_dead_letters {where} ORDER BY failed_at, id";
+        command.CommandText = $"SELECT {Columns} FROM message_dead_letters {where} ORDER BY {orderBy}";
         if (id is not null)
             Add(command, "id", id.Value.ToString("D"));
         if (exceptionType is not null)
