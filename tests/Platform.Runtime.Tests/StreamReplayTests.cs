@@ -20,6 +20,7 @@ public sealed class StreamReplayTests
     [SkippableTheory]
     [InlineData(Store.Sqlite, Transport.InMemory)]
     [InlineData(Store.Postgres, Transport.RabbitMq)]
+    [InlineData(Store.Sqlite, Transport.Kafka)]
     public async Task the_events_after_a_poison_event_are_dead_lettered_by_the_order_guard_and_replayed_with_it_in_version_order(Store store, Transport transport)
     {
         var applied = new StreamLog();

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
 using MassTransit;
+using Platform.Messaging;
 using Platform.Runtime.Messaging;
 using Platform.Runtime.Scheduling;
 
@@ -47,7 +48,9 @@ static class KafkaMessageHeaders
 /// <param name="Headers">Application headers (the platform's correlation and causation ids, a timeout's schedule token).</param>
 /// <param name="Key">
 /// The record key: what must stay in order together. The correlation id when there is one (one
-/// saga's messages in one partition; for a saga's outbox message, its saga instance), else the message id.
+/// saga's messages in one partition; for a saga's outbox message, its saga instance), else the
+/// stream of an event sent as a message (a replayed dead letter: a stream's letters replayed
+/// together reach the order guard in version order), else the message id.
 /// </param>
 public sealed record KafkaMessage(Type Type, byte[] Body, Guid MessageId, Guid? ConversationId, Guid? InitiatorId, Guid? CorrelationId,
     IReadOnlyDictionary<string, string> Headers, string Key)
@@ -55,7 +58,7 @@ public sealed record KafkaMessage(Type Type, byte[] Body, Guid MessageId, Guid? 
     /// <summary>
     /// The record of a message MassTransit is sending or publishing: its ids (a message id is
     /// assigned if it has none), its text and number headers, the message as JSON, keyed by its
-    /// correlation id or else its message id.
+    /// correlation id, else its event's stream, else its message id.
     /// </summary>
     /// <param name="context">The send or publish context, after the caller's pipe ran.</param>
     internal static KafkaMessage From<T>(SendContext<T> context) where T : class
@@ -68,7 +71,8 @@ public sealed record KafkaMessage(Type Type, byte[] Body, Guid MessageId, Guid? 
         }
         var messageId = context.MessageId ??= NewId.NextGuid();
         return new KafkaMessage(typeof(T), JsonSerializer.SerializeToUtf8Bytes(context.Message, MessageDelivery.Json), messageId,
-            context.ConversationId, context.InitiatorId, context.CorrelationId, headers, (context.CorrelationId ?? messageId).ToString("D"));
+            context.ConversationId, context.InitiatorId, context.CorrelationId, headers,
+            context.CorrelationId?.ToString("D") ?? headers.GetValueOrDefault(PlatformHeaders.StreamId) ?? messageId.ToString("D"));
     }
 }
 
