@@ -2,6 +2,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
 using Platform.Runtime.Commands;
 using Platform.Runtime.Configuration;
+using Platform.Runtime.Kafka;
 using Platform.Testing;
 using Shop.Orders;
 using Xunit;
@@ -17,6 +18,9 @@ namespace Platform.Runtime.Tests;
 /// </summary>
 public sealed class KafkaTransportTests(ITestOutputHelper output)
 {
+    static KafkaConsumerService Consumer(RuntimeHost host) =>
+        host.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<KafkaConsumerService>().Single();
+
     static Task<RuntimeHost> StartAsync(TestDatabase database, KafkaMockCluster cluster, string prefix) =>
         RuntimeHost.StartOnAsync(database, Transport.InMemory,
             services: services => services.AddSingleton<ObservationSink>(),
@@ -59,6 +63,11 @@ public sealed class KafkaTransportTests(ITestOutputHelper output)
         var first = await StartAsync(database, cluster, prefix);
         await Orders.ExecuteAsync(first.EventStore, OrderEventRecorder.CreateTableSql);
         var second = await StartAsync(database, cluster, prefix);
+        // Both members hold partitions before any event is stored: else, on a busy machine, the
+        // first could consume every event before the group's rebalance reached the second.
+        await Eventually.HoldsAsync(() => Task.FromResult(new[] { first, second }.All(i => Consumer(i).AssignedPartitions > 0)),
+            "both instances to hold partitions of the group",
+            state: () => Task.FromResult($"{Consumer(first).AssignedPartitions} + {Consumer(second).AssignedPartitions} partitions"));
         RuntimeHost[] instances = [first, second];
         var sinks = instances.Select(i => i.Services.GetRequiredService<ObservationSink>()).ToArray();
         try

@@ -48,7 +48,7 @@ sealed class RuntimeHost : IAsyncDisposable
         {
             await database.DisposeAsync();
             kafka?.Dispose();
-        });
+        }, kafka is null ? null : options => KafkaBroker.CreateMessageTopics(kafka, options));
     }
 
     /// <summary>
@@ -68,7 +68,8 @@ sealed class RuntimeHost : IAsyncDisposable
     }
 
     static async Task<RuntimeHost> StartAsync(TestDatabase database, Uri? rabbit, string? kafka,
-        Action<IServiceCollection>? services, Action<PlatformOptions>? configure, Func<ValueTask> dropDatabase)
+        Action<IServiceCollection>? services, Action<PlatformOptions>? configure, Func<ValueTask> dropDatabase,
+        Action<PlatformOptions>? beforeStart = null)
     {
         PlatformOptions? options = null;
         var host = new HostBuilder().ConfigureServices(collection =>
@@ -93,6 +94,7 @@ sealed class RuntimeHost : IAsyncDisposable
                 options = cfg;
             });
         }).Build();
+        beforeStart?.Invoke(options!);
         try
         {
             // A bus that cannot start (say a queue it may not declare) would otherwise wait forever.
@@ -134,6 +136,17 @@ static class KafkaBroker
         var cluster = new KafkaMockCluster(brokers: 3);
         cluster.CreateTopic(OrderTopic, partitions: 4, replicationFactor: 3);
         return cluster;
+    }
+
+    /// <summary>
+    /// The command and message topics the runtime's groups read, as a cluster with
+    /// <c>CreateTopics</c> on would have them when the groups subscribe (a send to a queue, a
+    /// dead letter's replay): a group does not see a topic created after it subscribed.
+    /// </summary>
+    public static void CreateMessageTopics(KafkaMockCluster cluster, PlatformOptions options)
+    {
+        foreach (var topic in Platform.Runtime.Kafka.KafkaTopology.MessageTopicsRead(options))
+            cluster.CreateTopic(topic, partitions: 4, replicationFactor: 3);
     }
 
     public static void Configure(PlatformOptions cfg, string bootstrapServers)

@@ -92,10 +92,12 @@ internal static class DlqCommand
                     return 1;
                 ids.Add(id);
             }
+            // In one transaction: the runtime picks up all of them in the same poll, in the store's order.
+            var requested = await letters.RequestReplayAsync(ids, ct);
             var code = 0;
             foreach (var id in ids)
             {
-                if (await letters.RequestReplayAsync(id, ct))
+                if (requested.Contains(id))
                     output.WriteLine($"{id:D}: replay requested; the runtime re-sends it within Platform:Retries:ReplayPollInterval and removes it.");
                 else
                     code = NotFound(output, id);

@@ -71,6 +71,9 @@ public static class PlatformServiceCollectionExtensions
             services.TryAddSingleton<KafkaTopology>();
             services.TryAddSingleton<IEventPublisher, KafkaEventPublisher>();
             services.TryAddSingleton<KafkaMessageProducer>();
+            // Sends to a queue become records on its command topic (consumers' sends, replays).
+            services.TryAddSingleton(sp => new KafkaSendEndpointProvider(sp.GetRequiredService<IBus>(), sp.GetRequiredService<KafkaMessageProducer>(),
+                KafkaTopology.Endpoints(options, catalog).Select(e => e.Queue).ToHashSet(StringComparer.Ordinal)));
             services.TryAddSingleton<DeadLetters.IDeadLetterSink, KafkaDeadLetterSink>();
         }
         services.TryAddSingleton<IEventPublisher, MassTransitEventPublisher>();

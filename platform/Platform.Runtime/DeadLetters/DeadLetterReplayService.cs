@@ -13,7 +13,7 @@ namespace Platform.Runtime.DeadLetters;
 /// <summary>
 /// Re-sends the dead letters an operator asked to replay (<c>platform dlq replay</c> marks the row;
 /// the CLI has no bus of its own, and on the in-memory transport only the runtime can reach the
-/// queue). Each letter goes to the queue it failed on, as its CLR type, with its original message
+/// queue; on Kafka, the queue's command topic). Each letter goes to the queue it failed on, as its CLR type, with its original message
 /// id and headers, so the idempotent consumer and the order guard treat it like the first delivery.
 /// The row is removed once sent; if it fails again, its retries run again and a new letter is written.
 /// A letter this build cannot send at all (its type is not loaded, its payload is not that type in
@@ -27,7 +27,7 @@ namespace Platform.Runtime.DeadLetters;
 /// for the later events of their streams, which wait in the order guard meanwhile.
 /// </summary>
 sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOptions options, EndpointMessageTypes consumed,
-    EventTypeRegistry registry, ILogger<DeadLetterReplayService> logger)
+    EventTypeRegistry registry, ILogger<DeadLetterReplayService> logger, Kafka.KafkaSendEndpointProvider? kafka = null)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -124,7 +124,9 @@ sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOp
         }
         if (upcaster is not null)
             message = upcaster.Upcast(message);
-        var endpoint = await bus.GetSendEndpoint(RetryPipeline.EndpointAddress(options, letter.Endpoint)).ConfigureAwait(false);
+        // On Kafka through the queue's command topic, keyed by the event's stream: a stream's letters
+        // reach its group one after another, in order, as its records do.
+        var endpoint = await ((ISendEndpointProvider?)kafka ?? bus).GetSendEndpoint(RetryPipeline.EndpointAddress(options, letter.Endpoint)).ConfigureAwait(false);
         await endpoint.Send(message, type, Pipe.Execute<SendContext>(context =>
         {
             if (Guid.TryParse(letter.MessageId, out var messageId))

@@ -92,6 +92,32 @@ public sealed class DeadLetterStore
     public Task<bool> RequestReplayAsync(Guid id, CancellationToken cancellationToken = default) =>
         UpdateAsync("UPDATE message_dead_letters SET state = 'ReplayRequested' WHERE id = @id AND state = 'Dead'", id, null, cancellationToken);
 
+    /// <summary>
+    /// Asks to replay several letters in one transaction, so the runtime sees all of them or none:
+    /// a stream's letters asked for together go out together, in version order (<see cref="ReplayRequestsAsync"/>).
+    /// </summary>
+    /// <param name="ids">The letters' ids.</param>
+    /// <param name="cancellationToken">Cancels the update.</param>
+    /// <returns>The ids that were waiting, now requested; the others are not (there is no such letter, or it is not Dead).</returns>
+    public async Task<IReadOnlyList<Guid>> RequestReplayAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var requested = new List<Guid>();
+        foreach (var id in ids.Distinct())
+        {
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "UPDATE message_dead_letters SET state = 'ReplayRequested' WHERE id = @id AND state = 'Dead'";
+            Add(command, "id", id.ToString("D"));
+            if (await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1)
+                requested.Add(id);
+        }
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return requested;
+    }
+
     /// <summary>Discards a dead letter, keeping it with the reason. False when there is no such letter waiting.</summary>
     /// <param name="id">Its id.</param>
     /// <param name="reason">Why, for whoever reads it later.</param>

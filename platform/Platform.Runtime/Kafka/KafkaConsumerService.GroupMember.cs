@@ -170,6 +170,8 @@ public sealed partial class KafkaConsumerService
         {
             if (_workers.Remove(partition, out var old))
                 old.Cancel();
+            else
+                Interlocked.Increment(ref service._assigned);
             _workers[partition] = new PartitionWorker(service, endpoint, _target, _inFlight, _backlog, stoppingToken);
         }
 
@@ -179,6 +181,7 @@ public sealed partial class KafkaConsumerService
             {
                 if (_workers.Remove(partition, out var worker))
                 {
+                    Interlocked.Decrement(ref service._assigned);
                     worker.Cancel(); // nothing finishes for it after this
                     // What finished before the revocation is still ours to store; librdkafka
                     // commits it before the partition moves. Where that fails (a lost partition),

@@ -55,7 +55,7 @@ public sealed partial class KafkaConsumerService : BackgroundService
     readonly ConcurrentDictionary<string, long> _heldRemindedAt = new(StringComparer.Ordinal);
 
     /// <summary>Creates the service.</summary>
-    public KafkaConsumerService(IBusRegistrationContext context, IBus bus, KafkaTopology topology, KafkaMessageProducer producer,
+    public KafkaConsumerService(IBusRegistrationContext context, IBus bus, KafkaTopology topology, KafkaSendEndpointProvider sends,
         EventTypeRegistry registry, PlatformOptions options, DomainCatalog catalog, DeadLetterStore deadLetters, ILogger<KafkaConsumerService> logger,
         IDeadLetterSink? deadLetterSink = null)
     {
@@ -66,8 +66,7 @@ public sealed partial class KafkaConsumerService : BackgroundService
         _options = options;
         _endpoints = KafkaTopology.Endpoints(options, catalog);
         _logger = logger;
-        var onTheBus = new BusConsumeContextFilter(bus,
-            new KafkaSendEndpointProvider(bus, producer, _endpoints.Select(e => e.Queue).ToHashSet(StringComparer.Ordinal)));
+        var onTheBus = new BusConsumeContextFilter(bus, sends);
         _pipelines = PlatformBus.Endpoints(context, options, catalog, endpoint => endpoint.ConfigureConsumeTopology = false)
             .ToDictionary(endpoint => endpoint.Queue, endpoint => Bus.Factory.CreateMediator(mediator =>
             {
@@ -84,6 +83,11 @@ public sealed partial class KafkaConsumerService : BackgroundService
 
     /// <summary>The most bytes of records each group's member in this process held at once (for <c>MaxBufferedBytes</c>).</summary>
     internal static ConcurrentDictionary<string, long> PeakHeldBytes { get; } = new(StringComparer.Ordinal);
+
+    int _assigned;
+
+    /// <summary>How many partitions this runtime's group members hold now, over all their groups (tests wait for a rebalance with it).</summary>
+    internal int AssignedPartitions => Volatile.Read(ref _assigned);
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -9,36 +9,50 @@ using MassTransit.Transports;
 namespace Platform.Runtime.Kafka;
 
 /// <summary>
-/// Where a Kafka endpoint's consumers send: a queue's address (<c>queue:name</c>, or one of this
-/// runtime's endpoints on the in-process bus) gets a <see cref="KafkaSendEndpoint"/>, so the
-/// message is written to the queue's command topic and taken by that queue's consumer group, in
-/// whichever instance, and survives a crash of this one. Any other address (a request's response
-/// address, the bus itself) is the in-process bus's.
+/// Where a Kafka endpoint's consumers and the dead-letter replay send: a queue's address
+/// (<c>queue:name</c>, or one of this runtime's endpoints on the in-process bus) gets a
+/// <see cref="KafkaSendEndpoint"/>, so the message is written to the queue's command topic and
+/// taken by that queue's consumer group, in whichever instance, and survives a crash of this one.
+/// Any other address (a request's response address, the bus itself) is the in-process bus's.
+/// One per runtime on Kafka, in its services.
 /// </summary>
-sealed class KafkaSendEndpointProvider(IBus bus, KafkaMessageProducer producer, IReadOnlySet<string> queues) : ISendEndpointProvider
+public sealed class KafkaSendEndpointProvider : ISendEndpointProvider
 {
+    readonly IBus _bus;
+    readonly KafkaMessageProducer _producer;
+    readonly IReadOnlySet<string> _queues;
+
+    /// <summary>Creates the provider.</summary>
+    /// <param name="bus">The in-process bus, for every address that is not one of <paramref name="queues"/>.</param>
+    /// <param name="producer">Writes the records.</param>
+    /// <param name="queues">The names of this runtime's Kafka endpoints.</param>
+    public KafkaSendEndpointProvider(IBus bus, KafkaMessageProducer producer, IReadOnlySet<string> queues) =>
+        (_bus, _producer, _queues) = (bus, producer, queues);
+
     readonly ConcurrentDictionary<Uri, ISendEndpoint> _endpoints = new();
     readonly SendObservable _observers = new();
 
+    /// <inheritdoc />
     public Task<ISendEndpoint> GetSendEndpoint(Uri address)
     {
         ArgumentNullException.ThrowIfNull(address);
         return IsQueue(address)
-            ? Task.FromResult(_endpoints.GetOrAdd(address, a => new KafkaSendEndpoint(a, producer, _observers)))
-            : bus.GetSendEndpoint(address);
+            ? Task.FromResult(_endpoints.GetOrAdd(address, a => new KafkaSendEndpoint(a, _producer, _observers)))
+            : _bus.GetSendEndpoint(address);
     }
 
+    /// <inheritdoc />
     public ConnectHandle ConnectSendObserver(ISendObserver observer) => _observers.Connect(observer);
 
     bool IsQueue(Uri address)
     {
         if (string.Equals(address.Scheme, "queue", StringComparison.OrdinalIgnoreCase))
             return true;
-        if (!address.IsAbsoluteUri || !string.Equals(address.Scheme, bus.Address.Scheme, StringComparison.OrdinalIgnoreCase)
-            || !string.Equals(address.Authority, bus.Address.Authority, StringComparison.OrdinalIgnoreCase))
+        if (!address.IsAbsoluteUri || !string.Equals(address.Scheme, _bus.Address.Scheme, StringComparison.OrdinalIgnoreCase)
+            || !string.Equals(address.Authority, _bus.Address.Authority, StringComparison.OrdinalIgnoreCase))
             return false;
         var path = address.AbsolutePath.TrimEnd('/');
-        return queues.Contains(path[(path.LastIndexOf('/') + 1)..]);
+        return _queues.Contains(path[(path.LastIndexOf('/') + 1)..]);
     }
 }
 
