@@ -100,7 +100,7 @@ public sealed class EventVersionTests
     [SkippableTheory]
     [InlineData(Transport.InMemory)]
     [InlineData(Transport.RabbitMq)]
-    public async Task the_letter_of_an_event_an_older_instance_could_not_read_is_replayed_by_this_build_without_being_asked(Transport transport)
+    public async Task the_letter_of_an_event_an_older_instance_could_not_read_is_replayed_by_this_build_without_being_asked_with_the_events_that_waited_for_it(Transport transport)
     {
         var received = new PlacedOrders();
         await using var host = await StartAsync(transport, received);
@@ -108,30 +108,39 @@ public sealed class EventVersionTests
         var queue = host.Options.EventQueueName(typeof(PlacedOrderConsumer));
 
         // As an instance of a build that knew only version 1 wrote them during a rolling upgrade: one
-        // at this build's version 2, one at a version 3 that no build running here knows.
-        DeadLetter Letter(Guid messageId, int version, string payload) => new(Guid.CreateVersion7(), typeof(PlacedOrderConsumer).FullName!, queue,
-            messageId.ToString("D"), typeof(OrderPlaced).AssemblyQualifiedName!, OrderPlaced.EventTypeName, "order-1", 1, 1,
+        // at this build's version 2, one at a version 3 that no build running here knows; and the
+        // letters of the events after the first in its stream and in another stream, which the order
+        // guard gave up on meanwhile.
+        DeadLetter Letter(Guid messageId, string stream, int streamVersion, int version, Type exception, string payload) => new(Guid.CreateVersion7(),
+            typeof(PlacedOrderConsumer).FullName!, queue, messageId.ToString("D"), typeof(OrderPlaced).AssemblyQualifiedName!, OrderPlaced.EventTypeName,
+            stream, streamVersion, streamVersion,
             JsonSerializer.Serialize(new Dictionary<string, string>
             {
                 [PlatformHeaders.EventType] = OrderPlaced.EventTypeName,
+                [PlatformHeaders.StreamId] = stream,
                 [PlatformHeaders.PayloadVersion] = version.ToString(System.Globalization.CultureInfo.InvariantCulture),
             }),
-            payload, typeof(UnknownEventVersionException).FullName!, new UnknownEventVersionException(OrderPlaced.EventTypeName, version, 1).Message, "",
-            1, DateTimeOffset.UtcNow, DeadLetterState.Dead, null);
-        var readable = Guid.NewGuid();
-        var newer = Guid.NewGuid();
-        await letters.AddAsync(Letter(readable, 2,
-            """{"customerId":"c-2","items":[],"totalAmount":"4.5","shippingAddress":"Busan","currency":"USD","shippingMethod":"EXPRESS"}"""));
-        var unreadable = Letter(newer, 3, """{"customerId":"c-3","items":[],"totalAmount":"1","shippingAddress":"Jeju","currency":"EUR","shippingMethod":"EXPRESS","giftWrap":true}""");
+            payload, exception.FullName!, "as an older build wrote it", "", 1, DateTimeOffset.UtcNow, DeadLetterState.Dead, null);
+        static string Placed(string customer) =>
+            $$"""{"customerId":"{{customer}}","items":[],"totalAmount":"4.5","shippingAddress":"Busan","currency":"USD","shippingMethod":"EXPRESS"}""";
+        var (readable, after, elsewhere, newer) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        await letters.AddAsync(Letter(readable, "order-1", 1, 2, typeof(UnknownEventVersionException), Placed("c-2")));
+        await letters.AddAsync(Letter(after, "order-1", 2, 2, typeof(Consumers.OutOfOrderEventException), Placed("c-2-later")));
+        var unrelated = Letter(elsewhere, "order-9", 2, 2, typeof(Consumers.OutOfOrderEventException), Placed("c-9"));
+        await letters.AddAsync(unrelated);
+        var unreadable = Letter(newer, "order-3", 1, 3, typeof(UnknownEventVersionException),
+            """{"customerId":"c-3","items":[],"totalAmount":"1","shippingAddress":"Jeju","currency":"EUR","shippingMethod":"EXPRESS","giftWrap":true}""");
         await letters.AddAsync(unreadable);
 
-        await Eventually.HoldsAsync(() => Task.FromResult(received.ById.ContainsKey(readable)), "the readable letter to be replayed and consumed");
+        await Eventually.HoldsAsync(() => Task.FromResult(received.ById.ContainsKey(readable) && received.ById.ContainsKey(after)),
+            "the readable letter and the one that waited for it to be replayed and consumed");
         Assert.Equal(("c-2", "USD", "EXPRESS", 4.5m), (received.ById[readable].CustomerId, received.ById[readable].Currency,
             received.ById[readable].ShippingMethod, received.ById[readable].TotalAmount));
-        await Eventually.HoldsAsync(async () => (await letters.ListAsync()).Count == 1, "the replayed letter to be removed");
-        await Task.Delay(host.Options.Retries.ReplayPollInterval * 4); // polls that must leave the other one alone
-        Assert.Equal(DeadLetterState.Dead, Assert.Single(await letters.ListAsync(), l => l.Id == unreadable.Id).State);
-        Assert.False(received.ById.ContainsKey(newer));
+        Assert.Equal("c-2-later", received.ById[after].CustomerId);
+        await Eventually.HoldsAsync(async () => (await letters.ListAsync()).Count == 2, "the replayed letters to be removed");
+        await Task.Delay(host.Options.Retries.ReplayPollInterval * 4); // polls that must leave the others alone
+        Assert.Equal(new[] { unrelated.Id, unreadable.Id }.Order(), (await letters.ListAsync()).Where(l => l.State == DeadLetterState.Dead).Select(l => l.Id).Order());
+        Assert.False(received.ById.ContainsKey(newer) || received.ById.ContainsKey(elsewhere));
     }
 
     /// <summary>A runtime whose one event consumer records what it gets; one retry, and replays picked up at once.</summary>

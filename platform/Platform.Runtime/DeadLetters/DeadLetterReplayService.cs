@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Platform.Events;
 using Platform.Messaging;
 using Platform.Runtime.Configuration;
+using Platform.Runtime.Consumers;
 using Platform.Runtime.Messaging;
 
 namespace Platform.Runtime.DeadLetters;
@@ -53,22 +54,37 @@ sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOp
 
     /// <summary>
     /// Asks to replay the letters of events a build older than this one could not read
-    /// (<see cref="UnknownEventVersionException"/>) and this one reads. Two instances of this build
-    /// may both ask; only one request takes (it moves the letter from Dead).
+    /// (<see cref="UnknownEventVersionException"/>) and this one reads, with the letters of their
+    /// streams' later events that the order guard gave up on meanwhile (<see cref="OutOfOrderEventException"/>,
+    /// same endpoint): all in one request, which the replay sends in the store's order. Two
+    /// instances of this build may both ask; only one request takes (it moves the letters from Dead).
     /// </summary>
     async Task RequestReadableAsync(CancellationToken cancellationToken)
     {
+        var readable = new List<DeadLetter>();
         foreach (var letter in await store.DeadOfExceptionAsync(typeof(UnknownEventVersionException).FullName!, cancellationToken).ConfigureAwait(false))
         {
             var headers = JsonSerializer.Deserialize<Dictionary<string, string>>(letter.Headers, DeadLetterFilter.Json) ?? [];
             if (letter.EventType is { } eventType && registry.TryGet(eventType, out var descriptor)
                 && headers.TryGetValue(PlatformHeaders.PayloadVersion, out var sentAt)
-                && int.TryParse(sentAt, NumberStyles.None, CultureInfo.InvariantCulture, out var version) && version <= descriptor.SchemaVersion
-                && await store.RequestReplayAsync(letter.Id, cancellationToken).ConfigureAwait(false))
-            {
-                logger.LogInformation("Dead letter {DeadLetterId}: {EventType} schema version {Version}, which an older build could not read, is replayed by this one",
-                    letter.Id, eventType, version);
-            }
+                && int.TryParse(sentAt, NumberStyles.None, CultureInfo.InvariantCulture, out var version) && version <= descriptor.SchemaVersion)
+                readable.Add(letter);
+        }
+        if (readable.Count == 0)
+            return;
+        var waited = await store.DeadOfExceptionAsync(typeof(OutOfOrderEventException).FullName!, cancellationToken).ConfigureAwait(false);
+        var successors = waited.Where(later => later.StreamId is not null && readable.Any(first => first.Endpoint == later.Endpoint
+            && first.StreamId == later.StreamId && first.StreamVersion < later.StreamVersion)).ToList();
+        var requested = await store.RequestReplayAsync([.. readable.Concat(successors).Select(l => l.Id)], cancellationToken).ConfigureAwait(false);
+        foreach (var letter in readable.Where(l => requested.Contains(l.Id)))
+        {
+            logger.LogInformation("Dead letter {DeadLetterId}: {EventType} (stream {StreamId} v{StreamVersion}), sent at a schema version an older build could not read, is replayed by this one",
+                letter.Id, letter.EventType, letter.StreamId, letter.StreamVersion);
+        }
+        foreach (var letter in successors.Where(l => requested.Contains(l.Id)))
+        {
+            logger.LogInformation("Dead letter {DeadLetterId}: {EventType} (stream {StreamId} v{StreamVersion}), which waited for it, is replayed after it",
+                letter.Id, letter.EventType, letter.StreamId, letter.StreamVersion);
         }
     }
 
