@@ -77,21 +77,15 @@ static class EventVersionFilter
         version = 0;
         if (!headers.TryGetHeader(PlatformHeaders.PayloadVersion, out var value))
             return false;
-        switch (value)
+        version = value switch
         {
-            case string text:
-                return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out version);
-            case int number:
-                version = number;
-                return true;
-            case long number when number is > 0 and <= int.MaxValue:
-                version = (int)number;
-                return true;
-            case JsonElement { ValueKind: JsonValueKind.Number } element:
-                return element.TryGetInt32(out version);
-            default:
-                return false;
-        }
+            string text when int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) => parsed,
+            int number => number,
+            long number when number is > 0 and <= int.MaxValue => (int)number,
+            JsonElement { ValueKind: JsonValueKind.Number } element when element.TryGetInt32(out var parsed) => parsed,
+            _ => 0,
+        };
+        return version > 0; // versions start at 1
     }
 
     /// <summary>Adds the filter for each consumed type that is an event type of this build.</summary>
