@@ -140,6 +140,10 @@ public sealed class DeadLetterTests
         // The replay service polls only after an hour, so nothing but the start can have made the table.
         await using var host = await RuntimeHost.StartAsync(store, Transport.InMemory, configure: cfg => cfg.Retries.ReplayPollInterval = TimeSpan.FromHours(1));
         Assert.Equal(0, await Orders.CountRowsAsync(host.EventStore, "message_dead_letters"));
+        // With the index the replay service's polls read by.
+        Assert.Equal(1, await Orders.CountRowsAsync(host.EventStore, store == Store.Sqlite
+            ? "sqlite_master WHERE type = 'index' AND name = 'ix_message_dead_letters_state'"
+            : "pg_indexes WHERE indexname = 'ix_message_dead_letters_state'"));
     }
 
     // One order placed poisoned, and its dead letter.

@@ -227,6 +227,9 @@ public sealed class DeadLetterStore
                 discard_reason text NULL)
             """;
         await command.ExecuteNonQueryAsync().ConfigureAwait(false);
+        // Every instance's replay service asks for letters by state (and exception) once a poll.
+        command.CommandText = "CREATE INDEX IF NOT EXISTS ix_message_dead_letters_state ON message_dead_letters (state, exception_type)";
+        await command.ExecuteNonQueryAsync().ConfigureAwait(false);
     }
 
     static string? Text(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
