@@ -19,7 +19,7 @@ public sealed class EventVersionHeaderTests
     [MemberData(nameof(Readable))]
     public void a_version_written_as_text_or_as_a_number_is_read(object value, int version)
     {
-        Assert.True(EventVersionFilter.TryRead(Headers(value), out var read));
+        Assert.True(PayloadVersionHeader.TryRead(Headers(value), out var read));
         Assert.Equal(version, read);
     }
 
@@ -28,13 +28,21 @@ public sealed class EventVersionHeaderTests
     [Theory]
     [MemberData(nameof(Unreadable))]
     public void anything_else_is_no_version(object? value) =>
-        Assert.False(EventVersionFilter.TryRead(value is null ? new DictionarySendHeaders() : Headers(value), out _));
+        Assert.False(PayloadVersionHeader.TryRead(value is null ? new DictionarySendHeaders() : Headers(value), out _));
+
+    [Theory]
+    [InlineData("3", true)]
+    [InlineData("0", false)]
+    [InlineData("-1", false)]
+    [InlineData(null, false)]
+    public void a_letters_version_text_is_parsed_the_same_way(string? text, bool parsed) =>
+        Assert.Equal(parsed, PayloadVersionHeader.TryParse(text, out _));
 
     [Fact]
     public void the_relay_writes_the_usual_versions_without_a_string_each_time()
     {
-        Assert.Same(EventVersionFilter.Text(2), EventVersionFilter.Text(2));
-        Assert.Equal(["1", "31", "32", "1000"], new[] { 1, 31, 32, 1000 }.Select(EventVersionFilter.Text));
+        Assert.Same(PayloadVersionHeader.Text(2), PayloadVersionHeader.Text(2));
+        Assert.Equal(["1", "31", "32", "1000"], new[] { 1, 31, 32, 1000 }.Select(PayloadVersionHeader.Text));
     }
 
     static DictionarySendHeaders Headers(object value) => new(new Dictionary<string, object?> { [PlatformHeaders.PayloadVersion] = value });

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using MassTransit;
 using Microsoft.Extensions.Hosting;
@@ -67,7 +66,7 @@ sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOp
             var headers = JsonSerializer.Deserialize<Dictionary<string, string>>(letter.Headers, DeadLetterFilter.Json) ?? [];
             if (letter.EventType is { } eventType && registry.TryGet(eventType, out var descriptor)
                 && headers.TryGetValue(PlatformHeaders.PayloadVersion, out var sentAt)
-                && int.TryParse(sentAt, NumberStyles.None, CultureInfo.InvariantCulture, out var version) && version <= descriptor.SchemaVersion)
+                && PayloadVersionHeader.TryParse(sentAt, out var version) && version <= descriptor.SchemaVersion)
                 readable.Add(letter);
         }
         if (readable.Count == 0)
@@ -121,12 +120,12 @@ sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOp
         var payloadType = type;
         EventTypeDescriptor? upcaster = null;
         if (registry.TryGet(type, out var descriptor) && headers.TryGetValue(PlatformHeaders.PayloadVersion, out var sentAt)
-            && int.TryParse(sentAt, NumberStyles.None, CultureInfo.InvariantCulture, out var version) && version != descriptor.SchemaVersion)
+            && PayloadVersionHeader.TryParse(sentAt, out var version) && version != descriptor.SchemaVersion)
         {
             if (version > descriptor.SchemaVersion || descriptor.ClrTypeOf(version) is not { } versionType)
                 throw new UnreplayableException(new UnknownEventVersionException(descriptor.TypeName, version, descriptor.SchemaVersion).Message);
             (payloadType, upcaster) = (versionType, descriptor);
-            headers[PlatformHeaders.PayloadVersion] = EventVersionFilter.Text(descriptor.SchemaVersion);
+            headers[PlatformHeaders.PayloadVersion] = PayloadVersionHeader.Text(descriptor.SchemaVersion);
         }
         object message;
         try

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using MassTransit;
 using MassTransit.Context;
@@ -26,7 +25,7 @@ sealed class EventVersionFilter<T>(EventTypeDescriptor descriptor) : IFilter<Con
 {
     public Task Send(ConsumeContext<T> context, IPipe<ConsumeContext<T>> next)
     {
-        if (!EventVersionFilter.TryRead(context.Headers, out var version) || version == descriptor.SchemaVersion)
+        if (!PayloadVersionHeader.TryRead(context.Headers, out var version) || version == descriptor.SchemaVersion)
             return next.Send(context);
         return SendAsync(context, next, version);
     }
@@ -63,31 +62,9 @@ sealed class EventVersionFilter<T>(EventTypeDescriptor descriptor) : IFilter<Con
     public void Probe(ProbeContext context) => context.CreateFilterScope("platform-event-version");
 }
 
-/// <summary>The version header's reading and writing, shared by the relay and the filter.</summary>
+/// <summary>Puts the filter on an endpoint.</summary>
 static class EventVersionFilter
 {
-    static readonly string[] Texts = Enumerable.Range(0, 32).Select(v => v.ToString(CultureInfo.InvariantCulture)).ToArray();
-
-    /// <summary>A version as the header's text, without a string per message for the usual ones.</summary>
-    public static string Text(int version) => (uint)version < (uint)Texts.Length ? Texts[version] : version.ToString(CultureInfo.InvariantCulture);
-
-    /// <summary>The header's version: the relay writes text; a broker or a hand-made message may give a number.</summary>
-    public static bool TryRead(Headers headers, out int version)
-    {
-        version = 0;
-        if (!headers.TryGetHeader(PlatformHeaders.PayloadVersion, out var value))
-            return false;
-        version = value switch
-        {
-            string text when int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) => parsed,
-            int number => number,
-            long number when number is > 0 and <= int.MaxValue => (int)number,
-            JsonElement { ValueKind: JsonValueKind.Number } element when element.TryGetInt32(out var parsed) => parsed,
-            _ => 0,
-        };
-        return version > 0; // versions start at 1
-    }
-
     /// <summary>Adds the filter for each consumed type that is an event type of this build.</summary>
     public static void Add(IReceiveEndpointConfigurator endpoint, EventTypeRegistry registry, IEnumerable<Type> messageTypes)
     {

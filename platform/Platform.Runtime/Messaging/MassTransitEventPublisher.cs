@@ -58,7 +58,7 @@ public sealed class MassTransitEventPublisher : IEventPublisher
     async Task PublishAsync(EventEnvelope envelope, CancellationToken cancellationToken)
     {
         using var activity = RelayMessage.StartActivity(envelope, "masstransit");
-        var payloadVersion = EventVersionFilter.Text(_registry.Get(envelope.Event.GetType()).SchemaVersion);
+        var payloadVersion = PayloadVersionHeader.Text(_registry.Get(envelope.Event.GetType()).SchemaVersion);
         await _bus.Publish(envelope.Event, envelope.Event.GetType(), Pipe.Execute<PublishContext>(context =>
         {
             context.MessageId = envelope.EventId;
