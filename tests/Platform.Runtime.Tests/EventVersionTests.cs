@@ -124,13 +124,15 @@ public sealed class EventVersionTests
         static string Placed(string customer) =>
             $$"""{"customerId":"{{customer}}","items":[],"totalAmount":"4.5","shippingAddress":"Busan","currency":"USD","shippingMethod":"EXPRESS"}""";
         var (readable, after, elsewhere, newer) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
-        await letters.AddAsync(Letter(readable, "order-1", 1, 2, typeof(UnknownEventVersionException), Placed("c-2")));
+        // The readable letter last: the replay service polls while they are written, and one poll
+        // between it and the letter that waited for it would replay it alone, before the other exists.
         await letters.AddAsync(Letter(after, "order-1", 2, 2, typeof(Consumers.OutOfOrderEventException), Placed("c-2-later")));
         var unrelated = Letter(elsewhere, "order-9", 2, 2, typeof(Consumers.OutOfOrderEventException), Placed("c-9"));
         await letters.AddAsync(unrelated);
         var unreadable = Letter(newer, "order-3", 1, 3, typeof(UnknownEventVersionException),
             """{"customerId":"c-3","items":[],"totalAmount":"1","shippingAddress":"Jeju","currency":"EUR","shippingMethod":"EXPRESS","giftWrap":true}""");
         await letters.AddAsync(unreadable);
+        await letters.AddAsync(Letter(readable, "order-1", 1, 2, typeof(UnknownEventVersionException), Placed("c-2")));
 
         await Eventually.HoldsAsync(() => Task.FromResult(received.ById.ContainsKey(readable) && received.ById.ContainsKey(after)),
             "the readable letter and the one that waited for it to be replayed and consumed");
