@@ -470,6 +470,7 @@ public abstract partial class EventStoreBehaviour
         Assert.Equal(new(true, 0), await InTransaction(t => Store.TryMarkProcessedInOrderAsync(consumer, cart, 3, [counted], t)));
         // Version 5 still waits for version 3, alone and in a group that claims 3 after it.
         Assert.Equal(new(false, 1), await InTransaction(t => Store.TryMarkProcessedInOrderAsync(consumer, cart, 5, [counted], t)));
+        Assert.Equal(1, await Store.CountUnprocessedBeforeAsync(consumer, cart, 5, [counted])); // the guard's answer, asked without a claim
         Assert.Equal<Storage.InboxClaim>([new(false, 1), new(true, 0)],
             await InTransaction(t => Store.TryMarkProcessedInOrderAsync(consumer, [Request(events[4]), Request(events[2])], [counted], t)));
 
@@ -479,11 +480,22 @@ public abstract partial class EventStoreBehaviour
         Assert.Equal(1, await Store.RecordInboxStartAsync(consumer, [counted, added], await Store.GetCheckpointAsync(relay)));
         string[] both = [counted, added];
         Assert.Equal(new(false, 2), await InTransaction(t => Store.TryMarkProcessedInOrderAsync(consumer, cart, 5, both, t)));
+        Assert.Equal(2, await Store.CountUnprocessedBeforeAsync(consumer, cart, 5, both));
         Assert.Equal<Storage.InboxClaim>([new(false, 1), new(true, 0)],
             await InTransaction(t => Store.TryMarkProcessedInOrderAsync(consumer, [Request(events[3]), Request(events[2])], both, t)));
 
         // A consumer without a start waits for every earlier event, as before.
         Assert.Equal(new(false, 4), await InTransaction(t => Store.TryMarkProcessedInOrderAsync(consumer + "-new", cart, 5, both, t)));
+        Assert.Equal(4, await Store.CountUnprocessedBeforeAsync(consumer + "-new", cart, 5, both));
+
+        // Once version 3 is processed, only version 4 is missing before 5; 3 itself and 4 lack nothing.
+        await using (var transaction = await Store.BeginTransactionAsync())
+        {
+            Assert.Equal(new(true, 0), await Store.TryMarkProcessedInOrderAsync(consumer, cart, 3, both, transaction));
+            await transaction.CommitAsync();
+        }
+        Assert.Equal((1L, 0L, 0L), (await Store.CountUnprocessedBeforeAsync(consumer, cart, 5, both),
+            await Store.CountUnprocessedBeforeAsync(consumer, cart, 3, both), await Store.CountUnprocessedBeforeAsync(consumer, cart, 4, both)));
     }
 
     // A group commit claims many deliveries at once (one statement on PostgreSQL, one after the

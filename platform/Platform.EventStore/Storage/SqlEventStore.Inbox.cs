@@ -103,21 +103,8 @@ public sealed partial class SqlEventStore
         // before this event; the upsert follows only for an event it may process. (Outside
         // PostgreSQL the store's transactions hold the database's write lock, so no one moves the
         // row in between.)
-        long done, pending;
-        await using (var judge = transaction.Connection.CreateCommand())
-        {
-            judge.Transaction = transaction.Transaction;
-            judge.CommandText = JudgeSql(typeNames.Count);
-            AddParameter(judge, "consumer", consumer);
-            AddParameter(judge, "stream", streamId);
-            AddParameter(judge, "version", streamVersion);
-            AddParameter(judge, "start", InboxStartPrefix(consumer));
-            for (var i = 0; i < typeNames.Count; i++)
-                AddParameter(judge, "type" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), typeNames[i]);
-            await using var reader = await judge.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            (done, pending) = (reader.GetInt64(0), reader.GetInt64(1));
-        }
+        var (done, pending) = await JudgeAsync(transaction.Connection, transaction.Transaction, consumer, streamId, streamVersion, typeNames,
+            cancellationToken).ConfigureAwait(false);
         if (streamVersion <= done)
             return new InboxClaim(false, 0);
         if (pending > 0)
@@ -192,6 +179,46 @@ public sealed partial class SqlEventStore
         await using var context = _dialect.CreateContext();
         return await context.ConsumerStreams.Where(s => s.Consumer == consumer && s.StreamId == streamId)
             .Select(s => (long?)s.StreamVersion).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false) ?? 0;
+    }
+
+    /// <summary>
+    /// What the order guard would answer now for an event that <paramref name="consumer"/> has not
+    /// been able to apply, without claiming it: how many earlier events of the stream, of the given
+    /// types, the consumer still lacks (0 when it may apply the event, or applied it already). The
+    /// runtime asks it of the events the guard gave up on, to replay them once the gap has closed.
+    /// </summary>
+    /// <param name="consumer">The consumer's stable name.</param>
+    /// <param name="streamId">The event's stream.</param>
+    /// <param name="streamVersion">The event's version in its stream.</param>
+    /// <param name="typeNames">The stored type names of the events the consumer handles.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    public async Task<long> CountUnprocessedBeforeAsync(string consumer, string streamId, long streamVersion,
+        IReadOnlyList<string> typeNames, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(consumer);
+        ArgumentException.ThrowIfNullOrEmpty(streamId);
+        ArgumentOutOfRangeException.ThrowIfLessThan(streamVersion, 1);
+        RequireTypes(typeNames);
+        await using var connection = await _dialect.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var (done, pending) = await JudgeAsync(connection, null, consumer, streamId, streamVersion, typeNames, cancellationToken).ConfigureAwait(false);
+        return streamVersion <= done ? 0 : pending;
+    }
+
+    static async Task<(long Done, long Pending)> JudgeAsync(System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction? transaction,
+        string consumer, string streamId, long streamVersion, IReadOnlyList<string> typeNames, CancellationToken cancellationToken)
+    {
+        await using var judge = connection.CreateCommand();
+        judge.Transaction = transaction;
+        judge.CommandText = JudgeSql(typeNames.Count);
+        AddParameter(judge, "consumer", consumer);
+        AddParameter(judge, "stream", streamId);
+        AddParameter(judge, "version", streamVersion);
+        AddParameter(judge, "start", InboxStartPrefix(consumer));
+        for (var i = 0; i < typeNames.Count; i++)
+            AddParameter(judge, "type" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), typeNames[i]);
+        await using var reader = await judge.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        return (reader.GetInt64(0), reader.GetInt64(1));
     }
 
     // Where the consumer is in the stream (0: nowhere yet), and how many events of the stream
