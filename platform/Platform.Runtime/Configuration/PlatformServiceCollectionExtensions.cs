@@ -134,6 +134,7 @@ public static class PlatformServiceCollectionExtensions
         services.AddOptions<MassTransitHostOptions>().Configure(host => host.WaitUntilStarted = true);
         // Records the consumers' starts after the bus (its queues exist) and before the Kafka
         // consumers and the relay; it reads the relay's checkpoint before any service starts.
+        services.TryAddSingleton<OrderedConsumers>();
         services.AddHostedService<InboxStarts>();
         if (options.Inbox.RetainFor is not null)
             services.AddHostedService<InboxCleanup>();

@@ -21,8 +21,9 @@ namespace Platform.Runtime.Consumers;
 /// count as a redelivery and never be applied. Read before, such an event is waited for; an event
 /// published in between that the queue did not get is waited for in vain and dead-lettered after
 /// the guard's retries, with its stream's next events, which replaying them clears (docs/runtime.md).
+/// It also lists the consumers in <see cref="OrderedConsumers"/>, for the replay service.
 /// </summary>
-sealed class InboxStarts(IServiceProvider services, SqlEventStore store, PlatformOptions options, ILogger<InboxStarts> logger)
+sealed class InboxStarts(IServiceProvider services, SqlEventStore store, PlatformOptions options, OrderedConsumers ordered, ILogger<InboxStarts> logger)
     : IHostedLifecycleService
 {
     long? _publishedBeforeQueues;
@@ -48,6 +49,7 @@ sealed class InboxStarts(IServiceProvider services, SqlEventStore store, Platfor
                     type.FullName);
                 continue;
             }
+            ordered.Add(type, consumer);
             await store.RecordInboxStartAsync(consumer.InboxName, consumer.HandledTypes, published, cancellationToken).ConfigureAwait(false);
         }
     }

@@ -3,6 +3,7 @@ using MassTransit;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Platform.Events;
+using Platform.EventStore.Storage;
 using Platform.Messaging;
 using Platform.Runtime.Configuration;
 using Platform.Runtime.Consumers;
@@ -25,11 +26,19 @@ namespace Platform.Runtime.DeadLetters;
 /// itself, at every poll, as soon as it runs (<see cref="RequestReadableAsync"/>): in a rolling upgrade
 /// the events an old instance could not read reach the consumers without an operator, and soon enough
 /// for the later events of their streams, which wait in the order guard meanwhile.
+/// The letters the order guard wrote (<see cref="OutOfOrderEventException"/>) it replays by itself
+/// too, once the guard would let them through (<see cref="RequestClosedGapsAsync"/>): fixing and
+/// replaying a poison event is enough for the events of its stream that waited for it to follow.
 /// </summary>
 sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOptions options, EndpointMessageTypes consumed,
-    EventTypeRegistry registry, ILogger<DeadLetterReplayService> logger, Kafka.KafkaSendEndpointProvider? kafka = null)
+    EventTypeRegistry registry, SqlEventStore events, OrderedConsumers ordered, ILogger<DeadLetterReplayService> logger,
+    Kafka.KafkaSendEndpointProvider? kafka = null)
     : BackgroundService
 {
+    // At most this many of the guard's streams are asked about a poll, the longest waiting first, so
+    // that a pile of letters costs a bounded number of queries a poll.
+    internal const int GapChecksPerPoll = 100;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Retries.ReplayPollInterval);
@@ -39,6 +48,7 @@ sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOp
             try
             {
                 await RequestReadableAsync(stoppingToken).ConfigureAwait(false);
+                await RequestClosedGapsAsync(stoppingToken).ConfigureAwait(false);
                 requests = await store.ReplayRequestsAsync(stoppingToken).ConfigureAwait(false);
             }
             catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
@@ -83,6 +93,45 @@ sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOp
         foreach (var letter in successors.Where(l => requested.Contains(l.Id)))
         {
             logger.LogInformation("Dead letter {DeadLetterId}: {EventType} (stream {StreamId} v{StreamVersion}), which waited for it, is replayed after it",
+                letter.Id, letter.EventType, letter.StreamId, letter.StreamVersion);
+        }
+    }
+
+    /// <summary>
+    /// Asks to replay the order guard's letters whose stream has no gap before them any more: the
+    /// event they waited for was applied since (its letter replayed, or its retries got through just
+    /// after the guard gave up). For each stream and endpoint, the guard is asked about its earliest
+    /// letter; if nothing before it is missing, all of the stream's guard letters there are
+    /// requested together, and the replay sends them in version order. A letter of an event applied
+    /// meanwhile goes too: the inbox takes it for the redelivery it is, and the letter is gone.
+    /// Letters of consumers this runtime does not host are left to the runtime that does.
+    /// </summary>
+    async Task RequestClosedGapsAsync(CancellationToken cancellationToken)
+    {
+        var waiting = await store.DeadOfExceptionAsync(typeof(OutOfOrderEventException).FullName!, cancellationToken).ConfigureAwait(false);
+        if (waiting.Count == 0)
+            return;
+        var streams = waiting
+            .Where(l => l.StreamId is not null && l.StreamVersion is >= 1)
+            .GroupBy(l => (l.Consumer, l.Endpoint, StreamId: l.StreamId!))
+            .OrderBy(g => g.Min(l => l.FailedAt))
+            .Take(GapChecksPerPoll);
+        var closed = new List<DeadLetter>();
+        foreach (var stream in streams)
+        {
+            if (!ordered.TryGet(stream.Key.Consumer, out var consumer))
+                continue;
+            var first = stream.MinBy(l => l.StreamVersion)!;
+            if (await events.CountUnprocessedBeforeAsync(consumer.InboxName, stream.Key.StreamId, first.StreamVersion!.Value,
+                    consumer.HandledTypes, cancellationToken).ConfigureAwait(false) == 0)
+                closed.AddRange(stream);
+        }
+        if (closed.Count == 0)
+            return;
+        var requested = await store.RequestReplayAsync([.. closed.Select(l => l.Id)], cancellationToken).ConfigureAwait(false);
+        foreach (var letter in closed.Where(l => requested.Contains(l.Id)))
+        {
+            logger.LogInformation("Dead letter {DeadLetterId}: {EventType} (stream {StreamId} v{StreamVersion}), which the order guard gave up on, is replayed: the events before it in its stream are applied now",
                 letter.Id, letter.EventType, letter.StreamId, letter.StreamVersion);
         }
     }
