@@ -72,6 +72,20 @@ public sealed class StreamReplayTests
         Assert.Equal(0, await host.EventStore.GetConsumerStreamVersionAsync(typeof(PoisonableStreamConsumer).FullName!, stillPoisoned));
     }
 
+    [Fact]
+    public void the_streams_asked_about_a_poll_go_round_so_ones_that_never_close_do_not_starve_the_others()
+    {
+        int[] streams = [0, 1, 2, 3, 4];
+        var cursor = 0;
+        Assert.Equal([0, 1], DeadLetterReplayService.NextWindow(streams, ref cursor, 2));
+        Assert.Equal([2, 3], DeadLetterReplayService.NextWindow(streams, ref cursor, 2));
+        Assert.Equal([4, 0], DeadLetterReplayService.NextWindow(streams, ref cursor, 2));
+        // Fewer streams by the next poll (some replayed): the cursor wraps within them.
+        Assert.Equal([1, 2], DeadLetterReplayService.NextWindow([0, 1, 2], ref cursor, 2));
+        Assert.Equal([0, 1, 2], DeadLetterReplayService.NextWindow([0, 1, 2], ref cursor, 100));
+        Assert.Empty(DeadLetterReplayService.NextWindow(Array.Empty<int>(), ref cursor, 2));
+    }
+
     static Task<RuntimeHost> StartAsync(Store store, Transport transport, StreamLog applied) => RuntimeHost.StartAsync(store, transport,
         services => services.AddSingleton(applied),
         cfg =>

@@ -35,9 +35,11 @@ sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOp
     Kafka.KafkaSendEndpointProvider? kafka = null)
     : BackgroundService
 {
-    // At most this many of the guard's streams are asked about a poll, the longest waiting first, so
-    // that a pile of letters costs a bounded number of queries a poll.
+    // At most this many of the guard's streams are asked about a poll, so that a pile of letters costs
+    // a bounded number of queries a poll; the next poll goes on where this one stopped, so that
+    // streams whose gap never closes do not keep the others from being asked.
     internal const int GapChecksPerPoll = 100;
+    int _gapCursor;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -114,17 +116,17 @@ sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOp
         var streams = waiting
             .Where(l => l.StreamId is not null && l.StreamVersion is >= 1)
             .GroupBy(l => (l.Consumer, l.Endpoint, StreamId: l.StreamId!))
-            .OrderBy(g => g.Min(l => l.FailedAt))
-            .Take(GapChecksPerPoll);
+            .Select(g => (Letters: g, Consumer: ordered.TryGet(g.Key.Consumer, out var consumer) ? consumer : null))
+            .Where(s => s.Consumer is not null)
+            .OrderBy(s => s.Letters.Min(l => l.FailedAt)).ThenBy(s => s.Letters.Key.StreamId, StringComparer.Ordinal)
+            .ToList();
         var closed = new List<DeadLetter>();
-        foreach (var stream in streams)
+        foreach (var (letters, consumer) in NextWindow(streams, ref _gapCursor, GapChecksPerPoll))
         {
-            if (!ordered.TryGet(stream.Key.Consumer, out var consumer))
-                continue;
-            var first = stream.MinBy(l => l.StreamVersion)!;
-            if (await events.CountUnprocessedBeforeAsync(consumer.InboxName, stream.Key.StreamId, first.StreamVersion!.Value,
+            var first = letters.MinBy(l => l.StreamVersion)!;
+            if (await events.CountUnprocessedBeforeAsync(consumer!.InboxName, letters.Key.StreamId, first.StreamVersion!.Value,
                     consumer.HandledTypes, cancellationToken).ConfigureAwait(false) == 0)
-                closed.AddRange(stream);
+                closed.AddRange(letters);
         }
         if (closed.Count == 0)
             return;
@@ -134,6 +136,23 @@ sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOp
             logger.LogInformation("Dead letter {DeadLetterId}: {EventType} (stream {StreamId} v{StreamVersion}), which the order guard gave up on, is replayed: the events before it in its stream are applied now",
                 letter.Id, letter.EventType, letter.StreamId, letter.StreamVersion);
         }
+    }
+
+    /// <summary>
+    /// Up to <paramref name="max"/> of <paramref name="items"/> from <paramref name="cursor"/> on,
+    /// wrapping around, and the cursor moved past them: called again and again, it goes through
+    /// every item, however many there are.
+    /// </summary>
+    internal static List<T> NextWindow<T>(IReadOnlyList<T> items, ref int cursor, int max)
+    {
+        if (items.Count == 0)
+            return [];
+        var start = cursor % items.Count;
+        var window = new List<T>(Math.Min(max, items.Count));
+        for (var i = 0; i < window.Capacity; i++)
+            window.Add(items[(start + i) % items.Count]);
+        cursor = (start + window.Count) % items.Count;
+        return window;
     }
 
     // One letter's failure is logged and does not hold up the letters after it.
