@@ -170,16 +170,37 @@ public sealed class DeadLetterTests
             good.FailedAt.AddMinutes(-2), DeadLetterState.Dead, null);
         var unknown = new DeadLetter(Guid.CreateVersion7(), good.Consumer, good.Endpoint, Guid.NewGuid().ToString("D"), "Shop.Future.OrderTeleported, Shop.Future", null,
             "order-unknown", 1, null, "{}", "{}", "System.Exception", "unknown", "unknown", 1, good.FailedAt.AddMinutes(-1), DeadLetterState.Dead, null);
+        // And one of an endpoint this runtime does not have (its consumer removed): in memory no other
+        // process has it either, and a message sent there would be lost with the letter.
+        var removed = good with { Id = Guid.CreateVersion7(), Endpoint = "orders-removed-consumer", MessageId = Guid.NewGuid().ToString("D"),
+            StreamId = "order-removed", FailedAt = good.FailedAt.AddSeconds(-30) };
         await letters.AddAsync(unreadable);
         await letters.AddAsync(unknown);
+        await letters.AddAsync(removed);
         poison.Heal(poisoned);
-        foreach (var letter in new[] { unreadable, unknown, good })
+        foreach (var letter in new[] { unreadable, unknown, removed, good })
             Assert.True(await letters.RequestReplayAsync(letter.Id));
 
-        await Eventually.HoldsAsync(() => Task.FromResult(poison.Consumed.ContainsKey(poisoned.ToString("D"))), "the replayable letter after the two that are not");
+        await Eventually.HoldsAsync(() => Task.FromResult(poison.Consumed.ContainsKey(poisoned.ToString("D"))), "the replayable letter after the three that are not");
         await Eventually.HoldsAsync(async () => await letters.GetAsync(good.Id) is null, "the replayed letter to be removed");
-        await Eventually.HoldsAsync(async () => (await letters.ListAsync()).All(l => l.State == DeadLetterState.Dead), "the two others to be Dead again");
-        Assert.Equal([unreadable.Id, unknown.Id], (await letters.ListAsync()).Select(l => l.Id));
+        await Eventually.HoldsAsync(async () => (await letters.ListAsync()).All(l => l.State == DeadLetterState.Dead), "the three others to be Dead again");
+        Assert.Equal([unreadable.Id, unknown.Id, removed.Id], (await letters.ListAsync()).Select(l => l.Id));
+    }
+
+    [SkippableFact]
+    public async Task on_a_broker_a_letter_of_an_endpoint_another_runtime_hosts_is_left_for_that_runtime_to_replay()
+    {
+        await using var host = await StartAsync(Store.Sqlite, Transport.RabbitMq, immediate: 1, exponential: 0, TimeSpan.Zero);
+        var (poison, letters, poisoned, good) = await DeadLetterOfOnePoisonedOrderAsync(host);
+        var elsewhere = good with { Id = Guid.CreateVersion7(), Endpoint = "billing-invoice-projection", MessageId = Guid.NewGuid().ToString("D"),
+            StreamId = "order-elsewhere", FailedAt = good.FailedAt.AddSeconds(-30) };
+        await letters.AddAsync(elsewhere);
+        poison.Heal(poisoned);
+        Assert.Equal([elsewhere.Id, good.Id], await letters.RequestReplayAsync([elsewhere.Id, good.Id]));
+
+        await Eventually.HoldsAsync(async () => await letters.GetAsync(good.Id) is null, "this runtime's letter to be replayed");
+        await Task.Delay(host.Options.Retries.ReplayPollInterval * 4); // polls that must leave the other alone
+        Assert.Equal(DeadLetterState.ReplayRequested, (await letters.GetAsync(elsewhere.Id))?.State);
     }
 
     [SkippableFact]

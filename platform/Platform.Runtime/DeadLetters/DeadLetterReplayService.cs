@@ -17,6 +17,9 @@ namespace Platform.Runtime.DeadLetters;
 /// queue; on Kafka, the queue's command topic). Each letter goes to the queue it failed on, as its CLR type, with its original message
 /// id and headers, so the idempotent consumer and the order guard treat it like the first delivery.
 /// The row is removed once sent; if it fails again, its retries run again and a new letter is written.
+/// A letter of an endpoint this runtime does not host is left for the runtime on the same store that
+/// does (on a broker, processes may host different endpoints); in memory, where there is no other
+/// process, it is Dead again, as below.
 /// A letter this build cannot send at all (its type is not loaded, its payload is not that type in
 /// JSON, as an unreadable Kafka record's may be) is Dead again, with an error logged: asking again
 /// cannot help, and it must not hold up the letters after it.
@@ -40,6 +43,7 @@ sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOp
     // streams whose gap never closes do not keep the others from being asked.
     internal const int GapChecksPerPoll = 100;
     int _gapCursor;
+    readonly HashSet<Guid> _leftToOthers = [];
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -65,7 +69,7 @@ sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOp
 
     /// <summary>
     /// Asks to replay the letters of events a build older than this one could not read
-    /// (<see cref="UnknownEventVersionException"/>) and this one reads, with the letters of their
+    /// (<see cref="UnknownEventVersionException"/>) and this one reads, on its endpoints, with the letters of their
     /// streams' later events that the order guard gave up on meanwhile (<see cref="OutOfOrderEventException"/>,
     /// same endpoint): all in one request, which the replay sends in the store's order. Two
     /// instances of this build may both ask; only one request takes (it moves the letters from Dead).
@@ -76,7 +80,7 @@ sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOp
         foreach (var letter in await store.DeadOfExceptionAsync(typeof(UnknownEventVersionException).FullName!, cancellationToken).ConfigureAwait(false))
         {
             var headers = JsonSerializer.Deserialize<Dictionary<string, string>>(letter.Headers, DeadLetterFilter.Json) ?? [];
-            if (letter.EventType is { } eventType && registry.TryGet(eventType, out var descriptor)
+            if (consumed.Hosts(letter.Endpoint) && letter.EventType is { } eventType && registry.TryGet(eventType, out var descriptor)
                 && headers.TryGetValue(PlatformHeaders.PayloadVersion, out var sentAt)
                 && PayloadVersionHeader.TryParse(sentAt, out var version) && version <= descriptor.SchemaVersion)
                 readable.Add(letter);
@@ -158,6 +162,18 @@ sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOp
     // One letter's failure is logged and does not hold up the letters after it.
     async Task ReplayOrReportAsync(DeadLetter letter, CancellationToken cancellationToken)
     {
+        // A letter of an endpoint another runtime on the same store hosts (on a broker, processes may
+        // host different endpoints) is that runtime's to replay: it consumes the queue and knows the
+        // types. In memory there is no other process; ReplayAsync reports it.
+        if (!consumed.Hosts(letter.Endpoint) && options.Transport.Kind != TransportKind.InMemory)
+        {
+            if (_leftToOthers.Add(letter.Id))
+            {
+                logger.LogWarning("Dead letter {DeadLetterId} is for {Endpoint}, which this runtime does not host; it is left for a runtime that does (discard it if none does any more)",
+                    letter.Id, letter.Endpoint);
+            }
+            return;
+        }
         try
         {
             try
@@ -181,6 +197,8 @@ sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOp
 
     async Task ReplayAsync(DeadLetter letter, CancellationToken cancellationToken)
     {
+        if (!consumed.Hosts(letter.Endpoint))
+            throw new UnreplayableException($"this runtime has no endpoint '{letter.Endpoint}' (its consumer was removed or renamed, or the letter was written by another service)");
         var type = LoadType(letter.MessageType)
             ?? throw new UnreplayableException($"its type '{letter.MessageType}' is not loaded by this runtime");
         var headers = JsonSerializer.Deserialize<Dictionary<string, string>>(letter.Headers, DeadLetterFilter.Json) ?? [];

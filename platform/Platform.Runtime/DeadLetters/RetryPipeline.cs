@@ -27,7 +27,7 @@ static class RetryPipeline
         var logger = context.GetRequiredService<ILoggerFactory>().CreateLogger("Platform.Runtime.DeadLetters");
         var sink = context.GetService<IDeadLetterSink>();
         var consumed = messageTypes.ToList();
-        context.GetRequiredService<EndpointMessageTypes>().Add(consumed);
+        context.GetRequiredService<EndpointMessageTypes>().Add(endpointName, consumed);
         endpoint.AddPrePipeSpecification(new FilterSpecification(new DeadLetterFilter(store, consumer, endpointName, consumed, logger, sink)));
         // What faults past that filter, and what no consumer of the endpoint takes, become dead
         // letters too (not on Kafka: the consumer service deals with such records itself, and the
