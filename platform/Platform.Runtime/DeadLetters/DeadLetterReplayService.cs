@@ -110,7 +110,7 @@ sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOp
     /// letter; if nothing before it is missing, all of the stream's guard letters there are
     /// requested together, and the replay sends them in version order. A letter of an event applied
     /// meanwhile goes too: the inbox takes it for the redelivery it is, and the letter is gone.
-    /// Letters of consumers this runtime does not host are left to the runtime that does.
+    /// Letters of consumers or endpoints this runtime does not host are left to the runtime that does.
     /// </summary>
     async Task RequestClosedGapsAsync(CancellationToken cancellationToken)
     {
@@ -118,7 +118,7 @@ sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOp
         if (waiting.Count == 0)
             return;
         var streams = waiting
-            .Where(l => l.StreamId is not null && l.StreamVersion is >= 1)
+            .Where(l => l.StreamId is not null && l.StreamVersion is >= 1 && consumed.Hosts(l.Endpoint))
             .GroupBy(l => (l.Consumer, l.Endpoint, StreamId: l.StreamId!))
             .Select(g => (Letters: g, Consumer: ordered.TryGet(g.Key.Consumer, out var consumer) ? consumer : null))
             .Where(s => s.Consumer is not null)
