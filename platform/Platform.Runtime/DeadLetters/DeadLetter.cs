@@ -47,3 +47,6 @@ public sealed record DeadLetter(Guid Id, string Consumer, string Endpoint, strin
     /// </summary>
     public const string UnknownMessageType = "unknown";
 }
+
+/// <summary>A stream's dead letters of one kind at one consumer and endpoint: the earliest one's version and how many there are.</summary>
+sealed record DeadLetterStream(string Consumer, string Endpoint, string StreamId, long FirstVersion, long Letters);

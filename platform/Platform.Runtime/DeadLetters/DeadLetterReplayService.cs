@@ -114,31 +114,22 @@ sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOp
     /// </summary>
     async Task RequestClosedGapsAsync(CancellationToken cancellationToken)
     {
-        var waiting = await store.DeadOfExceptionAsync(typeof(OutOfOrderEventException).FullName!, cancellationToken).ConfigureAwait(false);
-        if (waiting.Count == 0)
-            return;
-        var streams = waiting
-            .Where(l => l.StreamId is not null && l.StreamVersion is >= 1 && consumed.Hosts(l.Endpoint))
-            .GroupBy(l => (l.Consumer, l.Endpoint, StreamId: l.StreamId!))
-            .Select(g => (Letters: g, Consumer: ordered.TryGet(g.Key.Consumer, out var consumer) ? consumer : null))
+        var guarded = typeof(OutOfOrderEventException).FullName!;
+        var streams = (await store.DeadStreamsOfExceptionAsync(guarded, cancellationToken).ConfigureAwait(false))
+            .Select(s => (Stream: s, Consumer: ordered.TryGet(s.Consumer, out var consumer) && consumed.Hosts(s.Endpoint) ? consumer : null))
             .Where(s => s.Consumer is not null)
-            .OrderBy(s => s.Letters.Min(l => l.FailedAt)).ThenBy(s => s.Letters.Key.StreamId, StringComparer.Ordinal)
             .ToList();
-        var closed = new List<DeadLetter>();
-        foreach (var (letters, consumer) in NextWindow(streams, ref _gapCursor, GapChecksPerPoll))
+        foreach (var (stream, consumer) in NextWindow(streams, ref _gapCursor, GapChecksPerPoll))
         {
-            var first = letters.MinBy(l => l.StreamVersion)!;
-            if (await events.CountUnprocessedBeforeAsync(consumer!.InboxName, letters.Key.StreamId, first.StreamVersion!.Value,
-                    consumer.HandledTypes, cancellationToken).ConfigureAwait(false) == 0)
-                closed.AddRange(letters);
-        }
-        if (closed.Count == 0)
-            return;
-        var requested = await store.RequestReplayAsync([.. closed.Select(l => l.Id)], cancellationToken).ConfigureAwait(false);
-        foreach (var letter in closed.Where(l => requested.Contains(l.Id)))
-        {
-            logger.LogInformation("Dead letter {DeadLetterId}: {EventType} (stream {StreamId} v{StreamVersion}), which the order guard gave up on, is replayed: the events before it in its stream are applied now",
-                letter.Id, letter.EventType, letter.StreamId, letter.StreamVersion);
+            if (await events.CountUnprocessedBeforeAsync(consumer!.InboxName, stream.StreamId, stream.FirstVersion, consumer.HandledTypes,
+                    cancellationToken).ConfigureAwait(false) != 0)
+                continue;
+            var requested = await store.RequestStreamReplayAsync(stream, guarded, cancellationToken).ConfigureAwait(false);
+            if (requested > 0)
+            {
+                logger.LogInformation("{Count} dead letter(s) of stream {StreamId} from v{StreamVersion} on {Endpoint}, which the order guard gave up on, are replayed: the events before them are applied now",
+                    requested, stream.StreamId, stream.FirstVersion, stream.Endpoint);
+            }
         }
     }
 

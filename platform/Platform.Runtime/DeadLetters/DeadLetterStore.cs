@@ -151,6 +151,54 @@ public sealed class DeadLetterStore
     public Task<IReadOnlyList<DeadLetter>> DeadOfExceptionAsync(string exceptionType, CancellationToken cancellationToken = default) =>
         QueryAsync("WHERE state = 'Dead' AND exception_type = @exception_type", null, cancellationToken, exceptionType);
 
+    /// <summary>
+    /// The streams that have letters in state Dead of <paramref name="exceptionType"/>, one row per
+    /// consumer, endpoint and stream (not the letters: a hot stream's pile is one row), longest
+    /// waiting first.
+    /// </summary>
+    /// <param name="exceptionType">The exception's full type name.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    internal async Task<IReadOnlyList<DeadLetterStream>> DeadStreamsOfExceptionAsync(string exceptionType, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT consumer, endpoint, stream_id, MIN(stream_version), COUNT(*) FROM message_dead_letters
+            WHERE state = 'Dead' AND exception_type = @exception_type AND stream_id IS NOT NULL AND stream_version IS NOT NULL
+            GROUP BY consumer, endpoint, stream_id ORDER BY MIN(failed_at), stream_id
+            """;
+        Add(command, "exception_type", exceptionType);
+        var streams = new List<DeadLetterStream>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            streams.Add(new DeadLetterStream(reader.GetString(0), reader.GetString(1), reader.GetString(2), Number(reader, 3)!.Value,
+                Number(reader, 4)!.Value));
+        }
+        return streams;
+    }
+
+    /// <summary>
+    /// Asks to replay the letters in state Dead of <paramref name="exceptionType"/> of one stream
+    /// (<see cref="DeadStreamsOfExceptionAsync"/>), in one statement: the runtime sees all of them or none.
+    /// </summary>
+    /// <returns>How many letters were requested.</returns>
+    internal async Task<int> RequestStreamReplayAsync(DeadLetterStream stream, string exceptionType, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            UPDATE message_dead_letters SET state = 'ReplayRequested'
+            WHERE state = 'Dead' AND exception_type = @exception_type AND consumer = @consumer AND endpoint = @endpoint
+                AND stream_id = @stream_id AND stream_version IS NOT NULL
+            """;
+        Add(command, "exception_type", exceptionType);
+        Add(command, "consumer", stream.Consumer);
+        Add(command, "endpoint", stream.Endpoint);
+        Add(command, "stream_id", stream.StreamId);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Removes a letter once it has been re-sent (a new failure records a new letter).</summary>
     /// <param name="id">Its id.</param>
     /// <param name="cancellationToken">Cancels the delete.</param>
