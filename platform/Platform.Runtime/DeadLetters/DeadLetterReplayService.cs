@@ -76,10 +76,11 @@ sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOp
     /// </summary>
     async Task RequestReadableAsync(CancellationToken cancellationToken)
     {
-        var readable = new List<DeadLetter>();
-        foreach (var letter in await store.DeadOfExceptionAsync(typeof(UnknownEventVersionException).FullName!, cancellationToken).ConfigureAwait(false))
+        var readable = new List<DeadLetterHead>();
+        foreach (var letter in await store.DeadHeadsOfExceptionAsync(typeof(UnknownEventVersionException).FullName!, withHeaders: true, cancellationToken)
+                     .ConfigureAwait(false))
         {
-            var headers = JsonSerializer.Deserialize<Dictionary<string, string>>(letter.Headers, DeadLetterFilter.Json) ?? [];
+            var headers = JsonSerializer.Deserialize<Dictionary<string, string>>(letter.Headers!, DeadLetterFilter.Json) ?? [];
             if (consumed.Hosts(letter.Endpoint) && letter.EventType is { } eventType && registry.TryGet(eventType, out var descriptor)
                 && headers.TryGetValue(PlatformHeaders.PayloadVersion, out var sentAt)
                 && PayloadVersionHeader.TryParse(sentAt, out var version) && version <= descriptor.SchemaVersion)
@@ -87,10 +88,16 @@ sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOp
         }
         if (readable.Count == 0)
             return;
-        var waited = await store.DeadOfExceptionAsync(typeof(OutOfOrderEventException).FullName!, cancellationToken).ConfigureAwait(false);
-        var successors = waited.Where(later => later.StreamId is not null && readable.Any(first => first.Endpoint == later.Endpoint
-            && first.StreamId == later.StreamId && first.StreamVersion < later.StreamVersion)).ToList();
-        var requested = await store.RequestReplayAsync([.. readable.Concat(successors).Select(l => l.Id)], cancellationToken).ConfigureAwait(false);
+        // Each stream's first readable letter on each endpoint: the guard's letters after it waited for it.
+        var firsts = readable.Where(l => l.StreamId is not null && l.StreamVersion is not null)
+            .GroupBy(l => (l.Endpoint, l.StreamId))
+            .ToDictionary(g => g.Key, g => g.Min(l => l.StreamVersion!.Value));
+        var waited = await store.DeadHeadsOfExceptionAsync(typeof(OutOfOrderEventException).FullName!, withHeaders: false, cancellationToken)
+            .ConfigureAwait(false);
+        var successors = waited.Where(later => later.StreamVersion is { } version
+            && firsts.TryGetValue((later.Endpoint, later.StreamId), out var first) && first < version).ToList();
+        var requested = (await store.RequestReplayAsync([.. readable.Concat(successors).Select(l => l.Id)], cancellationToken).ConfigureAwait(false))
+            .ToHashSet();
         foreach (var letter in readable.Where(l => requested.Contains(l.Id)))
         {
             logger.LogInformation("Dead letter {DeadLetterId}: {EventType} (stream {StreamId} v{StreamVersion}), sent at a schema version an older build could not read, is replayed by this one",

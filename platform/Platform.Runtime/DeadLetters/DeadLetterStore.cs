@@ -144,11 +144,30 @@ public sealed class DeadLetterStore
         QueryAsync("WHERE state = 'ReplayRequested'", null, cancellationToken,
             orderBy: "CASE WHEN global_position IS NULL THEN 1 ELSE 0 END, global_position, failed_at, id");
 
-    /// <summary>The letters in state Dead whose exception is <paramref name="exceptionType"/>, oldest first.</summary>
+    /// <summary>
+    /// The letters in state Dead whose exception is <paramref name="exceptionType"/>, oldest first,
+    /// without their payloads and stacks: what the replay service reads every poll.
+    /// </summary>
     /// <param name="exceptionType">The exception's full type name.</param>
+    /// <param name="withHeaders">Read the headers too.</param>
     /// <param name="cancellationToken">Cancels the query.</param>
-    public Task<IReadOnlyList<DeadLetter>> DeadOfExceptionAsync(string exceptionType, CancellationToken cancellationToken = default) =>
-        QueryAsync("WHERE state = 'Dead' AND exception_type = @exception_type", null, cancellationToken, exceptionType);
+    internal async Task<IReadOnlyList<DeadLetterHead>> DeadHeadsOfExceptionAsync(string exceptionType, bool withHeaders,
+        CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT id, endpoint, event_type, stream_id, stream_version{(withHeaders ? ", headers" : "")} FROM message_dead_letters " +
+            "WHERE state = 'Dead' AND exception_type = @exception_type ORDER BY failed_at, id";
+        Add(command, "exception_type", exceptionType);
+        var heads = new List<DeadLetterHead>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            heads.Add(new DeadLetterHead(Guid.Parse(reader.GetString(0)), reader.GetString(1), Text(reader, 2), Text(reader, 3), Number(reader, 4),
+                withHeaders ? reader.GetString(5) : null));
+        }
+        return heads;
+    }
 
     /// <summary>
     /// The streams that have letters in state Dead of <paramref name="exceptionType"/>, one row per
