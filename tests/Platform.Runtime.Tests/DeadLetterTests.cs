@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Platform.EventStore.Storage;
 using Platform.Runtime.Commands;
+using Platform.Runtime.Configuration;
 using Platform.Runtime.Consumers;
 using Platform.Runtime.DeadLetters;
 using Shop.Orders;
@@ -144,6 +145,36 @@ public sealed class DeadLetterTests
         Assert.Equal(1, await Orders.CountRowsAsync(host.EventStore, store == Store.Sqlite
             ? "sqlite_master WHERE type = 'index' AND name = 'ix_message_dead_letters_state'"
             : "pg_indexes WHERE indexname = 'ix_message_dead_letters_state'"));
+    }
+
+    [SkippableTheory]
+    [InlineData(Store.Sqlite)]
+    [InlineData(Store.Postgres)]
+    public async Task the_counts_per_endpoint_that_platform_status_shows_leave_out_discarded_letters_and_create_nothing(Store store)
+    {
+        await using var database = await TestDatabase.CreateAsync(store, "dlq-counts");
+        var letters = new DeadLetterStore(store == Store.Postgres ? StoreProvider.Postgres : StoreProvider.Sqlite, database.ConnectionString);
+        Assert.Empty(await letters.CountByEndpointAsync());
+        await using (var connection = await Sql.OpenAsync(store == Store.Postgres ? StoreProvider.Postgres : StoreProvider.Sqlite, database.ConnectionString, default))
+        {
+            await using var exists = connection.CreateCommand();
+            exists.CommandText = store == Store.Postgres
+                ? "SELECT count(*) FROM pg_tables WHERE tablename = 'message_dead_letters'"
+                : "SELECT count(*) FROM sqlite_master WHERE name = 'message_dead_letters'";
+            Assert.Equal(0L, Convert.ToInt64(await exists.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture)); // a reader's role may not create it
+        }
+
+        var oldest = new DateTimeOffset(2026, 11, 27, 8, 0, 0, TimeSpan.Zero);
+        DeadLetter Letter(string endpoint, DeadLetterState state, int minutesLater) => new(Guid.CreateVersion7(), "consumer", endpoint, null, "type",
+            null, null, null, null, "{}", "{}", "System.Exception", "failed", "failed", 1, oldest.AddMinutes(minutesLater), state,
+            state == DeadLetterState.Discarded ? "withdrawn" : null);
+        await letters.AddAsync(Letter("orders", DeadLetterState.Discarded, -60)); // discarded: not counted, not the oldest
+        await letters.AddAsync(Letter("orders", DeadLetterState.Dead, 0));
+        await letters.AddAsync(Letter("orders", DeadLetterState.Dead, 5));
+        await letters.AddAsync(Letter("orders", DeadLetterState.ReplayRequested, 10));
+        await letters.AddAsync(Letter("billing", DeadLetterState.ReplayRequested, 30));
+        Assert.Equal([new DeadLetterCount("billing", 0, 1, oldest.AddMinutes(30)), new DeadLetterCount("orders", 2, 1, oldest)],
+            await letters.CountByEndpointAsync());
     }
 
     // One order placed poisoned, and its dead letter.

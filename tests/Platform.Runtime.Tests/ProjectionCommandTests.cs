@@ -48,6 +48,7 @@ public sealed class ProjectionCommandTests
             Assert.Equal((head, head, 0L, "live"), (summary.GetProperty("position").GetInt64(), summary.GetProperty("head").GetInt64(),
                 summary.GetProperty("lagPositions").GetInt64(), summary.GetProperty("state").GetString()));
             Assert.Equal(0, status.RootElement.GetProperty("consumerGroups").GetArrayLength()); // not on Kafka
+            Assert.Equal(0, status.RootElement.GetProperty("deadLetters").GetArrayLength());
         }
 
         var before = await Orders.ReadSummariesAsync(host);
@@ -64,6 +65,23 @@ public sealed class ProjectionCommandTests
         (code, output) = await RunAsync(["status", .. store]);
         Assert.Equal(0, code);
         Assert.Matches(@"OrderSummary\s+6\s+6\s+0\s+0\.0\s+live", output);
+        Assert.Contains("dead letters: none", output, StringComparison.Ordinal);
+
+        // A command that failed for good: its endpoint's letter is counted.
+        var failedAt = new DateTimeOffset(2026, 11, 27, 9, 30, 0, TimeSpan.Zero);
+        await host.Services.GetRequiredService<DeadLetters.DeadLetterStore>().AddAsync(new(Guid.CreateVersion7(), "commands", host.Options.CommandQueueName,
+            Guid.NewGuid().ToString("D"), typeof(ConfirmOrder).AssemblyQualifiedName!, null, null, null, null, "{}", "{}",
+            typeof(InvalidOperationException).FullName!, "failed", "failed", 3, failedAt, DeadLetters.DeadLetterState.Dead, null));
+        (code, output) = await RunAsync(["status", .. store]);
+        Assert.Equal(0, code);
+        Assert.Matches($@"{System.Text.RegularExpressions.Regex.Escape(host.Options.CommandQueueName)}\s+1\s+0\s+2026-11-27 09:30:00Z", output);
+        (code, output) = await RunAsync(["status", "--json", .. store]);
+        using (var status = JsonDocument.Parse(output))
+        {
+            var letters = Assert.Single(status.RootElement.GetProperty("deadLetters").EnumerateArray());
+            Assert.Equal((host.Options.CommandQueueName, 1L, 0L), (letters.GetProperty("endpoint").GetString(), letters.GetProperty("dead").GetInt64(),
+                letters.GetProperty("replayRequested").GetInt64()));
+        }
 
         (code, output) = await RunAsync(["projections", "rebuild", "Nothing", .. store]);
         Assert.Equal((1, "error: no projection 'Nothing' in the domain; pass one of: CustomerOrders, OrderSummary."),

@@ -6,6 +6,7 @@ using Microsoft.EntityFrameworkCore;
 using Platform.EventStore.Configuration;
 using Platform.EventStore.Storage;
 using Platform.Runtime.Configuration;
+using Platform.Runtime.DeadLetters;
 using Platform.Runtime.Domains;
 using Platform.Runtime.Projections;
 
@@ -29,10 +30,10 @@ internal static class ProjectionCommands
     public static Command Status()
     {
         var options = new DomainStoreArguments();
-        var json = new Option<bool>("--json") { Description = "Print JSON: {\"projections\": [...], \"consumerGroups\": [...]}." };
+        var json = new Option<bool>("--json") { Description = "Print JSON: {\"projections\": [...], \"deadLetters\": [...], \"consumerGroups\": [...]}." };
         var config = new Option<string?>("--config") { Description = "The runtime's configuration file, for its transport (default: platform.yaml, when there is one)." };
         var command = new Command("status",
-            "Each projection's checkpoint, the store's head, the lag in positions and seconds, and its state; on Kafka, each consumer group's lag by partition.")
+            "Each projection's checkpoint, the store's head, the lag in positions and seconds, and its state; the dead letters waiting on each endpoint; on Kafka, each consumer group's lag by partition.")
         {
             json, config,
         };
@@ -40,6 +41,8 @@ internal static class ProjectionCommands
         command.SetAction((parse, ct) => options.RunAsync(parse, async (store, catalog, output) =>
         {
             var statuses = await ProjectionStatusReader.ReadAsync(store, catalog.Projections, ct);
+            var letters = await new DeadLetterStore(store.Options.Provider == EventStoreProvider.Postgres ? StoreProvider.Postgres : StoreProvider.Sqlite,
+                store.Options.ConnectionString).CountByEndpointAsync(ct);
             var error = parse.InvocationConfiguration.Error;
             List<KafkaCommands.GroupLag>? groups;
             try
@@ -65,6 +68,7 @@ internal static class ProjectionCommands
                         s.Name, s.Position, s.Head, s.LagPositions, LagSeconds = Math.Round(s.LagTime.TotalSeconds, 3), s.State,
                         RebuildPosition = s.Rebuild?.Position,
                     }),
+                    DeadLetters = letters,
                     ConsumerGroups = groups ?? [],
                 }, Json));
                 return 0;
@@ -73,6 +77,16 @@ internal static class ProjectionCommands
             foreach (var s in statuses)
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{s.Name,-24} {s.Position,10} {s.Head,10} {s.LagPositions,8} {s.LagTime.TotalSeconds,9:0.0}  {StateName(s.State)}{(s.Rebuild is { } rebuild ? $" (shadow at {rebuild.Position})" : "")}"));
+            output.WriteLine();
+            if (letters.Count == 0)
+                output.WriteLine("dead letters: none");
+            else
+            {
+                output.WriteLine($"{"dead letters of endpoint",-40} {"dead",8} {"requested",10}  oldest failed");
+                foreach (var endpoint in letters)
+                    output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{endpoint.Endpoint,-40} {endpoint.Dead,8} {endpoint.ReplayRequested,10}  {endpoint.OldestFailedAt:u}"));
+            }
             if (groups is not null)
             {
                 output.WriteLine();

@@ -53,3 +53,10 @@ sealed record DeadLetterStream(string Consumer, string Endpoint, string StreamId
 
 /// <summary>What identifies a dead letter and its event, without its payload and stack; <see cref="Headers"/> only when asked for.</summary>
 sealed record DeadLetterHead(Guid Id, string Endpoint, string? EventType, string? StreamId, long? StreamVersion, string? Headers);
+
+/// <summary>An endpoint's letters that are not discarded: how many are Dead, how many wait for a replay, and when the oldest failed.</summary>
+/// <param name="Endpoint">The queue the letters failed on.</param>
+/// <param name="Dead">Letters in state Dead.</param>
+/// <param name="ReplayRequested">Letters asked to be replayed that no runtime has sent yet.</param>
+/// <param name="OldestFailedAt">When the oldest of them failed.</param>
+public sealed record DeadLetterCount(string Endpoint, long Dead, long ReplayRequested, DateTimeOffset OldestFailedAt);

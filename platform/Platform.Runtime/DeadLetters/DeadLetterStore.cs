@@ -79,6 +79,35 @@ public sealed class DeadLetterStore
     public Task<IReadOnlyList<DeadLetter>> ListAsync(bool includeDiscarded = false, CancellationToken cancellationToken = default) =>
         QueryAsync(includeDiscarded ? "" : "WHERE state <> 'Discarded'", null, cancellationToken);
 
+    /// <summary>
+    /// Per endpoint, how many letters are Dead and how many wait for a replay, and when the oldest of
+    /// them failed: what <c>platform status</c> shows. Empty when the table was never made; this
+    /// only reads, so a reader's database role needs no right to create it.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    public async Task<IReadOnlyList<DeadLetterCount>> CountByEndpointAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await Sql.OpenAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = _provider == StoreProvider.Postgres
+            ? "SELECT to_regclass('message_dead_letters') IS NOT NULL"
+            : "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'message_dead_letters'";
+        if (!Convert.ToBoolean(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture))
+            return [];
+        command.CommandText = """
+            SELECT endpoint, SUM(CASE WHEN state = 'Dead' THEN 1 ELSE 0 END), SUM(CASE WHEN state = 'ReplayRequested' THEN 1 ELSE 0 END), MIN(failed_at)
+            FROM message_dead_letters WHERE state <> 'Discarded' GROUP BY endpoint ORDER BY endpoint
+            """;
+        var counts = new List<DeadLetterCount>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            counts.Add(new DeadLetterCount(reader.GetString(0), Number(reader, 1)!.Value, Number(reader, 2)!.Value,
+                DateTimeOffset.Parse(reader.GetString(3), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal)));
+        }
+        return counts;
+    }
+
     /// <summary>One dead letter, or null.</summary>
     /// <param name="id">Its id.</param>
     /// <param name="cancellationToken">Cancels the query.</param>
