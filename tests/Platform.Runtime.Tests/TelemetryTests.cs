@@ -115,6 +115,54 @@ public sealed class TelemetryTests
     }
 
     [SkippableFact]
+    public async Task the_dead_letters_waiting_are_a_gauge_by_endpoint_and_state_while_it_is_observed()
+    {
+        // A queue prefix of its own: the gauge is process-wide, and other tests' runtimes have endpoints of the same names.
+        await using var host = await RuntimeHost.StartAsync(Store.Sqlite, Transport.InMemory, configure: cfg =>
+        {
+            cfg.Transport.QueuePrefix = "gauge-" + Guid.NewGuid().ToString("N")[..8];
+            cfg.Telemetry.LagInterval = TimeSpan.FromMilliseconds(50);
+            cfg.Retries.ReplayPollInterval = TimeSpan.FromHours(1); // a requested letter stays requested
+        });
+        var endpoint = host.Options.CommandQueueName;
+        var measured = new System.Collections.Concurrent.ConcurrentDictionary<(string? Endpoint, string? State), long>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == PlatformTelemetry.Name && instrument.Name == "platform.dead_letters.waiting")
+                l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            string? at = null, state = null;
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "endpoint")
+                    at = tag.Value as string;
+                else if (tag.Key == "state")
+                    state = tag.Value as string;
+            }
+            measured[(at, state)] = value;
+        });
+        listener.Start();
+
+        var letters = host.Services.GetRequiredService<DeadLetters.DeadLetterStore>();
+        DeadLetters.DeadLetter Letter(DeadLetters.DeadLetterState state) => new(Guid.CreateVersion7(), "commands", endpoint, Guid.NewGuid().ToString("D"),
+            typeof(ConfirmOrder).AssemblyQualifiedName!, null, null, null, null, "{}", "{}", "System.Exception", "failed", "failed", 3,
+            DateTimeOffset.UtcNow, state, state == DeadLetters.DeadLetterState.Discarded ? "withdrawn" : null);
+        await letters.AddAsync(Letter(DeadLetters.DeadLetterState.Dead));
+        await letters.AddAsync(Letter(DeadLetters.DeadLetterState.Dead));
+        await letters.AddAsync(Letter(DeadLetters.DeadLetterState.ReplayRequested));
+        await letters.AddAsync(Letter(DeadLetters.DeadLetterState.Discarded));
+
+        await Eventually.HoldsAsync(() =>
+        {
+            listener.RecordObservableInstruments();
+            return Task.FromResult(measured.GetValueOrDefault((endpoint, "dead")) == 2 && measured.GetValueOrDefault((endpoint, "replay_requested")) == 1);
+        }, "the gauge to count two Dead letters and one requested", state: () => Task.FromResult(string.Join(", ", measured.Select(m => $"{m.Key}={m.Value}"))));
+    }
+
+    [SkippableFact]
     public async Task every_failed_attempt_and_every_retry_is_counted_for_its_endpoint()
     {
         await using var host = await DeadLetterTests.StartAsync(Store.Sqlite, Transport.InMemory, immediate: 2, exponential: 1, TimeSpan.FromMilliseconds(20));
