@@ -48,8 +48,8 @@ public sealed record DeadLetter(Guid Id, string Consumer, string Endpoint, strin
     public const string UnknownMessageType = "unknown";
 }
 
-/// <summary>A stream's dead letters of one kind at one consumer and endpoint: the earliest one's version and how many there are.</summary>
-sealed record DeadLetterStream(string Consumer, string Endpoint, string StreamId, long FirstVersion, long Letters);
+/// <summary>A stream's dead letters of one kind at one consumer and endpoint, and the earliest one's version.</summary>
+sealed record DeadLetterStream(string Consumer, string Endpoint, string StreamId, long FirstVersion);
 
 /// <summary>What identifies a dead letter and its event, without its payload and stack; <see cref="Headers"/> only when asked for.</summary>
 sealed record DeadLetterHead(Guid Id, string Endpoint, string? EventType, string? StreamId, long? StreamVersion, string? Headers);

@@ -210,7 +210,7 @@ public sealed class DeadLetterStore
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            SELECT consumer, endpoint, stream_id, MIN(stream_version), COUNT(*) FROM message_dead_letters
+            SELECT consumer, endpoint, stream_id, MIN(stream_version) FROM message_dead_letters
             WHERE state = 'Dead' AND exception_type = @exception_type AND stream_id IS NOT NULL AND stream_version IS NOT NULL
             GROUP BY consumer, endpoint, stream_id ORDER BY MIN(failed_at), stream_id
             """;
@@ -219,8 +219,7 @@ public sealed class DeadLetterStore
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            streams.Add(new DeadLetterStream(reader.GetString(0), reader.GetString(1), reader.GetString(2), Number(reader, 3)!.Value,
-                Number(reader, 4)!.Value));
+            streams.Add(new DeadLetterStream(reader.GetString(0), reader.GetString(1), reader.GetString(2), Number(reader, 3)!.Value));
         }
         return streams;
     }
