@@ -177,6 +177,46 @@ public sealed class DeadLetterTests
             await letters.CountByEndpointAsync());
     }
 
+    [SkippableFact]
+    public async Task of_two_instances_polling_one_store_only_one_sends_each_requested_letter()
+    {
+        await using var database = await TestDatabase.CreateAsync(Store.Postgres, "runtime");
+        var deliveries = new ConcurrentDictionary<Guid, int>();
+        var prefix = "two-" + Guid.NewGuid().ToString("N")[..8];
+        Task<RuntimeHost> StartAsync() => RuntimeHost.StartOnAsync(database, Transport.InMemory,
+            services: services => services.AddSingleton(deliveries),
+            configure: cfg =>
+            {
+                cfg.Transport.QueuePrefix = prefix; // the same queues in both, as instances of one service have
+                cfg.AddEventConsumer<DeliveryCountingConsumer>();
+                cfg.Retries.ReplayPollInterval = TimeSpan.FromMilliseconds(20);
+                cfg.Projections.Enabled = false;
+            });
+        await using var first = await StartAsync();
+        await using var second = await StartAsync();
+        var letters = first.Services.GetRequiredService<DeadLetterStore>();
+        var queue = first.Options.EventQueueName(typeof(DeliveryCountingConsumer));
+
+        // Enough letters that both instances' polls find requests the other has not sent yet.
+        var ids = new List<Guid>();
+        for (var n = 0; n < 200; n++)
+        {
+            var letter = new DeadLetter(Guid.CreateVersion7(), typeof(DeliveryCountingConsumer).FullName!, queue, Guid.NewGuid().ToString("D"),
+                typeof(OrderPlaced).AssemblyQualifiedName!, OrderPlaced.EventTypeName, $"order-{n}", 1, null, "{}",
+                """{"customerId":"c","items":[],"totalAmount":1,"shippingAddress":"Busan","currency":"USD","shippingMethod":"EXPRESS"}""",
+                "System.Exception", "failed", "failed", 1, DateTimeOffset.UtcNow, DeadLetterState.Dead, null);
+            await letters.AddAsync(letter);
+            ids.Add(letter.Id);
+        }
+        Assert.Equal(ids.Count, (await letters.RequestReplayAsync(ids)).Count);
+
+        await Eventually.HoldsAsync(async () => (await letters.ListAsync()).Count == 0, "every letter to be replayed and removed");
+        await Eventually.HoldsAsync(() => Task.FromResult(deliveries.Count == ids.Count), "every replayed message to be consumed",
+            state: () => Task.FromResult($"{deliveries.Count} consumed"));
+        await Task.Delay(TimeSpan.FromMilliseconds(200)); // a second send, if any, would arrive meanwhile
+        Assert.Equal([(1, ids.Count)], deliveries.Values.GroupBy(count => count).Select(g => (g.Key, g.Count())));
+    }
+
     // One order placed poisoned, and its dead letter.
     static async Task<(PoisonSwitch Poison, DeadLetterStore Letters, Guid Order, DeadLetter Letter)> DeadLetterOfOnePoisonedOrderAsync(RuntimeHost host)
     {
@@ -248,5 +288,15 @@ public sealed class DeadLetterTests
         Assert.Equal("order withdrawn by support", kept.DiscardReason);
         Assert.False(await letters.RequestReplayAsync(letter.Id));
         Assert.Equal(2, poison.AttemptsOf(poisoned));
+    }
+}
+
+/// <summary>Counts how often each message is delivered, across every runtime instance of a test.</summary>
+sealed class DeliveryCountingConsumer(ConcurrentDictionary<Guid, int> deliveries) : MassTransit.IConsumer<OrderPlaced>
+{
+    public Task Consume(MassTransit.ConsumeContext<OrderPlaced> context)
+    {
+        deliveries.AddOrUpdate(context.MessageId!.Value, 1, (_, count) => count + 1);
+        return Task.CompletedTask;
     }
 }

@@ -19,7 +19,8 @@ namespace Platform.Runtime.DeadLetters;
 /// The row is removed once sent; if it fails again, its retries run again and a new letter is written.
 /// A letter of an endpoint this runtime does not host is left for the runtime on the same store that
 /// does (on a broker, processes may host different endpoints); in memory, where there is no other
-/// process, it is Dead again, as below.
+/// process, it is Dead again, as below. Of several instances on one store, one at a time replays an
+/// endpoint's letters (<see cref="DeadLetterStore.TryTakeReplayTurnAsync"/>), so each goes out once.
 /// A letter this build cannot send at all (its type is not loaded, its payload is not that type in
 /// JSON, as an unreadable Kafka record's may be) is Dead again, with an error logged: asking again
 /// cannot help, and it must not hold up the letters after it.
@@ -43,28 +44,61 @@ sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOp
     // streams whose gap never closes do not keep the others from being asked.
     internal const int GapChecksPerPoll = 100;
     int _gapCursor;
-    readonly HashSet<Guid> _leftToOthers = [];
+    readonly HashSet<string> _leftToOthers = new(StringComparer.Ordinal);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Retries.ReplayPollInterval);
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
         {
-            IReadOnlyList<DeadLetter> requests;
+            IReadOnlyList<string> endpoints;
             try
             {
                 await RequestReadableAsync(stoppingToken).ConfigureAwait(false);
                 await RequestClosedGapsAsync(stoppingToken).ConfigureAwait(false);
-                requests = await store.ReplayRequestsAsync(stoppingToken).ConfigureAwait(false);
+                endpoints = await store.RequestedEndpointsAsync(stoppingToken).ConfigureAwait(false);
             }
             catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
             {
                 logger.LogError(exception, "Reading the dead letters to replay failed; retrying in {Interval}", options.Retries.ReplayPollInterval);
                 continue;
             }
-            foreach (var letter in requests)
-                await ReplayOrReportAsync(letter, stoppingToken).ConfigureAwait(false);
+            foreach (var endpoint in endpoints)
+            {
+                try
+                {
+                    await ReplayEndpointAsync(endpoint, stoppingToken).ConfigureAwait(false);
+                }
+                catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
+                {
+                    logger.LogError(exception, "Replaying the dead letters of {Endpoint} failed; retrying in {Interval}", endpoint, options.Retries.ReplayPollInterval);
+                }
+            }
         }
+    }
+
+    // One instance at a time sends an endpoint's requested letters (the store's turn), so that of
+    // several instances of a service each letter goes out once, and a stream's in order; the
+    // requests are read once the turn is taken. A letter of an endpoint another runtime on the same
+    // store hosts (on a broker, processes may host different endpoints) is that runtime's to
+    // replay: it consumes the queue and knows the types. In memory there is no other process, and
+    // ReplayAsync reports such a letter.
+    async Task ReplayEndpointAsync(string endpoint, CancellationToken cancellationToken)
+    {
+        if (!consumed.Hosts(endpoint) && options.Transport.Kind != TransportKind.InMemory)
+        {
+            if (_leftToOthers.Add(endpoint))
+            {
+                logger.LogWarning("Dead letters of {Endpoint}, which this runtime does not host, are requested; they are left for a runtime that does (discard them if none does any more)",
+                    endpoint);
+            }
+            return;
+        }
+        await using var turn = await store.TryTakeReplayTurnAsync(endpoint, cancellationToken).ConfigureAwait(false);
+        if (turn is null)
+            return;
+        foreach (var letter in await store.ReplayRequestsAsync(endpoint, cancellationToken).ConfigureAwait(false))
+            await ReplayOrReportAsync(letter, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -160,18 +194,6 @@ sealed class DeadLetterReplayService(DeadLetterStore store, IBus bus, PlatformOp
     // One letter's failure is logged and does not hold up the letters after it.
     async Task ReplayOrReportAsync(DeadLetter letter, CancellationToken cancellationToken)
     {
-        // A letter of an endpoint another runtime on the same store hosts (on a broker, processes may
-        // host different endpoints) is that runtime's to replay: it consumes the queue and knows the
-        // types. In memory there is no other process; ReplayAsync reports it.
-        if (!consumed.Hosts(letter.Endpoint) && options.Transport.Kind != TransportKind.InMemory)
-        {
-            if (_leftToOthers.Add(letter.Id))
-            {
-                logger.LogWarning("Dead letter {DeadLetterId} is for {Endpoint}, which this runtime does not host; it is left for a runtime that does (discard it if none does any more)",
-                    letter.Id, letter.Endpoint);
-            }
-            return;
-        }
         try
         {
             try

@@ -122,7 +122,7 @@ public sealed class DeadLetterStore
 
     /// <summary>
     /// Asks to replay several letters in one transaction, so the runtime sees all of them or none:
-    /// a stream's letters asked for together go out together, in version order (<see cref="ReplayRequestsAsync"/>).
+    /// a stream's letters asked for together go out together, in version order (<see cref="ReplayRequestsAsync(CancellationToken)"/>).
     /// </summary>
     /// <param name="ids">The letters' ids.</param>
     /// <param name="cancellationToken">Cancels the update.</param>
@@ -170,8 +170,80 @@ public sealed class DeadLetterStore
     /// </summary>
     /// <param name="cancellationToken">Cancels the query.</param>
     public Task<IReadOnlyList<DeadLetter>> ReplayRequestsAsync(CancellationToken cancellationToken = default) =>
-        QueryAsync("WHERE state = 'ReplayRequested'", null, cancellationToken,
-            orderBy: "CASE WHEN global_position IS NULL THEN 1 ELSE 0 END, global_position, failed_at, id");
+        QueryAsync("WHERE state = 'ReplayRequested'", null, cancellationToken, orderBy: ReplayOrder);
+
+    /// <summary><see cref="ReplayRequestsAsync(CancellationToken)"/> of one endpoint.</summary>
+    /// <param name="endpoint">The queue the letters failed on.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    internal Task<IReadOnlyList<DeadLetter>> ReplayRequestsAsync(string endpoint, CancellationToken cancellationToken = default) =>
+        QueryAsync("WHERE state = 'ReplayRequested' AND endpoint = @endpoint", null, cancellationToken, orderBy: ReplayOrder, endpoint: endpoint);
+
+    const string ReplayOrder = "CASE WHEN global_position IS NULL THEN 1 ELSE 0 END, global_position, failed_at, id";
+
+    /// <summary>The endpoints that have letters requested for a replay.</summary>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    internal async Task<IReadOnlyList<string>> RequestedEndpointsAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT DISTINCT endpoint FROM message_dead_letters WHERE state = 'ReplayRequested' ORDER BY endpoint";
+        var endpoints = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            endpoints.Add(reader.GetString(0));
+        return endpoints;
+    }
+
+    /// <summary>
+    /// Takes this instance's turn to replay an endpoint's requested letters, so that of several
+    /// instances polling one store only one sends them, each once and in order, not every instance
+    /// each. On PostgreSQL, a transaction-scoped advisory lock named after the endpoint, held until the
+    /// turn is disposed (released if the process dies); read the requests after taking the turn, so
+    /// that none another instance sent meanwhile is sent again. On SQLite, one process's database, the
+    /// turn is always free. Null when another instance has the turn.
+    /// </summary>
+    /// <param name="endpoint">The queue the letters failed on.</param>
+    /// <param name="cancellationToken">Cancels the attempt.</param>
+    internal async Task<IAsyncDisposable?> TryTakeReplayTurnAsync(string endpoint, CancellationToken cancellationToken = default)
+    {
+        if (_provider != StoreProvider.Postgres)
+            return ReplayTurn.Free;
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        DbTransaction? transaction = null;
+        try
+        {
+            transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "SELECT pg_try_advisory_xact_lock(hashtext(@name))";
+            Add(command, "name", "platform.dead-letter-replay:" + endpoint);
+            if (await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is true)
+                return new ReplayTurn(connection, transaction);
+        }
+        catch
+        {
+            if (transaction is not null)
+                await transaction.DisposeAsync().ConfigureAwait(false);
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        await transaction.DisposeAsync().ConfigureAwait(false);
+        await connection.DisposeAsync().ConfigureAwait(false);
+        return null;
+    }
+
+    sealed class ReplayTurn(DbConnection? connection, DbTransaction? transaction) : IAsyncDisposable
+    {
+        public static readonly ReplayTurn Free = new(null, null);
+
+        public async ValueTask DisposeAsync()
+        {
+            if (transaction is not null)
+                await transaction.DisposeAsync().ConfigureAwait(false);
+            if (connection is not null)
+                await connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
 
     /// <summary>
     /// The letters in state Dead whose exception is <paramref name="exceptionType"/>, oldest first,
@@ -263,7 +335,7 @@ public sealed class DeadLetterStore
     }
 
     async Task<IReadOnlyList<DeadLetter>> QueryAsync(string where, Guid? id, CancellationToken cancellationToken, string? exceptionType = null,
-        string orderBy = "failed_at, id")
+        string orderBy = "failed_at, id", string? endpoint = null)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
@@ -272,6 +344,8 @@ public sealed class DeadLetterStore
             Add(command, "id", id.Value.ToString("D"));
         if (exceptionType is not null)
             Add(command, "exception_type", exceptionType);
+        if (endpoint is not null)
+            Add(command, "endpoint", endpoint);
         var letters = new List<DeadLetter>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
