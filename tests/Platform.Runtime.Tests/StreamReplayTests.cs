@@ -18,10 +18,15 @@ namespace Platform.Runtime.Tests;
 /// </summary>
 public sealed class StreamReplayTests
 {
+    public static TheoryData<Store, Transport> Transports => new()
+    {
+        { Store.Sqlite, Transport.InMemory },
+        { Store.Postgres, Transport.RabbitMq },
+        { Store.Sqlite, Transport.Kafka },
+    };
+
     [SkippableTheory]
-    [InlineData(Store.Sqlite, Transport.InMemory)]
-    [InlineData(Store.Postgres, Transport.RabbitMq)]
-    [InlineData(Store.Sqlite, Transport.Kafka)]
+    [MemberData(nameof(Transports))]
     public async Task the_events_after_a_poison_event_are_dead_lettered_by_the_order_guard_and_replayed_with_it_in_version_order(Store store, Transport transport)
     {
         var applied = new StreamLog();
@@ -41,9 +46,7 @@ public sealed class StreamReplayTests
     }
 
     [SkippableTheory]
-    [InlineData(Store.Sqlite, Transport.InMemory)]
-    [InlineData(Store.Postgres, Transport.RabbitMq)]
-    [InlineData(Store.Sqlite, Transport.Kafka)]
+    [MemberData(nameof(Transports))]
     public async Task once_the_poison_event_alone_is_replayed_the_events_the_order_guard_gave_up_on_follow_by_themselves(Store store, Transport transport)
     {
         var applied = new StreamLog();

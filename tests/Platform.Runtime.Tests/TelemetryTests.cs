@@ -125,26 +125,8 @@ public sealed class TelemetryTests
             cfg.Retries.ReplayPollInterval = TimeSpan.FromHours(1); // a requested letter stays requested
         });
         var endpoint = host.Options.CommandQueueName;
-        var measured = new System.Collections.Concurrent.ConcurrentDictionary<(string? Endpoint, string? State), long>();
-        using var listener = new System.Diagnostics.Metrics.MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == PlatformTelemetry.Name && instrument.Name == "platform.dead_letters.waiting")
-                l.EnableMeasurementEvents(instrument);
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-        {
-            string? at = null, state = null;
-            foreach (var tag in tags)
-            {
-                if (tag.Key == "endpoint")
-                    at = tag.Value as string;
-                else if (tag.Key == "state")
-                    state = tag.Value as string;
-            }
-            measured[(at, state)] = value;
-        });
-        listener.Start();
+        var measured = new System.Collections.Concurrent.ConcurrentDictionary<(string?, string?), long>();
+        using var listener = Listen("platform.dead_letters.waiting", "endpoint", "state", (tags, value) => measured[tags] = value);
 
         var letters = host.Services.GetRequiredService<DeadLetters.DeadLetterStore>();
         DeadLetters.DeadLetter Letter(DeadLetters.DeadLetterState state) => new(Guid.CreateVersion7(), "commands", endpoint, Guid.NewGuid().ToString("D"),
@@ -160,6 +142,32 @@ public sealed class TelemetryTests
             listener.RecordObservableInstruments();
             return Task.FromResult(measured.GetValueOrDefault((endpoint, "dead")) == 2 && measured.GetValueOrDefault((endpoint, "replay_requested")) == 1);
         }, "the gauge to count two Dead letters and one requested", state: () => Task.FromResult(string.Join(", ", measured.Select(m => $"{m.Key}={m.Value}"))));
+    }
+
+    // A started listener of one instrument of the platform's meter: each measurement, with the values of two of its tags.
+    static System.Diagnostics.Metrics.MeterListener Listen(string instrumentName, string firstTag, string secondTag,
+        Action<(string?, string?), long> record)
+    {
+        var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == PlatformTelemetry.Name && instrument.Name == instrumentName)
+                l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            string? first = null, second = null;
+            foreach (var tag in tags)
+            {
+                if (tag.Key == firstTag)
+                    first = tag.Value as string;
+                else if (tag.Key == secondTag)
+                    second = tag.Value as string;
+            }
+            record((first, second), value);
+        });
+        listener.Start();
+        return listener;
     }
 
     [SkippableFact]
@@ -201,25 +209,8 @@ public sealed class TelemetryTests
     {
         await using var host = await RuntimeHost.StartAsync(Store.Sqlite, Transport.InMemory);
         var counted = new System.Collections.Concurrent.ConcurrentDictionary<(string?, string?), long>();
-        using var listener = new System.Diagnostics.Metrics.MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == PlatformTelemetry.Name && instrument.Name == "platform.commands.refused")
-                l.EnableMeasurementEvents(instrument);
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-        {
-            string? command = null, reason = null;
-            foreach (var tag in tags)
-            {
-                if (tag.Key == "command")
-                    command = tag.Value as string;
-                else if (tag.Key == "reason")
-                    reason = tag.Value as string;
-            }
-            counted.AddOrUpdate((command, reason), value, (_, total) => total + value);
-        });
-        listener.Start();
+        using var listener = Listen("platform.commands.refused", "command", "reason",
+            (tags, value) => counted.AddOrUpdate(tags, value, (_, total) => total + value));
 
         var dispatcher = host.Services.GetRequiredService<ICommandDispatcher>();
         var id = Guid.NewGuid();

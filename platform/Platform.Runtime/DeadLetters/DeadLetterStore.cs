@@ -77,7 +77,7 @@ public sealed class DeadLetterStore
     /// <param name="includeDiscarded">Also list discarded letters.</param>
     /// <param name="cancellationToken">Cancels the query.</param>
     public Task<IReadOnlyList<DeadLetter>> ListAsync(bool includeDiscarded = false, CancellationToken cancellationToken = default) =>
-        QueryAsync(includeDiscarded ? "" : "WHERE state <> 'Discarded'", null, cancellationToken);
+        QueryAsync(includeDiscarded ? "" : "WHERE state <> 'Discarded'", cancellationToken);
 
     /// <summary>
     /// Per endpoint, how many letters are Dead and how many wait for a replay, and when the oldest of
@@ -87,32 +87,25 @@ public sealed class DeadLetterStore
     /// <param name="cancellationToken">Cancels the query.</param>
     public async Task<IReadOnlyList<DeadLetterCount>> CountByEndpointAsync(CancellationToken cancellationToken = default)
     {
-        await using var connection = await Sql.OpenAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        command.CommandText = _provider == StoreProvider.Postgres
-            ? "SELECT to_regclass('message_dead_letters') IS NOT NULL"
-            : "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'message_dead_letters'";
-        if (!Convert.ToBoolean(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture))
+        var exists = await ReadAsync(_provider == StoreProvider.Postgres
+                ? "SELECT to_regclass('message_dead_letters') IS NOT NULL"
+                : "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'message_dead_letters'",
+            reader => Convert.ToBoolean(reader.GetValue(0), CultureInfo.InvariantCulture), cancellationToken, ensureSchema: false).ConfigureAwait(false);
+        if (!exists.Single())
             return [];
-        command.CommandText = """
-            SELECT endpoint, SUM(CASE WHEN state = 'Dead' THEN 1 ELSE 0 END), SUM(CASE WHEN state = 'ReplayRequested' THEN 1 ELSE 0 END), MIN(failed_at)
-            FROM message_dead_letters WHERE state <> 'Discarded' GROUP BY endpoint ORDER BY endpoint
-            """;
-        var counts = new List<DeadLetterCount>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            counts.Add(new DeadLetterCount(reader.GetString(0), Number(reader, 1)!.Value, Number(reader, 2)!.Value,
-                DateTimeOffset.Parse(reader.GetString(3), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal)));
-        }
-        return counts;
+        return await ReadAsync("""
+                SELECT endpoint, SUM(CASE WHEN state = 'Dead' THEN 1 ELSE 0 END), SUM(CASE WHEN state = 'ReplayRequested' THEN 1 ELSE 0 END), MIN(failed_at)
+                FROM message_dead_letters WHERE state <> 'Discarded' GROUP BY endpoint ORDER BY endpoint
+                """,
+            reader => new DeadLetterCount(reader.GetString(0), Number(reader, 1)!.Value, Number(reader, 2)!.Value, Time(reader, 3)),
+            cancellationToken, ensureSchema: false).ConfigureAwait(false);
     }
 
     /// <summary>One dead letter, or null.</summary>
     /// <param name="id">Its id.</param>
     /// <param name="cancellationToken">Cancels the query.</param>
     public async Task<DeadLetter?> GetAsync(Guid id, CancellationToken cancellationToken = default) =>
-        (await QueryAsync("WHERE id = @id", id, cancellationToken).ConfigureAwait(false)).SingleOrDefault();
+        (await QueryAsync("WHERE id = @id", cancellationToken, ("id", id.ToString("D"))).ConfigureAwait(false)).SingleOrDefault();
 
     /// <summary>Asks the runtime to deliver a dead letter again. False when there is no such letter waiting.</summary>
     /// <param name="id">Its id.</param>
@@ -122,7 +115,7 @@ public sealed class DeadLetterStore
 
     /// <summary>
     /// Asks to replay several letters in one transaction, so the runtime sees all of them or none:
-    /// a stream's letters asked for together go out together, in version order (<see cref="ReplayRequestsAsync(CancellationToken)"/>).
+    /// a stream's letters asked for together go out together, in version order (<see cref="ReplayRequestsAsync"/>).
     /// </summary>
     /// <param name="ids">The letters' ids.</param>
     /// <param name="cancellationToken">Cancels the update.</param>
@@ -164,35 +157,21 @@ public sealed class DeadLetterStore
         UpdateAsync("UPDATE message_dead_letters SET state = 'Dead' WHERE id = @id AND state = 'ReplayRequested'", id, null, cancellationToken);
 
     /// <summary>
-    /// The letters an operator asked to replay: stored events first, in the store's order (so a
-    /// stream's letters go out in version order, however they were asked for), then the others by
-    /// when they failed.
+    /// The letters of one endpoint an operator asked to replay: stored events first, in the store's
+    /// order (so a stream's letters go out in version order, however they were asked for), then the
+    /// others by when they failed.
     /// </summary>
-    /// <param name="cancellationToken">Cancels the query.</param>
-    public Task<IReadOnlyList<DeadLetter>> ReplayRequestsAsync(CancellationToken cancellationToken = default) =>
-        QueryAsync("WHERE state = 'ReplayRequested'", null, cancellationToken, orderBy: ReplayOrder);
-
-    /// <summary><see cref="ReplayRequestsAsync(CancellationToken)"/> of one endpoint.</summary>
     /// <param name="endpoint">The queue the letters failed on.</param>
     /// <param name="cancellationToken">Cancels the query.</param>
     internal Task<IReadOnlyList<DeadLetter>> ReplayRequestsAsync(string endpoint, CancellationToken cancellationToken = default) =>
-        QueryAsync("WHERE state = 'ReplayRequested' AND endpoint = @endpoint", null, cancellationToken, orderBy: ReplayOrder, endpoint: endpoint);
-
-    const string ReplayOrder = "CASE WHEN global_position IS NULL THEN 1 ELSE 0 END, global_position, failed_at, id";
+        QueryAsync("WHERE state = 'ReplayRequested' AND endpoint = @endpoint", cancellationToken, ("endpoint", endpoint),
+            orderBy: "CASE WHEN global_position IS NULL THEN 1 ELSE 0 END, global_position, failed_at, id");
 
     /// <summary>The endpoints that have letters requested for a replay.</summary>
     /// <param name="cancellationToken">Cancels the query.</param>
-    internal async Task<IReadOnlyList<string>> RequestedEndpointsAsync(CancellationToken cancellationToken = default)
-    {
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT DISTINCT endpoint FROM message_dead_letters WHERE state = 'ReplayRequested' ORDER BY endpoint";
-        var endpoints = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            endpoints.Add(reader.GetString(0));
-        return endpoints;
-    }
+    internal Task<IReadOnlyList<string>> RequestedEndpointsAsync(CancellationToken cancellationToken = default) =>
+        ReadAsync("SELECT DISTINCT endpoint FROM message_dead_letters WHERE state = 'ReplayRequested' ORDER BY endpoint",
+            reader => reader.GetString(0), cancellationToken);
 
     /// <summary>
     /// Takes this instance's turn to replay an endpoint's requested letters, so that of several
@@ -252,23 +231,13 @@ public sealed class DeadLetterStore
     /// <param name="exceptionType">The exception's full type name.</param>
     /// <param name="withHeaders">Read the headers too.</param>
     /// <param name="cancellationToken">Cancels the query.</param>
-    internal async Task<IReadOnlyList<DeadLetterHead>> DeadHeadsOfExceptionAsync(string exceptionType, bool withHeaders,
-        CancellationToken cancellationToken = default)
-    {
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT id, endpoint, event_type, stream_id, stream_version{(withHeaders ? ", headers" : "")} FROM message_dead_letters " +
-            "WHERE state = 'Dead' AND exception_type = @exception_type ORDER BY failed_at, id";
-        Add(command, "exception_type", exceptionType);
-        var heads = new List<DeadLetterHead>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            heads.Add(new DeadLetterHead(Guid.Parse(reader.GetString(0)), reader.GetString(1), Text(reader, 2), Text(reader, 3), Number(reader, 4),
-                withHeaders ? reader.GetString(5) : null));
-        }
-        return heads;
-    }
+    internal Task<IReadOnlyList<DeadLetterHead>> DeadHeadsOfExceptionAsync(string exceptionType, bool withHeaders,
+        CancellationToken cancellationToken = default) =>
+        ReadAsync($"SELECT id, endpoint, event_type, stream_id, stream_version{(withHeaders ? ", headers" : "")} FROM message_dead_letters " +
+                "WHERE state = 'Dead' AND exception_type = @exception_type ORDER BY failed_at, id",
+            reader => new DeadLetterHead(Guid.Parse(reader.GetString(0)), reader.GetString(1), Text(reader, 2), Text(reader, 3), Number(reader, 4),
+                withHeaders ? reader.GetString(5) : null),
+            cancellationToken, parameters: ("exception_type", exceptionType));
 
     /// <summary>
     /// The streams that have letters in state Dead of <paramref name="exceptionType"/>, one row per
@@ -277,24 +246,14 @@ public sealed class DeadLetterStore
     /// </summary>
     /// <param name="exceptionType">The exception's full type name.</param>
     /// <param name="cancellationToken">Cancels the query.</param>
-    internal async Task<IReadOnlyList<DeadLetterStream>> DeadStreamsOfExceptionAsync(string exceptionType, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT consumer, endpoint, stream_id, MIN(stream_version) FROM message_dead_letters
-            WHERE state = 'Dead' AND exception_type = @exception_type AND stream_id IS NOT NULL AND stream_version IS NOT NULL
-            GROUP BY consumer, endpoint, stream_id ORDER BY MIN(failed_at), stream_id
-            """;
-        Add(command, "exception_type", exceptionType);
-        var streams = new List<DeadLetterStream>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            streams.Add(new DeadLetterStream(reader.GetString(0), reader.GetString(1), reader.GetString(2), Number(reader, 3)!.Value));
-        }
-        return streams;
-    }
+    internal Task<IReadOnlyList<DeadLetterStream>> DeadStreamsOfExceptionAsync(string exceptionType, CancellationToken cancellationToken = default) =>
+        ReadAsync("""
+                SELECT consumer, endpoint, stream_id, MIN(stream_version) FROM message_dead_letters
+                WHERE state = 'Dead' AND exception_type = @exception_type AND stream_id IS NOT NULL AND stream_version IS NOT NULL
+                GROUP BY consumer, endpoint, stream_id ORDER BY MIN(failed_at), stream_id
+                """,
+            reader => new DeadLetterStream(reader.GetString(0), reader.GetString(1), reader.GetString(2), Number(reader, 3)!.Value),
+            cancellationToken, parameters: ("exception_type", exceptionType));
 
     /// <summary>
     /// Asks to replay the letters in state Dead of <paramref name="exceptionType"/> of one stream
@@ -334,30 +293,32 @@ public sealed class DeadLetterStore
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
     }
 
-    async Task<IReadOnlyList<DeadLetter>> QueryAsync(string where, Guid? id, CancellationToken cancellationToken, string? exceptionType = null,
-        string orderBy = "failed_at, id", string? endpoint = null)
-    {
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {Columns} FROM message_dead_letters {where} ORDER BY {orderBy}";
-        if (id is not null)
-            Add(command, "id", id.Value.ToString("D"));
-        if (exceptionType is not null)
-            Add(command, "exception_type", exceptionType);
-        if (endpoint is not null)
-            Add(command, "endpoint", endpoint);
-        var letters = new List<DeadLetter>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            letters.Add(new DeadLetter(
+    Task<IReadOnlyList<DeadLetter>> QueryAsync(string where, CancellationToken cancellationToken, (string Name, object? Value)? parameter = null,
+        string orderBy = "failed_at, id") =>
+        ReadAsync($"SELECT {Columns} FROM message_dead_letters {where} ORDER BY {orderBy}", reader => new DeadLetter(
                 Guid.Parse(reader.GetString(0)), reader.GetString(1), reader.GetString(2), Text(reader, 3), reader.GetString(4),
                 Text(reader, 5), Text(reader, 6), Number(reader, 7), Number(reader, 8), reader.GetString(9), reader.GetString(10),
                 reader.GetString(11), reader.GetString(12), reader.GetString(13), Convert.ToInt32(reader.GetValue(14), CultureInfo.InvariantCulture),
-                DateTimeOffset.Parse(reader.GetString(15), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal),
-                Enum.Parse<DeadLetterState>(reader.GetString(16)), Text(reader, 17)));
-        }
-        return letters;
+                Time(reader, 15), Enum.Parse<DeadLetterState>(reader.GetString(16)), Text(reader, 17)),
+            cancellationToken, parameters: parameter is { } one ? [one] : []);
+
+    // Every query of the table: one statement, one object per row. ensureSchema: false for readers
+    // that must not create the table (platform status).
+    async Task<IReadOnlyList<T>> ReadAsync<T>(string sql, Func<DbDataReader, T> row, CancellationToken cancellationToken,
+        bool ensureSchema = true, params (string Name, object? Value)[] parameters)
+    {
+        await using var connection = ensureSchema
+            ? await OpenAsync(cancellationToken).ConfigureAwait(false)
+            : await Sql.OpenAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+            Add(command, name, value);
+        var rows = new List<T>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            rows.Add(row(reader));
+        return rows;
     }
 
     // A database that was down at the first use must not disable dead letters for the life of
@@ -401,6 +362,9 @@ public sealed class DeadLetterStore
     }
 
     static string? Text(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+
+    static DateTimeOffset Time(DbDataReader reader, int ordinal) =>
+        DateTimeOffset.Parse(reader.GetString(ordinal), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
 
     static long? Number(DbDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? null : Convert.ToInt64(reader.GetValue(ordinal), CultureInfo.InvariantCulture);
