@@ -17,4 +17,5 @@ root.Subcommands.Add(ProjectionCommands.Status());
 root.Subcommands.Add(ProjectionCommands.Projections());
 root.Subcommands.Add(EventCommands.Events());
 root.Subcommands.Add(EventCommands.Stream());
+root.Subcommands.Add(RelayCommand.Create());
 return root.Parse(args).Invoke();

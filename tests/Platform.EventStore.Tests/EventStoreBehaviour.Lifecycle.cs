@@ -225,6 +225,44 @@ public abstract partial class EventStoreBehaviour
         Assert.Null(second.LastError);
     }
 
+    // platform relay republish: the checkpoint moves back under a running relay, which must not
+    // overwrite it with the position of the batch it was publishing.
+    [SkippableFact]
+    public async Task a_rewind_made_while_the_relay_publishes_is_kept_and_the_relay_publishes_again_from_it()
+    {
+        var checkpoint = $"relay-{Guid.NewGuid():N}";
+        await Store.AppendAsync(NewStream("rewind-start"), "cart", ExpectedVersion.NoStream, Items(1));
+        var start = await Store.GetHeadPositionAsync();
+        await Store.SaveCheckpointAsync(checkpoint, start);
+        var stream = NewStream("rewound");
+        await Store.AppendAsync(stream, "cart", ExpectedVersion.NoStream, Items(5));
+        var publisher = new RecordingPublisher(int.MaxValue);
+        var relay = new OutboxRelay(Store, publisher, new OutboxRelayOptions { CheckpointName = checkpoint });
+        Assert.Equal(5, await relay.PublishPendingAsync());
+        var firstFive = publisher.Published.ToList();
+
+        await Store.AppendAsync(stream, "cart", ExpectedVersion.Exactly(5), Items(3));
+        var head = await Store.GetHeadPositionAsync();
+        var from = firstFive[2].GlobalPosition;
+        (long Before, long After)? rewound = null;
+        publisher.BeforeReturning = async () => rewound = await OutboxRelay.RewindAsync(Store, from, checkpoint);
+        await relay.PublishPendingAsync();
+        publisher.BeforeReturning = null;
+
+        Assert.Equal((firstFive[^1].GlobalPosition, from - 1), rewound);
+        Assert.Equal(from - 1, await Store.GetCheckpointAsync(checkpoint)); // kept, not overwritten by the batch in flight
+        Assert.Equal(6, await relay.PublishPendingAsync());
+        Assert.Equal(
+            firstFive.Skip(2).Select(e => e.EventId).Concat((await ReadAllAsync(Store, firstFive[^1].GlobalPosition)).Select(e => e.EventId)),
+            publisher.Published.Skip(8).Select(e => e.EventId));
+        Assert.Equal(head, await Store.GetCheckpointAsync(checkpoint));
+
+        // Never forward: events not yet published are not skipped.
+        Assert.Equal((head, head), await OutboxRelay.RewindAsync(Store, head + 10, checkpoint));
+        Assert.Equal(head, await Store.GetCheckpointAsync(checkpoint));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => OutboxRelay.RewindAsync(Store, 0, checkpoint));
+    }
+
     [SkippableFact]
     public async Task the_relay_stops_at_an_unreadable_event_without_crashing_or_skipping_it()
     {
@@ -341,6 +379,10 @@ public abstract partial class EventStoreBehaviour
         }
 
         Assert.Equal(5, await Store.DeleteProcessedMessagesAsync(now.AddDays(-1), batchSize: 2));
+        // The cutoff is kept for 'platform relay republish', and an earlier cutoff never lowers it.
+        Assert.True(await Store.GetInboxForgetsBeforeAsync() >= now.AddDays(-1));
+        Assert.Equal(0, await Store.DeleteProcessedMessagesAsync(now.AddDays(-30)));
+        Assert.True(await Store.GetInboxForgetsBeforeAsync() >= now.AddDays(-1));
 
         Assert.True(await Store.TryMarkProcessedAsync(consumer, old[0])); // forgotten: it would run again
         Assert.False(await Store.TryMarkProcessedAsync(consumer, recent));
@@ -555,14 +597,18 @@ public abstract partial class EventStoreBehaviour
         int _batches;
         public List<EventEnvelope> Published { get; } = [];
 
-        public Task PublishAsync(IReadOnlyList<EventEnvelope> events, CancellationToken cancellationToken)
+        /// <summary>Runs after the bus took a batch and before the relay moves its checkpoint.</summary>
+        public Func<Task>? BeforeReturning { get; set; }
+
+        public async Task PublishAsync(IReadOnlyList<EventEnvelope> events, CancellationToken cancellationToken)
         {
             lock (Published)
                 Published.AddRange(events);
             // Fails after the bus took the batch and before the checkpoint moved: the crash window.
             if (++_batches >= failAfterBatches)
                 throw new IOException("the process died after publishing");
-            return Task.CompletedTask;
+            if (BeforeReturning is { } hook)
+                await hook();
         }
     }
 }

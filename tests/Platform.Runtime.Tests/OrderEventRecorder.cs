@@ -30,6 +30,12 @@ sealed class ObservationSink
 
     public void Delivered() => Interlocked.Increment(ref _deliveries);
 
+    /// <summary>
+    /// Streams whose events the recorder acknowledges without processing, as if the transport had
+    /// lost them (a purged queue, a topic past its retention): no effect, no inbox row.
+    /// </summary>
+    public ConcurrentDictionary<string, int> LostStreams { get; } = new();
+
     /// <summary>Deliveries the inbox recognised as already processed.</summary>
     public int RedeliveriesIgnored => Volatile.Read(ref _redeliveriesIgnored);
 
@@ -69,6 +75,11 @@ sealed class OrderEventRecorder(SqlEventStore store, ObservationSink sink) : Ide
     async Task RecordAsync<T>(ConsumeContext<T> context) where T : class
     {
         sink.Delivered();
+        if (!sink.LostStreams.IsEmpty && sink.LostStreams.TryGetValue(EventHeaders.From(context).StreamId, out _))
+        {
+            sink.LostStreams.AddOrUpdate(EventHeaders.From(context).StreamId, 1, (_, lost) => lost + 1);
+            return;
+        }
         EventHeaders? committed = null;
         var firstTime = await ConsumeOnceAsync(context, async (@event, cancellationToken) =>
         {

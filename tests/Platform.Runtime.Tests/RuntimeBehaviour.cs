@@ -28,7 +28,8 @@ public sealed class RuntimeBehaviour : IDisposable
 
     public void Dispose() => _listener.Dispose();
 
-    static Task<RuntimeHost> StartAsync(Store store, Transport transport) =>
+    /// <summary>A runtime with <see cref="OrderEventRecorder"/> telling its <see cref="ObservationSink"/> what it committed.</summary>
+    internal static Task<RuntimeHost> StartAsync(Store store, Transport transport) =>
         RuntimeHost.StartAsync(store, transport,
             services => services.AddSingleton<ObservationSink>(),
             cfg => cfg.AddEventConsumer<OrderEventRecorder>());

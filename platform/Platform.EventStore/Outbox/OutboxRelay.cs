@@ -36,7 +36,8 @@ public sealed class OutboxRelayOptions
 /// with its aggregate's change in one transaction, and the relay reads it later in global order
 /// (gap-free, see <see cref="SqlEventStore.ReadAllAsync"/>), publishes it, then moves its
 /// checkpoint. A crash between publish and checkpoint publishes the batch again, so delivery is
-/// at least once and consumers deduplicate by event id.
+/// at least once and consumers deduplicate by event id. The checkpoint moves only from the position
+/// the relay read it at, so a rewind (<see cref="RewindAsync"/>) made while it publishes is kept.
 /// </summary>
 public sealed class OutboxRelay
 {
@@ -95,6 +96,35 @@ public sealed class OutboxRelay
     /// <summary>The last failure, cleared by the next successful pass.</summary>
     public Exception? LastError { get; private set; }
 
+    /// <summary>
+    /// Moves the relay's checkpoint back so that it publishes every event from
+    /// <paramref name="fromPosition"/> on again, for consumers that lost them (a queue deleted or
+    /// purged, a Kafka topic past its retention, a store restored from a backup). A running relay
+    /// picks it up at its next pass; consumers drop what they processed before by their inbox.
+    /// Never moves the checkpoint forward: that would skip events.
+    /// </summary>
+    /// <param name="store">The store.</param>
+    /// <param name="fromPosition">The first global position to publish again (1 or more).</param>
+    /// <param name="checkpointName">The relay's checkpoint row (<see cref="OutboxRelayOptions.CheckpointName"/>).</param>
+    /// <param name="cancellationToken">Cancels the statements.</param>
+    /// <returns>The checkpoint before and after; equal when it was at or before <paramref name="fromPosition"/> already.</returns>
+    public static async Task<(long Before, long After)> RewindAsync(SqlEventStore store, long fromPosition, string checkpointName = "outbox",
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentOutOfRangeException.ThrowIfLessThan(fromPosition, 1);
+        while (true)
+        {
+            var current = await store.GetCheckpointAsync(checkpointName, cancellationToken).ConfigureAwait(false);
+            var target = fromPosition - 1;
+            if (target >= current)
+                return (current, current);
+            // A relay that moved the checkpoint between the read and the write: read it again.
+            if (await store.TryMoveCheckpointAsync(checkpointName, current, target, cancellationToken).ConfigureAwait(false))
+                return (current, target);
+        }
+    }
+
     /// <summary>Positions stored but not yet published, asked of the database now.</summary>
     /// <param name="cancellationToken">Cancels the query.</param>
     public async Task<long> GetLagAsync(CancellationToken cancellationToken = default)
@@ -124,7 +154,15 @@ public sealed class OutboxRelay
             }
             if (page.NextPosition != position)
             {
-                await _store.SaveCheckpointAsync(_options.CheckpointName, page.NextPosition, cancellationToken).ConfigureAwait(false);
+                if (!await _store.TryMoveCheckpointAsync(_options.CheckpointName, position, page.NextPosition, cancellationToken).ConfigureAwait(false))
+                {
+                    // Rewound meanwhile (platform relay republish), or moved by another instance: the
+                    // next pass starts from the stored checkpoint, not from where this one got to.
+                    Interlocked.Exchange(ref _pendingSinceTicks, 0);
+                    _logger.LogInformation("The outbox relay's checkpoint moved while it published up to {Position}; continuing from the stored checkpoint",
+                        page.NextPosition);
+                    return total + page.Events.Count;
+                }
                 position = page.NextPosition;
                 Interlocked.Exchange(ref _published, position);
                 if (position > Interlocked.Read(ref _head))

@@ -43,6 +43,8 @@ public sealed partial class SqlEventStore
     /// statement so no transaction holds many locks. A message redelivered after its row is gone runs
     /// again: keep rows for longer than any redelivery (broker, relay, Kafka offset reset) can come
     /// late. The ordered consumers' rows (<c>consumer_streams</c>, one per stream) are not touched.
+    /// The cutoff is kept (<see cref="GetInboxForgetsBeforeAsync"/>) so that a republish can tell
+    /// which events would run again.
     /// </summary>
     /// <param name="olderThan">Rows recorded before this moment go.</param>
     /// <param name="batchSize">Rows per statement.</param>
@@ -53,6 +55,8 @@ public sealed partial class SqlEventStore
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         await using var connection = await _dialect.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        // Recorded first: a crash between the two must not leave rows gone with no record of it.
+        await RecordInboxForgetsBeforeAsync(connection, olderThan, cancellationToken).ConfigureAwait(false);
         long deleted = 0;
         while (true)
         {

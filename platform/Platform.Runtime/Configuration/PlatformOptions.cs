@@ -322,7 +322,8 @@ public sealed class PlatformInboxOptions
     /// Delete message inbox rows older than this. Default (null): keep them for ever, so any
     /// redelivery however late changes nothing. A message redelivered after its row is gone runs
     /// again: choose a time longer than any redelivery can come late, including a Kafka offset
-    /// reset (e.g. <c>7.00:00:00</c>).
+    /// reset or <c>platform relay republish</c>, which refuses to republish events older than
+    /// the last cutoff (e.g. <c>7.00:00:00</c>).
     /// </summary>
     public TimeSpan? RetainFor { get; set; }
 
