@@ -1,10 +1,8 @@
 using System.CommandLine;
 using System.Reflection;
 using Platform.Events;
-using Platform.EventStore.Configuration;
 using Platform.EventStore.Storage;
 using Platform.Persistence;
-using Platform.Runtime.Configuration;
 using Platform.Runtime.Domains;
 
 namespace Platform.Cli;
@@ -57,9 +55,7 @@ internal sealed class DomainStoreArguments
             return 1;
         }
         // Readers here only look: OnBadEvent stays Throw, so an unreadable event is reported, never dead-lettered.
-        var storeOptions = provider == StoreProvider.Postgres
-            ? new EventStoreOptions().UsePostgres(connectionString)
-            : new EventStoreOptions().UseSqlite(connectionString);
+        var storeOptions = StoreArguments.EventStoreOptions(provider, connectionString);
         try
         {
             await using var store = new SqlEventStore(storeOptions, new EventTypeRegistry(catalog.EventTypes));

@@ -18,4 +18,5 @@ root.Subcommands.Add(ProjectionCommands.Projections());
 root.Subcommands.Add(EventCommands.Events());
 root.Subcommands.Add(EventCommands.Stream());
 root.Subcommands.Add(RelayCommand.Create());
+root.Subcommands.Add(StoreCommand.Create());
 return root.Parse(args).Invoke();

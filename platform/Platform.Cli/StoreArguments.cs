@@ -63,6 +63,12 @@ internal sealed class StoreArguments
         return File.Exists(file) ? null : Path.GetFullPath(file);
     }
 
+    /// <summary>The event store's options for a resolved store.</summary>
+    public static Platform.EventStore.Configuration.EventStoreOptions EventStoreOptions(StoreProvider provider, string connectionString) =>
+        provider == StoreProvider.Postgres
+            ? new Platform.EventStore.Configuration.EventStoreOptions().UsePostgres(connectionString)
+            : new Platform.EventStore.Configuration.EventStoreOptions().UseSqlite(connectionString);
+
     /// <summary>An exception message fit for a one-line error.</summary>
     public static string OneLine(string text) => text.ReplaceLineEndings(" ");
 }

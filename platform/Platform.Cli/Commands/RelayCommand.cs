@@ -2,10 +2,8 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Platform.Events;
-using Platform.EventStore.Configuration;
 using Platform.EventStore.Outbox;
 using Platform.EventStore.Storage;
-using Platform.Runtime.Configuration;
 
 namespace Platform.Cli.Commands;
 
@@ -44,9 +42,7 @@ internal static class RelayCommand
             }
             if (!arguments.TryResolve(parse, error, out var provider, out var connectionString))
                 return 1;
-            var options = provider == StoreProvider.Postgres
-                ? new EventStoreOptions().UsePostgres(connectionString)
-                : new EventStoreOptions().UseSqlite(connectionString);
+            var options = StoreArguments.EventStoreOptions(provider, connectionString);
             try
             {
                 // No event is decoded here: the store needs no domain.
