@@ -42,7 +42,15 @@ public abstract class AggregateDefinition<TState>
 /// <param name="State">The state after every event.</param>
 /// <param name="Version">The stream version the state reflects (0 for a new aggregate).</param>
 /// <param name="SnapshotVersion">The version of the snapshot the load started from, 0 when none was used.</param>
-public sealed record LoadedAggregate<TState>(string Id, TState State, long Version, long SnapshotVersion);
+public sealed record LoadedAggregate<TState>(string Id, TState State, long Version, long SnapshotVersion)
+{
+    /// <summary>
+    /// The global position of the last event the state reflects, when it was read or appended (0
+    /// when the state came from a snapshot alone, or the aggregate is new). After a save, the
+    /// position of its last event: a read model whose projection has reached it includes the save.
+    /// </summary>
+    public long Position { get; init; }
+}
 
 /// <summary>Loads aggregates from their snapshot and events, and saves their new events (and snapshots).</summary>
 public interface IAggregateStore

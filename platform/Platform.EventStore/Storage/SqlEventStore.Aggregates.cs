@@ -15,7 +15,7 @@ public sealed partial class SqlEventStore
         ArgumentException.ThrowIfNullOrEmpty(id);
 
         var state = definition.CreateEmpty();
-        long version = 0, snapshotVersion = 0;
+        long version = 0, snapshotVersion = 0, position = 0;
         var staleSnapshot = false;
         var snapshots = definition.Snapshot;
         if (snapshots is not null && definition.SnapshotEvery > 0)
@@ -42,11 +42,12 @@ public sealed partial class SqlEventStore
         {
             state = definition.Apply(state, envelope);
             version = envelope.StreamVersion;
+            position = envelope.GlobalPosition;
         }
 
         if (staleSnapshot && version >= definition.SnapshotEvery)
             await WriteSnapshotAsync(definition, id, state, version, cancellationToken).ConfigureAwait(false);
-        return new LoadedAggregate<TState>(id, state, version, snapshotVersion);
+        return new LoadedAggregate<TState>(id, state, version, snapshotVersion) { Position = position };
     }
 
     /// <inheritdoc />
@@ -86,7 +87,7 @@ public sealed partial class SqlEventStore
             await WriteSnapshotAsync(definition, loaded.Id, state, result.NextExpectedVersion, cancellationToken).ConfigureAwait(false);
             snapshotVersion = result.NextExpectedVersion;
         }
-        return new LoadedAggregate<TState>(loaded.Id, state, result.NextExpectedVersion, snapshotVersion);
+        return new LoadedAggregate<TState>(loaded.Id, state, result.NextExpectedVersion, snapshotVersion) { Position = appended.Positions.Length > 0 ? appended.Positions[^1] : loaded.Position };
     }
 
     async Task WriteSnapshotAsync<TState>(AggregateDefinition<TState> definition, string id, TState state, long version,

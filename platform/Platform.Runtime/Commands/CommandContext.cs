@@ -11,4 +11,10 @@ public sealed record CommandContext(Guid? CommandId = null, string? CorrelationI
 /// <param name="StreamId">The aggregate it addressed.</param>
 /// <param name="Version">The aggregate's version after the command.</param>
 /// <param name="Attempts">How many times it ran: 1, plus one per concurrency conflict.</param>
-public sealed record CommandAccepted(Guid CommandId, string StreamId, long Version, int Attempts);
+/// <param name="Position">
+/// The global position of the aggregate's last event after the command (its own last event when it
+/// appended any; 0 when unknown). Read models are eventually consistent: pass it to
+/// <see cref="Projections.ProjectionConsistency.WaitForAsync(string, CommandAccepted, TimeSpan, CancellationToken)"/>
+/// to read a projection that includes the command.
+/// </param>
+public sealed record CommandAccepted(Guid CommandId, string StreamId, long Version, int Attempts, long Position = 0);

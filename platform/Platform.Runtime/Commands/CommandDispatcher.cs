@@ -54,9 +54,9 @@ public sealed class CommandDispatcher : ICommandDispatcher
         {
             try
             {
-                var version = await aggregate.ExecuteOnceAsync(_store, streamId, command, metadata, cancellationToken).ConfigureAwait(false);
+                var (version, position) = await aggregate.ExecuteOnceAsync(_store, streamId, command, metadata, cancellationToken).ConfigureAwait(false);
                 PlatformTelemetry.CommandsHandled.Add(1);
-                return new CommandAccepted(commandId, streamId, version, attempt);
+                return new CommandAccepted(commandId, streamId, version, attempt, position);
             }
             catch (Exception refused) when (refused is CommandRejectedException or CommandValidationException)
             {

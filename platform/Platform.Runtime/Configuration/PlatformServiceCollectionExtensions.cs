@@ -152,6 +152,7 @@ public static class PlatformServiceCollectionExtensions
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger<OutboxRelay>()));
             services.AddHostedService<OutboxRelayService>();
         }
+        services.TryAddSingleton<ProjectionConsistency>();
         if (options.Projections.Enabled)
         {
             services.TryAddSingleton<ProjectionEngine>();

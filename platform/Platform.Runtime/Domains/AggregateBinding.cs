@@ -25,7 +25,8 @@ public abstract class AggregateBinding
 
     /// <summary>
     /// Loads the aggregate, runs the command, saves its events expecting the loaded version.
-    /// Returns the stream version after the save (the loaded one when the command produced no events).
+    /// Returns the stream version after the save and the global position of its last event (the
+    /// loaded ones when the command produced no events).
     /// </summary>
     /// <param name="store">Where the aggregate lives.</param>
     /// <param name="streamId">The aggregate id.</param>
@@ -33,7 +34,7 @@ public abstract class AggregateBinding
     /// <param name="metadata">Stored with every new event.</param>
     /// <param name="cancellationToken">Cancels the load and save.</param>
     /// <exception cref="ConcurrencyException">Another writer saved the aggregate in between.</exception>
-    public abstract Task<long> ExecuteOnceAsync(IAggregateStore store, string streamId, object command, EventMetadata metadata,
+    public abstract Task<(long Version, long Position)> ExecuteOnceAsync(IAggregateStore store, string streamId, object command, EventMetadata metadata,
         CancellationToken cancellationToken);
 
     internal static AggregateBinding Create(object definition)
@@ -94,19 +95,19 @@ public sealed class AggregateBinding<TState> : AggregateBinding
     public override string StreamIdOf(object command) => _streamIdOf(command);
 
     /// <inheritdoc />
-    public override async Task<long> ExecuteOnceAsync(IAggregateStore store, string streamId, object command, EventMetadata metadata,
+    public override async Task<(long Version, long Position)> ExecuteOnceAsync(IAggregateStore store, string streamId, object command, EventMetadata metadata,
         CancellationToken cancellationToken)
     {
         var loaded = await store.LoadAsync(_definition, streamId, cancellationToken).ConfigureAwait(false);
         var events = _handle(loaded.State, loaded.Version, command);
         if (events.Count == 0)
-            return loaded.Version;
+            return (loaded.Version, loaded.Position);
         var data = new EventData[events.Count];
         for (var i = 0; i < events.Count; i++)
             data[i] = EventData.Create(events[i], metadata);
         var saved = await store.SaveAsync(_definition, loaded, data, cancellationToken).ConfigureAwait(false);
         PlatformTelemetry.EventsAppended.Add(data.Length, new KeyValuePair<string, object?>("aggregate", _definition.AggregateType));
-        return saved.Version;
+        return (saved.Version, saved.Position);
     }
 
     static InvalidOperationException Missing(Type type, string signature) =>

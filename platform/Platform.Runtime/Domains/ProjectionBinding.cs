@@ -50,7 +50,11 @@ public sealed class ProjectionBinding
     public string DefaultTableName { get; }
 
     /// <summary>The checkpoint row of this projection in <c>subscription_checkpoints</c>.</summary>
-    public string CheckpointName => "projection:" + Name;
+    public string CheckpointName => CheckpointNameOf(Name);
+
+    /// <summary>The checkpoint row of the projection named <paramref name="projection"/>.</summary>
+    /// <param name="projection">The projection's name.</param>
+    public static string CheckpointNameOf(string projection) => "projection:" + projection;
 
     /// <summary>Applies one event in the caller's unit of work; true when a row changed.</summary>
     /// <param name="db">A context whose model includes this projection's table.</param>

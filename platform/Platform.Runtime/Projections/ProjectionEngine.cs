@@ -434,6 +434,17 @@ public sealed class ProjectionEngine : BackgroundService
         }
     }
 
+    /// <summary>A projection's position as this process last saw it, whether it is parked here, and a task that completes when the position moves.</summary>
+    /// <param name="projection">The projection's name.</param>
+    internal (long Position, bool Parked, Task Moved) Observe(string projection)
+    {
+        var slot = Find(projection);
+        // Moved first: a move between the two reads then completes it rather than being missed.
+        var moved = slot.Runner.Moved;
+        lock (slot)
+            return (slot.Runner.Position, slot.State == ProjectionState.Parked, moved);
+    }
+
     Slot Find(string projection) =>
         _slots.TryGetValue(projection, out var slot)
             ? slot

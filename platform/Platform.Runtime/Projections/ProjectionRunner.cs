@@ -65,6 +65,16 @@ public sealed class ProjectionRunner
     public long Position => Interlocked.Read(ref _position);
 
     long _position;
+    TaskCompletionSource _moved = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes the next time <see cref="Position"/> changes (this runner's commit, or another process's seen at a catch-up).</summary>
+    public Task Moved => Volatile.Read(ref _moved).Task;
+
+    void SetPosition(long position)
+    {
+        if (Interlocked.Exchange(ref _position, position) != position)
+            Interlocked.Exchange(ref _moved, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
 
     /// <summary>Creates the table if missing.</summary>
     /// <param name="cancellationToken">Cancels the DDL.</param>
@@ -102,7 +112,7 @@ public sealed class ProjectionRunner
     public async Task<int> CatchUpAsync(Action<int, long>? onBatch, CancellationToken cancellationToken = default)
     {
         var position = await _store.GetCheckpointAsync(CheckpointName, cancellationToken).ConfigureAwait(false);
-        Interlocked.Exchange(ref _position, position);
+        SetPosition(position);
         var applied = 0;
         // Behind the head (a catch-up, a rebuild) the next page is read while this one is applied
         // and committed, on another connection: reading and writing overlap instead of alternating.
@@ -136,7 +146,7 @@ public sealed class ProjectionRunner
                         return applied;
                     applied += batch.Value;
                     position = page.NextPosition;
-                    Interlocked.Exchange(ref _position, position);
+                    SetPosition(position);
                     onBatch?.Invoke(page.Events.Count, position);
                 }
                 if (page.ReachedEnd || !moved)

@@ -1,0 +1,87 @@
+using Microsoft.Extensions.DependencyInjection;
+using Platform.Runtime.Commands;
+using Platform.Runtime.Projections;
+using Shop.Orders;
+using Xunit;
+
+namespace Platform.Runtime.Tests;
+
+/// <summary>Reading one's own writes: a command's position, and waiting for a projection to reach it.</summary>
+public sealed class ProjectionConsistencyTests
+{
+    const string Summary = OrderSummaryProjection.ProjectionName;
+    static readonly TimeSpan Long = TimeSpan.FromSeconds(30);
+
+    [SkippableTheory]
+    [InlineData(Store.Sqlite)]
+    [InlineData(Store.Postgres)]
+    public async Task after_waiting_for_the_commands_position_the_read_model_shows_the_command(Store store)
+    {
+        await using var host = await RuntimeHost.StartAsync(store, Transport.InMemory);
+        var dispatcher = host.Services.GetRequiredService<ICommandDispatcher>();
+        var consistency = host.Services.GetRequiredService<ProjectionConsistency>();
+
+        for (var n = 0; n < 10; n++)
+        {
+            var id = Guid.NewGuid();
+            var placed = await dispatcher.DispatchAsync(Orders.Place(id, n));
+            var confirmed = await dispatcher.DispatchAsync(new ConfirmOrder(id));
+            var stream = (await Orders.ReadAllEventsAsync(host.EventStore)).Where(e => e.StreamId == id.ToString("D")).ToArray();
+            Assert.Equal([stream[0].GlobalPosition, stream[1].GlobalPosition], [placed.Position, confirmed.Position]);
+
+            Assert.Equal(ProjectionWait.Reached, await consistency.WaitForAsync(Summary, confirmed, Long));
+            // Read at once, no retry: the row is there and confirmed.
+            var row = (await Orders.ReadSummariesAsync(host)).Single(r => r.OrderId == id);
+            Assert.Equal(("Confirmed", confirmed.Position), (row.Status, row.LastAppliedPosition));
+        }
+
+        // The position alone works too; an unknown projection is named with the loaded ones.
+        var again = await dispatcher.DispatchAsync(Orders.Place(Guid.NewGuid(), 99));
+        Assert.Equal(ProjectionWait.Reached, await consistency.WaitForAsync(Summary, again.Position, Long));
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => consistency.WaitForAsync("NoSuchProjection", again, Long));
+        Assert.Contains(Summary, error.Message, StringComparison.Ordinal);
+    }
+
+    // A process that dispatches but does not run the projection engine reads the checkpoint another
+    // instance moves; a parked projection answers at once instead of running out the timeout.
+    [SkippableFact]
+    public async Task without_an_engine_here_the_wait_follows_the_stored_checkpoint_and_reports_a_parked_projection()
+    {
+        await using var host = await RuntimeHost.StartAsync(Store.Sqlite, Transport.InMemory, configure: cfg =>
+        {
+            cfg.Projections.Enabled = false;
+            cfg.Projections.PollInterval = TimeSpan.FromMilliseconds(20);
+        });
+        var dispatcher = host.Services.GetRequiredService<ICommandDispatcher>();
+        var consistency = host.Services.GetRequiredService<ProjectionConsistency>();
+        var accepted = await dispatcher.DispatchAsync(Orders.Place(Guid.NewGuid(), 1));
+
+        Assert.Equal(ProjectionWait.TimedOut, await consistency.WaitForAsync(Summary, accepted, TimeSpan.FromMilliseconds(200)));
+        var waiting = consistency.WaitForAsync(Summary, accepted, Long);
+        await host.EventStore.SaveCheckpointAsync("projection:" + Summary, accepted.Position);
+        Assert.Equal(ProjectionWait.Reached, await waiting);
+
+        var later = await dispatcher.DispatchAsync(Orders.Place(Guid.NewGuid(), 2));
+        await host.EventStore.SaveCheckpointAsync(ProjectionEngine.ParkedFlagName(Summary), later.Position);
+        Assert.Equal(ProjectionWait.Parked, await consistency.WaitForAsync(Summary, later, Long).WaitAsync(TimeSpan.FromSeconds(5)));
+    }
+
+    [SkippableFact]
+    public async Task a_projection_parked_on_the_commands_event_answers_parked_at_once()
+    {
+        await using var host = await RuntimeHost.StartAsync(Store.Sqlite, Transport.InMemory, configure: cfg =>
+        {
+            cfg.Projections.MaxAttempts = 2;
+            cfg.Projections.RetryDelay = TimeSpan.FromMilliseconds(20);
+        });
+        var dispatcher = host.Services.GetRequiredService<ICommandDispatcher>();
+        var consistency = host.Services.GetRequiredService<ProjectionConsistency>();
+        Assert.Equal(ProjectionWait.Reached, await consistency.WaitForAsync(Summary, await dispatcher.DispatchAsync(Orders.Place(Guid.NewGuid(), 1)), Long));
+        await Orders.ExecuteAsync(host.EventStore,
+            "CREATE TRIGGER reject_poison BEFORE INSERT ON order_summary WHEN NEW.customer_id = 'poison' BEGIN SELECT RAISE(ABORT, 'poison row'); END");
+
+        var poison = await dispatcher.DispatchAsync(Orders.Place(Guid.NewGuid(), 2) with { CustomerId = "poison" });
+
+        Assert.Equal(ProjectionWait.Parked, await consistency.WaitForAsync(Summary, poison, Long).WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+}
