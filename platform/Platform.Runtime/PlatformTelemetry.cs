@@ -49,6 +49,11 @@ public static class PlatformTelemetry
     internal static readonly Counter<long> ProjectionEventsApplied = Meter.CreateCounter<long>(
         "platform.projections.applied", "{event}", "Events the projection engine ran through a projection.");
 
+    internal static readonly Histogram<double> ProjectionLatency = Meter.CreateHistogram<double>(
+        "platform.projections.latency", "s",
+        "Seconds from an event's append to the commit of the projection batch that applied it, by projection: how long a read model lags a command. Live projections only, not rebuilds.",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300] });
+
     internal static readonly Counter<long> ProjectionsParked = Meter.CreateCounter<long>(
         "platform.projections.parked", "{projection}", "Projections stopped after failing on the same event MaxAttempts times.");
 

@@ -144,6 +144,42 @@ public sealed class TelemetryTests
         }, "the gauge to count two Dead letters and one requested", state: () => Task.FromResult(string.Join(", ", measured.Select(m => $"{m.Key}={m.Value}"))));
     }
 
+    [SkippableFact]
+    public async Task a_projection_records_how_long_after_its_append_each_event_reached_the_read_model()
+    {
+        await using var host = await RuntimeHost.StartAsync(Store.Sqlite, Transport.InMemory, configure: cfg =>
+        {
+            cfg.Projections.MaxAttempts = 1_000;
+            cfg.Projections.RetryDelay = TimeSpan.FromMilliseconds(100);
+        });
+        var latencies = new System.Collections.Concurrent.ConcurrentQueue<double>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == PlatformTelemetry.Name && instrument.Name == "platform.projections.latency")
+                l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<double>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+                if (tag.Key == "projection" && (string?)tag.Value == OrderSummaryProjection.ProjectionName)
+                    latencies.Enqueue(value);
+        });
+        listener.Start();
+        var dispatcher = host.Services.GetRequiredService<ICommandDispatcher>();
+        var consistency = host.Services.GetRequiredService<ProjectionConsistency>();
+
+        // The read model refuses the order's row for two seconds: the event reaches it at least that late.
+        await Orders.ExecuteAsync(host.EventStore,
+            "CREATE TRIGGER hold_back BEFORE INSERT ON order_summary BEGIN SELECT RAISE(ABORT, 'held back'); END");
+        var accepted = await dispatcher.DispatchAsync(Orders.Place(Guid.NewGuid(), 1));
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        await Orders.ExecuteAsync(host.EventStore, "DROP TRIGGER hold_back");
+        Assert.Equal(ProjectionWait.Reached, await consistency.WaitForAsync(OrderSummaryProjection.ProjectionName, accepted, TimeSpan.FromSeconds(30)));
+
+        Assert.Contains(latencies, seconds => seconds is >= 2 and < 60);
+    }
+
     // A started listener of one instrument of the platform's meter: each measurement, with the values of two of its tags.
     static System.Diagnostics.Metrics.MeterListener Listen(string instrumentName, string firstTag, string secondTag,
         Action<(string?, string?), long> record)

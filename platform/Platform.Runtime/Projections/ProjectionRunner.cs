@@ -49,6 +49,7 @@ public sealed class ProjectionRunner
         _batchSize = batchSize;
         TableName = tableName ?? projection.DefaultTableName;
         CheckpointName = checkpointName ?? projection.CheckpointName;
+        _live = tableName is null && checkpointName is null;
         _eventTypes = new HashSet<string>(projection.EventTypes, StringComparer.Ordinal);
     }
 
@@ -65,6 +66,7 @@ public sealed class ProjectionRunner
     public long Position => Interlocked.Read(ref _position);
 
     long _position;
+    readonly bool _live; // the engine's runner, not a rebuild's or a replay's
     TaskCompletionSource _moved = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Completes the next time <see cref="Position"/> changes (this runner's commit, or another process's seen at a catch-up).</summary>
@@ -211,7 +213,15 @@ public sealed class ProjectionRunner
         }
         Interlocked.Add(ref _eventsApplied, applied);
         Interlocked.Add(ref _eventsUnchanged, unchanged);
-        PlatformTelemetry.ProjectionEventsApplied.Add(applied, new KeyValuePair<string, object?>("projection", Projection.Name));
+        var tag = new KeyValuePair<string, object?>("projection", Projection.Name);
+        PlatformTelemetry.ProjectionEventsApplied.Add(applied, tag);
+        if (_live && PlatformTelemetry.ProjectionLatency.Enabled)
+        {
+            var committed = DateTimeOffset.UtcNow;
+            foreach (var envelope in events)
+                if (_eventTypes.Contains(envelope.TypeName))
+                    PlatformTelemetry.ProjectionLatency.Record(Math.Max(0, (committed - envelope.Timestamp).TotalSeconds), tag);
+        }
         return applied;
     }
 
