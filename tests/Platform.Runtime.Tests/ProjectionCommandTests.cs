@@ -28,6 +28,25 @@ public sealed class ProjectionCommandTests
     }
 
     [SkippableFact]
+    public async Task status_shows_what_waits_for_the_outbox_relay()
+    {
+        await using var host = await RuntimeHost.StartAsync(Store.Sqlite, Transport.InMemory, configure: cfg => cfg.Relay.Enabled = false);
+        var dispatcher = host.Services.GetRequiredService<ICommandDispatcher>();
+        for (var n = 0; n < 3; n++)
+            await dispatcher.DispatchAsync(Orders.Place(Guid.NewGuid(), n));
+
+        var (code, output) = await RunAsync(["status", .. StoreArguments(host)]);
+        Assert.Equal(0, code);
+        Assert.Matches(@"relay: published up to 0 of 3, 3 event\(s\) waiting, the oldest stored \d+\.\d s ago", output);
+        await host.EventStore.SaveCheckpointAsync("outbox", 3);
+        (code, output) = await RunAsync(["status", "--json", .. StoreArguments(host)]);
+        Assert.Equal(0, code);
+        using var status = JsonDocument.Parse(output);
+        var relay = status.RootElement.GetProperty("relay");
+        Assert.Equal((3L, 3L, 0L), (relay.GetProperty("position").GetInt64(), relay.GetProperty("head").GetInt64(), relay.GetProperty("waiting").GetInt64()));
+    }
+
+    [SkippableFact]
     public async Task status_and_rebuild_work_from_the_command_line_while_the_runtime_serves()
     {
         await using var host = await RuntimeHost.StartAsync(Store.Sqlite, Transport.InMemory);

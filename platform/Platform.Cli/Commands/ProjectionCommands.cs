@@ -30,10 +30,10 @@ internal static class ProjectionCommands
     public static Command Status()
     {
         var options = new DomainStoreArguments();
-        var json = new Option<bool>("--json") { Description = "Print JSON: {\"projections\": [...], \"deadLetters\": [...], \"consumerGroups\": [...]}." };
+        var json = new Option<bool>("--json") { Description = "Print JSON: {\"relay\": {...}, \"projections\": [...], \"deadLetters\": [...], \"consumerGroups\": [...]}." };
         var config = new Option<string?>("--config") { Description = "The runtime's configuration file, for its transport (default: platform.yaml, when there is one)." };
         var command = new Command("status",
-            "Each projection's checkpoint, the store's head, the lag in positions and seconds, and its state; the dead letters waiting on each endpoint; on Kafka, each consumer group's lag by partition.")
+            "The outbox relay's position and what waits for it; each projection's checkpoint, the store's head, the lag in positions and seconds, and its state; the dead letters waiting on each endpoint; on Kafka, each consumer group's lag by partition.")
         {
             json, config,
         };
@@ -41,6 +41,7 @@ internal static class ProjectionCommands
         command.SetAction((parse, ct) => options.RunAsync(parse, async (store, catalog, output) =>
         {
             var statuses = await ProjectionStatusReader.ReadAsync(store, catalog.Projections, ct);
+            var relay = await RelayStatusAsync(store, ct);
             var letters = await new DeadLetterStore(store.Options.Provider == EventStoreProvider.Postgres ? StoreProvider.Postgres : StoreProvider.Sqlite,
                 store.Options.ConnectionString).CountByEndpointAsync(ct);
             var error = parse.InvocationConfiguration.Error;
@@ -63,6 +64,7 @@ internal static class ProjectionCommands
             {
                 output.WriteLine(JsonSerializer.Serialize(new
                 {
+                    Relay = relay,
                     Projections = statuses.Select(s => new
                     {
                         s.Name, s.Position, s.Head, s.LagPositions, LagSeconds = Math.Round(s.LagTime.TotalSeconds, 3), s.State,
@@ -73,6 +75,11 @@ internal static class ProjectionCommands
                 }, Json));
                 return 0;
             }
+            output.WriteLine(relay.Waiting == 0
+                ? string.Create(CultureInfo.InvariantCulture, $"relay: published up to {relay.Position}, nothing waiting")
+                : string.Create(CultureInfo.InvariantCulture,
+                    $"relay: published up to {relay.Position} of {relay.Head}, {relay.Waiting} event(s) waiting, the oldest stored {relay.OldestWaitingSeconds:0.0} s ago"));
+            output.WriteLine();
             output.WriteLine($"{"projection",-24} {"position",10} {"head",10} {"lag",8} {"lag s",9}  state");
             foreach (var s in statuses)
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -98,6 +105,18 @@ internal static class ProjectionCommands
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>What <c>status</c> says of the outbox relay: its checkpoint, the head, and the events stored after it.</summary>
+    sealed record RelayStatus(long Position, long Head, long Waiting, double OldestWaitingSeconds);
+
+    static async Task<RelayStatus> RelayStatusAsync(SqlEventStore store, CancellationToken ct)
+    {
+        var position = await store.GetCheckpointAsync(new Platform.EventStore.Outbox.OutboxRelayOptions().CheckpointName, ct);
+        var head = await store.GetHeadPositionAsync(ct);
+        var (waiting, oldest) = await store.CountEventsAsync(position, Math.Max(position, head), ct);
+        var age = oldest is { } stored ? Math.Round(Math.Max(0, (DateTimeOffset.UtcNow - stored).TotalSeconds), 3) : 0;
+        return new RelayStatus(position, head, waiting, age);
     }
 
     public static Command Projections()
