@@ -63,6 +63,28 @@ internal sealed class StoreArguments
         return File.Exists(file) ? null : Path.GetFullPath(file);
     }
 
+    /// <summary>
+    /// Opens the store without a domain (for commands that move or count rows and decode no event)
+    /// and runs <paramref name="action"/> with the output and error writers; no store, or a database
+    /// that cannot be used, becomes one <c>error:</c> line and exit code 1.
+    /// </summary>
+    public async Task<int> RunAsync(ParseResult parse, Func<Platform.EventStore.Storage.SqlEventStore, TextWriter, TextWriter, Task<int>> action)
+    {
+        var (output, error) = (parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
+        if (!TryResolve(parse, error, out var provider, out var connectionString))
+            return 1;
+        try
+        {
+            await using var store = new Platform.EventStore.Storage.SqlEventStore(EventStoreOptions(provider, connectionString), new Platform.Events.EventTypeRegistry([]));
+            return await action(store, output, error);
+        }
+        catch (Exception exception) when (exception is System.Data.Common.DbException or InvalidOperationException or ArgumentException)
+        {
+            error.WriteLine($"error: the store could not be used ({OneLine(exception.Message)}); check --store and --connection, and that the runtime has migrated it.");
+            return 1;
+        }
+    }
+
     /// <summary>The event store's options for a resolved store.</summary>
     public static Platform.EventStore.Configuration.EventStoreOptions EventStoreOptions(StoreProvider provider, string connectionString) =>
         provider == StoreProvider.Postgres

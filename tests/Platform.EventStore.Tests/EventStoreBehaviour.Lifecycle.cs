@@ -110,6 +110,45 @@ public abstract partial class EventStoreBehaviour
         Assert.Equal(7, (await ReadAllAsync(Store, start)).Count);
     }
 
+    // platform events archive --idle-since: whole streams, in batches, never an event the relay has
+    // not published; projections read the archive in global order.
+    [SkippableFact]
+    public async Task idle_streams_are_archived_whole_up_to_the_published_position_and_the_archive_reads_in_global_order()
+    {
+        var start = await Store.GetHeadPositionAsync();
+        var idle = Enumerable.Range(0, 3).Select(_ => NewStream("idle")).ToArray();
+        var (active, unpublished) = (NewStream("active"), NewStream("unpublished"));
+        foreach (var stream in idle)
+            await Store.AppendAsync(stream, "cart", ExpectedVersion.NoStream, Items(2));
+        await Store.AppendAsync(active, "cart", ExpectedVersion.NoStream, Items(2));
+        var published = await Store.GetHeadPositionAsync();
+        await Store.AppendAsync(unpublished, "cart", ExpectedVersion.NoStream, Items(2));
+        var all = await ReadAllAsync(Store, start);
+        // Stored long ago, except the active stream's last event.
+        var longAgo = new DateTimeOffset(2001, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        await using (var context = Store.CreateDbContext())
+            await context.Events.Where(e => idle.Contains(e.StreamId) || e.StreamId == unpublished || (e.StreamId == active && e.StreamVersion == 1))
+                .ExecuteUpdateAsync(set => set.SetProperty(e => e.Timestamp, longAgo));
+
+        Assert.Equal((3L, 6L), await Store.ArchiveIdleStreamsAsync(longAgo.AddYears(1), published, streamsPerTransaction: 2));
+
+        var live = await ReadAllAsync(Store, start);
+        Assert.Equal([active, active, unpublished, unpublished], live.Select(e => e.StreamId));
+        var withArchive = new List<EventEnvelope>();
+        for (var after = start; ;)
+        {
+            var page = await Store.ReadAllAsync(after, 3, includeArchived: true);
+            withArchive.AddRange(page.Events);
+            after = page.NextPosition;
+            if (page.ReachedEnd)
+                break;
+        }
+        Assert.Equal(all.Select(e => (e.EventId, e.GlobalPosition)), withArchive.Select(e => (e.EventId, e.GlobalPosition)));
+        Assert.Equal(2, (await Store.ReadStreamAsync(idle[0], includeArchived: true).ToListAsync()).Count);
+        await Store.AppendAsync(idle[0], "cart", ExpectedVersion.Exactly(2), Items(1));
+        Assert.Equal((0L, 0L), await Store.ArchiveIdleStreamsAsync(longAgo.AddYears(1), published));
+    }
+
     [SkippableFact]
     public async Task events_older_than_a_cutoff_are_archived()
     {

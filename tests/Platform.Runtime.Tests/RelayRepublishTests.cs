@@ -1,4 +1,3 @@
-using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Platform.Cli.Commands;
@@ -15,14 +14,8 @@ namespace Platform.Runtime.Tests;
 /// </summary>
 public sealed class RelayRepublishTests
 {
-    static async Task<(int ExitCode, string Output)> RelayAsync(RuntimeHost host, params string[] args)
-    {
-        var output = new StringWriter();
-        var root = new RootCommand { RelayCommand.Create() };
-        string[] store = ["--store", host.Options.Store.Provider.ToString().ToLowerInvariant(), "--connection", host.Options.Store.ConnectionString];
-        var exitCode = await root.Parse(["relay", "republish", .. args, .. store]).InvokeAsync(new InvocationConfiguration { Output = output, Error = output });
-        return (exitCode, output.ToString());
-    }
+    static Task<(int ExitCode, string Output)> RelayAsync(RuntimeHost host, params string[] args) =>
+        Cli.RunAsync([RelayCommand.Create()], ["relay", "republish", .. args, .. Cli.Store(host)]);
 
     [SkippableTheory]
     [MemberData(nameof(StreamReplayTests.Transports), MemberType = typeof(StreamReplayTests))]

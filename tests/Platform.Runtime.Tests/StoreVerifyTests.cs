@@ -1,4 +1,3 @@
-using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
@@ -15,19 +14,13 @@ namespace Platform.Runtime.Tests;
 /// <summary><c>platform store verify</c>: what a restore or a hand edit can leave inconsistent, found with what to do.</summary>
 public sealed class StoreVerifyTests
 {
-    static Task<(int ExitCode, string Output)> VerifyAsync(RuntimeHost host, params string[] args) =>
+    internal static Task<(int ExitCode, string Output)> VerifyAsync(RuntimeHost host, params string[] args) =>
         StoreAsync(host.Options.Store.Provider.ToString(), host.Options.Store.ConnectionString, ["verify", .. args]);
 
-    static async Task<(int ExitCode, string Output)> StoreAsync(string provider, string connectionString, string[] args)
-    {
-        var output = new StringWriter();
-        var root = new RootCommand { StoreCommand.Create() };
-        string[] store = ["--store", provider.ToLowerInvariant(), "--connection", connectionString];
-        var exitCode = await root.Parse(["store", .. args, .. store]).InvokeAsync(new InvocationConfiguration { Output = output, Error = output });
-        return (exitCode, output.ToString());
-    }
+    static Task<(int ExitCode, string Output)> StoreAsync(string provider, string connectionString, string[] args) =>
+        Cli.RunAsync([StoreCommand.Create()], ["store", .. args, "--store", provider.ToLowerInvariant(), "--connection", connectionString]);
 
-    static async Task PlaceAndConfirmAsync(RuntimeHost host, int orders)
+    internal static async Task PlaceAndConfirmAsync(RuntimeHost host, int orders)
     {
         var dispatcher = host.Services.GetRequiredService<ICommandDispatcher>();
         for (var n = 0; n < orders; n++)

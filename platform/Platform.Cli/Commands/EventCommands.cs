@@ -81,7 +81,7 @@ internal static class EventCommands
             }
         }));
 
-        return new Command("events", "The events in the store.") { tail };
+        return new Command("events", "The events in the store.") { tail, ArchiveCommands.EventsArchive() };
     }
 
     public static Command Stream()
@@ -120,7 +120,7 @@ internal static class EventCommands
             return 0;
         }));
 
-        return new Command("stream", "One stream of the store.") { show };
+        return new Command("stream", "One stream of the store.") { show, ArchiveCommands.StreamArchive(), ArchiveCommands.StreamRestore() };
     }
 
     static string TailLine(SqlEventStore store, EventEnvelope e)

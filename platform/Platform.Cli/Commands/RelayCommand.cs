@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using Platform.Events;
 using Platform.EventStore.Outbox;
 using Platform.EventStore.Storage;
 
@@ -40,20 +39,9 @@ internal static class RelayCommand
                 error.WriteLine($"error: --from-position {position} is not a position; positions start at 1.");
                 return 1;
             }
-            if (!arguments.TryResolve(parse, error, out var provider, out var connectionString))
-                return 1;
-            var options = StoreArguments.EventStoreOptions(provider, connectionString);
-            try
-            {
-                // No event is decoded here: the store needs no domain.
-                await using var store = new SqlEventStore(options, new EventTypeRegistry([]));
-                return await RepublishAsync(store, position, time, parse.GetValue(force), parse.GetValue(json), output, error, ct);
-            }
-            catch (Exception exception) when (exception is System.Data.Common.DbException or InvalidOperationException or ArgumentException)
-            {
-                error.WriteLine($"error: the store could not be used ({StoreArguments.OneLine(exception.Message)}); check --store and --connection, and that the runtime has migrated it.");
-                return 1;
-            }
+            // No event is decoded here: the store needs no domain.
+            return await arguments.RunAsync(parse, (store, _, _) =>
+                RepublishAsync(store, position, time, parse.GetValue(force), parse.GetValue(json), output, error, ct));
         });
         return new Command("relay", "The outbox relay, which publishes stored events to the transport.") { republish };
     }

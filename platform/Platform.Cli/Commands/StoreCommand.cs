@@ -27,21 +27,15 @@ internal static class StoreCommand
         arguments.AddTo(verify);
         verify.SetAction(async (parse, ct) =>
         {
-            var (output, error) = (parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
-            if (!arguments.TryResolve(parse, error, out var provider, out var connectionString))
-                return 1;
-            var options = StoreArguments.EventStoreOptions(provider, connectionString);
-            StoreVerification result;
-            try
+            var output = parse.InvocationConfiguration.Output;
+            StoreVerification? result = null;
+            var code = await arguments.RunAsync(parse, async (store, _, _) =>
             {
-                await using var store = new SqlEventStore(options, new EventTypeRegistry([]));
                 result = await store.VerifyAsync(ct);
-            }
-            catch (Exception exception) when (exception is System.Data.Common.DbException or InvalidOperationException or ArgumentException)
-            {
-                error.WriteLine($"error: the store could not be used ({StoreArguments.OneLine(exception.Message)}); check --store and --connection, and that the runtime has migrated it.");
-                return 1;
-            }
+                return 0;
+            });
+            if (result is null)
+                return code;
             if (parse.GetValue(json))
             {
                 output.WriteLine(JsonSerializer.Serialize(new { result.Events, result.ArchivedEvents, result.HighestPosition, result.LastAssignedPosition, result.Consistent, result.Problems }, Json));

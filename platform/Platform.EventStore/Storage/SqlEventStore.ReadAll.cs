@@ -33,19 +33,32 @@ public sealed partial class SqlEventStore
     /// positions commit in order and no gap handling is needed.
     /// </para>
     /// </remarks>
-    public async Task<AllEventsPage> ReadAllAsync(long afterPosition, int maxCount, CancellationToken cancellationToken = default)
+    public Task<AllEventsPage> ReadAllAsync(long afterPosition, int maxCount, CancellationToken cancellationToken = default) =>
+        ReadAllAsync(afterPosition, maxCount, includeArchived: false, cancellationToken);
+
+    /// <summary>
+    /// Reads the next page of all events in global order, as <see cref="ReadAllAsync(long, int, CancellationToken)"/>,
+    /// with the archived events among them at their positions when <paramref name="includeArchived"/>:
+    /// what projections read, so that a rebuild, or a projection added later, sees the whole history.
+    /// The outbox relay reads without them (events are archived only once published).
+    /// </summary>
+    /// <param name="afterPosition">The position read up to (0 from the start).</param>
+    /// <param name="maxCount">At most this many events.</param>
+    /// <param name="includeArchived">Merge in <c>archived_events</c>.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    public async Task<AllEventsPage> ReadAllAsync(long afterPosition, int maxCount, bool includeArchived, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(afterPosition);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxCount);
 
-        var rows = await ReadRowsAfterAsync(afterPosition, maxCount, cancellationToken).ConfigureAwait(false);
+        var rows = await ReadRowsAfterAsync(afterPosition, maxCount, includeArchived, cancellationToken).ConfigureAwait(false);
         var settledBelow = afterPosition + 1;
         if (!_dialect.PositionsCommitInOrder && rows.Count > 0 && rows[0].GlobalPosition != afterPosition + 1)
         {
             // The page starts at a gap: wait out the writers that might still fill it, then read again.
             settledBelow = rows[0].GlobalPosition;
             await _dialect.WaitForInFlightWritersAsync(cancellationToken).ConfigureAwait(false);
-            rows = await ReadRowsAfterAsync(afterPosition, maxCount, cancellationToken).ConfigureAwait(false);
+            rows = await ReadRowsAfterAsync(afterPosition, maxCount, includeArchived, cancellationToken).ConfigureAwait(false);
         }
 
         var events = new List<EventEnvelope>(rows.Count);
@@ -74,13 +87,27 @@ public sealed partial class SqlEventStore
     /// (read everything in order) showed EF's materialization costing more than the rest of the
     /// read; the columns and their order match <c>Schema/EventsTable.cs</c>.
     /// </summary>
-    async Task<List<EventRecord>> ReadRowsAfterAsync(long afterPosition, int maxCount, CancellationToken cancellationToken)
+    /// <remarks>
+    /// With the archive, one statement reads both tables (an archive move committing between two
+    /// reads could hide an event from both), each through its primary key with its own limit, and
+    /// sorts at most twice the page: a plain <c>UNION ALL ... ORDER BY ... LIMIT</c> led PostgreSQL to
+    /// scan and sort every row after the position.
+    /// </remarks>
+    async Task<List<EventRecord>> ReadRowsAfterAsync(long afterPosition, int maxCount, bool includeArchived, CancellationToken cancellationToken)
     {
         await using var context = _dialect.CreateContext();
         var connection = context.Database.GetDbConnection();
         await context.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {Columns} FROM events WHERE global_position > @after ORDER BY global_position LIMIT @max";
+        command.CommandText = includeArchived
+            ? $"""
+              SELECT {Columns} FROM (
+                  SELECT * FROM (SELECT {Columns} FROM events WHERE global_position > @after ORDER BY global_position LIMIT @max) l
+                  UNION ALL
+                  SELECT * FROM (SELECT {Columns} FROM archived_events WHERE global_position > @after ORDER BY global_position LIMIT @max) a
+              ) e ORDER BY global_position LIMIT @max
+              """
+            : $"SELECT {Columns} FROM events WHERE global_position > @after ORDER BY global_position LIMIT @max";
         AddParameter(command, "after", afterPosition);
         AddParameter(command, "max", maxCount);
         var rows = new List<EventRecord>(Math.Min(maxCount, 4096));

@@ -11,7 +11,7 @@ namespace Platform.Runtime.Projections;
 
 /// <summary>
 /// Runs one projection from the store: reads all events after its checkpoint in gap-free global
-/// order (<see cref="SqlEventStore.ReadAllAsync"/>), applies the ones it reads through the
+/// order, archived events included (<see cref="SqlEventStore.ReadAllAsync(long, int, bool, CancellationToken)"/>), applies the ones it reads through the
 /// generated handler, and writes the rows and the new checkpoint in one transaction of the store's
 /// database. Catch-up and live are the same loop, so there is no hand-over to get wrong: a crash
 /// before commit re-applies the batch from the old checkpoint, a crash after it starts after it.
@@ -126,11 +126,11 @@ public sealed class ProjectionRunner
                 var size = position < Interlocked.Read(ref _oneByOneUntil) ? 1 : _batchSize;
                 var page = ahead is not null
                     ? await ahead.ConfigureAwait(false)
-                    : await _store.ReadAllAsync(position, size, cancellationToken).ConfigureAwait(false);
+                    : await _store.ReadAllAsync(position, size, includeArchived: true, cancellationToken).ConfigureAwait(false);
                 ahead = null;
                 var moved = page.NextPosition != position;
                 if (moved && !page.ReachedEnd && size == _batchSize)
-                    ahead = _store.ReadAllAsync(page.NextPosition, _batchSize, cancellationToken);
+                    ahead = _store.ReadAllAsync(page.NextPosition, _batchSize, includeArchived: true, cancellationToken);
                 if (moved)
                 {
                     int? batch;
