@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fails when something checked in differs from what the tools write now:
-#  - an example's generated code (examples/*/Generated);
+#  - an example's generated code (examples/*/Generated) and event catalogue (examples/Orders/event-catalog.md);
 #  - the generated references docs/reference/yaml.md (from the JSON Schema) and
 #    docs/reference/configuration.md (from PlatformOptions and its XML docs);
 #  - a code block in docs/**/*.md or README.md marked <!-- snippet: path#region --> that no
@@ -15,6 +15,13 @@ status=0
 
 mode=--check; $fix && mode=
 dotnet "$CLI" generate "$ROOT/examples/Orders/definitions" --out "$ROOT/examples/Orders/Generated" --assembly-name Shop.Orders $mode || status=1
+
+catalog=$ROOT/examples/Orders/event-catalog.md
+if $fix; then
+  dotnet "$CLI" catalog "$ROOT/examples/Orders/definitions" --out "$catalog" || status=1
+else
+  dotnet "$CLI" catalog "$ROOT/examples/Orders/definitions" --out "$catalog" --check || status=1
+fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -8,6 +8,7 @@ root.Subcommands.Add(SchemaCommand.Create());
 root.Subcommands.Add(GenerateCommand.Create());
 root.Subcommands.Add(DocumentCommands.Diagram());
 root.Subcommands.Add(DocumentCommands.AsyncApi());
+root.Subcommands.Add(DocumentCommands.Catalog());
 root.Subcommands.Add(DocsCommand.Create());
 root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(DlqCommand.Create());

@@ -105,6 +105,33 @@ public class DocumentationArtefacts
         Assert.Contains("| `transport.kafka.consumer` | `Platform:Transport:Kafka:Consumer:{name}` | `Platform__Transport__Kafka__Consumer__{name}` | a mapping of names, each to a text value |", reference);
     }
 
+    [Fact]
+    public void the_event_catalogue_names_each_events_versions_emitters_and_consumers()
+    {
+        var catalogue = EventCatalog.Markdown(Orders.Value, GeneratorHarness.OrdersDefinitions);
+
+        Assert.Contains("| [OrderPlaced](#orderplaced) | domain | `shop.orders.order-placed` | v2 | Order | PlaceOrder | " +
+                        "CustomerOrders (projection), OrderSummary (projection), OrderFulfilment (saga) |", catalogue);
+        Assert.Contains("- v1 to v2: `currency` defaults to KRW; `shippingMethod` defaults to STANDARD.", catalogue);
+        Assert.Contains("- saga OrderFulfilment: starts it", catalogue);
+        Assert.Contains("- reaction ShipOrderWhenShipmentArranged: sends ShipOrder", catalogue);
+        Assert.Contains("defined in `order.yaml:50`", catalogue);
+        // Every event of the definitions has a section, and nothing else does.
+        var sections = catalogue.Split('\n').Where(l => l.StartsWith("## ", StringComparison.Ordinal)).Select(l => l[3..]).Order(StringComparer.Ordinal);
+        Assert.Equal(Orders.Value.Events.Select(e => e.Name).Order(StringComparer.Ordinal), sections);
+        var saga = EventCatalog.ConsumersOf(Orders.Value, "PaymentFailed").Single();
+        Assert.Equal(("saga", "OrderFulfilment"), (saga.Kind, saga.Name));
+        Assert.StartsWith("step ", saga.Role, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void the_committed_event_catalogue_of_the_example_is_what_the_command_writes_now()
+    {
+        var committed = File.ReadAllText(Path.Combine(GeneratorHarness.RepositoryRoot, "examples", "Orders", "event-catalog.md"));
+        Assert.True(committed == EventCatalog.Markdown(Orders.Value, GeneratorHarness.OrdersDefinitions),
+            "examples/Orders/event-catalog.md is stale; run scripts/drift-check.sh --fix and commit it");
+    }
+
     [Theory]
     [InlineData("yaml")]
     [InlineData("configuration")]

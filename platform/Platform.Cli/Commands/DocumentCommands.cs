@@ -25,6 +25,34 @@ internal static class DocumentCommands
         return command;
     }
 
+    /// <summary><c>platform catalog DIR [--out FILE] [--check]</c>: the event catalogue as Markdown.</summary>
+    public static Command Catalog()
+    {
+        var directory = new Argument<DirectoryInfo>("dir") { Description = "Folder with the definition files." };
+        var output = new Option<FileInfo?>("--out") { Description = "Markdown file to write; standard output otherwise." };
+        var check = new Option<bool>("--check") { Description = "Write nothing; exit 1 when --out differs from what would be written (for CI)." };
+        var command = new Command("catalog",
+            "Write the event catalogue: every event's kind, wire name, fields, earlier versions and their upcasts, the commands that emit it and the projections, sagas and reactions that consume it.")
+        { directory, output, check };
+        command.SetAction(parse => WithDefinitions(parse.GetValue(directory)!, parse.InvocationConfiguration, definitions =>
+        {
+            var text = Documents.EventCatalog.Markdown(definitions.Set, definitions.Path);
+            var file = parse.GetValue(output);
+            if (!parse.GetValue(check))
+                return Write(file, text, parse.InvocationConfiguration.Output);
+            if (file is null)
+            {
+                parse.InvocationConfiguration.Error.WriteLine("error: --check needs --out <file>, the catalogue to compare.");
+                return 1;
+            }
+            if (file.Exists && File.ReadAllText(file.FullName) == text)
+                return 0;
+            parse.InvocationConfiguration.Error.WriteLine($"error: {file.FullName} is not what 'platform catalog' writes now; run it without --check and commit the file.");
+            return 1;
+        }));
+        return command;
+    }
+
     public static Command AsyncApi()
     {
         var directory = new Argument<DirectoryInfo>("dir") { Description = "Folder with the definition files." };
