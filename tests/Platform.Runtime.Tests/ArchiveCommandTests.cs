@@ -32,6 +32,9 @@ public sealed class ArchiveCommandTests
         Assert.True(code == 0, output);
         Assert.Contains("Archived 4 stream(s), 8 event(s)", output, StringComparison.Ordinal);
         Assert.Empty(await Orders.ReadAllEventsAsync(host.EventStore));
+        (code, output) = await Cli.RunAsync([EventCommands.Events()], ["events", "tail", "--archived", .. ProjectionCommandTests.StoreArguments(host)]);
+        Assert.True(code == 0, output);
+        Assert.Equal(8, output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
 
         // A rebuild replays the archive too: the read model comes back whole.
         (code, output) = await ProjectionCommandTests.RunAsync(["projections", "rebuild", OrderSummaryProjection.ProjectionName, .. ProjectionCommandTests.StoreArguments(host)]);

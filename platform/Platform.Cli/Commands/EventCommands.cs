@@ -36,7 +36,8 @@ internal static class EventCommands
         var follow = new Option<bool>("--follow") { Description = "Keep printing new events as they are stored, until Ctrl+C." };
         var type = new Option<string?>("--type") { Description = "Only events of this type: the stored name (shop.orders.order-placed) or the class name (OrderPlaced)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object per line (JSON Lines)." };
-        var tail = new Command("tail", "Print the store's events in global order (the order the relay and the projections read), from --from on.") { from, follow, type, json };
+        var archived = new Option<bool>("--archived") { Description = "Include archived events at their positions, as the projections read them (the relay reads live events only)." };
+        var tail = new Command("tail", "Print the store's events in global order (the order the relay and the projections read), from --from on.") { from, follow, type, json, archived };
         arguments.AddTo(tail);
         tail.SetAction((parse, ct) => arguments.RunAsync(parse, async (store, _, output) =>
         {
@@ -59,7 +60,7 @@ internal static class EventCommands
             {
                 while (true)
                 {
-                    var page = await store.ReadAllAsync(after, PageSize, ct);
+                    var page = await store.ReadAllAsync(after, PageSize, parse.GetValue(archived), ct);
                     foreach (var envelope in page.Events)
                     {
                         if (filter is not null && !Matches(Descriptor(store, envelope), filter))
