@@ -54,6 +54,11 @@ public sealed class StoreVerifyTests
                 (code, output) = await StoreAsync("sqlite", database.ConnectionString, ["backup", "--out", backup]);
                 Assert.Equal(1, code);
                 Assert.Contains("a backup never overwrites a file", output, StringComparison.Ordinal);
+                var nowhere = Path.Combine(Path.GetTempPath(), $"missing-{Guid.NewGuid():N}", "backup.db");
+                (code, output) = await StoreAsync("sqlite", database.ConnectionString, ["backup", "--out", nowhere]);
+                Assert.Equal(1, code);
+                Assert.Contains("error: the backup failed", output, StringComparison.Ordinal);
+                Assert.False(File.Exists(nowhere));
                 await PlaceAndConfirmAsync(host, 1); // after the backup: lost by the restore
             }
 

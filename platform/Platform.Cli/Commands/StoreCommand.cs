@@ -79,6 +79,7 @@ internal static class StoreCommand
                 error.WriteLine($"error: {target.FullName} exists; a backup never overwrites a file. Pass a new --out.");
                 return 1;
             }
+            var copied = false;
             try
             {
                 await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection(connectionString))
@@ -89,6 +90,7 @@ internal static class StoreCommand
                     command.CommandText = "VACUUM INTO @file";
                     command.Parameters.AddWithValue("@file", target.FullName);
                     await command.ExecuteNonQueryAsync(ct);
+                    copied = true;
                 }
                 target.Refresh();
                 var copy = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = target.FullName, Pooling = false };
@@ -102,7 +104,12 @@ internal static class StoreCommand
             }
             catch (Exception exception) when (exception is System.Data.Common.DbException or InvalidOperationException or ArgumentException or IOException)
             {
-                error.WriteLine($"error: the backup failed ({StoreArguments.OneLine(exception.Message)}); check --connection and that {target.DirectoryName} is writable.");
+                target.Refresh();
+                if (!copied && target.Exists)
+                    target.Delete(); // it did not exist before: what a failed copy left of it is no backup
+                error.WriteLine(copied
+                    ? $"error: {target.FullName} was written but could not be verified ({StoreArguments.OneLine(exception.Message)}); run 'platform store verify' on it."
+                    : $"error: the backup failed ({StoreArguments.OneLine(exception.Message)}); check --connection and that {target.DirectoryName} is writable. No file was left.");
                 return 1;
             }
         });
