@@ -76,7 +76,7 @@ static class Orders
         return await ReadSummariesAsync(host, table);
     }
 
-    static DomainCatalog GetRequiredCatalog(this IServiceProvider services) =>
+    internal static DomainCatalog GetRequiredCatalog(this IServiceProvider services) =>
         (DomainCatalog)services.GetService(typeof(DomainCatalog))!;
 }
 

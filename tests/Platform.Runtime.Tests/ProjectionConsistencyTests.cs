@@ -66,6 +66,26 @@ public sealed class ProjectionConsistencyTests
         Assert.Equal(ProjectionWait.Parked, await consistency.WaitForAsync(Summary, later, Long).WaitAsync(TimeSpan.FromSeconds(5)));
     }
 
+    // A service reading its read models from a replica waits on the replica's checkpoint: here a
+    // second database stands in for a replica that has not replayed the commit yet.
+    [SkippableFact]
+    public async Task a_waiter_reading_from_another_database_follows_that_databases_checkpoint()
+    {
+        await using var host = await RuntimeHost.StartAsync(Store.Sqlite, Transport.InMemory);
+        await using var replicaDatabase = await Platform.Testing.TestDatabase.CreateAsync(Store.Sqlite, "replica");
+        await using var replica = new Platform.EventStore.Storage.SqlEventStore(
+            new Platform.EventStore.Configuration.EventStoreOptions().UseSqlite(replicaDatabase.ConnectionString), host.EventStore.Registry);
+        await replica.MigrateAsync();
+        var waiter = ProjectionConsistency.ReadingFrom(host.Services.GetRequiredCatalog(), replica, TimeSpan.FromMilliseconds(20));
+        var accepted = await host.Services.GetRequiredService<ICommandDispatcher>().DispatchAsync(Orders.Place(Guid.NewGuid(), 1));
+        Assert.Equal(ProjectionWait.Reached, await host.Services.GetRequiredService<ProjectionConsistency>().WaitForAsync(Summary, accepted, Long));
+
+        Assert.Equal(ProjectionWait.TimedOut, await waiter.WaitForAsync(Summary, accepted, TimeSpan.FromMilliseconds(200)));
+        var waiting = waiter.WaitForAsync(Summary, accepted, Long);
+        await replica.SaveCheckpointAsync("projection:" + Summary, accepted.Position);
+        Assert.Equal(ProjectionWait.Reached, await waiting);
+    }
+
     [SkippableFact]
     public async Task a_projection_parked_on_the_commands_event_answers_parked_at_once()
     {

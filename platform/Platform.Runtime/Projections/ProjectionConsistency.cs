@@ -41,15 +41,32 @@ public sealed class ProjectionConsistency
     /// <param name="options">The runtime's options (the poll interval).</param>
     /// <param name="services">Gives the projection engine, when this process runs it.</param>
     public ProjectionConsistency(DomainCatalog catalog, SqlEventStore store, PlatformOptions options, IServiceProvider services)
+        : this(catalog, store, options?.Projections.Enabled == true ? services?.GetService<ProjectionEngine>() : null,
+            options?.Projections.PollInterval ?? throw new ArgumentNullException(nameof(options)))
+    {
+        ArgumentNullException.ThrowIfNull(services);
+    }
+
+    ProjectionConsistency(DomainCatalog catalog, SqlEventStore store, ProjectionEngine? engine, TimeSpan pollInterval)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(services);
         _store = store ?? throw new ArgumentNullException(nameof(store));
-        _engine = options.Projections.Enabled ? services.GetService<ProjectionEngine>() : null;
+        _engine = engine;
         _projections = catalog.Projections.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
-        _pollInterval = options.Projections.PollInterval;
+        _pollInterval = pollInterval;
     }
+
+    /// <summary>
+    /// A waiter that reads the projections' checkpoints from <paramref name="database"/> only, every
+    /// <paramref name="pollInterval"/>: a read replica the service queries its read models on. A
+    /// projection commits its rows and its checkpoint in one transaction, so once the replica's
+    /// checkpoint has reached a position, the replica's rows include it.
+    /// </summary>
+    /// <param name="catalog">The loaded domains.</param>
+    /// <param name="database">A store on the database the caller reads from (e.g. the replica's connection string).</param>
+    /// <param name="pollInterval">How often the checkpoint is read.</param>
+    public static ProjectionConsistency ReadingFrom(DomainCatalog catalog, SqlEventStore database, TimeSpan pollInterval) =>
+        new(catalog, database, engine: null, pollInterval);
 
     /// <summary>Waits until <paramref name="projection"/> includes the events of the command that returned <paramref name="accepted"/>.</summary>
     /// <param name="projection">The projection's name, as in the YAML (e.g. <c>OrderSummary</c>).</param>
