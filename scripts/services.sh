@@ -11,10 +11,12 @@
 # Settings (environment):
 #   PLATFORM_SERVICES_DIR   state directory            (default: <repo>/.services)
 #   PLATFORM_PG_PORT        PostgreSQL port            (default: first free from 55432)
+#   PLATFORM_PG_REPLICA_PORT its streaming standby's   (default: first free from the primary's + 1)
 #   PLATFORM_RABBIT_PORT    RabbitMQ AMQP port         (default: first free from 56720)
 #   PLATFORM_SERVICES       which services to start    (default: "postgres rabbitmq")
 #
-# `up` writes $STATE/env with PLATFORM_POSTGRES and PLATFORM_RABBITMQ, which the tests read.
+# `up` writes $STATE/env with PLATFORM_POSTGRES, PLATFORM_POSTGRES_REPLICA (a streaming standby of
+# it) and PLATFORM_RABBITMQ, which the tests read.
 # A configured port that something else holds is an error; a default one moves to the next free.
 set -euo pipefail
 
@@ -78,11 +80,31 @@ pg_up() {
   done
   "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$port" || die "postgres is not ready on 127.0.0.1:$port (see $PG_DIR/server.log)"
   say "postgres 15 up on 127.0.0.1:$port in $(elapsed "$t0")"
+  pg_replica_up "$port"
+}
+
+# A streaming standby of the primary, for the read-replica tests (ProjectionConsistency.ReadingFrom,
+# the replication lag gauge). Every database the tests create on the primary appears on it.
+pg_replica_up() {
+  local primary=$1 t0; t0=$(now_ms)
+  local port; port=$(pick_port postgres-replica "${PLATFORM_PG_REPLICA_PORT:-}" $((primary + 1)))
+  local as=(); [ "$(id -u)" = 0 ] && as=(runuser -u postgres --)
+  "${as[@]}" "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$primary" -U postgres -D "$PG_DIR/replica" -R -X stream --no-sync \
+    >"$PG_DIR/basebackup.log" 2>&1 || { cat "$PG_DIR/basebackup.log" >&2; die "pg_basebackup of the standby failed"; }
+  "${as[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/replica" -l "$PG_DIR/replica.log" -w -t 30 \
+    -o "-k $PG_DIR/sock -p $port -c listen_addresses=127.0.0.1 -c hot_standby=on -c max_connections=300 -c fsync=off" \
+    start >/dev/null 2>&1 || { tail -20 "$PG_DIR/replica.log" >&2; die "the postgres standby did not start"; }
+  "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$port" -t 30 || die "the postgres standby is not ready on 127.0.0.1:$port (see $PG_DIR/replica.log)"
+  echo "$port" > "$PG_DIR/replica-port"
+  say "postgres standby up on 127.0.0.1:$port in $(elapsed "$t0")"
 }
 
 pg_stop_quiet() {
-  [ -f "$PG_DIR/data/postmaster.pid" ] || return 0
   local as=(); [ "$(id -u)" = 0 ] && as=(runuser -u postgres --)
+  if [ -f "$PG_DIR/replica/postmaster.pid" ]; then
+    "${as[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/replica" -m immediate -w stop >/dev/null 2>&1 || true
+  fi
+  [ -f "$PG_DIR/data/postmaster.pid" ] || return 0
   "${as[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
 }
 
@@ -205,6 +227,9 @@ write_env() {
   {
     if [ -f "$PG_DIR/port" ]; then
       echo "export PLATFORM_POSTGRES='Host=127.0.0.1;Port=$(pg_port);Username=postgres;Database=postgres'"
+    fi
+    if [ -f "$PG_DIR/replica-port" ]; then
+      echo "export PLATFORM_POSTGRES_REPLICA='Host=127.0.0.1;Port=$(cat "$PG_DIR/replica-port");Username=postgres;Database=postgres'"
     fi
     if [ -f "$RB_DIR/port" ]; then
       echo "export PLATFORM_RABBITMQ='amqp://guest:guest@127.0.0.1:$(cat "$RB_DIR/port")/'"

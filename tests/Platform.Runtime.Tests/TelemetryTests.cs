@@ -180,6 +180,43 @@ public sealed class TelemetryTests
         Assert.Contains(latencies, seconds => seconds is >= 2 and < 60);
     }
 
+    [SkippableFact]
+    public async Task each_streaming_standby_of_the_store_has_its_replication_lag_as_a_gauge()
+    {
+        _ = Platform.Testing.RealServices.PostgresReplica; // the test services start one standby
+        await using var host = await RuntimeHost.StartAsync(Store.Postgres, Transport.InMemory, configure: cfg =>
+            cfg.Telemetry.LagInterval = TimeSpan.FromMilliseconds(50));
+        var bytes = new System.Collections.Concurrent.ConcurrentDictionary<(string?, string?), long>();
+        var seconds = new System.Collections.Concurrent.ConcurrentBag<double>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == PlatformTelemetry.Name && instrument.Name is "platform.store.replication_lag" or "platform.store.replication_lag_bytes")
+                l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            string? standby = null, address = null;
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "standby") standby = tag.Value as string;
+                else if (tag.Key == "address") address = tag.Value as string;
+            }
+            bytes[(standby, address)] = value;
+        });
+        listener.SetMeasurementEventCallback<double>((_, value, _, _) => seconds.Add(value));
+        listener.Start();
+        await host.Services.GetRequiredService<ICommandDispatcher>().DispatchAsync(Orders.Place(Guid.NewGuid(), 1));
+
+        await Eventually.HoldsAsync(() =>
+        {
+            listener.RecordObservableInstruments();
+            return Task.FromResult(bytes.Keys.Any(k => k.Item1 == "walreceiver" && k.Item2 == "127.0.0.1") && !seconds.IsEmpty);
+        }, "the standby's lag to be measured", state: () => Task.FromResult(string.Join(", ", bytes.Select(b => $"{b.Key}={b.Value}"))));
+        Assert.All(bytes.Values, value => Assert.True(value >= 0));
+        Assert.All(seconds, value => Assert.True(value is >= 0 and < 60));
+    }
+
     // A started listener of one instrument of the platform's meter: each measurement, with the values of two of its tags.
     static System.Diagnostics.Metrics.MeterListener Listen(string instrumentName, string firstTag, string secondTag,
         Action<(string?, string?), long> record)

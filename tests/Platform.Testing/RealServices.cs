@@ -16,6 +16,16 @@ public static class RealServices
     /// <summary>The PostgreSQL connection string, or skip/fail when it is not configured.</summary>
     public static string Postgres => Require("PLATFORM_POSTGRES", "PostgreSQL");
 
+    /// <summary>The PostgreSQL streaming standby of <see cref="Postgres"/>, or skip/fail when it is not configured.</summary>
+    public static string PostgresReplica => Require("PLATFORM_POSTGRES_REPLICA", "The PostgreSQL standby");
+
+    /// <summary>The same database as <paramref name="connectionString"/> (on <see cref="Postgres"/>), read from the standby.</summary>
+    public static string OnReplica(string connectionString)
+    {
+        var replica = new NpgsqlConnectionStringBuilder(PostgresReplica);
+        return new NpgsqlConnectionStringBuilder(connectionString) { Host = replica.Host, Port = replica.Port }.ConnectionString;
+    }
+
     /// <summary>The RabbitMQ AMQP URI, or skip/fail when it is not configured.</summary>
     public static Uri RabbitMq => new(Require("PLATFORM_RABBITMQ", "RabbitMQ"));
 

@@ -153,6 +153,8 @@ public static class PlatformServiceCollectionExtensions
             services.AddHostedService<OutboxRelayService>();
         }
         services.TryAddSingleton<ProjectionConsistency>();
+        if (options.Store.Provider == StoreProvider.Postgres)
+            services.AddHostedService<ReplicationLagGauge>();
         if (options.Projections.Enabled)
         {
             services.TryAddSingleton<ProjectionEngine>();
