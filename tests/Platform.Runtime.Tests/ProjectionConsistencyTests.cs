@@ -99,16 +99,26 @@ public sealed class ProjectionConsistencyTests
             new Platform.EventStore.Configuration.EventStoreOptions().UsePostgres(onReplica), host.EventStore.Registry);
         var waiter = ProjectionConsistency.ReadingFrom(host.Services.GetRequiredCatalog(), replica, TimeSpan.FromMilliseconds(10));
         var dispatcher = host.Services.GetRequiredService<ICommandDispatcher>();
-        await using var reader = new Npgsql.NpgsqlConnection(onReplica);
-        await reader.OpenAsync();
         Assert.False(string.IsNullOrEmpty(standby));
-        // The database was made and migrated a moment ago: wait until the standby has replayed that.
+        // The database was made and migrated a moment ago: wait until the standby has replayed that
+        // (under load the database itself can be missing there for a moment).
         await Eventually.HoldsAsync(async () =>
         {
-            await using var tables = reader.CreateCommand();
-            tables.CommandText = "SELECT count(*) FROM pg_tables WHERE tablename IN ('subscription_checkpoints', 'order_summary')";
-            return (long)(await tables.ExecuteScalarAsync())! == 2;
-        }, "the standby to have the schema");
+            try
+            {
+                await using var connection = new Npgsql.NpgsqlConnection(onReplica);
+                await connection.OpenAsync();
+                await using var tables = connection.CreateCommand();
+                tables.CommandText = "SELECT count(*) FROM pg_tables WHERE tablename IN ('subscription_checkpoints', 'order_summary')";
+                return (long)(await tables.ExecuteScalarAsync())! == 2;
+            }
+            catch (Npgsql.PostgresException missing) when (missing.SqlState == "3D000")
+            {
+                return false;
+            }
+        }, "the standby to have the database and its schema");
+        await using var reader = new Npgsql.NpgsqlConnection(onReplica);
+        await reader.OpenAsync();
 
         for (var n = 0; n < 5; n++)
         {
