@@ -1,6 +1,4 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using Platform.Runtime.Configuration;
@@ -17,11 +15,10 @@ namespace Platform.Runtime;
 /// <c>Telemetry:LagInterval</c> while a meter listener observes them; registered on PostgreSQL
 /// only. The store's role needs <c>pg_monitor</c> (or to be superuser) to see the standbys.
 /// </summary>
-sealed class ReplicationLagGauge(PlatformOptions options, ILogger<ReplicationLagGauge> logger) : BackgroundService
+sealed class ReplicationLagGauge(PlatformOptions options, ILogger<ReplicationLagGauge> logger)
+    : PolledGauge<ReplicationLagGauge, ReplicationLagGauge.Standby>(options, logger)
 {
-    sealed record Standby(string Name, string Address, double Seconds, long Bytes);
-
-    static readonly ConcurrentDictionary<ReplicationLagGauge, byte> Sources = new();
+    internal sealed record Standby(string Name, string Address, double Seconds, long Bytes);
 
     static readonly ObservableGauge<double> Seconds = PlatformTelemetry.Meter.CreateObservableGauge(
         "platform.store.replication_lag", () => Measure(s => s.Seconds), "s",
@@ -31,45 +28,16 @@ sealed class ReplicationLagGauge(PlatformOptions options, ILogger<ReplicationLag
         "platform.store.replication_lag_bytes", () => Measure(s => s.Bytes), "By",
         "Write-ahead log the primary has written and each standby has not replayed yet, by standby and address.");
 
-    volatile IReadOnlyList<Standby> _standbys = [];
-
     static IEnumerable<Measurement<T>> Measure<T>(Func<Standby, T> value) where T : struct =>
-        Sources.Keys.SelectMany(source => source._standbys)
-            .Select(s => new Measurement<T>(value(s), new("standby", s.Name), new("address", s.Address)));
+        Measured.Select(s => new Measurement<T>(value(s), new("standby", s.Name), new("address", s.Address)));
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        Sources.TryAdd(this, 0);
-        try
-        {
-            while (!stoppingToken.IsCancellationRequested)
-            {
-                if (Seconds.Enabled || Bytes.Enabled)
-                {
-                    try
-                    {
-                        _standbys = await ReadAsync(stoppingToken).ConfigureAwait(false);
-                    }
-                    catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
-                    {
-                        logger.LogWarning(exception, "Could not read pg_stat_replication");
-                    }
-                }
-                await Task.Delay(options.Telemetry.LagInterval, stoppingToken).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-        finally
-        {
-            Sources.TryRemove(this, out _);
-        }
-    }
+    protected override bool Observed => Seconds.Enabled || Bytes.Enabled;
 
-    async Task<IReadOnlyList<Standby>> ReadAsync(CancellationToken cancellationToken)
+    protected override string What => "read pg_stat_replication";
+
+    protected override async Task<IReadOnlyList<Standby>> ReadAsync(CancellationToken cancellationToken)
     {
-        await using var connection = new NpgsqlConnection(options.Store.ConnectionString);
+        await using var connection = new NpgsqlConnection(Options.Store.ConnectionString);
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         // replay_lag is null while nothing is written: the standby is then caught up.

@@ -56,15 +56,10 @@ internal static class ArchiveCommands
     }
 
     /// <summary><c>platform stream archive &lt;id&gt;</c>.</summary>
-    public static Command StreamArchive()
-    {
-        var arguments = new StoreArguments();
-        var id = new Argument<string>("stream-id") { Description = "The stream (aggregate id)." };
-        var archive = new Command("archive", "Move one stream's events into archived_events; loads and projections still read them.") { id };
-        arguments.AddTo(archive);
-        archive.SetAction((parse, ct) => arguments.RunAsync(parse, async (store, output, error) =>
+    public static Command StreamArchive() => OneStream("archive",
+        "Move one stream's events into archived_events; loads and projections still read them.",
+        async (store, streamId, output, error, ct) =>
         {
-            var streamId = parse.GetValue(id)!;
             var published = await store.GetCheckpointAsync(new OutboxRelayOptions().CheckpointName, ct);
             await using (var context = store.CreateDbContext())
             {
@@ -84,20 +79,13 @@ internal static class ArchiveCommands
             var moved = await store.ArchiveStreamAsync(streamId, ct);
             output.WriteLine($"Archived {moved} event(s) of stream '{streamId}'.");
             return 0;
-        }));
-        return archive;
-    }
+        });
 
     /// <summary><c>platform stream restore &lt;id&gt;</c>.</summary>
-    public static Command StreamRestore()
-    {
-        var arguments = new StoreArguments();
-        var id = new Argument<string>("stream-id") { Description = "The stream (aggregate id)." };
-        var restore = new Command("restore", "Move one stream's archived events back into events, at their positions (they are not published again).") { id };
-        arguments.AddTo(restore);
-        restore.SetAction((parse, ct) => arguments.RunAsync(parse, async (store, output, error) =>
+    public static Command StreamRestore() => OneStream("restore",
+        "Move one stream's archived events back into events, at their positions (they are not published again).",
+        async (store, streamId, output, error, ct) =>
         {
-            var streamId = parse.GetValue(id)!;
             var moved = await store.RestoreStreamAsync(streamId, ct);
             if (moved == 0)
             {
@@ -106,7 +94,17 @@ internal static class ArchiveCommands
             }
             output.WriteLine($"Restored {moved} event(s) of stream '{streamId}'.");
             return 0;
-        }));
-        return restore;
+        });
+
+    // A command on one stream, given as an argument, against the store without a domain.
+    static Command OneStream(string name, string description,
+        Func<Platform.EventStore.Storage.SqlEventStore, string, TextWriter, TextWriter, CancellationToken, Task<int>> action)
+    {
+        var arguments = new StoreArguments();
+        var id = new Argument<string>("stream-id") { Description = "The stream (aggregate id)." };
+        var command = new Command(name, description) { id };
+        arguments.AddTo(command);
+        command.SetAction((parse, ct) => arguments.RunAsync(parse, (store, output, error) => action(store, parse.GetValue(id)!, output, error, ct)));
+        return command;
     }
 }

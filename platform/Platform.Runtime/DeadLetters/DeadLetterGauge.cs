@@ -1,6 +1,4 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Platform.Runtime.Configuration;
 
@@ -14,49 +12,23 @@ namespace Platform.Runtime.DeadLetters;
 /// lag; the callback reads the last count and never touches the database. Every instance counts
 /// the same table: aggregate across instances with max, not sum.
 /// </summary>
-sealed class DeadLetterGauge(DeadLetterStore store, PlatformOptions options, ILogger<DeadLetterGauge> logger) : BackgroundService
+sealed class DeadLetterGauge(DeadLetterStore store, PlatformOptions options, ILogger<DeadLetterGauge> logger)
+    : PolledGauge<DeadLetterGauge, DeadLetterCount>(options, logger)
 {
-    static readonly ConcurrentDictionary<DeadLetterGauge, byte> Sources = new();
-
     static readonly ObservableGauge<long> Waiting = PlatformTelemetry.Meter.CreateObservableGauge(
         "platform.dead_letters.waiting", Measure, "{message}",
         "Dead letters not discarded, by endpoint and state (dead, replay_requested), counted every Telemetry:LagInterval.");
 
-    volatile IReadOnlyList<DeadLetterCount> _counted = [];
-
-    static IEnumerable<Measurement<long>> Measure() => Sources.Keys.SelectMany(source => source._counted).SelectMany(count => new[]
+    static IEnumerable<Measurement<long>> Measure() => Measured.SelectMany(count => new[]
     {
         new Measurement<long>(count.Dead, new("endpoint", count.Endpoint), new("state", "dead")),
         new Measurement<long>(count.ReplayRequested, new("endpoint", count.Endpoint), new("state", "replay_requested")),
     });
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        Sources.TryAdd(this, 0);
-        try
-        {
-            while (!stoppingToken.IsCancellationRequested)
-            {
-                if (Waiting.Enabled)
-                {
-                    try
-                    {
-                        _counted = await store.CountByEndpointAsync(stoppingToken).ConfigureAwait(false);
-                    }
-                    catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
-                    {
-                        logger.LogWarning(exception, "Could not count the dead letters");
-                    }
-                }
-                await Task.Delay(options.Telemetry.LagInterval, stoppingToken).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-        finally
-        {
-            Sources.TryRemove(this, out _);
-        }
-    }
+    protected override bool Observed => Waiting.Enabled;
+
+    protected override string What => "count the dead letters";
+
+    protected override async Task<IReadOnlyList<DeadLetterCount>> ReadAsync(CancellationToken cancellationToken) =>
+        await store.CountByEndpointAsync(cancellationToken).ConfigureAwait(false);
 }
