@@ -90,7 +90,7 @@ public abstract partial class EventStoreBehaviour
         await Store.AppendAsync(archived, "cart", ExpectedVersion.NoStream, Items(4));
         await Store.AppendAsync(kept, "cart", ExpectedVersion.NoStream, Items(2));
 
-        Assert.Equal(4, await Store.ArchiveStreamAsync(archived));
+        Assert.Equal(4, await Store.ArchiveStreamAsync(archived, publishedUpTo: await Store.GetHeadPositionAsync()));
 
         Assert.Empty(await Store.ReadStreamAsync(archived).ToListAsync());
         Assert.Equal(4, (await Store.ReadStreamAsync(archived, includeArchived: true).ToListAsync()).Count);
@@ -155,11 +155,32 @@ public abstract partial class EventStoreBehaviour
         var stream = NewStream("old");
         await Store.AppendAsync(stream, "cart", ExpectedVersion.NoStream, Items(3));
         var cutoff = DateTimeOffset.UtcNow.AddMilliseconds(1);
-        var moved = await Store.ArchiveOlderThanAsync(cutoff);
+        var moved = await Store.ArchiveOlderThanAsync(cutoff, publishedUpTo: long.MaxValue);
         Assert.True(moved >= 3);
         Assert.Empty(await Store.ReadStreamAsync(stream).ToListAsync());
         Assert.Equal(3, (await Store.ReadStreamAsync(stream, includeArchived: true).ToListAsync()).Count);
         Assert.Equal(3, await Store.RestoreStreamAsync(stream));
+    }
+
+    // The relay reads only the hot table: an event it has not published must not move, whatever
+    // the caller asks for, or it is never sent.
+    [SkippableFact]
+    public async Task archiving_never_moves_an_event_past_the_published_position()
+    {
+        var stream = NewStream("tail");
+        await Store.AppendAsync(stream, "cart", ExpectedVersion.NoStream, Items(2));
+        var published = await Store.GetHeadPositionAsync();
+        await Store.AppendAsync(stream, "cart", ExpectedVersion.Exactly(2), Items(2));
+
+        Assert.Equal(2, await Store.ArchiveStreamAsync(stream, published));
+        Assert.Equal([3L, 4], (await Store.ReadStreamAsync(stream).ToListAsync()).Select(e => e.StreamVersion));
+
+        var other = NewStream("tail-old");
+        await Store.AppendAsync(other, "cart", ExpectedVersion.NoStream, Items(1));
+        await Store.ArchiveOlderThanAsync(DateTimeOffset.UtcNow.AddMinutes(1), published);
+        Assert.Equal([3L, 4], (await Store.ReadStreamAsync(stream).ToListAsync()).Select(e => e.StreamVersion));
+        Assert.Single(await Store.ReadStreamAsync(other).ToListAsync());
+        Assert.Equal([1L, 2, 3, 4], (await Store.ReadStreamAsync(stream, includeArchived: true).ToListAsync()).Select(e => e.StreamVersion));
     }
 
     [SkippableFact]

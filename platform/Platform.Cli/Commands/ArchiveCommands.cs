@@ -76,7 +76,7 @@ internal static class ArchiveCommands
                     return 1;
                 }
             }
-            var moved = await store.ArchiveStreamAsync(streamId, ct);
+            var moved = await store.ArchiveStreamAsync(streamId, published, ct);
             output.WriteLine($"Archived {moved} event(s) of stream '{streamId}'.");
             return 0;
         });

@@ -9,20 +9,29 @@ public sealed partial class SqlEventStore
         "global_position, stream_id, stream_type, stream_version, event_id, type_name, schema_version, data, metadata, \"timestamp\"";
 
     /// <summary>
-    /// Moves every event of a stream out of the hot table into <c>archived_events</c>, keeping their
-    /// positions. Reads skip them unless asked to include the archive; appends continue the
-    /// stream's versions. Returns how many events moved.
+    /// Moves the events of a stream at or below <paramref name="publishedUpTo"/> out of the hot table
+    /// into <c>archived_events</c>, keeping their positions. Reads skip them unless asked to include
+    /// the archive; appends continue the stream's versions. An event the outbox relay has not
+    /// published yet stays where the relay reads it: pass the relay's checkpoint, or
+    /// <see cref="long.MaxValue"/> for a store no relay reads. Returns how many events moved.
     /// </summary>
     /// <param name="streamId">The stream to archive.</param>
+    /// <param name="publishedUpTo">The relay's checkpoint: no later event moves.</param>
     /// <param name="cancellationToken">Cancels the move; a cancelled move moves nothing.</param>
-    public Task<int> ArchiveStreamAsync(string streamId, CancellationToken cancellationToken = default) =>
-        MoveAsync("events", "archived_events", "stream_id = {0}", streamId, cancellationToken);
+    public Task<int> ArchiveStreamAsync(string streamId, long publishedUpTo, CancellationToken cancellationToken = default) =>
+        MoveAsync("events", "archived_events", "stream_id = {0} AND global_position <= {1}", [streamId, publishedUpTo], cancellationToken);
 
-    /// <summary>Moves every event appended before <paramref name="cutoff"/> into the archive. Returns how many moved.</summary>
+    /// <summary>
+    /// Moves every event appended before <paramref name="cutoff"/> and at or below
+    /// <paramref name="publishedUpTo"/> into the archive (see <see cref="ArchiveStreamAsync"/>).
+    /// Returns how many moved.
+    /// </summary>
     /// <param name="cutoff">Events older than this move.</param>
+    /// <param name="publishedUpTo">The relay's checkpoint: no later event moves.</param>
     /// <param name="cancellationToken">Cancels the move.</param>
-    public Task<int> ArchiveOlderThanAsync(DateTimeOffset cutoff, CancellationToken cancellationToken = default) =>
-        MoveAsync("events", "archived_events", "\"timestamp\" < {0}", _dialect.TimestampParameter(cutoff), cancellationToken);
+    public Task<int> ArchiveOlderThanAsync(DateTimeOffset cutoff, long publishedUpTo, CancellationToken cancellationToken = default) =>
+        MoveAsync("events", "archived_events", "\"timestamp\" < {0} AND global_position <= {1}",
+            [_dialect.TimestampParameter(cutoff), publishedUpTo], cancellationToken);
 
     /// <summary>
     /// Moves a stream's archived events back into the hot table at their original positions.
@@ -32,7 +41,7 @@ public sealed partial class SqlEventStore
     /// <param name="streamId">The stream to restore.</param>
     /// <param name="cancellationToken">Cancels the move.</param>
     public Task<int> RestoreStreamAsync(string streamId, CancellationToken cancellationToken = default) =>
-        MoveAsync("archived_events", "events", "stream_id = {0}", streamId, cancellationToken);
+        MoveAsync("archived_events", "events", "stream_id = {0}", [streamId], cancellationToken);
 
     /// <summary>
     /// Archives whole streams that have been idle since <paramref name="idleSince"/> (no event stored
@@ -108,15 +117,15 @@ public sealed partial class SqlEventStore
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    async Task<int> MoveAsync(string from, string to, string where, object argument, CancellationToken cancellationToken)
+    async Task<int> MoveAsync(string from, string to, string where, object[] arguments, CancellationToken cancellationToken)
     {
         await using var context = _dialect.CreateContext();
         await using var transaction = await context.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        // Table names and conditions are constants of this class; only the argument comes from the caller.
+        // Table names and conditions are constants of this class; only the arguments come from the caller.
         var insert = $"INSERT INTO {to} ({Columns}) SELECT {Columns} FROM {from} WHERE {where}";
         var delete = $"DELETE FROM {from} WHERE {where}";
-        var moved = await context.Database.ExecuteSqlRawAsync(insert, [argument], cancellationToken).ConfigureAwait(false);
-        var deleted = await context.Database.ExecuteSqlRawAsync(delete, [argument], cancellationToken).ConfigureAwait(false);
+        var moved = await context.Database.ExecuteSqlRawAsync(insert, arguments, cancellationToken).ConfigureAwait(false);
+        var deleted = await context.Database.ExecuteSqlRawAsync(delete, arguments, cancellationToken).ConfigureAwait(false);
         if (moved != deleted)
             throw new InvalidOperationException($"Archiving moved {moved} rows but removed {deleted}; nothing was changed.");
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
