@@ -172,12 +172,17 @@ public sealed class PlatformYamlTests : IDisposable
         var path = Write("store:\n  provider: sqlite\n  conectionString: x\n");
         var output = new StringWriter();
         Assert.Equal(1, await RunCommand.RunAsync(path, output, output, CancellationToken.None));
-        Assert.Equal($"error: {path}(3,3): unknown setting 'conectionString' under 'store'; known: provider, connectionString, concurrentAppends",
+        Assert.Equal($"error: {path}(3,3): unknown setting 'conectionString' under 'store'; known: provider, connectionString, concurrentAppends, readReplica",
             output.ToString().Trim());
 
         path = Write("store:\n  provider: sqlite\n");
         output = new StringWriter();
         Assert.Equal(1, await RunCommand.RunAsync(path, output, output, CancellationToken.None));
         Assert.StartsWith("error: Platform:Store:ConnectionString is empty", output.ToString().Trim(), StringComparison.Ordinal);
+
+        path = Write("store:\n  provider: sqlite\n  connectionString: Data Source=x.db\n  readReplica: Host=standby\n");
+        output = new StringWriter();
+        Assert.Equal(1, await RunCommand.RunAsync(path, output, output, CancellationToken.None));
+        Assert.StartsWith("error: Platform:Store:ReadReplica is set, but the store is SQLite", output.ToString().Trim(), StringComparison.Ordinal);
     }
 }

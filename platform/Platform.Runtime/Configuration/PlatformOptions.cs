@@ -44,6 +44,13 @@ public sealed class PlatformStoreOptions
     /// append alone. Default 8.
     /// </summary>
     public int ConcurrentAppends { get; set; } = 8;
+
+    /// <summary>
+    /// PostgreSQL: the connection string of a streaming standby the service reads its read models
+    /// from (<see cref="Projections.ReadModels"/>); the waits of <see cref="Projections.ProjectionConsistency"/>
+    /// then follow the standby's checkpoints. Empty: read models are read from the store. Default empty.
+    /// </summary>
+    public string ReadReplica { get; set; } = "";
 }
 
 /// <summary>The transport section of <see cref="PlatformOptions"/> (<c>Platform:Transport</c>).</summary>

@@ -152,6 +152,7 @@ public static class PlatformServiceCollectionExtensions
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger<OutboxRelay>()));
             services.AddHostedService<OutboxRelayService>();
         }
+        services.TryAddSingleton<ReadModels>();
         services.TryAddSingleton<ProjectionConsistency>();
         if (options.Store.Provider == StoreProvider.Postgres)
             services.AddHostedService<ReplicationLagGauge>();

@@ -35,17 +35,25 @@ public sealed class ProjectionConsistency
     readonly HashSet<string> _projections;
     readonly TimeSpan _pollInterval;
 
-    /// <summary>Creates the waiter; <c>AddPlatform</c> registers one.</summary>
+    /// <summary>
+    /// Creates the waiter; <c>AddPlatform</c> registers one. It follows the database read models are
+    /// read from (<see cref="ReadModels"/>): with <c>Platform:Store:ReadReplica</c> set, the
+    /// standby's checkpoints, read every poll interval (the engine's progress on the primary says
+    /// nothing of what the standby has replayed).
+    /// </summary>
     /// <param name="catalog">The loaded domains: the projections one can wait for.</param>
     /// <param name="store">The store whose checkpoints are read when no engine runs here.</param>
     /// <param name="options">The runtime's options (the poll interval).</param>
-    /// <param name="services">Gives the projection engine, when this process runs it.</param>
+    /// <param name="services">Gives the projection engine, when this process runs it, and the read side.</param>
     public ProjectionConsistency(DomainCatalog catalog, SqlEventStore store, PlatformOptions options, IServiceProvider services)
-        : this(catalog, store, options?.Projections.Enabled == true ? services?.GetService<ProjectionEngine>() : null,
+        : this(catalog, ReplicaOf(services) ?? store,
+            options?.Projections.Enabled == true && ReplicaOf(services) is null ? services?.GetService<ProjectionEngine>() : null,
             options?.Projections.PollInterval ?? throw new ArgumentNullException(nameof(options)))
     {
         ArgumentNullException.ThrowIfNull(services);
     }
+
+    static SqlEventStore? ReplicaOf(IServiceProvider? services) => services?.GetService<ReadModels>()?.Replica;
 
     ProjectionConsistency(DomainCatalog catalog, SqlEventStore store, ProjectionEngine? engine, TimeSpan pollInterval)
     {

@@ -41,10 +41,13 @@ public sealed class ProjectionDbContext : DbContext, IKnownAbsentRows
     /// <param name="projection">The projection.</param>
     /// <param name="tableName">The table to map; the generated default when null.</param>
     public static ProjectionDbContext Create(StoreProvider provider, DbConnection connection, ProjectionBinding projection,
-        string? tableName = null)
+        string? tableName = null) => Create(provider, connection, projection, tableName, ownsConnection: false);
+
+    internal static ProjectionDbContext Create(StoreProvider provider, DbConnection connection, ProjectionBinding projection,
+        string? tableName, bool ownsConnection)
     {
         var builder = new DbContextOptionsBuilder<ProjectionDbContext>();
-        _ = provider == StoreProvider.Postgres ? builder.UseNpgsql(connection) : builder.UseSqlite(connection);
+        _ = provider == StoreProvider.Postgres ? builder.UseNpgsql(connection, ownsConnection) : builder.UseSqlite(connection, ownsConnection);
         builder.ReplaceService<IModelCacheKeyFactory, ProjectionModelCacheKeyFactory>();
         builder.AddInterceptors(RowPrefetch.Interceptor);
         var context = new ProjectionDbContext(builder.Options, projection, tableName ?? projection.DefaultTableName);
