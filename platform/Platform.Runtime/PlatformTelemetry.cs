@@ -57,6 +57,10 @@ public static class PlatformTelemetry
     internal static readonly Counter<long> ProjectionsParked = Meter.CreateCounter<long>(
         "platform.projections.parked", "{projection}", "Projections stopped after failing on the same event MaxAttempts times.");
 
+    internal static readonly Counter<long> ProjectionsRebuilt = Meter.CreateCounter<long>(
+        "platform.projections.rebuilt", "{projection}",
+        "Projections the runtime rebuilt at start because the build declares them differently from the one that built their table.");
+
     static readonly ConcurrentDictionary<Projections.ProjectionEngine, byte> LagSources = new();
 
     static readonly ObservableGauge<long> ProjectionLag = Meter.CreateObservableGauge(

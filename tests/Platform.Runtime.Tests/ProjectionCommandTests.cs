@@ -68,13 +68,25 @@ public sealed class ProjectionCommandTests
                 summary.GetProperty("lagPositions").GetInt64(), summary.GetProperty("state").GetString()));
             Assert.Equal(0, status.RootElement.GetProperty("consumerGroups").GetArrayLength()); // not on Kafka
             Assert.Equal(0, status.RootElement.GetProperty("deadLetters").GetArrayLength());
+            Assert.True(summary.GetProperty("declarationMatches").GetBoolean());
         }
 
+        // As if another build's rebuild had swapped its table in: status says so, and the command's
+        // rebuild records this build's declaration again (the runtime goes on with it).
+        await using (var db = host.EventStore.CreateDbContext())
+            await Microsoft.EntityFrameworkCore.RelationalDatabaseFacadeExtensions.ExecuteSqlRawAsync(db.Database,
+                $"UPDATE {ProjectionSchema.DefinitionsTable} SET fingerprint = 'another-build' WHERE projection = 'OrderSummary'");
+        (code, output) = await RunAsync(["status", .. store]);
+        Assert.Contains("(table built by another declaration: this build's runtime rebuilds it at start)", output, StringComparison.Ordinal);
         var before = await Orders.ReadSummariesAsync(host);
         (code, output) = await RunAsync(["projections", "rebuild", "OrderSummary", "--batch-size", "2", .. store]);
         Assert.Equal(0, code);
         Assert.Contains($"swapped in at position {head}", output, StringComparison.Ordinal);
         Assert.Contains("events/s, ETA", output, StringComparison.Ordinal);
+        (_, output) = await RunAsync(["status", "--json", .. store]);
+        using (var status = JsonDocument.Parse(output))
+            Assert.True(status.RootElement.GetProperty("projections").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "OrderSummary")
+                .GetProperty("declarationMatches").GetBoolean());
         Assert.Equal(before, await Orders.ReadSummariesAsync(host));
 
         // The live projection goes on with the swapped-in table.

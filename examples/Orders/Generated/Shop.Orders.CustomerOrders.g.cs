@@ -51,6 +51,12 @@ public sealed partial class CustomerOrdersProjection
 {
     public const string ProjectionName = "CustomerOrders";
 
+    /// <summary>
+    /// The declaration's fingerprint (key, fields, the aggregate, every handler). The runtime stores it with the
+    /// read model and rebuilds the table when a build declares the projection differently.
+    /// </summary>
+    public const string DefinitionFingerprint = "f74888e360295bfe";
+
     /// <summary>The stored type names of the events this projection reads.</summary>
     public static global::System.Collections.Generic.IReadOnlyList<string> EventTypes { get; } = new[] { global::Shop.Orders.OrderPlaced.EventTypeName };
 

@@ -1,4 +1,6 @@
+using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Text;
 using Platform.Definitions;
 using Platform.Definitions.Model;
@@ -64,6 +66,12 @@ internal static class ProjectionEmitter
         using (w.Block($"public sealed partial class {p.Name}Projection"))
         {
             w.Line($"public const string ProjectionName = {CSharpLiteral.String(p.Name)};");
+            w.Line();
+            w.Line("/// <summary>");
+            w.Line("/// The declaration's fingerprint (key, fields, the aggregate, every handler). The runtime stores it with the");
+            w.Line("/// read model and rebuilds the table when a build declares the projection differently.");
+            w.Line("/// </summary>");
+            w.Line($"public const string DefinitionFingerprint = {CSharpLiteral.String(Fingerprint(p))};");
             w.Line();
             w.Line("/// <summary>The stored type names of the events this projection reads.</summary>");
             w.Append("public static global::System.Collections.Generic.IReadOnlyList<string> EventTypes { get; } = new[] { ");
@@ -176,5 +184,38 @@ internal static class ProjectionEmitter
             }
         }
         return builder.ToString();
+    }
+    // What the table and its rows depend on, without source positions, so that moving or
+    // commenting the YAML changes nothing; fields, handlers (one per event) and their assignments
+    // (each to its own column, from the event) in name order, which does not change the result.
+    // The leading tag versions the text itself.
+    static string Fingerprint(ProjectionDefinition p)
+    {
+        var canonical = new StringBuilder("projection/1;");
+        canonical.Append("aggregate=").Append(p.Aggregate?.Name).Append(';');
+        canonical.Append("key=").Append(p.Key.Name).Append(':').Append(p.Key.Type.Display).Append(';');
+        foreach (var field in p.Fields.OrderBy(f => f.Name, StringComparer.Ordinal))
+            canonical.Append("field=").Append(field.Name).Append(':').Append(field.Type.Display).Append(';');
+        foreach (var handler in p.Handlers.OrderBy(h => h.Event, StringComparer.Ordinal))
+        {
+            canonical.Append("on=").Append(handler.Event).Append(':').Append(handler.Action).Append(":key=");
+            Canonical(canonical, handler.Key);
+            foreach (var update in handler.Set.OrderBy(u => u.Target, StringComparer.Ordinal))
+            {
+                canonical.Append(":set=").Append(update.Target).Append(' ').Append(update.Operation).Append(' ');
+                Canonical(canonical, update.Value);
+                canonical.Append(' ').Append(update.MatchMember);
+            }
+            canonical.Append(';');
+        }
+        return SourceFile.Hash(canonical.ToString());
+    }
+
+    static void Canonical(StringBuilder text, ValueExpr? value)
+    {
+        if (value is null)
+            return;
+        text.Append(value.Kind).Append('(').Append(value.Text).Append('|').Append(value.LiteralKind).Append('|').Append(value.Metadata)
+            .Append('|').Append(string.Join(".", value.Path)).Append('|').Append(string.Join(".", value.Factor)).Append(')');
     }
 }

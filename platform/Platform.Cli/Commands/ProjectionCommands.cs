@@ -68,7 +68,7 @@ internal static class ProjectionCommands
                     Projections = statuses.Select(s => new
                     {
                         s.Name, s.Position, s.Head, s.LagPositions, LagSeconds = Math.Round(s.LagTime.TotalSeconds, 3), s.State,
-                        RebuildPosition = s.Rebuild?.Position,
+                        RebuildPosition = s.Rebuild?.Position, s.DeclarationMatches,
                     }),
                     DeadLetters = letters,
                     ConsumerGroups = groups ?? [],
@@ -83,7 +83,7 @@ internal static class ProjectionCommands
             output.WriteLine($"{"projection",-24} {"position",10} {"head",10} {"lag",8} {"lag s",9}  state");
             foreach (var s in statuses)
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{s.Name,-24} {s.Position,10} {s.Head,10} {s.LagPositions,8} {s.LagTime.TotalSeconds,9:0.0}  {StateName(s.State)}{(s.Rebuild is { } rebuild ? $" (shadow at {rebuild.Position})" : "")}"));
+                    $"{s.Name,-24} {s.Position,10} {s.Head,10} {s.LagPositions,8} {s.LagTime.TotalSeconds,9:0.0}  {StateName(s.State)}{(s.Rebuild is { } rebuild ? $" (shadow at {rebuild.Position})" : "")}{(s.DeclarationMatches == false ? " (table built by another declaration: this build's runtime rebuilds it at start)" : "")}"));
             output.WriteLine();
             if (letters.Count == 0)
                 output.WriteLine("dead letters: none");

@@ -18,9 +18,11 @@ public sealed class ProjectionBinding
     readonly PropertyInfo? _tableName;
 
     ProjectionBinding(string name, IReadOnlyList<string> eventTypes, object projection,
-        Func<DbContext, EventEnvelope, CancellationToken, ValueTask<bool>> apply, Type configurationType, Type entityType)
+        Func<DbContext, EventEnvelope, CancellationToken, ValueTask<bool>> apply, Type configurationType, Type entityType,
+        string? definitionFingerprint)
     {
         Name = name;
+        DefinitionFingerprint = definitionFingerprint;
         EventTypes = eventTypes;
         Projection = projection;
         _apply = apply;
@@ -48,6 +50,18 @@ public sealed class ProjectionBinding
 
     /// <summary>The table the generated configuration maps by default.</summary>
     public string DefaultTableName { get; }
+
+    /// <summary>
+    /// The generated declaration's fingerprint (<c>DefinitionFingerprint</c>), stored with the read
+    /// model; the runtime rebuilds the table when the stored one differs. Null for code generated
+    /// before fingerprints, which is never rebuilt by itself.
+    /// </summary>
+    public string? DefinitionFingerprint { get; }
+
+    /// <summary>The same projection with another fingerprint: what another build of it would declare (tests).</summary>
+    /// <param name="fingerprint">The fingerprint.</param>
+    internal ProjectionBinding WithFingerprint(string? fingerprint) =>
+        new(Name, EventTypes, Projection, _apply, _configurationType, EntityType, fingerprint);
 
     /// <summary>The checkpoint row of this projection in <c>subscription_checkpoints</c>.</summary>
     public string CheckpointName => CheckpointNameOf(Name);
@@ -100,7 +114,8 @@ public sealed class ProjectionBinding
             .Where(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IEntityTypeConfiguration<>))
             .Select(i => i.GetGenericArguments()[0])
             .SingleOrDefault() ?? throw Missing(configurationType, "IEntityTypeConfiguration<TRow>");
-        return new ProjectionBinding(name, eventTypes, instance, apply, configurationType, entityType);
+        var fingerprint = projectionType.GetField("DefinitionFingerprint", BindingFlags.Public | BindingFlags.Static)?.GetValue(null) as string;
+        return new ProjectionBinding(name, eventTypes, instance, apply, configurationType, entityType, fingerprint);
     }
 
     static InvalidOperationException Missing(Type type, string what) =>

@@ -14,25 +14,39 @@ static class ProjectionCheckpoints
     /// runner's batches and a rebuild's swap both take this lock first, so a swap never lands
     /// between a batch's read of its checkpoint and its commit. On PostgreSQL that is the row lock
     /// of <c>FOR UPDATE</c>; on SQLite every store transaction is <c>BEGIN IMMEDIATE</c>, so the
-    /// database's single write lock already serializes them.
+    /// database's single write lock already serializes them. With <paramref name="definitionOf"/>,
+    /// the same statement also reads the fingerprint recorded for that projection's live table
+    /// (<see cref="ProjectionSchema.DefinitionsTable"/>) after the lock: a swap that changed it has
+    /// committed by then.
     /// </summary>
-    public static async Task<long> ReadForUpdateAsync(DbConnection connection, DbTransaction transaction, StoreProvider provider,
-        string name, CancellationToken cancellationToken)
+    public static async Task<(long Position, string? Definition)> ReadForUpdateAsync(DbConnection connection, DbTransaction transaction,
+        StoreProvider provider, string name, string? definitionOf, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         // On PostgreSQL the row is created first when missing: FOR UPDATE locks nothing that does
         // not exist, and two instances starting a new projection both applied its first batch (a
         // two-instance CI run counted one event applied twice). The insert makes the second wait.
-        // SQLite's BEGIN IMMEDIATE already serializes the batches.
-        command.CommandText = provider == StoreProvider.Postgres
-            ? "INSERT INTO subscription_checkpoints (name, position, updated_at) VALUES (@name, 0, now()) ON CONFLICT (name) DO NOTHING; " +
-              "SELECT position FROM subscription_checkpoints WHERE name = @name FOR UPDATE"
-            : "SELECT position FROM subscription_checkpoints WHERE name = @name";
+        // SQLite's BEGIN IMMEDIATE already serializes the batches. The fingerprint is a statement
+        // of its own: under READ COMMITTED each statement reads a new snapshot, so it sees a swap
+        // that committed while the lock was awaited (a subquery of the locking statement would not).
+        command.CommandText = (provider == StoreProvider.Postgres
+                ? "INSERT INTO subscription_checkpoints (name, position, updated_at) VALUES (@name, 0, now()) ON CONFLICT (name) DO NOTHING; " +
+                  "SELECT position FROM subscription_checkpoints WHERE name = @name FOR UPDATE;"
+                : "SELECT position FROM subscription_checkpoints WHERE name = @name;")
+            + (definitionOf is null ? "" : $" SELECT fingerprint FROM {ProjectionSchema.DefinitionsTable} WHERE projection = @projection;");
         Add(command, "name", name);
-        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is { } value and not DBNull
-            ? Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture)
-            : 0;
+        if (definitionOf is not null)
+            Add(command, "projection", definitionOf);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        long position = 0;
+        if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) && !reader.IsDBNull(0))
+            position = Convert.ToInt64(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture);
+        string? definition = null;
+        if (definitionOf is not null && await reader.NextResultAsync(cancellationToken).ConfigureAwait(false)
+            && await reader.ReadAsync(cancellationToken).ConfigureAwait(false) && !reader.IsDBNull(0))
+            definition = reader.GetString(0);
+        return (position, definition);
     }
 
     /// <summary>Runs one statement with named parameters.</summary>

@@ -28,6 +28,13 @@ public enum ProjectionState
 
     /// <summary>Failed on the same event <c>MaxAttempts</c> times; stopped until resumed.</summary>
     Parked,
+
+    /// <summary>
+    /// Another build's declaration of the projection rebuilt its table while this instance ran: it
+    /// leaves the table alone until the recorded declaration is its own again (or it restarts,
+    /// when it rebuilds the table for its own declaration).
+    /// </summary>
+    Superseded,
 }
 
 /// <summary>One projection's position and state.</summary>
@@ -57,6 +64,12 @@ public sealed record ProjectionStatus(string Name, long Position, ProjectionStat
 
     /// <summary>The rebuild's last progress while <see cref="ProjectionState.Rebuilding"/>.</summary>
     public RebuildProgress? Rebuild { get; init; }
+
+    /// <summary>
+    /// From <see cref="ProjectionStatusReader"/>: whether the live table was built by the declaration
+    /// of the domain read (false: a runtime of that build rebuilds it at start); null when unknown.
+    /// </summary>
+    public bool? DeclarationMatches { get; init; }
 }
 
 /// <summary>
@@ -87,6 +100,7 @@ public sealed class ProjectionEngine : BackgroundService
     readonly PlatformProjectionOptions _options;
     readonly ILogger<ProjectionEngine> _logger;
     readonly TimeSpan _lagInterval;
+    readonly string _connectionString;
 
     /// <summary>Creates the engine for the loaded projections.</summary>
     /// <param name="catalog">The loaded domains.</param>
@@ -102,6 +116,7 @@ public sealed class ProjectionEngine : BackgroundService
         _options = options.Projections;
         _logger = logger;
         _lagInterval = options.Telemetry.LagInterval;
+        _connectionString = options.Store.ConnectionString;
         _ordered = catalog.Projections
             .Select(p => new Slot(new ProjectionRunner(store, options.Store.Provider, p, _options.BatchSize)))
             .ToArray();
@@ -268,6 +283,8 @@ public sealed class ProjectionEngine : BackgroundService
     {
         var runner = slot.Runner;
         var tableReady = false;
+        var definitionMatches = runner.Projection.DefinitionFingerprint is null;
+        var superseded = false;
         SetState(slot, ProjectionState.CatchingUp, null);
         // A parked flag left by an earlier process is stale: this one tries again (and parks again if the cause remains).
         await ClearParkedFlagAsync(runner, stoppingToken).ConfigureAwait(false);
@@ -281,6 +298,23 @@ public sealed class ProjectionEngine : BackgroundService
                     await runner.EnsureTableAsync(stoppingToken).ConfigureAwait(false);
                     tableReady = true;
                 }
+                if (superseded || !definitionMatches)
+                {
+                    // Superseded: wait for the table to be this declaration's again. At start: rebuild
+                    // the table for this declaration, or wait while another instance does.
+                    definitionMatches = superseded
+                        ? await StoredDefinitionAsync(runner, adopt: false, stoppingToken).ConfigureAwait(false) == runner.Projection.DefinitionFingerprint
+                        : await MatchDefinitionAsync(slot, stoppingToken).ConfigureAwait(false);
+                    if (!definitionMatches)
+                    {
+                        await Task.Delay(_options.ResumePollInterval, stoppingToken).ConfigureAwait(false);
+                        continue;
+                    }
+                    if (superseded)
+                        _logger.LogInformation("Projection {Projection}: its table is this build's declaration again; applying events", runner.Projection.Name);
+                    superseded = false;
+                    SetState(slot, ProjectionState.CatchingUp, null);
+                }
                 var applied = await runner.CatchUpAsync(stoppingToken).ConfigureAwait(false);
                 lock (slot)
                 {
@@ -293,6 +327,14 @@ public sealed class ProjectionEngine : BackgroundService
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
                 return;
+            }
+            catch (ProjectionSupersededException exception)
+            {
+                _logger.LogWarning("{Message}; it applies events again when the table is rebuilt for this declaration (a restart of this build rebuilds it)",
+                    exception.Message);
+                superseded = true;
+                SetState(slot, ProjectionState.Superseded, exception);
+                continue;
             }
             catch (Exception exception)
             {
@@ -329,6 +371,75 @@ public sealed class ProjectionEngine : BackgroundService
                 }
             }
         }
+    }
+
+    // The fingerprint recorded for the live table; with adopt, this build's is recorded first when
+    // none is (a new table, or one built before fingerprints).
+    async Task<string?> StoredDefinitionAsync(ProjectionRunner runner, bool adopt, CancellationToken cancellationToken)
+    {
+        await using var transaction = await _store.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        if (adopt)
+            await ProjectionSchema.SaveDefinitionAsync(transaction.Connection, transaction.Transaction, runner.Projection.Name,
+                runner.Projection.DefinitionFingerprint!, replace: false, cancellationToken).ConfigureAwait(false);
+        var stored = await ProjectionSchema.ReadDefinitionAsync(transaction.Connection, transaction.Transaction, runner.Projection.Name,
+            cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return stored;
+    }
+
+    // At start: true when the live table is this build's declaration. Otherwise the declaration
+    // changed since the table was built (a deploy, or a rollback): this instance rebuilds the table
+    // into a shadow one and swaps it in, recording its fingerprint, while the live table keeps
+    // serving the old rows; false while another instance holds that rebuild.
+    async Task<bool> MatchDefinitionAsync(Slot slot, CancellationToken cancellationToken)
+    {
+        var projection = slot.Runner.Projection;
+        var stored = await StoredDefinitionAsync(slot.Runner, adopt: true, cancellationToken).ConfigureAwait(false);
+        if (stored == projection.DefinitionFingerprint)
+            return true;
+        await using var leader = await TryLeadRebuildAsync(projection.Name, cancellationToken).ConfigureAwait(false);
+        if (leader is null)
+            return false;
+        // The lock may come after another instance's rebuild finished: look again under it.
+        if (await StoredDefinitionAsync(slot.Runner, adopt: false, cancellationToken).ConfigureAwait(false) == projection.DefinitionFingerprint)
+            return true;
+        _logger.LogWarning(
+            "Projection {Projection}: its table was built by another declaration of it (fingerprint {Stored}; this build's is {Own}); rebuilding it. The table keeps serving its rows until the swap",
+            projection.Name, stored, projection.DefinitionFingerprint);
+        var result = await RebuildAsync(projection.Name, null, cancellationToken).ConfigureAwait(false);
+        _logger.LogInformation("Projection {Projection} rebuilt for this build's declaration: {Events} events read in {Elapsed}, live from position {Position}",
+            projection.Name, result.EventsRead, result.Elapsed, result.SwappedAtPosition);
+        PlatformTelemetry.ProjectionsRebuilt.Add(1, new KeyValuePair<string, object?>("projection", projection.Name));
+        return true;
+    }
+
+    // One instance rebuilds a projection at a time: on PostgreSQL the holder of a session advisory
+    // lock on a connection of its own (released when it is disposed, or when the connection dies);
+    // a SQLite store has one process.
+    async Task<IAsyncDisposable?> TryLeadRebuildAsync(string projection, CancellationToken cancellationToken)
+    {
+        if (_provider != StoreProvider.Postgres)
+            return new Leader(null);
+        var connection = await Sql.OpenAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var take = Sql.Command(connection, null, "SELECT pg_try_advisory_lock(hashtext(@name))");
+            Sql.Add(take, "name", "platform-projection-rebuild:" + projection);
+            if ((bool)(await take.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!)
+                return new Leader(connection);
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        await connection.DisposeAsync().ConfigureAwait(false);
+        return null;
+    }
+
+    sealed class Leader(System.Data.Common.DbConnection? connection) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => connection?.DisposeAsync() ?? ValueTask.CompletedTask;
     }
 
     // True when the projection is to be parked (its state turns Parked once the flag is stored).

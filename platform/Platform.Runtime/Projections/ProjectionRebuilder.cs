@@ -175,8 +175,8 @@ public sealed class ProjectionRebuilder
     {
         await using var transaction = await _store.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         var (connection, tx) = (transaction.Connection, transaction.Transaction);
-        var livePosition = await ProjectionCheckpoints.ReadForUpdateAsync(connection, tx, _provider, projection.CheckpointName,
-            cancellationToken).ConfigureAwait(false);
+        var (livePosition, _) = await ProjectionCheckpoints.ReadForUpdateAsync(connection, tx, _provider, projection.CheckpointName,
+            null, cancellationToken).ConfigureAwait(false);
         // The live projection moved past the shadow since its last catch-up: catch up again first.
         if (livePosition > shadowPosition)
             return false;
@@ -190,6 +190,10 @@ public sealed class ProjectionRebuilder
             ("name", projection.CheckpointName), ("position", shadowPosition), ("at", Now()));
         await ProjectionCheckpoints.ExecuteAsync(connection, tx, "DELETE FROM subscription_checkpoints WHERE name = @name",
             cancellationToken, ("name", shadowCheckpoint));
+        // The swapped-in table is this declaration's: live runners of another one stop at their next batch.
+        if (projection.DefinitionFingerprint is { } fingerprint)
+            await ProjectionSchema.SaveDefinitionAsync(connection, tx, projection.Name, fingerprint, replace: true, cancellationToken)
+                .ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return true;
     }

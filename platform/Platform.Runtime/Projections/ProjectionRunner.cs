@@ -138,7 +138,7 @@ public sealed class ProjectionRunner
                     {
                         batch = await ApplyBatchAsync(page.Events, position, page.NextPosition, cancellationToken).ConfigureAwait(false);
                     }
-                    catch (Exception) when (!cancellationToken.IsCancellationRequested)
+                    catch (Exception exception) when (exception is not ProjectionSupersededException && !cancellationToken.IsCancellationRequested)
                     {
                         if (page.NextPosition > Interlocked.Read(ref _oneByOneUntil))
                             Interlocked.Exchange(ref _oneByOneUntil, page.NextPosition);
@@ -170,8 +170,13 @@ public sealed class ProjectionRunner
         CancellationToken cancellationToken)
     {
         await using var transaction = await _store.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var stored = await ProjectionCheckpoints.ReadForUpdateAsync(transaction.Connection, transaction.Transaction, _provider,
-            CheckpointName, cancellationToken).ConfigureAwait(false);
+        // The live table's declaration is checked under the same lock a swap takes: once another
+        // build's rebuild has swapped its table in, this build's rows no longer fit it.
+        var own = _live ? Projection.DefinitionFingerprint : null;
+        var (stored, definition) = await ProjectionCheckpoints.ReadForUpdateAsync(transaction.Connection, transaction.Transaction, _provider,
+            CheckpointName, own is null ? null : Projection.Name, cancellationToken).ConfigureAwait(false);
+        if (definition is not null && own is not null && !string.Equals(definition, own, StringComparison.Ordinal))
+            throw new ProjectionSupersededException(Projection.Name, definition, own);
         if (stored != startPosition)
             return null;
         var applied = 0;

@@ -11,7 +11,8 @@ namespace Platform.Runtime.Projections;
 /// <see cref="ProjectionState.Rebuilding"/> (a shadow checkpoint exists), else
 /// <see cref="ProjectionState.Live"/> when caught up and <see cref="ProjectionState.CatchingUp"/>
 /// when behind. Retrying failures (<see cref="ProjectionState.Failing"/>) are visible only in the
-/// runtime (<see cref="ProjectionEngine.GetStatusAsync"/>) and its logs.
+/// runtime (<see cref="ProjectionEngine.GetStatusAsync"/>) and its logs. It also tells whether the
+/// table was built by the declaration of the domain given (<see cref="ProjectionStatus.DeclarationMatches"/>).
 /// </summary>
 public static class ProjectionStatusReader
 {
@@ -30,6 +31,7 @@ public static class ProjectionStatusReader
             .ToDictionaryAsync(c => c.Name, c => c.Position, StringComparer.Ordinal, cancellationToken).ConfigureAwait(false);
         await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         var connection = db.Database.GetDbConnection();
+        var definitions = await ReadDefinitionsAsync(connection, cancellationToken).ConfigureAwait(false);
         var statuses = new List<ProjectionStatus>();
         foreach (var projection in projections.OrderBy(p => p.Name, StringComparer.Ordinal))
         {
@@ -47,8 +49,29 @@ public static class ProjectionStatusReader
                 Head = head,
                 LagTime = oldest is { } at && DateTimeOffset.UtcNow > at ? DateTimeOffset.UtcNow - at : TimeSpan.Zero,
                 Rebuild = state == ProjectionState.Rebuilding ? new RebuildProgress(projection.Name, 0, shadow, head, 0, null) : null,
+                DeclarationMatches = projection.DefinitionFingerprint is { } own && definitions?.GetValueOrDefault(projection.Name) is { } stored
+                    ? string.Equals(own, stored, StringComparison.Ordinal)
+                    : null,
             });
         }
         return statuses;
+    }
+
+    // The fingerprints recorded per projection; null before any runtime made the table.
+    static async Task<Dictionary<string, string>?> ReadDefinitionsAsync(System.Data.Common.DbConnection connection, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var command = Sql.Command(connection, null, $"SELECT projection, fingerprint FROM {ProjectionSchema.DefinitionsTable}");
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var definitions = new Dictionary<string, string>(StringComparer.Ordinal);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                definitions[reader.GetString(0)] = reader.GetString(1);
+            return definitions;
+        }
+        catch (System.Data.Common.DbException)
+        {
+            return null;
+        }
     }
 }
