@@ -89,6 +89,28 @@ public sealed class DefinitionDirectoryTests : IDisposable
     }
 
     [Fact]
+    public void a_saga_state_removed_is_refused_by_lock_until_the_operator_accepts_it()
+    {
+        // Renaming the shipping step's state strands the instances stored in the old one.
+        Edit("fulfilment.yaml", "AwaitingShipment", "AwaitingDelivery");
+        var error = Assert.Single(Validate(), d => d.Severity == DiagnosticSeverity.Error);
+        Assert.Equal("PLT0807", error.Code);
+        Assert.StartsWith(FileIn("fulfilment.yaml") + "(", error.ToCanonicalString(), StringComparison.Ordinal);
+
+        var lockBefore = File.ReadAllText(FileIn(LockFileFormat.FileName));
+        var refused = DefinitionDirectory.Load(_folder.FullName).Lock();
+        Assert.False(refused.Written);
+        Assert.Equal(lockBefore, File.ReadAllText(FileIn(LockFileFormat.FileName)));
+
+        var accepted = DefinitionDirectory.Load(_folder.FullName).Lock(acceptSagaChanges: true);
+        Assert.True(accepted.Written && accepted.Changed);
+        var states = Assert.Single(accepted.LockFile!.Sagas!.Value).States;
+        Assert.Contains("AwaitingDelivery", states);
+        Assert.DoesNotContain("AwaitingShipment", states);
+        Assert.Empty(Validate());
+    }
+
+    [Fact]
     public void lock_refuses_while_the_definitions_have_errors()
     {
         File.Delete(FileIn(LockFileFormat.FileName));

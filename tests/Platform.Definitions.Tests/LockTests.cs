@@ -193,4 +193,100 @@ public sealed class LockTests
         Assert.Equal("PLT0803", Assert.Single(CompatibilityLock.Check(Set(yaml), "definitions.lock.json", null)).Code);
         Assert.Equal("PLT0805", Assert.Single(CompatibilityLock.Check(Set(yaml), "definitions.lock.json", "{")).Code);
     }
+
+    // Sagas: the Orders example's fulfilment saga as locked, against edited copies of its file.
+    private static readonly string Fulfilment = Path.Combine(Paths.OrdersDefinitions, "fulfilment.yaml");
+
+    private static DefinitionSet OrdersWith(string fulfilmentYaml)
+    {
+        var files = Corpus.Orders.Where(f => !f.Path.EndsWith("fulfilment.yaml", StringComparison.Ordinal)).ToList();
+        var loaded = DefinitionLoader.Load(Fulfilment, fulfilmentYaml);
+        Assert.Empty(loaded.Diagnostics);
+        files.Add(loaded.Value!);
+        var result = DefinitionSet.Check(files);
+        Assert.DoesNotContain(result.Diagnostics, d => d.Severity == Diagnostics.DiagnosticSeverity.Error);
+        return result.Value!;
+    }
+
+    private static List<Diagnostics.DiagnosticInfo> SagaDiagnostics(Func<string, string> edit, Func<string, string>? asLocked = null)
+    {
+        var original = (asLocked ?? (yaml => yaml))(File.ReadAllText(Fulfilment));
+        var edited = edit(original);
+        Assert.NotEqual(original, edited);
+        var locked = LockFileFormat.Read("definitions.lock.json",
+            LockFileFormat.Write(CompatibilityLock.Accept(OrdersWith(original), "definitions.lock.json"))).Value!;
+        return CompatibilityLock.Check(OrdersWith(edited), locked).Where(d => d.Code is "PLT0806" or "PLT0807" or "PLT0808" or "PLT0809").ToList();
+    }
+
+    [Fact]
+    public void the_orders_lock_records_the_fulfilment_sagas_states_and_data()
+    {
+        var path = Path.Combine(Paths.OrdersDefinitions, LockFileFormat.FileName);
+        var saga = Assert.Single(LockFileFormat.Read(path, File.ReadAllText(path)).Value!.Sagas!.Value);
+        Assert.Equal("OrderFulfilment", saga.Saga);
+        // The compensating states are the machine's own: instances wait in them too.
+        Assert.Contains("CompensatingPayment", saga.States);
+        Assert.Contains("AwaitingShipment", saga.States);
+        Assert.Contains(saga.Data, f => f.Name == "paymentId" && f.Type == "guid?");
+    }
+
+    [Fact]
+    public void a_lock_without_sagas_checks_none_until_the_next_lock()
+    {
+        var set = DefinitionSet.Check(Corpus.Orders).Value!;
+        var path = Path.Combine(Paths.OrdersDefinitions, LockFileFormat.FileName);
+        var withoutSagas = CompatibilityLock.Accept(set, path) with { Sagas = null };
+        Assert.DoesNotContain("\"sagas\"", LockFileFormat.Write(withoutSagas), StringComparison.Ordinal);
+        Assert.Null(LockFileFormat.Read(path, LockFileFormat.Write(withoutSagas)).Value!.Sagas);
+        Assert.Empty(CompatibilityLock.Check(set, withoutSagas));
+    }
+
+    [Fact]
+    public void removing_a_state_stored_instances_can_be_in_is_an_error_naming_it()
+    {
+        // The shipping step waits in its own state; renaming it strands the instances waiting there.
+        var diagnostics = SagaDiagnostics(yaml => yaml.Replace("AwaitingShipment", "AwaitingDelivery", StringComparison.Ordinal));
+        var removed = Assert.Single(diagnostics, d => d.Code == "PLT0807");
+        Assert.Contains("State 'AwaitingShipment' of saga 'OrderFulfilment'", removed.Message, StringComparison.Ordinal);
+        Assert.Contains("platform sagas list --state AwaitingShipment", removed.Message, StringComparison.Ordinal);
+        Assert.EndsWith("fulfilment.yaml", removed.Span.Path, StringComparison.Ordinal);
+        Assert.Contains(diagnostics, d => d.Code == "PLT0809" && d.Message.Contains("state AwaitingDelivery", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("  note: string?\n", "  note: int?\n", "'note' changed from string? to int?")]
+    [InlineData("  note: string?\n", "  note: string\n", "'note' became required, and instances stored without a value have none")]
+    [InlineData("  note: string?\n", "  note: string?\n  giftWrap: bool\n", "the new required field 'giftWrap' has no value in them; declare it optional (bool?)")]
+    public void a_data_change_stored_instances_cannot_be_read_with_is_an_error_at_the_field(string locked, string edited, string reason)
+    {
+        // A field of the saga's own (no step reads or keeps it), as deployed.
+        static string WithNote(string yaml) => yaml.Replace("  trackingNumber: string?\n", "  trackingNumber: string?\n  note: string?\n", StringComparison.Ordinal);
+        var diagnostic = Assert.Single(SagaDiagnostics(yaml => yaml.Replace(locked, edited, StringComparison.Ordinal), WithNote),
+            d => d.Code != "PLT0809");
+        Assert.Equal(("PLT0808", Diagnostics.DiagnosticSeverity.Error), (diagnostic.Code, diagnostic.Severity));
+        Assert.Equal($"Saga 'OrderFulfilment' could not load the instances stored before this change: {reason}.", diagnostic.Message);
+        // At the field's line, not the saga's.
+        Assert.True(diagnostic.Span.StartLine > 10, $"line {diagnostic.Span.StartLine}");
+    }
+
+    [Fact]
+    public void what_only_adds_to_a_saga_is_a_warning_until_locked()
+    {
+        var diagnostic = Assert.Single(SagaDiagnostics(yaml => yaml
+            .Replace("  trackingNumber: string?\n", "  trackingNumber: string?\n  note: string?\n", StringComparison.Ordinal)));
+        Assert.Equal(("PLT0809", Diagnostics.DiagnosticSeverity.Warning), (diagnostic.Code, diagnostic.Severity));
+        Assert.Contains("(field note)", diagnostic.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void removing_a_locked_saga_is_an_error_at_its_lock_entry()
+    {
+        var set = DefinitionSet.Check(Corpus.Orders).Value!;
+        var locked = CompatibilityLock.Accept(set, "definitions.lock.json");
+        var text = LockFileFormat.Write(locked).Replace("\"saga\": \"OrderFulfilment\"", "\"saga\": \"RetiredSaga\"", StringComparison.Ordinal);
+        var read = LockFileFormat.Read("definitions.lock.json", text).Value!;
+        var codes = CompatibilityLock.Check(set, read).Select(d => (d.Code, d.Span.Path)).ToList();
+        Assert.Contains(("PLT0806", "definitions.lock.json"), codes);
+        Assert.Contains(codes, c => c.Code == "PLT0809");
+    }
 }

@@ -60,10 +60,10 @@ public class DiagnosticsInYaml
 /// <summary>The compatibility lock is checked by the build when the project lists it.</summary>
 public class LockInBuild
 {
-    static ImmutableArray<AdditionalText> WithLock(Func<string, string>? editOrderYaml = null)
+    static ImmutableArray<AdditionalText> WithLock(Func<string, string>? editOrderYaml = null, string file = "/order.yaml")
     {
         var texts = GeneratorHarness.Load(GeneratorHarness.OrdersDefinitions)
-            .Select(t => t.Path.EndsWith("/order.yaml", StringComparison.Ordinal) && editOrderYaml is not null
+            .Select(t => t.Path.EndsWith(file, StringComparison.Ordinal) && editOrderYaml is not null
                 ? new GeneratorHarness.InMemoryText(t.Path, editOrderYaml(t.GetText()!.ToString()))
                 : t)
             .ToImmutableArray();
@@ -93,5 +93,16 @@ public class LockInBuild
         var versionLine = edited.Split('\n').ToList().FindIndex(l => l.Contains("- version: 1"));
         Assert.InRange(span.StartLinePosition.Line, versionLine, versionLine + 6);
         Assert.Empty(driver.GetRunResult().Results.Single().GeneratedSources);
+    }
+
+    [Fact]
+    public void renaming_a_deployed_saga_state_fails_the_build_in_the_saga_file()
+    {
+        var (_, _, diagnostics) = GeneratorHarness.Run(WithLock(yaml => yaml.Replace("AwaitingShipment", "AwaitingDelivery", StringComparison.Ordinal),
+            "/fulfilment.yaml"));
+        var error = Assert.Single(diagnostics, d => d.Severity == DiagnosticSeverity.Error);
+        Assert.Equal("PLT0807", error.Id);
+        Assert.EndsWith("fulfilment.yaml", error.Location.GetLineSpan().Path);
+        Assert.Contains("'AwaitingShipment'", error.GetMessage(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
     }
 }

@@ -7,8 +7,9 @@ namespace Platform.Definitions.Compatibility;
 
 /// <summary>
 /// Compares the definitions with the published versions in the lock file. A published version is
-/// immutable; new versions must be compatible under the event's mode; <see cref="Accept"/> is the
-/// one deliberate way to publish them.
+/// immutable; new versions must be compatible under the event's mode; a deployed saga keeps the
+/// states and data its stored instances need; <see cref="Accept"/> is the one deliberate way to
+/// publish them.
 /// </summary>
 public static class CompatibilityLock
 {
@@ -92,8 +93,85 @@ public static class CompatibilityLock
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticCodes.LockedVersionDeleted, version.Span, version.Version, entry.TypeName));
             }
         }
+        if (lockFile?.Sagas is { } sagas) CheckSagas(set, sagas, diagnostics);
         return new EquatableArray<DiagnosticInfo>(diagnostics);
     }
+
+    /// <summary>
+    /// A saga's stored instances outlive a deploy: the states they are in and the data they hold
+    /// must still be declared and readable by the new build. Removing a state or the saga, or
+    /// changing a data field so old data no longer reads, is an error; what only adds is a warning
+    /// until locked.
+    /// </summary>
+    private static void CheckSagas(DefinitionSet set, EquatableArray<LockedSaga> lockedSagas, List<DiagnosticInfo> diagnostics)
+    {
+        var locked = new Dictionary<string, LockedSaga>(System.StringComparer.Ordinal);
+        foreach (var saga in lockedSagas) locked[saga.Saga] = saga;
+        var declared = new HashSet<string>(System.StringComparer.Ordinal);
+        foreach (var saga in set.Sagas)
+        {
+            declared.Add(saga.Name);
+            var states = SagaStates.Of(saga);
+            var data = CanonicalSchema.Fields(set, saga.Data);
+            if (!locked.TryGetValue(saga.Name, out var published))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticCodes.SagaNotLocked, saga.Span, saga.Name, "a new saga"));
+                continue;
+            }
+            var added = new List<string>();
+            var publishedStates = new HashSet<string>(published.States, System.StringComparer.Ordinal);
+            foreach (var state in published.States)
+            {
+                if (!states.Contains(state)) diagnostics.Add(DiagnosticInfo.Create(DiagnosticCodes.LockedSagaStateRemoved, saga.Span, state, saga.Name));
+            }
+            foreach (var state in states)
+            {
+                if (!publishedStates.Contains(state)) added.Add("state " + state);
+            }
+
+            var old = new Dictionary<string, string>(System.StringComparer.Ordinal);
+            foreach (var field in published.Data) old[field.Name] = field.Type;
+            foreach (var field in data)
+            {
+                var span = saga.Span;
+                foreach (var declaredField in saga.Data)
+                {
+                    if (declaredField.Name == field.Name) span = declaredField.Span;
+                }
+                if (!old.TryGetValue(field.Name, out var oldType))
+                {
+                    if (field.Type.EndsWith("?", System.StringComparison.Ordinal)) added.Add("field " + field.Name);
+                    else diagnostics.Add(DiagnosticInfo.Create(DiagnosticCodes.SagaDataIncompatible, span, saga.Name,
+                        $"the new required field '{field.Name}' has no value in them; declare it optional ({field.Type}?)"));
+                    continue;
+                }
+                if (Strip(oldType) != Strip(field.Type))
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticCodes.SagaDataIncompatible, span, saga.Name,
+                        $"'{field.Name}' changed from {oldType} to {field.Type}"));
+                else if (oldType.EndsWith("?", System.StringComparison.Ordinal) && !field.Type.EndsWith("?", System.StringComparison.Ordinal))
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticCodes.SagaDataIncompatible, span, saga.Name,
+                        $"'{field.Name}' became required, and instances stored without a value have none"));
+                else if (oldType != field.Type)
+                    added.Add("field " + field.Name + " optional");
+            }
+            foreach (var field in old.Keys)
+            {
+                var kept = false;
+                foreach (var current in data) kept |= current.Name == field;
+                if (!kept) added.Add("field " + field + " removed");
+            }
+            if (added.Count > 0) diagnostics.Add(DiagnosticInfo.Create(DiagnosticCodes.SagaNotLocked, saga.Span, saga.Name, string.Join(", ", added)));
+        }
+        foreach (var saga in lockedSagas)
+        {
+            if (!declared.Contains(saga.Saga)) diagnostics.Add(DiagnosticInfo.Create(DiagnosticCodes.LockedSagaRemoved, saga.Span, saga.Saga));
+        }
+    }
+
+    /// <summary>True for the errors of a saga change that strands stored instances, which <c>platform lock --accept-saga-changes</c> accepts.</summary>
+    public static bool IsSagaChange(DiagnosticInfo diagnostic) =>
+        diagnostic.Code == DiagnosticCodes.LockedSagaRemoved.Code || diagnostic.Code == DiagnosticCodes.LockedSagaStateRemoved.Code
+        || diagnostic.Code == DiagnosticCodes.SagaDataIncompatible.Code;
 
     /// <summary>The lock file that publishes every version as currently declared.</summary>
     public static LockFile Accept(DefinitionSet set, string path)
@@ -108,7 +186,13 @@ public static class CompatibilityLock
             }
             events.Add(new LockedEvent(definition.TypeName, definition.Name, definition.Compatibility, new EquatableArray<LockedVersion>(versions), SourceSpan.None(path)));
         }
-        return new LockFile(path, new EquatableArray<LockedEvent>(events));
+        var sagas = new List<LockedSaga>();
+        foreach (var saga in set.Sagas)
+        {
+            sagas.Add(new LockedSaga(saga.Name, new EquatableArray<string>(SagaStates.Of(saga)),
+                new EquatableArray<LockedField>(CanonicalSchema.Fields(set, saga.Data)), SourceSpan.None(path)));
+        }
+        return new LockFile(path, new EquatableArray<LockedEvent>(events), new EquatableArray<LockedSaga>(sagas));
     }
 
     private static SortedDictionary<int, CurrentVersion> Versions(DefinitionSet set, EventDefinition definition)

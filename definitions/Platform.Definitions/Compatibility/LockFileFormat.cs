@@ -59,10 +59,40 @@ public static class LockFileFormat
             }
             result.Add(new LockedEvent(type.Value, name.Value, compatibility, new EquatableArray<LockedVersion>(lockedVersions), item.Span));
         }
-        return new Result<LockFile>(new LockFile(path, new EquatableArray<LockedEvent>(result)), EquatableArray<DiagnosticInfo>.Empty);
+        EquatableArray<LockedSaga>? sagas = null;
+        if (mapping.Find("sagas") is { } sagasNode)
+        {
+            if (sagasNode is not YamlSequence sagaItems) return Invalid(path, sagasNode.Span, "'sagas' must be a list");
+            var lockedSagas = new List<LockedSaga>();
+            foreach (var item in sagaItems.Items)
+            {
+                if (item is not YamlMapping entry
+                    || entry.Find("saga") is not YamlScalar saga
+                    || entry.Find("states") is not YamlSequence states
+                    || entry.Find("data") is not YamlMapping data)
+                {
+                    return Invalid(path, item.Span, "a saga entry needs 'saga', 'states' and 'data'");
+                }
+                var stateNames = new List<string>();
+                foreach (var state in states.Items)
+                {
+                    if (state is not YamlScalar stateName) return Invalid(path, state.Span, "a saga's state must be a string");
+                    stateNames.Add(stateName.Value);
+                }
+                var fields = new List<LockedField>();
+                foreach (var field in data.Entries)
+                {
+                    if (field.Value is not YamlScalar fieldType) return Invalid(path, field.Value.Span, "a field's type must be a string");
+                    fields.Add(new LockedField(field.Key.Value, fieldType.Value));
+                }
+                lockedSagas.Add(new LockedSaga(saga.Value, new EquatableArray<string>(stateNames), new EquatableArray<LockedField>(fields), item.Span));
+            }
+            sagas = new EquatableArray<LockedSaga>(lockedSagas);
+        }
+        return new Result<LockFile>(new LockFile(path, new EquatableArray<LockedEvent>(result), sagas), EquatableArray<DiagnosticInfo>.Empty);
     }
 
-    /// <summary>Deterministic output: events by type name, versions ascending, fields by name, LF line ends.</summary>
+    /// <summary>Deterministic output: events by type name, versions ascending, fields by name, sagas by name, LF line ends.</summary>
     public static string Write(LockFile lockFile)
     {
         var events = new List<LockedEvent>(lockFile.Events);
@@ -87,20 +117,49 @@ public static class LockFileFormat
                 builder.Append("        {\n");
                 builder.Append("          \"version\": ").Append(version.Version.ToString(CultureInfo.InvariantCulture)).Append(",\n");
                 builder.Append("          \"fingerprint\": ").Append(Json(version.Fingerprint)).Append(",\n");
-                builder.Append("          \"fields\": {");
-                for (var k = 0; k < version.Fields.Count; k++)
-                {
-                    builder.Append(k == 0 ? "\n" : ",\n");
-                    builder.Append("            ").Append(Json(version.Fields[k].Name)).Append(": ").Append(Json(version.Fields[k].Type));
-                }
-                builder.Append(version.Fields.IsEmpty ? "}\n" : "\n          }\n");
+                builder.Append("          \"fields\": ");
+                WriteFields(builder, version.Fields, "          ");
                 builder.Append("        }");
             }
             builder.Append(versions.Count == 0 ? "]\n" : "\n      ]\n");
             builder.Append("    }");
         }
-        builder.Append(events.Count == 0 ? "]\n}\n" : "\n  ]\n}\n");
+        builder.Append(events.Count == 0 ? "]" : "\n  ]");
+        if (lockFile.Sagas is { } lockedSagas)
+        {
+            var sagas = new List<LockedSaga>(lockedSagas);
+            sagas.Sort((left, right) => string.CompareOrdinal(left.Saga, right.Saga));
+            builder.Append(",\n  \"sagas\": [");
+            for (var i = 0; i < sagas.Count; i++)
+            {
+                var saga = sagas[i];
+                builder.Append(i == 0 ? "\n" : ",\n");
+                builder.Append("    {\n");
+                builder.Append("      \"saga\": ").Append(Json(saga.Saga)).Append(",\n");
+                builder.Append("      \"states\": [");
+                for (var j = 0; j < saga.States.Count; j++)
+                    builder.Append(j == 0 ? "" : ", ").Append(Json(saga.States[j]));
+                builder.Append("],\n");
+                builder.Append("      \"data\": ");
+                WriteFields(builder, saga.Data, "      ");
+                builder.Append("    }");
+            }
+            builder.Append(sagas.Count == 0 ? "]" : "\n  ]");
+        }
+        builder.Append("\n}\n");
         return builder.ToString();
+    }
+
+    // {"name": "type", ...} with one field per line, indented under an entry at indent.
+    private static void WriteFields(StringBuilder builder, EquatableArray<LockedField> fields, string indent)
+    {
+        builder.Append('{');
+        for (var k = 0; k < fields.Count; k++)
+        {
+            builder.Append(k == 0 ? "\n" : ",\n");
+            builder.Append(indent).Append("  ").Append(Json(fields[k].Name)).Append(": ").Append(Json(fields[k].Type));
+        }
+        builder.Append(fields.IsEmpty ? "}\n" : "\n" + indent + "}\n");
     }
 
     public static string ModeName(CompatibilityMode mode) => mode switch

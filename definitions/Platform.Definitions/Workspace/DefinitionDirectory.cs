@@ -89,13 +89,17 @@ public sealed class DefinitionDirectory
     }
 
     /// <summary>
-    /// Publishes every declared version, unless there are errors (including edits of published
-    /// versions, deletions and incompatible changes), which are returned instead.
+    /// Publishes every declared version and saga, unless there are errors (including edits of
+    /// published versions, deletions and incompatible changes), which are returned instead. A saga
+    /// change that strands stored instances (a removed saga or state, data they cannot be read as) is
+    /// accepted only with <paramref name="acceptSagaChanges"/>: the operator has checked that no
+    /// stored instance needs what was removed.
     /// </summary>
-    public LockOutcome Lock()
+    public LockOutcome Lock(bool acceptSagaChanges = false)
     {
         var blocking = Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
-        blocking.AddRange(CompatibilityLock.Check(Set, LockFile).Where(d => d.Severity == DiagnosticSeverity.Error));
+        blocking.AddRange(CompatibilityLock.Check(Set, LockFile).Where(d => d.Severity == DiagnosticSeverity.Error
+            && !(acceptSagaChanges && CompatibilityLock.IsSagaChange(d))));
         if (blocking.Count > 0) return new LockOutcome(false, false, null, blocking);
 
         var lockFile = CompatibilityLock.Accept(Set, LockPath);

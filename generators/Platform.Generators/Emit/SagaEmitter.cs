@@ -200,20 +200,7 @@ internal sealed class SagaEmitter
         w.Line();
     }
 
-    List<string> States()
-    {
-        var states = new List<string>();
-        foreach (var s in saga.States)
-            if (!states.Contains(s.Name)) states.Add(s.Name);
-        foreach (var step in saga.Steps)
-        {
-            if (!states.Contains(step.State.Name)) states.Add(step.State.Name);
-            if (step.Compensation is not null && !states.Contains(CompensatingState(step))) states.Add(CompensatingState(step));
-        }
-        foreach (var final in new[] { saga.CompletedState.Name, saga.CompensatedState.Name, saga.CompensationFailedState.Name })
-            if (!states.Contains(final)) states.Add(final);
-        return states;
-    }
+    List<string> States() => SagaStates.Of(saga);
 
     List<(string Name, MessageShape Message)> Events()
     {

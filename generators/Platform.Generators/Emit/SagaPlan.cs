@@ -17,5 +17,5 @@ public static class SagaPlan
     }
 
     /// <summary>The state a saga waits in while step <paramref name="step"/>'s compensation runs.</summary>
-    public static string CompensatingState(SagaStep step) => "Compensating" + step.Name;
+    public static string CompensatingState(SagaStep step) => SagaStates.Compensating(step);
 }
