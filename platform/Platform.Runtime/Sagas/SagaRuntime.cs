@@ -93,6 +93,34 @@ public sealed class SagaRuntime
     /// <param name="cancellationToken">Cancels the wait.</param>
     public Task EnsureSchemaAsync(CancellationToken cancellationToken) => _schema.EnsureAsync(cancellationToken);
 
+    /// <summary>
+    /// The unresolved stored instances whose state the loaded state machine does not have (a state
+    /// removed or renamed by a later build): no message moves them. The lock refuses such a change at
+    /// build time (PLT0807); this finds what got past it, e.g. a project without a lock file.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    public async Task<IReadOnlyList<(string Saga, string State, long Count)>> FindStrandedAsync(CancellationToken cancellationToken)
+    {
+        var stranded = new List<(string, string, long)>();
+        if (Sagas.Count == 0)
+            return stranded;
+        await using var connection = await Sql.OpenAsync(Options.Store.Provider, Options.Store.ConnectionString, cancellationToken).ConfigureAwait(false);
+        foreach (var saga in Sagas)
+        {
+            if (_services.GetService(saga.StateMachine) is not StateMachine machine)
+                continue;
+            var known = machine.States.Select(state => state.Name).ToHashSet(StringComparer.Ordinal);
+            await using var command = Sql.Command(connection, null,
+                "SELECT current_state, COUNT(*) FROM saga_instances WHERE saga_name = @name AND resolved_at IS NULL GROUP BY current_state ORDER BY current_state");
+            Sql.Add(command, "name", saga.Name);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                if (!known.Contains(reader.GetString(0)))
+                    stranded.Add((saga.Name, reader.GetString(0), Convert.ToInt64(reader.GetValue(1), System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        return stranded;
+    }
+
     async Task CreateSchemaAsync()
     {
         await Scheduled.EnsureSchemaAsync().ConfigureAwait(false);
