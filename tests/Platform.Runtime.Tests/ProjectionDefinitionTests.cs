@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Platform.Runtime.Commands;
 using Platform.Runtime.Projections;
 using Platform.Testing;
@@ -88,6 +89,11 @@ public sealed class ProjectionDefinitionTests
             "the instance to find its table superseded");
         Assert.Equal(ProjectionWait.TimedOut, await consistency.WaitForAsync(Summary, afterSwap, TimeSpan.FromMilliseconds(300)));
         Assert.DoesNotContain(await Orders.ReadSummariesAsync(host), r => r.OrderId == late);
+        // Not ready: the instances of the newer build serve the table.
+        var health = await ReadinessAsync(host);
+        Assert.Equal((HealthStatus.Unhealthy, "OrderSummary: another build's declaration of it owns its table"),
+            (health.Entries[PlatformHealthChecks.Projections].Status, health.Entries[PlatformHealthChecks.Projections].Description));
+        Assert.Equal(HealthStatus.Healthy, health.Entries[PlatformHealthChecks.Store].Status);
 
         // The newer build is rolled back: its rebuild of this declaration records this fingerprint again.
         await new ProjectionRebuilder(host.EventStore, host.Options.Store.Provider).RebuildAsync(binding);
@@ -95,7 +101,11 @@ public sealed class ProjectionDefinitionTests
         Assert.Contains(await Orders.ReadSummariesAsync(host), r => r.OrderId == late);
         await Eventually.HoldsAsync(() => Task.FromResult(engine.GetStatus().Single(s => s.Name == Summary).State == ProjectionState.Live),
             "the projection to run live again");
+        Assert.Equal(HealthStatus.Healthy, (await ReadinessAsync(host)).Entries[PlatformHealthChecks.Projections].Status);
     }
+
+    static Task<HealthReport> ReadinessAsync(RuntimeHost host) =>
+        host.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync(check => check.Tags.Contains(PlatformHealthChecks.ReadyTag));
 
     static async Task<string?> StoredFingerprintAsync(RuntimeHost host)
     {

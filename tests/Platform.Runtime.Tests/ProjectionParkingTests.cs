@@ -93,6 +93,12 @@ public sealed class ProjectionParkingTests
         Assert.Contains(OrderPlaced.EventTypeName, alert.Message);
         Assert.IsType<ProjectionApplyException>(alert.Exception);
         Assert.False(engine.Resume("CustomerOrders"));
+        // Degraded, not unready: every instance shares the parked table.
+        var health = await host.Services.GetRequiredService<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckService>()
+            .CheckHealthAsync(check => check.Name == PlatformHealthChecks.Projections);
+        var projectionsHealth = health.Entries[PlatformHealthChecks.Projections];
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded, projectionsHealth.Status);
+        Assert.Contains($"OrderSummary: parked on the event at position {poisonPosition}", projectionsHealth.Description, StringComparison.Ordinal);
         // Another process (platform status) sees the parking through the database.
         var projections = host.Services.GetRequiredService<DomainCatalog>().Projections;
         var seenFromDatabase = (await ProjectionStatusReader.ReadAsync(host.EventStore, projections)).ToDictionary(s => s.Name);

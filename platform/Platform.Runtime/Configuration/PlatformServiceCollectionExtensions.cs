@@ -161,6 +161,7 @@ public static class PlatformServiceCollectionExtensions
             services.TryAddSingleton<ProjectionEngine>();
             services.AddHostedService(sp => sp.GetRequiredService<ProjectionEngine>());
         }
+        PlatformHealthChecks.Add(services);
         services.AddPlatformDeadLetters(options);
         Sagas.SagaRegistration.AddServices(services, options, catalog);
         services.AddPlatformTelemetry(options.Telemetry);

@@ -90,6 +90,7 @@ public sealed class ProjectionEngine : BackgroundService
         public int Attempts;
         public long FailedAt = -1;
         public RebuildProgress? Rebuild;
+        public string? NotServing; // why this build's rows are not in the live table yet (a changed declaration)
         public TaskCompletionSource Resumed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
@@ -122,6 +123,21 @@ public sealed class ProjectionEngine : BackgroundService
             .ToArray();
         foreach (var slot in _ordered)
             _slots[slot.Runner.Projection.Name] = slot;
+    }
+
+    /// <summary>
+    /// The projections whose live table does not hold this build's rows: being rebuilt for this
+    /// build's changed declaration (or waiting for another instance to), or superseded by another
+    /// build's. What the readiness check reports.
+    /// </summary>
+    internal IReadOnlyList<(string Projection, string Reason)> NotServing()
+    {
+        var result = new List<(string, string)>();
+        foreach (var slot in _ordered)
+            lock (slot)
+                if (slot.NotServing is { } reason)
+                    result.Add((slot.Runner.Projection.Name, reason));
+        return result;
     }
 
     /// <summary>Each projection's position and state, from memory (no head or lag; see <see cref="GetStatusAsync"/>).</summary>
@@ -300,6 +316,10 @@ public sealed class ProjectionEngine : BackgroundService
                 }
                 if (superseded || !definitionMatches)
                 {
+                    lock (slot)
+                        slot.NotServing = superseded
+                            ? "another build's declaration of it owns its table"
+                            : "its table is being rebuilt for this build's declaration";
                     // Superseded: wait for the table to be this declaration's again. At start: rebuild
                     // the table for this declaration, or wait while another instance does.
                     definitionMatches = superseded
@@ -313,6 +333,8 @@ public sealed class ProjectionEngine : BackgroundService
                     if (superseded)
                         _logger.LogInformation("Projection {Projection}: its table is this build's declaration again; applying events", runner.Projection.Name);
                     superseded = false;
+                    lock (slot)
+                        slot.NotServing = null;
                     SetState(slot, ProjectionState.CatchingUp, null);
                 }
                 var applied = await runner.CatchUpAsync(stoppingToken).ConfigureAwait(false);
@@ -330,6 +352,8 @@ public sealed class ProjectionEngine : BackgroundService
             }
             catch (ProjectionSupersededException exception)
             {
+                lock (slot)
+                    slot.NotServing = "another build's declaration of it owns its table";
                 _logger.LogWarning("{Message}; it applies events again when the table is rebuilt for this declaration (a restart of this build rebuilds it)",
                     exception.Message);
                 superseded = true;
