@@ -46,6 +46,28 @@ public sealed class ProjectionCommandTests
         Assert.Equal((3L, 3L, 0L), (relay.GetProperty("position").GetInt64(), relay.GetProperty("head").GetInt64(), relay.GetProperty("waiting").GetInt64()));
     }
 
+    // Two rebuilds of one projection would share its shadow checkpoint and skip each other's events:
+    // while one holds the projection's rebuild lock (here as a runtime rebuilding at start would),
+    // the command refuses, and runs once it is released.
+    [SkippableFact]
+    public async Task a_rebuild_while_another_rebuild_of_the_projection_runs_is_refused()
+    {
+        await using var host = await RuntimeHost.StartAsync(Store.Postgres, Transport.InMemory);
+        await host.Services.GetRequiredService<ICommandDispatcher>().DispatchAsync(Orders.Place(Guid.NewGuid(), 1));
+        var held = await ProjectionRebuilder.TryLockAsync(host.EventStore, host.Options.Store.Provider, "OrderSummary", CancellationToken.None);
+        Assert.NotNull(held);
+        await using (held)
+        {
+            Assert.Null(await ProjectionRebuilder.TryLockAsync(host.EventStore, host.Options.Store.Provider, "OrderSummary", CancellationToken.None));
+            var (code, output) = await RunAsync(["projections", "rebuild", "OrderSummary", .. StoreArguments(host)]);
+            Assert.Equal(1, code);
+            Assert.Contains("error: Another rebuild of projection OrderSummary is running", output, StringComparison.Ordinal);
+            await Assert.ThrowsAsync<ProjectionRebuildRunningException>(() => host.Services.GetRequiredService<ProjectionEngine>().RebuildAsync("OrderSummary"));
+        }
+        var (again, text) = await RunAsync(["projections", "rebuild", "OrderSummary", .. StoreArguments(host)]);
+        Assert.True(again == 0, text);
+    }
+
     [SkippableFact]
     public async Task status_and_rebuild_work_from_the_command_line_while_the_runtime_serves()
     {

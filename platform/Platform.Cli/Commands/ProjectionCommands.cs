@@ -142,7 +142,16 @@ internal static class ProjectionCommands
             }
             var provider = store.Options.Provider == EventStoreProvider.Postgres ? StoreProvider.Postgres : StoreProvider.Sqlite;
             var line = new ProgressLine(output);
-            var result = await new ProjectionRebuilder(store, provider, parse.GetValue(batch)).RebuildAsync(projection, line, ct);
+            RebuildResult result;
+            try
+            {
+                result = await new ProjectionRebuilder(store, provider, parse.GetValue(batch)).RebuildAsync(projection, line, ct);
+            }
+            catch (ProjectionRebuildRunningException running)
+            {
+                parse.InvocationConfiguration.Error.WriteLine($"error: {running.Message}.");
+                return 1;
+            }
             line.Finish();
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{result.Projection}: rebuilt from {result.EventsRead} events in {result.Elapsed.TotalSeconds:0.0} s and swapped in at position {result.SwappedAtPosition}; the live projection continues from there."));

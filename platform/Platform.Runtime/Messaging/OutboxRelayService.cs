@@ -100,6 +100,17 @@ public sealed class OutboxRelayService : BackgroundService
             await lost.CancelAsync().ConfigureAwait(false);
             await relaying.ConfigureAwait(false);
             _leading = false;
+            // The connection goes back to the pool with its session, and the session keeps the
+            // lock until the connection is reused: release it now, so another instance takes over.
+            try
+            {
+                await using var release = new NpgsqlCommand("SELECT pg_advisory_unlock(hashtext('platform-outbox-relay'))", connection);
+                await release.ExecuteScalarAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (exception is NpgsqlException or InvalidOperationException)
+            {
+                // The connection is gone, and the lock with its session.
+            }
         }
     }
 }

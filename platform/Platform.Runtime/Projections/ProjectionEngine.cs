@@ -101,7 +101,6 @@ public sealed class ProjectionEngine : BackgroundService
     readonly PlatformProjectionOptions _options;
     readonly ILogger<ProjectionEngine> _logger;
     readonly TimeSpan _lagInterval;
-    readonly string _connectionString;
 
     /// <summary>Creates the engine for the loaded projections.</summary>
     /// <param name="catalog">The loaded domains.</param>
@@ -117,7 +116,6 @@ public sealed class ProjectionEngine : BackgroundService
         _options = options.Projections;
         _logger = logger;
         _lagInterval = options.Telemetry.LagInterval;
-        _connectionString = options.Store.ConnectionString;
         _ordered = catalog.Projections
             .Select(p => new Slot(new ProjectionRunner(store, options.Store.Provider, p, _options.BatchSize)))
             .ToArray();
@@ -187,14 +185,18 @@ public sealed class ProjectionEngine : BackgroundService
     /// <param name="projection">The projection's name.</param>
     /// <param name="progress">Receives progress after every batch, or null.</param>
     /// <param name="cancellationToken">Stops the rebuild before the swap.</param>
-    public async Task<RebuildResult> RebuildAsync(string projection, IProgress<RebuildProgress>? progress = null,
-        CancellationToken cancellationToken = default)
+    /// <exception cref="ProjectionRebuildRunningException">Another rebuild of the projection runs (PostgreSQL).</exception>
+    public Task<RebuildResult> RebuildAsync(string projection, IProgress<RebuildProgress>? progress = null,
+        CancellationToken cancellationToken = default) =>
+        RebuildAsync(projection, progress, lockHeld: false, cancellationToken);
+
+    async Task<RebuildResult> RebuildAsync(string projection, IProgress<RebuildProgress>? progress, bool lockHeld, CancellationToken cancellationToken)
     {
         var slot = Find(projection);
         var rebuilder = new ProjectionRebuilder(_store, _provider, _options.RebuildBatchSize);
         try
         {
-            return await rebuilder.RebuildAsync(slot.Runner.Projection, new Progress(slot, progress), cancellationToken)
+            return await rebuilder.RebuildAsync(slot.Runner.Projection, new Progress(slot, progress), lockHeld, cancellationToken)
                 .ConfigureAwait(false);
         }
         finally
@@ -421,7 +423,7 @@ public sealed class ProjectionEngine : BackgroundService
         var stored = await StoredDefinitionAsync(slot.Runner, adopt: true, cancellationToken).ConfigureAwait(false);
         if (stored == projection.DefinitionFingerprint)
             return true;
-        await using var leader = await TryLeadRebuildAsync(projection.Name, cancellationToken).ConfigureAwait(false);
+        await using var leader = await ProjectionRebuilder.TryLockAsync(_store, _provider, projection.Name, cancellationToken).ConfigureAwait(false);
         if (leader is null)
             return false;
         // The lock may come after another instance's rebuild finished: look again under it.
@@ -430,40 +432,11 @@ public sealed class ProjectionEngine : BackgroundService
         _logger.LogWarning(
             "Projection {Projection}: its table was built by another declaration of it (fingerprint {Stored}; this build's is {Own}); rebuilding it. The table keeps serving its rows until the swap",
             projection.Name, stored, projection.DefinitionFingerprint);
-        var result = await RebuildAsync(projection.Name, null, cancellationToken).ConfigureAwait(false);
+        var result = await RebuildAsync(projection.Name, null, lockHeld: true, cancellationToken).ConfigureAwait(false);
         _logger.LogInformation("Projection {Projection} rebuilt for this build's declaration: {Events} events read in {Elapsed}, live from position {Position}",
             projection.Name, result.EventsRead, result.Elapsed, result.SwappedAtPosition);
         PlatformTelemetry.ProjectionsRebuilt.Add(1, new KeyValuePair<string, object?>("projection", projection.Name));
         return true;
-    }
-
-    // One instance rebuilds a projection at a time: on PostgreSQL the holder of a session advisory
-    // lock on a connection of its own (released when it is disposed, or when the connection dies);
-    // a SQLite store has one process.
-    async Task<IAsyncDisposable?> TryLeadRebuildAsync(string projection, CancellationToken cancellationToken)
-    {
-        if (_provider != StoreProvider.Postgres)
-            return new Leader(null);
-        var connection = await Sql.OpenAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await using var take = Sql.Command(connection, null, "SELECT pg_try_advisory_lock(hashtext(@name))");
-            Sql.Add(take, "name", "platform-projection-rebuild:" + projection);
-            if ((bool)(await take.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!)
-                return new Leader(connection);
-        }
-        catch
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-        await connection.DisposeAsync().ConfigureAwait(false);
-        return null;
-    }
-
-    sealed class Leader(System.Data.Common.DbConnection? connection) : IAsyncDisposable
-    {
-        public ValueTask DisposeAsync() => connection?.DisposeAsync() ?? ValueTask.CompletedTask;
     }
 
     // True when the projection is to be parked (its state turns Parked once the flag is stored).

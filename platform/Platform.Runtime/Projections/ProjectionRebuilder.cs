@@ -74,6 +74,59 @@ public sealed class ProjectionRebuilder
         _batchSize = batchSize;
     }
 
+    /// <summary>
+    /// Takes the right to rebuild <paramref name="projection"/>, or returns null while another holder
+    /// has it: on PostgreSQL a session advisory lock on a connection of its own, released when the
+    /// result is disposed or the connection dies, so it spans processes (the runtime's rebuild at
+    /// start, <c>platform projections rebuild</c>). A SQLite store is one process's.
+    /// </summary>
+    internal static async Task<IAsyncDisposable?> TryLockAsync(SqlEventStore store, StoreProvider provider, string projection,
+        CancellationToken cancellationToken)
+    {
+        if (provider != StoreProvider.Postgres)
+            return new Held(null, "");
+        var name = "platform-projection-rebuild:" + projection;
+        var connection = await Sql.OpenAsync(provider, store.Options.ConnectionString, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var take = Sql.Command(connection, null, "SELECT pg_try_advisory_lock(hashtext(@name))");
+            Sql.Add(take, "name", name);
+            if ((bool)(await take.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!)
+                return new Held(connection, name);
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        await connection.DisposeAsync().ConfigureAwait(false);
+        return null;
+    }
+
+    // A pooled connection goes back to the pool with its session, and its session's lock: unlock first.
+    sealed class Held(System.Data.Common.DbConnection? connection, string name) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            if (connection is null)
+                return;
+            try
+            {
+                await using var release = Sql.Command(connection, null, "SELECT pg_advisory_unlock(hashtext(@name))");
+                Sql.Add(release, "name", name);
+                await release.ExecuteScalarAsync().ConfigureAwait(false);
+            }
+            catch (System.Data.Common.DbException)
+            {
+                // The connection is gone, and the lock with its session.
+            }
+            finally
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
     /// <summary>The checkpoint row of a projection's shadow table while it is rebuilt.</summary>
     /// <param name="projection">The projection.</param>
     public static string ShadowCheckpointName(ProjectionBinding projection)
@@ -86,10 +139,20 @@ public sealed class ProjectionRebuilder
     /// <param name="projection">The projection.</param>
     /// <param name="progress">Receives progress after every batch, or null.</param>
     /// <param name="cancellationToken">Stops the rebuild before the swap; the live table is untouched, the shadow table stays behind.</param>
-    public async Task<RebuildResult> RebuildAsync(ProjectionBinding projection, IProgress<RebuildProgress>? progress = null,
-        CancellationToken cancellationToken = default)
+    /// <exception cref="ProjectionRebuildRunningException">Another rebuild of the projection runs (PostgreSQL).</exception>
+    public Task<RebuildResult> RebuildAsync(ProjectionBinding projection, IProgress<RebuildProgress>? progress = null,
+        CancellationToken cancellationToken = default) =>
+        RebuildAsync(projection, progress, lockHeld: false, cancellationToken);
+
+    internal async Task<RebuildResult> RebuildAsync(ProjectionBinding projection, IProgress<RebuildProgress>? progress, bool lockHeld,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(projection);
+        // Two rebuilds of one projection share its shadow checkpoint row: each would take the
+        // other's moves for its own and skip events. One at a time, across processes.
+        await using var held = lockHeld ? null
+            : await TryLockAsync(_store, _provider, projection.Name, cancellationToken).ConfigureAwait(false)
+              ?? throw new ProjectionRebuildRunningException(projection.Name);
         var clock = Stopwatch.StartNew();
         var live = projection.DefaultTableName;
         var shadow = $"{live}_rb_{DateTime.UtcNow:yyyyMMddHHmmssfff}";
