@@ -52,12 +52,13 @@ public static class PlatformHealthChecks
         {
             if (!options.Projections.Enabled || services.GetService<ProjectionEngine>() is not { } engine)
                 return Task.FromResult(HealthCheckResult.Healthy("the projection engine does not run in this process"));
-            var data = engine.GetStatus().ToDictionary(s => s.Name, s => (object)s.State.ToString());
+            var statuses = engine.GetStatus();
+            var data = statuses.ToDictionary(s => s.Name, s => (object)s.State.ToString());
             var notServing = engine.NotServing();
             if (notServing.Count > 0)
                 return Task.FromResult(new HealthCheckResult(context.Registration.FailureStatus,
                     string.Join("; ", notServing.Select(p => $"{p.Projection}: {p.Reason}")), data: data));
-            var parked = engine.GetStatus().Where(s => s.State == ProjectionState.Parked).ToList();
+            var parked = statuses.Where(s => s.State == ProjectionState.Parked).ToList();
             return Task.FromResult(parked.Count > 0
                 ? HealthCheckResult.Degraded(string.Join("; ", parked.Select(p =>
                     $"{p.Name}: parked on the event at position {(p.LastError as ProjectionApplyException)?.GlobalPosition ?? p.Position + 1} (platform projections resume {p.Name} after the fix)")),

@@ -89,6 +89,65 @@ static class Sql
 }
 
 /// <summary>
+/// A PostgreSQL session advisory lock held on a connection of its own: one holder across every
+/// process of the database (the outbox relay's leader, a projection's rebuild). The database drops
+/// it when the connection dies; disposing unlocks it first, because a pooled connection goes back
+/// to the pool with its session, which would keep the lock until the pool reuses the connection.
+/// </summary>
+sealed class SessionLock : IAsyncDisposable
+{
+    readonly string _name;
+
+    SessionLock(NpgsqlConnection connection, string name)
+    {
+        Connection = connection;
+        _name = name;
+    }
+
+    /// <summary>The connection that holds the lock (a holder may ping it to notice its loss).</summary>
+    public NpgsqlConnection Connection { get; }
+
+    /// <summary>Takes the lock named <paramref name="name"/>, or returns null while another session holds it.</summary>
+    public static async Task<SessionLock?> TryTakeAsync(string connectionString, string name, CancellationToken cancellationToken)
+    {
+        var connection = new NpgsqlConnection(connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var take = new NpgsqlCommand("SELECT pg_try_advisory_lock(hashtext(@name))", connection);
+            take.Parameters.AddWithValue("name", name);
+            if ((bool)(await take.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!)
+                return new SessionLock(connection, name);
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        await connection.DisposeAsync().ConfigureAwait(false);
+        return null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await using var release = new NpgsqlCommand("SELECT pg_advisory_unlock(hashtext(@name))", Connection);
+            release.Parameters.AddWithValue("name", _name);
+            await release.ExecuteScalarAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is NpgsqlException or InvalidOperationException)
+        {
+            // The connection is gone, and the lock with its session.
+        }
+        finally
+        {
+            await Connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}
+
+/// <summary>
 /// Creates a store's tables once per process, the first time they are needed; a failed attempt
 /// (the database was down) is not remembered, so the next caller tries again instead of the
 /// feature staying off for the life of the process.

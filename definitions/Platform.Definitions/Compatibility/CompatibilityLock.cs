@@ -131,13 +131,11 @@ public static class CompatibilityLock
 
             var old = new Dictionary<string, string>(System.StringComparer.Ordinal);
             foreach (var field in published.Data) old[field.Name] = field.Type;
+            var spans = new Dictionary<string, SourceSpan>(System.StringComparer.Ordinal);
+            foreach (var field in saga.Data) spans[field.Name] = field.Span;
             foreach (var field in data)
             {
-                var span = saga.Span;
-                foreach (var declaredField in saga.Data)
-                {
-                    if (declaredField.Name == field.Name) span = declaredField.Span;
-                }
+                var span = spans[field.Name];
                 if (!old.TryGetValue(field.Name, out var oldType))
                 {
                     if (field.Type.EndsWith("?", System.StringComparison.Ordinal)) added.Add("field " + field.Name);
@@ -156,9 +154,7 @@ public static class CompatibilityLock
             }
             foreach (var field in old.Keys)
             {
-                var kept = false;
-                foreach (var current in data) kept |= current.Name == field;
-                if (!kept) added.Add("field " + field + " removed");
+                if (!spans.ContainsKey(field)) added.Add("field " + field + " removed");
             }
             if (added.Count > 0) diagnostics.Add(DiagnosticInfo.Create(DiagnosticCodes.SagaNotLocked, saga.Span, saga.Name, string.Join(", ", added)));
         }

@@ -160,12 +160,15 @@ public sealed class PlatformOptions
         return types;
     }
 
+    internal const string ReadReplicaOnSqlite =
+        "Platform:Store:ReadReplica is set, but the store is SQLite: a read replica is a PostgreSQL streaming standby. Leave it empty.";
+
     internal void Validate()
     {
         if (string.IsNullOrWhiteSpace(Store.ConnectionString))
             throw new InvalidOperationException("Platform:Store:ConnectionString is empty; set it or call UsePostgres/UseSqlite.");
         if (!string.IsNullOrWhiteSpace(Store.ReadReplica) && Store.Provider != StoreProvider.Postgres)
-            throw new InvalidOperationException("Platform:Store:ReadReplica is set, but the store is SQLite: a read replica is a PostgreSQL streaming standby. Leave it empty.");
+            throw new InvalidOperationException(ReadReplicaOnSqlite);
         if (Transport.Kind == TransportKind.RabbitMq && !Uri.TryCreate(Transport.RabbitMqUri, UriKind.Absolute, out _))
             throw new InvalidOperationException("Platform:Transport:RabbitMqUri must be an absolute amqp:// URI when the transport is RabbitMq.");
         if (Transport.Kind == TransportKind.Kafka)

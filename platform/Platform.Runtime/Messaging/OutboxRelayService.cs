@@ -73,25 +73,22 @@ public sealed class OutboxRelayService : BackgroundService
 
     async Task LeadWhenElectedAsync(CancellationToken stoppingToken)
     {
-        await using var connection = new NpgsqlConnection(_options.Store.ConnectionString);
-        await connection.OpenAsync(stoppingToken).ConfigureAwait(false);
-        await using (var take = new NpgsqlCommand("SELECT pg_try_advisory_lock(hashtext('platform-outbox-relay'))", connection))
-        {
-            if (!(bool)(await take.ExecuteScalarAsync(stoppingToken).ConfigureAwait(false))!)
-                return; // another instance relays
-        }
+        await using var held = await SessionLock.TryTakeAsync(_options.Store.ConnectionString, "platform-outbox-relay", stoppingToken)
+            .ConfigureAwait(false);
+        if (held is null)
+            return; // another instance relays
         _leading = true;
         _logger.LogInformation("This instance now runs the outbox relay");
         using var lost = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var relaying = _relay.RunAsync(lost.Token);
         try
         {
-            // The lock lives as long as the connection: check it, and stop relaying when it is gone.
+            // The lock lives as long as its connection: check it, and stop relaying when it is gone.
             while (!relaying.IsCompleted)
             {
                 await Task.WhenAny(relaying, Task.Delay(_options.Relay.LeaderPollInterval, stoppingToken)).ConfigureAwait(false);
                 stoppingToken.ThrowIfCancellationRequested();
-                await using var ping = new NpgsqlCommand("SELECT 1", connection);
+                await using var ping = new NpgsqlCommand("SELECT 1", held.Connection);
                 await ping.ExecuteScalarAsync(stoppingToken).ConfigureAwait(false);
             }
         }
@@ -100,17 +97,6 @@ public sealed class OutboxRelayService : BackgroundService
             await lost.CancelAsync().ConfigureAwait(false);
             await relaying.ConfigureAwait(false);
             _leading = false;
-            // The connection goes back to the pool with its session, and the session keeps the
-            // lock until the connection is reused: release it now, so another instance takes over.
-            try
-            {
-                await using var release = new NpgsqlCommand("SELECT pg_advisory_unlock(hashtext('platform-outbox-relay'))", connection);
-                await release.ExecuteScalarAsync(CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Exception exception) when (exception is NpgsqlException or InvalidOperationException)
-            {
-                // The connection is gone, and the lock with its session.
-            }
         }
     }
 }

@@ -76,55 +76,21 @@ public sealed class ProjectionRebuilder
 
     /// <summary>
     /// Takes the right to rebuild <paramref name="projection"/>, or returns null while another holder
-    /// has it: on PostgreSQL a session advisory lock on a connection of its own, released when the
-    /// result is disposed or the connection dies, so it spans processes (the runtime's rebuild at
-    /// start, <c>platform projections rebuild</c>). A SQLite store is one process's.
+    /// has it: on PostgreSQL a <see cref="SessionLock"/>, so it spans processes (the runtime's rebuild
+    /// at start, <c>platform projections rebuild</c>). A SQLite store is one process's.
     /// </summary>
     internal static async Task<IAsyncDisposable?> TryLockAsync(SqlEventStore store, StoreProvider provider, string projection,
-        CancellationToken cancellationToken)
-    {
-        if (provider != StoreProvider.Postgres)
-            return new Held(null, "");
-        var name = "platform-projection-rebuild:" + projection;
-        var connection = await Sql.OpenAsync(provider, store.Options.ConnectionString, cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await using var take = Sql.Command(connection, null, "SELECT pg_try_advisory_lock(hashtext(@name))");
-            Sql.Add(take, "name", name);
-            if ((bool)(await take.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!)
-                return new Held(connection, name);
-        }
-        catch
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-        await connection.DisposeAsync().ConfigureAwait(false);
-        return null;
-    }
+        CancellationToken cancellationToken) =>
+        provider != StoreProvider.Postgres
+            ? NoLock.Instance
+            : await SessionLock.TryTakeAsync(store.Options.ConnectionString, "platform-projection-rebuild:" + projection, cancellationToken)
+                .ConfigureAwait(false);
 
-    // A pooled connection goes back to the pool with its session, and its session's lock: unlock first.
-    sealed class Held(System.Data.Common.DbConnection? connection, string name) : IAsyncDisposable
+    sealed class NoLock : IAsyncDisposable
     {
-        public async ValueTask DisposeAsync()
-        {
-            if (connection is null)
-                return;
-            try
-            {
-                await using var release = Sql.Command(connection, null, "SELECT pg_advisory_unlock(hashtext(@name))");
-                Sql.Add(release, "name", name);
-                await release.ExecuteScalarAsync().ConfigureAwait(false);
-            }
-            catch (System.Data.Common.DbException)
-            {
-                // The connection is gone, and the lock with its session.
-            }
-            finally
-            {
-                await connection.DisposeAsync().ConfigureAwait(false);
-            }
-        }
+        public static readonly NoLock Instance = new();
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
     /// <summary>The checkpoint row of a projection's shadow table while it is rebuilt.</summary>

@@ -1,8 +1,6 @@
 using System.Data.Common;
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
-using Npgsql;
 using Platform.EventStore.Configuration;
 using Platform.EventStore.Storage;
 using Platform.Runtime.Configuration;
@@ -49,7 +47,7 @@ public sealed class ReadModels : IAsyncDisposable
             return;
         }
         if (_provider != StoreProvider.Postgres)
-            throw new InvalidOperationException("Platform:Store:ReadReplica is set, but the store is SQLite: a read replica is a PostgreSQL streaming standby. Leave it empty.");
+            throw new InvalidOperationException(PlatformOptions.ReadReplicaOnSqlite);
         _connectionString = options.Store.ReadReplica;
         Replica = new SqlEventStore(new EventStoreOptions().UsePostgres(_connectionString), store.Registry, loggerFactory);
     }
@@ -82,22 +80,8 @@ public sealed class ReadModels : IAsyncDisposable
 
     /// <summary>An open connection to the read database, for queries written in SQL. Dispose it after use.</summary>
     /// <param name="cancellationToken">Cancels opening it.</param>
-    public async Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken = default)
-    {
-        DbConnection connection = _provider == StoreProvider.Postgres
-            ? new NpgsqlConnection(_connectionString)
-            : new SqliteConnection(_connectionString);
-        try
-        {
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-    }
+    public Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken = default) =>
+        Sql.OpenAsync(_provider, _connectionString, cancellationToken);
 
     /// <inheritdoc />
     public ValueTask DisposeAsync() => Replica?.DisposeAsync() ?? ValueTask.CompletedTask;
