@@ -6,8 +6,10 @@ using Xunit;
 namespace Platform.Generators.Tests;
 
 /// <summary>
-/// A projection's <c>DefinitionFingerprint</c>, which makes the runtime rebuild its table, changes
-/// with what the table and its rows depend on, and not with how the YAML is written.
+/// A projection's <c>DefinitionFingerprint</c>, which makes the runtime rebuild its table, and an
+/// aggregate's snapshot <c>SchemaFingerprint</c>, which makes it ignore older snapshots, change with
+/// what the rows or the state depend on (upcasts of the event fields read included), and not with
+/// how the YAML is written.
 /// </summary>
 public sealed partial class ProjectionFingerprints
 {
@@ -36,19 +38,66 @@ public sealed partial class ProjectionFingerprints
         Assert.NotEqual(Fingerprint(original), Fingerprint(original.Replace(before, after, StringComparison.Ordinal)));
     }
 
-    static string Fingerprint(string summaryYaml)
+    // OrderSummary reads `currency` of OrderPlaced, whose stored version-1 events get it from an
+    // upcast default; CustomerOrders reads neither `currency` nor `shippingMethod`.
+    [Fact]
+    public void a_changed_upcast_of_a_field_a_handler_reads_changes_it_and_no_other_projection()
     {
+        var order = File.ReadAllText(OrderFile);
+        var usd = order.Replace("currency: { default: KRW }", "currency: { default: USD }", StringComparison.Ordinal);
+        Assert.NotEqual(order, usd);
+        Assert.NotEqual(Generated(order, "OrderSummary", DefinitionFingerprint), Generated(usd, "OrderSummary", DefinitionFingerprint));
+        Assert.Equal(Generated(order, "CustomerOrders", DefinitionFingerprint), Generated(usd, "CustomerOrders", DefinitionFingerprint));
+
+        var express = order.Replace("shippingMethod: { default: STANDARD }", "shippingMethod: { default: EXPRESS }", StringComparison.Ordinal);
+        Assert.NotEqual(order, express);
+        Assert.Equal(Generated(order, "OrderSummary", DefinitionFingerprint), Generated(express, "OrderSummary", DefinitionFingerprint));
+    }
+
+    // A snapshot is the fold of its stream: the Order's apply rules read both upcast fields.
+    [Theory]
+    [InlineData("currency: { default: KRW }", "currency: { default: USD }")]
+    [InlineData("shippingMethod: { default: STANDARD }", "shippingMethod: { default: EXPRESS }")]
+    [InlineData("apply: { status: Shipped, trackingNumber: $trackingNumber, changeCount: { increment: 1 } }", "apply: { status: Shipped, trackingNumber: $trackingNumber, changeCount: { increment: 2 } }")]
+    public void a_changed_apply_rule_or_upcast_the_fold_reads_changes_the_snapshot_fingerprint(string before, string after)
+    {
+        var order = File.ReadAllText(OrderFile);
+        Assert.Contains(before, order, StringComparison.Ordinal);
+        Assert.NotEqual(Generated(order, "Order", SchemaFingerprint), Generated(order.Replace(before, after, StringComparison.Ordinal), "Order", SchemaFingerprint));
+    }
+
+    [Fact]
+    public void comments_and_layout_of_the_aggregate_leave_the_snapshot_fingerprint_alone()
+    {
+        var order = File.ReadAllText(OrderFile);
+        var relaid = "# a comment added above\n" + order.Replace("currency: { default: KRW }", "currency:\n            default: KRW", StringComparison.Ordinal);
+        Assert.NotEqual(order, relaid);
+        Assert.Equal(Generated(order, "Order", SchemaFingerprint), Generated(relaid, "Order", SchemaFingerprint));
+    }
+
+    static string Fingerprint(string summaryYaml) => Generated(summaryYaml, "OrderSummary", DefinitionFingerprint, "order-summary.yaml");
+
+    static string Generated(string yaml, string typeName, Regex pattern, string? replacing = null)
+    {
+        replacing ??= "order.yaml";
         var texts = GeneratorHarness.Load(GeneratorHarness.OrdersDefinitions)
-            .Select(text => text.Path.EndsWith("order-summary.yaml", StringComparison.Ordinal) ? new GeneratorHarness.InMemoryText(text.Path, summaryYaml) : text)
+            .Select(text => text.Path.EndsWith("/" + replacing, StringComparison.Ordinal) ? new GeneratorHarness.InMemoryText(text.Path, yaml) : text)
             .ToImmutableArray();
         var (driver, _, diagnostics) = GeneratorHarness.Run(texts);
         Assert.DoesNotContain(diagnostics, d => d.Severity == DiagnosticSeverity.Error);
-        var source = driver.GetRunResult().Results.Single().GeneratedSources.Single(s => s.HintName == "Shop.Orders.OrderSummary.g.cs");
-        return FingerprintPattern().Match(source.SourceText.ToString()).Groups[1].Value is { Length: 16 } fingerprint
+        var source = driver.GetRunResult().Results.Single().GeneratedSources.Single(s => s.HintName == $"Shop.Orders.{typeName}.g.cs");
+        return pattern.Match(source.SourceText.ToString()).Groups[1].Value is { Length: 16 } fingerprint
             ? fingerprint
-            : throw new Xunit.Sdk.XunitException("no DefinitionFingerprint in the generated projection");
+            : throw new Xunit.Sdk.XunitException($"no fingerprint in the generated {typeName}");
     }
 
+    static readonly string OrderFile = Path.Combine(GeneratorHarness.OrdersDefinitions, "order.yaml");
+    static readonly Regex DefinitionFingerprint = DefinitionFingerprintPattern();
+    static readonly Regex SchemaFingerprint = SchemaFingerprintPattern();
+
     [GeneratedRegex("DefinitionFingerprint = \"([0-9a-f]+)\"")]
-    private static partial Regex FingerprintPattern();
+    private static partial Regex DefinitionFingerprintPattern();
+
+    [GeneratedRegex("SchemaFingerprint => \"([0-9a-f]+)\"")]
+    private static partial Regex SchemaFingerprintPattern();
 }

@@ -1157,8 +1157,8 @@ public sealed class OrderStateSnapshot : global::Platform.Events.SnapshotDescrip
 {
     public static OrderStateSnapshot Instance { get; } = new();
 
-    /// <summary>Changes whenever a state field or its type changes.</summary>
-    public override string SchemaFingerprint => "ee75e130508e4926";
+    /// <summary>Changes whenever a state field or its type, an apply rule, or an upcast of a field an apply rule reads changes.</summary>
+    public override string SchemaFingerprint => "9add3f4ec752fb37";
 
     public override void Write(OrderState state, global::System.Buffers.IBufferWriter<byte> output)
     {

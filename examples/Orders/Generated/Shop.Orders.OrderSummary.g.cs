@@ -67,7 +67,7 @@ public sealed partial class OrderSummaryProjection
     /// The declaration's fingerprint (key, fields, the aggregate, every handler). The runtime stores it with the
     /// read model and rebuilds the table when a build declares the projection differently.
     /// </summary>
-    public const string DefinitionFingerprint = "fbb30f129dd9067c";
+    public const string DefinitionFingerprint = "41a5e6c3dfd1d1a6";
 
     /// <summary>The stored type names of the events this projection reads.</summary>
     public static global::System.Collections.Generic.IReadOnlyList<string> EventTypes { get; } = new[] { global::Shop.Orders.OrderPlaced.EventTypeName, global::Shop.Orders.OrderConfirmed.EventTypeName, global::Shop.Orders.OrderShipped.EventTypeName, global::Shop.Orders.OrderCancelled.EventTypeName };

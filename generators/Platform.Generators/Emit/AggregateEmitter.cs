@@ -1,7 +1,10 @@
+using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 using System.Text;
 using Platform.Definitions;
+using Platform.Definitions.Compatibility;
 using Platform.Definitions.Model;
 using Platform.Generators.Model;
 
@@ -76,7 +79,7 @@ internal static class AggregateEmitter
         {
             w.Line($"public static {state}Snapshot Instance {{ get; }} = new();");
             w.Line();
-            w.Line("/// <summary>Changes whenever a state field or its type changes.</summary>");
+            w.Line("/// <summary>Changes whenever a state field or its type, an apply rule, or an upcast of a field an apply rule reads changes.</summary>");
             w.Line($"public override string SchemaFingerprint => {CSharpLiteral.String(Fingerprint(a))};");
             w.Line();
             using (w.Block($"public override void Write({state} state, global::System.Buffers.IBufferWriter<byte> output)"))
@@ -95,11 +98,24 @@ internal static class AggregateEmitter
         }
     }
 
+    // A snapshot is the fold of the stream up to its version, so it is stale when the state's
+    // fields change, when an event's apply rules change, or when an upcast changes what a stored
+    // earlier version of an event reads as in a field an apply rule reads. No source positions.
     static string Fingerprint(AggregateDefinition a)
     {
         var canonical = new StringBuilder();
         foreach (var field in a.State)
             canonical.Append(field.Name).Append(':').Append(field.Type.Display).Append(';');
+        canonical.Append("fold/1;");
+        foreach (var e in a.Events.OrderBy(e => e.Name, StringComparer.Ordinal))
+        {
+            canonical.Append("on=").Append(e.Name);
+            DeclarationText.Updates(canonical, e.Apply);
+            foreach (var read in DeclarationText.Reads(e.Apply.Select(u => u.Value)))
+                if (DeclarationText.Lineage(e, read) is { Length: > 0 } lineage)
+                    canonical.Append(":from=").Append(read).Append('<').Append(lineage).Append('>');
+            canonical.Append(';');
+        }
         return SourceFile.Hash(canonical.ToString());
     }
 

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Text;
 using Platform.Definitions;
+using Platform.Definitions.Compatibility;
 using Platform.Definitions.Model;
 using Platform.Generators.Model;
 
@@ -71,7 +72,7 @@ internal static class ProjectionEmitter
             w.Line("/// The declaration's fingerprint (key, fields, the aggregate, every handler). The runtime stores it with the");
             w.Line("/// read model and rebuilds the table when a build declares the projection differently.");
             w.Line("/// </summary>");
-            w.Line($"public const string DefinitionFingerprint = {CSharpLiteral.String(Fingerprint(p))};");
+            w.Line($"public const string DefinitionFingerprint = {CSharpLiteral.String(Fingerprint(p, index))};");
             w.Line();
             w.Line("/// <summary>The stored type names of the events this projection reads.</summary>");
             w.Append("public static global::System.Collections.Generic.IReadOnlyList<string> EventTypes { get; } = new[] { ");
@@ -186,10 +187,12 @@ internal static class ProjectionEmitter
         return builder.ToString();
     }
     // What the table and its rows depend on, without source positions, so that moving or
-    // commenting the YAML changes nothing; fields, handlers (one per event) and their assignments
-    // (each to its own column, from the event) in name order, which does not change the result.
-    // The leading tag versions the text itself.
-    static string Fingerprint(ProjectionDefinition p)
+    // commenting the YAML changes nothing: fields, handlers (one per event) and their assignments
+    // (each to its own column, from the event) in name order, which does not change the result;
+    // and, for each event field a handler reads, how stored earlier versions of the event make it
+    // (a changed upcast default changes what a rebuild would write). The leading tag versions the
+    // text itself.
+    static string Fingerprint(ProjectionDefinition p, TypeIndex index)
     {
         var canonical = new StringBuilder("projection/1;");
         canonical.Append("aggregate=").Append(p.Aggregate?.Name).Append(';');
@@ -199,23 +202,17 @@ internal static class ProjectionEmitter
         foreach (var handler in p.Handlers.OrderBy(h => h.Event, StringComparer.Ordinal))
         {
             canonical.Append("on=").Append(handler.Event).Append(':').Append(handler.Action).Append(":key=");
-            Canonical(canonical, handler.Key);
-            foreach (var update in handler.Set.OrderBy(u => u.Target, StringComparer.Ordinal))
+            DeclarationText.Value(canonical, handler.Key);
+            DeclarationText.Updates(canonical, handler.Set);
+            if (index.FindMessage(handler.Event) is { Lineage.IsEmpty: false } message)
             {
-                canonical.Append(":set=").Append(update.Target).Append(' ').Append(update.Operation).Append(' ');
-                Canonical(canonical, update.Value);
-                canonical.Append(' ').Append(update.MatchMember);
+                foreach (var read in DeclarationText.Reads(handler.Set.Select(u => u.Value).Append(handler.Key)))
+                    foreach (var lineage in message.Lineage)
+                        if (lineage.Field == read)
+                            canonical.Append(":from=").Append(read).Append('<').Append(lineage.Text).Append('>');
             }
             canonical.Append(';');
         }
         return SourceFile.Hash(canonical.ToString());
-    }
-
-    static void Canonical(StringBuilder text, ValueExpr? value)
-    {
-        if (value is null)
-            return;
-        text.Append(value.Kind).Append('(').Append(value.Text).Append('|').Append(value.LiteralKind).Append('|').Append(value.Metadata)
-            .Append('|').Append(string.Join(".", value.Path)).Append('|').Append(string.Join(".", value.Factor)).Append(')');
     }
 }

@@ -10,7 +10,11 @@ internal sealed record MessageShape(
     bool IsEvent,
     string TypeName,
     int Version,
-    EquatableArray<FieldShape> Fields);
+    EquatableArray<FieldShape> Fields,
+    EquatableArray<FieldLineage> Lineage);
+
+/// <summary>How a field of an event's current version is made from its stored earlier versions (<see cref="Platform.Definitions.Compatibility.DeclarationText.Lineage"/>); only fields an upcast step reaches are listed.</summary>
+internal sealed record FieldLineage(string Field, string Text);
 
 /// <summary>A field without its source position, so that moving text does not invalidate other files.</summary>
 internal sealed record FieldShape(string Name, string Type, bool IsOptional);

@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using Platform.Definitions;
+using Platform.Definitions.Compatibility;
 using Platform.Definitions.Model;
 using Platform.Generators.Emit;
 
@@ -29,15 +30,24 @@ internal static class TypeIndexBuilder
             if (file.Aggregate is { } aggregate)
                 aggregates.Add(new AggregateShape(aggregate.Name, aggregate.Namespace, aggregate.Id.Name, CSharpTypes.Of(aggregate.Id.Type, aggregate.Namespace, typesOnly)));
             foreach (var e in file.Events)
-                messages.Add(new MessageShape(e.Name, e.Namespace, IsEvent: true, e.TypeName, e.Version, Shapes(e.Fields, e.Namespace, typesOnly)));
+                messages.Add(new MessageShape(e.Name, e.Namespace, IsEvent: true, e.TypeName, e.Version, Shapes(e.Fields, e.Namespace, typesOnly), Lineage(e)));
             foreach (var command in file.Commands)
-                messages.Add(new MessageShape(command.Name, command.Namespace, IsEvent: false, command.Name, 1, Shapes(CommandEmitter.Fields(command, id), command.Namespace, typesOnly)));
+                messages.Add(new MessageShape(command.Name, command.Namespace, IsEvent: false, command.Name, 1, Shapes(CommandEmitter.Fields(command, id), command.Namespace, typesOnly), EquatableArray<FieldLineage>.Empty));
         }
         return typesOnly with
         {
             Messages = new EquatableArray<MessageShape>(messages.ToArray()),
             Aggregates = new EquatableArray<AggregateShape>(aggregates.ToArray()),
         };
+    }
+
+    static EquatableArray<FieldLineage> Lineage(EventDefinition e)
+    {
+        var lineage = new List<FieldLineage>();
+        foreach (var field in e.Fields)
+            if (DeclarationText.Lineage(e, field.Name) is { Length: > 0 } text)
+                lineage.Add(new FieldLineage(field.Name, text));
+        return lineage.Count == 0 ? EquatableArray<FieldLineage>.Empty : new EquatableArray<FieldLineage>(lineage.ToArray());
     }
 
     static EquatableArray<FieldShape> Shapes(EquatableArray<FieldDefinition> fields, string ns, TypeIndex index)
