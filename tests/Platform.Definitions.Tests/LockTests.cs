@@ -248,7 +248,7 @@ public sealed class LockTests
         var diagnostics = SagaDiagnostics(yaml => yaml.Replace("AwaitingShipment", "AwaitingDelivery", StringComparison.Ordinal));
         var removed = Assert.Single(diagnostics, d => d.Code == "PLT0807");
         Assert.Contains("State 'AwaitingShipment' of saga 'OrderFulfilment'", removed.Message, StringComparison.Ordinal);
-        Assert.Contains("platform sagas list --state AwaitingShipment", removed.Message, StringComparison.Ordinal);
+        Assert.Contains("platform sagas list --saga OrderFulfilment --state AwaitingShipment", removed.Message, StringComparison.Ordinal);
         Assert.EndsWith("fulfilment.yaml", removed.Span.Path, StringComparison.Ordinal);
         Assert.Contains(diagnostics, d => d.Code == "PLT0809" && d.Message.Contains("state AwaitingDelivery", StringComparison.Ordinal));
     }

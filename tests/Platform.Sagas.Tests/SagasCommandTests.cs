@@ -37,6 +37,12 @@ public sealed class SagasCommandTests
         Assert.Contains(resolved.ToString("D"), text);
         Assert.Contains("2 saga(s)", text);
 
+        (code, text) = await SagasAsync(database, "list", "--saga", "OrderFulfilment", "--state", "CompensationFailed");
+        Assert.Contains("2 saga(s)", text);
+        (code, text) = await SagasAsync(database, "list", "--saga", "Counting");
+        Assert.Equal(0, code);
+        Assert.Contains("0 saga(s)", text);
+
         (code, text) = await SagasAsync(database, "list", "--json");
         Assert.Equal(0, code);
         using (var document = JsonDocument.Parse(text))

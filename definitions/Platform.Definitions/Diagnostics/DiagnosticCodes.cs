@@ -173,9 +173,9 @@ public static class DiagnosticCodes
     public static readonly DiagnosticDescriptor InvalidLockFile = Error("PLT0805", "Invalid lock file",
         "The lock file cannot be read: {0}. Restore it from version control or run 'platform lock <dir>'.");
     public static readonly DiagnosticDescriptor LockedSagaRemoved = Error("PLT0806", "Locked saga removed",
-        "Saga '{0}' is in the lock file but no longer declared: its stored instances that have not finished would never run again. Keep it until 'platform sagas list' shows none of them running, then run 'platform lock <dir>'.");
+        "Saga '{0}' is in the lock file but no longer declared: its stored instances that have not finished would never run again. Keep it until 'platform sagas list --saga {0}' shows none of them running, then run 'platform lock <dir>'.");
     public static readonly DiagnosticDescriptor LockedSagaStateRemoved = Error("PLT0807", "Saga state removed",
-        "State '{0}' of saga '{1}' is in the lock file but no longer declared: instances stored in it would never move again. Keep it until 'platform sagas list --state {0}' shows none of them, then run 'platform lock <dir>'.");
+        "State '{0}' of saga '{1}' is in the lock file but no longer declared: instances stored in it would never move again. Keep it until 'platform sagas list --saga {1} --state {0}' shows none of them, then run 'platform lock <dir>'.");
     public static readonly DiagnosticDescriptor SagaDataIncompatible = Error("PLT0808", "Saga data incompatible",
         "Saga '{0}' could not load the instances stored before this change: {1}.");
     public static readonly DiagnosticDescriptor SagaNotLocked = Warning("PLT0809", "Saga not locked",

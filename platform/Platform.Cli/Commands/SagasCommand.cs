@@ -29,11 +29,12 @@ internal static class SagasCommand
         var sagaName = new Option<string?>("--saga") { Description = "The saga's name, when several kinds of saga share the id." };
         var reason = new Option<string?>("--reason") { Description = "What the operator did (kept with the saga)." };
 
-        var list = new Command("list", "List sagas, least recently changed first.") { state, all, json };
+        var kind = new Option<string?>("--saga") { Description = "Only sagas of this kind, e.g. OrderFulfilment." };
+        var list = new Command("list", "List sagas, least recently changed first.") { kind, state, all, json };
         storeArguments.AddTo(list);
         list.SetAction((parse, ct) => RunAsync(parse, storeArguments, async (sagas, output) =>
         {
-            var rows = await sagas.ListAsync(parse.GetValue(state), parse.GetValue(all), ct);
+            var rows = await sagas.ListAsync(parse.GetValue(state), parse.GetValue(all), ct, parse.GetValue(kind));
             if (parse.GetValue(json))
             {
                 output.WriteLine(JsonSerializer.Serialize(rows.Select(r => new

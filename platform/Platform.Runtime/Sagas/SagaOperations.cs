@@ -43,17 +43,23 @@ public sealed class SagaOperations
         _schemaReady = true;
     }
 
-    /// <summary>Sagas, oldest change first; only those in <paramref name="state"/> when given; resolved ones only with <paramref name="includeResolved"/>.</summary>
+    /// <summary>
+    /// Sagas, oldest change first; only those in <paramref name="state"/> and of <paramref name="sagaName"/>
+    /// when given; resolved ones only with <paramref name="includeResolved"/>.
+    /// </summary>
     /// <param name="state">A state name, or null for all.</param>
     /// <param name="includeResolved">Also list sagas an operator resolved.</param>
     /// <param name="cancellationToken">Cancels the query.</param>
-    public async Task<IReadOnlyList<SagaInstanceRow>> ListAsync(string? state = null, bool includeResolved = false, CancellationToken cancellationToken = default)
+    /// <param name="sagaName">A saga's name (e.g. <c>OrderFulfilment</c>), or null for every kind.</param>
+    public async Task<IReadOnlyList<SagaInstanceRow>> ListAsync(string? state = null, bool includeResolved = false, CancellationToken cancellationToken = default, string? sagaName = null)
     {
         await EnsureAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await Sql.OpenAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
         var where = new List<string>();
         if (state is not null)
             where.Add("current_state = @state");
+        if (sagaName is not null)
+            where.Add("saga_name = @saga");
         if (!includeResolved)
             where.Add("resolved_at IS NULL");
         await using var command = Sql.Command(connection, null,
@@ -61,6 +67,8 @@ public sealed class SagaOperations
             " ORDER BY updated_at, correlation_id");
         if (state is not null)
             Sql.Add(command, "state", state);
+        if (sagaName is not null)
+            Sql.Add(command, "saga", sagaName);
         var rows = new List<SagaInstanceRow>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

@@ -30,8 +30,8 @@ sealed class ScheduledMessageService(SagaRuntime runtime, MessageDelivery delive
                     foreach (var (saga, state, count) in await runtime.FindStrandedAsync(stoppingToken).ConfigureAwait(false))
                         logger.LogError(
                             "Saga {Saga}: {Count} stored instance(s) are in state {State}, which this build's state machine does not have, so no message moves them. " +
-                            "Deploy a build that declares the state until they have left it, or resolve them (platform sagas list --state {State}; platform sagas resolve <id> --reason ...)",
-                            saga, count, state, state);
+                            "Deploy a build that declares the state until they have left it, or resolve them (platform sagas list --saga {Saga} --state {State}; platform sagas resolve <id> --reason ...)",
+                            saga, count, state, saga, state);
                     checkedStates = true;
                 }
                 int delivered;
