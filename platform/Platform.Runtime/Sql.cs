@@ -148,6 +148,59 @@ sealed class SessionLock : IAsyncDisposable
 }
 
 /// <summary>
+/// The SQLite counterpart of <see cref="SessionLock"/>: an exclusive open of a lock file beside the
+/// database (<c>events.db.{name}.lock</c>), which .NET takes with <c>flock</c> on Unix and a share
+/// lock on Windows. So one holder across the processes that use the file (the runtime, a command
+/// beside it), and the system drops it when its process dies. The file stays behind: removing it
+/// could leave two holders, each locking a file of its own. A database in memory lives in one
+/// process, whose own lock it is.
+/// </summary>
+sealed class FileLock : IAsyncDisposable
+{
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> InProcess = new(StringComparer.Ordinal);
+    readonly FileStream? _file;
+    readonly string? _key;
+
+    FileLock(FileStream? file, string? key)
+    {
+        _file = file;
+        _key = key;
+    }
+
+    /// <summary>Takes the lock named <paramref name="name"/> (letters, digits, '-' and '.'), or returns null while another holder has it.</summary>
+    public static FileLock? TryTake(string connectionString, string name)
+    {
+        var builder = new SqliteConnectionStringBuilder(connectionString);
+        if (builder.Mode == SqliteOpenMode.Memory || builder.DataSource is "" or ":memory:" ||
+            builder.DataSource.StartsWith("file:", StringComparison.OrdinalIgnoreCase))
+        {
+            var key = builder.DataSource + "\n" + name;
+            return InProcess.TryAdd(key, 0) ? new FileLock(null, key) : null;
+        }
+        var path = Path.GetFullPath(builder.DataSource) + "." + name + ".lock";
+        try
+        {
+            return new FileLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None), null);
+        }
+        catch (IOException exception) when (exception.HResult is EWouldBlock or SharingViolation or LockViolation)
+        {
+            return null;
+        }
+    }
+
+    const int EWouldBlock = 11; // flock(2) on Linux
+    const int SharingViolation = unchecked((int)0x80070020);
+    const int LockViolation = unchecked((int)0x80070021);
+
+    public ValueTask DisposeAsync()
+    {
+        if (_key is not null)
+            InProcess.TryRemove(_key, out _);
+        return _file?.DisposeAsync() ?? ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>
 /// Creates a store's tables once per process, the first time they are needed; a failed attempt
 /// (the database was down) is not remembered, so the next caller tries again instead of the
 /// feature staying off for the life of the process.

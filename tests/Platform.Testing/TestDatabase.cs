@@ -42,6 +42,8 @@ public sealed class TestDatabase : IAsyncDisposable
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             foreach (var path in new[] { file, file + "-wal", file + "-shm" })
                 File.Delete(path);
+            foreach (var path in Directory.GetFiles(Path.GetDirectoryName(file)!, Path.GetFileName(file) + ".*.lock"))
+                File.Delete(path); // the runtime's lock files (rebuilds)
             return Task.CompletedTask;
         });
     }

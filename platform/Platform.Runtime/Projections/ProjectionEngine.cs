@@ -185,7 +185,7 @@ public sealed class ProjectionEngine : BackgroundService
     /// <param name="projection">The projection's name.</param>
     /// <param name="progress">Receives progress after every batch, or null.</param>
     /// <param name="cancellationToken">Stops the rebuild before the swap.</param>
-    /// <exception cref="ProjectionRebuildRunningException">Another rebuild of the projection runs (PostgreSQL).</exception>
+    /// <exception cref="ProjectionRebuildRunningException">Another rebuild of the projection runs.</exception>
     public Task<RebuildResult> RebuildAsync(string projection, IProgress<RebuildProgress>? progress = null,
         CancellationToken cancellationToken = default) =>
         RebuildAsync(projection, progress, lockHeld: false, cancellationToken);

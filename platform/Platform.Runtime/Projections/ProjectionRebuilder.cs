@@ -76,22 +76,15 @@ public sealed class ProjectionRebuilder
 
     /// <summary>
     /// Takes the right to rebuild <paramref name="projection"/>, or returns null while another holder
-    /// has it: on PostgreSQL a <see cref="SessionLock"/>, so it spans processes (the runtime's rebuild
-    /// at start, <c>platform projections rebuild</c>). A SQLite store is one process's.
+    /// has it, across processes (the runtime's rebuild at start, <c>platform projections rebuild</c>):
+    /// on PostgreSQL a <see cref="SessionLock"/>, on SQLite a <see cref="FileLock"/> beside the database file.
     /// </summary>
     internal static async Task<IAsyncDisposable?> TryLockAsync(SqlEventStore store, StoreProvider provider, string projection,
         CancellationToken cancellationToken) =>
-        provider != StoreProvider.Postgres
-            ? NoLock.Instance
-            : await SessionLock.TryTakeAsync(store.Options.ConnectionString, "platform-projection-rebuild:" + projection, cancellationToken)
-                .ConfigureAwait(false);
-
-    sealed class NoLock : IAsyncDisposable
-    {
-        public static readonly NoLock Instance = new();
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
+        provider == StoreProvider.Postgres
+            ? await SessionLock.TryTakeAsync(store.Options.ConnectionString, "platform-projection-rebuild:" + projection, cancellationToken)
+                .ConfigureAwait(false)
+            : FileLock.TryTake(store.Options.ConnectionString, "rebuild-" + projection);
 
     /// <summary>The checkpoint row of a projection's shadow table while it is rebuilt.</summary>
     /// <param name="projection">The projection.</param>
@@ -105,7 +98,7 @@ public sealed class ProjectionRebuilder
     /// <param name="projection">The projection.</param>
     /// <param name="progress">Receives progress after every batch, or null.</param>
     /// <param name="cancellationToken">Stops the rebuild before the swap; the live table is untouched, the shadow table stays behind.</param>
-    /// <exception cref="ProjectionRebuildRunningException">Another rebuild of the projection runs (PostgreSQL).</exception>
+    /// <exception cref="ProjectionRebuildRunningException">Another rebuild of the projection runs.</exception>
     public Task<RebuildResult> RebuildAsync(ProjectionBinding projection, IProgress<RebuildProgress>? progress = null,
         CancellationToken cancellationToken = default) =>
         RebuildAsync(projection, progress, lockHeld: false, cancellationToken);
