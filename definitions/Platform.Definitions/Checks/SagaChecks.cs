@@ -71,6 +71,11 @@ internal static class SagaChecks
             {
                 context.Report(DiagnosticCodes.SagaTimeoutNeverCancelled, timeout.Span, $"step '{step.Name}'", saga.Name, "no reply event ends the step");
             }
+            else if (step.Timeout is null && saga.Timeout is null && !(step.OnSuccess.IsEmpty && step.OnFailure.IsEmpty))
+            {
+                // The seed's checklist: saga timeouts, so that no instance waits forever.
+                context.Report(DiagnosticCodes.SagaStepWaitsForever, step.Span, step.Name, saga.Name);
+            }
         }
 
         if (start is not null)

@@ -154,6 +154,8 @@ public static class DiagnosticCodes
         "The saga data field '{0}' of '{1}' is neither in the start event '{2}' nor kept from a reply, so it is always empty. Keep it from a reply with 'keep:' or make it come from the start event.");
     public static readonly DiagnosticDescriptor SagaAmbiguousReply = Error("PLT0612", "Reply is both success and failure",
         "'{0}' is listed in both 'onSuccess' and 'onFailure' of {1}, so the saga cannot tell which happened. Keep it in one of them.");
+    public static readonly DiagnosticDescriptor SagaStepWaitsForever = Warning("PLT0613", "Step can wait forever",
+        "Step '{0}' of saga '{1}' waits for its reply without a timeout, and the saga has none: an instance whose reply never comes (a lost message, a service that never answers) waits forever. Give the step or the saga a 'timeout:'.");
 
     // PLT07xx: reactions
     public static readonly DiagnosticDescriptor ReactionCycle = Error("PLT0701", "Reaction cycle",
