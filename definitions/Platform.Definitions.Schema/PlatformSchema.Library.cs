@@ -149,6 +149,7 @@ public static partial class PlatformSchema
             compensation.Properties["with"] = RefProperty(_assignments);
             compensation.Properties["onSuccess"] = RefProperty(_names);
             compensation.Properties["onFailure"] = RefProperty(_names);
+            compensation.Properties["timeout"] = RefProperty(_duration, "How long to wait for a reply; then the compensation counts as failed (alert, compensationFailed).");
             var compensate = new JsonSchemaProperty();
             compensate.OneOf.Add(Ref(_name));
             compensate.OneOf.Add(compensation);

@@ -154,6 +154,33 @@ public sealed class FlowTests
             history.Select(h => h.MessageType));
     }
 
+    // The refund request is lost: without the compensation's timeout the saga waited in
+    // CompensatingPayment forever and no alert was raised.
+    [SkippableTheory]
+    [MemberData(nameof(Matrix))]
+    public async Task a_refund_whose_reply_never_comes_times_out_into_compensation_failed_with_an_alert(Store store, Transport transport)
+    {
+        await using var database = await TestDatabase.CreateAsync(store, "sagas");
+        await using var host = await SagaHost.StartAsync(database, transport, configure: cfg =>
+        {
+            cfg.AddEventConsumer<AlertRecorder>();
+            cfg.Sagas.Timeouts["OrderFulfilmentPaymentCompensationTimeout"] = TimeSpan.FromSeconds(1);
+        });
+        var order = Guid.NewGuid();
+        host.Ledger.NoStock = id => id == order;
+        host.Ledger.IgnoreRefund = id => id == order;
+        await host.PlaceAsync(order, 7);
+
+        await Eventually.HoldsAsync(async () => await host.StateOfAsync(order) == "CompensationFailed", "the compensation to time out",
+            state: async () => "state " + await host.StateOfAsync(order));
+        await Eventually.HoldsAsync(() => Task.FromResult(AlertRecorder.Alerts.ContainsKey(order)), "the alert event");
+        Assert.Equal(("Payment", "Payment compensation timed out"), (AlertRecorder.Alerts[order].Step, AlertRecorder.Alerts[order].Reason));
+        var saga = (await host.Operations.GetAsync(order)).Single();
+        Assert.Equal(["OrderPlaced", "PaymentCharged", "InventoryUnavailable", "OrderFulfilmentPaymentCompensationTimeout"], saga.History.Select(h => h.MessageType));
+        Assert.Contains("\"paymentCompensation\":\"timed out\"", saga.Instance.Data);
+        Assert.Empty(saga.Waiting); // the saga's own timeout was cancelled with it
+    }
+
     [SkippableFact]
     public async Task an_event_the_current_state_does_not_handle_is_logged_with_saga_and_state_and_ignored()
     {

@@ -35,6 +35,9 @@ public sealed class ServiceLedger
     /// <summary>Orders whose reservation request is never answered (the step times out).</summary>
     public Func<Guid, bool> IgnoreReservation { get; set; } = _ => false;
 
+    /// <summary>Orders whose refund request is never answered (the compensation times out).</summary>
+    public Func<Guid, bool> IgnoreRefund { get; set; } = _ => false;
+
     /// <summary>Publish every reply twice with the same message id (a redelivery).</summary>
     public bool ReplyTwice { get; set; }
 
@@ -116,9 +119,11 @@ public sealed class PaymentService(ServiceLedger ledger) : IConsumer<ChargePayme
             : (new PaymentCharged(command.OrderId, Guid.NewGuid(), command.Amount), ledger.Charges, command.OrderId));
 
     public Task Consume(ConsumeContext<RefundPayment> context) => ledger.HandleAsync(context, command =>
-        ledger.FailRefund(command.OrderId)
-            ? (new RefundFailed(command.OrderId, command.PaymentId, "payment provider unavailable"), null, command.OrderId)
-            : (new PaymentRefunded(command.OrderId, command.PaymentId), ledger.Refunds, command.OrderId));
+        ledger.IgnoreRefund(command.OrderId)
+            ? (new ServiceLedger.NoReply(), null, command.OrderId)
+            : ledger.FailRefund(command.OrderId)
+                ? (new RefundFailed(command.OrderId, command.PaymentId, "payment provider unavailable"), null, command.OrderId)
+                : (new PaymentRefunded(command.OrderId, command.PaymentId), ledger.Refunds, command.OrderId));
 }
 
 /// <summary>The inventory service: reservations, releases and shipments.</summary>

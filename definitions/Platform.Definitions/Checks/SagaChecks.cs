@@ -61,6 +61,10 @@ internal static class SagaChecks
                 Replies(context, saga, compensation.OnSuccess);
                 Replies(context, saga, compensation.OnFailure);
                 Ambiguous(context, compensation.OnSuccess, compensation.OnFailure, $"the compensation of step '{step.Name}'");
+                if (compensation.Timeout is { } compensationTimeout && !compensation.Waits)
+                    context.Report(DiagnosticCodes.SagaTimeoutNeverCancelled, compensationTimeout.Span, $"the compensation of step '{step.Name}'", saga.Name, "no reply event ends the compensation");
+                else if (compensation.Timeout is null && compensation.Waits)
+                    context.Report(DiagnosticCodes.SagaCompensationWaitsForever, compensation.Span, step.Name, saga.Name, SagaStates.Compensating(step));
             }
             else if (!step.CompensationNone)
             {

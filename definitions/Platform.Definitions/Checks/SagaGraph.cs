@@ -125,7 +125,7 @@ internal sealed class SagaGraph
         var first = int.MaxValue;
         for (var j = 0; j < _saga.Steps.Count; j++)
         {
-            if (_saga.Steps[j].Compensation is { OnFailure.IsEmpty: false })
+            if (_saga.Steps[j].Compensation is { OnFailure.IsEmpty: false } or { Waits: true, Timeout: not null })
             {
                 first = j;
                 break;

@@ -12,7 +12,7 @@ public static partial class DefinitionLoader
     private static readonly string[] HandlerKeys = { "action", "key", "set" };
     private static readonly string[] SagaKeys = { "saga", "namespace", "correlateBy", "startedBy", "data", "timeout", "states", "completed", "compensated", "compensationFailed", "steps", "on", "onUnexpected" };
     private static readonly string[] StepKeys = { "name", "state", "send", "with", "onSuccess", "onFailure", "keep", "timeout", "compensate", "compensation" };
-    private static readonly string[] CompensationKeys = { "send", "with", "onSuccess", "onFailure" };
+    private static readonly string[] CompensationKeys = { "send", "with", "onSuccess", "onFailure", "timeout" };
     private static readonly string[] SagaHandlerKeys = { "in", "then" };
     private static readonly string[] ReactionKeys = { "when", "where", "send", "with" };
 
@@ -188,7 +188,8 @@ public static partial class DefinitionLoader
                         ReadAssignments(context, compensate.Find("with"), $"'with' of the compensation of {what}"),
                         Names(context, compensate.Find("onSuccess"), "'onSuccess'"),
                         Names(context, compensate.Find("onFailure"), "'onFailure'"),
-                        command.Span);
+                        command.Span,
+                        compensate.Find("timeout") is { } compensationTimeout ? context.Duration(compensationTimeout, "compensation timeout") : null);
                 }
             }
         }

@@ -59,13 +59,23 @@ public sealed record ProjectionDefinition(
     EquatableArray<ProjectionHandler> Handlers,
     SourceSpan Span);
 
-/// <summary>The compensating command of a step, and its replies when it has them.</summary>
+/// <summary>
+/// The compensating command of a step, and its replies when it has them. With replies the saga
+/// waits for one (in <see cref="SagaStates.Compensating"/>), at most <see cref="Timeout"/>, after
+/// which the compensation counts as failed; without, the command is sent and the compensation goes
+/// on at once.
+/// </summary>
 public sealed record SagaCompensation(
     NameRef Command,
     EquatableArray<FieldAssignment> With,
     EquatableArray<NameRef> OnSuccess,
     EquatableArray<NameRef> OnFailure,
-    SourceSpan Span);
+    SourceSpan Span,
+    Duration? Timeout = null)
+{
+    /// <summary>Whether the saga waits for a reply to the compensating command.</summary>
+    public bool Waits => !(OnSuccess.IsEmpty && OnFailure.IsEmpty);
+}
 
 /// <summary>
 /// One step of an orchestration: in <see cref="State"/> the saga has sent <see cref="Send"/>

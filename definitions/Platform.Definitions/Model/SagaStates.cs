@@ -4,8 +4,8 @@ namespace Platform.Definitions.Model;
 
 /// <summary>
 /// The states a saga's generated state machine has, and so the states a stored instance can be in:
-/// the declared ones, each step's waiting state, a compensating state per compensated step and the
-/// final states. The generator names its states from here; the lock records them.
+/// the declared ones, each step's waiting state, a compensating state per compensation that waits
+/// for a reply, and the final states. The generator names its states from here; the lock records them.
 /// </summary>
 public static class SagaStates
 {
@@ -24,7 +24,7 @@ public static class SagaStates
         foreach (var step in saga.Steps)
         {
             Add(step.State.Name);
-            if (step.Compensation is not null) Add(Compensating(step));
+            if (step.Compensation is { Waits: true }) Add(Compensating(step));
         }
         Add(saga.CompletedState.Name);
         Add(saga.CompensatedState.Name);

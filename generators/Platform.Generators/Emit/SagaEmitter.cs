@@ -44,6 +44,10 @@ internal sealed class SagaEmitter
 
     string Timeout(SagaStep step) => saga.Name + step.Name + "Timeout";
 
+    string CompensationTimeout(SagaStep step) => saga.Name + step.Name + "CompensationTimeout";
+
+    static bool HasCompensationTimeout(SagaStep step) => step.Compensation is { Waits: true, Timeout: not null };
+
     static string CompensatingState(SagaStep step) => SagaPlan.CompensatingState(step);
 
     void EmitState(CodeWriter w)
@@ -72,8 +76,9 @@ internal sealed class SagaEmitter
             foreach (var step in saga.Steps)
             {
                 if (step.Timeout is not null) w.Line($"public global::System.Guid? {step.Name}TimeoutTokenId {{ get; set; }}");
-                if (step.Compensation is not null) w.Line($"/// <summary>Outcome of compensating {step.Name}: null until tried, then the reply event's name.</summary>");
+                if (step.Compensation is not null) w.Line($"/// <summary>Outcome of compensating {step.Name}: null until tried, then the reply event's name, \"sent\" (no reply awaited) or \"timed out\".</summary>");
                 if (step.Compensation is not null) w.Line($"public string? {step.Name}Compensation {{ get; set; }}");
+                if (HasCompensationTimeout(step)) w.Line($"public global::System.Guid? {step.Name}CompensationTimeoutTokenId {{ get; set; }}");
             }
             if (saga.Timeout is not null) w.Line("public global::System.Guid? SagaTimeoutTokenId { get; set; }");
         }
@@ -87,6 +92,14 @@ internal sealed class SagaEmitter
             w.Line($"/// <summary>Scheduled when step {step.Name} starts; cancelled when it replies.</summary>");
             w.Line(SourceFile.GeneratedCode);
             w.Line($"public sealed record {Timeout(step)}(global::System.Guid CorrelationId) : global::MassTransit.CorrelatedBy<global::System.Guid>;");
+            w.Line();
+        }
+        foreach (var step in saga.Steps)
+        {
+            if (!HasCompensationTimeout(step)) continue;
+            w.Line($"/// <summary>Scheduled when the compensation of step {step.Name} is sent; cancelled when it replies. When it fires, the compensation counts as failed.</summary>");
+            w.Line(SourceFile.GeneratedCode);
+            w.Line($"public sealed record {CompensationTimeout(step)}(global::System.Guid CorrelationId) : global::MassTransit.CorrelatedBy<global::System.Guid>;");
             w.Line();
         }
         if (saga.Timeout is not null)
@@ -117,6 +130,9 @@ internal sealed class SagaEmitter
             foreach (var step in saga.Steps)
                 if (step.Timeout is not null)
                     w.Line($"public global::MassTransit.Schedule<{state}, {Timeout(step)}> {step.Name}Timeout {{ get; private set; }} = null!;");
+            foreach (var step in saga.Steps)
+                if (HasCompensationTimeout(step))
+                    w.Line($"public global::MassTransit.Schedule<{state}, {CompensationTimeout(step)}> {step.Name}CompensationTimeout {{ get; private set; }} = null!;");
             if (saga.Timeout is not null)
                 w.Line($"public global::MassTransit.Schedule<{state}, {saga.Name}Timeout> SagaTimeout {{ get; private set; }} = null!;");
             w.Line();
@@ -136,6 +152,15 @@ internal sealed class SagaEmitter
                     w.Line("    s.Received = r => r.CorrelateById(context => context.Message.CorrelationId);");
                     w.Line("});");
                 }
+                foreach (var step in saga.Steps)
+                {
+                    if (!HasCompensationTimeout(step)) continue;
+                    w.Line($"Schedule(() => {step.Name}CompensationTimeout, x => x.{step.Name}CompensationTimeoutTokenId, s =>");
+                    w.Line("{");
+                    w.Line($"    s.Delay = global::System.TimeSpan.FromMilliseconds({step.Compensation!.Timeout!.Milliseconds.ToString(CultureInfo.InvariantCulture)});");
+                    w.Line("    s.Received = r => r.CorrelateById(context => context.Message.CorrelationId);");
+                    w.Line("});");
+                }
                 if (saga.Timeout is { } sagaTimeout)
                 {
                     w.Line("Schedule(() => SagaTimeout, x => x.SagaTimeoutTokenId, s =>");
@@ -148,7 +173,7 @@ internal sealed class SagaEmitter
                 for (var i = 0; i < saga.Steps.Count; i++)
                     EmitStep(w, i);
                 for (var i = 0; i < saga.Steps.Count; i++)
-                    if (saga.Steps[i].Compensation is not null) EmitCompensationStep(w, i);
+                    if (saga.Steps[i].Compensation is { Waits: true }) EmitCompensationStep(w, i);
                 for (var i = 0; i < saga.Steps.Count; i++)
                     if (saga.Steps[i].Compensation is not null) EmitLateReplies(w, i);
                 w.Line();
@@ -425,13 +450,24 @@ internal sealed class SagaEmitter
         return false;
     }
 
-    /// <summary>Compensates from step <paramref name="from"/> down: the nearest step with a compensation, or the end.</summary>
+    /// <summary>
+    /// Compensates from step <paramref name="from"/> down: sends the compensations that wait for no
+    /// reply on the way, then the nearest that waits (scheduling its timeout), or ends compensated.
+    /// </summary>
     void Compensate(List<string> chain, int from, bool sagaTimeoutFired = false)
     {
-        var target = SagaPlan.CompensationTarget(saga, from + 1);
+        // The saga's timeout bounds going forward; compensations have their own. Left scheduled, it
+        // would arrive in a compensating state that does not handle it.
+        if (saga.Timeout is not null && !sagaTimeoutFired) chain.Add(".Unschedule(SagaTimeout)");
+        var (sent, target) = SagaPlan.CompensationPath(saga, from + 1);
+        foreach (var passedStep in sent)
+        {
+            var passed = saga.Steps[passedStep];
+            chain.Add($".Send(context => {Build(passed.Compensation!.Command, passed.Compensation.With, "context")})");
+            chain.Add($".Then(context => context.Saga.{passed.Name}Compensation = \"sent\")");
+        }
         if (target < 0)
         {
-            if (saga.Timeout is not null && !sagaTimeoutFired) chain.Add(".Unschedule(SagaTimeout)");
             chain.Add(".Then(context => OnCompensated(context.Saga))");
             chain.Add($".TransitionTo({saga.CompensatedState.Name})");
             return;
@@ -439,6 +475,8 @@ internal sealed class SagaEmitter
         var step = saga.Steps[target];
         var compensation = step.Compensation!;
         chain.Add($".Send(context => {Build(compensation.Command, compensation.With, "context")})");
+        if (HasCompensationTimeout(step))
+            chain.Add($".Schedule({step.Name}CompensationTimeout, context => new {CompensationTimeout(step)}(context.Saga.CorrelationId))");
         chain.Add($".TransitionTo({CompensatingState(step)})");
     }
 
@@ -456,7 +494,7 @@ internal sealed class SagaEmitter
         var compensation = step.Compensation!;
         var states = new List<string>();
         for (var j = 0; j < i; j++)
-            if (saga.Steps[j].Compensation is not null) states.Add(CompensatingState(saga.Steps[j]));
+            if (saga.Steps[j].Compensation is { Waits: true }) states.Add(CompensatingState(saga.Steps[j]));
         states.Add(saga.CompensatedState.Name);
         states.Add(saga.CompensationFailedState.Name);
         var chains = new List<List<string>>();
@@ -506,6 +544,7 @@ internal sealed class SagaEmitter
             var message = index.FindMessage(success.Name);
             if (message is null) continue;
             var chain = new List<string> { $"When({message.Name})" };
+            if (HasCompensationTimeout(step)) chain.Add($".Unschedule({step.Name}CompensationTimeout)");
             chain.Add($".Then(context => context.Saga.{step.Name}Compensation = {CSharpLiteral.String(message.Name)})");
             Compensate(chain, i - 1);
             chains.Add(chain);
@@ -515,13 +554,28 @@ internal sealed class SagaEmitter
             var message = index.FindMessage(failure.Name);
             if (message is null) continue;
             var chain = new List<string> { $"When({message.Name})" };
+            if (HasCompensationTimeout(step)) chain.Add($".Unschedule({step.Name}CompensationTimeout)");
             chain.Add($".Then(context => context.Saga.{step.Name}Compensation = {CSharpLiteral.String(message.Name)})");
-            if (saga.Timeout is not null) chain.Add(".Unschedule(SagaTimeout)");
-            chain.Add($".Publish(context => new {saga.Name}CompensationFailed(context.Saga.CorrelationId, {CSharpLiteral.String(step.Name)}, {CSharpLiteral.String(message.Name)}))");
-            chain.Add($".Then(context => OnCompensationFailed(context.Saga, {CSharpLiteral.String(step.Name)}))");
-            chain.Add($".TransitionTo({saga.CompensationFailedState.Name})");
+            Fail(chain, step, message.Name);
+            chains.Add(chain);
+        }
+        if (HasCompensationTimeout(step))
+        {
+            // No reply in time: a failed compensation like any other, for an operator (a late reply is still recorded).
+            var chain = new List<string> { $"When({step.Name}CompensationTimeout.Received)" };
+            chain.Add($".Then(context => context.Saga.{step.Name}Compensation = \"timed out\")");
+            Fail(chain, step, step.Name + " compensation timed out");
             chains.Add(chain);
         }
         WriteBlock(w, $"During({CompensatingState(step)},", chains);
+    }
+
+    /// <summary>A failed compensation: the alert, the hook, and the failed state, where the saga waits for an operator.</summary>
+    void Fail(List<string> chain, SagaStep step, string reason)
+    {
+        if (saga.Timeout is not null) chain.Add(".Unschedule(SagaTimeout)");
+        chain.Add($".Publish(context => new {saga.Name}CompensationFailed(context.Saga.CorrelationId, {CSharpLiteral.String(step.Name)}, {CSharpLiteral.String(reason)}))");
+        chain.Add($".Then(context => OnCompensationFailed(context.Saga, {CSharpLiteral.String(step.Name)}))");
+        chain.Add($".TransitionTo({saga.CompensationFailedState.Name})");
     }
 }

@@ -79,14 +79,12 @@ internal static class MermaidDiagrams
         var lines = new List<string>();
         void Stop(string from, string why, int failedStep)
         {
-            var target = SagaPlan.CompensationTarget(saga, failedStep);
-            if (target < 0)
-            {
-                lines.Add($"    {from} --> {saga.CompensatedState.Name} : {why}");
-                return;
-            }
-            var step = saga.Steps[target];
-            lines.Add($"    {from} --> {SagaPlan.CompensatingState(step)} : {why} / {step.Compensation!.Command.Name}");
+            var (sent, target) = SagaPlan.CompensationPath(saga, failedStep);
+            var commands = sent.Select(i => saga.Steps[i].Compensation!.Command.Name).ToList();
+            if (target >= 0)
+                commands.Add(saga.Steps[target].Compensation!.Command.Name);
+            var to = target < 0 ? saga.CompensatedState.Name : SagaPlan.CompensatingState(saga.Steps[target]);
+            lines.Add($"    {from} --> {to} : {why}" + (commands.Count == 0 ? "" : " / " + string.Join(", ", commands)));
         }
 
         if (saga.Steps.Count > 0)
@@ -110,11 +108,13 @@ internal static class MermaidDiagrams
         for (var i = 0; i < saga.Steps.Count; i++)
         {
             var step = saga.Steps[i];
-            if (step.Compensation is not { } compensation) continue;
+            if (step.Compensation is not { Waits: true } compensation) continue;
             var state = SagaPlan.CompensatingState(step);
             foreach (var success in compensation.OnSuccess) Stop(state, success.Name, i);
             foreach (var failure in compensation.OnFailure)
                 lines.Add($"    {state} --> {saga.CompensationFailedState.Name} : {failure.Name} (alert)");
+            if (compensation.Timeout is not null)
+                lines.Add($"    {state} --> {saga.CompensationFailedState.Name} : {step.Name} compensation timeout ({compensation.Timeout.Text}) (alert)");
         }
         lines.Add($"    {saga.CompletedState.Name} --> [*]");
         lines.Add($"    {saga.CompensatedState.Name} --> [*]");

@@ -1,0 +1,85 @@
+using System.Collections.Immutable;
+using System.Reflection;
+using MassTransit;
+using MassTransit.SagaStateMachine;
+using Microsoft.CodeAnalysis;
+using Shop.Orders;
+using Xunit;
+
+namespace Platform.Generators.Tests;
+
+/// <summary>
+/// The transitions of generated state machines as MassTransit itself sees them (its graph of the
+/// built machine): where a compensation waits, and where it stops waiting.
+/// </summary>
+public sealed class GeneratedSagaShapes
+{
+    [Fact]
+    public void a_compensation_that_times_out_ends_in_compensation_failed()
+    {
+        var edges = Transitions(Graph(new OrderFulfilmentStateMachine()));
+        Assert.Contains(("CompensatingPayment", "PaymentCompensationTimeout.Received", "CompensationFailed"), edges);
+        Assert.Contains(("CompensatingInventory", "InventoryCompensationTimeout.Received", "CompensationFailed"), edges);
+        // A reply in time goes on compensating, as before.
+        Assert.Contains(("CompensatingInventory", "InventoryReleased", "CompensatingPayment"), edges);
+    }
+
+    // `compensate: ReleaseInventory` declares no reply: the release is sent and the refund follows at
+    // once. The generated machine used to wait in CompensatingInventory for a reply no handler
+    // took, so the payment was never refunded.
+    [Fact]
+    public void a_compensation_without_replies_is_sent_and_the_compensation_goes_on()
+    {
+        var machine = CompileVariant(yaml => yaml.Replace("""
+                compensate:
+                  send: ReleaseInventory
+                  onSuccess: InventoryReleased
+                  onFailure: ReleaseFailed
+                  timeout: 10m
+            """, """
+                compensate: ReleaseInventory
+            """, StringComparison.Ordinal));
+        var edges = Transitions(Graph(machine));
+        Assert.Contains(("AwaitingShipment", "ShipmentFailed", "CompensatingPayment"), edges);
+        Assert.DoesNotContain(edges, e => e.To == "CompensatingInventory" || e.From == "CompensatingInventory");
+        Assert.Contains(("CompensatingPayment", "PaymentRefunded", "Compensated"), edges);
+    }
+
+    static StateMachineGraph Graph(object machine)
+    {
+        var stateType = machine.GetType().BaseType!.GetGenericArguments()[0];
+        var getGraph = typeof(GraphStateMachineExtensions).GetMethod(nameof(GraphStateMachineExtensions.GetGraph))!.MakeGenericMethod(stateType);
+        return (StateMachineGraph)getGraph.Invoke(null, [machine])!;
+    }
+
+    /// <summary>(state, event, state) for every event that moves the machine from one state to another.</summary>
+    static List<(string From, string Event, string To)> Transitions(StateMachineGraph graph)
+    {
+        var transitions = new List<(string, string, string)>();
+        foreach (var into in graph.Edges.Where(e => e.From.VertexType == typeof(Event) || e.From.VertexType.IsGenericType && e.From.VertexType.GetGenericTypeDefinition() == typeof(Event<>)))
+            foreach (var from in graph.Edges.Where(e => e.To.Equals(into.From)))
+                transitions.Add((from.From.Title, into.From.Title, into.To.Title));
+        return transitions;
+    }
+
+    static object CompileVariant(Func<string, string> edit)
+    {
+        var texts = GeneratorHarness.Load(GeneratorHarness.OrdersDefinitions)
+            .Select(text => text.Path.EndsWith("/fulfilment.yaml", StringComparison.Ordinal)
+                ? new GeneratorHarness.InMemoryText(text.Path, Edited(text, edit))
+                : text)
+            .ToImmutableArray();
+        var (_, output, diagnostics) = GeneratorHarness.Run(texts);
+        Assert.DoesNotContain(diagnostics, d => d.Severity == DiagnosticSeverity.Error);
+        var assembly = GeneratorHarness.LoadAssembly(output);
+        return Activator.CreateInstance(assembly.GetType("Shop.Orders.OrderFulfilmentStateMachine", throwOnError: true)!)!;
+    }
+
+    static string Edited(AdditionalText text, Func<string, string> edit)
+    {
+        var original = text.GetText()!.ToString();
+        var edited = edit(original);
+        Assert.NotEqual(original, edited);
+        return edited;
+    }
+}
