@@ -144,31 +144,10 @@ internal sealed class SagaEmitter
                 foreach (var (name, message) in events)
                     w.Line($"Event(() => {name}, x => x.CorrelateById(context => {Correlation(message, "context")}));");
                 foreach (var step in saga.Steps)
-                {
-                    if (step.Timeout is not { } timeout) continue;
-                    w.Line($"Schedule(() => {step.Name}Timeout, x => x.{step.Name}TimeoutTokenId, s =>");
-                    w.Line("{");
-                    w.Line($"    s.Delay = global::System.TimeSpan.FromMilliseconds({timeout.Milliseconds.ToString(CultureInfo.InvariantCulture)});");
-                    w.Line("    s.Received = r => r.CorrelateById(context => context.Message.CorrelationId);");
-                    w.Line("});");
-                }
+                    if (step.Timeout is { } timeout) EmitSchedule(w, step.Name + "Timeout", timeout);
                 foreach (var step in saga.Steps)
-                {
-                    if (!HasCompensationTimeout(step)) continue;
-                    w.Line($"Schedule(() => {step.Name}CompensationTimeout, x => x.{step.Name}CompensationTimeoutTokenId, s =>");
-                    w.Line("{");
-                    w.Line($"    s.Delay = global::System.TimeSpan.FromMilliseconds({step.Compensation!.Timeout!.Milliseconds.ToString(CultureInfo.InvariantCulture)});");
-                    w.Line("    s.Received = r => r.CorrelateById(context => context.Message.CorrelationId);");
-                    w.Line("});");
-                }
-                if (saga.Timeout is { } sagaTimeout)
-                {
-                    w.Line("Schedule(() => SagaTimeout, x => x.SagaTimeoutTokenId, s =>");
-                    w.Line("{");
-                    w.Line($"    s.Delay = global::System.TimeSpan.FromMilliseconds({sagaTimeout.Milliseconds.ToString(CultureInfo.InvariantCulture)});");
-                    w.Line("    s.Received = r => r.CorrelateById(context => context.Message.CorrelationId);");
-                    w.Line("});");
-                }
+                    if (HasCompensationTimeout(step)) EmitSchedule(w, step.Name + "CompensationTimeout", step.Compensation!.Timeout!);
+                if (saga.Timeout is { } sagaTimeout) EmitSchedule(w, "SagaTimeout", sagaTimeout);
                 EmitInitially(w);
                 for (var i = 0; i < saga.Steps.Count; i++)
                     EmitStep(w, i);
@@ -208,6 +187,16 @@ internal sealed class SagaEmitter
                 w.Line("return id;");
             }
         }
+    }
+
+    /// <summary>Configures the schedule <paramref name="name"/> (its token in <c>{name}TokenId</c>), correlated by the saga's id.</summary>
+    static void EmitSchedule(CodeWriter w, string name, Duration delay)
+    {
+        w.Line($"Schedule(() => {name}, x => x.{name}TokenId, s =>");
+        w.Line("{");
+        w.Line($"    s.Delay = global::System.TimeSpan.FromMilliseconds({delay.Milliseconds.ToString(CultureInfo.InvariantCulture)});");
+        w.Line("    s.Received = r => r.CorrelateById(context => context.Message.CorrelationId);");
+        w.Line("});");
     }
 
     void EmitHooks(CodeWriter w)
