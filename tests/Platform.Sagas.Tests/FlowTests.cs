@@ -142,9 +142,9 @@ public sealed class FlowTests
         Assert.False(host.Ledger.Refunds.ContainsKey(order));
 
         refundBroken = false;
-        var (state, messages) = await host.Operations.RetryAsync(order);
+        var (state, messages, timeouts) = await host.Operations.RetryAsync(order);
         Assert.Equal("CompensatingPayment", state);
-        Assert.Equal(1, messages);
+        Assert.Equal((1, 1), (messages, timeouts)); // RefundPayment, and the compensation's timeout
         await Eventually.HoldsAsync(async () => await host.StateOfAsync(order) == "Compensated", "the retried compensation to finish",
             state: async () => "state " + await host.StateOfAsync(order));
         Assert.Equal(1, host.Ledger.Refunds[order]);
@@ -179,6 +179,20 @@ public sealed class FlowTests
         Assert.Equal(["OrderPlaced", "PaymentCharged", "InventoryUnavailable", "OrderFulfilmentPaymentCompensationTimeout"], saga.History.Select(h => h.MessageType));
         Assert.Contains("\"paymentCompensation\":\"timed out\"", saga.Instance.Data);
         Assert.Empty(saga.Waiting); // the saga's own timeout was cancelled with it
+
+        // A retry while the provider still does not answer is bounded by the timeout again; one
+        // after it answers again compensates.
+        var (state, messages, timeouts) = await host.Operations.RetryAsync(order);
+        Assert.Equal(("CompensatingPayment", 1, 1), (state, messages, timeouts));
+        await Eventually.HoldsAsync(async () => (await host.Operations.GetAsync(order)).Single().History.Count(h => h.MessageType == "OrderFulfilmentPaymentCompensationTimeout") == 2,
+            "the retried compensation to time out", state: async () => "state " + await host.StateOfAsync(order));
+        await Eventually.HoldsAsync(async () => await host.StateOfAsync(order) == "CompensationFailed", "the retried compensation to fail");
+        host.Ledger.IgnoreRefund = _ => false;
+        await host.Operations.RetryAsync(order);
+        await Eventually.HoldsAsync(async () => await host.StateOfAsync(order) == "Compensated", "the second retry to compensate",
+            state: async () => "state " + await host.StateOfAsync(order));
+        Assert.Equal(1, host.Ledger.Refunds[order]);
+        Assert.Empty((await host.Operations.GetAsync(order)).Single().Waiting); // the answered compensation cancelled its timeout
     }
 
     [SkippableFact]

@@ -58,7 +58,7 @@ public sealed class SagasCommandTests
         refundBroken = false;
         (code, text) = await SagasAsync(database, "retry", failing.ToString("D"));
         Assert.Equal(0, code);
-        Assert.Contains("back in CompensatingPayment; 1 message(s) queued", text);
+        Assert.Contains("back in CompensatingPayment; 1 message(s) queued and 1 timeout(s) scheduled again", text);
         await Eventually.HoldsAsync(async () => await host.StateOfAsync(failing) == "Compensated", "the retried compensation");
         Assert.Equal(1, host.Ledger.Refunds[failing]);
 

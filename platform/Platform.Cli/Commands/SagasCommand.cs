@@ -92,8 +92,9 @@ internal static class SagasCommand
         {
             if (!TryId(parse.GetValue(retryId), output, out var id))
                 return 1;
-            var (back, messages) = await sagas.RetryAsync(id, parse.GetValue(sagaName), ct);
-            output.WriteLine($"{id:D}: back in {back}; {messages} message(s) queued, delivered by the running runtime.");
+            var (back, messages, timeouts) = await sagas.RetryAsync(id, parse.GetValue(sagaName), ct);
+            output.WriteLine($"{id:D}: back in {back}; {messages} message(s) queued" +
+                (timeouts == 0 ? "" : $" and {timeouts} timeout(s) scheduled again") + ", delivered by the running runtime.");
             return 0;
         }));
 

@@ -107,7 +107,7 @@ sealed class PlatformSagaRepositoryContext<TSaga, TMessage> : ConsumeContextScop
         {
             throw new SagaConcurrencyException(_repository.SagaName, instance.CorrelationId, 0);
         }
-        await AddHistoryAsync(instance.CorrelationId, 1, null, state, now).ConfigureAwait(false);
+        await AddHistoryAsync(instance, 1, null, state, now).ConfigureAwait(false);
     }
 
     public async Task Update(SagaConsumeContext<TSaga> context)
@@ -121,7 +121,7 @@ sealed class PlatformSagaRepositoryContext<TSaga, TMessage> : ConsumeContextScop
         if (!await SagaTables.UpdateAsync(_transaction.Connection, _transaction.Transaction, _repository.SagaName, instance.CorrelationId,
                 _loadedVersion, state, _repository.Serialize(instance), now, CancellationToken).ConfigureAwait(false))
             throw new SagaConcurrencyException(_repository.SagaName, instance.CorrelationId, _loadedVersion);
-        await AddHistoryAsync(instance.CorrelationId, next, _loadedState, state, now).ConfigureAwait(false);
+        await AddHistoryAsync(instance, next, _loadedState, state, now).ConfigureAwait(false);
         _loadedVersion = next;
         _loadedState = state;
     }
@@ -131,7 +131,7 @@ sealed class PlatformSagaRepositoryContext<TSaga, TMessage> : ConsumeContextScop
         if (!await SagaTables.DeleteAsync(_transaction.Connection, _transaction.Transaction, _repository.SagaName, context.Saga.CorrelationId,
                 _loadedVersion, CancellationToken).ConfigureAwait(false))
             throw new SagaConcurrencyException(_repository.SagaName, context.Saga.CorrelationId, _loadedVersion);
-        await AddHistoryAsync(context.Saga.CorrelationId, _loadedVersion + 1, _loadedState, "(deleted)", DateTimeOffset.UtcNow).ConfigureAwait(false);
+        await AddHistoryAsync(context.Saga, _loadedVersion + 1, _loadedState, "(deleted)", DateTimeOffset.UtcNow).ConfigureAwait(false);
     }
 
     // Nothing was written outside the transaction: the factory's rollback discards and undoes.
@@ -139,11 +139,16 @@ sealed class PlatformSagaRepositoryContext<TSaga, TMessage> : ConsumeContextScop
 
     public Task Undo(SagaConsumeContext<TSaga> context) => Task.CompletedTask;
 
-    Task AddHistoryAsync(Guid correlationId, int version, string? from, string to, DateTimeOffset now)
+    // What the step sent, and the timeouts it scheduled with the saga property holding each token:
+    // what a retry into the state this step entered sends and schedules again.
+    Task AddHistoryAsync(TSaga instance, int version, string? from, string to, DateTimeOffset now)
     {
-        var sent = _outbox.Outgoing.Select(m => new SentMessage(m.Kind, m.Destination, m.MessageType, m.Payload, m.Headers)).ToArray();
+        var sent = _outbox.Pending.Select(m => m.TokenId is { } token
+            ? new SentMessage(m.Kind, m.Destination, m.MessageType, m.Payload, m.Headers, token,
+                (long)(m.DueAt - m.CreatedAt).TotalMilliseconds, SagaTokens<TSaga>.PropertyHolding(instance, token))
+            : new SentMessage(m.Kind, m.Destination, m.MessageType, m.Payload, m.Headers)).ToArray();
         return SagaTables.AddHistoryAsync(_transaction.Connection, _transaction.Transaction,
-            new SagaHistoryRow(_repository.SagaName, correlationId, version, from, to, typeof(TMessage).Name, MessageId?.ToString("D"),
+            new SagaHistoryRow(_repository.SagaName, instance.CorrelationId, version, from, to, typeof(TMessage).Name, MessageId?.ToString("D"),
                 System.Text.Json.JsonSerializer.Serialize(sent, SagaTables.Json), now), CancellationToken);
     }
 }

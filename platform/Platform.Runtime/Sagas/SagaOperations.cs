@@ -127,17 +127,19 @@ public sealed class SagaOperations
 
     /// <summary>
     /// Runs the step that led a saga into its current state again: the saga goes back to the state
-    /// it was in before (e.g. from <c>CompensationFailed</c> back to <c>CompensatingPayment</c>) and the
+    /// it was in before (e.g. from <c>CompensationFailed</c> back to <c>CompensatingPayment</c>), the
     /// messages it sent when it entered that state are sent again (new message ids, so receivers act
-    /// on them again), through <c>scheduled_messages</c> and the running runtime. One transaction,
-    /// with the saga's version checked, so a retry never races a message in flight.
+    /// on them again), and the timeouts it scheduled then are scheduled again, as long from now, with
+    /// new tokens written into the saga's token properties (so a compensation's timeout bounds the
+    /// retried compensation too); all through <c>scheduled_messages</c> and the running runtime. One
+    /// transaction, with the saga's version checked, so a retry never races a message in flight.
     /// </summary>
     /// <param name="correlationId">The saga instance.</param>
     /// <param name="sagaName">Which saga, when several kinds share the id; null when there is one.</param>
     /// <param name="cancellationToken">Cancels the work.</param>
-    /// <returns>The state the saga went back to and how many messages were queued.</returns>
+    /// <returns>The state the saga went back to, how many messages were queued and how many timeouts scheduled.</returns>
     /// <exception cref="InvalidOperationException">No such saga, resolved, or no earlier step to run again.</exception>
-    public async Task<(string State, int Messages)> RetryAsync(Guid correlationId, string? sagaName = null, CancellationToken cancellationToken = default)
+    public async Task<(string State, int Messages, int Timeouts)> RetryAsync(Guid correlationId, string? sagaName = null, CancellationToken cancellationToken = default)
     {
         var saga = await SingleAsync(correlationId, sagaName, cancellationToken).ConfigureAwait(false);
         var instance = saga.Instance;
@@ -152,18 +154,42 @@ public sealed class SagaOperations
         var sent = JsonSerializer.Deserialize<SentMessage[]>(entered.Sent, SagaTables.Json) ?? [];
         var now = DateTimeOffset.UtcNow;
         var owner = "saga:" + instance.SagaName;
-        var messages = sent.Select(m => new ScheduledMessageRow(Guid.CreateVersion7(), owner, correlationId.ToString("D"), null, m.Kind, m.Destination,
-            m.MessageType, m.Payload, m.Headers, now, now, 0, null)).ToArray();
+        var messages = sent.Where(m => m.TokenId is null).Select(m => new ScheduledMessageRow(Guid.CreateVersion7(), owner, correlationId.ToString("D"), null,
+            m.Kind, m.Destination, m.MessageType, m.Payload, m.Headers, now, now, 0, null)).ToList();
+        var (data, timeouts) = Rearm(instance, sent, owner, now);
+        messages.AddRange(timeouts);
         await using var connection = await Sql.OpenAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        if (!await SagaTables.UpdateAsync(connection, transaction, instance.SagaName, correlationId, instance.Version, previous, null, now, cancellationToken)
+        if (!await SagaTables.UpdateAsync(connection, transaction, instance.SagaName, correlationId, instance.Version, previous, data, now, cancellationToken)
                 .ConfigureAwait(false))
             throw new InvalidOperationException($"Saga {instance.SagaName} {correlationId} changed while retrying; look at it again.");
         await SagaTables.AddHistoryAsync(connection, transaction, new SagaHistoryRow(instance.SagaName, correlationId, instance.Version + 1,
             instance.CurrentState, previous, "operator:retry", null, JsonSerializer.Serialize(sent, SagaTables.Json), now), cancellationToken).ConfigureAwait(false);
         await ScheduledMessageStore.InsertAsync(connection, transaction, messages, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return (previous, messages.Length);
+        return (previous, messages.Count - timeouts.Count, timeouts.Count);
+    }
+
+    // A timeout is delivered with its token and acts only while the saga's token property holds that
+    // token (MassTransit clears the property once it fired): each is scheduled again with a new
+    // token, written into the property the step recorded. Null data: nothing to change.
+    static (string? Data, List<ScheduledMessageRow> Timeouts) Rearm(SagaInstanceRow instance, SentMessage[] sent, string owner, DateTimeOffset now)
+    {
+        var timeouts = new List<ScheduledMessageRow>();
+        var scheduled = sent.Where(m => m is { TokenId: not null, DelayMilliseconds: not null, TokenProperty: not null }).ToArray();
+        if (scheduled.Length == 0)
+            return (null, timeouts);
+        var data = System.Text.Json.Nodes.JsonNode.Parse(instance.Data)!.AsObject();
+        foreach (var timeout in scheduled)
+        {
+            var token = Guid.CreateVersion7();
+            var property = data.Select(p => p.Key).FirstOrDefault(k => string.Equals(k, timeout.TokenProperty, StringComparison.OrdinalIgnoreCase))
+                ?? SagaTables.Json.PropertyNamingPolicy?.ConvertName(timeout.TokenProperty!) ?? timeout.TokenProperty!;
+            data[property] = token;
+            timeouts.Add(new ScheduledMessageRow(Guid.CreateVersion7(), owner, instance.CorrelationId.ToString("D"), token, timeout.Kind, timeout.Destination,
+                timeout.MessageType, timeout.Payload, timeout.Headers, now + TimeSpan.FromMilliseconds(timeout.DelayMilliseconds!.Value), now, 0, null));
+        }
+        return (data.ToJsonString(SagaTables.Json), timeouts);
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Reflection;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Platform.Runtime.Configuration;
 using Platform.Runtime.Scheduling;
 
@@ -32,13 +33,33 @@ public sealed record SagaInstanceRow(string SagaName, Guid CorrelationId, string
 public sealed record SagaHistoryRow(string SagaName, Guid CorrelationId, int Version, string? FromState, string ToState, string MessageType,
     string? MessageId, string Sent, DateTimeOffset At);
 
-/// <summary>A message a saga step sent, kept in its history so an operator's retry can send it again.</summary>
+/// <summary>
+/// A message a saga step sent, or a timeout it scheduled, kept in its history so an operator's retry
+/// can send it again and schedule the timeout again.
+/// </summary>
 /// <param name="Kind">Send or publish.</param>
 /// <param name="Destination">The queue, for a send.</param>
 /// <param name="MessageType">The CLR type, assembly-qualified.</param>
 /// <param name="Payload">The message as JSON.</param>
 /// <param name="Headers">The headers as JSON.</param>
-public sealed record SentMessage(DeliveryKind Kind, string? Destination, string MessageType, string Payload, string Headers);
+/// <param name="TokenId">A timeout's token (null for a message sent at once).</param>
+/// <param name="DelayMilliseconds">How long after the step the timeout was due.</param>
+/// <param name="TokenProperty">The saga's property that held the token (e.g. <c>PaymentCompensationTimeoutTokenId</c>), which a retry sets to the new timeout's token.</param>
+public sealed record SentMessage(DeliveryKind Kind, string? Destination, string MessageType, string Payload, string Headers,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] Guid? TokenId = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? DelayMilliseconds = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? TokenProperty = null);
+
+/// <summary>The properties of a saga state class that can hold a schedule's token.</summary>
+static class SagaTokens<TSaga>
+{
+    static readonly System.Reflection.PropertyInfo[] Properties = typeof(TSaga).GetProperties()
+        .Where(p => p.PropertyType == typeof(Guid?) && p.CanRead && p.CanWrite && p.GetIndexParameters().Length == 0).ToArray();
+
+    /// <summary>The name of the property of <paramref name="saga"/> that holds <paramref name="token"/>, if one does.</summary>
+    public static string? PropertyHolding(TSaga saga, Guid token) =>
+        Properties.FirstOrDefault(p => (Guid?)p.GetValue(saga) == token)?.Name;
+}
 
 /// <summary>
 /// The saga tables in the event store's database: <c>saga_instances</c> (one row per saga, the state
