@@ -100,9 +100,111 @@ internal static class NameChecks
                 Identifier(context, saga.CompletedState.Name, saga.CompletedState.Span);
                 Identifier(context, saga.CompensatedState.Name, saga.CompensatedState.Span);
                 Identifier(context, saga.CompensationFailedState.Name, saga.CompensationFailedState.Span);
+                SagaMembers(context, saga);
             }
             foreach (var reaction in file.Reactions) Declare(context, global, "Reaction", reaction.Name, reaction.Span);
         }
+
+        // Types the generator adds for a saga, beside the declared ones in the same namespace tree.
+        foreach (var file in context.Set.Files)
+        {
+            if (file.Saga is not { } saga) continue;
+            foreach (var (name, what) in SagaTypes(saga))
+                if (global.TryGetValue(name, out var declared))
+                    context.Report(DiagnosticCodes.ReservedName, declared, name, $"saga '{saga.Name}' generates a type of that name: {what}");
+        }
+    }
+
+    private static IEnumerable<(string Name, string What)> SagaTypes(SagaDefinition saga)
+    {
+        yield return (saga.Name + "State", "its persisted state");
+        yield return (saga.Name + "StateMachine", "its state machine");
+        yield return (saga.Name + "CompensationFailed", "the alert it publishes when a compensation fails");
+        if (saga.Timeout is not null) yield return (saga.Name + "Timeout", "its timeout message");
+        foreach (var step in saga.Steps)
+        {
+            var pascal = IdentifierRules.Pascal(step.Name);
+            if (step.Timeout is not null) yield return (saga.Name + pascal + "Timeout", $"the timeout message of step '{step.Name}'");
+            if (step.Compensation is { Waits: true, Timeout: not null })
+                yield return (saga.Name + pascal + "CompensationTimeout", $"the timeout message of the compensation of step '{step.Name}'");
+        }
+    }
+
+    /// <summary>
+    /// The generated saga's members: its state class holds the data fields beside what the generator
+    /// adds, and its state machine has a property per state, event and timeout beside the generated
+    /// methods and MassTransit's own <c>Initial</c> and <c>Final</c>. A name used twice there is code
+    /// that does not compile (or, for <c>Final</c>, a state MassTransit treats as the end).
+    /// </summary>
+    private static void SagaMembers(CheckContext context, SagaDefinition saga)
+    {
+        var stateClass = saga.Name + "State";
+        var added = new Dictionary<string, string>(System.StringComparer.Ordinal)
+        {
+            ["CorrelationId"] = "the saga's id",
+            ["CurrentState"] = "the name of the saga's state",
+            ["Version"] = "the saga's version",
+            ["FailureReason"] = "why the saga stopped going forward",
+        };
+        if (saga.Timeout is not null) added["SagaTimeoutTokenId"] = "the token of the saga's timeout";
+        foreach (var step in saga.Steps)
+        {
+            var pascal = IdentifierRules.Pascal(step.Name);
+            if (step.Timeout is not null) added[pascal + "TimeoutTokenId"] = $"the token of step '{step.Name}''s timeout";
+            if (step.Compensation is not null) added[pascal + "Compensation"] = $"the outcome of compensating step '{step.Name}'";
+            if (step.Compensation is { Waits: true, Timeout: not null }) added[pascal + "CompensationTimeoutTokenId"] = $"the token of the timeout of step '{step.Name}''s compensation";
+        }
+        foreach (var field in saga.Data)
+        {
+            if (added.TryGetValue(IdentifierRules.Pascal(field.Name), out var what))
+                context.Report(DiagnosticCodes.ReservedName, field.Span, field.Name, $"the generated {stateClass} has a member of that name, {what}");
+        }
+
+        var machine = saga.Name + "StateMachine";
+        var members = new Dictionary<string, string>(System.StringComparer.Ordinal)
+        {
+            ["Initial"] = "MassTransit's initial state",
+            ["Final"] = "MassTransit's final state",
+            [machine] = "the state machine's own name",
+        };
+        foreach (var method in new[] { "OnStarted", "OnCompleted", "OnCompensated", "OnCompensationFailed", "OnUnexpectedEvent", "HandleUnhandledEvent", "KeyToGuid", "FromStream" })
+            members[method] = "a generated method";
+        void Member(string name, SourceSpan span, string what)
+        {
+            var pascal = IdentifierRules.Pascal(name);
+            if (!members.TryGetValue(pascal, out var existing))
+                members[pascal] = what;
+            else if (existing != what)
+                context.Report(DiagnosticCodes.ReservedName, span, name, $"in the generated {machine} it would name {what} and {existing}");
+        }
+        foreach (var state in saga.States) Member(state.Name, state.Span, $"the state {state.Name}");
+        foreach (var step in saga.Steps)
+        {
+            Member(step.State.Name, step.State.Span, $"the state {step.State.Name}");
+            if (step.Compensation is { Waits: true }) Member(SagaStates.Compensating(step), step.Span, $"the state {SagaStates.Compensating(step)}");
+        }
+        foreach (var final in new[] { saga.CompletedState, saga.CompensatedState, saga.CompensationFailedState })
+            Member(final.Name, final.Span, $"the state {final.Name}");
+        foreach (var handler in saga.Handlers)
+            if (handler.TargetState is { } target) Member(target.Name, target.Span, $"the state {target.Name}");
+
+        void Event(NameRef message) => Member(message.Name, message.Span, $"the event {message.Name}");
+        Event(saga.StartedBy);
+        foreach (var step in saga.Steps)
+        {
+            foreach (var reply in step.OnSuccess) Event(reply);
+            foreach (var reply in step.OnFailure) Event(reply);
+            if (step.Compensation is { } compensation)
+            {
+                foreach (var reply in compensation.OnSuccess) Event(reply);
+                foreach (var reply in compensation.OnFailure) Event(reply);
+            }
+            if (step.Timeout is { } timeout) Member(step.Name + "Timeout", timeout.Span, $"the timeout of step '{step.Name}'");
+            if (step.Compensation is { Waits: true, Timeout: { } compensationTimeout })
+                Member(step.Name + "CompensationTimeout", compensationTimeout.Span, $"the timeout of step '{step.Name}''s compensation");
+        }
+        foreach (var handler in saga.Handlers) Event(handler.Event);
+        if (saga.Timeout is { } sagaTimeout) Member("SagaTimeout", sagaTimeout.Span, "the saga's timeout");
     }
 
     /// <summary>Members every generated event record has (issue 4), which a field must not shadow.</summary>
