@@ -24,7 +24,7 @@ internal static class NameChecks
             foreach (var type in file.Types)
             {
                 Declare(context, global, "Type", type.Name, type.Span);
-                Fields(context, type.Fields, type.Name);
+                Fields(context, type.Fields, type.Name, JsonMembers);
             }
             foreach (var enumType in file.Enums)
             {
@@ -36,13 +36,13 @@ internal static class NameChecks
             if (file.Aggregate is { } aggregate)
             {
                 Identifier(context, aggregate.Id.Name, aggregate.Id.Span);
-                Fields(context, aggregate.State, aggregate.Name + "State");
+                Fields(context, aggregate.State, aggregate.Name + "State", JsonMembers);
                 foreach (var field in aggregate.State) InlineEnum(context, global, field);
             }
             foreach (var command in file.Commands)
             {
                 Declare(context, global, "Command", command.Name, command.Span);
-                Fields(context, command.Fields, command.Name);
+                Fields(context, command.Fields, command.Name, CommandMembers);
                 if (command.Aggregate is not null && context.Aggregates.TryGetValue(command.Aggregate, out var owner))
                 {
                     foreach (var field in command.Fields)
@@ -57,12 +57,12 @@ internal static class NameChecks
             foreach (var definition in file.Events)
             {
                 Declare(context, global, "Event", definition.Name, definition.Span);
-                Fields(context, definition.Fields, definition.Name);
+                Fields(context, definition.Fields, definition.Name, JsonMembers);
                 EventMembers(context, definition);
                 foreach (var field in definition.Fields) InlineEnum(context, global, field);
                 foreach (var previous in definition.Previous)
                 {
-                    Fields(context, previous.Fields, definition.Name + "V" + previous.Version);
+                    Fields(context, previous.Fields, definition.Name + "V" + previous.Version, JsonMembers);
                     // The generator declares a partial method of this name for the hand-written upcast.
                     if (previous.Upcaster is { } upcaster) Identifier(context, upcaster, previous.Span);
                 }
@@ -82,7 +82,7 @@ internal static class NameChecks
                 Identifier(context, projection.Key.Name, projection.Key.Span);
                 var fields = new List<FieldDefinition> { projection.Key };
                 fields.AddRange(projection.Fields);
-                Fields(context, fields, projection.Name);
+                Fields(context, fields, projection.Name, RowMembers);
             }
             if (file.Saga is { } saga)
             {
@@ -255,7 +255,14 @@ internal static class NameChecks
         global[name] = span;
     }
 
-    private static void Fields(CheckContext context, IEnumerable<FieldDefinition> fields, string enclosing)
+    // Members the generated records and classes have beside their fields: what every C# record or
+    // object has (a field named toString would collide with it), and what the generator adds.
+    private static readonly string[] ObjectMembers = { "Equals", "GetHashCode", "ToString", "GetType", "MemberwiseClone", "Finalize", "EqualityContract", "PrintMembers", "Deconstruct" };
+    private static readonly string[] JsonMembers = [.. ObjectMembers, "WriteJson", "ReadJson"];
+    private static readonly string[] CommandMembers = [.. JsonMembers, "Validate", "EnsureValid"];
+    private static readonly string[] RowMembers = [.. ObjectMembers, "LastAppliedPosition"];
+
+    private static void Fields(CheckContext context, IEnumerable<FieldDefinition> fields, string enclosing, string[]? members = null)
     {
         var scope = new Scope(context);
         foreach (var field in fields)
@@ -264,6 +271,10 @@ internal static class NameChecks
             if (IdentifierRules.PascalEquals(field.Name, enclosing))
             {
                 context.Report(DiagnosticCodes.ReservedName, field.Span, field.Name, $"it is the name of the enclosing type '{enclosing}'");
+            }
+            else if (System.Array.Find(members ?? ObjectMembers, member => IdentifierRules.PascalEquals(field.Name, member)) is { } member)
+            {
+                context.Report(DiagnosticCodes.ReservedName, field.Span, field.Name, $"the generated {enclosing} has a member '{member}'");
             }
         }
     }
