@@ -36,23 +36,23 @@ public sealed partial record InventoryReserved(
     {
         if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
             throw new global::System.Text.Json.JsonException("InventoryReserved v1: expected a JSON object");
-        global::System.Guid orderId = default;
-        bool hasOrderId = false;
-        global::System.Guid reservationId = default;
-        bool hasReservationId = false;
+        global::System.Guid v_orderId = default;
+        bool h_orderId = false;
+        global::System.Guid v_reservationId = default;
+        bool h_reservationId = false;
         while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
         {
             if (reader.ValueTextEquals("orderId"u8))
             {
                 reader.Read();
-                orderId = reader.GetGuid();
-                hasOrderId = true;
+                v_orderId = reader.GetGuid();
+                h_orderId = true;
             }
             else if (reader.ValueTextEquals("reservationId"u8))
             {
                 reader.Read();
-                reservationId = reader.GetGuid();
-                hasReservationId = true;
+                v_reservationId = reader.GetGuid();
+                h_reservationId = true;
             }
             else
             {
@@ -60,9 +60,9 @@ public sealed partial record InventoryReserved(
                 reader.Skip();
             }
         }
-        if (!hasOrderId) throw new global::System.Text.Json.JsonException("InventoryReserved v1: required field 'orderId' is missing");
-        if (!hasReservationId) throw new global::System.Text.Json.JsonException("InventoryReserved v1: required field 'reservationId' is missing");
-        return new global::Shop.Inventory.InventoryReserved(orderId, reservationId);
+        if (!h_orderId) throw new global::System.Text.Json.JsonException("InventoryReserved v1: required field 'orderId' is missing");
+        if (!h_reservationId) throw new global::System.Text.Json.JsonException("InventoryReserved v1: required field 'reservationId' is missing");
+        return new global::Shop.Inventory.InventoryReserved(v_orderId, v_reservationId);
     }
 }
 
@@ -127,23 +127,23 @@ public sealed partial record InventoryUnavailable(
     {
         if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
             throw new global::System.Text.Json.JsonException("InventoryUnavailable v1: expected a JSON object");
-        global::System.Guid orderId = default;
-        bool hasOrderId = false;
-        string productId = "";
-        bool hasProductId = false;
+        global::System.Guid v_orderId = default;
+        bool h_orderId = false;
+        string v_productId = "";
+        bool h_productId = false;
         while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
         {
             if (reader.ValueTextEquals("orderId"u8))
             {
                 reader.Read();
-                orderId = reader.GetGuid();
-                hasOrderId = true;
+                v_orderId = reader.GetGuid();
+                h_orderId = true;
             }
             else if (reader.ValueTextEquals("productId"u8))
             {
                 reader.Read();
-                productId = reader.GetString()!;
-                hasProductId = true;
+                v_productId = reader.GetString()!;
+                h_productId = true;
             }
             else
             {
@@ -151,9 +151,9 @@ public sealed partial record InventoryUnavailable(
                 reader.Skip();
             }
         }
-        if (!hasOrderId) throw new global::System.Text.Json.JsonException("InventoryUnavailable v1: required field 'orderId' is missing");
-        if (!hasProductId) throw new global::System.Text.Json.JsonException("InventoryUnavailable v1: required field 'productId' is missing");
-        return new global::Shop.Inventory.InventoryUnavailable(orderId, productId);
+        if (!h_orderId) throw new global::System.Text.Json.JsonException("InventoryUnavailable v1: required field 'orderId' is missing");
+        if (!h_productId) throw new global::System.Text.Json.JsonException("InventoryUnavailable v1: required field 'productId' is missing");
+        return new global::Shop.Inventory.InventoryUnavailable(v_orderId, v_productId);
     }
 }
 
@@ -218,23 +218,23 @@ public sealed partial record InventoryReleased(
     {
         if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
             throw new global::System.Text.Json.JsonException("InventoryReleased v1: expected a JSON object");
-        global::System.Guid orderId = default;
-        bool hasOrderId = false;
-        global::System.Guid reservationId = default;
-        bool hasReservationId = false;
+        global::System.Guid v_orderId = default;
+        bool h_orderId = false;
+        global::System.Guid v_reservationId = default;
+        bool h_reservationId = false;
         while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
         {
             if (reader.ValueTextEquals("orderId"u8))
             {
                 reader.Read();
-                orderId = reader.GetGuid();
-                hasOrderId = true;
+                v_orderId = reader.GetGuid();
+                h_orderId = true;
             }
             else if (reader.ValueTextEquals("reservationId"u8))
             {
                 reader.Read();
-                reservationId = reader.GetGuid();
-                hasReservationId = true;
+                v_reservationId = reader.GetGuid();
+                h_reservationId = true;
             }
             else
             {
@@ -242,9 +242,9 @@ public sealed partial record InventoryReleased(
                 reader.Skip();
             }
         }
-        if (!hasOrderId) throw new global::System.Text.Json.JsonException("InventoryReleased v1: required field 'orderId' is missing");
-        if (!hasReservationId) throw new global::System.Text.Json.JsonException("InventoryReleased v1: required field 'reservationId' is missing");
-        return new global::Shop.Inventory.InventoryReleased(orderId, reservationId);
+        if (!h_orderId) throw new global::System.Text.Json.JsonException("InventoryReleased v1: required field 'orderId' is missing");
+        if (!h_reservationId) throw new global::System.Text.Json.JsonException("InventoryReleased v1: required field 'reservationId' is missing");
+        return new global::Shop.Inventory.InventoryReleased(v_orderId, v_reservationId);
     }
 }
 
@@ -309,23 +309,23 @@ public sealed partial record ReleaseFailed(
     {
         if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
             throw new global::System.Text.Json.JsonException("ReleaseFailed v1: expected a JSON object");
-        global::System.Guid orderId = default;
-        bool hasOrderId = false;
-        string reason = "";
-        bool hasReason = false;
+        global::System.Guid v_orderId = default;
+        bool h_orderId = false;
+        string v_reason = "";
+        bool h_reason = false;
         while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
         {
             if (reader.ValueTextEquals("orderId"u8))
             {
                 reader.Read();
-                orderId = reader.GetGuid();
-                hasOrderId = true;
+                v_orderId = reader.GetGuid();
+                h_orderId = true;
             }
             else if (reader.ValueTextEquals("reason"u8))
             {
                 reader.Read();
-                reason = reader.GetString()!;
-                hasReason = true;
+                v_reason = reader.GetString()!;
+                h_reason = true;
             }
             else
             {
@@ -333,9 +333,9 @@ public sealed partial record ReleaseFailed(
                 reader.Skip();
             }
         }
-        if (!hasOrderId) throw new global::System.Text.Json.JsonException("ReleaseFailed v1: required field 'orderId' is missing");
-        if (!hasReason) throw new global::System.Text.Json.JsonException("ReleaseFailed v1: required field 'reason' is missing");
-        return new global::Shop.Inventory.ReleaseFailed(orderId, reason);
+        if (!h_orderId) throw new global::System.Text.Json.JsonException("ReleaseFailed v1: required field 'orderId' is missing");
+        if (!h_reason) throw new global::System.Text.Json.JsonException("ReleaseFailed v1: required field 'reason' is missing");
+        return new global::Shop.Inventory.ReleaseFailed(v_orderId, v_reason);
     }
 }
 
@@ -400,23 +400,23 @@ public sealed partial record ShipmentArranged(
     {
         if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
             throw new global::System.Text.Json.JsonException("ShipmentArranged v1: expected a JSON object");
-        global::System.Guid orderId = default;
-        bool hasOrderId = false;
-        string trackingNumber = "";
-        bool hasTrackingNumber = false;
+        global::System.Guid v_orderId = default;
+        bool h_orderId = false;
+        string v_trackingNumber = "";
+        bool h_trackingNumber = false;
         while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
         {
             if (reader.ValueTextEquals("orderId"u8))
             {
                 reader.Read();
-                orderId = reader.GetGuid();
-                hasOrderId = true;
+                v_orderId = reader.GetGuid();
+                h_orderId = true;
             }
             else if (reader.ValueTextEquals("trackingNumber"u8))
             {
                 reader.Read();
-                trackingNumber = reader.GetString()!;
-                hasTrackingNumber = true;
+                v_trackingNumber = reader.GetString()!;
+                h_trackingNumber = true;
             }
             else
             {
@@ -424,9 +424,9 @@ public sealed partial record ShipmentArranged(
                 reader.Skip();
             }
         }
-        if (!hasOrderId) throw new global::System.Text.Json.JsonException("ShipmentArranged v1: required field 'orderId' is missing");
-        if (!hasTrackingNumber) throw new global::System.Text.Json.JsonException("ShipmentArranged v1: required field 'trackingNumber' is missing");
-        return new global::Shop.Inventory.ShipmentArranged(orderId, trackingNumber);
+        if (!h_orderId) throw new global::System.Text.Json.JsonException("ShipmentArranged v1: required field 'orderId' is missing");
+        if (!h_trackingNumber) throw new global::System.Text.Json.JsonException("ShipmentArranged v1: required field 'trackingNumber' is missing");
+        return new global::Shop.Inventory.ShipmentArranged(v_orderId, v_trackingNumber);
     }
 }
 
@@ -491,23 +491,23 @@ public sealed partial record ShipmentFailed(
     {
         if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
             throw new global::System.Text.Json.JsonException("ShipmentFailed v1: expected a JSON object");
-        global::System.Guid orderId = default;
-        bool hasOrderId = false;
-        string reason = "";
-        bool hasReason = false;
+        global::System.Guid v_orderId = default;
+        bool h_orderId = false;
+        string v_reason = "";
+        bool h_reason = false;
         while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
         {
             if (reader.ValueTextEquals("orderId"u8))
             {
                 reader.Read();
-                orderId = reader.GetGuid();
-                hasOrderId = true;
+                v_orderId = reader.GetGuid();
+                h_orderId = true;
             }
             else if (reader.ValueTextEquals("reason"u8))
             {
                 reader.Read();
-                reason = reader.GetString()!;
-                hasReason = true;
+                v_reason = reader.GetString()!;
+                h_reason = true;
             }
             else
             {
@@ -515,9 +515,9 @@ public sealed partial record ShipmentFailed(
                 reader.Skip();
             }
         }
-        if (!hasOrderId) throw new global::System.Text.Json.JsonException("ShipmentFailed v1: required field 'orderId' is missing");
-        if (!hasReason) throw new global::System.Text.Json.JsonException("ShipmentFailed v1: required field 'reason' is missing");
-        return new global::Shop.Inventory.ShipmentFailed(orderId, reason);
+        if (!h_orderId) throw new global::System.Text.Json.JsonException("ShipmentFailed v1: required field 'orderId' is missing");
+        if (!h_reason) throw new global::System.Text.Json.JsonException("ShipmentFailed v1: required field 'reason' is missing");
+        return new global::Shop.Inventory.ShipmentFailed(v_orderId, v_reason);
     }
 }
 
@@ -566,12 +566,12 @@ public sealed partial record ReserveInventory(
         output.Raw("{\"orderId\":"u8);
         output.String(value.OrderId);
         output.Raw(",\"items\":"u8);
-        var list1 = value.Items;
+        var __list1 = value.Items;
         output.Raw("["u8);
-        for (var i2 = 0; i2 < list1.Count; i2++)
+        for (var __i2 = 0; __i2 < __list1.Count; __i2++)
         {
-            if (i2 > 0) output.Raw(","u8);
-            global::Shop.Orders.OrderItem.WriteJson(ref output, list1[i2]);
+            if (__i2 > 0) output.Raw(","u8);
+            global::Shop.Orders.OrderItem.WriteJson(ref output, __list1[__i2]);
         }
         output.Raw("]"u8);
         output.Raw("}"u8);
@@ -583,30 +583,30 @@ public sealed partial record ReserveInventory(
     {
         if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
             throw new global::System.Text.Json.JsonException("ReserveInventory: expected a JSON object");
-        global::System.Guid orderId = default;
-        bool hasOrderId = false;
-        global::System.Collections.Generic.IReadOnlyList<global::Shop.Orders.OrderItem> items = global::System.Array.Empty<global::Shop.Orders.OrderItem>();
-        bool hasItems = false;
+        global::System.Guid v_orderId = default;
+        bool h_orderId = false;
+        global::System.Collections.Generic.IReadOnlyList<global::Shop.Orders.OrderItem> v_items = global::System.Array.Empty<global::Shop.Orders.OrderItem>();
+        bool h_items = false;
         while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
         {
             if (reader.ValueTextEquals("orderId"u8))
             {
                 reader.Read();
-                orderId = reader.GetGuid();
-                hasOrderId = true;
+                v_orderId = reader.GetGuid();
+                h_orderId = true;
             }
             else if (reader.ValueTextEquals("items"u8))
             {
                 reader.Read();
-                var list3 = new global::System.Collections.Generic.List<global::Shop.Orders.OrderItem>();
+                var __list3 = new global::System.Collections.Generic.List<global::Shop.Orders.OrderItem>();
                 while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndArray)
                 {
-                    global::Shop.Orders.OrderItem item4;
-                    item4 = global::Shop.Orders.OrderItem.ReadJson(ref reader);
-                    list3.Add(item4);
+                    global::Shop.Orders.OrderItem __item4;
+                    __item4 = global::Shop.Orders.OrderItem.ReadJson(ref reader);
+                    __list3.Add(__item4);
                 }
-                items = list3;
-                hasItems = true;
+                v_items = __list3;
+                h_items = true;
             }
             else
             {
@@ -614,9 +614,9 @@ public sealed partial record ReserveInventory(
                 reader.Skip();
             }
         }
-        if (!hasOrderId) throw new global::System.Text.Json.JsonException("ReserveInventory: required field 'orderId' is missing");
-        if (!hasItems) throw new global::System.Text.Json.JsonException("ReserveInventory: required field 'items' is missing");
-        return new global::Shop.Inventory.ReserveInventory(orderId, items);
+        if (!h_orderId) throw new global::System.Text.Json.JsonException("ReserveInventory: required field 'orderId' is missing");
+        if (!h_items) throw new global::System.Text.Json.JsonException("ReserveInventory: required field 'items' is missing");
+        return new global::Shop.Inventory.ReserveInventory(v_orderId, v_items);
     }
 
     /// <summary>Every declared constraint this command breaks; empty when it is valid.</summary>
@@ -659,23 +659,23 @@ public sealed partial record ReleaseInventory(
     {
         if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
             throw new global::System.Text.Json.JsonException("ReleaseInventory: expected a JSON object");
-        global::System.Guid orderId = default;
-        bool hasOrderId = false;
-        global::System.Guid reservationId = default;
-        bool hasReservationId = false;
+        global::System.Guid v_orderId = default;
+        bool h_orderId = false;
+        global::System.Guid v_reservationId = default;
+        bool h_reservationId = false;
         while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
         {
             if (reader.ValueTextEquals("orderId"u8))
             {
                 reader.Read();
-                orderId = reader.GetGuid();
-                hasOrderId = true;
+                v_orderId = reader.GetGuid();
+                h_orderId = true;
             }
             else if (reader.ValueTextEquals("reservationId"u8))
             {
                 reader.Read();
-                reservationId = reader.GetGuid();
-                hasReservationId = true;
+                v_reservationId = reader.GetGuid();
+                h_reservationId = true;
             }
             else
             {
@@ -683,9 +683,9 @@ public sealed partial record ReleaseInventory(
                 reader.Skip();
             }
         }
-        if (!hasOrderId) throw new global::System.Text.Json.JsonException("ReleaseInventory: required field 'orderId' is missing");
-        if (!hasReservationId) throw new global::System.Text.Json.JsonException("ReleaseInventory: required field 'reservationId' is missing");
-        return new global::Shop.Inventory.ReleaseInventory(orderId, reservationId);
+        if (!h_orderId) throw new global::System.Text.Json.JsonException("ReleaseInventory: required field 'orderId' is missing");
+        if (!h_reservationId) throw new global::System.Text.Json.JsonException("ReleaseInventory: required field 'reservationId' is missing");
+        return new global::Shop.Inventory.ReleaseInventory(v_orderId, v_reservationId);
     }
 
     /// <summary>Every declared constraint this command breaks; empty when it is valid.</summary>
@@ -730,31 +730,31 @@ public sealed partial record ArrangeShipment(
     {
         if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
             throw new global::System.Text.Json.JsonException("ArrangeShipment: expected a JSON object");
-        global::System.Guid orderId = default;
-        bool hasOrderId = false;
-        string shippingAddress = "";
-        bool hasShippingAddress = false;
-        string shippingMethod = "";
-        bool hasShippingMethod = false;
+        global::System.Guid v_orderId = default;
+        bool h_orderId = false;
+        string v_shippingAddress = "";
+        bool h_shippingAddress = false;
+        string v_shippingMethod = "";
+        bool h_shippingMethod = false;
         while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
         {
             if (reader.ValueTextEquals("orderId"u8))
             {
                 reader.Read();
-                orderId = reader.GetGuid();
-                hasOrderId = true;
+                v_orderId = reader.GetGuid();
+                h_orderId = true;
             }
             else if (reader.ValueTextEquals("shippingAddress"u8))
             {
                 reader.Read();
-                shippingAddress = reader.GetString()!;
-                hasShippingAddress = true;
+                v_shippingAddress = reader.GetString()!;
+                h_shippingAddress = true;
             }
             else if (reader.ValueTextEquals("shippingMethod"u8))
             {
                 reader.Read();
-                shippingMethod = reader.GetString()!;
-                hasShippingMethod = true;
+                v_shippingMethod = reader.GetString()!;
+                h_shippingMethod = true;
             }
             else
             {
@@ -762,10 +762,10 @@ public sealed partial record ArrangeShipment(
                 reader.Skip();
             }
         }
-        if (!hasOrderId) throw new global::System.Text.Json.JsonException("ArrangeShipment: required field 'orderId' is missing");
-        if (!hasShippingAddress) throw new global::System.Text.Json.JsonException("ArrangeShipment: required field 'shippingAddress' is missing");
-        if (!hasShippingMethod) throw new global::System.Text.Json.JsonException("ArrangeShipment: required field 'shippingMethod' is missing");
-        return new global::Shop.Inventory.ArrangeShipment(orderId, shippingAddress, shippingMethod);
+        if (!h_orderId) throw new global::System.Text.Json.JsonException("ArrangeShipment: required field 'orderId' is missing");
+        if (!h_shippingAddress) throw new global::System.Text.Json.JsonException("ArrangeShipment: required field 'shippingAddress' is missing");
+        if (!h_shippingMethod) throw new global::System.Text.Json.JsonException("ArrangeShipment: required field 'shippingMethod' is missing");
+        return new global::Shop.Inventory.ArrangeShipment(v_orderId, v_shippingAddress, v_shippingMethod);
     }
 
     /// <summary>Every declared constraint this command breaks; empty when it is valid.</summary>
@@ -809,23 +809,23 @@ public sealed partial record NotifyWarehouse(
     {
         if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
             throw new global::System.Text.Json.JsonException("NotifyWarehouse: expected a JSON object");
-        global::System.Guid orderId = default;
-        bool hasOrderId = false;
-        string trackingNumber = "";
-        bool hasTrackingNumber = false;
+        global::System.Guid v_orderId = default;
+        bool h_orderId = false;
+        string v_trackingNumber = "";
+        bool h_trackingNumber = false;
         while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
         {
             if (reader.ValueTextEquals("orderId"u8))
             {
                 reader.Read();
-                orderId = reader.GetGuid();
-                hasOrderId = true;
+                v_orderId = reader.GetGuid();
+                h_orderId = true;
             }
             else if (reader.ValueTextEquals("trackingNumber"u8))
             {
                 reader.Read();
-                trackingNumber = reader.GetString()!;
-                hasTrackingNumber = true;
+                v_trackingNumber = reader.GetString()!;
+                h_trackingNumber = true;
             }
             else
             {
@@ -833,9 +833,9 @@ public sealed partial record NotifyWarehouse(
                 reader.Skip();
             }
         }
-        if (!hasOrderId) throw new global::System.Text.Json.JsonException("NotifyWarehouse: required field 'orderId' is missing");
-        if (!hasTrackingNumber) throw new global::System.Text.Json.JsonException("NotifyWarehouse: required field 'trackingNumber' is missing");
-        return new global::Shop.Inventory.NotifyWarehouse(orderId, trackingNumber);
+        if (!h_orderId) throw new global::System.Text.Json.JsonException("NotifyWarehouse: required field 'orderId' is missing");
+        if (!h_trackingNumber) throw new global::System.Text.Json.JsonException("NotifyWarehouse: required field 'trackingNumber' is missing");
+        return new global::Shop.Inventory.NotifyWarehouse(v_orderId, v_trackingNumber);
     }
 
     /// <summary>Every declared constraint this command breaks; empty when it is valid.</summary>

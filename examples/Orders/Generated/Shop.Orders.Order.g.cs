@@ -33,31 +33,31 @@ public sealed partial record OrderItem(
     {
         if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
             throw new global::System.Text.Json.JsonException("OrderItem: expected a JSON object");
-        string productId = "";
-        bool hasProductId = false;
-        int quantity = default;
-        bool hasQuantity = false;
-        decimal price = default;
-        bool hasPrice = false;
+        string v_productId = "";
+        bool h_productId = false;
+        int v_quantity = default;
+        bool h_quantity = false;
+        decimal v_price = default;
+        bool h_price = false;
         while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
         {
             if (reader.ValueTextEquals("productId"u8))
             {
                 reader.Read();
-                productId = reader.GetString()!;
-                hasProductId = true;
+                v_productId = reader.GetString()!;
+                h_productId = true;
             }
             else if (reader.ValueTextEquals("quantity"u8))
             {
                 reader.Read();
-                quantity = reader.GetInt32();
-                hasQuantity = true;
+                v_quantity = reader.GetInt32();
+                h_quantity = true;
             }
             else if (reader.ValueTextEquals("price"u8))
             {
                 reader.Read();
-                price = reader.GetDecimal();
-                hasPrice = true;
+                v_price = reader.GetDecimal();
+                h_price = true;
             }
             else
             {
@@ -65,10 +65,10 @@ public sealed partial record OrderItem(
                 reader.Skip();
             }
         }
-        if (!hasProductId) throw new global::System.Text.Json.JsonException("OrderItem: required field 'productId' is missing");
-        if (!hasQuantity) throw new global::System.Text.Json.JsonException("OrderItem: required field 'quantity' is missing");
-        if (!hasPrice) throw new global::System.Text.Json.JsonException("OrderItem: required field 'price' is missing");
-        return new global::Shop.Orders.OrderItem(productId, quantity, price);
+        if (!h_productId) throw new global::System.Text.Json.JsonException("OrderItem: required field 'productId' is missing");
+        if (!h_quantity) throw new global::System.Text.Json.JsonException("OrderItem: required field 'quantity' is missing");
+        if (!h_price) throw new global::System.Text.Json.JsonException("OrderItem: required field 'price' is missing");
+        return new global::Shop.Orders.OrderItem(v_productId, v_quantity, v_price);
     }
 }
 
@@ -140,12 +140,12 @@ public sealed partial record OrderPlaced(
         output.Raw("{\"customerId\":"u8);
         output.String(value.CustomerId);
         output.Raw(",\"items\":"u8);
-        var list1 = value.Items;
+        var __list1 = value.Items;
         output.Raw("["u8);
-        for (var i2 = 0; i2 < list1.Count; i2++)
+        for (var __i2 = 0; __i2 < __list1.Count; __i2++)
         {
-            if (i2 > 0) output.Raw(","u8);
-            global::Shop.Orders.OrderItem.WriteJson(ref output, list1[i2]);
+            if (__i2 > 0) output.Raw(","u8);
+            global::Shop.Orders.OrderItem.WriteJson(ref output, __list1[__i2]);
         }
         output.Raw("]"u8);
         output.Raw(",\"totalAmount\":"u8);
@@ -165,62 +165,62 @@ public sealed partial record OrderPlaced(
     {
         if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
             throw new global::System.Text.Json.JsonException("OrderPlaced v2: expected a JSON object");
-        string customerId = "";
-        bool hasCustomerId = false;
-        global::System.Collections.Generic.IReadOnlyList<global::Shop.Orders.OrderItem> items = global::System.Array.Empty<global::Shop.Orders.OrderItem>();
-        bool hasItems = false;
-        decimal totalAmount = default;
-        bool hasTotalAmount = false;
-        string shippingAddress = "";
-        bool hasShippingAddress = false;
-        string currency = "";
-        bool hasCurrency = false;
-        string shippingMethod = "";
-        bool hasShippingMethod = false;
+        string v_customerId = "";
+        bool h_customerId = false;
+        global::System.Collections.Generic.IReadOnlyList<global::Shop.Orders.OrderItem> v_items = global::System.Array.Empty<global::Shop.Orders.OrderItem>();
+        bool h_items = false;
+        decimal v_totalAmount = default;
+        bool h_totalAmount = false;
+        string v_shippingAddress = "";
+        bool h_shippingAddress = false;
+        string v_currency = "";
+        bool h_currency = false;
+        string v_shippingMethod = "";
+        bool h_shippingMethod = false;
         while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
         {
             if (reader.ValueTextEquals("customerId"u8))
             {
                 reader.Read();
-                customerId = reader.GetString()!;
-                hasCustomerId = true;
+                v_customerId = reader.GetString()!;
+                h_customerId = true;
             }
             else if (reader.ValueTextEquals("items"u8))
             {
                 reader.Read();
-                var list3 = new global::System.Collections.Generic.List<global::Shop.Orders.OrderItem>();
+                var __list3 = new global::System.Collections.Generic.List<global::Shop.Orders.OrderItem>();
                 while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndArray)
                 {
-                    global::Shop.Orders.OrderItem item4;
-                    item4 = global::Shop.Orders.OrderItem.ReadJson(ref reader);
-                    list3.Add(item4);
+                    global::Shop.Orders.OrderItem __item4;
+                    __item4 = global::Shop.Orders.OrderItem.ReadJson(ref reader);
+                    __list3.Add(__item4);
                 }
-                items = list3;
-                hasItems = true;
+                v_items = __list3;
+                h_items = true;
             }
             else if (reader.ValueTextEquals("totalAmount"u8))
             {
                 reader.Read();
-                totalAmount = reader.GetDecimal();
-                hasTotalAmount = true;
+                v_totalAmount = reader.GetDecimal();
+                h_totalAmount = true;
             }
             else if (reader.ValueTextEquals("shippingAddress"u8))
             {
                 reader.Read();
-                shippingAddress = reader.GetString()!;
-                hasShippingAddress = true;
+                v_shippingAddress = reader.GetString()!;
+                h_shippingAddress = true;
             }
             else if (reader.ValueTextEquals("currency"u8))
             {
                 reader.Read();
-                currency = reader.GetString()!;
-                hasCurrency = true;
+                v_currency = reader.GetString()!;
+                h_currency = true;
             }
             else if (reader.ValueTextEquals("shippingMethod"u8))
             {
                 reader.Read();
-                shippingMethod = reader.GetString()!;
-                hasShippingMethod = true;
+                v_shippingMethod = reader.GetString()!;
+                h_shippingMethod = true;
             }
             else
             {
@@ -228,13 +228,13 @@ public sealed partial record OrderPlaced(
                 reader.Skip();
             }
         }
-        if (!hasCustomerId) throw new global::System.Text.Json.JsonException("OrderPlaced v2: required field 'customerId' is missing");
-        if (!hasItems) throw new global::System.Text.Json.JsonException("OrderPlaced v2: required field 'items' is missing");
-        if (!hasTotalAmount) throw new global::System.Text.Json.JsonException("OrderPlaced v2: required field 'totalAmount' is missing");
-        if (!hasShippingAddress) throw new global::System.Text.Json.JsonException("OrderPlaced v2: required field 'shippingAddress' is missing");
-        if (!hasCurrency) throw new global::System.Text.Json.JsonException("OrderPlaced v2: required field 'currency' is missing");
-        if (!hasShippingMethod) throw new global::System.Text.Json.JsonException("OrderPlaced v2: required field 'shippingMethod' is missing");
-        return new global::Shop.Orders.OrderPlaced(customerId, items, totalAmount, shippingAddress, currency, shippingMethod);
+        if (!h_customerId) throw new global::System.Text.Json.JsonException("OrderPlaced v2: required field 'customerId' is missing");
+        if (!h_items) throw new global::System.Text.Json.JsonException("OrderPlaced v2: required field 'items' is missing");
+        if (!h_totalAmount) throw new global::System.Text.Json.JsonException("OrderPlaced v2: required field 'totalAmount' is missing");
+        if (!h_shippingAddress) throw new global::System.Text.Json.JsonException("OrderPlaced v2: required field 'shippingAddress' is missing");
+        if (!h_currency) throw new global::System.Text.Json.JsonException("OrderPlaced v2: required field 'currency' is missing");
+        if (!h_shippingMethod) throw new global::System.Text.Json.JsonException("OrderPlaced v2: required field 'shippingMethod' is missing");
+        return new global::Shop.Orders.OrderPlaced(v_customerId, v_items, v_totalAmount, v_shippingAddress, v_currency, v_shippingMethod);
     }
 }
 
@@ -257,12 +257,12 @@ public sealed partial record OrderPlacedV1(
         output.Raw("{\"customerId\":"u8);
         output.String(value.CustomerId);
         output.Raw(",\"items\":"u8);
-        var list5 = value.Items;
+        var __list5 = value.Items;
         output.Raw("["u8);
-        for (var i6 = 0; i6 < list5.Count; i6++)
+        for (var __i6 = 0; __i6 < __list5.Count; __i6++)
         {
-            if (i6 > 0) output.Raw(","u8);
-            global::Shop.Orders.OrderItem.WriteJson(ref output, list5[i6]);
+            if (__i6 > 0) output.Raw(","u8);
+            global::Shop.Orders.OrderItem.WriteJson(ref output, __list5[__i6]);
         }
         output.Raw("]"u8);
         output.Raw(",\"totalAmount\":"u8);
@@ -284,55 +284,55 @@ public sealed partial record OrderPlacedV1(
     {
         if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
             throw new global::System.Text.Json.JsonException("OrderPlaced v1: expected a JSON object");
-        string customerId = "";
-        bool hasCustomerId = false;
-        global::System.Collections.Generic.IReadOnlyList<global::Shop.Orders.OrderItem> items = global::System.Array.Empty<global::Shop.Orders.OrderItem>();
-        bool hasItems = false;
-        decimal totalAmount = default;
-        bool hasTotalAmount = false;
-        string shippingAddress = "";
-        bool hasShippingAddress = false;
-        string? currency = null;
+        string v_customerId = "";
+        bool h_customerId = false;
+        global::System.Collections.Generic.IReadOnlyList<global::Shop.Orders.OrderItem> v_items = global::System.Array.Empty<global::Shop.Orders.OrderItem>();
+        bool h_items = false;
+        decimal v_totalAmount = default;
+        bool h_totalAmount = false;
+        string v_shippingAddress = "";
+        bool h_shippingAddress = false;
+        string? v_currency = null;
         while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
         {
             if (reader.ValueTextEquals("customerId"u8))
             {
                 reader.Read();
-                customerId = reader.GetString()!;
-                hasCustomerId = true;
+                v_customerId = reader.GetString()!;
+                h_customerId = true;
             }
             else if (reader.ValueTextEquals("items"u8))
             {
                 reader.Read();
-                var list7 = new global::System.Collections.Generic.List<global::Shop.Orders.OrderItem>();
+                var __list7 = new global::System.Collections.Generic.List<global::Shop.Orders.OrderItem>();
                 while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndArray)
                 {
-                    global::Shop.Orders.OrderItem item8;
-                    item8 = global::Shop.Orders.OrderItem.ReadJson(ref reader);
-                    list7.Add(item8);
+                    global::Shop.Orders.OrderItem __item8;
+                    __item8 = global::Shop.Orders.OrderItem.ReadJson(ref reader);
+                    __list7.Add(__item8);
                 }
-                items = list7;
-                hasItems = true;
+                v_items = __list7;
+                h_items = true;
             }
             else if (reader.ValueTextEquals("totalAmount"u8))
             {
                 reader.Read();
-                totalAmount = reader.GetDecimal();
-                hasTotalAmount = true;
+                v_totalAmount = reader.GetDecimal();
+                h_totalAmount = true;
             }
             else if (reader.ValueTextEquals("shippingAddress"u8))
             {
                 reader.Read();
-                shippingAddress = reader.GetString()!;
-                hasShippingAddress = true;
+                v_shippingAddress = reader.GetString()!;
+                h_shippingAddress = true;
             }
             else if (reader.ValueTextEquals("currency"u8))
             {
                 reader.Read();
-                if (reader.TokenType == global::System.Text.Json.JsonTokenType.Null) currency = null;
+                if (reader.TokenType == global::System.Text.Json.JsonTokenType.Null) v_currency = null;
                 else
                 {
-                    currency = reader.GetString()!;
+                    v_currency = reader.GetString()!;
                 }
             }
             else
@@ -341,11 +341,11 @@ public sealed partial record OrderPlacedV1(
                 reader.Skip();
             }
         }
-        if (!hasCustomerId) throw new global::System.Text.Json.JsonException("OrderPlaced v1: required field 'customerId' is missing");
-        if (!hasItems) throw new global::System.Text.Json.JsonException("OrderPlaced v1: required field 'items' is missing");
-        if (!hasTotalAmount) throw new global::System.Text.Json.JsonException("OrderPlaced v1: required field 'totalAmount' is missing");
-        if (!hasShippingAddress) throw new global::System.Text.Json.JsonException("OrderPlaced v1: required field 'shippingAddress' is missing");
-        return new global::Shop.Orders.OrderPlacedV1(customerId, items, totalAmount, shippingAddress, currency);
+        if (!h_customerId) throw new global::System.Text.Json.JsonException("OrderPlaced v1: required field 'customerId' is missing");
+        if (!h_items) throw new global::System.Text.Json.JsonException("OrderPlaced v1: required field 'items' is missing");
+        if (!h_totalAmount) throw new global::System.Text.Json.JsonException("OrderPlaced v1: required field 'totalAmount' is missing");
+        if (!h_shippingAddress) throw new global::System.Text.Json.JsonException("OrderPlaced v1: required field 'shippingAddress' is missing");
+        return new global::Shop.Orders.OrderPlacedV1(v_customerId, v_items, v_totalAmount, v_shippingAddress, v_currency);
     }
 }
 
@@ -496,15 +496,15 @@ public sealed partial record OrderShipped(
     {
         if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
             throw new global::System.Text.Json.JsonException("OrderShipped v1: expected a JSON object");
-        string trackingNumber = "";
-        bool hasTrackingNumber = false;
+        string v_trackingNumber = "";
+        bool h_trackingNumber = false;
         while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
         {
             if (reader.ValueTextEquals("trackingNumber"u8))
             {
                 reader.Read();
-                trackingNumber = reader.GetString()!;
-                hasTrackingNumber = true;
+                v_trackingNumber = reader.GetString()!;
+                h_trackingNumber = true;
             }
             else
             {
@@ -512,8 +512,8 @@ public sealed partial record OrderShipped(
                 reader.Skip();
             }
         }
-        if (!hasTrackingNumber) throw new global::System.Text.Json.JsonException("OrderShipped v1: required field 'trackingNumber' is missing");
-        return new global::Shop.Orders.OrderShipped(trackingNumber);
+        if (!h_trackingNumber) throw new global::System.Text.Json.JsonException("OrderShipped v1: required field 'trackingNumber' is missing");
+        return new global::Shop.Orders.OrderShipped(v_trackingNumber);
     }
 }
 
@@ -575,15 +575,15 @@ public sealed partial record OrderCancelled(
     {
         if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
             throw new global::System.Text.Json.JsonException("OrderCancelled v1: expected a JSON object");
-        string reason = "";
-        bool hasReason = false;
+        string v_reason = "";
+        bool h_reason = false;
         while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
         {
             if (reader.ValueTextEquals("reason"u8))
             {
                 reader.Read();
-                reason = reader.GetString()!;
-                hasReason = true;
+                v_reason = reader.GetString()!;
+                h_reason = true;
             }
             else
             {
@@ -591,8 +591,8 @@ public sealed partial record OrderCancelled(
                 reader.Skip();
             }
         }
-        if (!hasReason) throw new global::System.Text.Json.JsonException("OrderCancelled v1: required field 'reason' is missing");
-        return new global::Shop.Orders.OrderCancelled(reason);
+        if (!h_reason) throw new global::System.Text.Json.JsonException("OrderCancelled v1: required field 'reason' is missing");
+        return new global::Shop.Orders.OrderCancelled(v_reason);
     }
 }
 
@@ -647,12 +647,12 @@ public sealed partial record PlaceOrder(
         output.Raw(",\"customerId\":"u8);
         output.String(value.CustomerId);
         output.Raw(",\"items\":"u8);
-        var list1 = value.Items;
+        var __list1 = value.Items;
         output.Raw("["u8);
-        for (var i2 = 0; i2 < list1.Count; i2++)
+        for (var __i2 = 0; __i2 < __list1.Count; __i2++)
         {
-            if (i2 > 0) output.Raw(","u8);
-            global::Shop.Orders.OrderItem.WriteJson(ref output, list1[i2]);
+            if (__i2 > 0) output.Raw(","u8);
+            global::Shop.Orders.OrderItem.WriteJson(ref output, __list1[__i2]);
         }
         output.Raw("]"u8);
         output.Raw(",\"shippingAddress\":"u8);
@@ -670,62 +670,62 @@ public sealed partial record PlaceOrder(
     {
         if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
             throw new global::System.Text.Json.JsonException("PlaceOrder: expected a JSON object");
-        global::System.Guid orderId = default;
-        bool hasOrderId = false;
-        string customerId = "";
-        bool hasCustomerId = false;
-        global::System.Collections.Generic.IReadOnlyList<global::Shop.Orders.OrderItem> items = global::System.Array.Empty<global::Shop.Orders.OrderItem>();
-        bool hasItems = false;
-        string shippingAddress = "";
-        bool hasShippingAddress = false;
-        string currency = "";
-        bool hasCurrency = false;
-        string shippingMethod = "";
-        bool hasShippingMethod = false;
+        global::System.Guid v_orderId = default;
+        bool h_orderId = false;
+        string v_customerId = "";
+        bool h_customerId = false;
+        global::System.Collections.Generic.IReadOnlyList<global::Shop.Orders.OrderItem> v_items = global::System.Array.Empty<global::Shop.Orders.OrderItem>();
+        bool h_items = false;
+        string v_shippingAddress = "";
+        bool h_shippingAddress = false;
+        string v_currency = "";
+        bool h_currency = false;
+        string v_shippingMethod = "";
+        bool h_shippingMethod = false;
         while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
         {
             if (reader.ValueTextEquals("orderId"u8))
             {
                 reader.Read();
-                orderId = reader.GetGuid();
-                hasOrderId = true;
+                v_orderId = reader.GetGuid();
+                h_orderId = true;
             }
             else if (reader.ValueTextEquals("customerId"u8))
             {
                 reader.Read();
-                customerId = reader.GetString()!;
-                hasCustomerId = true;
+                v_customerId = reader.GetString()!;
+                h_customerId = true;
             }
             else if (reader.ValueTextEquals("items"u8))
             {
                 reader.Read();
-                var list3 = new global::System.Collections.Generic.List<global::Shop.Orders.OrderItem>();
+                var __list3 = new global::System.Collections.Generic.List<global::Shop.Orders.OrderItem>();
                 while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndArray)
                 {
-                    global::Shop.Orders.OrderItem item4;
-                    item4 = global::Shop.Orders.OrderItem.ReadJson(ref reader);
-                    list3.Add(item4);
+                    global::Shop.Orders.OrderItem __item4;
+                    __item4 = global::Shop.Orders.OrderItem.ReadJson(ref reader);
+                    __list3.Add(__item4);
                 }
-                items = list3;
-                hasItems = true;
+                v_items = __list3;
+                h_items = true;
             }
             else if (reader.ValueTextEquals("shippingAddress"u8))
             {
                 reader.Read();
-                shippingAddress = reader.GetString()!;
-                hasShippingAddress = true;
+                v_shippingAddress = reader.GetString()!;
+                h_shippingAddress = true;
             }
             else if (reader.ValueTextEquals("currency"u8))
             {
                 reader.Read();
-                currency = reader.GetString()!;
-                hasCurrency = true;
+                v_currency = reader.GetString()!;
+                h_currency = true;
             }
             else if (reader.ValueTextEquals("shippingMethod"u8))
             {
                 reader.Read();
-                shippingMethod = reader.GetString()!;
-                hasShippingMethod = true;
+                v_shippingMethod = reader.GetString()!;
+                h_shippingMethod = true;
             }
             else
             {
@@ -733,13 +733,13 @@ public sealed partial record PlaceOrder(
                 reader.Skip();
             }
         }
-        if (!hasOrderId) throw new global::System.Text.Json.JsonException("PlaceOrder: required field 'orderId' is missing");
-        if (!hasCustomerId) throw new global::System.Text.Json.JsonException("PlaceOrder: required field 'customerId' is missing");
-        if (!hasItems) throw new global::System.Text.Json.JsonException("PlaceOrder: required field 'items' is missing");
-        if (!hasShippingAddress) throw new global::System.Text.Json.JsonException("PlaceOrder: required field 'shippingAddress' is missing");
-        if (!hasCurrency) throw new global::System.Text.Json.JsonException("PlaceOrder: required field 'currency' is missing");
-        if (!hasShippingMethod) throw new global::System.Text.Json.JsonException("PlaceOrder: required field 'shippingMethod' is missing");
-        return new global::Shop.Orders.PlaceOrder(orderId, customerId, items, shippingAddress, currency, shippingMethod);
+        if (!h_orderId) throw new global::System.Text.Json.JsonException("PlaceOrder: required field 'orderId' is missing");
+        if (!h_customerId) throw new global::System.Text.Json.JsonException("PlaceOrder: required field 'customerId' is missing");
+        if (!h_items) throw new global::System.Text.Json.JsonException("PlaceOrder: required field 'items' is missing");
+        if (!h_shippingAddress) throw new global::System.Text.Json.JsonException("PlaceOrder: required field 'shippingAddress' is missing");
+        if (!h_currency) throw new global::System.Text.Json.JsonException("PlaceOrder: required field 'currency' is missing");
+        if (!h_shippingMethod) throw new global::System.Text.Json.JsonException("PlaceOrder: required field 'shippingMethod' is missing");
+        return new global::Shop.Orders.PlaceOrder(v_orderId, v_customerId, v_items, v_shippingAddress, v_currency, v_shippingMethod);
     }
 
     /// <summary>Every declared constraint this command breaks; empty when it is valid.</summary>
@@ -789,15 +789,15 @@ public sealed partial record ConfirmOrder(
     {
         if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
             throw new global::System.Text.Json.JsonException("ConfirmOrder: expected a JSON object");
-        global::System.Guid orderId = default;
-        bool hasOrderId = false;
+        global::System.Guid v_orderId = default;
+        bool h_orderId = false;
         while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
         {
             if (reader.ValueTextEquals("orderId"u8))
             {
                 reader.Read();
-                orderId = reader.GetGuid();
-                hasOrderId = true;
+                v_orderId = reader.GetGuid();
+                h_orderId = true;
             }
             else
             {
@@ -805,8 +805,8 @@ public sealed partial record ConfirmOrder(
                 reader.Skip();
             }
         }
-        if (!hasOrderId) throw new global::System.Text.Json.JsonException("ConfirmOrder: required field 'orderId' is missing");
-        return new global::Shop.Orders.ConfirmOrder(orderId);
+        if (!h_orderId) throw new global::System.Text.Json.JsonException("ConfirmOrder: required field 'orderId' is missing");
+        return new global::Shop.Orders.ConfirmOrder(v_orderId);
     }
 
     /// <summary>Every declared constraint this command breaks; empty when it is valid.</summary>
@@ -848,23 +848,23 @@ public sealed partial record ShipOrder(
     {
         if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
             throw new global::System.Text.Json.JsonException("ShipOrder: expected a JSON object");
-        global::System.Guid orderId = default;
-        bool hasOrderId = false;
-        string trackingNumber = "";
-        bool hasTrackingNumber = false;
+        global::System.Guid v_orderId = default;
+        bool h_orderId = false;
+        string v_trackingNumber = "";
+        bool h_trackingNumber = false;
         while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
         {
             if (reader.ValueTextEquals("orderId"u8))
             {
                 reader.Read();
-                orderId = reader.GetGuid();
-                hasOrderId = true;
+                v_orderId = reader.GetGuid();
+                h_orderId = true;
             }
             else if (reader.ValueTextEquals("trackingNumber"u8))
             {
                 reader.Read();
-                trackingNumber = reader.GetString()!;
-                hasTrackingNumber = true;
+                v_trackingNumber = reader.GetString()!;
+                h_trackingNumber = true;
             }
             else
             {
@@ -872,9 +872,9 @@ public sealed partial record ShipOrder(
                 reader.Skip();
             }
         }
-        if (!hasOrderId) throw new global::System.Text.Json.JsonException("ShipOrder: required field 'orderId' is missing");
-        if (!hasTrackingNumber) throw new global::System.Text.Json.JsonException("ShipOrder: required field 'trackingNumber' is missing");
-        return new global::Shop.Orders.ShipOrder(orderId, trackingNumber);
+        if (!h_orderId) throw new global::System.Text.Json.JsonException("ShipOrder: required field 'orderId' is missing");
+        if (!h_trackingNumber) throw new global::System.Text.Json.JsonException("ShipOrder: required field 'trackingNumber' is missing");
+        return new global::Shop.Orders.ShipOrder(v_orderId, v_trackingNumber);
     }
 
     /// <summary>Every declared constraint this command breaks; empty when it is valid.</summary>
@@ -918,23 +918,23 @@ public sealed partial record CancelOrder(
     {
         if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
             throw new global::System.Text.Json.JsonException("CancelOrder: expected a JSON object");
-        global::System.Guid orderId = default;
-        bool hasOrderId = false;
-        string reason = "";
-        bool hasReason = false;
+        global::System.Guid v_orderId = default;
+        bool h_orderId = false;
+        string v_reason = "";
+        bool h_reason = false;
         while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
         {
             if (reader.ValueTextEquals("orderId"u8))
             {
                 reader.Read();
-                orderId = reader.GetGuid();
-                hasOrderId = true;
+                v_orderId = reader.GetGuid();
+                h_orderId = true;
             }
             else if (reader.ValueTextEquals("reason"u8))
             {
                 reader.Read();
-                reason = reader.GetString()!;
-                hasReason = true;
+                v_reason = reader.GetString()!;
+                h_reason = true;
             }
             else
             {
@@ -942,9 +942,9 @@ public sealed partial record CancelOrder(
                 reader.Skip();
             }
         }
-        if (!hasOrderId) throw new global::System.Text.Json.JsonException("CancelOrder: required field 'orderId' is missing");
-        if (!hasReason) throw new global::System.Text.Json.JsonException("CancelOrder: required field 'reason' is missing");
-        return new global::Shop.Orders.CancelOrder(orderId, reason);
+        if (!h_orderId) throw new global::System.Text.Json.JsonException("CancelOrder: required field 'orderId' is missing");
+        if (!h_reason) throw new global::System.Text.Json.JsonException("CancelOrder: required field 'reason' is missing");
+        return new global::Shop.Orders.CancelOrder(v_orderId, v_reason);
     }
 
     /// <summary>Every declared constraint this command breaks; empty when it is valid.</summary>
@@ -989,12 +989,12 @@ public sealed partial class OrderState
         output.Raw(",\"customerId\":"u8);
         output.String(value.CustomerId);
         output.Raw(",\"items\":"u8);
-        var list1 = value.Items;
+        var __list1 = value.Items;
         output.Raw("["u8);
-        for (var i2 = 0; i2 < list1.Count; i2++)
+        for (var __i2 = 0; __i2 < __list1.Count; __i2++)
         {
-            if (i2 > 0) output.Raw(","u8);
-            global::Shop.Orders.OrderItem.WriteJson(ref output, list1[i2]);
+            if (__i2 > 0) output.Raw(","u8);
+            global::Shop.Orders.OrderItem.WriteJson(ref output, __list1[__i2]);
         }
         output.Raw("]"u8);
         output.Raw(",\"totalAmount\":"u8);
@@ -1028,98 +1028,98 @@ public sealed partial class OrderState
     {
         if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
             throw new global::System.Text.Json.JsonException("Order snapshot: expected a JSON object");
-        global::Shop.Orders.OrderStatus status = default;
-        bool hasStatus = false;
-        string customerId = "";
-        bool hasCustomerId = false;
-        global::System.Collections.Generic.IReadOnlyList<global::Shop.Orders.OrderItem> items = global::System.Array.Empty<global::Shop.Orders.OrderItem>();
-        bool hasItems = false;
-        decimal totalAmount = default;
-        bool hasTotalAmount = false;
-        string currency = "";
-        bool hasCurrency = false;
-        string shippingMethod = "";
-        bool hasShippingMethod = false;
-        string shippingAddress = "";
-        bool hasShippingAddress = false;
-        string? trackingNumber = null;
-        global::System.DateTimeOffset? placedAt = null;
-        int changeCount = default;
-        bool hasChangeCount = false;
+        global::Shop.Orders.OrderStatus v_status = default;
+        bool h_status = false;
+        string v_customerId = "";
+        bool h_customerId = false;
+        global::System.Collections.Generic.IReadOnlyList<global::Shop.Orders.OrderItem> v_items = global::System.Array.Empty<global::Shop.Orders.OrderItem>();
+        bool h_items = false;
+        decimal v_totalAmount = default;
+        bool h_totalAmount = false;
+        string v_currency = "";
+        bool h_currency = false;
+        string v_shippingMethod = "";
+        bool h_shippingMethod = false;
+        string v_shippingAddress = "";
+        bool h_shippingAddress = false;
+        string? v_trackingNumber = null;
+        global::System.DateTimeOffset? v_placedAt = null;
+        int v_changeCount = default;
+        bool h_changeCount = false;
         while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
         {
             if (reader.ValueTextEquals("status"u8))
             {
                 reader.Read();
-                status = global::Shop.Orders.OrderStatusJson.Read(ref reader);
-                hasStatus = true;
+                v_status = global::Shop.Orders.OrderStatusJson.Read(ref reader);
+                h_status = true;
             }
             else if (reader.ValueTextEquals("customerId"u8))
             {
                 reader.Read();
-                customerId = reader.GetString()!;
-                hasCustomerId = true;
+                v_customerId = reader.GetString()!;
+                h_customerId = true;
             }
             else if (reader.ValueTextEquals("items"u8))
             {
                 reader.Read();
-                var list3 = new global::System.Collections.Generic.List<global::Shop.Orders.OrderItem>();
+                var __list3 = new global::System.Collections.Generic.List<global::Shop.Orders.OrderItem>();
                 while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndArray)
                 {
-                    global::Shop.Orders.OrderItem item4;
-                    item4 = global::Shop.Orders.OrderItem.ReadJson(ref reader);
-                    list3.Add(item4);
+                    global::Shop.Orders.OrderItem __item4;
+                    __item4 = global::Shop.Orders.OrderItem.ReadJson(ref reader);
+                    __list3.Add(__item4);
                 }
-                items = list3;
-                hasItems = true;
+                v_items = __list3;
+                h_items = true;
             }
             else if (reader.ValueTextEquals("totalAmount"u8))
             {
                 reader.Read();
-                totalAmount = reader.GetDecimal();
-                hasTotalAmount = true;
+                v_totalAmount = reader.GetDecimal();
+                h_totalAmount = true;
             }
             else if (reader.ValueTextEquals("currency"u8))
             {
                 reader.Read();
-                currency = reader.GetString()!;
-                hasCurrency = true;
+                v_currency = reader.GetString()!;
+                h_currency = true;
             }
             else if (reader.ValueTextEquals("shippingMethod"u8))
             {
                 reader.Read();
-                shippingMethod = reader.GetString()!;
-                hasShippingMethod = true;
+                v_shippingMethod = reader.GetString()!;
+                h_shippingMethod = true;
             }
             else if (reader.ValueTextEquals("shippingAddress"u8))
             {
                 reader.Read();
-                shippingAddress = reader.GetString()!;
-                hasShippingAddress = true;
+                v_shippingAddress = reader.GetString()!;
+                h_shippingAddress = true;
             }
             else if (reader.ValueTextEquals("trackingNumber"u8))
             {
                 reader.Read();
-                if (reader.TokenType == global::System.Text.Json.JsonTokenType.Null) trackingNumber = null;
+                if (reader.TokenType == global::System.Text.Json.JsonTokenType.Null) v_trackingNumber = null;
                 else
                 {
-                    trackingNumber = reader.GetString()!;
+                    v_trackingNumber = reader.GetString()!;
                 }
             }
             else if (reader.ValueTextEquals("placedAt"u8))
             {
                 reader.Read();
-                if (reader.TokenType == global::System.Text.Json.JsonTokenType.Null) placedAt = null;
+                if (reader.TokenType == global::System.Text.Json.JsonTokenType.Null) v_placedAt = null;
                 else
                 {
-                    placedAt = reader.GetDateTimeOffset();
+                    v_placedAt = reader.GetDateTimeOffset();
                 }
             }
             else if (reader.ValueTextEquals("changeCount"u8))
             {
                 reader.Read();
-                changeCount = reader.GetInt32();
-                hasChangeCount = true;
+                v_changeCount = reader.GetInt32();
+                h_changeCount = true;
             }
             else
             {
@@ -1127,26 +1127,26 @@ public sealed partial class OrderState
                 reader.Skip();
             }
         }
-        if (!hasStatus) throw new global::System.Text.Json.JsonException("Order snapshot: required field 'status' is missing");
-        if (!hasCustomerId) throw new global::System.Text.Json.JsonException("Order snapshot: required field 'customerId' is missing");
-        if (!hasItems) throw new global::System.Text.Json.JsonException("Order snapshot: required field 'items' is missing");
-        if (!hasTotalAmount) throw new global::System.Text.Json.JsonException("Order snapshot: required field 'totalAmount' is missing");
-        if (!hasCurrency) throw new global::System.Text.Json.JsonException("Order snapshot: required field 'currency' is missing");
-        if (!hasShippingMethod) throw new global::System.Text.Json.JsonException("Order snapshot: required field 'shippingMethod' is missing");
-        if (!hasShippingAddress) throw new global::System.Text.Json.JsonException("Order snapshot: required field 'shippingAddress' is missing");
-        if (!hasChangeCount) throw new global::System.Text.Json.JsonException("Order snapshot: required field 'changeCount' is missing");
+        if (!h_status) throw new global::System.Text.Json.JsonException("Order snapshot: required field 'status' is missing");
+        if (!h_customerId) throw new global::System.Text.Json.JsonException("Order snapshot: required field 'customerId' is missing");
+        if (!h_items) throw new global::System.Text.Json.JsonException("Order snapshot: required field 'items' is missing");
+        if (!h_totalAmount) throw new global::System.Text.Json.JsonException("Order snapshot: required field 'totalAmount' is missing");
+        if (!h_currency) throw new global::System.Text.Json.JsonException("Order snapshot: required field 'currency' is missing");
+        if (!h_shippingMethod) throw new global::System.Text.Json.JsonException("Order snapshot: required field 'shippingMethod' is missing");
+        if (!h_shippingAddress) throw new global::System.Text.Json.JsonException("Order snapshot: required field 'shippingAddress' is missing");
+        if (!h_changeCount) throw new global::System.Text.Json.JsonException("Order snapshot: required field 'changeCount' is missing");
         return new global::Shop.Orders.OrderState
         {
-            Status = status,
-            CustomerId = customerId,
-            Items = items,
-            TotalAmount = totalAmount,
-            Currency = currency,
-            ShippingMethod = shippingMethod,
-            ShippingAddress = shippingAddress,
-            TrackingNumber = trackingNumber,
-            PlacedAt = placedAt,
-            ChangeCount = changeCount,
+            Status = v_status,
+            CustomerId = v_customerId,
+            Items = v_items,
+            TotalAmount = v_totalAmount,
+            Currency = v_currency,
+            ShippingMethod = v_shippingMethod,
+            ShippingAddress = v_shippingAddress,
+            TrackingNumber = v_trackingNumber,
+            PlacedAt = v_placedAt,
+            ChangeCount = v_changeCount,
         };
     }
 }

@@ -39,31 +39,31 @@ public sealed partial record PaymentCharged(
     {
         if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
             throw new global::System.Text.Json.JsonException("PaymentCharged v1: expected a JSON object");
-        global::System.Guid orderId = default;
-        bool hasOrderId = false;
-        global::System.Guid paymentId = default;
-        bool hasPaymentId = false;
-        decimal amount = default;
-        bool hasAmount = false;
+        global::System.Guid v_orderId = default;
+        bool h_orderId = false;
+        global::System.Guid v_paymentId = default;
+        bool h_paymentId = false;
+        decimal v_amount = default;
+        bool h_amount = false;
         while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
         {
             if (reader.ValueTextEquals("orderId"u8))
             {
                 reader.Read();
-                orderId = reader.GetGuid();
-                hasOrderId = true;
+                v_orderId = reader.GetGuid();
+                h_orderId = true;
             }
             else if (reader.ValueTextEquals("paymentId"u8))
             {
                 reader.Read();
-                paymentId = reader.GetGuid();
-                hasPaymentId = true;
+                v_paymentId = reader.GetGuid();
+                h_paymentId = true;
             }
             else if (reader.ValueTextEquals("amount"u8))
             {
                 reader.Read();
-                amount = reader.GetDecimal();
-                hasAmount = true;
+                v_amount = reader.GetDecimal();
+                h_amount = true;
             }
             else
             {
@@ -71,10 +71,10 @@ public sealed partial record PaymentCharged(
                 reader.Skip();
             }
         }
-        if (!hasOrderId) throw new global::System.Text.Json.JsonException("PaymentCharged v1: required field 'orderId' is missing");
-        if (!hasPaymentId) throw new global::System.Text.Json.JsonException("PaymentCharged v1: required field 'paymentId' is missing");
-        if (!hasAmount) throw new global::System.Text.Json.JsonException("PaymentCharged v1: required field 'amount' is missing");
-        return new global::Shop.Payments.PaymentCharged(orderId, paymentId, amount);
+        if (!h_orderId) throw new global::System.Text.Json.JsonException("PaymentCharged v1: required field 'orderId' is missing");
+        if (!h_paymentId) throw new global::System.Text.Json.JsonException("PaymentCharged v1: required field 'paymentId' is missing");
+        if (!h_amount) throw new global::System.Text.Json.JsonException("PaymentCharged v1: required field 'amount' is missing");
+        return new global::Shop.Payments.PaymentCharged(v_orderId, v_paymentId, v_amount);
     }
 }
 
@@ -139,23 +139,23 @@ public sealed partial record PaymentFailed(
     {
         if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
             throw new global::System.Text.Json.JsonException("PaymentFailed v1: expected a JSON object");
-        global::System.Guid orderId = default;
-        bool hasOrderId = false;
-        string reason = "";
-        bool hasReason = false;
+        global::System.Guid v_orderId = default;
+        bool h_orderId = false;
+        string v_reason = "";
+        bool h_reason = false;
         while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
         {
             if (reader.ValueTextEquals("orderId"u8))
             {
                 reader.Read();
-                orderId = reader.GetGuid();
-                hasOrderId = true;
+                v_orderId = reader.GetGuid();
+                h_orderId = true;
             }
             else if (reader.ValueTextEquals("reason"u8))
             {
                 reader.Read();
-                reason = reader.GetString()!;
-                hasReason = true;
+                v_reason = reader.GetString()!;
+                h_reason = true;
             }
             else
             {
@@ -163,9 +163,9 @@ public sealed partial record PaymentFailed(
                 reader.Skip();
             }
         }
-        if (!hasOrderId) throw new global::System.Text.Json.JsonException("PaymentFailed v1: required field 'orderId' is missing");
-        if (!hasReason) throw new global::System.Text.Json.JsonException("PaymentFailed v1: required field 'reason' is missing");
-        return new global::Shop.Payments.PaymentFailed(orderId, reason);
+        if (!h_orderId) throw new global::System.Text.Json.JsonException("PaymentFailed v1: required field 'orderId' is missing");
+        if (!h_reason) throw new global::System.Text.Json.JsonException("PaymentFailed v1: required field 'reason' is missing");
+        return new global::Shop.Payments.PaymentFailed(v_orderId, v_reason);
     }
 }
 
@@ -230,23 +230,23 @@ public sealed partial record PaymentRefunded(
     {
         if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
             throw new global::System.Text.Json.JsonException("PaymentRefunded v1: expected a JSON object");
-        global::System.Guid orderId = default;
-        bool hasOrderId = false;
-        global::System.Guid paymentId = default;
-        bool hasPaymentId = false;
+        global::System.Guid v_orderId = default;
+        bool h_orderId = false;
+        global::System.Guid v_paymentId = default;
+        bool h_paymentId = false;
         while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
         {
             if (reader.ValueTextEquals("orderId"u8))
             {
                 reader.Read();
-                orderId = reader.GetGuid();
-                hasOrderId = true;
+                v_orderId = reader.GetGuid();
+                h_orderId = true;
             }
             else if (reader.ValueTextEquals("paymentId"u8))
             {
                 reader.Read();
-                paymentId = reader.GetGuid();
-                hasPaymentId = true;
+                v_paymentId = reader.GetGuid();
+                h_paymentId = true;
             }
             else
             {
@@ -254,9 +254,9 @@ public sealed partial record PaymentRefunded(
                 reader.Skip();
             }
         }
-        if (!hasOrderId) throw new global::System.Text.Json.JsonException("PaymentRefunded v1: required field 'orderId' is missing");
-        if (!hasPaymentId) throw new global::System.Text.Json.JsonException("PaymentRefunded v1: required field 'paymentId' is missing");
-        return new global::Shop.Payments.PaymentRefunded(orderId, paymentId);
+        if (!h_orderId) throw new global::System.Text.Json.JsonException("PaymentRefunded v1: required field 'orderId' is missing");
+        if (!h_paymentId) throw new global::System.Text.Json.JsonException("PaymentRefunded v1: required field 'paymentId' is missing");
+        return new global::Shop.Payments.PaymentRefunded(v_orderId, v_paymentId);
     }
 }
 
@@ -324,31 +324,31 @@ public sealed partial record RefundFailed(
     {
         if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
             throw new global::System.Text.Json.JsonException("RefundFailed v1: expected a JSON object");
-        global::System.Guid orderId = default;
-        bool hasOrderId = false;
-        global::System.Guid paymentId = default;
-        bool hasPaymentId = false;
-        string reason = "";
-        bool hasReason = false;
+        global::System.Guid v_orderId = default;
+        bool h_orderId = false;
+        global::System.Guid v_paymentId = default;
+        bool h_paymentId = false;
+        string v_reason = "";
+        bool h_reason = false;
         while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
         {
             if (reader.ValueTextEquals("orderId"u8))
             {
                 reader.Read();
-                orderId = reader.GetGuid();
-                hasOrderId = true;
+                v_orderId = reader.GetGuid();
+                h_orderId = true;
             }
             else if (reader.ValueTextEquals("paymentId"u8))
             {
                 reader.Read();
-                paymentId = reader.GetGuid();
-                hasPaymentId = true;
+                v_paymentId = reader.GetGuid();
+                h_paymentId = true;
             }
             else if (reader.ValueTextEquals("reason"u8))
             {
                 reader.Read();
-                reason = reader.GetString()!;
-                hasReason = true;
+                v_reason = reader.GetString()!;
+                h_reason = true;
             }
             else
             {
@@ -356,10 +356,10 @@ public sealed partial record RefundFailed(
                 reader.Skip();
             }
         }
-        if (!hasOrderId) throw new global::System.Text.Json.JsonException("RefundFailed v1: required field 'orderId' is missing");
-        if (!hasPaymentId) throw new global::System.Text.Json.JsonException("RefundFailed v1: required field 'paymentId' is missing");
-        if (!hasReason) throw new global::System.Text.Json.JsonException("RefundFailed v1: required field 'reason' is missing");
-        return new global::Shop.Payments.RefundFailed(orderId, paymentId, reason);
+        if (!h_orderId) throw new global::System.Text.Json.JsonException("RefundFailed v1: required field 'orderId' is missing");
+        if (!h_paymentId) throw new global::System.Text.Json.JsonException("RefundFailed v1: required field 'paymentId' is missing");
+        if (!h_reason) throw new global::System.Text.Json.JsonException("RefundFailed v1: required field 'reason' is missing");
+        return new global::Shop.Payments.RefundFailed(v_orderId, v_paymentId, v_reason);
     }
 }
 
@@ -424,39 +424,39 @@ public sealed partial record ChargePayment(
     {
         if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
             throw new global::System.Text.Json.JsonException("ChargePayment: expected a JSON object");
-        global::System.Guid orderId = default;
-        bool hasOrderId = false;
-        string customerId = "";
-        bool hasCustomerId = false;
-        decimal amount = default;
-        bool hasAmount = false;
-        string currency = "";
-        bool hasCurrency = false;
+        global::System.Guid v_orderId = default;
+        bool h_orderId = false;
+        string v_customerId = "";
+        bool h_customerId = false;
+        decimal v_amount = default;
+        bool h_amount = false;
+        string v_currency = "";
+        bool h_currency = false;
         while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
         {
             if (reader.ValueTextEquals("orderId"u8))
             {
                 reader.Read();
-                orderId = reader.GetGuid();
-                hasOrderId = true;
+                v_orderId = reader.GetGuid();
+                h_orderId = true;
             }
             else if (reader.ValueTextEquals("customerId"u8))
             {
                 reader.Read();
-                customerId = reader.GetString()!;
-                hasCustomerId = true;
+                v_customerId = reader.GetString()!;
+                h_customerId = true;
             }
             else if (reader.ValueTextEquals("amount"u8))
             {
                 reader.Read();
-                amount = reader.GetDecimal();
-                hasAmount = true;
+                v_amount = reader.GetDecimal();
+                h_amount = true;
             }
             else if (reader.ValueTextEquals("currency"u8))
             {
                 reader.Read();
-                currency = reader.GetString()!;
-                hasCurrency = true;
+                v_currency = reader.GetString()!;
+                h_currency = true;
             }
             else
             {
@@ -464,11 +464,11 @@ public sealed partial record ChargePayment(
                 reader.Skip();
             }
         }
-        if (!hasOrderId) throw new global::System.Text.Json.JsonException("ChargePayment: required field 'orderId' is missing");
-        if (!hasCustomerId) throw new global::System.Text.Json.JsonException("ChargePayment: required field 'customerId' is missing");
-        if (!hasAmount) throw new global::System.Text.Json.JsonException("ChargePayment: required field 'amount' is missing");
-        if (!hasCurrency) throw new global::System.Text.Json.JsonException("ChargePayment: required field 'currency' is missing");
-        return new global::Shop.Payments.ChargePayment(orderId, customerId, amount, currency);
+        if (!h_orderId) throw new global::System.Text.Json.JsonException("ChargePayment: required field 'orderId' is missing");
+        if (!h_customerId) throw new global::System.Text.Json.JsonException("ChargePayment: required field 'customerId' is missing");
+        if (!h_amount) throw new global::System.Text.Json.JsonException("ChargePayment: required field 'amount' is missing");
+        if (!h_currency) throw new global::System.Text.Json.JsonException("ChargePayment: required field 'currency' is missing");
+        return new global::Shop.Payments.ChargePayment(v_orderId, v_customerId, v_amount, v_currency);
     }
 
     /// <summary>Every declared constraint this command breaks; empty when it is valid.</summary>
@@ -516,31 +516,31 @@ public sealed partial record RefundPayment(
     {
         if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
             throw new global::System.Text.Json.JsonException("RefundPayment: expected a JSON object");
-        global::System.Guid orderId = default;
-        bool hasOrderId = false;
-        global::System.Guid paymentId = default;
-        bool hasPaymentId = false;
-        decimal amount = default;
-        bool hasAmount = false;
+        global::System.Guid v_orderId = default;
+        bool h_orderId = false;
+        global::System.Guid v_paymentId = default;
+        bool h_paymentId = false;
+        decimal v_amount = default;
+        bool h_amount = false;
         while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)
         {
             if (reader.ValueTextEquals("orderId"u8))
             {
                 reader.Read();
-                orderId = reader.GetGuid();
-                hasOrderId = true;
+                v_orderId = reader.GetGuid();
+                h_orderId = true;
             }
             else if (reader.ValueTextEquals("paymentId"u8))
             {
                 reader.Read();
-                paymentId = reader.GetGuid();
-                hasPaymentId = true;
+                v_paymentId = reader.GetGuid();
+                h_paymentId = true;
             }
             else if (reader.ValueTextEquals("amount"u8))
             {
                 reader.Read();
-                amount = reader.GetDecimal();
-                hasAmount = true;
+                v_amount = reader.GetDecimal();
+                h_amount = true;
             }
             else
             {
@@ -548,10 +548,10 @@ public sealed partial record RefundPayment(
                 reader.Skip();
             }
         }
-        if (!hasOrderId) throw new global::System.Text.Json.JsonException("RefundPayment: required field 'orderId' is missing");
-        if (!hasPaymentId) throw new global::System.Text.Json.JsonException("RefundPayment: required field 'paymentId' is missing");
-        if (!hasAmount) throw new global::System.Text.Json.JsonException("RefundPayment: required field 'amount' is missing");
-        return new global::Shop.Payments.RefundPayment(orderId, paymentId, amount);
+        if (!h_orderId) throw new global::System.Text.Json.JsonException("RefundPayment: required field 'orderId' is missing");
+        if (!h_paymentId) throw new global::System.Text.Json.JsonException("RefundPayment: required field 'paymentId' is missing");
+        if (!h_amount) throw new global::System.Text.Json.JsonException("RefundPayment: required field 'amount' is missing");
+        return new global::Shop.Payments.RefundPayment(v_orderId, v_paymentId, v_amount);
     }
 
     /// <summary>Every declared constraint this command breaks; empty when it is valid.</summary>

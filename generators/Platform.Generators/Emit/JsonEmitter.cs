@@ -43,7 +43,7 @@ internal sealed class JsonEmitter(string ownerNamespace, TypeIndex index)
             foreach (var field in fields)
             {
                 w.Line($"{CSharpTypes.Of(field.Type, ownerNamespace, index)} {Local(field)} = {CSharpTypes.Default(field.Type, ownerNamespace, index)};");
-                if (!field.Type.IsOptional) w.Line($"bool has{Names.Pascal(field.Name)} = false;");
+                if (!field.Type.IsOptional) w.Line($"bool {Has(field)} = false;");
             }
             using (w.Block("while (reader.Read() && reader.TokenType != global::System.Text.Json.JsonTokenType.EndObject)"))
             {
@@ -53,7 +53,7 @@ internal sealed class JsonEmitter(string ownerNamespace, TypeIndex index)
                     w.Open($"{(first ? "if" : "else if")} (reader.ValueTextEquals({CSharpLiteral.String(field.Name)}u8))");
                     w.Line("reader.Read();");
                     ReadValue(w, field.Type, Local(field));
-                    if (!field.Type.IsOptional) w.Line($"has{Names.Pascal(field.Name)} = true;");
+                    if (!field.Type.IsOptional) w.Line($"{Has(field)} = true;");
                     w.Close();
                     first = false;
                 }
@@ -74,7 +74,7 @@ internal sealed class JsonEmitter(string ownerNamespace, TypeIndex index)
             foreach (var field in fields)
             {
                 if (field.Type.IsOptional) continue;
-                w.Line($"if (!has{Names.Pascal(field.Name)}) throw new global::System.Text.Json.JsonException({CSharpLiteral.String(displayName + ": required field '" + field.Name + "' is missing")});");
+                w.Line($"if (!{Has(field)}) throw new global::System.Text.Json.JsonException({CSharpLiteral.String(displayName + ": required field '" + field.Name + "' is missing")});");
             }
             if (settable)
             {
@@ -94,9 +94,14 @@ internal sealed class JsonEmitter(string ownerNamespace, TypeIndex index)
         }
     }
 
-    static string Local(FieldDefinition field) => Names.Camel(field.Name);
+    // Three disjoint sets of names, none of them a parameter's (reader, output, value) whatever the
+    // fields are called: v_{field} holds a field's value, h_{field} whether it was read, __{stem}{n}
+    // the helpers of one value.
+    static string Local(FieldDefinition field) => "v_" + field.Name;
 
-    string NextLocal(string stem) => stem + (++locals).ToString(System.Globalization.CultureInfo.InvariantCulture);
+    static string Has(FieldDefinition field) => "h_" + field.Name;
+
+    string NextLocal(string stem) => "__" + stem + (++locals).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Writes the value of <paramref name="expression"/> (its property name already written).</summary>
     public void WriteValue(CodeWriter w, TypeRef type, string expression)
