@@ -125,3 +125,54 @@ public class NameTorture
         Assert.True(errors.Count == 0, string.Join("\n", errors.Take(20)));
     }
 }
+
+public class TypeNameTorture
+{
+    // Types and messages named like the BCL, MassTransit and platform types generated code refers to.
+    [Fact]
+    public void types_and_messages_named_like_framework_types_compile()
+    {
+        var aggregate = """
+            aggregate: Task
+            namespace: Shop.Platform
+            id: { name: taskId, type: guid }
+            types:
+              Guid: { value: string }
+              Exception: { enum: [A, B] }
+            state: { owner: Guid?, kind: Exception, count: int }
+            commands:
+              Send:
+                creates: true
+                fields: { owner: Guid, kind: Exception }
+                emits: State
+              Schedule:
+                emits: Action
+            events:
+              State:
+                type: shop.platform.state
+                fields: { owner: Guid, kind: Exception }
+                apply: { owner: $owner, kind: $kind, count: { increment: 1 } }
+              Action:
+                type: shop.platform.action
+                apply: { count: { increment: 1 } }
+            """;
+        var projection = """
+            projection: Consumer
+            namespace: Shop.Platform
+            aggregate: Task
+            key: { name: taskId, type: guid }
+            fields: { count: int }
+            on:
+              State: { action: insert, set: { count: 1 } }
+              Action: { action: update, set: { count: { increment: 1 } } }
+            """;
+        var texts = ImmutableArray.Create<AdditionalText>(
+            new GeneratorHarness.InMemoryText("platform/task.yaml", aggregate),
+            new GeneratorHarness.InMemoryText("platform/consumer.yaml", projection));
+        var (_, output, diagnostics) = GeneratorHarness.Run(texts, GeneratorHarness.CreateCompilation("Shop.Platform"));
+
+        Assert.True(diagnostics.All(d => d.Severity < DiagnosticSeverity.Error), string.Join("\n", diagnostics));
+        var errors = output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+        Assert.True(errors.Count == 0, string.Join("\n", errors.Take(20)));
+    }
+}
