@@ -102,5 +102,17 @@ public sealed class RelayRepublishTests
             Assert.Equal((head, 0L, 1L, head), (moved.RootElement.GetProperty("before").GetInt64(), moved.RootElement.GetProperty("after").GetInt64(),
                 moved.RootElement.GetProperty("fromPosition").GetInt64(), moved.RootElement.GetProperty("events").GetInt64()));
         await Eventually.HoldsAsync(async () => await host.EventStore.GetCheckpointAsync("outbox") == head, "the relay to publish them again");
+
+        // An archived stream in the range is not published again, and the command says so.
+        var archivedStream = (await Orders.ReadAllEventsAsync(host.EventStore))[0].StreamId;
+        Assert.Equal(1, await host.EventStore.ArchiveStreamAsync(archivedStream, head));
+        (code, output) = await RelayAsync(host, "--from-position", "1", "--force");
+        Assert.True(code == 0, output);
+        Assert.Contains($"{head - 1} event(s) from position 1 on", output, StringComparison.Ordinal);
+        Assert.Contains("1 archived event(s) in that range are not published again", output, StringComparison.Ordinal);
+        await Eventually.HoldsAsync(async () => await host.EventStore.GetCheckpointAsync("outbox") == head, "the relay to publish them again");
+        (code, output) = await RelayAsync(host, "--from-position", "1", "--force", "--json");
+        using (var json = System.Text.Json.JsonDocument.Parse(output))
+            Assert.Equal(1L, json.RootElement.GetProperty("archived").GetInt64());
     }
 }

@@ -47,7 +47,7 @@ internal static class RelayCommand
     }
 
     /// <summary>What <c>--json</c> prints: the relay's checkpoint before and after, and what it publishes again.</summary>
-    sealed record Republished(long Before, long After, long FromPosition, long Events, DateTimeOffset? FirstStored);
+    sealed record Republished(long Before, long After, long FromPosition, long Events, DateTimeOffset? FirstStored, long Archived);
 
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -61,13 +61,14 @@ internal static class RelayCommand
         {
             if (asJson)
             {
-                output.WriteLine(JsonSerializer.Serialize(new Republished(published, published, from, 0, null), Json));
+                output.WriteLine(JsonSerializer.Serialize(new Republished(published, published, from, 0, null, 0), Json));
                 return 0;
             }
             output.WriteLine($"The relay has published up to position {published}; nothing from position {from} on was published yet, so nothing to republish.");
             return 0;
         }
         var (count, firstStored) = await store.CountEventsAsync(from - 1, published, ct);
+        var archived = await store.CountArchivedEventsAsync(from - 1, published, ct);
         if (!force && firstStored is { } first && await store.GetInboxForgetsBeforeAsync(ct) is { } forgets && first < forgets)
         {
             var safe = await store.FirstPositionAtOrAfterAsync(forgets, ct);
@@ -79,12 +80,15 @@ internal static class RelayCommand
         var (before, after) = await OutboxRelay.RewindAsync(store, from, checkpointName, ct);
         if (asJson)
         {
-            output.WriteLine(JsonSerializer.Serialize(new Republished(before, after, from, count, firstStored), Json));
+            output.WriteLine(JsonSerializer.Serialize(new Republished(before, after, from, count, firstStored, archived), Json));
             return 0;
         }
         var storedFrom = firstStored is { } stored ? string.Create(CultureInfo.InvariantCulture, $" (stored from {stored:u})") : "";
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Moved the relay from position {before} back to {after}: {count} event(s) from position {from} on{storedFrom} will be published again by the running relay, or by the next one to start."));
+        if (archived > 0)
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{archived} archived event(s) in that range are not published again: the relay reads live events only. 'platform stream restore <id>' moves a stream's events back first, at their positions, if consumers must see them."));
         return 0;
     }
 }

@@ -56,6 +56,16 @@ public sealed partial class SqlEventStore
         return await context.Events.Where(e => e.Timestamp >= time).MinAsync(e => (long?)e.GlobalPosition, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>How many archived events lie after <paramref name="after"/> and up to <paramref name="upTo"/> (the relay does not read them).</summary>
+    /// <param name="after">The position before the range.</param>
+    /// <param name="upTo">The last position of the range.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    public async Task<long> CountArchivedEventsAsync(long after, long upTo, CancellationToken cancellationToken = default)
+    {
+        await using var context = _dialect.CreateContext();
+        return await context.ArchivedEvents.Where(e => e.GlobalPosition > after && e.GlobalPosition <= upTo).LongCountAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>How many events (not archived) lie after <paramref name="after"/> and up to <paramref name="upTo"/>, and when the first of them was stored.</summary>
     /// <param name="after">The position before the range.</param>
     /// <param name="upTo">The last position of the range.</param>
