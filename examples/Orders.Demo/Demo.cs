@@ -185,7 +185,7 @@ static class Demo
         cfg.AddDomain(typeof(OrdersDomain));
         cfg.Sagas.Enabled = true;
         cfg.Sagas.PollInterval = TimeSpan.FromMilliseconds(50);
-        cfg.AddEventConsumer<PaymentService>().AddEventConsumer<InventoryService>();
+        cfg.AddMessageConsumer<PaymentService>().AddMessageConsumer<InventoryService>();
         var payments = QueueAddress(cfg, cfg.EventQueueName(typeof(PaymentService)));
         var inventory = QueueAddress(cfg, cfg.EventQueueName(typeof(InventoryService)));
         cfg.Sagas.Route<ChargePayment>(payments).Route<RefundPayment>(payments)

@@ -25,6 +25,8 @@ static class PlatformBus
             bus.AddConsumer(typeof(CommandConsumer<>).MakeGenericType(command));
         foreach (var consumer in options.EventConsumers)
             bus.AddConsumer(consumer);
+        foreach (var consumer in options.MessageConsumers)
+            bus.AddConsumer(consumer);
     }
 
     /// <summary>Configures every endpoint of <see cref="Endpoints"/> on the bus.</summary>

@@ -11,6 +11,7 @@ public sealed class PlatformOptions
 {
     readonly List<Type> _domainTypes = [];
     readonly List<Type> _eventConsumers = [];
+    readonly List<Type> _messageConsumers = [];
 
     /// <summary>The event store.</summary>
     public PlatformStoreOptions Store { get; } = new();
@@ -51,6 +52,9 @@ public sealed class PlatformOptions
 
     /// <summary>Event consumers (usually <see cref="Consumers.IdempotentEventConsumer{TEvent}"/> subclasses), one queue each.</summary>
     public IReadOnlyList<Type> EventConsumers => _eventConsumers;
+
+    /// <summary>Consumers of commands and published messages, one queue each (<see cref="AddMessageConsumer{TConsumer}"/>).</summary>
+    public IReadOnlyList<Type> MessageConsumers => _messageConsumers;
 
     /// <summary>Store events in PostgreSQL.</summary>
     /// <param name="connectionString">An Npgsql connection string.</param>
@@ -109,6 +113,25 @@ public sealed class PlatformOptions
         return this;
     }
 
+    /// <summary>
+    /// Adds a consumer of commands or published messages that do not belong to one stream (a
+    /// service answering a saga's <c>ChargePayment</c>, say). It gets its own queue
+    /// (<see cref="EventQueueName"/>), the runtime's retries and dead letters, and what a reaction
+    /// gets: in one transaction of the store the message's inbox row (by message id, consumer
+    /// <c>consumer:{type name}</c>) and whatever it sends or publishes, delivered after the commit,
+    /// so a redelivered message sends nothing twice. Messages run concurrently, up to
+    /// <c>Sagas:PrefetchCount</c>; an event consumer (<see cref="AddEventConsumer{TConsumer}"/>)
+    /// runs one stream's messages one at a time, and a message without a stream runs after every
+    /// other one. Needs <c>Sagas:Enabled</c> (the outbox and its poller).
+    /// </summary>
+    /// <typeparam name="TConsumer">The consumer.</typeparam>
+    public PlatformOptions AddMessageConsumer<TConsumer>() where TConsumer : class, IConsumer
+    {
+        if (!_messageConsumers.Contains(typeof(TConsumer)))
+            _messageConsumers.Add(typeof(TConsumer));
+        return this;
+    }
+
     /// <summary>The queue commands are sent to: <c>{QueuePrefix}-commands</c>.</summary>
     public string CommandQueueName => Transport.QueuePrefix + "-commands";
 
@@ -121,7 +144,7 @@ public sealed class PlatformOptions
     public Uri CommandAddress => new("queue:" + CommandQueueName +
         (Transport.Kind == TransportKind.RabbitMq && Transport.AutoDeleteQueues ? "?durable=false&autodelete=true" : ""));
 
-    /// <summary>The queue of an event consumer: <c>{QueuePrefix}-{consumer type name}</c>, lower case.</summary>
+    /// <summary>The queue of an event or message consumer: <c>{QueuePrefix}-{consumer type name}</c>, lower case.</summary>
     /// <param name="consumerType">The consumer.</param>
     public string EventQueueName(Type consumerType)
     {
@@ -169,6 +192,11 @@ public sealed class PlatformOptions
             throw new InvalidOperationException("Platform:Store:ConnectionString is empty; set it or call UsePostgres/UseSqlite.");
         if (!string.IsNullOrWhiteSpace(Store.ReadReplica) && Store.Provider != StoreProvider.Postgres)
             throw new InvalidOperationException(ReadReplicaOnSqlite);
+        if (_messageConsumers.Count > 0 && !Sagas.Enabled)
+            throw new InvalidOperationException(
+                $"AddMessageConsumer<{_messageConsumers[0].Name}> needs Platform:Sagas:Enabled: its inbox and the messages it sends go through the saga outbox and its poller.");
+        if (_messageConsumers.FirstOrDefault(_eventConsumers.Contains) is { } both)
+            throw new InvalidOperationException($"{both.Name} is added as an event consumer and as a message consumer; the two share its queue. Add it once.");
         if (Transport.Kind == TransportKind.RabbitMq && !Uri.TryCreate(Transport.RabbitMqUri, UriKind.Absolute, out _))
             throw new InvalidOperationException("Platform:Transport:RabbitMqUri must be an absolute amqp:// URI when the transport is RabbitMq.");
         if (Transport.Kind == TransportKind.Kafka)

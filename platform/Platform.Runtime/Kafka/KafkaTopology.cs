@@ -239,6 +239,8 @@ public sealed class KafkaTopology
         Add(options.CommandQueueName, catalog.CommandTypes);
         foreach (var consumer in options.EventConsumers)
             Add(options.EventQueueName(consumer), RetryPipeline.ConsumedTypes(consumer));
+        foreach (var consumer in options.MessageConsumers)
+            Add(options.EventQueueName(consumer), RetryPipeline.ConsumedTypes(consumer));
         if (options.Sagas.Enabled)
         {
             foreach (var saga in SagaRuntime.Bind(options, catalog))

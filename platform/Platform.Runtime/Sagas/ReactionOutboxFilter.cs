@@ -6,14 +6,16 @@ using Platform.Runtime.Scheduling;
 namespace Platform.Runtime.Sagas;
 
 /// <summary>
-/// Gives a generated reaction the same guarantees as a saga step: in one transaction of the store's
-/// database the inbox row (<c>processed_messages</c>, consumer <c>reaction:{name}</c>) and the
-/// commands the reaction sends (<c>scheduled_messages</c>) commit together; they are delivered after
-/// the commit (or by the poller after a crash). A redelivered event finds its inbox row and sends nothing.
+/// Gives a generated reaction, or a message consumer a service added, the same guarantees as a
+/// saga step: in one transaction of the store's database the inbox row (<c>processed_messages</c>,
+/// consumer <paramref name="inbox"/>: <c>reaction:{name}</c>, <c>consumer:{type}</c>) and the
+/// messages the consumer sends or publishes (<c>scheduled_messages</c>) commit together; they are
+/// delivered after the commit (or by the poller after a crash). A redelivered message finds its
+/// inbox row and sends nothing.
 /// </summary>
-sealed class ReactionOutboxFilter(SqlEventStore store, SagaRuntime runtime, string name) : IFilter<ConsumeContext>
+sealed class ReactionOutboxFilter(SqlEventStore store, SagaRuntime runtime, string inbox) : IFilter<ConsumeContext>
 {
-    readonly string _inbox = "reaction:" + name;
+    readonly string _inbox = inbox;
 
     public async Task Send(ConsumeContext context, IPipe<ConsumeContext> next)
     {

@@ -39,7 +39,7 @@ static class SagaRegistration
             bus.AddConsumer(reaction);
     }
 
-    /// <summary>One receive endpoint per saga and per reaction, with the runtime's retries and dead letters.</summary>
+    /// <summary>One receive endpoint per saga, per reaction and per message consumer, with the runtime's retries and dead letters.</summary>
     public static IEnumerable<PlatformEndpoint> Endpoints(IBusRegistrationContext context, PlatformOptions options, DomainCatalog catalog,
         Action<IReceiveEndpointConfigurator>? transportSpecific)
     {
@@ -63,12 +63,28 @@ static class SagaRegistration
                 transportSpecific?.Invoke(endpoint);
                 RetryPipeline.UseRetriesAndDeadLetters(endpoint, context, options, "reaction:" + reaction.Name, reaction.Queue,
                     RetryPipeline.ConsumedTypes(reaction.Consumer));
-                // Inside the retries (added after them): each attempt is its own transaction.
-                endpoint.AddPrePipeSpecification(new FilterSpecification(new ReactionOutboxFilter(
-                    context.GetRequiredService<SqlEventStore>(), context.GetRequiredService<SagaRuntime>(), reaction.Name)));
+                // A message-pipe filter, inside the retries (which are pre-pipe): each attempt is its
+                // own transaction, so a failed attempt's sends and publishes are rolled back with it.
+                endpoint.UseFilter(new ReactionOutboxFilter(
+                    context.GetRequiredService<SqlEventStore>(), context.GetRequiredService<SagaRuntime>(), "reaction:" + reaction.Name));
                 endpoint.PrefetchCount = options.Sagas.PrefetchCount;
                 endpoint.ConcurrentMessageLimit = options.Sagas.PrefetchCount;
                 endpoint.ConfigureConsumer(context, reaction.Consumer);
+            });
+        }
+        // A service's own consumers of commands and published messages: a reaction's guarantees, its own queue.
+        foreach (var consumer in options.MessageConsumers)
+        {
+            var queue = options.EventQueueName(consumer);
+            yield return new PlatformEndpoint(queue, endpoint =>
+            {
+                transportSpecific?.Invoke(endpoint);
+                RetryPipeline.UseRetriesAndDeadLetters(endpoint, context, options, consumer.FullName!, queue, RetryPipeline.ConsumedTypes(consumer));
+                endpoint.UseFilter(new ReactionOutboxFilter(
+                    context.GetRequiredService<SqlEventStore>(), context.GetRequiredService<SagaRuntime>(), "consumer:" + consumer.Name));
+                endpoint.PrefetchCount = options.Sagas.PrefetchCount;
+                endpoint.ConcurrentMessageLimit = options.Sagas.PrefetchCount;
+                endpoint.ConfigureConsumer(context, consumer);
             });
         }
     }

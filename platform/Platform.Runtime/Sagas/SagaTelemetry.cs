@@ -18,5 +18,5 @@ static class SagaTelemetry
         "platform.sagas.messages_delivered", "{message}", "Outbox messages and timeouts delivered from scheduled_messages.");
 
     internal static readonly Counter<long> ReactionsCommitted = PlatformTelemetry.Meter.CreateCounter<long>(
-        "platform.reactions.handled", "{message}", "Reaction steps committed with their inbox row and outbox messages.");
+        "platform.reactions.handled", "{message}", "Reaction and message-consumer steps committed with their inbox row and outbox messages.");
 }

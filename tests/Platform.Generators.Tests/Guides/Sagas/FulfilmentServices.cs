@@ -47,7 +47,7 @@ public static class FulfilmentHost
         {
             cfg.UseSqlite(connectionString).AddDomain(typeof(OrdersDomain));   // the saga, its state machine and timeouts
             // The payment service, hosted here on a queue of its own; the saga's payment commands go there.
-            cfg.AddEventConsumer<PaymentService>();
+            cfg.AddMessageConsumer<PaymentService>();   // its inbox and replies in one transaction, commands at once
             var payments = new Uri("queue:" + cfg.EventQueueName(typeof(PaymentService)));
             cfg.Sagas.Route<ChargePayment>(payments).Route<RefundPayment>(payments);
             // Another team's service, listening on its own queue.
