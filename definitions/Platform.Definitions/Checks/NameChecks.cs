@@ -105,14 +105,34 @@ internal static class NameChecks
             foreach (var reaction in file.Reactions) Declare(context, global, "Reaction", reaction.Name, reaction.Span);
         }
 
-        // Types the generator adds for a saga, beside the declared ones in the same namespace tree.
+        // Types the generator adds beside the declared ones, in the same namespace tree.
         foreach (var file in context.Set.Files)
         {
-            if (file.Saga is not { } saga) continue;
-            foreach (var (name, what) in SagaTypes(saga))
+            foreach (var (name, owner, what) in GeneratedTypes(file))
                 if (global.TryGetValue(name, out var declared))
-                    context.Report(DiagnosticCodes.ReservedName, declared, name, $"saga '{saga.Name}' generates a type of that name: {what}");
+                    context.Report(DiagnosticCodes.ReservedName, declared, name, $"{owner} generates a type of that name: {what}");
         }
+    }
+
+    private static IEnumerable<(string Name, string Owner, string What)> GeneratedTypes(DefinitionFile file)
+    {
+        if (file.Aggregate is { } aggregate)
+        {
+            yield return (aggregate.Name + "State", $"aggregate '{aggregate.Name}'", "its state");
+            yield return (aggregate.Name + "StateSnapshot", $"aggregate '{aggregate.Name}'", "its snapshot descriptor");
+        }
+        foreach (var e in file.Events)
+            yield return (e.Name + "EventType", $"event '{e.Name}'", "its descriptor");
+        foreach (var enumType in file.Enums)
+            yield return (enumType.Name + "Json", $"enum '{enumType.Name}'", "its JSON names");
+        if (file.Projection is { } projection)
+        {
+            yield return (projection.Name + "Configuration", $"projection '{projection.Name}'", "its table mapping");
+            yield return (projection.Name + "Projection", $"projection '{projection.Name}'", "its handler");
+        }
+        if (file.Saga is { } saga)
+            foreach (var (name, what) in SagaTypes(saga))
+                yield return (name, $"saga '{saga.Name}'", what);
     }
 
     private static IEnumerable<(string Name, string What)> SagaTypes(SagaDefinition saga)
