@@ -208,22 +208,14 @@ internal static class NameChecks
         foreach (var handler in saga.Handlers)
             if (handler.TargetState is { } target) Member(target.Name, target.Span, $"the state {target.Name}");
 
-        void Event(NameRef message) => Member(message.Name, message.Span, $"the event {message.Name}");
-        Event(saga.StartedBy);
+        foreach (var message in SagaStates.Events(saga))
+            Member(message.Name, message.Span, $"the event {message.Name}");
         foreach (var step in saga.Steps)
         {
-            foreach (var reply in step.OnSuccess) Event(reply);
-            foreach (var reply in step.OnFailure) Event(reply);
-            if (step.Compensation is { } compensation)
-            {
-                foreach (var reply in compensation.OnSuccess) Event(reply);
-                foreach (var reply in compensation.OnFailure) Event(reply);
-            }
             if (step.Timeout is { } timeout) Member(step.Name + "Timeout", timeout.Span, $"the timeout of step '{step.Name}'");
             if (step.Compensation is { Waits: true, Timeout: { } compensationTimeout })
                 Member(step.Name + "CompensationTimeout", compensationTimeout.Span, $"the timeout of step '{step.Name}''s compensation");
         }
-        foreach (var handler in saga.Handlers) Event(handler.Event);
         if (saga.Timeout is { } sagaTimeout) Member("SagaTimeout", sagaTimeout.Span, "the saga's timeout");
     }
 

@@ -12,6 +12,26 @@ public static class SagaStates
     /// <summary>The state a saga waits in while <paramref name="step"/>'s compensation runs.</summary>
     public static string Compensating(SagaStep step) => "Compensating" + step.Name;
 
+    /// <summary>
+    /// Every event the machine takes, where the definition names it (repeats included): the start
+    /// event, each step's replies, each compensation's replies, the handlers' events.
+    /// </summary>
+    public static IEnumerable<NameRef> Events(SagaDefinition saga)
+    {
+        yield return saga.StartedBy;
+        foreach (var step in saga.Steps)
+        {
+            foreach (var reply in step.OnSuccess) yield return reply;
+            foreach (var reply in step.OnFailure) yield return reply;
+            if (step.Compensation is { } compensation)
+            {
+                foreach (var reply in compensation.OnSuccess) yield return reply;
+                foreach (var reply in compensation.OnFailure) yield return reply;
+            }
+        }
+        foreach (var handler in saga.Handlers) yield return handler.Event;
+    }
+
     /// <summary>Every state of the machine, in declaration order, each once.</summary>
     public static List<string> Of(SagaDefinition saga)
     {

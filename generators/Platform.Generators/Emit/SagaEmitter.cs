@@ -220,23 +220,11 @@ internal sealed class SagaEmitter
     {
         var events = new List<(string, MessageShape)>();
         var seen = new HashSet<string>();
-        void Add(NameRef reference)
+        foreach (var reference in SagaStates.Events(saga))
         {
             var message = index.FindMessage(reference.Name);
             if (message is not null && seen.Add(message.Name)) events.Add((message.Name, message));
         }
-        Add(saga.StartedBy);
-        foreach (var step in saga.Steps)
-        {
-            foreach (var e in step.OnSuccess) Add(e);
-            foreach (var e in step.OnFailure) Add(e);
-            if (step.Compensation is { } compensation)
-            {
-                foreach (var e in compensation.OnSuccess) Add(e);
-                foreach (var e in compensation.OnFailure) Add(e);
-            }
-        }
-        foreach (var handler in saga.Handlers) Add(handler.Event);
         return events;
     }
 
