@@ -195,6 +195,28 @@ public sealed class FlowTests
         Assert.Empty((await host.Operations.GetAsync(order)).Single().Waiting); // the answered compensation cancelled its timeout
     }
 
+    // An operator who resolves a waiting saga has taken over: its step timeout firing later would
+    // compensate (refund) what the operator settled by hand.
+    [SkippableFact]
+    public async Task resolving_a_waiting_saga_cancels_its_timeouts()
+    {
+        await using var database = await TestDatabase.CreateAsync(Store.Sqlite, "sagas");
+        await using var host = await SagaHost.StartAsync(database, Transport.InMemory,
+            configure: cfg => cfg.Sagas.Timeouts["OrderFulfilmentInventoryTimeout"] = TimeSpan.FromSeconds(1));
+        var order = Guid.NewGuid();
+        host.Ledger.IgnoreReservation = id => id == order;
+        await host.PlaceAsync(order, 8);
+        await Eventually.HoldsAsync(async () => await host.StateOfAsync(order) == "AwaitingInventory", "the inventory step");
+
+        Assert.Equal(2, await host.Operations.ResolveAsync(order, "reserved by hand in the warehouse")); // the step's and the saga's
+        await Task.Delay(TimeSpan.FromSeconds(3)); // past the step's timeout
+        var saga = (await host.Operations.GetAsync(order)).Single();
+        Assert.Equal("AwaitingInventory", saga.Instance.CurrentState);
+        Assert.Empty(saga.Waiting);
+        Assert.False(host.Ledger.Refunds.ContainsKey(order));
+        Assert.DoesNotContain(saga.History, h => h.MessageType == "OrderFulfilmentInventoryTimeout");
+    }
+
     [SkippableFact]
     public async Task an_event_the_current_state_does_not_handle_is_logged_with_saga_and_state_and_ignored()
     {

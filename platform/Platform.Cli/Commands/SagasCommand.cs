@@ -111,8 +111,8 @@ internal static class SagasCommand
                 output.WriteLine("error: pass --reason \"...\" saying what was done by hand.");
                 return 1;
             }
-            await sagas.ResolveAsync(id, why, parse.GetValue(sagaName), ct);
-            output.WriteLine($"{id:D}: resolved ({why}).");
+            var cancelled = await sagas.ResolveAsync(id, why, parse.GetValue(sagaName), ct);
+            output.WriteLine($"{id:D}: resolved ({why})" + (cancelled == 0 ? "." : $"; {cancelled} pending timeout(s) cancelled."));
             return 0;
         }));
 

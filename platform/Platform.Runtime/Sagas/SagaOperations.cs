@@ -200,7 +200,8 @@ public sealed class SagaOperations
     /// <param name="reason">What the operator did.</param>
     /// <param name="sagaName">Which saga, when several kinds share the id.</param>
     /// <param name="cancellationToken">Cancels the update.</param>
-    public async Task ResolveAsync(Guid correlationId, string reason, string? sagaName = null, CancellationToken cancellationToken = default)
+    /// <returns>How many pending timeouts of the saga were cancelled with it.</returns>
+    public async Task<int> ResolveAsync(Guid correlationId, string reason, string? sagaName = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(reason);
         var saga = await SingleAsync(correlationId, sagaName, cancellationToken).ConfigureAwait(false);
@@ -224,7 +225,12 @@ public sealed class SagaOperations
         }
         await SagaTables.AddHistoryAsync(connection, transaction, new SagaHistoryRow(instance.SagaName, correlationId, instance.Version + 1,
             instance.CurrentState, instance.CurrentState, "operator:resolve", null, "[]", now), cancellationToken).ConfigureAwait(false);
+        // The operator took over: a step or compensation timeout firing later would move the saga
+        // on by itself (compensate what the operator fixed by hand).
+        var cancelled = await ScheduledMessageStore.CancelTimeoutsAsync(connection, transaction, "saga:" + instance.SagaName, correlationId.ToString("D"),
+            cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return cancelled;
     }
 
     async Task<SagaDetails> SingleAsync(Guid correlationId, string? sagaName, CancellationToken cancellationToken)

@@ -78,6 +78,23 @@ public sealed class ScheduledMessageStore
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
     }
 
+    /// <summary>Deletes the timeouts still pending for one owner's instance (an operator resolved the saga).</summary>
+    /// <param name="connection">The open connection.</param>
+    /// <param name="transaction">The transaction to delete in.</param>
+    /// <param name="owner">E.g. <c>saga:OrderFulfilment</c>.</param>
+    /// <param name="correlationId">The instance.</param>
+    /// <param name="cancellationToken">Cancels the delete.</param>
+    /// <returns>How many were deleted.</returns>
+    public static async Task<int> CancelTimeoutsAsync(DbConnection connection, DbTransaction transaction, string owner, string correlationId,
+        CancellationToken cancellationToken)
+    {
+        await using var command = Sql.Command(connection, transaction,
+            "DELETE FROM scheduled_messages WHERE owner = @owner AND correlation_id = @id AND token_id IS NOT NULL");
+        Sql.Add(command, "owner", owner);
+        Sql.Add(command, "id", correlationId);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Removes delivered messages.</summary>
     /// <param name="ids">Their ids.</param>
     /// <param name="cancellationToken">Cancels the delete.</param>
