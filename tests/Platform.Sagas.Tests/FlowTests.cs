@@ -215,6 +215,15 @@ public sealed class FlowTests
         Assert.Empty(saga.Waiting);
         Assert.False(host.Ledger.Refunds.ContainsKey(order));
         Assert.DoesNotContain(saga.History, h => h.MessageType == "OrderFulfilmentInventoryTimeout");
+
+        // The warehouse's late answer reaches a saga the operator settled: recorded, not applied
+        // (it would have sent ArrangeShipment).
+        await host.Services.GetRequiredService<IBus>().Publish(new Shop.Inventory.InventoryReserved(order, Guid.NewGuid()));
+        await Eventually.HoldsAsync(() => Task.FromResult(host.Logs.Entries.Any(e => e.Contains("was resolved by an operator", StringComparison.Ordinal))),
+            "the late reply to be set aside");
+        saga = (await host.Operations.GetAsync(order)).Single();
+        Assert.Equal(("AwaitingInventory", "operator:resolve"), (saga.Instance.CurrentState, saga.History[^1].MessageType));
+        Assert.False(host.Ledger.Shipments.ContainsKey(order));
     }
 
     [SkippableFact]

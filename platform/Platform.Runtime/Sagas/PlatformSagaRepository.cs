@@ -101,7 +101,17 @@ public sealed class PlatformSagaRepository<TSaga> : ISagaRepositoryContextFactor
                     // Not cancellable once the step ran (see IdempotentEventConsumer.ConsumeOnceAsync).
                     await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
                 }
-                catch (Exception exception) when (IsConflict(exception) && attempt < _runtime.Options.Sagas.MaxConcurrencyRetries)
+                catch (Exception exception) when (Find<SagaResolvedException>(exception) is { } resolved)
+                {
+                    // Recorded as handled (the inbox row), nothing else: late replies and timeouts
+                    // would otherwise move on a saga whose outcome an operator settled by hand.
+                    await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+                    // A warning: a late reply may change what the operator settled (a refund made twice).
+                    _logger.LogWarning("Saga {Saga} {CorrelationId} was resolved by an operator ({Resolution}); {Message} {MessageId} is not applied to it. Check whether it changes what was settled by hand",
+                        SagaName, resolved.CorrelationId, resolved.Resolution, typeof(T).Name, context.MessageId);
+                    return;
+                }
+                catch (Exception exception) when (Find<SagaConcurrencyException>(exception) is not null && attempt < _runtime.Options.Sagas.MaxConcurrencyRetries)
                 {
                     SagaTelemetry.ConcurrencyRetries.Add(1);
                     _logger.LogDebug("Saga {Saga}: {Message} lost a concurrency race, running it again (attempt {Attempt})",
@@ -121,15 +131,16 @@ public sealed class PlatformSagaRepository<TSaga> : ISagaRepositoryContextFactor
         throw new NotSupportedException(
             $"Saga {SagaName} correlates {typeof(T).Name} by a query; the platform's saga repository loads sagas by correlation id only. Correlate the event by id (correlateBy in the definition).");
 
-    static bool IsConflict(Exception exception)
+    // MassTransit may wrap what the saga pipe threw.
+    static TException? Find<TException>(Exception exception) where TException : Exception
     {
         for (var current = exception; current is not null; current = current.InnerException)
         {
-            if (current is SagaConcurrencyException)
-                return true;
-            if (current is AggregateException aggregate && aggregate.InnerExceptions.Any(IsConflict))
-                return true;
+            if (current is TException found)
+                return found;
+            if (current is AggregateException aggregate && aggregate.InnerExceptions.Select(Find<TException>).FirstOrDefault(e => e is not null) is { } inner)
+                return inner;
         }
-        return false;
+        return null;
     }
 }

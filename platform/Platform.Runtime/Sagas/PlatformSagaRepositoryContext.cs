@@ -80,6 +80,8 @@ sealed class PlatformSagaRepositoryContext<TSaga, TMessage> : ConsumeContextScop
             .ConfigureAwait(false);
         if (row is null)
             return null!; // MassTransit's contract: no instance, the policy decides (create or missing)
+        if (row.ResolvedAt is not null)
+            throw new SagaResolvedException(_repository.SagaName, correlationId, row.Resolution);
         _outbox.CorrelationId = correlationId.ToString("D");
         var instance = _repository.Deserialize(row.Data);
         instance.CorrelationId = correlationId;
