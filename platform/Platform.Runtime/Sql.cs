@@ -20,6 +20,16 @@ static class Sql
 
     public static string? Text(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
+    /// <summary>Whether the runtime has created <paramref name="table"/> (reading only; the runtime creates its tables when it first needs them).</summary>
+    public static async Task<bool> TableExistsAsync(DbConnection connection, StoreProvider provider, string table, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, null, provider == StoreProvider.Postgres
+            ? "SELECT to_regclass(@table) IS NOT NULL"
+            : "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = @table");
+        Add(command, "table", table);
+        return Convert.ToBoolean(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+    }
+
     public static int Int(DbDataReader reader, int ordinal) => Convert.ToInt32(reader.GetValue(ordinal), CultureInfo.InvariantCulture);
 
     public static void Add(DbCommand command, string name, object? value)

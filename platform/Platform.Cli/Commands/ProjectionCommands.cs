@@ -30,10 +30,10 @@ internal static class ProjectionCommands
     public static Command Status()
     {
         var options = new DomainStoreArguments();
-        var json = new Option<bool>("--json") { Description = "Print JSON: {\"relay\": {...}, \"projections\": [...], \"deadLetters\": [...], \"consumerGroups\": [...]}." };
+        var json = new Option<bool>("--json") { Description = "Print JSON: {\"relay\": {...}, \"projections\": [...], \"deadLetters\": [...], \"scheduled\": {...}, \"consumerGroups\": [...]}." };
         var config = new Option<string?>("--config") { Description = "The runtime's configuration file, for its transport (default: platform.yaml, when there is one)." };
         var command = new Command("status",
-            "The outbox relay's position and what waits for it; each projection's checkpoint, the store's head, the lag in positions and seconds, and its state; the dead letters waiting on each endpoint; on Kafka, each consumer group's lag by partition.")
+            "The outbox relay's position and what waits for it; the saga timeouts and outbox messages waiting, due and failing; each projection's checkpoint, the store's head, the lag in positions and seconds, and its state; the dead letters waiting on each endpoint; on Kafka, each consumer group's lag by partition.")
         {
             json, config,
         };
@@ -42,8 +42,11 @@ internal static class ProjectionCommands
         {
             var statuses = await ProjectionStatusReader.ReadAsync(store, catalog.Projections, ct);
             var relay = await RelayStatusAsync(store, ct);
-            var letters = await new DeadLetterStore(store.Options.Provider == EventStoreProvider.Postgres ? StoreProvider.Postgres : StoreProvider.Sqlite,
-                store.Options.ConnectionString).CountByEndpointAsync(ct);
+            var provider = store.Options.Provider == EventStoreProvider.Postgres ? StoreProvider.Postgres : StoreProvider.Sqlite;
+            var letters = await new DeadLetterStore(provider, store.Options.ConnectionString).CountByEndpointAsync(ct);
+            var now = DateTimeOffset.UtcNow;
+            var scheduled = await new Platform.Runtime.Scheduling.ScheduledMessageStore(provider, store.Options.ConnectionString).CountAsync(now, ct);
+            var oldestDueSeconds = scheduled.OldestDue is { } due ? Math.Round(Math.Max(0, (now - due).TotalSeconds), 1) : 0;
             var error = parse.InvocationConfiguration.Error;
             List<KafkaCommands.GroupLag>? groups;
             try
@@ -71,6 +74,7 @@ internal static class ProjectionCommands
                         RebuildPosition = s.Rebuild?.Position, s.DeclarationMatches,
                     }),
                     DeadLetters = letters,
+                    Scheduled = new { scheduled.Waiting, scheduled.Due, scheduled.Failing, OldestDueSeconds = oldestDueSeconds },
                     ConsumerGroups = groups ?? [],
                 }, Json));
                 return 0;
@@ -79,6 +83,11 @@ internal static class ProjectionCommands
                 ? string.Create(CultureInfo.InvariantCulture, $"relay: published up to {relay.Position}, nothing waiting")
                 : string.Create(CultureInfo.InvariantCulture,
                     $"relay: published up to {relay.Position} of {relay.Head}, {relay.Waiting} event(s) waiting, the oldest stored {relay.OldestWaitingSeconds:0.0} s ago"));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"scheduled (saga timeouts, outbox): {scheduled.Waiting} waiting, {scheduled.Due} due, {scheduled.Failing} failing") +
+                (scheduled.Due == 0 ? "" : string.Create(CultureInfo.InvariantCulture, $"; the oldest due {oldestDueSeconds:0.0} s ago") +
+                    // A runtime's poller takes due rows every Sagas:PollInterval (100 ms by default).
+                    (oldestDueSeconds < 30 ? "" : " (no runtime delivers them, or their deliveries fail: platform sagas show <id> lists them with their errors)")));
             output.WriteLine();
             output.WriteLine($"{"projection",-24} {"position",10} {"head",10} {"lag",8} {"lag s",9}  state");
             foreach (var s in statuses)

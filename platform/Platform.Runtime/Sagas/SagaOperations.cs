@@ -76,6 +76,22 @@ public sealed class SagaOperations
         return rows;
     }
 
+    /// <summary>Unresolved sagas by saga and state, reading only (none when the saga table does not exist yet).</summary>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    public async Task<IReadOnlyList<(string Saga, string State, long Count)>> CountUnresolvedAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await Sql.OpenAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
+        if (!await Sql.TableExistsAsync(connection, _provider, "saga_instances", cancellationToken).ConfigureAwait(false))
+            return [];
+        await using var command = Sql.Command(connection, null,
+            "SELECT saga_name, current_state, count(*) FROM saga_instances WHERE resolved_at IS NULL GROUP BY saga_name, current_state ORDER BY saga_name, current_state");
+        var counts = new List<(string, string, long)>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            counts.Add((reader.GetString(0), reader.GetString(1), Convert.ToInt64(reader.GetValue(2), System.Globalization.CultureInfo.InvariantCulture)));
+        return counts;
+    }
+
     /// <summary>Counts sagas by state (resolved ones included).</summary>
     /// <param name="cancellationToken">Cancels the query.</param>
     public async Task<IReadOnlyDictionary<string, long>> CountByStateAsync(CancellationToken cancellationToken = default)

@@ -25,6 +25,7 @@ static class SagaRegistration
         services.TryAddSingleton<SagaRuntime>();
         services.TryAddSingleton<MessageDelivery>();
         services.AddHostedService<ScheduledMessageService>();
+        services.AddHostedService<SagaGauges>();
     }
 
     /// <summary>Every saga state machine (on the platform's repository) and reaction consumer of the loaded domains.</summary>

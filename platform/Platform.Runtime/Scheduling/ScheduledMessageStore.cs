@@ -78,6 +78,33 @@ public sealed class ScheduledMessageStore
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
     }
 
+    /// <summary>
+    /// What waits in <c>scheduled_messages</c> at <paramref name="now"/> (saga timeouts, and what saga,
+    /// reaction and message-consumer steps sent, until delivered): not yet due, due (a working
+    /// poller delivers it within its poll interval), and whose last delivery failed; and when the
+    /// oldest due row became due. Reads only; all zero when the table does not exist yet.
+    /// </summary>
+    /// <param name="now">The time to compare with.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    public async Task<ScheduledCount> CountAsync(DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        if (!await Sql.TableExistsAsync(connection, _provider, "scheduled_messages", cancellationToken).ConfigureAwait(false))
+            return new ScheduledCount(0, 0, 0, null);
+        await using var command = Sql.Command(connection, null, """
+            SELECT COALESCE(SUM(CASE WHEN due_at > @now THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN due_at <= @now THEN 1 ELSE 0 END), 0),
+                   COALESCE(SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END), 0), MIN(CASE WHEN due_at <= @now THEN due_at END)
+            FROM scheduled_messages
+            """);
+        Sql.Add(command, "now", Sql.Time(now));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        return new ScheduledCount(Convert.ToInt64(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture),
+            Convert.ToInt64(reader.GetValue(1), System.Globalization.CultureInfo.InvariantCulture),
+            Convert.ToInt64(reader.GetValue(2), System.Globalization.CultureInfo.InvariantCulture),
+            Sql.Text(reader, 3) is { } oldest ? Sql.ParseTime(oldest) : null);
+    }
+
     /// <summary>Deletes the timeouts still pending for one owner's instance (an operator resolved the saga).</summary>
     /// <param name="connection">The open connection.</param>
     /// <param name="transaction">The transaction to delete in.</param>
@@ -231,3 +258,10 @@ public sealed class ScheduledMessageStore
             CREATE INDEX IF NOT EXISTS ix_scheduled_messages_owner ON scheduled_messages (owner, correlation_id);
             """, CancellationToken.None);
 }
+
+/// <summary>What waits in <c>scheduled_messages</c> (<see cref="ScheduledMessageStore.CountAsync(DateTimeOffset, CancellationToken)"/>).</summary>
+/// <param name="Waiting">Rows not due yet (timeouts, and sends held back after a failed delivery).</param>
+/// <param name="Due">Rows due and not delivered: more than a poll's worth means no runtime delivers them.</param>
+/// <param name="Failing">Rows whose last delivery failed (tried again with a back-off).</param>
+/// <param name="OldestDue">When the oldest due row became due, or null.</param>
+public sealed record ScheduledCount(long Waiting, long Due, long Failing, DateTimeOffset? OldestDue);
