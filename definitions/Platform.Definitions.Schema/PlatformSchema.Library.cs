@@ -167,8 +167,8 @@ public static partial class PlatformSchema
             step.Properties["compensation"] = new JsonSchemaProperty { Reference = Define("compensationNone", StringEnum("Say there is nothing to undo.", "none")) };
 
             var handler = ClosedObject("An extra event handler.", "then");
-            handler.Properties["in"] = RefProperty(_names, "States where it applies; all active states when omitted.");
-            handler.Properties["then"] = RefProperty(_name, "compensate, complete, ignore, or a state name.");
+            handler.Properties["in"] = RefProperty(_names, "The steps' waiting states where it applies; all of them when omitted.");
+            handler.Properties["then"] = RefProperty(_name, "compensate, complete, ignore, or the waiting state of a step (or a final state) to move to.");
 
             var file = ClosedObject("An orchestrated saga.", "saga", "namespace", "correlateBy", "startedBy", "steps");
             file.Properties["saga"] = RefProperty(_name);

@@ -92,10 +92,22 @@ internal static class SagaChecks
             }
         }
 
+        var stepStates = new HashSet<string>();
+        foreach (var step in saga.Steps) stepStates.Add(step.State.Name);
         foreach (var handler in saga.Handlers)
         {
             var definition = context.Event(handler.Event, "Event");
             if (definition is not null) Correlates(context, saga, definition, handler.Event.Span);
+            // The generator emits handlers in the steps' waiting states only: one in or into another
+            // state of the saga's own would never run, or leave a saga there for good.
+            foreach (var state in handler.InStates)
+            {
+                if (!stepStates.Contains(state.Name))
+                    context.Report(DiagnosticCodes.SagaStateNotHandled, state.Span, state.Name, saga.Name, $"the handler of '{handler.Event.Name}' there would never run");
+            }
+            if (handler is { Outcome: SagaOutcome.TransitionTo, TargetState: { } target } && IdentifierRules.IsValid(target.Name) && !stepStates.Contains(target.Name)
+                && target.Name != saga.CompletedState.Name && target.Name != saga.CompensatedState.Name && target.Name != saga.CompensationFailedState.Name)
+                context.Report(DiagnosticCodes.SagaStateNotHandled, target.Span, target.Name, saga.Name, "a saga moved there would never leave it");
         }
 
         new SagaGraph(context, saga).Check();

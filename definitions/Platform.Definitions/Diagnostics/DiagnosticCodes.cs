@@ -156,6 +156,8 @@ public static class DiagnosticCodes
         "'{0}' is listed in both 'onSuccess' and 'onFailure' of {1}, so the saga cannot tell which happened. Keep it in one of them.");
     public static readonly DiagnosticDescriptor SagaStepWaitsForever = Warning("PLT0613", "Step can wait forever",
         "Step '{0}' of saga '{1}' waits for its reply without a timeout, and the saga has none: an instance whose reply never comes (a lost message, a service that never answers) waits forever. Give the step or the saga a 'timeout:'.");
+    public static readonly DiagnosticDescriptor SagaStateNotHandled = Error("PLT0615", "State the generated machine takes no event in",
+        "State '{0}' of saga '{1}' is not the waiting state of a step: the generated state machine takes events only in those (and in its compensating states), so {2}. Name a step's state, or use 'then: compensate' or 'then: complete'.");
     public static readonly DiagnosticDescriptor SagaCompensationWaitsForever = Warning("PLT0614", "Compensation can wait forever",
         "The compensation of step '{0}' in saga '{1}' waits for its reply without a timeout: if the reply never comes, the saga stays in {2} and no alert is raised. Add 'timeout:' under 'compensate:'; when it passes, the compensation counts as failed.");
 
