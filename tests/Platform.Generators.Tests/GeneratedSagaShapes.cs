@@ -45,6 +45,36 @@ public sealed class GeneratedSagaShapes
         Assert.Contains(("CompensatingPayment", "PaymentRefunded", "Compensated"), edges);
     }
 
+    // A handler that moves the saga out of a step cancels the step's timeout (it would arrive in a
+    // state that does not take it), and the saga's too when the move ends the saga.
+    [Fact]
+    public void a_handler_that_leaves_a_step_cancels_its_timeout()
+    {
+        var source = GeneratedFulfilment(yaml => yaml.Replace("""
+            on:
+              OrderCancelled:
+            """, """
+            on:
+              OrderConfirmed:
+                in: [AwaitingInventory]
+                then: Completed
+              OrderCancelled:
+            """, StringComparison.Ordinal));
+        Assert.Matches(@"When\(OrderConfirmed\)\s*\.Unschedule\(InventoryTimeout\)\s*\.Unschedule\(SagaTimeout\)\s*\.TransitionTo\(Completed\)", source);
+    }
+
+    static string GeneratedFulfilment(Func<string, string> edit)
+    {
+        var texts = GeneratorHarness.Load(GeneratorHarness.OrdersDefinitions)
+            .Select(text => text.Path.EndsWith("/fulfilment.yaml", StringComparison.Ordinal)
+                ? new GeneratorHarness.InMemoryText(text.Path, Edited(text, edit))
+                : text)
+            .ToImmutableArray();
+        var (driver, _, diagnostics) = GeneratorHarness.Run(texts);
+        Assert.DoesNotContain(diagnostics, d => d.Severity == DiagnosticSeverity.Error);
+        return driver.GetRunResult().Results.Single().GeneratedSources.Single(s => s.HintName == "Shop.Orders.OrderFulfilment.g.cs").SourceText.ToString();
+    }
+
     static StateMachineGraph Graph(object machine)
     {
         var stateType = machine.GetType().BaseType!.GetGenericArguments()[0];

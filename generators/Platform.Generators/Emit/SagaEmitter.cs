@@ -408,6 +408,10 @@ internal sealed class SagaEmitter
                     chain.Add($".TransitionTo({saga.CompletedState.Name})");
                     break;
                 case SagaOutcome.TransitionTo when handler.TargetState is not null:
+                    // Leaving the step: its timeout no longer applies (it would arrive in a state
+                    // that does not take it); moving to a final state ends the saga's too.
+                    if (step.Timeout is not null && handler.TargetState.Name != step.State.Name) chain.Add($".Unschedule({step.Name}Timeout)");
+                    if (saga.Timeout is not null && IsFinal(handler.TargetState.Name)) chain.Add(".Unschedule(SagaTimeout)");
                     chain.Add($".TransitionTo({handler.TargetState.Name})");
                     break;
                 default:
@@ -418,6 +422,9 @@ internal sealed class SagaEmitter
         }
         WriteBlock(w, $"During({step.State.Name},", chains);
     }
+
+    bool IsFinal(string state) =>
+        state == saga.CompletedState.Name || state == saga.CompensatedState.Name || state == saga.CompensationFailedState.Name;
 
     static bool AppliesTo(SagaEventHandler handler, string stateName)
     {
