@@ -23,7 +23,7 @@ internal static class StoreCommand
         var arguments = new StoreArguments();
         var json = new Option<bool>("--json") { Description = "Print JSON." };
         var verify = new Command("verify",
-            "Check the store after a restore or a hand edit: stream versions without gaps, positions, and no checkpoint, snapshot or consumer ahead of the events. Reads only; exit code 1 on a problem.") { json };
+            "Check the store after a restore or a hand edit: stream versions without gaps, positions, no checkpoint, snapshot or consumer ahead of the events, sagas whose row and history agree, no timeout waiting for a saga that is gone. Reads only; exit code 1 on a problem.") { json };
         arguments.AddTo(verify);
         verify.SetAction(async (parse, ct) =>
         {
@@ -31,7 +31,12 @@ internal static class StoreCommand
             StoreVerification? result = null;
             var code = await arguments.RunAsync(parse, async (store, _, _) =>
             {
-                result = await store.VerifyAsync(ct);
+                var events = await store.VerifyAsync(ct);
+                // The runtime's saga tables live in the same database.
+                var sagas = await new Platform.Runtime.Sagas.SagaOperations(
+                    store.Options.Provider == EventStoreProvider.Postgres ? StoreProvider.Postgres : StoreProvider.Sqlite,
+                    store.Options.ConnectionString).VerifyAsync(ct);
+                result = events with { Problems = [.. events.Problems, .. sagas] };
                 return 0;
             });
             if (result is null)
@@ -46,7 +51,7 @@ internal static class StoreCommand
             foreach (var problem in result.Problems)
                 output.WriteLine($"problem [{problem.Check}] {problem.Subject}: {problem.Description}");
             output.WriteLine(result.Consistent
-                ? "consistent: stream versions, archive, positions, checkpoints, snapshots and consumer streams agree"
+                ? "consistent: stream versions, archive, positions, checkpoints, snapshots, consumer streams and sagas agree"
                 : $"{result.Problems.Count} problem(s) (at most {SqlEventStore.ProblemsPerCheck} per check)");
             return result.Consistent ? 0 : 1;
         });

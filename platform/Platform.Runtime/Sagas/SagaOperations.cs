@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Platform.EventStore.Storage;
 using Platform.Runtime.Configuration;
 using Platform.Runtime.Scheduling;
 
@@ -90,6 +91,52 @@ public sealed class SagaOperations
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             counts.Add((reader.GetString(0), reader.GetString(1), Convert.ToInt64(reader.GetValue(2), System.Globalization.CultureInfo.InvariantCulture)));
         return counts;
+    }
+
+    /// <summary>
+    /// What a restore or a hand edit can leave inconsistent in the saga tables, reading only (none
+    /// when they do not exist): a saga whose row and history disagree on its version
+    /// (<c>saga-version</c>), and timeouts waiting for a saga that is gone or was resolved
+    /// (<c>saga-timeout-orphan</c>). At most <see cref="SqlEventStore.ProblemsPerCheck"/> per check;
+    /// <c>platform store verify</c> reports them with the event store's.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the queries.</param>
+    public async Task<IReadOnlyList<StoreProblem>> VerifyAsync(CancellationToken cancellationToken = default)
+    {
+        var problems = new List<StoreProblem>();
+        await using var connection = await Sql.OpenAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
+        if (!await Sql.TableExistsAsync(connection, _provider, "saga_instances", cancellationToken).ConfigureAwait(false))
+            return problems;
+        await using (var command = Sql.Command(connection, null, $"""
+            SELECT i.saga_name, i.correlation_id, i.version, COALESCE(h.version, 0) FROM saga_instances i
+            LEFT JOIN (SELECT saga_name, correlation_id, MAX(version) AS version FROM saga_history GROUP BY saga_name, correlation_id) h
+                ON h.saga_name = i.saga_name AND h.correlation_id = i.correlation_id
+            WHERE COALESCE(h.version, 0) <> i.version ORDER BY i.saga_name, i.correlation_id LIMIT {SqlEventStore.ProblemsPerCheck}
+            """))
+        {
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                problems.Add(new StoreProblem("saga-version", reader.GetString(0) + " " + reader.GetString(1), string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"the saga is at version {Convert.ToInt64(reader.GetValue(2), System.Globalization.CultureInfo.InvariantCulture)} but its history ends at version {Convert.ToInt64(reader.GetValue(3), System.Globalization.CultureInfo.InvariantCulture)}: its row was restored or edited apart from its history. 'platform sagas show' shows both; an operator's retry works from the history.")));
+        }
+        if (!await Sql.TableExistsAsync(connection, _provider, "scheduled_messages", cancellationToken).ConfigureAwait(false))
+            return problems;
+        await using (var command = Sql.Command(connection, null, $"""
+            SELECT s.owner, s.correlation_id, COUNT(*) FROM scheduled_messages s
+            WHERE s.token_id IS NOT NULL AND s.owner LIKE 'saga:%' AND NOT EXISTS (
+                SELECT 1 FROM saga_instances i WHERE 'saga:' || i.saga_name = s.owner AND i.correlation_id = s.correlation_id AND i.resolved_at IS NULL)
+            GROUP BY s.owner, s.correlation_id ORDER BY s.owner, s.correlation_id LIMIT {SqlEventStore.ProblemsPerCheck}
+            """))
+        {
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var (owner, id) = (reader.GetString(0), Sql.Text(reader, 1) ?? "");
+                problems.Add(new StoreProblem("saga-timeout-orphan", owner["saga:".Length..] + " " + id, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"{Convert.ToInt64(reader.GetValue(2), System.Globalization.CultureInfo.InvariantCulture)} timeout(s) wait for a saga that is not there or was resolved: when due they reach no saga, or one an operator settled. Delete them: DELETE FROM scheduled_messages WHERE owner = '{owner}' AND correlation_id = '{id}' AND token_id IS NOT NULL;")));
+            }
+        }
+        return problems;
     }
 
     /// <summary>Counts sagas by state (resolved ones included).</summary>
