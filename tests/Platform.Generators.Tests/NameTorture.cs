@@ -176,3 +176,85 @@ public class TypeNameTorture
         Assert.True(errors.Count == 0, string.Join("\n", errors.Take(20)));
     }
 }
+
+public class FeatureTorture
+{
+    // Every field type and collection the language has, in an aggregate, its events (with a
+    // computed upcast), a projection (list add and remove, counts, sums, metadata) and a reaction.
+    [Fact]
+    public void every_type_and_update_the_language_has_compiles()
+    {
+        var aggregate = """
+            aggregate: Ledger
+            namespace: Shop.Features
+            id: { name: ledgerId, type: guid }
+            snapshot: { every: 5 }
+            types:
+              Line: { sku: string, quantity: int, price: decimal, note: string? }
+              Tier: { enum: [Bronze, Silver, Gold] }
+            state:
+              owner: string
+              tier: Tier
+              lines: list<Line>
+              totals: map<string, decimal>
+              tags: list<string>
+              score: double
+              big: long
+              active: bool
+              opened: date?
+              lastAt: timestamp?
+              reference: guid?
+              kind: { enum: [Open, Closed] }
+              count: int
+            commands:
+              OpenLedger:
+                creates: true
+                fields: { owner: { type: string, nonEmpty: true, maxLength: 40 }, tier: Tier, lines: list<Line>, totals: "map<string, decimal>", tags: list<string>, score: double, big: long, active: bool, opened: date?, reference: guid? }
+                emits:
+                  LedgerOpened: { total: sum($lines.price * $lines.quantity), lineCount: count($lines) }
+              CloseLedger:
+                when: { kind: [Open] }
+                emits: LedgerClosed
+            events:
+              LedgerOpened:
+                type: shop.features.ledger-opened
+                version: 2
+                fields: { owner: string, tier: Tier, lines: list<Line>, totals: "map<string, decimal>", tags: list<string>, score: double, big: long, active: bool, opened: date?, reference: guid?, total: decimal, lineCount: int }
+                apply: { owner: $owner, tier: $tier, lines: $lines, totals: $totals, tags: $tags, score: $score, big: $big, active: $active, opened: $opened, reference: $reference, lastAt: $meta.timestamp, kind: Open, count: { increment: 1 } }
+                previous:
+                  - version: 1
+                    fields: { owner: string, tier: Tier, lines: list<Line>, totals: "map<string, decimal>", tags: list<string>, score: double, big: long, active: bool, opened: date?, reference: guid?, total: decimal }
+                    upcast:
+                      lineCount: { compute: count($lines) }
+              LedgerClosed:
+                type: shop.features.ledger-closed
+                apply: { kind: Closed, active: false, lastAt: $meta.timestamp, count: { increment: -1 } }
+            """;
+        var projection = """
+            projection: LedgerBook
+            namespace: Shop.Features
+            key: { name: owner, type: string }
+            fields: { ledgers: list<guid>, lineCount: int, total: decimal, lastTier: Tier?, lastAt: timestamp, lastEvent: guid, lastPosition: long, users: list<string> }
+            on:
+              LedgerOpened:
+                action: upsert
+                key: $owner
+                set:
+                  ledgers: { add: $meta.aggregateId }
+                  lineCount: { increment: $lineCount }
+                  total: { increment: $total }
+                  lastTier: $tier
+                  lastAt: $meta.timestamp
+                  lastEvent: $meta.eventId
+                  lastPosition: $meta.version
+            """;
+        var texts = ImmutableArray.Create<AdditionalText>(
+            new GeneratorHarness.InMemoryText("features/ledger.yaml", aggregate),
+            new GeneratorHarness.InMemoryText("features/ledger-book.yaml", projection));
+        var (_, output, diagnostics) = GeneratorHarness.Run(texts, GeneratorHarness.CreateCompilation("Shop.Features"));
+
+        Assert.True(diagnostics.All(d => d.Severity < DiagnosticSeverity.Error), string.Join("\n", diagnostics));
+        var errors = output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+        Assert.True(errors.Count == 0, string.Join("\n", errors.Take(20)));
+    }
+}

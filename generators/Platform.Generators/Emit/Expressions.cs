@@ -48,6 +48,15 @@ internal static class Expressions
                 return Literal(value, target, ns, index);
             case ValueKind.Field:
                 return Path(value.Path, scope);
+            case ValueKind.Metadata when value.Metadata == MetadataField.AggregateId && target is { Kind: TypeKind.Primitive } id:
+                // The stream id is the aggregate id as invariant text (AggregateEmitter.IdText): read it back as the target's type.
+                return id.Primitive switch
+                {
+                    PrimitiveType.Guid => $"global::System.Guid.Parse({scope.Metadata(value.Metadata)})",
+                    PrimitiveType.Int => $"int.Parse({scope.Metadata(value.Metadata)}, global::System.Globalization.CultureInfo.InvariantCulture)",
+                    PrimitiveType.Long => $"long.Parse({scope.Metadata(value.Metadata)}, global::System.Globalization.CultureInfo.InvariantCulture)",
+                    _ => scope.Metadata(value.Metadata),
+                };
             case ValueKind.Metadata:
                 return scope.Metadata(value.Metadata);
             case ValueKind.Count:
