@@ -250,22 +250,14 @@ internal static class AggregateEmitter
                     {
                         if (!stateFields.TryGetValue(update.Target, out var target)) continue;
                         var property = "state." + Names.Pascal(update.Target);
-                        var elementType = target.Type.Element;
                         switch (update.Operation)
                         {
                             case UpdateOperation.Set:
                                 w.Line($"    {property} = {Expressions.Of(update.Value, target.Type, scope, a.Namespace, index)};");
                                 break;
-                            case UpdateOperation.Add:
-                                w.Line($"    {property} = Added({property}, {Expressions.Of(update.Value, elementType, scope, a.Namespace, index)});");
+                            case UpdateOperation.Add or UpdateOperation.Remove:
+                                w.Line("    " + ListUpdates.Statement(property, update, target.Type, scope, a.Namespace, index));
                                 break;
-                            case UpdateOperation.Remove:
-                            {
-                                var value = Expressions.Of(update.Value, null, scope, a.Namespace, index);
-                                var match = update.MatchMember is { } member ? "x." + Names.Pascal(member) : "x";
-                                w.Line($"    {property} = Removed({property}, x => global::System.Collections.Generic.EqualityComparer<object?>.Default.Equals({match}, {value}));");
-                                break;
-                            }
                             case UpdateOperation.Increment:
                                 w.Line($"    {property} += {Expressions.Of(update.Value, target.Type with { IsOptional = false }, scope, a.Namespace, index)};");
                                 break;
@@ -280,19 +272,6 @@ internal static class AggregateEmitter
             w.Line("return state;");
         }
         w.Line();
-        using (w.Block("static global::System.Collections.Generic.IReadOnlyList<T> Added<T>(global::System.Collections.Generic.IReadOnlyList<T> list, T item)"))
-        {
-            w.Line("var copy = new global::System.Collections.Generic.List<T>(list.Count + 1);");
-            w.Line("copy.AddRange(list);");
-            w.Line("copy.Add(item);");
-            w.Line("return copy;");
-        }
-        w.Line();
-        using (w.Block("static global::System.Collections.Generic.IReadOnlyList<T> Removed<T>(global::System.Collections.Generic.IReadOnlyList<T> list, global::System.Func<T, bool> match)"))
-        {
-            w.Line("var copy = new global::System.Collections.Generic.List<T>(list.Count);");
-            w.Line("foreach (var item in list) if (!match(item)) copy.Add(item);");
-            w.Line("return copy;");
-        }
+        ListUpdates.EmitHelpers(w);
     }
 }

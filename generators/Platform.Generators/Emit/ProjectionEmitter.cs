@@ -131,15 +131,9 @@ internal static class ProjectionEmitter
                             var property = "row." + Names.Pascal(update.Target);
                             switch (update.Operation)
                             {
-                                case UpdateOperation.Add:
-                                    w.Line($"    {property} = Added({property}, {Expressions.Of(update.Value, target.Type.Element, scope, ns, index)});");
+                                case UpdateOperation.Add or UpdateOperation.Remove:
+                                    w.Line("    " + ListUpdates.Statement(property, update, target.Type, scope, ns, index));
                                     break;
-                                case UpdateOperation.Remove:
-                                {
-                                    var match = update.MatchMember is { } member ? "x." + Names.Pascal(member) : "x";
-                                    w.Line($"    {property} = Removed({property}, x => global::System.Collections.Generic.EqualityComparer<object?>.Default.Equals({match}, {Expressions.Of(update.Value, null, scope, ns, index)}));");
-                                    break;
-                                }
                                 case UpdateOperation.Increment:
                                     w.Line($"    {property} += {Expressions.Of(update.Value, target.Type with { IsOptional = false }, scope, ns, index)};");
                                     break;
@@ -157,27 +151,10 @@ internal static class ProjectionEmitter
                 w.Line("return false;");
             }
             if (p.Handlers.Any(h => h.Set.Any(u => u.Operation is UpdateOperation.Add or UpdateOperation.Remove)))
-                EmitListHelpers(w);
-        }
-    }
-
-    // A list column is replaced, not changed in place, so EF Core sees the property change.
-    static void EmitListHelpers(CodeWriter w)
-    {
-        w.Line();
-        using (w.Block("static global::System.Collections.Generic.IReadOnlyList<T> Added<T>(global::System.Collections.Generic.IReadOnlyList<T> list, T item)"))
-        {
-            w.Line("var copy = new global::System.Collections.Generic.List<T>(list.Count + 1);");
-            w.Line("copy.AddRange(list);");
-            w.Line("copy.Add(item);");
-            w.Line("return copy;");
-        }
-        w.Line();
-        using (w.Block("static global::System.Collections.Generic.IReadOnlyList<T> Removed<T>(global::System.Collections.Generic.IReadOnlyList<T> list, global::System.Func<T, bool> match)"))
-        {
-            w.Line("var copy = new global::System.Collections.Generic.List<T>(list.Count);");
-            w.Line("foreach (var item in list) if (!match(item)) copy.Add(item);");
-            w.Line("return copy;");
+            {
+                w.Line();
+                ListUpdates.EmitHelpers(w);
+            }
         }
     }
 
