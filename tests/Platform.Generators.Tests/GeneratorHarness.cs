@@ -51,6 +51,34 @@ public static class GeneratorHarness
         return (driver, output, diagnostics);
     }
 
+    /// <summary>The Orders definitions with one file (by name, e.g. <c>order.yaml</c>) edited; the edit must change it.</summary>
+    public static ImmutableArray<AdditionalText> OrdersWith(string fileName, Func<string, string> edit) =>
+        Load(OrdersDefinitions)
+            .Select(text =>
+            {
+                if (!text.Path.EndsWith("/" + fileName, StringComparison.Ordinal))
+                    return text;
+                var original = text.GetText()!.ToString();
+                var edited = edit(original);
+                Xunit.Assert.NotEqual(original, edited);
+                return new InMemoryText(text.Path, edited);
+            })
+            .ToImmutableArray();
+
+    /// <summary>Runs the generator and compiles its output; fails on a generator error or a compile error.</summary>
+    public static (GeneratorDriver Driver, Compilation Output) Compiles(ImmutableArray<AdditionalText> texts, CSharpCompilation? compilation = null)
+    {
+        var (driver, output, diagnostics) = Run(texts, compilation);
+        Xunit.Assert.True(diagnostics.All(d => d.Severity < DiagnosticSeverity.Error), string.Join("\n", diagnostics));
+        var errors = output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+        Xunit.Assert.True(errors.Count == 0, "the generated code does not compile:\n" + string.Join("\n", errors.Take(20)));
+        return (driver, output);
+    }
+
+    /// <summary>The text of one generated source, by hint name (e.g. <c>Shop.Orders.OrderSummary.g.cs</c>).</summary>
+    public static string Source(GeneratorDriver driver, string hintName) =>
+        driver.GetRunResult().Results.Single().GeneratedSources.Single(s => s.HintName == hintName).SourceText.ToString();
+
     /// <summary>
     /// The .NET reference pack of the running SDK (real reference assemblies, as a build uses), plus the
     /// platform, MassTransit, EF Core and DI assemblies a service references.

@@ -2,7 +2,6 @@ using System.Collections;
 using System.Collections.Immutable;
 using System.Reflection;
 using Platform.Definitions.Diagnostics;
-using RoslynSeverity = Microsoft.CodeAnalysis.DiagnosticSeverity;
 using Platform.Definitions.Workspace;
 using Platform.Events;
 using Xunit;
@@ -127,16 +126,8 @@ public class VersioningGuide
 
     static Assembly Compile(string orderYaml, params string[] handWritten)
     {
-        var texts = GeneratorHarness.Load(GeneratorHarness.OrdersDefinitions)
-            .Select(text => text.Path.EndsWith("/order.yaml", StringComparison.Ordinal)
-                ? new GeneratorHarness.InMemoryText(text.Path, orderYaml)
-                : text)
-            .ToImmutableArray();
-        var compilation = GeneratorHarness.CreateCompilation("Shop.Orders", handWritten);
-        var (_, output, diagnostics) = GeneratorHarness.Run(texts, compilation);
-        Assert.Empty(diagnostics.Where(d => d.Severity == RoslynSeverity.Error));
-        var errors = output.GetDiagnostics().Where(d => d.Severity == RoslynSeverity.Error).ToList();
-        Assert.True(errors.Count == 0, "the guide's code does not compile:\n" + string.Join("\n", errors));
+        var (_, output) = GeneratorHarness.Compiles(GeneratorHarness.OrdersWith("order.yaml", _ => orderYaml),
+            GeneratorHarness.CreateCompilation("Shop.Orders", handWritten));
         return GeneratorHarness.LoadAssembly(output);
     }
 

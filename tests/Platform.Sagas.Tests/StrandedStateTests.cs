@@ -1,7 +1,4 @@
-using System.Data.Common;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
 using Platform.Runtime.Sagas;
 using Xunit;
 
@@ -27,7 +24,7 @@ public sealed class StrandedStateTests
             Assert.Empty(await first.Services.GetRequiredService<SagaRuntime>().FindStrandedAsync(CancellationToken.None));
         }
         // Two instances as an older build left them, in a state this build's machine lacks; one resolved by an operator.
-        await using (var connection = await OpenAsync(database))
+        await using (var connection = await database.OpenAsync())
         {
             foreach (var (id, resolved) in new[] { (Guid.NewGuid(), (string?)null), (Guid.NewGuid(), null), (Guid.NewGuid(), "2026-11-28T00:00:00.0000000Z") })
             {
@@ -45,12 +42,5 @@ public sealed class StrandedStateTests
                 "Error: Saga OrderFulfilment: 2 stored instance(s) are in state AwaitingGiftWrap, which this build's state machine does not have", StringComparison.Ordinal))),
             "the runtime to report the stranded instances");
         Assert.DoesNotContain(host.Logs.Entries, e => e.Contains("state Completed", StringComparison.Ordinal));
-    }
-
-    static async Task<DbConnection> OpenAsync(TestDatabase database)
-    {
-        DbConnection connection = database.Store == Store.Postgres ? new NpgsqlConnection(database.ConnectionString) : new SqliteConnection(database.ConnectionString);
-        await connection.OpenAsync();
-        return connection;
     }
 }

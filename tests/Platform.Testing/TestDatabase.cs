@@ -26,6 +26,25 @@ public sealed class TestDatabase : IAsyncDisposable
     /// <summary>Its connection string (Npgsql or Microsoft.Data.Sqlite).</summary>
     public string ConnectionString { get; }
 
+    /// <summary>An open connection of its own, for a test that reads or edits rows by hand.</summary>
+    public async Task<System.Data.Common.DbConnection> OpenAsync()
+    {
+        System.Data.Common.DbConnection connection = Store == Store.Postgres
+            ? new Npgsql.NpgsqlConnection(ConnectionString)
+            : new Microsoft.Data.Sqlite.SqliteConnection(ConnectionString);
+        await connection.OpenAsync();
+        return connection;
+    }
+
+    /// <summary>Runs one statement, as a restore or a hand edit would.</summary>
+    public async Task ExecuteAsync(string sql)
+    {
+        await using var connection = await OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+
     /// <summary>Creates the database.</summary>
     /// <param name="store">The kind.</param>
     /// <param name="name">A prefix for the database or file name, to tell the suites' leftovers apart.</param>

@@ -34,7 +34,7 @@ internal static class SagasCommand
         storeArguments.AddTo(list);
         list.SetAction((parse, ct) => RunAsync(parse, storeArguments, async (sagas, output) =>
         {
-            var rows = await sagas.ListAsync(parse.GetValue(state), parse.GetValue(all), ct, parse.GetValue(kind));
+            var rows = await sagas.ListAsync(parse.GetValue(state), parse.GetValue(all), parse.GetValue(kind), ct);
             if (parse.GetValue(json))
             {
                 output.WriteLine(JsonSerializer.Serialize(rows.Select(r => new

@@ -50,9 +50,10 @@ public sealed class SagaOperations
     /// </summary>
     /// <param name="state">A state name, or null for all.</param>
     /// <param name="includeResolved">Also list sagas an operator resolved.</param>
-    /// <param name="cancellationToken">Cancels the query.</param>
     /// <param name="sagaName">A saga's name (e.g. <c>OrderFulfilment</c>), or null for every kind.</param>
-    public async Task<IReadOnlyList<SagaInstanceRow>> ListAsync(string? state = null, bool includeResolved = false, CancellationToken cancellationToken = default, string? sagaName = null)
+    /// <param name="cancellationToken">Cancels the query.</param>
+    public async Task<IReadOnlyList<SagaInstanceRow>> ListAsync(string? state = null, bool includeResolved = false, string? sagaName = null,
+        CancellationToken cancellationToken = default)
     {
         await EnsureAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await Sql.OpenAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);

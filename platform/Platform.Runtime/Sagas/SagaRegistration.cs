@@ -66,7 +66,7 @@ static class SagaRegistration
                     RetryPipeline.ConsumedTypes(reaction.Consumer));
                 // A message-pipe filter, inside the retries (which are pre-pipe): each attempt is its
                 // own transaction, so a failed attempt's sends and publishes are rolled back with it.
-                endpoint.UseFilter(new ReactionOutboxFilter(
+                endpoint.UseFilter(new InboxOutboxFilter(
                     context.GetRequiredService<SqlEventStore>(), context.GetRequiredService<SagaRuntime>(), "reaction:" + reaction.Name));
                 endpoint.PrefetchCount = options.Sagas.PrefetchCount;
                 endpoint.ConcurrentMessageLimit = options.Sagas.PrefetchCount;
@@ -81,7 +81,7 @@ static class SagaRegistration
             {
                 transportSpecific?.Invoke(endpoint);
                 RetryPipeline.UseRetriesAndDeadLetters(endpoint, context, options, consumer.FullName!, queue, RetryPipeline.ConsumedTypes(consumer));
-                endpoint.UseFilter(new ReactionOutboxFilter(
+                endpoint.UseFilter(new InboxOutboxFilter(
                     context.GetRequiredService<SqlEventStore>(), context.GetRequiredService<SagaRuntime>(), "consumer:" + consumer.Name));
                 endpoint.PrefetchCount = options.Sagas.PrefetchCount;
                 endpoint.ConcurrentMessageLimit = options.Sagas.PrefetchCount;

@@ -13,7 +13,7 @@ namespace Platform.Runtime.Sagas;
 /// delivered after the commit (or by the poller after a crash). A redelivered message finds its
 /// inbox row and sends nothing.
 /// </summary>
-sealed class ReactionOutboxFilter(SqlEventStore store, SagaRuntime runtime, string inbox) : IFilter<ConsumeContext>
+sealed class InboxOutboxFilter(SqlEventStore store, SagaRuntime runtime, string inbox) : IFilter<ConsumeContext>
 {
     readonly string _inbox = inbox;
 
@@ -42,5 +42,5 @@ sealed class ReactionOutboxFilter(SqlEventStore store, SagaRuntime runtime, stri
         await runtime.DeliverAfterCommitAsync(outgoing, cancellationToken).ConfigureAwait(false);
     }
 
-    public void Probe(ProbeContext context) => context.CreateFilterScope("platform-reaction-outbox");
+    public void Probe(ProbeContext context) => context.CreateFilterScope("platform-inbox-outbox");
 }

@@ -1,0 +1,53 @@
+using System.CommandLine;
+using System.Text.Json;
+using Platform.Cli.Commands;
+using Xunit;
+
+namespace Platform.Sagas.Tests;
+
+/// <summary><c>platform store verify</c> on the saga tables: a row apart from its history, timeouts of a saga that is gone.</summary>
+public sealed class SagaStoreVerifyTests
+{
+    static async Task<(int Code, string Output)> VerifyAsync(TestDatabase database)
+    {
+        var output = new StringWriter();
+        var code = await new RootCommand { StoreCommand.Create() }
+            .Parse(["store", "verify", "--json", "--store", database.Store == Store.Postgres ? "postgres" : "sqlite", "--connection", database.ConnectionString])
+            .InvokeAsync(new InvocationConfiguration { Output = output, Error = output });
+        return (code, output.ToString());
+    }
+
+    [SkippableTheory]
+    [InlineData(Store.Sqlite)]
+    [InlineData(Store.Postgres)]
+    public async Task a_saga_row_apart_from_its_history_and_timeouts_of_a_saga_that_is_gone_are_reported(Store store)
+    {
+        await using var database = await TestDatabase.CreateAsync(store, "sagas");
+        await using var host = await SagaHost.StartAsync(database, Transport.InMemory);
+        var order = Guid.NewGuid();
+        host.Ledger.IgnoreReservation = id => id == order;
+        await host.PlaceAsync(order, 10);
+        await Eventually.HoldsAsync(async () => await host.StateOfAsync(order) == "AwaitingInventory", "the inventory step");
+
+        var (code, output) = await VerifyAsync(database);
+        Assert.True(code == 0, output);
+
+        var gone = Guid.NewGuid();
+        await database.ExecuteAsync($"UPDATE saga_instances SET version = version + 5 WHERE correlation_id = '{order:D}'");
+        await database.ExecuteAsync($"""
+            INSERT INTO scheduled_messages (id, owner, correlation_id, token_id, kind, destination, message_type, payload, headers, due_at, created_at, attempts, last_error)
+            SELECT '{Guid.NewGuid():D}', owner, '{gone:D}', '{Guid.NewGuid():D}', kind, destination, message_type, payload, headers, due_at, created_at, 0, NULL
+            FROM scheduled_messages WHERE correlation_id = '{order:D}' AND token_id IS NOT NULL LIMIT 1
+            """);
+
+        (code, output) = await VerifyAsync(database);
+        Assert.Equal(1, code);
+        using var found = JsonDocument.Parse(output);
+        var problems = found.RootElement.GetProperty("problems").EnumerateArray()
+            .Select(p => (p.GetProperty("check").GetString(), p.GetProperty("subject").GetString(), p.GetProperty("description").GetString()!)).ToArray();
+        Assert.Equal([("saga-timeout-orphan", $"OrderFulfilment {gone:D}"), ("saga-version", $"OrderFulfilment {order:D}")],
+            problems.Select(p => (p.Item1, p.Item2)).Order().ToArray());
+        Assert.Contains("DELETE FROM scheduled_messages WHERE owner = 'saga:OrderFulfilment'", problems.Single(p => p.Item1 == "saga-timeout-orphan").Item3, StringComparison.Ordinal);
+        Assert.Contains("but its history ends at version", problems.Single(p => p.Item1 == "saga-version").Item3, StringComparison.Ordinal);
+    }
+}
