@@ -73,17 +73,23 @@ static class Sql
     /// <summary>
     /// Runs <c>CREATE ... IF NOT EXISTS</c> statements. On PostgreSQL two processes running the same
     /// statement at once collide in the catalog (23505 on pg_type) despite IF NOT EXISTS, so the DDL
-    /// runs under a transaction-scoped advisory lock.
+    /// runs under a transaction-scoped advisory lock. On SQLite each statement runs on its own: one
+    /// that finds its table or index there takes no write lock, so a reader that makes sure of its
+    /// tables (<c>platform sagas list</c>, a status poll) never queues behind a busy runtime's
+    /// writers; one interrupted half-way is completed by the next call.
     /// </summary>
     public static async Task ExecuteDdlAsync(StoreProvider provider, string connectionString, string ddl, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(provider, connectionString, cancellationToken).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        if (provider == StoreProvider.Postgres)
+        if (provider == StoreProvider.Sqlite)
         {
-            await using var lockCommand = Command(connection, transaction, "SELECT pg_advisory_xact_lock(7234001)");
-            await lockCommand.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await using var statements = Command(connection, null, ddl);
+            await statements.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return;
         }
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using (var lockCommand = Command(connection, transaction, "SELECT pg_advisory_xact_lock(7234001)"))
+            await lockCommand.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         await using var command = Command(connection, transaction, ddl);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Text.Json;
 using Platform.Cli.Commands;
+using Platform.Runtime.Configuration;
+using Platform.Runtime.Sagas;
 using Xunit;
 
 namespace Platform.Sagas.Tests;
@@ -15,6 +17,25 @@ public sealed class SagasCommandTests
         string[] store = ["--store", database.Store == Store.Postgres ? "postgres" : "sqlite", "--connection", database.ConnectionString];
         var exitCode = await root.Parse(["sagas", .. args, .. store]).InvokeAsync(new InvocationConfiguration { Output = output, Error = output });
         return (exitCode, output.ToString());
+    }
+
+    [Fact]
+    public async Task reading_sagas_on_sqlite_does_not_wait_for_a_writer_once_the_tables_exist()
+    {
+        await using var database = await TestDatabase.CreateAsync(Store.Sqlite, "sagas");
+        await new SagaOperations(StoreProvider.Sqlite, database.ConnectionString).CountByStateAsync();
+
+        // A runtime's writer holds SQLite's single write lock; a reader (the CLI, the demo's progress
+        // line) making sure of tables that are there must not queue behind it. Before, the
+        // CREATE ... IF NOT EXISTS ran in a BEGIN IMMEDIATE transaction and waited up to 30 s.
+        await using var writer = (Microsoft.Data.Sqlite.SqliteConnection)await database.OpenAsync();
+        await using var holding = writer.BeginTransaction(deferred: false);
+        var reader = new SagaOperations(StoreProvider.Sqlite, database.ConnectionString);
+        var counted = Task.Run(() => reader.CountByStateAsync());
+        var listed = Task.Run(() => reader.ListAsync());
+        await Task.WhenAll(counted, listed).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Empty(await counted);
+        Assert.Empty(await listed);
     }
 
     [SkippableFact]
