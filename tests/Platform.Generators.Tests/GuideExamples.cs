@@ -118,7 +118,7 @@ public class GuideExamples
         """;
 
     /// <summary>Generates from <paramref name="texts"/>, compiles with <paramref name="handWritten"/> as a service build would, and loads the result.</summary>
-    static Assembly Compile(string assemblyName, ImmutableArray<AdditionalText> texts, params string[] handWritten)
+    internal static Assembly Compile(string assemblyName, ImmutableArray<AdditionalText> texts, params string[] handWritten)
     {
         var compilation = GeneratorHarness.CreateCompilation(assemblyName, [ImplicitUsings, .. handWritten]);
         compilation = compilation.AddReferences(ServiceReferences(compilation, assemblyName));

@@ -143,6 +143,8 @@ public class TypeNameTorture
                 emits: State
               Schedule:
                 emits: Action
+              Touch:
+                emits: [Added, Removed, Same, SameText, Apply, Handle, Definition, CreateEmpty]
             events:
               State:
                 type: shop.platform.state
@@ -151,6 +153,14 @@ public class TypeNameTorture
               Action:
                 type: shop.platform.action
                 apply: { count: { increment: 1 } }
+              Added: { type: shop.platform.added, apply: { count: { increment: 1 } } }
+              Removed: { type: shop.platform.removed, apply: { count: { increment: 1 } } }
+              Same: { type: shop.platform.same, apply: { count: { increment: 1 } } }
+              SameText: { type: shop.platform.same-text, apply: { count: { increment: 1 } } }
+              Apply: { type: shop.platform.apply, apply: { count: { increment: 1 } } }
+              Handle: { type: shop.platform.handle, apply: { count: { increment: 1 } } }
+              Definition: { type: shop.platform.definition, apply: { count: { increment: 1 } } }
+              CreateEmpty: { type: shop.platform.create-empty, apply: { count: { increment: 1 } } }
             """;
         var projection = """
             projection: Consumer
@@ -161,88 +171,13 @@ public class TypeNameTorture
             on:
               State: { action: insert, set: { count: 1 } }
               Action: { action: update, set: { count: { increment: 1 } } }
+              Added: { action: update, set: { count: { increment: 1 } } }
+              Same: { action: update, set: { count: { increment: 1 } } }
+              Apply: { action: update, set: { count: { increment: 1 } } }
             """;
         var texts = ImmutableArray.Create<AdditionalText>(
             new GeneratorHarness.InMemoryText("platform/task.yaml", aggregate),
             new GeneratorHarness.InMemoryText("platform/consumer.yaml", projection));
         GeneratorHarness.Compiles(texts, GeneratorHarness.CreateCompilation("Shop.Platform"));
-    }
-}
-
-public class FeatureTorture
-{
-    // Every field type and collection the language has, in an aggregate, its events (with a
-    // computed upcast), a projection (list add and remove, counts, sums, metadata) and a reaction.
-    [Fact]
-    public void every_type_and_update_the_language_has_compiles()
-    {
-        var aggregate = """
-            aggregate: Ledger
-            namespace: Shop.Features
-            id: { name: ledgerId, type: guid }
-            snapshot: { every: 5 }
-            types:
-              Line: { sku: string, quantity: int, price: decimal, note: string? }
-              Tier: { enum: [Bronze, Silver, Gold] }
-            state:
-              owner: string
-              tier: Tier
-              lines: list<Line>
-              totals: map<string, decimal>
-              tags: list<string>
-              score: double
-              big: long
-              active: bool
-              opened: date?
-              lastAt: timestamp?
-              reference: guid?
-              kind: { enum: [Open, Closed] }
-              count: int
-            commands:
-              OpenLedger:
-                creates: true
-                fields: { owner: { type: string, nonEmpty: true, maxLength: 40 }, tier: Tier, lines: list<Line>, totals: "map<string, decimal>", tags: list<string>, score: double, big: long, active: bool, opened: date?, reference: guid? }
-                emits:
-                  LedgerOpened: { total: sum($lines.price * $lines.quantity), lineCount: count($lines) }
-              CloseLedger:
-                when: { kind: [Open] }
-                emits: LedgerClosed
-            events:
-              LedgerOpened:
-                type: shop.features.ledger-opened
-                version: 2
-                fields: { owner: string, tier: Tier, lines: list<Line>, totals: "map<string, decimal>", tags: list<string>, score: double, big: long, active: bool, opened: date?, reference: guid?, total: decimal, lineCount: int }
-                apply: { owner: $owner, tier: $tier, lines: $lines, totals: $totals, tags: $tags, score: $score, big: $big, active: $active, opened: $opened, reference: $reference, lastAt: $meta.timestamp, kind: Open, count: { increment: 1 } }
-                previous:
-                  - version: 1
-                    fields: { owner: string, tier: Tier, lines: list<Line>, totals: "map<string, decimal>", tags: list<string>, score: double, big: long, active: bool, opened: date?, reference: guid?, total: decimal }
-                    upcast:
-                      lineCount: { compute: count($lines) }
-              LedgerClosed:
-                type: shop.features.ledger-closed
-                apply: { kind: Closed, active: false, lastAt: $meta.timestamp, count: { increment: -1 } }
-            """;
-        var projection = """
-            projection: LedgerBook
-            namespace: Shop.Features
-            key: { name: owner, type: string }
-            fields: { ledgers: list<guid>, lineCount: int, total: decimal, lastTier: Tier?, lastAt: timestamp, lastEvent: guid, lastPosition: long, users: list<string> }
-            on:
-              LedgerOpened:
-                action: upsert
-                key: $owner
-                set:
-                  ledgers: { add: $meta.aggregateId }
-                  lineCount: { increment: $lineCount }
-                  total: { increment: $total }
-                  lastTier: $tier
-                  lastAt: $meta.timestamp
-                  lastEvent: $meta.eventId
-                  lastPosition: $meta.version
-            """;
-        var texts = ImmutableArray.Create<AdditionalText>(
-            new GeneratorHarness.InMemoryText("features/ledger.yaml", aggregate),
-            new GeneratorHarness.InMemoryText("features/ledger-book.yaml", projection));
-        GeneratorHarness.Compiles(texts, GeneratorHarness.CreateCompilation("Shop.Features"));
     }
 }

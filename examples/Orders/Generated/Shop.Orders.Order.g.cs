@@ -1335,10 +1335,14 @@ public sealed partial class Order : global::Platform.Persistence.AggregateDefini
         return copy;
     }
 
-    static global::System.Collections.Generic.IReadOnlyList<T> Removed<T>(global::System.Collections.Generic.IReadOnlyList<T> list, global::System.Func<T, bool> match)
+    static global::System.Collections.Generic.IReadOnlyList<T> Removed<T, TValue>(global::System.Collections.Generic.IReadOnlyList<T> list, TValue value, global::System.Func<T, TValue, bool> match)
     {
         var copy = new global::System.Collections.Generic.List<T>(list.Count);
-        foreach (var item in list) if (!match(item)) copy.Add(item);
+        foreach (var item in list) if (!match(item, value)) copy.Add(item);
         return copy;
     }
+
+    static bool Same<T>(T a, T b) => global::System.Collections.Generic.EqualityComparer<T>.Default.Equals(a, b);
+
+    static bool SameText<T>(T a, string b) => string.Equals(global::System.Convert.ToString(a, global::System.Globalization.CultureInfo.InvariantCulture), b, global::System.StringComparison.Ordinal);
 }

@@ -11,15 +11,24 @@ namespace Platform.Generators.Emit;
 internal static class ListUpdates
 {
     /// <summary>The statement that applies <paramref name="update"/> to <paramref name="property"/>.</summary>
+    /// <remarks>
+    /// <c>remove:</c> compares typed (<c>EqualityComparer&lt;T&gt;</c>), with the value read as the
+    /// element's type: compared as objects, an int against a long element, or the stream id's text
+    /// (<c>$meta.aggregateId</c>) against a guid element, is never equal and nothing was removed.
+    /// Against an element member (<c>by:</c>), whose type lives in another file, the stream id is
+    /// compared as text, the member written the way the stream id was.
+    /// </remarks>
     public static string Statement(string property, StateUpdate update, TypeRef listType, ExpressionScope scope, string ns, TypeIndex index)
     {
         if (update.Operation == UpdateOperation.Add)
             return $"{property} = Added({property}, {Expressions.Of(update.Value, listType.Element, scope, ns, index)});";
-        var match = update.MatchMember is { } member ? "x." + Names.Pascal(member) : "x";
-        return $"{property} = Removed({property}, x => global::System.Collections.Generic.EqualityComparer<object?>.Default.Equals({match}, {Expressions.Of(update.Value, null, scope, ns, index)}));";
+        if (update.MatchMember is not { } member)
+            return $"{property} = Removed({property}, {Expressions.Of(update.Value, listType.Element, scope, ns, index)}, static (x, v) => Same(x, v));";
+        var byStreamId = update.Value is { Kind: ValueKind.Metadata, Metadata: MetadataField.AggregateId };
+        return $"{property} = Removed({property}, {Expressions.Of(update.Value, null, scope, ns, index)}, static (x, v) => {(byStreamId ? "SameText" : "Same")}(x.{Names.Pascal(member)}, v));";
     }
 
-    /// <summary>Declares <c>Added</c> and <c>Removed</c> in the class being written.</summary>
+    /// <summary>Declares <c>Added</c>, <c>Removed</c> and the comparisons in the class being written.</summary>
     public static void EmitHelpers(CodeWriter w)
     {
         using (w.Block("static global::System.Collections.Generic.IReadOnlyList<T> Added<T>(global::System.Collections.Generic.IReadOnlyList<T> list, T item)"))
@@ -30,11 +39,15 @@ internal static class ListUpdates
             w.Line("return copy;");
         }
         w.Line();
-        using (w.Block("static global::System.Collections.Generic.IReadOnlyList<T> Removed<T>(global::System.Collections.Generic.IReadOnlyList<T> list, global::System.Func<T, bool> match)"))
+        using (w.Block("static global::System.Collections.Generic.IReadOnlyList<T> Removed<T, TValue>(global::System.Collections.Generic.IReadOnlyList<T> list, TValue value, global::System.Func<T, TValue, bool> match)"))
         {
             w.Line("var copy = new global::System.Collections.Generic.List<T>(list.Count);");
-            w.Line("foreach (var item in list) if (!match(item)) copy.Add(item);");
+            w.Line("foreach (var item in list) if (!match(item, value)) copy.Add(item);");
             w.Line("return copy;");
         }
+        w.Line();
+        w.Line("static bool Same<T>(T a, T b) => global::System.Collections.Generic.EqualityComparer<T>.Default.Equals(a, b);");
+        w.Line();
+        w.Line("static bool SameText<T>(T a, string b) => string.Equals(global::System.Convert.ToString(a, global::System.Globalization.CultureInfo.InvariantCulture), b, global::System.StringComparison.Ordinal);");
     }
 }

@@ -51,7 +51,10 @@ internal static class ProjectionEmitter
                 w.Line($"builder.HasKey(x => x.{key});");
                 w.Line($"Column(builder.Property(x => x.{key}), {CSharpLiteral.String(Snake(p.Key.Name))}).ValueGeneratedNever();");
                 foreach (var field in p.Fields)
-                    w.Line($"Column(builder.Property(x => x.{Names.Pascal(field.Name)}), {CSharpLiteral.String(Snake(field.Name))});");
+                {
+                    var column = $"Column(builder.Property(x => x.{Names.Pascal(field.Name)}), {CSharpLiteral.String(Snake(field.Name))})";
+                    w.Line(StoredAsJson(field.Type, index) ? column + $".HasConversion({Names.Pascal(field.Name)}Json.Converter, {Names.Pascal(field.Name)}Json.Comparer);" : column + ";");
+                }
                 w.Line("Column(builder.Property(x => x.LastAppliedPosition), \"last_applied_position\");");
             }
             w.Line();
@@ -59,6 +62,9 @@ internal static class ProjectionEmitter
             {
                 w.Line("return global::Microsoft.EntityFrameworkCore.RelationalPropertyBuilderExtensions.HasColumnName(property, name);");
             }
+            foreach (var field in p.Fields)
+                if (StoredAsJson(field.Type, index))
+                    EmitJsonColumn(w, field, ns, index);
         }
         w.Line();
 
@@ -154,6 +160,60 @@ internal static class ProjectionEmitter
             {
                 w.Line();
                 ListUpdates.EmitHelpers(w);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A column EF Core cannot map by itself (a value type, a map, a list of those): stored as JSON
+    /// text, written and read by the generated JSON code, as in events. A list of primitives or
+    /// enums stays EF Core's own (an array on PostgreSQL, JSON on SQLite).
+    /// </summary>
+    static bool StoredAsJson(TypeRef type, TypeIndex index) => type.Kind switch
+    {
+        TypeKind.Primitive or TypeKind.Enum => false,
+        TypeKind.List => type.Element!.Kind is not (TypeKind.Primitive or TypeKind.Enum) && !IsNamedEnum(type.Element, index),
+        TypeKind.Map => true,
+        _ => !IsNamedEnum(type, index),
+    };
+
+    static bool IsNamedEnum(TypeRef type, TypeIndex index) => type.Kind == TypeKind.Named && index.FindType(type.Name)?.IsEnum == true;
+
+    /// <summary>
+    /// <c>{Field}Json</c>: the column's converter to JSON text and a comparer on that text (a row's
+    /// value is replaced, never changed in place, but EF Core compares snapshots by value).
+    /// </summary>
+    static void EmitJsonColumn(CodeWriter w, FieldDefinition field, string ns, TypeIndex index)
+    {
+        var name = Names.Pascal(field.Name) + "Json";
+        var type = CSharpTypes.Of(field.Type with { IsOptional = false }, ns, index);
+        var json = new JsonEmitter(ns, index);
+        w.Line();
+        using (w.Block($"static class {name}"))
+        {
+            w.Line($"public static readonly global::Microsoft.EntityFrameworkCore.Storage.ValueConversion.ValueConverter<{type}, string> Converter = new(v => Write(v), s => Read(s));");
+            w.Line();
+            w.Line($"public static readonly global::Microsoft.EntityFrameworkCore.ChangeTracking.ValueComparer<{type}> Comparer = new(");
+            w.Line("    (a, b) => a == null ? b == null : b != null && Write(a) == Write(b),");
+            w.Line("    v => Write(v).GetHashCode(),");
+            w.Line("    v => Read(Write(v)));");
+            w.Line();
+            using (w.Block($"static string Write({type} value)"))
+            {
+                w.Line("var buffer = new global::System.Buffers.ArrayBufferWriter<byte>();");
+                w.Line("var output = new global::Platform.Serialization.JsonOutput(buffer);");
+                json.WriteValue(w, field.Type with { IsOptional = false }, "value");
+                w.Line("output.Commit();");
+                w.Line("return global::System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);");
+            }
+            w.Line();
+            using (w.Block($"static {type} Read(string text)"))
+            {
+                w.Line("var reader = new global::System.Text.Json.Utf8JsonReader(global::System.Text.Encoding.UTF8.GetBytes(text));");
+                w.Line("reader.Read();");
+                w.Line($"{type} value;");
+                json.ReadValue(w, field.Type with { IsOptional = false }, "value");
+                w.Line("return value;");
             }
         }
     }

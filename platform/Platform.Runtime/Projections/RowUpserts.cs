@@ -14,8 +14,8 @@ namespace Platform.Runtime.Projections;
 /// <c>DELETE ... WHERE key = ANY(keys)</c>. EF Core's <c>SaveChanges</c> built, per row, its
 /// command and SQL text: a third of a rebuild's CPU. The values go through the same type
 /// mappings and converters as EF Core's, and each array is cast to its column's store type.
-/// A model it does not cover (a composite key, navigations, owned or complex types, concurrency
-/// tokens, generated values, shadow properties, other entity types tracked) returns false, and the
+/// A model it does not cover (a composite key, navigations, owned or complex types, list columns,
+/// concurrency tokens, generated values, shadow properties, other entity types tracked) returns false, and the
 /// caller saves with EF Core as before; so does SQLite, which has no arrays.
 /// </summary>
 static class RowUpserts
@@ -103,7 +103,10 @@ static class RowUpserts
             var columns = new List<Column>();
             foreach (var property in entityType.GetProperties())
             {
+                // A list column is an array column (uuid[]): its rows' values would be an array of
+                // arrays, which Npgsql does not write and unnest would flatten.
                 if (property.IsConcurrencyToken || property.IsShadowProperty() || property.ValueGenerated != ValueGenerated.Never
+                    || property.IsPrimitiveCollection
                     || property.GetColumnName(storeObject) is not { } name || property.GetRelationalTypeMapping() is not { } mapping)
                     return null;
                 var provider = mapping.Converter?.ProviderClrType ?? property.ClrType;
