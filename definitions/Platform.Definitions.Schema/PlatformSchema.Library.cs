@@ -29,7 +29,7 @@ public static partial class PlatformSchema
             _value = Define("value", new JsonSchema
             {
                 Type = JsonObjectType.String | JsonObjectType.Number | JsonObjectType.Integer | JsonObjectType.Boolean | JsonObjectType.Null,
-                Description = "A literal, '$field', '$meta.timestamp' (eventId, aggregateId, version, correlationId, causationId, userId, traceId), 'count($list)' or 'sum($list.member * $list.member)'. '$$' starts a literal dollar.",
+                Description = "A literal, '$field', '$meta.timestamp' (eventId, aggregateId, version, correlationId, causationId, userId, traceId), 'count($list)' or 'sum($list.member * $list.member)'. '$$' starts a literal dollar. '$meta.aggregateId' is the stream id: it fits a string, or the aggregate's own id type.",
             });
             _duration = Define("duration", new JsonSchema { Type = JsonObjectType.String, Pattern = "^[1-9][0-9]*(ms|s|m|h|d)$", Description = "e.g. 30s, 15m, 2h, 1d" });
 

@@ -103,6 +103,62 @@ public sealed class ModelTests
     }
 
     [Fact]
+    public void meta_aggregate_id_fits_a_string_or_the_aggregates_own_id_type()
+    {
+        // A string-keyed aggregate: its stream id read as a guid (a projection column, a list, a
+        // reaction's command field, its own state) failed only when the row or message was written.
+        var aggregate = Platform.Definitions.Loading.DefinitionLoader.Load("desk.yaml", """
+            aggregate: Desk
+            namespace: Shop.Desks
+            id: { name: deskCode, type: string }
+            state: { code: string?, self: guid? }
+            commands:
+              OpenDesk: { creates: true, emits: DeskOpened }
+            events:
+              DeskOpened:
+                type: shop.desks.opened
+                apply: { code: $meta.aggregateId, self: $meta.aggregateId }
+            """);
+        var projection = Platform.Definitions.Loading.DefinitionLoader.Load("desk-board.yaml", """
+            projection: DeskBoard
+            namespace: Shop.Desks
+            key: { name: board, type: string }
+            fields: { codes: list<string>, ids: list<guid>, last: guid, lastCode: string }
+            on:
+              DeskOpened:
+                action: upsert
+                key: main
+                set:
+                  codes: { add: $meta.aggregateId }
+                  ids: { add: $meta.aggregateId }
+                  last: $meta.aggregateId
+                  lastCode: $meta.aggregateId
+            """);
+        var reaction = Platform.Definitions.Loading.DefinitionLoader.Load("audit.yaml", """
+            namespace: Shop.Desks
+            reactions:
+              AuditOpenedDesk:
+                when: DeskOpened
+                send: AuditDesk
+                with: { auditId: $meta.aggregateId }
+            """);
+        var audits = Platform.Definitions.Loading.DefinitionLoader.Load("audits.yaml", """
+            contracts: Audits
+            namespace: Shop.Desks
+            commands:
+              AuditDesk:
+                fields: { auditId: guid }
+            """);
+        Assert.Empty(aggregate.Diagnostics.Concat(projection.Diagnostics).Concat(reaction.Diagnostics).Concat(audits.Diagnostics));
+        var checkedSet = DefinitionSet.Check([aggregate.Value!, projection.Value!, reaction.Value!, audits.Value!]);
+
+        Assert.All(checkedSet.Diagnostics, d => Assert.Equal("PLT0306", d.Code));
+        Assert.Equal(["audit.yaml(6,22)", "desk-board.yaml(11,19)", "desk-board.yaml(12,13)", "desk.yaml(10,45)"],
+            checkedSet.Diagnostics.Select(d => d.Span.ToString()).Order(StringComparer.Ordinal));
+        Assert.Contains(checkedSet.Diagnostics, d => d.Code == "PLT0306" && d.Message.Contains("the aggregate's id (string) as text", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void single_stream_and_multi_stream_projections()
     {
         var summary = Orders.Projections.Single(p => p.Name == "OrderSummary");

@@ -45,6 +45,10 @@ internal sealed class CheckContext
 
     public Dictionary<string, AggregateDefinition> Aggregates { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>The id type of the aggregate that emits <paramref name="definition"/> (what <c>$meta.aggregateId</c> is); null for an event of no known aggregate.</summary>
+    public TypeRef? AggregateIdOf(EventDefinition definition) =>
+        definition.Aggregate is not null && Aggregates.TryGetValue(definition.Aggregate, out var aggregate) ? aggregate.Id.Type : null;
+
     public Dictionary<string, ValueTypeDefinition> ValueTypes { get; } = new(StringComparer.Ordinal);
 
     public Dictionary<string, EnumTypeDefinition> Enums { get; } = new(StringComparer.Ordinal);

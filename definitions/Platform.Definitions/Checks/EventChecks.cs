@@ -228,7 +228,7 @@ internal static class EventChecks
                     context.Report(DiagnosticCodes.ApplyUnknownStateField, update.Span, update.Target, aggregate.Name);
                     continue;
                 }
-                Updates.Check(context, update, target, eventFields, $"event '{definition.Name}'");
+                Updates.Check(context, update, target, eventFields, $"event '{definition.Name}'", aggregate.Id.Type);
             }
         }
     }
@@ -259,12 +259,13 @@ internal static class EventChecks
 /// <summary>Checks of one <see cref="StateUpdate"/>, shared by aggregate apply and projection handlers.</summary>
 internal static class Updates
 {
-    public static void Check(CheckContext context, StateUpdate update, FieldDefinition target, IReadOnlyList<FieldDefinition> scope, string scopeName)
+    public static void Check(CheckContext context, StateUpdate update, FieldDefinition target, IReadOnlyList<FieldDefinition> scope, string scopeName,
+        TypeRef? aggregateId = null)
     {
         switch (update.Operation)
         {
             case UpdateOperation.Set:
-                Typing.CheckValue(context, update.Value, scope, scopeName, target);
+                Typing.CheckValue(context, update.Value, scope, scopeName, target, aggregateId);
                 break;
             case UpdateOperation.Increment:
                 if (!Typing.IsNumeric(target.Type))
@@ -272,7 +273,7 @@ internal static class Updates
                     context.Report(DiagnosticCodes.OperationTypeMismatch, update.Span, "increment", target.Name, target.Type.Display, "increment applies to numbers.");
                     return;
                 }
-                Typing.CheckValue(context, update.Value, scope, scopeName, target);
+                Typing.CheckValue(context, update.Value, scope, scopeName, target, aggregateId);
                 break;
             case UpdateOperation.Add:
             case UpdateOperation.Remove:
@@ -293,7 +294,7 @@ internal static class Updates
                     }
                     element = member.Type;
                 }
-                Typing.CheckValue(context, update.Value, scope, scopeName, new FieldDefinition(target.Name, element, null, null, target.Span));
+                Typing.CheckValue(context, update.Value, scope, scopeName, new FieldDefinition(target.Name, element, null, null, target.Span), update.MatchMember is null ? aggregateId : null);
                 break;
         }
     }

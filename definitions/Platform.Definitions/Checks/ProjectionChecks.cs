@@ -39,8 +39,9 @@ internal static class ProjectionChecks
             var scope = context.Set.FieldsOf(definition);
             var scopeName = $"event '{definition.Name}'";
 
+            var aggregateId = context.AggregateIdOf(definition);
             var keyType = handler.Key.Kind == ValueKind.Metadata && handler.Key.Metadata == MetadataField.AggregateId
-                ? (definition.Aggregate is not null && context.Aggregates.TryGetValue(definition.Aggregate, out var owner) ? owner.Id.Type : null)
+                ? aggregateId
                 : Typing.CheckValue(context, handler.Key, scope, scopeName, null);
             if (keyType is not null && !Typing.Assignable(context, keyType with { IsOptional = false }, projection.Key.Type with { IsOptional = false }))
             {
@@ -55,7 +56,7 @@ internal static class ProjectionChecks
                     context.Report(DiagnosticCodes.ProjectionUnknownField, update.Span, update.Target, projection.Name);
                     continue;
                 }
-                Updates.Check(context, update, target, scope, scopeName);
+                Updates.Check(context, update, target, scope, scopeName, aggregateId);
             }
         }
         if (!creates && !projection.Handlers.IsEmpty) context.Report(DiagnosticCodes.ProjectionNoInsert, projection.Span, projection.Name);

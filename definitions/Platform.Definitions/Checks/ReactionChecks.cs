@@ -41,7 +41,7 @@ internal static class ReactionChecks
                     continue;
                 }
                 assigned.Add(target.Name);
-                Typing.CheckValue(context, assignment.Value, scope, scopeName, target);
+                Typing.CheckValue(context, assignment.Value, scope, scopeName, target, context.AggregateIdOf(definition));
             }
             foreach (var field in commandFields)
             {

@@ -69,6 +69,12 @@ internal static class Typing
 
     public static bool SameShape(TypeRef left, TypeRef right) => left.Display == right.Display;
 
+    private static bool StreamIdFits(TypeRef id, TypeRef target) =>
+        target.Kind == TypeKind.Primitive && id.Kind == TypeKind.Primitive
+        && (target.Primitive == PrimitiveType.String
+            || target.Primitive == id.Primitive && id.Primitive is PrimitiveType.Guid or PrimitiveType.Int or PrimitiveType.Long
+            || id.Primitive == PrimitiveType.Int && target.Primitive == PrimitiveType.Long);
+
     public static TypeRef? MetadataType(MetadataField field, SourceSpan span) => field switch
     {
         MetadataField.Timestamp => TypeRef.OfPrimitive(PrimitiveType.Timestamp, false, span),
@@ -83,16 +89,28 @@ internal static class Typing
     /// Checks a value against the fields in scope and, when a target is given, against the target's
     /// type. Returns the value's type when it can be known.
     /// </summary>
+    /// <param name="aggregateId">The id type of the aggregate whose event is in scope, which <c>$meta.aggregateId</c> is; null when unknown.</param>
     public static TypeRef? CheckValue(
         CheckContext context,
         ValueExpr value,
         IReadOnlyList<FieldDefinition> scope,
         string scopeName,
-        FieldDefinition? target)
+        FieldDefinition? target,
+        TypeRef? aggregateId = null)
     {
         TypeRef? type;
         switch (value.Kind)
         {
+            case ValueKind.Metadata when value.Metadata == MetadataField.AggregateId:
+                // The stream id is the aggregate id as text; generated code reads it back as a guid or
+                // a number only where the id is one (Expressions.Of), so a guid column fed by a
+                // string-keyed aggregate failed when its row was written.
+                if (aggregateId is not null && target is not null && !StreamIdFits(aggregateId, target.Type))
+                {
+                    context.Report(DiagnosticCodes.LiteralTypeMismatch, value.Span, value.Text, target.Name, target.Type.Display,
+                        $"It is the stream id: the aggregate's id ({aggregateId.Display}) as text, which fits a string or a {aggregateId.Display}.");
+                }
+                return aggregateId;
             case ValueKind.Literal:
                 if (target is not null && !LiteralFits(context, value, target.Type, out var hint))
                 {
