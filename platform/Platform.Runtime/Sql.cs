@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 using Npgsql;
+using Platform.EventStore.Storage;
 using Platform.Runtime.Configuration;
 
 namespace Platform.Runtime;
@@ -48,6 +49,8 @@ static class Sql
         return command;
     }
 
+    const int BusyTimeoutMilliseconds = 30_000;
+
     public static async Task<DbConnection> OpenAsync(StoreProvider provider, string connectionString, CancellationToken cancellationToken)
     {
         DbConnection connection = provider == StoreProvider.Postgres
@@ -58,7 +61,7 @@ static class Sql
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
             if (connection is SqliteConnection)
             {
-                await using var pragma = Command(connection, null, "PRAGMA busy_timeout = 30000;");
+                await using var pragma = Command(connection, null, $"PRAGMA busy_timeout = {BusyTimeoutMilliseconds};");
                 await pragma.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
             return connection;
@@ -69,6 +72,16 @@ static class Sql
             throw;
         }
     }
+
+    /// <summary>
+    /// On SQLite, waits for this process's turn to write (<see cref="SqliteWriteGate"/>): take it
+    /// before a write statement or transaction on a connection of one's own, dispose it after. Null
+    /// on PostgreSQL, whose writers run side by side.
+    /// </summary>
+    public static async ValueTask<IDisposable?> EnterWriteAsync(StoreProvider provider, string connectionString, CancellationToken cancellationToken) =>
+        provider == StoreProvider.Sqlite
+            ? await SqliteWriteGate.For(connectionString).EnterAsync(TimeSpan.FromMilliseconds(BusyTimeoutMilliseconds), cancellationToken).ConfigureAwait(false)
+            : null;
 
     /// <summary>
     /// Runs <c>CREATE ... IF NOT EXISTS</c> statements. On PostgreSQL two processes running the same

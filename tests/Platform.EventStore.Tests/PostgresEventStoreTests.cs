@@ -196,6 +196,48 @@ public sealed class SqliteEventStoreTests(SqliteStoreFixture fixture) : EventSto
     protected override int LateCommitEventsPerWriter =>
         int.TryParse(Environment.GetEnvironmentVariable("PLATFORM_LATE_COMMIT_EVENTS_SQLITE"), out var n) ? n : 2_500;
 
+    // A saga step or a reaction holds its transaction across awaits. Writers of the same process
+    // that waited for the lock in SQLite's busy handler each blocked a thread-pool thread, and the
+    // holder's continuation queued behind them: it ran only as the pool added threads, one every
+    // half second or so, or as the waiters' busy timeouts ended (the Orders demo stood still for 30
+    // and 60 s under a loaded CI). They now wait for SqliteWriteGate, holding no thread.
+    [Fact]
+    public async Task a_transaction_that_awaits_ends_at_once_while_many_writers_of_the_process_wait()
+    {
+        const int writers = 64;
+        // On the thread pool, as a consumer runs (xunit's own synchronization context would
+        // resume the holder on a thread of its own).
+        var (held, waiting) = await Task.Run(async () =>
+        {
+            await using var transaction = await Store.BeginTransactionAsync();
+            await transaction.AppendAsync(NewStream("holder"), "cart", ExpectedVersion.NoStream, Items(1));
+            var started = 0;
+            var waiting = Enumerable.Range(0, writers).Select(_ => Task.Run(async () =>
+            {
+                Interlocked.Increment(ref started);
+                await Store.AppendAsync(NewStream("waiter"), "cart", ExpectedVersion.NoStream, Items(1));
+            })).ToArray();
+            while (Volatile.Read(ref started) < 2)
+                await Task.Delay(10);
+
+            // The holder awaits a signal that a writer gives just before it writes (as a consumer
+            // awaits MassTransit's pipe): its continuation is queued on that writer's thread.
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var signalling = Task.Run(async () =>
+            {
+                signal.SetResult();
+                await Store.AppendAsync(NewStream("signaller"), "cart", ExpectedVersion.NoStream, Items(1));
+            });
+            await signal.Task;
+            await transaction.CommitAsync();
+            return (clock.Elapsed, waiting.Append(signalling).ToArray());
+        });
+        await Task.WhenAll(waiting).WaitAsync(TimeSpan.FromSeconds(120));
+
+        Assert.True(held < TimeSpan.FromSeconds(10), $"the holder's 20 ms await took {held.TotalSeconds:N1} s with {writers} writers waiting");
+    }
+
     // Microsoft.Data.Sqlite waits 150 ms after meeting a locked database however soon it is free;
     // SQLite's own busy handler, which busy_timeout turns on, waits a few milliseconds (a writer
     // behind a 20 ms transaction: 150-155 ms without it, 21-35 ms with it). Every connection of the

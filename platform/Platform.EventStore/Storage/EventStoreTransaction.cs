@@ -11,11 +11,14 @@ namespace Platform.EventStore.Storage;
 public sealed class EventStoreTransaction : IEventStoreTransaction
 {
     readonly SqlEventStore _store;
+    // SQLite: this process's write turn (SqliteWriteGate), passed on once the transaction has ended.
+    readonly IDisposable? _writeTurn;
     bool _completed;
 
-    internal EventStoreTransaction(SqlEventStore store, DbConnection connection, DbTransaction transaction)
+    internal EventStoreTransaction(SqlEventStore store, DbConnection connection, DbTransaction transaction, IDisposable? writeTurn)
     {
         _store = store;
+        _writeTurn = writeTurn;
         Connection = connection;
         Transaction = transaction;
     }
@@ -36,6 +39,7 @@ public sealed class EventStoreTransaction : IEventStoreTransaction
     {
         await Transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         _completed = true;
+        _writeTurn?.Dispose();
     }
 
     /// <inheritdoc />
@@ -43,6 +47,7 @@ public sealed class EventStoreTransaction : IEventStoreTransaction
     {
         await Transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
         _completed = true;
+        _writeTurn?.Dispose();
     }
 
     /// <inheritdoc />
@@ -65,6 +70,7 @@ public sealed class EventStoreTransaction : IEventStoreTransaction
         {
             await Transaction.DisposeAsync().ConfigureAwait(false);
             await Connection.DisposeAsync().ConfigureAwait(false);
+            _writeTurn?.Dispose();
         }
     }
 }

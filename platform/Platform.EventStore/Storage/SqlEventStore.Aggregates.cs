@@ -95,6 +95,7 @@ public sealed partial class SqlEventStore
     {
         var snapshots = definition.Snapshot!;
         var data = EventCodec.Serialize(snapshots, state);
+        using var turn = await _dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using var context = _dialect.CreateContext();
         await context.Database.ExecuteSqlRawAsync(_dialect.UpsertSnapshotSql,
             [id, definition.AggregateType, version, snapshots.SchemaFingerprint, data, _dialect.TimestampParameter(DateTimeOffset.UtcNow)],

@@ -94,15 +94,19 @@ public sealed partial class SqlEventStore
     /// <param name="cancellationToken">Cancels opening the transaction.</param>
     public async Task<EventStoreTransaction> BeginTransactionAsync(CancellationToken cancellationToken = default)
     {
+        // Opened before the write turn is taken: the turn covers only the transaction.
         var connection = await _dialect.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        IDisposable? turn = null;
         try
         {
+            turn = await _dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
             var transaction = await _dialect.BeginTransactionAsync(connection, cancellationToken).ConfigureAwait(false);
-            return new EventStoreTransaction(this, connection, transaction);
+            return new EventStoreTransaction(this, connection, transaction, turn);
         }
         catch
         {
             await connection.DisposeAsync().ConfigureAwait(false);
+            turn?.Dispose();
             throw;
         }
     }

@@ -86,6 +86,7 @@ public sealed partial class SqlEventStore
             }
             if (batch.Count == 0)
                 return (streams, events);
+            using (await _dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false))
             await using (var transaction = await context.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false))
             {
                 var ids = string.Join(", ", batch.Select((_, i) => "@s" + i));
@@ -119,6 +120,7 @@ public sealed partial class SqlEventStore
 
     async Task<int> MoveAsync(string from, string to, string where, object[] arguments, CancellationToken cancellationToken)
     {
+        using var turn = await _dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using var context = _dialect.CreateContext();
         await using var transaction = await context.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         // Table names and conditions are constants of this class; only the arguments come from the caller.

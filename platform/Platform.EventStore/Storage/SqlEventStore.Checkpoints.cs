@@ -23,6 +23,7 @@ public sealed partial class SqlEventStore
     /// <param name="cancellationToken">Cancels the write.</param>
     public async Task<bool> TryMoveCheckpointAsync(string name, long expected, long position, CancellationToken cancellationToken = default)
     {
+        using var turn = await _dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using var context = _dialect.CreateContext();
         return await context.Database.ExecuteSqlRawAsync(
             """

@@ -19,6 +19,7 @@ public sealed partial class SqlEventStore
         ArgumentException.ThrowIfNullOrEmpty(consumer);
         // Plain ADO.NET on the caller's connection: an EF context handed a borrowed connection
         // would close it when it goes back to the pool.
+        using var turn = transaction is null ? await _dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false) : null;
         var connection = transaction?.Connection ?? await _dialect.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -54,6 +55,7 @@ public sealed partial class SqlEventStore
         CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        using var turn = await _dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await _dialect.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         // Recorded first: a crash between the two must not leave rows gone with no record of it.
         await RecordInboxForgetsBeforeAsync(connection, olderThan, cancellationToken).ConfigureAwait(false);
@@ -288,6 +290,7 @@ public sealed partial class SqlEventStore
         ArgumentException.ThrowIfNullOrEmpty(consumer);
         ArgumentNullException.ThrowIfNull(typeNames);
         ArgumentOutOfRangeException.ThrowIfNegative(publishedUpTo);
+        using var turn = await _dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await _dialect.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         var recorded = 0;
         foreach (var typeName in typeNames)
@@ -321,6 +324,7 @@ public sealed partial class SqlEventStore
     /// <param name="cancellationToken">Cancels the write.</param>
     public async Task SaveCheckpointAsync(string name, long position, CancellationToken cancellationToken = default)
     {
+        using var turn = await _dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using var context = _dialect.CreateContext();
         await context.Database.ExecuteSqlRawAsync(
             """

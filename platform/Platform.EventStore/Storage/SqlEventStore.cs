@@ -143,6 +143,7 @@ public sealed partial class SqlEventStore : IEventStore, IAggregateStore, IAsync
     {
         _logger.LogError(error, "Event at global position {GlobalPosition} of stream {StreamId} v{StreamVersion} was dead-lettered",
             row.GlobalPosition, row.StreamId, row.StreamVersion);
+        using var turn = await _dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
         await using var context = _dialect.CreateContext();
         // Readers may meet the same bad event again (rebuilds, several readers): one record per event.
         await context.Database.ExecuteSqlRawAsync(

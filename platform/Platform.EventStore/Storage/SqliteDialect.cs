@@ -32,6 +32,8 @@ sealed class SqliteDialect : StoreDialect
             builder.DefaultTimeout = 60;
         _connectionString = builder.ToString();
         _pragmas = new ConnectionPragmas(builder.DefaultTimeout * 1000);
+        _gate = SqliteWriteGate.For(_connectionString);
+        _gateTimeout = TimeSpan.FromSeconds(builder.DefaultTimeout);
         _contexts = new PooledDbContextFactory<SqliteEventStoreDbContext>(
             new DbContextOptionsBuilder<SqliteEventStoreDbContext>()
                 .UseSqlite(_connectionString)
@@ -41,6 +43,8 @@ sealed class SqliteDialect : StoreDialect
     }
 
     readonly ConnectionPragmas _pragmas;
+    readonly SqliteWriteGate _gate;
+    readonly TimeSpan _gateTimeout;
 
     // Run on every connection the store opens, its own (OpenConnectionAsync) and EF Core's. WAL lets
     // readers run beside the writer; NORMAL is durable against process crashes in WAL mode.
@@ -85,6 +89,9 @@ sealed class SqliteDialect : StoreDialect
         return connection;
     }
 
+    public override async ValueTask<IDisposable?> EnterWriteAsync(CancellationToken cancellationToken) =>
+        await _gate.EnterAsync(_gateTimeout, cancellationToken).ConfigureAwait(false);
+
     public override ValueTask<DbTransaction> BeginTransactionAsync(DbConnection connection, CancellationToken cancellationToken) =>
         // IMMEDIATE: take the write lock up front, so the version check and the insert see the same stream.
         ValueTask.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(deferred: false));
@@ -94,6 +101,7 @@ sealed class SqliteDialect : StoreDialect
         CancellationToken cancellationToken)
     {
         var own = transaction is null;
+        using var turn = own ? await EnterWriteAsync(cancellationToken).ConfigureAwait(false) : null;
         var tx = (SqliteTransaction)(transaction ?? await BeginTransactionAsync(connection, cancellationToken).ConfigureAwait(false));
         try
         {

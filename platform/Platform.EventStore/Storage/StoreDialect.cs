@@ -33,6 +33,13 @@ abstract class StoreDialect : IAsyncDisposable
     public abstract ValueTask<DbTransaction> BeginTransactionAsync(DbConnection connection, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Waits for this process's turn to write where the database has one writer at a time (SQLite,
+    /// <see cref="SqliteWriteGate"/>); null where writers run side by side. Taken before a write
+    /// transaction or statement on a connection of its own, and disposed once it has ended.
+    /// </summary>
+    public virtual ValueTask<IDisposable?> EnterWriteAsync(CancellationToken cancellationToken) => ValueTask.FromResult<IDisposable?>(null);
+
+    /// <summary>
     /// Appends to one stream, checking the expected version, on <paramref name="transaction"/> or
     /// (when null) atomically on its own. Writes nothing when the version did not match.
     /// </summary>

@@ -47,6 +47,8 @@ public sealed class DeadLetterStore
     public async Task AddAsync(DeadLetter letter, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(letter);
+        await _schema.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        using var turn = await Sql.EnterWriteAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = $"INSERT INTO message_dead_letters ({Columns}) VALUES " +
@@ -123,6 +125,8 @@ public sealed class DeadLetterStore
     public async Task<IReadOnlyList<Guid>> RequestReplayAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(ids);
+        await _schema.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        using var turn = await Sql.EnterWriteAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         var requested = new List<Guid>();
@@ -262,6 +266,8 @@ public sealed class DeadLetterStore
     /// <returns>How many letters were requested.</returns>
     internal async Task<int> RequestStreamReplayAsync(DeadLetterStream stream, string exceptionType, CancellationToken cancellationToken = default)
     {
+        await _schema.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        using var turn = await Sql.EnterWriteAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = """
@@ -284,6 +290,8 @@ public sealed class DeadLetterStore
 
     async Task<bool> UpdateAsync(string sql, Guid id, string? reason, CancellationToken cancellationToken)
     {
+        await _schema.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        using var turn = await Sql.EnterWriteAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = sql;

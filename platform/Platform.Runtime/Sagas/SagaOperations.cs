@@ -222,6 +222,7 @@ public sealed class SagaOperations
             m.Kind, m.Destination, m.MessageType, m.Payload, m.Headers, now, now, 0, null)).ToList();
         var (data, timeouts) = Rearm(instance, sent, owner, now);
         messages.AddRange(timeouts);
+        using var turn = await Sql.EnterWriteAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
         await using var connection = await Sql.OpenAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         if (!await SagaTables.UpdateAsync(connection, transaction, instance.SagaName, correlationId, instance.Version, previous, data, now, cancellationToken)
@@ -273,6 +274,7 @@ public sealed class SagaOperations
         if (instance.ResolvedAt is not null)
             throw new InvalidOperationException($"Saga {instance.SagaName} {correlationId} is already resolved: {instance.Resolution}");
         var now = DateTimeOffset.UtcNow;
+        using var turn = await Sql.EnterWriteAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
         await using var connection = await Sql.OpenAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using (var command = Sql.Command(connection, transaction,

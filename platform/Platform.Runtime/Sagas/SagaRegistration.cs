@@ -53,7 +53,7 @@ static class SagaRegistration
                 transportSpecific?.Invoke(endpoint);
                 RetryPipeline.UseRetriesAndDeadLetters(endpoint, context, options, "saga:" + saga.Name, saga.Queue, SagaMessageTypes(saga.StateMachine));
                 endpoint.PrefetchCount = options.Sagas.PrefetchCount;
-                endpoint.ConcurrentMessageLimit = options.Sagas.PrefetchCount;
+                endpoint.ConcurrentMessageLimit = ConcurrentMessages(options);
                 endpoint.ConfigureSaga(context, saga.State);
             });
         }
@@ -69,7 +69,7 @@ static class SagaRegistration
                 endpoint.UseFilter(new InboxOutboxFilter(
                     context.GetRequiredService<SqlEventStore>(), context.GetRequiredService<SagaRuntime>(), "reaction:" + reaction.Name));
                 endpoint.PrefetchCount = options.Sagas.PrefetchCount;
-                endpoint.ConcurrentMessageLimit = options.Sagas.PrefetchCount;
+                endpoint.ConcurrentMessageLimit = ConcurrentMessages(options);
                 endpoint.ConfigureConsumer(context, reaction.Consumer);
             });
         }
@@ -84,11 +84,20 @@ static class SagaRegistration
                 endpoint.UseFilter(new InboxOutboxFilter(
                     context.GetRequiredService<SqlEventStore>(), context.GetRequiredService<SagaRuntime>(), "consumer:" + consumer.Name));
                 endpoint.PrefetchCount = options.Sagas.PrefetchCount;
-                endpoint.ConcurrentMessageLimit = options.Sagas.PrefetchCount;
+                endpoint.ConcurrentMessageLimit = ConcurrentMessages(options);
                 endpoint.ConfigureConsumer(context, consumer);
             });
         }
     }
+
+    /// <summary>
+    /// How many messages one endpoint handles at once: <c>Sagas:PrefetchCount</c>, but one on SQLite.
+    /// Each message's transaction takes the database's single write turn (<c>SqliteWriteGate</c>), so
+    /// more at once only queue for it: the Orders demo took 10.9-12.0 s for 1,000 orders with 16 per
+    /// endpoint and 9.9-10.2 s with one.
+    /// </summary>
+    static int ConcurrentMessages(PlatformOptions options) =>
+        options.Store.Provider == StoreProvider.Sqlite ? 1 : options.Sagas.PrefetchCount;
 
     /// <summary>The message types a state machine consumes: its events and its timeouts.</summary>
     public static IEnumerable<Type> SagaMessageTypes(Type stateMachine) => stateMachine.GetProperties()

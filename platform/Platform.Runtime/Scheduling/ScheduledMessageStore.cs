@@ -129,6 +129,7 @@ public sealed class ScheduledMessageStore
     {
         if (ids.Count == 0)
             return;
+        using var turn = await Sql.EnterWriteAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         foreach (var chunk in ids.Chunk(200))
         {
@@ -179,6 +180,8 @@ public sealed class ScheduledMessageStore
             try
             {
                 await deliver(message, cancellationToken).ConfigureAwait(false);
+                // SQLite: a statement of its own, after the delivery (PostgreSQL: in the claiming transaction).
+                using var turn = transaction is null ? await Sql.EnterWriteAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false) : null;
                 await using var delete = Sql.Command(connection, transaction, "DELETE FROM scheduled_messages WHERE id = @id");
                 Sql.Add(delete, "id", message.Id.ToString("D"));
                 await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -187,6 +190,7 @@ public sealed class ScheduledMessageStore
             catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
             {
                 var wait = TimeSpan.FromSeconds(Math.Min(60, Math.Pow(2, Math.Min(message.Attempts, 6))));
+                using var turn = transaction is null ? await Sql.EnterWriteAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false) : null;
                 await using var failed = Sql.Command(connection, transaction,
                     "UPDATE scheduled_messages SET attempts = attempts + 1, last_error = @error, due_at = @due WHERE id = @id");
                 Sql.Add(failed, "error", exception.GetType().FullName + ": " + exception.Message);
