@@ -60,6 +60,34 @@ public sealed class GeneratedSagaShapes
         Assert.Matches(@"When\(OrderConfirmed\)\s*\.Unschedule\(InventoryTimeout\)\s*\.Unschedule\(SagaTimeout\)\s*\.TransitionTo\(Completed\)", source);
     }
 
+    // A handler that moves the saga into another step's waiting state starts that step: its command
+    // is sent and its timeout scheduled, as when the step before it succeeds. It used to move the
+    // saga there alone, to wait for a reply to a command never sent until the timeout compensated.
+    [Fact]
+    public void a_handler_into_another_steps_state_starts_that_step()
+    {
+        static string WithHandler(string yaml) => yaml.Replace("""
+            on:
+              OrderCancelled:
+            """, """
+            on:
+              OrderConfirmed:
+                in: [AwaitingPayment, AwaitingShipment]
+                then: AwaitingInventory
+              OrderCancelled:
+            """, StringComparison.Ordinal);
+        var source = GeneratedFulfilment(WithHandler);
+        var reserve = @"\.Send\(context => new global::Shop\.Inventory\.ReserveInventory\([^
+]*\)\)\s*\.Schedule\(InventoryTimeout, [^
+]*\)\s*\.TransitionTo\(AwaitingInventory\)";
+        Assert.Matches(@"During\(AwaitingPayment,[\s\S]*?When\(OrderConfirmed\)\s*\.Unschedule\(PaymentTimeout\)\s*" + reserve, source);
+        // Back from a later step, too (the reservation is asked for again).
+        Assert.Matches(@"During\(AwaitingShipment,[\s\S]*?When\(OrderConfirmed\)\s*\.Unschedule\(ShippingTimeout\)\s*" + reserve, source);
+        var edges = Transitions(Graph(CompileVariant(WithHandler)));
+        Assert.Contains(("AwaitingPayment", "OrderConfirmed", "AwaitingInventory"), edges);
+        Assert.Contains(("AwaitingShipment", "OrderConfirmed", "AwaitingInventory"), edges);
+    }
+
     static string GeneratedFulfilment(Func<string, string> edit)
     {
         var (driver, _) = GeneratorHarness.Compiles(GeneratorHarness.OrdersWith("fulfilment.yaml", edit));

@@ -412,7 +412,14 @@ internal sealed class SagaEmitter
                     // that does not take it); moving to a final state ends the saga's too.
                     if (step.Timeout is not null && handler.TargetState.Name != step.State.Name) chain.Add($".Unschedule({step.Name}Timeout)");
                     if (saga.Timeout is not null && IsFinal(handler.TargetState.Name)) chain.Add(".Unschedule(SagaTimeout)");
-                    chain.Add($".TransitionTo({handler.TargetState.Name})");
+                    // Into another step's waiting state: that step starts, as when the one before it
+                    // succeeds. Moved there alone, the saga waited for a reply to a command never
+                    // sent, until the step's timeout compensated it.
+                    var target = StepWaitingIn(handler.TargetState.Name);
+                    if (target >= 0 && target != i)
+                        StartStep(chain, target);
+                    else
+                        chain.Add($".TransitionTo({handler.TargetState.Name})");
                     break;
                 default:
                     chain.Add(".Then(_ => { })");
@@ -421,6 +428,13 @@ internal sealed class SagaEmitter
             chains.Add(chain);
         }
         WriteBlock(w, $"During({step.State.Name},", chains);
+    }
+
+    int StepWaitingIn(string state)
+    {
+        for (var j = 0; j < saga.Steps.Count; j++)
+            if (saga.Steps[j].State.Name == state) return j;
+        return -1;
     }
 
     bool IsFinal(string state) =>
