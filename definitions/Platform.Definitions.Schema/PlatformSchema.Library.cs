@@ -168,7 +168,7 @@ public static partial class PlatformSchema
 
             var handler = ClosedObject("An extra event handler.", "then");
             handler.Properties["in"] = RefProperty(_names, "The steps' waiting states where it applies; all of them when omitted.");
-            handler.Properties["then"] = RefProperty(_name, "compensate, complete, ignore, or the waiting state of a step (or a final state) to move to. Into another step's state, that step starts: its command is sent and its timeout scheduled; a compensation from there undoes every step before it, skipped ones too.");
+            handler.Properties["then"] = RefProperty(_name, "compensate, complete, ignore, or the waiting state of a step (or the completed state, as complete) to move to. Into another step's state, that step starts: its command is sent and its timeout scheduled; a compensation from there undoes every step before it, skipped ones too.");
 
             var file = ClosedObject("An orchestrated saga.", "saga", "namespace", "correlateBy", "startedBy", "steps");
             file.Properties["saga"] = RefProperty(_name);

@@ -108,6 +108,12 @@ internal static class SagaChecks
             if (handler is { Outcome: SagaOutcome.TransitionTo, TargetState: { } target } && IdentifierRules.IsValid(target.Name) && !stepStates.Contains(target.Name)
                 && target.Name != saga.CompletedState.Name && target.Name != saga.CompensatedState.Name && target.Name != saga.CompensationFailedState.Name)
                 context.Report(DiagnosticCodes.SagaStateNotHandled, target.Span, target.Name, saga.Name, "a saga moved there would never leave it");
+            // Into the compensation's end states by hand: the steps done stay done, and the failure
+            // state would hold a saga no alert was raised for.
+            if (handler is { Outcome: SagaOutcome.TransitionTo, TargetState: { } ending } && ending.Name == saga.CompensatedState.Name)
+                context.Report(DiagnosticCodes.SagaHandlerSkipsOutcome, ending.Span, ending.Name, saga.Name, "without compensating the steps it completed");
+            if (handler is { Outcome: SagaOutcome.TransitionTo, TargetState: { } failed } && failed.Name == saga.CompensationFailedState.Name)
+                context.Report(DiagnosticCodes.SagaHandlerSkipsOutcome, failed.Span, failed.Name, saga.Name, "with no compensation tried and no alert raised");
         }
 
         new SagaGraph(context, saga).Check();

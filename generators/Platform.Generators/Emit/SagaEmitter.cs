@@ -417,9 +417,13 @@ internal sealed class SagaEmitter
                     // sent, until the step's timeout compensated it.
                     var target = StepWaitingIn(handler.TargetState.Name);
                     if (target >= 0 && target != i)
+                    {
                         StartStep(chain, target);
-                    else
-                        chain.Add($".TransitionTo({handler.TargetState.Name})");
+                        break;
+                    }
+                    // Into the completed state by name: the same end as 'then: complete', its hook included.
+                    if (handler.TargetState.Name == saga.CompletedState.Name) chain.Add(".Then(context => OnCompleted(context.Saga))");
+                    chain.Add($".TransitionTo({handler.TargetState.Name})");
                     break;
                 default:
                     chain.Add(".Then(_ => { })");
