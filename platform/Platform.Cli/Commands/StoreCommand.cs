@@ -22,21 +22,40 @@ internal static class StoreCommand
     {
         var arguments = new StoreArguments();
         var json = new Option<bool>("--json") { Description = "Print JSON." };
+        var domain = new Option<string?>("--domain")
+        {
+            Description = "Also read every unresolved saga as this build does (its data into the state class, its state in the machine): the service's .dll or a generated domain's assembly-qualified type name.",
+        };
         var verify = new Command("verify",
-            "Check the store after a restore or a hand edit: stream versions without gaps, positions, no checkpoint, snapshot or consumer ahead of the events, sagas whose row and history agree, no timeout waiting for a saga that is gone. Reads only; exit code 1 on a problem.") { json };
+            "Check the store after a restore or a hand edit: stream versions without gaps, positions, no checkpoint, snapshot or consumer ahead of the events, sagas whose row and history agree, no timeout waiting for a saga that is gone; with --domain, sagas this build can read. Reads only; exit code 1 on a problem.") { json, domain };
         arguments.AddTo(verify);
         verify.SetAction(async (parse, ct) =>
         {
             var output = parse.InvocationConfiguration.Output;
+            Platform.Runtime.Domains.DomainCatalog? catalog = null;
+            if (parse.GetValue(domain) is { } named)
+            {
+                try
+                {
+                    catalog = new Platform.Runtime.Domains.DomainCatalog(Platform.Runtime.Domains.DomainLoader.Load(named));
+                }
+                catch (Exception exception) when (exception is IOException or BadImageFormatException or InvalidOperationException or System.Reflection.ReflectionTypeLoadException)
+                {
+                    parse.InvocationConfiguration.Error.WriteLine($"error: cannot load the domain '{named}' ({StoreArguments.OneLine(exception.Message)}); pass the built service's .dll or 'Namespace.XDomain, Assembly'.");
+                    return 1;
+                }
+            }
             StoreVerification? result = null;
             var code = await arguments.RunAsync(parse, async (store, _, _) =>
             {
                 var events = await store.VerifyAsync(ct);
                 // The runtime's saga tables live in the same database.
-                var sagas = await new Platform.Runtime.Sagas.SagaOperations(
+                var operations = new Platform.Runtime.Sagas.SagaOperations(
                     store.Options.Provider == EventStoreProvider.Postgres ? StoreProvider.Postgres : StoreProvider.Sqlite,
-                    store.Options.ConnectionString).VerifyAsync(ct);
-                result = events with { Problems = [.. events.Problems, .. sagas] };
+                    store.Options.ConnectionString);
+                var sagas = await operations.VerifyAsync(ct);
+                var readable = catalog is null ? [] : await operations.VerifyDataAsync(catalog, ct);
+                result = events with { Problems = [.. events.Problems, .. sagas, .. readable] };
                 return 0;
             });
             if (result is null)

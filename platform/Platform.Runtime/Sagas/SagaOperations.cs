@@ -140,6 +140,55 @@ public sealed class SagaOperations
         return problems;
     }
 
+    /// <summary>
+    /// With a build's domain: every unresolved saga row read as that build's runtime reads it, its
+    /// data into the generated state class (<c>saga-data</c>) and its state among the state
+    /// machine's (<c>saga-state</c>). A restore of another build's backup, or a hand edit, shows here
+    /// instead of as a saga whose next message fails. At most <see cref="SqlEventStore.ProblemsPerCheck"/>
+    /// per check; none when the tables do not exist.
+    /// </summary>
+    /// <param name="catalog">The build's domains: their sagas' state machines and state classes.</param>
+    /// <param name="cancellationToken">Cancels the queries.</param>
+    public async Task<IReadOnlyList<StoreProblem>> VerifyDataAsync(Domains.DomainCatalog catalog, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        var problems = new List<StoreProblem>();
+        await using var connection = await Sql.OpenAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
+        if (!await Sql.TableExistsAsync(connection, _provider, "saga_instances", cancellationToken).ConfigureAwait(false))
+            return problems;
+        int unreadable = 0, unknown = 0;
+        foreach (var (stateMachine, stateClass) in catalog.Sagas)
+        {
+            var name = SagaRuntime.NameOf(stateMachine);
+            var states = (Activator.CreateInstance(stateMachine) as MassTransit.StateMachine)?.States.Select(state => state.Name).ToHashSet(StringComparer.Ordinal);
+            await using var command = Sql.Command(connection, null,
+                "SELECT correlation_id, current_state, data FROM saga_instances WHERE saga_name = @name AND resolved_at IS NULL ORDER BY correlation_id");
+            Sql.Add(command, "name", name);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var (id, state, data) = (Sql.Text(reader, 0) ?? "", reader.GetString(1), reader.GetString(2));
+                if (states is not null && !states.Contains(state) && unknown++ < SqlEventStore.ProblemsPerCheck)
+                    problems.Add(new StoreProblem("saga-state", name + " " + id,
+                        $"state '{state}' is not a state of this build's {stateMachine.Name}: no message moves the saga. Run the build that has it, or settle the saga by hand and 'platform sagas resolve' it."));
+                try
+                {
+                    _ = JsonSerializer.Deserialize(data, stateClass, SagaTables.Json) ?? throw new JsonException("the data is null");
+                }
+                catch (JsonException exception) when (unreadable++ < SqlEventStore.ProblemsPerCheck)
+                {
+                    problems.Add(new StoreProblem("saga-data", name + " " + id,
+                        $"its data does not read as this build's {stateClass.Name} ({exception.Message}): the saga's next message would fail. Restore the row from the build that wrote it, or settle the saga by hand and 'platform sagas resolve' it."));
+                }
+                catch (JsonException)
+                {
+                    // Past the per-check limit: counted, not listed.
+                }
+            }
+        }
+        return problems;
+    }
+
     /// <summary>Counts sagas by state (resolved ones included).</summary>
     /// <param name="cancellationToken">Cancels the query.</param>
     public async Task<IReadOnlyDictionary<string, long>> CountByStateAsync(CancellationToken cancellationToken = default)

@@ -74,13 +74,17 @@ public sealed class SagaRuntime
     public static IReadOnlyList<SagaBinding> Bind(PlatformOptions options, DomainCatalog catalog) => catalog.Sagas
         .Select(s =>
         {
-            var name = s.StateMachine.Name.EndsWith("StateMachine", StringComparison.Ordinal)
-                ? s.StateMachine.Name[..^"StateMachine".Length]
-                : s.StateMachine.Name;
+            var name = NameOf(s.StateMachine);
             var queue = options.Transport.QueuePrefix + "-saga-" + name.ToLowerInvariant();
             return new SagaBinding(name, s.StateMachine, s.State, queue, RetryPipeline.EndpointAddress(options, queue));
         })
         .ToArray();
+
+    /// <summary>A saga's name (<c>saga_instances.saga_name</c>): its generated state machine's type name without <c>StateMachine</c>.</summary>
+    /// <param name="stateMachine">The generated state machine type.</param>
+    public static string NameOf(Type stateMachine) => stateMachine.Name.EndsWith("StateMachine", StringComparison.Ordinal)
+        ? stateMachine.Name[..^"StateMachine".Length]
+        : stateMachine.Name;
 
     /// <summary>The reactions of the loaded domains, with their queues.</summary>
     /// <param name="options">The runtime's options.</param>
