@@ -86,13 +86,16 @@ static class Sql
     /// <summary>
     /// Runs <c>CREATE ... IF NOT EXISTS</c> statements. On PostgreSQL two processes running the same
     /// statement at once collide in the catalog (23505 on pg_type) despite IF NOT EXISTS, so the DDL
-    /// runs under a transaction-scoped advisory lock. On SQLite each statement runs on its own: one
-    /// that finds its table or index there takes no write lock, so a reader that makes sure of its
-    /// tables (<c>platform sagas list</c>, a status poll) never queues behind a busy runtime's
-    /// writers; one interrupted half-way is completed by the next call.
+    /// runs under a transaction-scoped advisory lock. On SQLite the statements run in the process's
+    /// write turn (<see cref="SqliteWriteGate"/>), each on its own: a table that is missing is
+    /// created in its turn, where SQLite's busy handler let the runtime's writers, handing the lock
+    /// on to each other, keep it from the DDL for the whole busy timeout (a progress line's first
+    /// look, made before the runtime created the saga tables, failed after 30 s); one interrupted
+    /// half-way is completed by the next call. Call it holding no write turn.
     /// </summary>
     public static async Task ExecuteDdlAsync(StoreProvider provider, string connectionString, string ddl, CancellationToken cancellationToken)
     {
+        using var turn = await EnterWriteAsync(provider, connectionString, cancellationToken).ConfigureAwait(false);
         await using var connection = await OpenAsync(provider, connectionString, cancellationToken).ConfigureAwait(false);
         if (provider == StoreProvider.Sqlite)
         {

@@ -38,6 +38,46 @@ public sealed class SagasCommandTests
         Assert.Empty(await listed);
     }
 
+    // The demo's progress line looked at the sagas before the runtime had created their tables:
+    // its CREATE TABLE waited in SQLite's busy handler while the runtime's writers handed the lock
+    // on to each other through their write turns, and failed after the 30 s busy timeout.
+    [Fact]
+    public async Task saga_tables_are_created_in_turn_while_the_processs_writers_keep_the_lock_busy()
+    {
+        await using var database = await TestDatabase.CreateAsync(Store.Sqlite, "sagas");
+        await database.ExecuteAsync("PRAGMA journal_mode=WAL; CREATE TABLE work (n integer)");
+        using var stop = new CancellationTokenSource();
+        var writers = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        {
+            var gate = Platform.EventStore.Storage.SqliteWriteGate.For(database.ConnectionString);
+            while (!stop.IsCancellationRequested)
+            {
+                using var turn = await gate.EnterAsync(TimeSpan.FromSeconds(60), CancellationToken.None);
+                await using var connection = (Microsoft.Data.Sqlite.SqliteConnection)await database.OpenAsync();
+                await using var transaction = connection.BeginTransaction(deferred: false);
+                await using var insert = connection.CreateCommand();
+                insert.Transaction = transaction;
+                insert.CommandText = "INSERT INTO work VALUES (1)";
+                await insert.ExecuteNonQueryAsync();
+                await Task.Delay(5);
+                await transaction.CommitAsync();
+            }
+        })).ToArray();
+        try
+        {
+            await Task.Delay(200);
+            // On a task of its own: Microsoft.Data.Sqlite would block this thread in the busy handler.
+            var counted = await Task.Run(() => new SagaOperations(StoreProvider.Sqlite, database.ConnectionString).CountByStateAsync())
+                .WaitAsync(TimeSpan.FromSeconds(5)); // its turn comes after at most eight 5 ms transactions
+            Assert.Empty(counted);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAll(writers);
+        }
+    }
+
     [SkippableFact]
     public async Task list_show_retry_and_resolve_work_on_a_runtimes_sagas()
     {

@@ -337,37 +337,30 @@ public sealed class DeadLetterStore
         return await Sql.OpenAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
     }
 
-    async Task CreateSchemaAsync()
-    {
-        await using var connection = await Sql.OpenAsync(_provider, _connectionString, CancellationToken.None).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        command.CommandText =
-            """
-            CREATE TABLE IF NOT EXISTS message_dead_letters (
-                id text NOT NULL PRIMARY KEY,
-                consumer text NOT NULL,
-                endpoint text NOT NULL,
-                message_id text NULL,
-                message_type text NOT NULL,
-                event_type text NULL,
-                stream_id text NULL,
-                stream_version bigint NULL,
-                global_position bigint NULL,
-                headers text NOT NULL,
-                payload text NOT NULL,
-                exception_type text NOT NULL,
-                exception_message text NOT NULL,
-                exception_detail text NOT NULL,
-                attempts integer NOT NULL,
-                failed_at text NOT NULL,
-                state text NOT NULL,
-                discard_reason text NULL)
-            """;
-        await command.ExecuteNonQueryAsync().ConfigureAwait(false);
-        // Every instance's replay service asks for letters by state (and exception) once a poll.
-        command.CommandText = "CREATE INDEX IF NOT EXISTS ix_message_dead_letters_state ON message_dead_letters (state, exception_type)";
-        await command.ExecuteNonQueryAsync().ConfigureAwait(false);
-    }
+    // Every instance's replay service asks for letters by state (and exception) once a poll.
+    Task CreateSchemaAsync() => Sql.ExecuteDdlAsync(_provider, _connectionString,
+        """
+        CREATE TABLE IF NOT EXISTS message_dead_letters (
+            id text NOT NULL PRIMARY KEY,
+            consumer text NOT NULL,
+            endpoint text NOT NULL,
+            message_id text NULL,
+            message_type text NOT NULL,
+            event_type text NULL,
+            stream_id text NULL,
+            stream_version bigint NULL,
+            global_position bigint NULL,
+            headers text NOT NULL,
+            payload text NOT NULL,
+            exception_type text NOT NULL,
+            exception_message text NOT NULL,
+            exception_detail text NOT NULL,
+            attempts integer NOT NULL,
+            failed_at text NOT NULL,
+            state text NOT NULL,
+            discard_reason text NULL);
+        CREATE INDEX IF NOT EXISTS ix_message_dead_letters_state ON message_dead_letters (state, exception_type);
+        """, CancellationToken.None);
 
     static string? Text(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
