@@ -19,18 +19,14 @@ public sealed class SqliteWriteGateTests
         var first = await gate.EnterAsync(TimeSpan.FromSeconds(30), CancellationToken.None);
         var order = new List<int>();
         using var cancel = new CancellationTokenSource();
+        // EnterAsync queues its caller before it returns, so these five queue in this order.
         var waiters = new List<Task>();
-        for (var i = 0; i < 5; i++)
+        for (var n = 0; n < 5; n++)
+            waiters.Add(TakeAsync(n, gate.EnterAsync(TimeSpan.FromSeconds(30), n == 2 ? cancel.Token : CancellationToken.None)));
+        async Task TakeAsync(int n, ValueTask<IDisposable> entering)
         {
-            var n = i;
-            var token = n == 2 ? cancel.Token : CancellationToken.None;
-            waiters.Add(Task.Run(async () =>
-            {
-                using var turn = await gate.EnterAsync(TimeSpan.FromSeconds(30), token);
-                lock (order) order.Add(n);
-            }));
-            // Each waiter queued before the next one starts.
-            await Task.Delay(50);
+            using var turn = await entering;
+            lock (order) order.Add(n);
         }
         await cancel.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiters[2]);
