@@ -48,9 +48,12 @@ internal static class SagaChecks
                     continue;
                 }
                 kept.Add(keep.Target);
-                foreach (var success in successes)
+                if (NoMetadata(context, saga, keep.Value))
                 {
-                    Typing.CheckValue(context, keep.Value, success.Fields, $"event '{success.Event.Name}'", target);
+                    foreach (var success in successes)
+                    {
+                        Typing.CheckValue(context, keep.Value, success.Fields, $"event '{success.Event.Name}'", target);
+                    }
                 }
             }
 
@@ -119,6 +122,17 @@ internal static class SagaChecks
         new SagaGraph(context, saga).Check();
     }
 
+    /// <summary>
+    /// False, with PLT0617, for <c>$meta.*</c>: a saga's messages come from the bus, and its
+    /// generated code has no envelope to read them from (the C# did not compile).
+    /// </summary>
+    private static bool NoMetadata(CheckContext context, SagaDefinition saga, ValueExpr value)
+    {
+        if (value.Kind != ValueKind.Metadata) return true;
+        context.Report(DiagnosticCodes.SagaMetadataUnavailable, value.Span, value.Text, saga.Name, "event envelope");
+        return false;
+    }
+
     private static void Ambiguous(CheckContext context, EquatableArray<NameRef> successes, EquatableArray<NameRef> failures, string where)
     {
         var success = new HashSet<string>();
@@ -165,7 +179,8 @@ internal static class SagaChecks
                 continue;
             }
             assigned.Add(target.Name);
-            Typing.CheckValue(context, assignment.Value, data, $"the data of saga '{saga.Name}'", target);
+            if (NoMetadata(context, saga, assignment.Value))
+                Typing.CheckValue(context, assignment.Value, data, $"the data of saga '{saga.Name}'", target);
         }
         foreach (var field in commandFields)
         {

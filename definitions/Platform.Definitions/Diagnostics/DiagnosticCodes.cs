@@ -160,6 +160,8 @@ public static class DiagnosticCodes
         "State '{0}' of saga '{1}' is not the waiting state of a step: the generated state machine takes events only in those (and in its compensating states), so {2}. Name a step's state, or use 'then: compensate' or 'then: complete'.");
     public static readonly DiagnosticDescriptor SagaHandlerSkipsOutcome = Error("PLT0616", "Handler ends the saga without its outcome",
         "'then: {0}' ends saga '{1}' in {0} {2}. Use 'then: compensate': it undoes the completed steps in reverse order and ends in {0}, or in the failure state with the alert when a compensation fails.");
+    public static readonly DiagnosticDescriptor SagaMetadataUnavailable = Error("PLT0617", "Event metadata in a saga",
+        "'{0}' is not available in saga '{1}': the saga handles messages, not the store's event envelopes, so there is no {2} to read. Carry the value in a field of the message and use that field.");
     public static readonly DiagnosticDescriptor SagaCompensationWaitsForever = Warning("PLT0614", "Compensation can wait forever",
         "The compensation of step '{0}' in saga '{1}' waits for its reply without a timeout: if the reply never comes, the saga stays in {2} and no alert is raised. Add 'timeout:' under 'compensate:'; when it passes, the compensation counts as failed.");
 
