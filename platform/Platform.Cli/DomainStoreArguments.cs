@@ -28,6 +28,20 @@ internal sealed class DomainStoreArguments
         command.Options.Add(Domain);
     }
 
+    /// <summary>The domain <paramref name="domain"/> names, or null after an <c>error:</c> line saying what to pass.</summary>
+    public static DomainCatalog? TryLoad(string domain, TextWriter error)
+    {
+        try
+        {
+            return new DomainCatalog(DomainLoader.Load(domain));
+        }
+        catch (Exception exception) when (exception is IOException or BadImageFormatException or InvalidOperationException or ReflectionTypeLoadException)
+        {
+            error.WriteLine($"error: cannot load the domain '{domain}' ({StoreArguments.OneLine(exception.Message)}); pass the built service's .dll or 'Namespace.XDomain, Assembly'.");
+            return null;
+        }
+    }
+
     /// <summary>
     /// Opens the store with the domain's event types and runs <paramref name="action"/>; every
     /// problem (no store, no domain, an unreachable or unmigrated database, an event this domain
@@ -44,16 +58,8 @@ internal sealed class DomainStoreArguments
             error.WriteLine("error: no domain; pass --domain path/to/Service.dll (the built service) or set Platform__Domains__0 as for the runtime.");
             return 1;
         }
-        DomainCatalog catalog;
-        try
-        {
-            catalog = new DomainCatalog(DomainLoader.Load(domain));
-        }
-        catch (Exception exception) when (exception is IOException or BadImageFormatException or InvalidOperationException or ReflectionTypeLoadException)
-        {
-            error.WriteLine($"error: cannot load the domain '{domain}' ({StoreArguments.OneLine(exception.Message)}); pass the built service's .dll or 'Namespace.XDomain, Assembly'.");
+        if (TryLoad(domain, error) is not { } catalog)
             return 1;
-        }
         // Readers here only look: OnBadEvent stays Throw, so an unreadable event is reported, never dead-lettered.
         var storeOptions = StoreArguments.EventStoreOptions(provider, connectionString);
         try

@@ -84,6 +84,24 @@ static class Sql
             : null;
 
     /// <summary>
+    /// A connection of its own for writes, opened in the process's write turn on SQLite
+    /// (<see cref="EnterWriteAsync"/>); disposing it closes the connection, then passes the turn on.
+    /// </summary>
+    public static async Task<WriteConnection> OpenWriteAsync(StoreProvider provider, string connectionString, CancellationToken cancellationToken)
+    {
+        var turn = await EnterWriteAsync(provider, connectionString, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return new WriteConnection(await OpenAsync(provider, connectionString, cancellationToken).ConfigureAwait(false), turn);
+        }
+        catch
+        {
+            turn?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
     /// Runs <c>CREATE ... IF NOT EXISTS</c> statements. On PostgreSQL two processes running the same
     /// statement at once collide in the catalog (23505 on pg_type) despite IF NOT EXISTS, so the DDL
     /// runs under a transaction-scoped advisory lock. On SQLite the statements run in the process's
@@ -118,6 +136,24 @@ static class Sql
         SqliteException sqlite => sqlite.SqliteErrorCode == 19, // SQLITE_CONSTRAINT
         _ => false,
     };
+}
+
+/// <summary>A connection opened by <see cref="Sql.OpenWriteAsync"/>, holding the write turn until disposed.</summary>
+sealed class WriteConnection(DbConnection connection, IDisposable? turn) : IAsyncDisposable
+{
+    public DbConnection Connection { get; } = connection;
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await Connection.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            turn?.Dispose();
+        }
+    }
 }
 
 /// <summary>

@@ -17,6 +17,13 @@ public sealed class SagaStoreVerifyTests
         return (code, output.ToString());
     }
 
+    static (string? Check, string? Subject, string Description)[] Problems(string output)
+    {
+        using var found = JsonDocument.Parse(output);
+        return found.RootElement.GetProperty("problems").EnumerateArray()
+            .Select(p => (p.GetProperty("check").GetString(), p.GetProperty("subject").GetString(), p.GetProperty("description").GetString()!)).ToArray();
+    }
+
     // A restore of another build's backup, or a hand edit: a saga whose data this build's state
     // class cannot read, or whose state its machine does not have, failed only at its next message.
     [SkippableTheory]
@@ -42,13 +49,11 @@ public sealed class SagaStoreVerifyTests
 
         (code, output) = await VerifyAsync(database, "--domain", domain);
         Assert.Equal(1, code);
-        using var found = JsonDocument.Parse(output);
-        var problems = found.RootElement.GetProperty("problems").EnumerateArray()
-            .Select(p => (p.GetProperty("check").GetString(), p.GetProperty("subject").GetString(), p.GetProperty("description").GetString()!)).ToArray();
+        var problems = Problems(output);
         Assert.Equal([("saga-data", $"OrderFulfilment {unreadable:D}"), ("saga-state", $"OrderFulfilment {paused:D}")],
-            problems.Select(p => (p.Item1, p.Item2)).Order().ToArray());
-        Assert.Contains("does not read as this build's OrderFulfilmentState", problems.Single(p => p.Item1 == "saga-data").Item3, StringComparison.Ordinal);
-        Assert.Contains("state 'Paused' is not a state of this build's OrderFulfilmentStateMachine", problems.Single(p => p.Item1 == "saga-state").Item3, StringComparison.Ordinal);
+            problems.Select(p => (p.Check, p.Subject)).Order().ToArray());
+        Assert.Contains("does not read as this build's OrderFulfilmentState", problems.Single(p => p.Check == "saga-data").Description, StringComparison.Ordinal);
+        Assert.Contains("state 'Paused' is not a state of this build's OrderFulfilmentStateMachine", problems.Single(p => p.Check == "saga-state").Description, StringComparison.Ordinal);
         // Without the domain, only what the tables promise each other is checked.
         Assert.Equal(0, (await VerifyAsync(database)).Code);
         (code, output) = await VerifyAsync(database, "--domain", "Shop.Orders.NoSuchDomain, Shop.Orders");
@@ -81,12 +86,10 @@ public sealed class SagaStoreVerifyTests
 
         (code, output) = await VerifyAsync(database);
         Assert.Equal(1, code);
-        using var found = JsonDocument.Parse(output);
-        var problems = found.RootElement.GetProperty("problems").EnumerateArray()
-            .Select(p => (p.GetProperty("check").GetString(), p.GetProperty("subject").GetString(), p.GetProperty("description").GetString()!)).ToArray();
+        var problems = Problems(output);
         Assert.Equal([("saga-timeout-orphan", $"OrderFulfilment {gone:D}"), ("saga-version", $"OrderFulfilment {order:D}")],
-            problems.Select(p => (p.Item1, p.Item2)).Order().ToArray());
-        Assert.Contains("DELETE FROM scheduled_messages WHERE owner = 'saga:OrderFulfilment'", problems.Single(p => p.Item1 == "saga-timeout-orphan").Item3, StringComparison.Ordinal);
-        Assert.Contains("but its history ends at version", problems.Single(p => p.Item1 == "saga-version").Item3, StringComparison.Ordinal);
+            problems.Select(p => (p.Check, p.Subject)).Order().ToArray());
+        Assert.Contains("DELETE FROM scheduled_messages WHERE owner = 'saga:OrderFulfilment'", problems.Single(p => p.Check == "saga-timeout-orphan").Description, StringComparison.Ordinal);
+        Assert.Contains("but its history ends at version", problems.Single(p => p.Check == "saga-version").Description, StringComparison.Ordinal);
     }
 }

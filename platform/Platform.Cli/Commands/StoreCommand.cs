@@ -33,18 +33,8 @@ internal static class StoreCommand
         {
             var output = parse.InvocationConfiguration.Output;
             Platform.Runtime.Domains.DomainCatalog? catalog = null;
-            if (parse.GetValue(domain) is { } named)
-            {
-                try
-                {
-                    catalog = new Platform.Runtime.Domains.DomainCatalog(Platform.Runtime.Domains.DomainLoader.Load(named));
-                }
-                catch (Exception exception) when (exception is IOException or BadImageFormatException or InvalidOperationException or System.Reflection.ReflectionTypeLoadException)
-                {
-                    parse.InvocationConfiguration.Error.WriteLine($"error: cannot load the domain '{named}' ({StoreArguments.OneLine(exception.Message)}); pass the built service's .dll or 'Namespace.XDomain, Assembly'.");
-                    return 1;
-                }
-            }
+            if (parse.GetValue(domain) is { } named && (catalog = DomainStoreArguments.TryLoad(named, parse.InvocationConfiguration.Error)) is null)
+                return 1;
             StoreVerification? result = null;
             var code = await arguments.RunAsync(parse, async (store, _, _) =>
             {

@@ -12,8 +12,8 @@ namespace Platform.EventStore.Storage;
 /// (Microsoft.Data.Sqlite runs its async methods synchronously). A lock holder whose transaction
 /// spans an await (a saga step, a reaction's inbox and outbox) may have its continuation queued on
 /// one of those threads, which runs it only when its own wait ends: the holder then waited for the
-/// waiters' busy timeout, and every writer with it (the Orders demo stood still for 30 and 60 s
-/// under a loaded CI). One gate per database file, shared by every store on it in the process.
+/// waiters' busy timeout, and every writer with it (the likely cause of a 60 s stall of the Orders
+/// demo under a loaded CI). One gate per database file, shared by every store on it in the process.
 /// A writer already holding the gate must not ask for it again: it would wait for itself until the
 /// timeout, as it would for SQLite's lock.
 /// </remarks>

@@ -47,9 +47,8 @@ public sealed class DeadLetterStore
     public async Task AddAsync(DeadLetter letter, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(letter);
-        await _schema.EnsureAsync(cancellationToken).ConfigureAwait(false);
-        using var turn = await Sql.EnterWriteAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var write = await OpenWriteAsync(cancellationToken).ConfigureAwait(false);
+        var connection = write.Connection;
         await using var command = connection.CreateCommand();
         command.CommandText = $"INSERT INTO message_dead_letters ({Columns}) VALUES " +
             "(@id, @consumer, @endpoint, @message_id, @message_type, @event_type, @stream_id, @stream_version, @global_position, " +
@@ -125,9 +124,8 @@ public sealed class DeadLetterStore
     public async Task<IReadOnlyList<Guid>> RequestReplayAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(ids);
-        await _schema.EnsureAsync(cancellationToken).ConfigureAwait(false);
-        using var turn = await Sql.EnterWriteAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var write = await OpenWriteAsync(cancellationToken).ConfigureAwait(false);
+        var connection = write.Connection;
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         var requested = new List<Guid>();
         foreach (var id in ids.Distinct())
@@ -266,9 +264,8 @@ public sealed class DeadLetterStore
     /// <returns>How many letters were requested.</returns>
     internal async Task<int> RequestStreamReplayAsync(DeadLetterStream stream, string exceptionType, CancellationToken cancellationToken = default)
     {
-        await _schema.EnsureAsync(cancellationToken).ConfigureAwait(false);
-        using var turn = await Sql.EnterWriteAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var write = await OpenWriteAsync(cancellationToken).ConfigureAwait(false);
+        var connection = write.Connection;
         await using var command = connection.CreateCommand();
         command.CommandText = """
             UPDATE message_dead_letters SET state = 'ReplayRequested'
@@ -290,9 +287,8 @@ public sealed class DeadLetterStore
 
     async Task<bool> UpdateAsync(string sql, Guid id, string? reason, CancellationToken cancellationToken)
     {
-        await _schema.EnsureAsync(cancellationToken).ConfigureAwait(false);
-        using var turn = await Sql.EnterWriteAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var write = await OpenWriteAsync(cancellationToken).ConfigureAwait(false);
+        var connection = write.Connection;
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
         Add(command, "id", id.ToString("D"));
@@ -335,6 +331,13 @@ public sealed class DeadLetterStore
     {
         await _schema.EnsureAsync(cancellationToken).ConfigureAwait(false);
         return await Sql.OpenAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
+    }
+
+    // The schema first: creating it takes the write turn itself.
+    async Task<WriteConnection> OpenWriteAsync(CancellationToken cancellationToken)
+    {
+        await _schema.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        return await Sql.OpenWriteAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
     }
 
     // Every instance's replay service asks for letters by state (and exception) once a poll.

@@ -171,22 +171,25 @@ public sealed class SagaOperations
                 if (states is not null && !states.Contains(state) && unknown++ < SqlEventStore.ProblemsPerCheck)
                     problems.Add(new StoreProblem("saga-state", name + " " + id,
                         $"state '{state}' is not a state of this build's {stateMachine.Name}: no message moves the saga. Run the build that has it, or settle the saga by hand and 'platform sagas resolve' it."));
-                try
-                {
-                    _ = JsonSerializer.Deserialize(data, stateClass, SagaTables.Json) ?? throw new JsonException("the data is null");
-                }
-                catch (JsonException exception) when (unreadable++ < SqlEventStore.ProblemsPerCheck)
-                {
+                if (Unreadable(data, stateClass) is { } why && unreadable++ < SqlEventStore.ProblemsPerCheck)
                     problems.Add(new StoreProblem("saga-data", name + " " + id,
-                        $"its data does not read as this build's {stateClass.Name} ({exception.Message}): the saga's next message would fail. Restore the row from the build that wrote it, or settle the saga by hand and 'platform sagas resolve' it."));
-                }
-                catch (JsonException)
-                {
-                    // Past the per-check limit: counted, not listed.
-                }
+                        $"its data does not read as this build's {stateClass.Name} ({why}): the saga's next message would fail. Restore the row from the build that wrote it, or settle the saga by hand and 'platform sagas resolve' it."));
             }
         }
         return problems;
+    }
+
+    // Why the row's data does not read as the state class, as the saga repository reads it; null when it does.
+    static string? Unreadable(string data, Type stateClass)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(data, stateClass, SagaTables.Json) is null ? "the data is null" : null;
+        }
+        catch (JsonException exception)
+        {
+            return exception.Message;
+        }
     }
 
     /// <summary>Counts sagas by state (resolved ones included).</summary>
@@ -271,8 +274,8 @@ public sealed class SagaOperations
             m.Kind, m.Destination, m.MessageType, m.Payload, m.Headers, now, now, 0, null)).ToList();
         var (data, timeouts) = Rearm(instance, sent, owner, now);
         messages.AddRange(timeouts);
-        using var turn = await Sql.EnterWriteAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
-        await using var connection = await Sql.OpenAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
+        await using var write = await Sql.OpenWriteAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
+        var connection = write.Connection;
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         if (!await SagaTables.UpdateAsync(connection, transaction, instance.SagaName, correlationId, instance.Version, previous, data, now, cancellationToken)
                 .ConfigureAwait(false))
@@ -323,8 +326,8 @@ public sealed class SagaOperations
         if (instance.ResolvedAt is not null)
             throw new InvalidOperationException($"Saga {instance.SagaName} {correlationId} is already resolved: {instance.Resolution}");
         var now = DateTimeOffset.UtcNow;
-        using var turn = await Sql.EnterWriteAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
-        await using var connection = await Sql.OpenAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
+        await using var write = await Sql.OpenWriteAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
+        var connection = write.Connection;
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using (var command = Sql.Command(connection, transaction,
             "UPDATE saga_instances SET resolved_at = @now, resolution = @reason, version = version + 1, updated_at = @now " +

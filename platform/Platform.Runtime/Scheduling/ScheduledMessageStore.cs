@@ -129,8 +129,8 @@ public sealed class ScheduledMessageStore
     {
         if (ids.Count == 0)
             return;
-        using var turn = await Sql.EnterWriteAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var write = await Sql.OpenWriteAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
+        var connection = write.Connection;
         foreach (var chunk in ids.Chunk(200))
         {
             await using var command = Sql.Command(connection, null, "");
