@@ -28,6 +28,7 @@ internal static class ReactionChecks
                     continue;
                 }
                 EventChecks.Conditions(context, condition, subject, scope, scopeName);
+                foreach (var operand in condition.Operands) Readable(context, reaction, definition, operand);
             }
             if (command is null) continue;
             var commandFields = context.Set.FieldsOf(command);
@@ -41,6 +42,7 @@ internal static class ReactionChecks
                     continue;
                 }
                 assigned.Add(target.Name);
+                if (!Readable(context, reaction, definition, assignment.Value)) continue;
                 Typing.CheckValue(context, assignment.Value, scope, scopeName, target, context.AggregateIdOf(definition));
             }
             foreach (var field in commandFields)
@@ -51,6 +53,27 @@ internal static class ReactionChecks
         }
 
         Cycles(context, reactions);
+    }
+
+    /// <summary>
+    /// False, with PLT0703, for <c>$meta.*</c> the event's bus message does not carry (ReactionEmitter
+    /// reads the rest from the relay's headers): the time it was stored and the user are not sent, and
+    /// an event no aggregate emits has no stream, while its Platform headers may be copies of another event's.
+    /// </summary>
+    private static bool Readable(CheckContext context, ReactionDefinition reaction, EventDefinition definition, ValueExpr value)
+    {
+        if (value.Kind != ValueKind.Metadata) return true;
+        var reason = value.Metadata switch
+        {
+            MetadataField.Timestamp => "the event reaches a reaction as a bus message, which does not carry the time it was stored",
+            MetadataField.UserId => "the event reaches a reaction as a bus message, which does not carry the user it was written for",
+            MetadataField.AggregateId or MetadataField.Version or MetadataField.CausationId when definition.Aggregate is null =>
+                $"'{definition.Name}' is not an aggregate's event, so it has no stream, version or causing command",
+            _ => null,
+        };
+        if (reason is null) return true;
+        context.Report(DiagnosticCodes.ReactionMetadataUnavailable, value.Span, value.Text, reaction.Name, reason);
+        return false;
     }
 
     /// <summary>Event -&gt; reaction -&gt; command -&gt; emitted events; a path back to the start is a loop with no end.</summary>

@@ -79,7 +79,8 @@ internal static class Typing
     {
         MetadataField.Timestamp => TypeRef.OfPrimitive(PrimitiveType.Timestamp, false, span),
         MetadataField.Version => TypeRef.OfPrimitive(PrimitiveType.Long, false, span),
-        MetadataField.EventId or MetadataField.CorrelationId or MetadataField.CausationId => TypeRef.OfPrimitive(PrimitiveType.Guid, false, span),
+        MetadataField.EventId => TypeRef.OfPrimitive(PrimitiveType.Guid, false, span),
+        // Text, absent when the command had none: the correlation id a caller gave, and the causing command's id.
         // The aggregate id's type depends on the aggregate; callers that know it check it themselves.
         MetadataField.AggregateId => null,
         _ => TypeRef.OfPrimitive(PrimitiveType.String, true, span),

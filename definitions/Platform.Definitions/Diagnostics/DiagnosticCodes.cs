@@ -170,6 +170,8 @@ public static class DiagnosticCodes
         "Reactions form a cycle: {0}. Break it, or the events feed each other forever.");
     public static readonly DiagnosticDescriptor ReactionFieldUnfilled = Error("PLT0702", "Command field cannot be filled",
         "Reaction '{0}' sends '{1}', but nothing fills its required field '{2}'. Add '{2}: ...' under 'with:' or a field of that name to '{3}'.");
+    public static readonly DiagnosticDescriptor ReactionMetadataUnavailable = Error("PLT0703", "Event metadata a reaction cannot read",
+        "'{0}' is not available in reaction '{1}': {2}. Carry the value in a field of the event and use that field.");
 
     // PLT08xx: compatibility lock
     public static readonly DiagnosticDescriptor LockedVersionEdited = Error("PLT0801", "Published version edited",

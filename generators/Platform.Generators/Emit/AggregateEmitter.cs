@@ -245,7 +245,9 @@ internal static class AggregateEmitter
                 foreach (var e in a.Events)
                 {
                     w.Line($"case {e.Name} e:");
-                    var scope = new ExpressionScope(name => "e." + Names.Pascal(name), metadata);
+                    var shape = index.FindMessage(e.Name);
+                    var scope = new ExpressionScope(
+                        shape is null ? name => "e." + Names.Pascal(name) : Expressions.EventFields("e", shape, index, "envelope?.StreamId", mayBeNull: true), metadata);
                     foreach (var update in e.Apply)
                     {
                         if (!stateFields.TryGetValue(update.Target, out var target)) continue;

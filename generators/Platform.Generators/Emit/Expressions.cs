@@ -39,6 +39,48 @@ internal sealed class ExpressionScope(Func<string, string> field, Func<MetadataF
 
 internal static class Expressions
 {
+    /// <summary>
+    /// The fields of an event in scope, on <paramref name="record"/>. An aggregate's event carries
+    /// the aggregate's id implicitly (the checks let <c>$orderId</c> name it) as its stream id, not as
+    /// a member of its record: that one is <paramref name="streamId"/> read back as the id's type.
+    /// </summary>
+    /// <param name="streamId">C# for the event's stream id, e.g. <c>envelope.StreamId</c>.</param>
+    /// <param name="mayBeNull">Whether <paramref name="streamId"/> can be null (an apply without an envelope): the id's empty value then.</param>
+    public static Func<string, string> EventFields(string record, MessageShape e, TypeIndex index, string streamId, bool mayBeNull = false)
+    {
+        var aggregate = e.Aggregate is null ? null : index.FindAggregate(e.Aggregate);
+        return name => aggregate is not null && name == aggregate.IdName && !Has(e, name)
+            ? StreamIdAs(streamId, aggregate.IdRef, mayBeNull)
+            : record + "." + Names.Pascal(name);
+    }
+
+    /// <summary>Whether the record of <paramref name="message"/> has a member for the field <paramref name="name"/>.</summary>
+    public static bool Has(MessageShape message, string name)
+    {
+        foreach (var field in message.Fields)
+            if (field.Name == name) return true;
+        return false;
+    }
+
+    /// <summary>A stream id read back as the aggregate id it is the invariant text of (AggregateEmitter.IdText).</summary>
+    public static string StreamIdAs(string streamId, TypeRef id, bool mayBeNull)
+    {
+        var empty = id.Primitive switch
+        {
+            PrimitiveType.Guid => "00000000-0000-0000-0000-000000000000",
+            PrimitiveType.Int or PrimitiveType.Long => "0",
+            _ => "",
+        };
+        var text = mayBeNull ? $"({streamId} ?? {CSharpLiteral.String(empty)})" : streamId;
+        return id.Primitive switch
+        {
+            PrimitiveType.Guid => $"global::System.Guid.Parse({text})",
+            PrimitiveType.Int => $"int.Parse({text}, global::System.Globalization.CultureInfo.InvariantCulture)",
+            PrimitiveType.Long => $"long.Parse({text}, global::System.Globalization.CultureInfo.InvariantCulture)",
+            _ => text,
+        };
+    }
+
     /// <summary>C# for <paramref name="value"/> as a value of <paramref name="target"/>.</summary>
     public static string Of(ValueExpr value, TypeRef? target, ExpressionScope scope, string ns, TypeIndex index)
     {
@@ -47,7 +89,7 @@ internal static class Expressions
             case ValueKind.Literal:
                 return Literal(value, target, ns, index);
             case ValueKind.Field:
-                return Path(value.Path, scope);
+                return ToDate(Path(value.Path, scope), target);
             case ValueKind.Metadata when value.Metadata == MetadataField.AggregateId && target is { Kind: TypeKind.Primitive } id:
                 // The stream id is the aggregate id as invariant text (AggregateEmitter.IdText): read it back as the target's type.
                 return id.Primitive switch
@@ -57,8 +99,12 @@ internal static class Expressions
                     PrimitiveType.Long => $"long.Parse({scope.Metadata(value.Metadata)}, global::System.Globalization.CultureInfo.InvariantCulture)",
                     _ => scope.Metadata(value.Metadata),
                 };
+            case ValueKind.Metadata when value.Metadata is MetadataField.CorrelationId or MetadataField.CausationId or MetadataField.UserId or MetadataField.TraceId
+                                         && target is { Kind: TypeKind.Primitive, Primitive: PrimitiveType.String, IsOptional: false }:
+                // Text that is absent when the command had none: empty where the target cannot be null.
+                return $"({scope.Metadata(value.Metadata)} ?? \"\")";
             case ValueKind.Metadata:
-                return scope.Metadata(value.Metadata);
+                return ToDate(scope.Metadata(value.Metadata), target);
             case ValueKind.Count:
                 return $"{Path(value.Path, scope)}.Count";
             case ValueKind.Sum:
@@ -74,6 +120,10 @@ internal static class Expressions
                 return "default";
         }
     }
+
+    // A timestamp may be assigned to a date (Typing.Assignable): its calendar date, by overload.
+    static string ToDate(string value, TypeRef? target) =>
+        target is { Kind: TypeKind.Primitive, Primitive: PrimitiveType.Date } ? $"global::Platform.Events.Dates.ToDate({value})" : value;
 
     static string Path(EquatableArray<string> path, ExpressionScope scope)
     {

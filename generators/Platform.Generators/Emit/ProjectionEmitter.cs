@@ -130,7 +130,7 @@ internal static class ProjectionEmitter
                                 w.Line("    }");
                                 break;
                         }
-                        var scope = new ExpressionScope(name => "e." + Names.Pascal(name), ExpressionScope.FromEnvelope("envelope", nullable: false));
+                        var scope = new ExpressionScope(Expressions.EventFields("e", message, index, "envelope.StreamId"), ExpressionScope.FromEnvelope("envelope", nullable: false));
                         foreach (var update in handler.Set)
                         {
                             if (!fields.TryGetValue(update.Target, out var target)) continue;
@@ -236,7 +236,9 @@ internal static class ProjectionEmitter
                 _ => "envelope.StreamId",
             };
         }
-        var scope = new ExpressionScope(name => "e." + Names.Pascal(name), ExpressionScope.FromEnvelope("envelope", nullable: false));
+        var message = index.FindMessage(handler.Event);
+        var fields = message is null ? name => "e." + Names.Pascal(name) : Expressions.EventFields("e", message, index, "envelope.StreamId");
+        var scope = new ExpressionScope(fields, ExpressionScope.FromEnvelope("envelope", nullable: false));
         return Expressions.Of(handler.Key, p.Key.Type, scope, p.Namespace, index);
     }
 

@@ -14,7 +14,7 @@ internal static class ReactionEmitter
         if (e is null || command is null) return;
         var eventType = Names.Global(e.Namespace, e.Name);
         var commandType = Names.Global(command.Namespace, command.Name);
-        var scope = new ExpressionScope(name => "e." + Names.Pascal(name), Metadata);
+        var scope = new ExpressionScope(Expressions.EventFields("e", e, index, $"({Header("StreamId")} ?? \"\")"), Metadata);
 
         w.Line($"/// <summary>When <see cref=\"{eventType}\"/> happens, send <see cref=\"{commandType}\"/>.</summary>");
         w.Line(SourceFile.GeneratedCode);
@@ -28,7 +28,9 @@ internal static class ReactionEmitter
                 w.Line("var e = context.Message;");
                 foreach (var condition in r.Where)
                 {
-                    var test = Conditions.Of(condition, "e." + Names.Pascal(condition.Subject), null, scope, r.Namespace, index);
+                    // Literals convert to the event field's type: enum members, decimals, dates.
+                    var subject = FieldOf(e, condition.Subject);
+                    var test = Conditions.Of(condition, scope.Field(condition.Subject), subject?.Ref ?? IdOf(e, index), scope, e.Namespace, index);
                     w.Line($"if (!({test})) return;");
                 }
                 w.Line("var skip = false;");
@@ -41,9 +43,9 @@ internal static class ReactionEmitter
                     string value;
                     var assigned = Find(r, field.Name);
                     if (assigned is not null)
-                        value = Expressions.Of(assigned.Value, null, scope, r.Namespace, index);
-                    else if (HasField(e, field.Name))
-                        value = "e." + Names.Pascal(field.Name);
+                        value = Expressions.Of(assigned.Value, field.Ref, scope, command.Namespace, index);
+                    else if (HasField(e, field.Name) || IsImplicitId(e, field.Name, index))
+                        value = scope.Field(field.Name);
                     else
                         value = "default!";
                     w.Append((i == 0 ? "" : ", ") + value);
@@ -54,14 +56,21 @@ internal static class ReactionEmitter
         }
     }
 
+    // A reaction reads the event's metadata from the headers the relay sent it with (ReactionChecks
+    // refuses what they do not carry: the time it was stored, the user, and the stream of an event
+    // no aggregate emits, whose Platform headers may be copies of another event's).
     static string Metadata(MetadataField field) => field switch
     {
         MetadataField.EventId => "(context.MessageId ?? global::System.Guid.Empty)",
-        MetadataField.Timestamp => "new global::System.DateTimeOffset(context.SentTime ?? global::System.DateTime.UtcNow, global::System.TimeSpan.Zero)",
-        MetadataField.CorrelationId => "context.CorrelationId?.ToString()",
-        MetadataField.CausationId => "context.MessageId?.ToString()",
+        MetadataField.AggregateId => $"({Header("StreamId")} ?? \"\")",
+        MetadataField.Version => $"long.Parse({Header("StreamVersion")} ?? \"0\", global::System.Globalization.NumberStyles.None, global::System.Globalization.CultureInfo.InvariantCulture)",
+        MetadataField.CorrelationId => $"({Header("CorrelationId")} ?? context.CorrelationId?.ToString(\"D\"))",
+        MetadataField.CausationId => Header("CausationId"),
+        MetadataField.TraceId => "(context.Headers.Get<string>(\"traceparent\") ?? global::System.Diagnostics.Activity.Current?.Id)",
         _ => "default",
     };
+
+    static string Header(string name) => $"context.Headers.Get<string>(global::Platform.Messaging.PlatformHeaders.{name})";
 
     static FieldAssignment? Find(ReactionDefinition r, string name)
     {
@@ -70,10 +79,19 @@ internal static class ReactionEmitter
         return null;
     }
 
-    static bool HasField(MessageShape message, string name)
+    static bool HasField(MessageShape message, string name) => FieldOf(message, name) is not null;
+
+    // The id type of the aggregate whose event this is (the event carries the id implicitly).
+    static TypeRef? IdOf(MessageShape e, TypeIndex index) => e.Aggregate is null ? null : index.FindAggregate(e.Aggregate)?.IdRef;
+
+    // Whether name is the aggregate id an aggregate's event carries as its stream id.
+    static bool IsImplicitId(MessageShape e, string name, TypeIndex index) =>
+        e.Aggregate is not null && index.FindAggregate(e.Aggregate)?.IdName == name;
+
+    static FieldShape? FieldOf(MessageShape message, string name)
     {
         foreach (var field in message.Fields)
-            if (field.Name == name) return true;
-        return false;
+            if (field.Name == name) return field;
+        return null;
     }
 }

@@ -314,7 +314,7 @@ internal sealed class SagaEmitter
             FieldDefinition? source = null;
             if (assigned is not null)
             {
-                value = Expressions.Of(assigned.Value, null, scope, saga.Namespace, index);
+                value = Expressions.Of(assigned.Value, field.Ref, scope, message.Namespace, index);
                 if (assigned.Value.Kind == ValueKind.Field) data.TryGetValue(assigned.Value.Path[0], out source);
             }
             else if (data.TryGetValue(field.Name, out source))
@@ -332,6 +332,10 @@ internal sealed class SagaEmitter
         return $"new {Names.Global(message.Namespace, message.Name)}({string.Join(", ", arguments)})";
     }
 
+    /// <summary>A reply's value for a saga data field, converted to the field's type.</summary>
+    string Kept(FieldAssignment keep, ExpressionScope scope) =>
+        Expressions.Of(keep.Value, data.TryGetValue(keep.Target, out var field) ? field.Type : null, scope, saga.Namespace, index);
+
     void EmitStep(CodeWriter w, int i)
     {
         var step = saga.Steps[i];
@@ -348,7 +352,7 @@ internal sealed class SagaEmitter
                 chain.Add("{");
                 var scope = new ExpressionScope(name => "context.Message." + Names.Pascal(name), ExpressionScope.FromEnvelope("null", nullable: true));
                 foreach (var keep in step.Keep)
-                    chain.Add($"    context.Saga.{Names.Pascal(keep.Target)} = {Expressions.Of(keep.Value, null, scope, saga.Namespace, index)};");
+                    chain.Add($"    context.Saga.{Names.Pascal(keep.Target)} = {Kept(keep, scope)};");
                 chain.Add("})");
             }
             if (i + 1 < saga.Steps.Count)
@@ -510,7 +514,7 @@ internal sealed class SagaEmitter
             chain.Add("    {");
             var scope = new ExpressionScope(name => "context.Message." + Names.Pascal(name), ExpressionScope.FromEnvelope("null", nullable: true));
             foreach (var keep in step.Keep)
-                chain.Add($"        context.Saga.{Names.Pascal(keep.Target)} = {Expressions.Of(keep.Value, null, scope, saga.Namespace, index)};");
+                chain.Add($"        context.Saga.{Names.Pascal(keep.Target)} = {Kept(keep, scope)};");
             chain.Add($"        context.Saga.{step.Name}Compensation = {CSharpLiteral.String("sent after a late " + message.Name)};");
             chain.Add("    })");
             chain.Add($"    .Send(context => {Build(compensation.Command, compensation.With, "context")}))");

@@ -11,19 +11,24 @@ internal sealed record MessageShape(
     string TypeName,
     int Version,
     EquatableArray<FieldShape> Fields,
-    EquatableArray<FieldLineage> Lineage);
+    EquatableArray<FieldLineage> Lineage,
+    string? Aggregate = null);
 
 /// <summary>How a field of an event's current version is made from its stored earlier versions (<see cref="Platform.Definitions.Compatibility.DeclarationText.Lineage"/>); only fields an upcast step reaches are listed.</summary>
 internal sealed record FieldLineage(string Field, string Text);
 
-/// <summary>A field without its source position, so that moving text does not invalidate other files.</summary>
-internal sealed record FieldShape(string Name, string Type, bool IsOptional);
+/// <summary>
+/// A field without its source position, so that moving text does not invalidate other files:
+/// <see cref="Type"/> is its C# type, <see cref="Ref"/> its declared type (without spans), which
+/// values assigned to it and conditions on it are converted by.
+/// </summary>
+internal sealed record FieldShape(string Name, string Type, bool IsOptional, TypeRef Ref);
 
 /// <summary>A named type (value type or enum) and the namespace it is emitted in.</summary>
 internal sealed record NamedTypeShape(string Name, string Namespace, bool IsEnum);
 
-/// <summary>An aggregate as projections see it: its id field and its events.</summary>
-internal sealed record AggregateShape(string Name, string Namespace, string IdName, string IdType);
+/// <summary>An aggregate as projections see it: its id field (C# type and declared type, without spans).</summary>
+internal sealed record AggregateShape(string Name, string Namespace, string IdName, string IdType, TypeRef IdRef);
 
 /// <summary>
 /// The cross-file facts one file's emitters need: names, namespaces and field shapes of every

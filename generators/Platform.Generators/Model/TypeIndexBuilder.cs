@@ -28,9 +28,9 @@ internal static class TypeIndexBuilder
         {
             var id = file.Aggregate?.Id;
             if (file.Aggregate is { } aggregate)
-                aggregates.Add(new AggregateShape(aggregate.Name, aggregate.Namespace, aggregate.Id.Name, CSharpTypes.Of(aggregate.Id.Type, aggregate.Namespace, typesOnly)));
+                aggregates.Add(new AggregateShape(aggregate.Name, aggregate.Namespace, aggregate.Id.Name, CSharpTypes.Of(aggregate.Id.Type, aggregate.Namespace, typesOnly), Spanless(aggregate.Id.Type)));
             foreach (var e in file.Events)
-                messages.Add(new MessageShape(e.Name, e.Namespace, IsEvent: true, e.TypeName, e.Version, Shapes(e.Fields, e.Namespace, typesOnly), Lineage(e)));
+                messages.Add(new MessageShape(e.Name, e.Namespace, IsEvent: true, e.TypeName, e.Version, Shapes(e.Fields, e.Namespace, typesOnly), Lineage(e), e.Aggregate));
             foreach (var command in file.Commands)
                 messages.Add(new MessageShape(command.Name, command.Namespace, IsEvent: false, command.Name, 1, Shapes(CommandEmitter.Fields(command, id), command.Namespace, typesOnly), EquatableArray<FieldLineage>.Empty));
         }
@@ -54,7 +54,14 @@ internal static class TypeIndexBuilder
     {
         var shapes = new FieldShape[fields.Count];
         for (var i = 0; i < shapes.Length; i++)
-            shapes[i] = new FieldShape(fields[i].Name, CSharpTypes.Of(fields[i].Type, ns, index), fields[i].Type.IsOptional);
+            shapes[i] = new FieldShape(fields[i].Name, CSharpTypes.Of(fields[i].Type, ns, index), fields[i].Type.IsOptional, Spanless(fields[i].Type));
         return new EquatableArray<FieldShape>(shapes);
     }
+
+    static TypeRef Spanless(TypeRef type) => type with
+    {
+        Element = type.Element is null ? null : Spanless(type.Element),
+        Key = type.Key is null ? null : Spanless(type.Key),
+        Span = default,
+    };
 }
