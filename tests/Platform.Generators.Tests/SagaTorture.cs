@@ -347,6 +347,26 @@ public class SagaTorture
     public void every_type_in_a_sagas_data_and_messages_compiles() =>
         GeneratorHarness.Compiles(Texts, GeneratorHarness.CreateCompilation("Shop.Leases"));
 
+    // A step whose reply is an aggregate's event keeps the aggregate id it carries as its stream id.
+    const string HoldFlow = """
+        saga: HoldFlow
+        namespace: Shop.Leases
+        correlateBy: leaseId
+        startedBy: FundsLocked
+        timeout: 1h
+        data: { leaseId: guid, lockId: guid, codes: list<string>, held: guid?, heldCodes: list<string> }
+        steps:
+          - name: Hold
+            send: HoldLease
+            onSuccess: LeaseHeld
+            keep: { held: $leaseId, heldCodes: $codes }
+            compensation: none
+        """;
+
+    [Fact]
+    public void a_step_keeps_the_aggregate_id_of_an_aggregates_event_reply() =>
+        GeneratorHarness.Compiles(Texts.Add(new GeneratorHarness.InMemoryText("leases/hold-flow.yaml", HoldFlow)), GeneratorHarness.CreateCompilation("Shop.Leases"));
+
     [SkippableTheory]
     [InlineData(Store.Sqlite)]
     [InlineData(Store.Postgres)]

@@ -332,6 +332,12 @@ internal sealed class SagaEmitter
         return $"new {Names.Global(message.Namespace, message.Name)}({string.Join(", ", arguments)})";
     }
 
+    // A reply's fields; an aggregate's event as a reply carries the aggregate's id as the stream id
+    // header the relay set. No $meta: the checks refuse it in a saga (PLT0617).
+    ExpressionScope ReplyScope(MessageShape reply) => new(
+        Expressions.EventFields("context.Message", reply, index, "context.Headers.Get<string>(global::Platform.Messaging.PlatformHeaders.StreamId)", mayBeNull: true),
+        _ => "default");
+
     /// <summary>A reply's value for a saga data field, converted to the field's type.</summary>
     string Kept(FieldAssignment keep, ExpressionScope scope) =>
         Expressions.Of(keep.Value, data.TryGetValue(keep.Target, out var field) ? field.Type : null, scope, saga.Namespace, index);
@@ -350,7 +356,7 @@ internal sealed class SagaEmitter
             {
                 chain.Add(".Then(context =>");
                 chain.Add("{");
-                var scope = new ExpressionScope(name => "context.Message." + Names.Pascal(name), ExpressionScope.FromEnvelope("null", nullable: true));
+                var scope = ReplyScope(message);
                 foreach (var keep in step.Keep)
                     chain.Add($"    context.Saga.{Names.Pascal(keep.Target)} = {Kept(keep, scope)};");
                 chain.Add("})");
@@ -512,7 +518,7 @@ internal sealed class SagaEmitter
             chain.Add($".If(context => context.Saga.{step.Name}Compensation == null, late => late");
             chain.Add("    .Then(context =>");
             chain.Add("    {");
-            var scope = new ExpressionScope(name => "context.Message." + Names.Pascal(name), ExpressionScope.FromEnvelope("null", nullable: true));
+            var scope = ReplyScope(message);
             foreach (var keep in step.Keep)
                 chain.Add($"        context.Saga.{Names.Pascal(keep.Target)} = {Kept(keep, scope)};");
             chain.Add($"        context.Saga.{step.Name}Compensation = {CSharpLiteral.String("sent after a late " + message.Name)};");
