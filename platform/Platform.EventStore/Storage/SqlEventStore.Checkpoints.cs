@@ -34,6 +34,16 @@ public sealed partial class SqlEventStore
             [name, position, _dialect.TimestampParameter(DateTimeOffset.UtcNow), expected], cancellationToken).ConfigureAwait(false) == 1;
     }
 
+    /// <summary>Deletes a named checkpoint (a flag such as a parked projection's); false when there was none.</summary>
+    /// <param name="name">The checkpoint's name.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    public async Task<bool> DeleteCheckpointAsync(string name, CancellationToken cancellationToken = default)
+    {
+        using var turn = await _dialect.EnterWriteAsync(cancellationToken).ConfigureAwait(false);
+        await using var context = _dialect.CreateContext();
+        return await context.SubscriptionCheckpoints.Where(c => c.Name == name).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false) > 0;
+    }
+
     /// <summary>
     /// Before when message inbox rows may have been deleted (<see cref="InboxForgetsBeforeName"/>), or
     /// null when no row ever was. An event stored at or after it cannot have lost its rows: it was

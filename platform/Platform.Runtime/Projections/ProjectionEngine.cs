@@ -532,9 +532,8 @@ public sealed class ProjectionEngine : BackgroundService
     {
         try
         {
-            await using var db = _store.CreateDbContext();
-            await db.SubscriptionCheckpoints.Where(c => c.Name == ParkedFlagName(runner.Projection.Name))
-                .ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+            // In the store's write turn (on SQLite, the process's writers take turns: SqliteWriteGate).
+            await _store.DeleteCheckpointAsync(ParkedFlagName(runner.Projection.Name), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
