@@ -42,6 +42,10 @@ internal static class CommandEmitter
                 {
                     var subject = FindField(fields, condition.Subject);
                     var test = Conditions.Of(condition, Names.Pascal(condition.Subject), subject?.Type, scope, ns, index);
+                    // On an optional field a requirement applies to a given value, as min: and max: do;
+                    // nonEmpty asks for one.
+                    if (subject is { Type.IsOptional: true } && condition.Operator != ConditionOperator.NonEmpty)
+                        test = $"{Names.Pascal(condition.Subject)} is null || ({test})";
                     w.Line($"if (!({test})) (errors ??= new()).Add({CSharpLiteral.String(Conditions.Describe(condition))});");
                 }
                 w.Line("return errors ?? (global::System.Collections.Generic.IReadOnlyList<string>)global::System.Array.Empty<string>();");

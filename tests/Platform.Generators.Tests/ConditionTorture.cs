@@ -1,0 +1,202 @@
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis;
+using Platform.Testing;
+using Xunit;
+
+namespace Platform.Generators.Tests;
+
+/// <summary>
+/// Every guard the language has (<c>when:</c> on state, <c>require:</c> and field constraints on a
+/// command) on every type it applies to, optional ones too, with literals of each type: it compiles,
+/// and the hosted runtime accepts and refuses exactly the commands the guards say.
+/// </summary>
+public class ConditionTorture
+{
+    const string Aggregate = """
+        aggregate: Gauge
+        namespace: Shop.Gauges
+        id: { name: gaugeId, type: string }
+        types:
+          Level: { enum: [Low, Mid, High] }
+          Reading: { at: timestamp, value: decimal }
+        state:
+          owner: string
+          level: Level
+          mode: { enum: [Idle, Running, Stopped] }
+          count: int
+          total: decimal
+          ratio: double
+          limit: long?
+          since: date?
+          last: timestamp?
+          tags: list<string>
+          marks: "map<string, int>"
+          readings: list<Reading>
+        commands:
+          StartGauge:
+            creates: true
+            fields:
+              owner: { type: string, nonEmpty: true, maxLength: 10 }
+              level: Level
+              limit: long?
+              since: date?
+              ratio: { type: double, min: 0, max: 1 }
+              tags: { type: list<string>, nonEmpty: true }
+            require:
+              limit: { ge: 1, le: 1000 }
+              since: { ge: 2020-01-01 }
+              level: { ne: High }
+              owner: { notIn: [root, admin] }
+            emits: GaugeStarted
+          Record:
+            fields:
+              value: { type: decimal, min: -10.5, max: 99.75 }
+              at: timestamp
+              marks: "map<string, int>"
+              weight: int?
+            require:
+              at: { gt: "2025-01-01T00:00:00+00:00" }
+              marks: { nonEmpty: true }
+              weight: { in: [1, 2, 3] }
+            when:
+              mode: [Idle, Running]
+              count: { lt: 3 }
+              total: { le: 100 }
+              level: { in: [Low, Mid] }
+              ratio: { gt: 0.25 }
+              limit: { ge: 10 }
+              tags: { nonEmpty: true }
+            emits:
+              Recorded: { total: $value }
+          Stop:
+            when:
+              mode: { eq: Running }
+              last: { ge: "2025-06-01T00:00:00Z" }
+              since: { lt: 2030-01-01 }
+              marks: { nonEmpty: true }
+              owner: { ne: "nobody" }
+            emits: Stopped
+        events:
+          GaugeStarted:
+            type: shop.gauges.started
+            fields: { owner: string, level: Level, limit: long?, since: date?, ratio: double, tags: list<string> }
+            apply: { owner: $owner, level: $level, limit: $limit, since: $since, ratio: $ratio, tags: $tags, mode: Idle }
+          Recorded:
+            type: shop.gauges.recorded
+            fields: { value: decimal, at: timestamp, marks: "map<string, int>", weight: int?, total: decimal }
+            apply: { mode: Running, count: { increment: 1 }, total: { increment: $value }, last: $at, marks: $marks }
+          Stopped:
+            type: shop.gauges.stopped
+            apply: { mode: Stopped }
+        """;
+
+    static ImmutableArray<AdditionalText> Texts => ImmutableArray.Create<AdditionalText>(
+        new GeneratorHarness.InMemoryText("gauges/gauge.yaml", Aggregate));
+
+    [Fact]
+    public void every_guard_on_every_type_compiles() =>
+        GeneratorHarness.Compiles(Texts, GeneratorHarness.CreateCompilation("Shop.Gauges"));
+
+    // The service side: host the runtime with the generated domain and report each command's outcome.
+    const string Service = """
+        using System.Globalization;
+        using Microsoft.Extensions.DependencyInjection;
+        using Microsoft.Extensions.Hosting;
+        using Platform.Commands;
+        using Platform.Runtime.Commands;
+        using Platform.Runtime.Configuration;
+
+        namespace Shop.Gauges.Run;
+
+        public static class GaugeRun
+        {
+            public static async Task<IReadOnlyList<string>> RunAsync(bool postgres, string connectionString, string prefix)
+            {
+                using var host = new HostBuilder()
+                    .ConfigureServices(services => services.AddPlatform(cfg =>
+                        (postgres ? cfg.UsePostgres(connectionString) : cfg.UseSqlite(connectionString)).AddDomain(typeof(GaugesDomain))))
+                    .Build();
+                await host.StartAsync();
+                try
+                {
+                    var commands = host.Services.GetRequiredService<ICommandDispatcher>();
+                    var outcomes = new List<string>();
+                    async Task Try(string what, object command)
+                    {
+                        try
+                        {
+                            await commands.DispatchAsync(command);
+                            outcomes.Add(what + ": accepted");
+                        }
+                        catch (CommandValidationException invalid)
+                        {
+                            outcomes.Add(what + ": invalid: " + string.Join("; ", invalid.Errors));
+                        }
+                        catch (CommandRejectedException rejected)
+                        {
+                            outcomes.Add(what + ": rejected: " + rejected.Message);
+                        }
+                    }
+                    var at = new DateTimeOffset(2026, 2, 3, 4, 5, 6, TimeSpan.Zero);
+                    var marks = new Dictionary<string, int> { ["a"] = 1 };
+                    string Id(string name) => prefix + name;
+                    // Starting: field constraints and requirements, optional fields absent or given.
+                    await Try("start ada", new StartGauge(Id("ada"), "ada", Level.Low, 50L, new DateOnly(2024, 5, 1), 0.5, ["t"]));
+                    await Try("start without the optional limit and since", new StartGauge(Id("bea"), "bea", Level.Mid, null, null, 0.5, ["t"]));
+                    await Try("start empty owner, ratio above max, no tags", new StartGauge(Id("x1"), " ", Level.Low, 5L, null, 1.5, []));
+                    await Try("start long owner", new StartGauge(Id("x2"), "abcdefghijk", Level.Low, 5L, null, 0.5, ["t"]));
+                    await Try("start root", new StartGauge(Id("x3"), "root", Level.Low, 5L, null, 0.5, ["t"]));
+                    await Try("start High, limit 0, since 2019", new StartGauge(Id("x4"), "cy", Level.High, 0L, new DateOnly(2019, 12, 31), 0.5, ["t"]));
+                    // Recording: state guards on ada (limit 50, ratio 0.5, Low) and on bea (no limit: limit ge 10 fails).
+                    await Try("record ada", new Record(Id("ada"), 10.5m, at, marks, 2));
+                    await Try("record bea", new Record(Id("bea"), 10.5m, at, marks, null));
+                    await Try("record value out of range, weight 4, no marks, early", new Record(Id("ada"), 100m, new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero), new Dictionary<string, int>(), 4));
+                    await Try("record ada again", new Record(Id("ada"), 99.75m, at, marks, null));
+                    await Try("record ada past the total", new Record(Id("ada"), -10.5m, at, marks, 1));
+                    await Try("stop ada", new Stop(Id("ada")));
+                    await Try("stop ada again", new Stop(Id("ada")));
+                    await Try("stop bea", new Stop(Id("bea")));
+                    return outcomes;
+                }
+                finally
+                {
+                    await host.StopAsync();
+                }
+            }
+        }
+        """;
+
+    [SkippableTheory]
+    [InlineData(Store.Sqlite)]
+    [InlineData(Store.Postgres)]
+    public async Task the_runtime_accepts_and_refuses_exactly_what_the_guards_say(Store store)
+    {
+        await using var database = await TestDatabase.CreateAsync(store, "guards");
+        var assembly = GuideExamples.Compile("Shop.Gauges", Texts, Service);
+        var run = assembly.GetType("Shop.Gauges.Run.GaugeRun", throwOnError: true)!.GetMethod("RunAsync")!;
+
+        var outcomes = await (Task<IReadOnlyList<string>>)run.Invoke(null, [store == Store.Postgres, database.ConnectionString, Guid.NewGuid().ToString("N")[..6]])!;
+
+        // A requirement on an optional command field applies to a given value (bea starts without a
+        // limit or a date, ada records without a weight), as min: and max: do; a guard on optional
+        // state fails while it is unset (bea has no limit to be at least 10).
+        Assert.Equal(
+            [
+                "start ada: accepted",
+                "start without the optional limit and since: accepted",
+                "start empty owner, ratio above max, no tags: invalid: owner must not be empty; ratio must be at most 1; tags must not be empty",
+                "start long owner: invalid: owner must be at most 10 characters",
+                "start root: invalid: owner must not be one of [root, admin]",
+                "start High, limit 0, since 2019: invalid: limit must be at least 1; since must be at least 2020-01-01; level must not be High",
+                "record ada: accepted",
+                "record bea: rejected: Record rejected by Gauge: limit must be at least 10",
+                "record value out of range, weight 4, no marks, early: invalid: value must be at most 99.75; at must be greater than 2025-01-01T00:00:00+00:00; marks must not be empty; weight must be one of [1, 2, 3]",
+                "record ada again: accepted",
+                "record ada past the total: rejected: Record rejected by Gauge: total must be at most 100",
+                "stop ada: accepted",
+                "stop ada again: rejected: Stop rejected by Gauge: mode must be Running",
+                "stop bea: rejected: Stop rejected by Gauge: mode must be Running",
+            ],
+            outcomes);
+    }
+}
