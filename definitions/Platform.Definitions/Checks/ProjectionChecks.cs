@@ -40,10 +40,12 @@ internal static class ProjectionChecks
             var scopeName = $"event '{definition.Name}'";
 
             var aggregateId = context.AggregateIdOf(definition);
-            var keyType = handler.Key.Kind == ValueKind.Metadata && handler.Key.Metadata == MetadataField.AggregateId
-                ? aggregateId
-                : Typing.CheckValue(context, handler.Key, scope, scopeName, null);
-            if (keyType is not null && !Typing.Assignable(context, keyType with { IsOptional = false }, projection.Key.Type with { IsOptional = false }))
+            var byStreamId = handler.Key.Kind == ValueKind.Metadata && handler.Key.Metadata == MetadataField.AggregateId;
+            var keyType = byStreamId ? aggregateId : Typing.CheckValue(context, handler.Key, scope, scopeName, null);
+            // The stream id is the aggregate id as text: it keys a string model too (ProjectionEmitter.KeyExpression).
+            if (keyType is not null && (byStreamId
+                    ? !Typing.StreamIdFits(keyType, projection.Key.Type with { IsOptional = false })
+                    : !Typing.Assignable(context, keyType with { IsOptional = false }, projection.Key.Type with { IsOptional = false })))
             {
                 context.Report(DiagnosticCodes.ProjectionKeyTypeMismatch, handler.Key.Span, handler.Key.Text, handler.Event, keyType.Display, projection.Key.Name, projection.Key.Type.Display);
             }

@@ -69,7 +69,8 @@ internal static class Typing
 
     public static bool SameShape(TypeRef left, TypeRef right) => left.Display == right.Display;
 
-    private static bool StreamIdFits(TypeRef id, TypeRef target) =>
+    /// <summary>Whether a stream id (the aggregate id <paramref name="id"/> as text) can be read as <paramref name="target"/>.</summary>
+    public static bool StreamIdFits(TypeRef id, TypeRef target) =>
         target.Kind == TypeKind.Primitive && id.Kind == TypeKind.Primitive
         && (target.Primitive == PrimitiveType.String
             || target.Primitive == id.Primitive && id.Primitive is PrimitiveType.Guid or PrimitiveType.Int or PrimitiveType.Long

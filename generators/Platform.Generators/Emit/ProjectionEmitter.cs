@@ -110,6 +110,9 @@ internal static class ProjectionEmitter
                         w.Line("{");
                         w.Line($"    var key = {KeyExpression(p, handler, index)};");
                         w.Line("    var row = known is not null && known.IsKnownAbsent(key) ? null : await rows.FindAsync(new object[] { key }, cancellationToken);");
+                        // A row deleted by an earlier event of the batch is still tracked, and Find returns it:
+                        // it is absent (an insert adds a new row of that key, which EF Core saves as a replacement).
+                        w.Line("    if (row is not null && db.Entry(row).State == global::Microsoft.EntityFrameworkCore.EntityState.Deleted) row = null;");
                         w.Line("    if (row is not null && row.LastAppliedPosition >= envelope.GlobalPosition) return false;");
                         switch (handler.Action)
                         {
