@@ -430,4 +430,138 @@ public class SagaTorture
             """,
             lines[^1].Replace(leases[0].ToString("D"), "{lease}").Replace(lockId.ToString("D"), "{lock}"));
     }
+
+    // A saga started by an event of an aggregate keyed by text, correlated by that key: the start
+    // event carries it only as its stream id, the service's reply as a field.
+    const string Tickets = """
+        aggregate: Ticket
+        namespace: Shop.Tickets
+        id: { name: ticketNo, type: string }
+        state: { title: string }
+        commands:
+          OpenTicket: { creates: true, fields: { title: string }, emits: TicketOpened }
+        events:
+          TicketOpened: { type: shop.tickets.opened, fields: { title: string }, apply: { title: $title } }
+        """;
+
+    const string Desk = """
+        contracts: Desk
+        namespace: Shop.Tickets
+        commands:
+          AssignAgent: { fields: { ticketNo: string, title: string } }
+        events:
+          AgentAssigned: { type: shop.tickets.agent-assigned, fields: { ticketNo: string, agent: string } }
+          NoAgent: { type: shop.tickets.no-agent, fields: { ticketNo: string } }
+        """;
+
+    const string TicketFlow = """
+        saga: TicketFlow
+        namespace: Shop.Tickets
+        correlateBy: ticketNo
+        startedBy: TicketOpened
+        timeout: 1h
+        data: { ticketNo: string, title: string, agent: string? }
+        steps:
+          - name: Assign
+            send: AssignAgent
+            onSuccess: AgentAssigned
+            onFailure: NoAgent
+            keep: { agent: $agent }
+            compensation: none
+        """;
+
+    const string TicketService = """
+        using System.Collections.Concurrent;
+        using MassTransit;
+        using Microsoft.Extensions.DependencyInjection;
+        using Microsoft.Extensions.Hosting;
+        using Platform.Runtime.Commands;
+        using Platform.Runtime.Configuration;
+        using Platform.Runtime.Sagas;
+
+        namespace Shop.Tickets.Run;
+
+        public sealed class Desk(ConcurrentQueue<string> seen) : IConsumer<AssignAgent>
+        {
+            public Task Consume(ConsumeContext<AssignAgent> context)
+            {
+                seen.Enqueue($"assign {context.Message.TicketNo ?? "(none)"}: {context.Message.Title}");
+                return context.Publish(new AgentAssigned(context.Message.TicketNo!, "zoe"));
+            }
+        }
+
+        public static class TicketRun
+        {
+            public static async Task<IReadOnlyList<string>> RunAsync(bool postgres, string connectionString, string ticketNo)
+            {
+                var seen = new ConcurrentQueue<string>();
+                PlatformOptions? options = null;
+                using var host = new HostBuilder()
+                    .ConfigureServices(services => services.AddSingleton(seen).AddPlatform(cfg =>
+                    {
+                        (postgres ? cfg.UsePostgres(connectionString) : cfg.UseSqlite(connectionString)).AddDomain(typeof(TicketsDomain));
+                        cfg.Transport.QueuePrefix = "tickets-" + Guid.NewGuid().ToString("N")[..8];
+                        cfg.Sagas.PollInterval = TimeSpan.FromMilliseconds(50);
+                        cfg.AddEventConsumer<Desk>();
+                        cfg.Sagas.Route<AssignAgent>(new Uri("queue:" + cfg.EventQueueName(typeof(Desk))));
+                        options = cfg;
+                    }))
+                    .Build();
+                await host.StartAsync();
+                try
+                {
+                    await host.Services.GetRequiredService<ICommandDispatcher>().DispatchAsync(new OpenTicket(ticketNo, "printer on fire"));
+                    var sagas = new SagaOperations(options!.Store.Provider, options.Store.ConnectionString);
+                    for (var wait = 0; wait < 400; wait++)
+                    {
+                        var row = (await sagas.ListAsync(includeResolved: true)).SingleOrDefault();
+                        if (row?.CurrentState == "Completed")
+                            return [.. seen, $"{row.CurrentState}: {row.Data}"];
+                        await Task.Delay(50);
+                    }
+                    return [.. seen, "not completed: " + string.Join(" ", (await sagas.ListAsync(includeResolved: true)).Select(r => r.CurrentState + " " + r.Data))];
+                }
+                finally
+                {
+                    await host.StopAsync();
+                }
+            }
+        }
+        """;
+
+    [SkippableTheory]
+    [InlineData(Store.Sqlite)]
+    [InlineData(Store.Postgres)]
+    public async Task a_saga_correlated_by_a_text_aggregate_id_starts_from_its_stream_and_takes_the_reply(Store store)
+    {
+        await using var database = await TestDatabase.CreateAsync(store, "tickets");
+        ImmutableArray<AdditionalText> texts =
+        [
+            new GeneratorHarness.InMemoryText("tickets/ticket.yaml", Tickets),
+            new GeneratorHarness.InMemoryText("tickets/desk.yaml", Desk),
+            new GeneratorHarness.InMemoryText("tickets/ticket-flow.yaml", TicketFlow),
+        ];
+        var assembly = GuideExamples.Compile("Shop.Tickets", texts, TicketService);
+        var run = assembly.GetType("Shop.Tickets.Run.TicketRun", throwOnError: true)!.GetMethod("RunAsync")!;
+        ResolveEventHandler resolve = (_, args) => args.Name.StartsWith("Shop.Tickets,", StringComparison.Ordinal) ? assembly : null;
+        AppDomain.CurrentDomain.AssemblyResolve += resolve;
+        IReadOnlyList<string> lines;
+        try
+        {
+            lines = await (Task<IReadOnlyList<string>>)run.Invoke(null, [store == Store.Postgres, database.ConnectionString, "T-42"])!;
+        }
+        finally
+        {
+            AppDomain.CurrentDomain.AssemblyResolve -= resolve;
+        }
+
+        // The saga's id is the key's guid (SHA-256 of its text), the one the reply's field maps to.
+        var id = new Guid(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("T-42")).AsSpan(0, 16));
+        Assert.Equal(
+            [
+                "assign T-42: printer on fire",
+                $$"""Completed: {"correlationId":"{{id:D}}","currentState":"Completed","version":2,"ticketNo":"T-42","title":"printer on fire","agent":"zoe","failureReason":null,"sagaTimeoutTokenId":null}""",
+            ],
+            lines);
+    }
 }

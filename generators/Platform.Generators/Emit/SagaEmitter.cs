@@ -179,12 +179,24 @@ internal sealed class SagaEmitter
                 w.Line("return new global::System.Guid(new global::System.ReadOnlySpan<byte>(hash, 0, 16));");
             }
             w.Line();
+            // An aggregate's event carries its id as the stream id: a guid is the saga's id, another key
+            // (text or a number, as its invariant text) maps as the same key in a message's field does.
+            var byGuid = data.TryGetValue(saga.CorrelateBy, out var key) && key.Type is { Kind: TypeKind.Primitive, Primitive: PrimitiveType.Guid };
             using (w.Block($"static global::System.Guid FromStream(global::MassTransit.ConsumeContext context)"))
             {
                 w.Line($"var streamId = context.Headers.Get<string>(global::Platform.Messaging.PlatformHeaders.StreamId);");
-                w.Line("if (streamId is null || !global::System.Guid.TryParse(streamId, out var id))");
-                w.Line($"    throw new global::System.InvalidOperationException({CSharpLiteral.String(saga.Name + ": the message has no " )} + global::Platform.Messaging.PlatformHeaders.StreamId + {CSharpLiteral.String(" header with a guid to correlate by")});");
-                w.Line("return id;");
+                if (byGuid)
+                {
+                    w.Line("if (streamId is null || !global::System.Guid.TryParse(streamId, out var id))");
+                    w.Line($"    throw new global::System.InvalidOperationException({CSharpLiteral.String(saga.Name + ": the message has no " )} + global::Platform.Messaging.PlatformHeaders.StreamId + {CSharpLiteral.String(" header with a guid to correlate by")});");
+                    w.Line("return id;");
+                }
+                else
+                {
+                    w.Line("if (streamId is null)");
+                    w.Line($"    throw new global::System.InvalidOperationException({CSharpLiteral.String(saga.Name + ": the message has no " )} + global::Platform.Messaging.PlatformHeaders.StreamId + {CSharpLiteral.String(" header to correlate by")});");
+                    w.Line("return KeyToGuid(streamId);");
+                }
             }
         }
     }
@@ -251,6 +263,8 @@ internal sealed class SagaEmitter
         var start = index.FindMessage(saga.StartedBy.Name);
         if (start is null || saga.Steps.Count == 0) return;
         var chain = new List<string> { $"When({start.Name})", ".Then(context =>", "{" };
+        var startFields = Expressions.EventFields("context.Message", start, index,
+            "context.Headers.Get<string>(global::Platform.Messaging.PlatformHeaders.StreamId)", mayBeNull: true);
         foreach (var field in saga.Data)
         {
             if (field.Name == saga.CorrelateBy && field.Type is { Kind: TypeKind.Primitive, Primitive: PrimitiveType.Guid })
@@ -258,9 +272,9 @@ internal sealed class SagaEmitter
                 chain.Add($"    context.Saga.{Names.Pascal(field.Name)} = context.Saga.CorrelationId;");
                 continue;
             }
-            foreach (var messageField in start.Fields)
-                if (messageField.Name == field.Name)
-                    chain.Add($"    context.Saga.{Names.Pascal(field.Name)} = context.Message.{Names.Pascal(field.Name)};");
+            // By name, from the event's fields or, for an aggregate's event, the aggregate id it carries as its stream id.
+            if (Expressions.Has(start, field.Name) || start.Aggregate is not null && index.FindAggregate(start.Aggregate)?.IdName == field.Name)
+                chain.Add($"    context.Saga.{Names.Pascal(field.Name)} = {startFields(field.Name)};");
         }
         chain.Add("    OnStarted(context.Saga);");
         chain.Add("})");
