@@ -146,9 +146,27 @@ internal static class SagaChecks
     private static FieldDefinition? Correlates(CheckContext context, SagaDefinition saga, EventDefinition definition, SourceSpan span)
     {
         var field = Typing.Find(context.Set.FieldsOf(definition), saga.CorrelateBy);
-        if (field is null) context.Report(DiagnosticCodes.SagaMissingCorrelation, span, definition.Name, saga.CorrelateBy, saga.Name);
+        if (field is null)
+        {
+            context.Report(DiagnosticCodes.SagaMissingCorrelation, span, definition.Name, saga.CorrelateBy, saga.Name);
+            return null;
+        }
+        // The generated machine maps a guid key to the saga's id as it is and any other key through
+        // its text: a message whose key is of another type never finds the saga.
+        if (KeyOf(context, saga) is { } key && !SameKey(key, field.Type))
+            context.Report(DiagnosticCodes.SagaCorrelationTypeMismatch, span, definition.Name, saga.CorrelateBy, field.Type.Display, saga.Name, key.Display);
         return field;
     }
+
+    // The saga's key: its data field, or the start event's field when the data does not declare it.
+    private static TypeRef? KeyOf(CheckContext context, SagaDefinition saga) =>
+        Typing.Find(saga.Data, saga.CorrelateBy)?.Type
+        ?? (context.Set.FindEvent(saga.StartedBy.Name) is { } start ? Typing.Find(context.Set.FieldsOf(start), saga.CorrelateBy)?.Type : null);
+
+    private static bool SameKey(TypeRef key, TypeRef other) =>
+        Typing.SameShape(key with { IsOptional = false }, other with { IsOptional = false })
+        || key.Kind == TypeKind.Primitive && other.Kind == TypeKind.Primitive
+           && key.Primitive is PrimitiveType.Int or PrimitiveType.Long && other.Primitive is PrimitiveType.Int or PrimitiveType.Long;
 
     private static List<EventDefinition> Replies(CheckContext context, SagaDefinition saga, EquatableArray<NameRef> names)
     {

@@ -162,6 +162,8 @@ public static class DiagnosticCodes
         "'then: {0}' ends saga '{1}' in {0} {2}. Use 'then: compensate': it undoes the completed steps in reverse order and ends in {0}, or in the failure state with the alert when a compensation fails.");
     public static readonly DiagnosticDescriptor SagaMetadataUnavailable = Error("PLT0617", "Event metadata in a saga",
         "'{0}' is not available in saga '{1}': the saga handles messages, not the store's event envelopes, so there is no {2} to read. Carry the value in a field of the message and use that field.");
+    public static readonly DiagnosticDescriptor SagaCorrelationTypeMismatch = Error("PLT0618", "Correlation key of another type",
+        "'{0}' carries '{1}' as {2}, but saga '{3}' is keyed by {4}: the message would never find its saga. Give '{1}' the same type in every message the saga takes.");
     public static readonly DiagnosticDescriptor SagaCompensationWaitsForever = Warning("PLT0614", "Compensation can wait forever",
         "The compensation of step '{0}' in saga '{1}' waits for its reply without a timeout: if the reply never comes, the saga stays in {2} and no alert is raised. Add 'timeout:' under 'compensate:'; when it passes, the compensation counts as failed.");
 
