@@ -160,7 +160,8 @@ internal static class AggregateEmitter
             foreach (var field in CommandEmitter.Fields(command, a.Id)) commandFields[field.Name] = field;
             var scope = new ExpressionScope(
                 name => commandFields.ContainsKey(name) ? "command." + Names.Pascal(name) : "state." + Names.Pascal(name),
-                _ => "default");
+                _ => "default",
+                name => commandFields.TryGetValue(name, out var field) ? field.Type : stateFields.TryGetValue(name, out var kept) ? kept.Type : null);
             var commandLiteral = CSharpLiteral.String(command.Name);
             var aggregateLiteral = CSharpLiteral.String(a.Name);
 
@@ -198,7 +199,7 @@ internal static class AggregateEmitter
                         var value = assigned is not null
                             ? Expressions.Of(assigned.Value, field.Type, scope, a.Namespace, index)
                             : commandFields.ContainsKey(field.Name) || stateFields.ContainsKey(field.Name)
-                                ? scope.Field(field.Name)
+                                ? Expressions.Convert(scope.Field(field.Name), scope.TypeOf(field.Name), field.Type, a.Namespace, index)
                                 : CSharpTypes.Default(field.Type, a.Namespace, index);
                         w.Append((i == 0 ? "" : ", ") + value);
                     }
@@ -246,8 +247,9 @@ internal static class AggregateEmitter
                 {
                     w.Line($"case {e.Name} e:");
                     var shape = index.FindMessage(e.Name);
-                    var scope = new ExpressionScope(
-                        shape is null ? name => "e." + Names.Pascal(name) : Expressions.EventFields("e", shape, index, "envelope?.StreamId", mayBeNull: true), metadata);
+                    var scope = shape is null
+                        ? new ExpressionScope(name => "e." + Names.Pascal(name), metadata, ExpressionScope.Types(e.Fields))
+                        : new ExpressionScope(Expressions.EventFields("e", shape, index, "envelope?.StreamId", mayBeNull: true), metadata, Expressions.EventTypes(shape, index));
                     foreach (var update in e.Apply)
                     {
                         if (!stateFields.TryGetValue(update.Target, out var target)) continue;

@@ -35,7 +35,7 @@ internal static class CommandEmitter
             using (w.Block("public global::System.Collections.Generic.IReadOnlyList<string> Validate()"))
             {
                 w.Line("global::System.Collections.Generic.List<string>? errors = null;");
-                var scope = new ExpressionScope(name => Names.Pascal(name), _ => "default");
+                var scope = new ExpressionScope(name => Names.Pascal(name), _ => "default", ExpressionScope.Types(fields));
                 foreach (var field in fields)
                     EmitFieldChecks(w, field);
                 foreach (var condition in command.Require)

@@ -164,7 +164,7 @@ internal static class EventEmitter
         foreach (var field in from.Fields) oldFields[field.Name] = field;
         var steps = new Dictionary<string, UpcastStep>();
         foreach (var step in from.Upcast) steps[step.Field] = step;
-        var scope = new ExpressionScope(name => "source." + Names.Pascal(name), _ => "default");
+        var scope = new ExpressionScope(name => "source." + Names.Pascal(name), _ => "default", ExpressionScope.Types(from.Fields));
 
         w.Line($"public static {target} {method}({source} source) => new(");
         for (var i = 0; i < nextFields.Count; i++)
@@ -175,7 +175,7 @@ internal static class EventEmitter
             string value;
             if (step is { Operation: UpcastOperation.Rename, From: not null })
             {
-                value = "source." + Names.Pascal(step.From);
+                value = Expressions.Convert("source." + Names.Pascal(step.From), scope.TypeOf(step.From), field.Type, e.Namespace, index);
             }
             else if (step is { Operation: UpcastOperation.Default or UpcastOperation.Compute, Value: not null })
             {
@@ -189,6 +189,7 @@ internal static class EventEmitter
                 value = "source." + Names.Pascal(field.Name);
                 if (old.Type.IsOptional && !field.Type.IsOptional)
                     value += " ?? " + CSharpTypes.Default(field.Type with { IsOptional = false }, e.Namespace, index);
+                value = Expressions.Convert(value, old.Type with { IsOptional = old.Type.IsOptional && field.Type.IsOptional }, field.Type, e.Namespace, index);
             }
             else
             {

@@ -8,12 +8,23 @@ namespace Platform.Generators.Emit;
 
 /// <summary>
 /// Where a YAML expression reads from: <c>$field</c> resolves through <see cref="Field"/>,
-/// <c>$meta.x</c> through <see cref="Metadata"/>. Every name reaching C# here has been checked as an
-/// identifier; every literal is converted for its target type or escaped.
+/// <c>$meta.x</c> through <see cref="Metadata"/>, and a field's declared type through
+/// <see cref="TypeOf"/> (null where unknown), which values are converted from. Every name reaching
+/// C# here has been checked as an identifier; every literal is converted for its target type or escaped.
 /// </summary>
-internal sealed class ExpressionScope(Func<string, string> field, Func<MetadataField, string> metadata)
+internal sealed class ExpressionScope(Func<string, string> field, Func<MetadataField, string> metadata, Func<string, TypeRef?>? type = null)
 {
     public string Field(string name) => field(name);
+
+    public TypeRef? TypeOf(string name) => type?.Invoke(name);
+
+    /// <summary>The declared types of <paramref name="fields"/>, by name.</summary>
+    public static Func<string, TypeRef?> Types(System.Collections.Generic.IEnumerable<FieldDefinition> fields)
+    {
+        var types = new System.Collections.Generic.Dictionary<string, TypeRef>();
+        foreach (var field in fields) types[field.Name] = field.Type;
+        return name => types.TryGetValue(name, out var found) ? found : null;
+    }
 
     public string Metadata(MetadataField name) => metadata(name);
 
@@ -54,6 +65,18 @@ internal static class Expressions
             : record + "." + Names.Pascal(name);
     }
 
+    /// <summary>The declared types of an event's fields, its implicit aggregate id among them (see <see cref="EventFields"/>).</summary>
+    public static Func<string, TypeRef?> EventTypes(MessageShape e, TypeIndex index)
+    {
+        var aggregate = e.Aggregate is null ? null : index.FindAggregate(e.Aggregate);
+        return name =>
+        {
+            foreach (var field in e.Fields)
+                if (field.Name == name) return field.Ref;
+            return aggregate is not null && name == aggregate.IdName ? aggregate.IdRef : null;
+        };
+    }
+
     /// <summary>Whether the record of <paramref name="message"/> has a member for the field <paramref name="name"/>.</summary>
     public static bool Has(MessageShape message, string name)
     {
@@ -89,7 +112,7 @@ internal static class Expressions
             case ValueKind.Literal:
                 return Literal(value, target, ns, index);
             case ValueKind.Field:
-                return ToDate(Path(value.Path, scope), target);
+                return Convert(Path(value.Path, scope), value.Path.Count == 1 ? scope.TypeOf(value.Path[0]) : null, target, ns, index);
             case ValueKind.Metadata when value.Metadata == MetadataField.AggregateId && target is { Kind: TypeKind.Primitive } id:
                 // The stream id is the aggregate id as invariant text (AggregateEmitter.IdText): read it back as the target's type.
                 return id.Primitive switch
@@ -104,7 +127,7 @@ internal static class Expressions
                 // Text that is absent when the command had none: empty where the target cannot be null.
                 return $"({scope.Metadata(value.Metadata)} ?? \"\")";
             case ValueKind.Metadata:
-                return ToDate(scope.Metadata(value.Metadata), target);
+                return Convert(scope.Metadata(value.Metadata), value.Metadata == MetadataField.Timestamp ? TimestampType : null, target, ns, index);
             case ValueKind.Count:
                 return $"{Path(value.Path, scope)}.Count";
             case ValueKind.Sum:
@@ -121,9 +144,36 @@ internal static class Expressions
         }
     }
 
-    // A timestamp may be assigned to a date (Typing.Assignable): its calendar date, by overload.
-    static string ToDate(string value, TypeRef? target) =>
-        target is { Kind: TypeKind.Primitive, Primitive: PrimitiveType.Date } ? $"global::Platform.Events.Dates.ToDate({value})" : value;
+    static readonly TypeRef TimestampType = TypeRef.OfPrimitive(PrimitiveType.Timestamp, false, default);
+
+    /// <summary>
+    /// C# for <paramref name="value"/>, of the declared type <paramref name="source"/> (null: unknown),
+    /// as a value of <paramref name="target"/> (in <paramref name="targetNamespace"/>), for what the
+    /// checks allow that C# does not convert by itself (Typing.Assignable): a timestamp to a date
+    /// (its calendar date), an enum to another enum of the same members (each inline enum is a
+    /// type of its own) or to text, and text to an enum (the member of that name).
+    /// </summary>
+    public static string Convert(string value, TypeRef? source, TypeRef? target, string targetNamespace, TypeIndex index)
+    {
+        if (target is null) return value;
+        if (target is { Kind: TypeKind.Primitive, Primitive: PrimitiveType.Date } && source is null or { Kind: TypeKind.Primitive, Primitive: PrimitiveType.Timestamp })
+            return $"global::Platform.Events.Dates.ToDate({value})";
+        if (source is null) return value;
+        var sourceEnum = IsEnum(source, index);
+        var targetEnum = IsEnum(target, index);
+        if (sourceEnum && targetEnum && !(source.Kind == TypeKind.Named && target.Kind == TypeKind.Named && source.Name == target.Name)
+            || targetEnum && source is { Kind: TypeKind.Primitive, Primitive: PrimitiveType.String })
+        {
+            var type = CSharpTypes.Of(target with { IsOptional = false }, targetNamespace, index);
+            return target.IsOptional ? $"global::Platform.Events.Enums.ToOptional<{type}>({value})" : $"global::Platform.Events.Enums.To<{type}>({value})";
+        }
+        if (sourceEnum && target is { Kind: TypeKind.Primitive, Primitive: PrimitiveType.String })
+            return source.IsOptional ? $"{value}?.ToString(){(target.IsOptional ? "" : " ?? \"\"")}" : $"{value}.ToString()";
+        return value;
+    }
+
+    static bool IsEnum(TypeRef type, TypeIndex index) =>
+        type.Kind == TypeKind.Enum || type.Kind == TypeKind.Named && index.FindType(type.Name)?.IsEnum == true;
 
     static string Path(EquatableArray<string> path, ExpressionScope scope)
     {

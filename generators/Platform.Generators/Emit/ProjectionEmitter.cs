@@ -133,7 +133,8 @@ internal static class ProjectionEmitter
                                 w.Line("    }");
                                 break;
                         }
-                        var scope = new ExpressionScope(Expressions.EventFields("e", message, index, "envelope.StreamId"), ExpressionScope.FromEnvelope("envelope", nullable: false));
+                        var scope = new ExpressionScope(Expressions.EventFields("e", message, index, "envelope.StreamId"), ExpressionScope.FromEnvelope("envelope", nullable: false),
+                            Expressions.EventTypes(message, index));
                         foreach (var update in handler.Set)
                         {
                             if (!fields.TryGetValue(update.Target, out var target)) continue;
@@ -241,7 +242,7 @@ internal static class ProjectionEmitter
         }
         var message = index.FindMessage(handler.Event);
         var fields = message is null ? name => "e." + Names.Pascal(name) : Expressions.EventFields("e", message, index, "envelope.StreamId");
-        var scope = new ExpressionScope(fields, ExpressionScope.FromEnvelope("envelope", nullable: false));
+        var scope = new ExpressionScope(fields, ExpressionScope.FromEnvelope("envelope", nullable: false), message is null ? null : Expressions.EventTypes(message, index));
         return Expressions.Of(handler.Key, p.Key.Type, scope, p.Namespace, index);
     }
 

@@ -14,7 +14,7 @@ internal static class ReactionEmitter
         if (e is null || command is null) return;
         var eventType = Names.Global(e.Namespace, e.Name);
         var commandType = Names.Global(command.Namespace, command.Name);
-        var scope = new ExpressionScope(Expressions.EventFields("e", e, index, $"({Header("StreamId")} ?? \"\")"), Metadata);
+        var scope = new ExpressionScope(Expressions.EventFields("e", e, index, $"({Header("StreamId")} ?? \"\")"), Metadata, Expressions.EventTypes(e, index));
 
         w.Line($"/// <summary>When <see cref=\"{eventType}\"/> happens, send <see cref=\"{commandType}\"/>.</summary>");
         w.Line(SourceFile.GeneratedCode);
@@ -45,7 +45,7 @@ internal static class ReactionEmitter
                     if (assigned is not null)
                         value = Expressions.Of(assigned.Value, field.Ref, scope, command.Namespace, index);
                     else if (HasField(e, field.Name) || IsImplicitId(e, field.Name, index))
-                        value = scope.Field(field.Name);
+                        value = Expressions.Convert(scope.Field(field.Name), scope.TypeOf(field.Name), field.Ref, command.Namespace, index);
                     else
                         value = "default!";
                     w.Append((i == 0 ? "" : ", ") + value);

@@ -256,7 +256,7 @@ internal sealed class SagaEmitter
     }
 
     ExpressionScope SagaScope(string context) =>
-        new(name => $"{context}.Saga.{Names.Pascal(name)}", ExpressionScope.FromEnvelope("null", nullable: true));
+        new(name => $"{context}.Saga.{Names.Pascal(name)}", ExpressionScope.FromEnvelope("null", nullable: true), ExpressionScope.Types(saga.Data));
 
     void EmitInitially(CodeWriter w)
     {
@@ -265,6 +265,7 @@ internal sealed class SagaEmitter
         var chain = new List<string> { $"When({start.Name})", ".Then(context =>", "{" };
         var startFields = Expressions.EventFields("context.Message", start, index,
             "context.Headers.Get<string>(global::Platform.Messaging.PlatformHeaders.StreamId)", mayBeNull: true);
+        var startTypes = Expressions.EventTypes(start, index);
         foreach (var field in saga.Data)
         {
             if (field.Name == saga.CorrelateBy && field.Type is { Kind: TypeKind.Primitive, Primitive: PrimitiveType.Guid })
@@ -274,7 +275,7 @@ internal sealed class SagaEmitter
             }
             // By name, from the event's fields or, for an aggregate's event, the aggregate id it carries as its stream id.
             if (Expressions.Has(start, field.Name) || start.Aggregate is not null && index.FindAggregate(start.Aggregate)?.IdName == field.Name)
-                chain.Add($"    context.Saga.{Names.Pascal(field.Name)} = {startFields(field.Name)};");
+                chain.Add($"    context.Saga.{Names.Pascal(field.Name)} = {Expressions.Convert(startFields(field.Name), startTypes(field.Name), field.Type, saga.Namespace, index)};");
         }
         chain.Add("    OnStarted(context.Saga);");
         chain.Add("})");
@@ -324,23 +325,17 @@ internal sealed class SagaEmitter
             FieldAssignment? assigned = null;
             foreach (var assignment in with)
                 if (assignment.Target == field.Name) assigned = assignment;
-            string value;
             FieldDefinition? source = null;
-            if (assigned is not null)
-            {
-                value = Expressions.Of(assigned.Value, field.Ref, scope, message.Namespace, index);
-                if (assigned.Value.Kind == ValueKind.Field) data.TryGetValue(assigned.Value.Path[0], out source);
-            }
-            else if (data.TryGetValue(field.Name, out source))
-            {
-                value = scope.Field(field.Name);
-            }
-            else
-            {
-                value = "default!";
-            }
-            // Data kept from a reply is optional until the reply arrives; the command needs the value.
-            if (source is not null && source.Type.IsOptional && !field.IsOptional) value = $"({value} ?? default!)";
+            if (assigned is null) data.TryGetValue(field.Name, out source);
+            else if (assigned.Value.Kind == ValueKind.Field) data.TryGetValue(assigned.Value.Path[0], out source);
+            // Data kept from a reply is optional until the reply arrives; the command needs the value:
+            // it is read (and converted) as optional, then defaulted.
+            var fillsRequired = source is not null && source.Type.IsOptional && !field.IsOptional;
+            var target = fillsRequired ? field.Ref with { IsOptional = true } : field.Ref;
+            var value = assigned is not null ? Expressions.Of(assigned.Value, target, scope, message.Namespace, index)
+                : source is not null ? Expressions.Convert(scope.Field(field.Name), source.Type, target, message.Namespace, index)
+                : "default!";
+            if (fillsRequired) value = $"({value} ?? default!)";
             arguments.Add($"{Names.Pascal(field.Name)}: {value}");
         }
         return $"new {Names.Global(message.Namespace, message.Name)}({string.Join(", ", arguments)})";
@@ -350,7 +345,7 @@ internal sealed class SagaEmitter
     // header the relay set. No $meta: the checks refuse it in a saga (PLT0617).
     ExpressionScope ReplyScope(MessageShape reply) => new(
         Expressions.EventFields("context.Message", reply, index, "context.Headers.Get<string>(global::Platform.Messaging.PlatformHeaders.StreamId)", mayBeNull: true),
-        _ => "default");
+        _ => "default", Expressions.EventTypes(reply, index));
 
     /// <summary>A reply's value for a saga data field, converted to the field's type.</summary>
     string Kept(FieldAssignment keep, ExpressionScope scope) =>
