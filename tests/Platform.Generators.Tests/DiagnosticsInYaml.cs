@@ -82,7 +82,8 @@ public class LockInBuild
     public void editing_a_published_event_version_in_place_fails_the_build_at_that_version()
     {
         var original = File.ReadAllText(Path.Combine(GeneratorHarness.OrdersDefinitions, "order.yaml"));
-        var edited = original.Replace("          currency: string?\n", "          currency: int?\n");
+        // Published as optional, made required in place: the lock's fingerprint no longer matches.
+        var edited = original.Replace("          currency: string?\n", "          currency: string\n");
         Assert.NotEqual(original, edited);
         var (driver, _, diagnostics) = GeneratorHarness.Run(WithLock(_ => edited));
 

@@ -111,6 +111,12 @@ internal static class EventChecks
                 {
                     context.Report(DiagnosticCodes.TypeChangedWithoutConversion, step.Span, field.Name, source.Type.Display, previous.Version, field.Type.Display, nextVersion);
                 }
+                // A default fills a field the earlier version lacks or left empty; one it has keeps its value, which must fit.
+                if (step.Operation == UpcastOperation.Default && !removed.Contains(field.Name) && old.TryGetValue(field.Name, out var kept)
+                    && !Typing.Assignable(context, kept.Type with { IsOptional = false }, field.Type with { IsOptional = false }))
+                {
+                    context.Report(DiagnosticCodes.TypeChangedWithoutConversion, step.Span, field.Name, kept.Type.Display, previous.Version, field.Type.Display, nextVersion);
+                }
                 continue;
             }
             if (old.TryGetValue(field.Name, out var before) && !removed.Contains(field.Name))
@@ -187,19 +193,20 @@ internal static class EventChecks
                     assigned.Add(assignment.Target);
                     Typing.CheckValue(context, assignment.Value, commandFields, $"command '{command.Name}'", target);
                 }
+                // Unassigned fields come from the command's field of the same name, optional ones too.
                 foreach (var field in eventFields)
                 {
-                    if (field.Type.IsOptional || assigned.Contains(field.Name)) continue;
+                    if (assigned.Contains(field.Name)) continue;
                     var source = Typing.Find(commandFields, field.Name);
                     if (source is null)
                     {
-                        context.Report(DiagnosticCodes.EmittedFieldUnfilled, emit.Span, command.Name, definition.Name, field.Name);
+                        if (!field.Type.IsOptional) context.Report(DiagnosticCodes.EmittedFieldUnfilled, emit.Span, command.Name, definition.Name, field.Name);
                     }
-                    else if (!Typing.Assignable(context, source.Type, field.Type))
+                    else if (!Typing.Assignable(context, source.Type with { IsOptional = false }, field.Type with { IsOptional = false }))
                     {
                         context.Report(DiagnosticCodes.LiteralTypeMismatch, emit.Span, "$" + field.Name, field.Name, field.Type.Display, $"Command '{command.Name}' has it as {source.Type.Display}; assign it explicitly.");
                     }
-                    else if (source.Type.IsOptional)
+                    else if (source.Type.IsOptional && !field.Type.IsOptional)
                     {
                         context.Report(DiagnosticCodes.LiteralTypeMismatch, emit.Span, "$" + field.Name, field.Name, field.Type.Display, $"Command '{command.Name}' has it as optional; make the command field required or the event field optional.");
                     }

@@ -45,10 +45,17 @@ internal static class ReactionChecks
                 if (!Readable(context, reaction, definition, assignment.Value)) continue;
                 Typing.CheckValue(context, assignment.Value, scope, scopeName, target, context.AggregateIdOf(definition));
             }
+            // Unassigned fields come from the event's field of the same name, optional ones too.
             foreach (var field in commandFields)
             {
-                if (field.Type.IsOptional || assigned.Contains(field.Name) || Typing.Find(scope, field.Name) is not null) continue;
-                context.Report(DiagnosticCodes.ReactionFieldUnfilled, reaction.Span, reaction.Name, command.Name, field.Name, definition.Name);
+                if (assigned.Contains(field.Name)) continue;
+                if (Typing.Find(scope, field.Name) is { } source)
+                {
+                    if (!Typing.Assignable(context, source.Type with { IsOptional = false }, field.Type with { IsOptional = false }))
+                        context.Report(DiagnosticCodes.LiteralTypeMismatch, reaction.Span, "$" + field.Name, field.Name, field.Type.Display, $"Event '{definition.Name}' has it as {source.Type.Display}; assign it explicitly.");
+                    continue;
+                }
+                if (!field.Type.IsOptional) context.Report(DiagnosticCodes.ReactionFieldUnfilled, reaction.Span, reaction.Name, command.Name, field.Name, definition.Name);
             }
         }
 

@@ -90,7 +90,14 @@ internal static class SagaChecks
             var startFields = context.Set.FieldsOf(start);
             foreach (var field in saga.Data)
             {
-                if (field.Name == saga.CorrelateBy || kept.Contains(field.Name) || Typing.Find(startFields, field.Name) is not null) continue;
+                // Filled from the start event's field of the same name, which must fit.
+                if (Typing.Find(startFields, field.Name) is { } source)
+                {
+                    if (field.Name != saga.CorrelateBy && !Typing.Assignable(context, source.Type with { IsOptional = false }, field.Type with { IsOptional = false }))
+                        context.Report(DiagnosticCodes.LiteralTypeMismatch, field.Span, "$" + field.Name, field.Name, field.Type.Display, $"The start event '{start.Name}' has it as {source.Type.Display}, and the saga's data takes it by name.");
+                    continue;
+                }
+                if (field.Name == saga.CorrelateBy || kept.Contains(field.Name)) continue;
                 context.Report(DiagnosticCodes.SagaDataUnfilled, field.Span, field.Name, saga.Name, start.Name);
             }
         }
@@ -200,15 +207,16 @@ internal static class SagaChecks
             if (NoMetadata(context, saga, assignment.Value))
                 Typing.CheckValue(context, assignment.Value, data, $"the data of saga '{saga.Name}'", target);
         }
+        // Unassigned fields come from the saga data of the same name, optional ones too.
         foreach (var field in commandFields)
         {
-            if (field.Type.IsOptional || assigned.Contains(field.Name)) continue;
+            if (assigned.Contains(field.Name)) continue;
             var source = Typing.Find(data, field.Name);
             if (source is null)
             {
-                context.Report(DiagnosticCodes.SagaCommandFieldUnfilled, commandName.Span, label, saga.Name, command.Name, field.Name);
+                if (!field.Type.IsOptional) context.Report(DiagnosticCodes.SagaCommandFieldUnfilled, commandName.Span, label, saga.Name, command.Name, field.Name);
             }
-            else if (!Typing.Assignable(context, source.Type with { IsOptional = false }, field.Type))
+            else if (!Typing.Assignable(context, source.Type with { IsOptional = false }, field.Type with { IsOptional = false }))
             {
                 context.Report(DiagnosticCodes.LiteralTypeMismatch, commandName.Span, "$" + field.Name, field.Name, field.Type.Display, $"The saga data has it as {source.Type.Display}; assign it explicitly.");
             }

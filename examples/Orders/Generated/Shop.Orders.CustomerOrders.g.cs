@@ -58,7 +58,7 @@ public sealed partial class CustomerOrdersProjection
     public const string DefinitionFingerprint = "f74888e360295bfe";
 
     /// <summary>The stored type names of the events this projection reads.</summary>
-    public static global::System.Collections.Generic.IReadOnlyList<string> EventTypes { get; } = new[] { global::Shop.Orders.OrderPlaced.EventTypeName };
+    public static global::System.Collections.Generic.IReadOnlyList<string> EventTypes { get; } = new string[] { global::Shop.Orders.OrderPlaced.EventTypeName };
 
     /// <summary>Hand-written effects beyond the declared ones, called after them for each applied event.</summary>
     partial void OnApplied(CustomerOrders row, global::Platform.Events.EventEnvelope envelope);

@@ -70,7 +70,7 @@ public sealed partial class OrderSummaryProjection
     public const string DefinitionFingerprint = "41a5e6c3dfd1d1a6";
 
     /// <summary>The stored type names of the events this projection reads.</summary>
-    public static global::System.Collections.Generic.IReadOnlyList<string> EventTypes { get; } = new[] { global::Shop.Orders.OrderPlaced.EventTypeName, global::Shop.Orders.OrderConfirmed.EventTypeName, global::Shop.Orders.OrderShipped.EventTypeName, global::Shop.Orders.OrderCancelled.EventTypeName };
+    public static global::System.Collections.Generic.IReadOnlyList<string> EventTypes { get; } = new string[] { global::Shop.Orders.OrderPlaced.EventTypeName, global::Shop.Orders.OrderConfirmed.EventTypeName, global::Shop.Orders.OrderShipped.EventTypeName, global::Shop.Orders.OrderCancelled.EventTypeName };
 
     /// <summary>Hand-written effects beyond the declared ones, called after them for each applied event.</summary>
     partial void OnApplied(OrderSummary row, global::Platform.Events.EventEnvelope envelope);

@@ -198,7 +198,7 @@ internal static class AggregateEmitter
                         var assigned = FindAssignment(emit, field.Name);
                         var value = assigned is not null
                             ? Expressions.Of(assigned.Value, field.Type, scope, a.Namespace, index)
-                            : commandFields.ContainsKey(field.Name) || stateFields.ContainsKey(field.Name)
+                            : commandFields.ContainsKey(field.Name) // by name from the command (EventChecks), not the state
                                 ? Expressions.Convert(scope.Field(field.Name), scope.TypeOf(field.Name), field.Type, a.Namespace, index)
                                 : CSharpTypes.Default(field.Type, a.Namespace, index);
                         w.Append((i == 0 ? "" : ", ") + value);

@@ -177,12 +177,15 @@ internal static class EventEmitter
             {
                 value = Expressions.Convert("source." + Names.Pascal(step.From), scope.TypeOf(step.From), field.Type, e.Namespace, index);
             }
+            else if (step is { Operation: UpcastOperation.Default, Value: not null } && old is not null)
+            {
+                // A default fills what the earlier version left empty; a value it has is kept.
+                var kept = Expressions.Convert("source." + Names.Pascal(field.Name), old.Type, field.Type with { IsOptional = old.Type.IsOptional }, e.Namespace, index);
+                value = old.Type.IsOptional ? $"{kept} ?? {Expressions.Of(step.Value, field.Type, scope, e.Namespace, index)}" : kept;
+            }
             else if (step is { Operation: UpcastOperation.Default or UpcastOperation.Compute, Value: not null })
             {
-                var computed = Expressions.Of(step.Value, field.Type, scope, e.Namespace, index);
-                value = old is not null && old.Type.IsOptional && step.Operation == UpcastOperation.Default
-                    ? $"source.{Names.Pascal(field.Name)} ?? {computed}"
-                    : computed;
+                value = Expressions.Of(step.Value, field.Type, scope, e.Namespace, index);
             }
             else if (old is not null)
             {

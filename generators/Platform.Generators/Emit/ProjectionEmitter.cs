@@ -81,7 +81,7 @@ internal static class ProjectionEmitter
             w.Line($"public const string DefinitionFingerprint = {CSharpLiteral.String(Fingerprint(p, index))};");
             w.Line();
             w.Line("/// <summary>The stored type names of the events this projection reads.</summary>");
-            w.Append("public static global::System.Collections.Generic.IReadOnlyList<string> EventTypes { get; } = new[] { ");
+            w.Append("public static global::System.Collections.Generic.IReadOnlyList<string> EventTypes { get; } = new string[] { ");
             var first = true;
             foreach (var handler in p.Handlers)
             {

@@ -19,13 +19,20 @@ internal sealed class SagaEmitter
     readonly TypeIndex index;
     readonly string state;
     readonly Dictionary<string, FieldDefinition> data = new();
+    readonly List<FieldDefinition> fields;
 
     SagaEmitter(SagaDefinition saga, TypeIndex index)
     {
         this.saga = saga;
         this.index = index;
         state = saga.Name + "State";
-        foreach (var field in saga.Data) data[field.Name] = field;
+        // The saga's data, and its key when the data does not declare it: the checks take it from
+        // the start event (SagaChecks), so a command's field of that name is filled from it.
+        fields = new List<FieldDefinition>(saga.Data);
+        if (!fields.Exists(field => field.Name == saga.CorrelateBy)
+            && index.FindMessage(saga.StartedBy.Name) is { } start && Expressions.EventTypes(start, index)(saga.CorrelateBy) is { } key)
+            fields.Insert(0, new FieldDefinition(saga.CorrelateBy, key, null, null, default));
+        foreach (var field in fields) data[field.Name] = field;
     }
 
     public static void Emit(CodeWriter w, SagaDefinition saga, TypeIndex index) =>
@@ -64,7 +71,7 @@ internal sealed class SagaEmitter
             w.Line("/// <summary>Incremented on every save; a stale write is a concurrency conflict.</summary>");
             w.Line("public int Version { get; set; }");
             w.Line();
-            foreach (var field in saga.Data)
+            foreach (var field in fields)
             {
                 var initial = CSharpTypes.Default(field.Type, saga.Namespace, index);
                 var init = initial is "default" or "null" ? string.Empty : $" = {initial};";
@@ -256,7 +263,7 @@ internal sealed class SagaEmitter
     }
 
     ExpressionScope SagaScope(string context) =>
-        new(name => $"{context}.Saga.{Names.Pascal(name)}", ExpressionScope.FromEnvelope("null", nullable: true), ExpressionScope.Types(saga.Data));
+        new(name => $"{context}.Saga.{Names.Pascal(name)}", ExpressionScope.FromEnvelope("null", nullable: true), ExpressionScope.Types(fields));
 
     void EmitInitially(CodeWriter w)
     {
@@ -266,7 +273,7 @@ internal sealed class SagaEmitter
         var startFields = Expressions.EventFields("context.Message", start, index,
             "context.Headers.Get<string>(global::Platform.Messaging.PlatformHeaders.StreamId)", mayBeNull: true);
         var startTypes = Expressions.EventTypes(start, index);
-        foreach (var field in saga.Data)
+        foreach (var field in fields)
         {
             if (field.Name == saga.CorrelateBy && field.Type is { Kind: TypeKind.Primitive, Primitive: PrimitiveType.Guid })
             {
