@@ -14,7 +14,8 @@ internal static class Conditions
     {
         var operands = new List<string>();
         foreach (var operand in condition.Operands)
-            operands.Add(Expressions.Of(operand, subjectType, scope, ns, index));
+            // Converted to the subject's type but left optional: a comparison with an absent value is false, as C# lifts it.
+            operands.Add(Expressions.Of(operand, subjectType is null ? null : subjectType with { IsOptional = true }, scope, ns, index));
         string Any()
         {
             if (operands.Count == 0) return "false";

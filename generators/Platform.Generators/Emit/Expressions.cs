@@ -151,13 +151,15 @@ internal static class Expressions
     /// as a value of <paramref name="target"/> (in <paramref name="targetNamespace"/>), for what the
     /// checks allow that C# does not convert by itself (Typing.Assignable): a timestamp to a date
     /// (its calendar date), an enum to another enum of the same members (each inline enum is a
-    /// type of its own) or to text, and text to an enum (the member of that name).
+    /// type of its own) or to text, and text to an enum (the member of that name); and an optional
+    /// value of a value type to a required field, which takes the type's default when it is absent
+    /// (as a saga's command does with data a reply has not filled yet).
     /// </summary>
     public static string Convert(string value, TypeRef? source, TypeRef? target, string targetNamespace, TypeIndex index)
     {
         if (target is null) return value;
         if (target is { Kind: TypeKind.Primitive, Primitive: PrimitiveType.Date } && source is null or { Kind: TypeKind.Primitive, Primitive: PrimitiveType.Timestamp })
-            return $"global::Platform.Events.Dates.ToDate({value})";
+            value = $"global::Platform.Events.Dates.ToDate({value})";
         if (source is null) return value;
         var sourceEnum = IsEnum(source, index);
         var targetEnum = IsEnum(target, index);
@@ -169,7 +171,7 @@ internal static class Expressions
         }
         if (sourceEnum && target is { Kind: TypeKind.Primitive, Primitive: PrimitiveType.String })
             return source.IsOptional ? $"{value}?.ToString(){(target.IsOptional ? "" : " ?? \"\"")}" : $"{value}.ToString()";
-        return value;
+        return source.IsOptional && !target.IsOptional && CSharpTypes.IsValueType(source, index) ? $"({value} ?? default)" : value;
     }
 
     static bool IsEnum(TypeRef type, TypeIndex index) =>

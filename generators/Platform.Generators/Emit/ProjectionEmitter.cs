@@ -148,7 +148,7 @@ internal static class ProjectionEmitter
                                     w.Line($"    {property} += {Expressions.Of(update.Value, target.Type with { IsOptional = false }, scope, ns, index)};");
                                     break;
                                 default:
-                                    w.Line($"    {property} = {Expressions.Of(update.Value, target.Type with { IsOptional = false }, scope, ns, index)};");
+                                    w.Line($"    {property} = {Expressions.Of(update.Value, target.Type, scope, ns, index)};");
                                     break;
                             }
                         }
