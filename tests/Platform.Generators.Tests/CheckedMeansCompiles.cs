@@ -8,9 +8,9 @@ namespace Platform.Generators.Tests;
 
 /// <summary>
 /// What the checks accept, the generator turns into code that compiles: every one-line deletion,
-/// every swap of one type name for another, every optional mark toggled and every <c>$reference</c>
-/// replaced by another in the torture definitions and the Orders example, run through the
-/// generator; where the checks report no error, the output must compile. Found when it
+/// every swap of one type name for another, every optional mark toggled, every <c>$reference</c>
+/// replaced by another and every keyword swapped for a sibling, in the torture definitions, the
+/// Orders example and the first guide's definitions, run through the generator; where the checks report no error, the output must compile. Found when it
 /// was written: copies by name (a command's field into its event, saga data into a command, an
 /// event into a reaction's command, the start event into saga data) whose types the checks did
 /// not compare when the target was optional, an upcast default over a field whose type changed, a
@@ -26,6 +26,7 @@ public class CheckedMeansCompiles
         foreach (var type in new[] { typeof(SagaTorture), typeof(EnumTorture), typeof(ConditionTorture), typeof(FeatureTorture), typeof(ProjectionKeyTorture) })
             sets.Add((type.Name, (ImmutableArray<AdditionalText>)type.GetProperty("Texts", BindingFlags.NonPublic | BindingFlags.Static)!.GetValue(null)!));
         sets.Add(("Orders", GeneratorHarness.Load(GeneratorHarness.OrdersDefinitions)));
+        sets.Add(("FirstAggregate", GeneratorHarness.Load(Path.Combine(GeneratorHarness.RepositoryRoot, "tests", "Platform.Generators.Tests", "Guides", "FirstAggregate", "definitions"))));
         var findings = new List<string>();
         var runs = 0;
         foreach (var (name, texts) in sets)
@@ -81,6 +82,16 @@ public class CheckedMeansCompiles
                 {
                     var edited = text[..m.Index] + (m.Groups[2].Success ? m.Groups[1].Value : m.Value + "?") + text[(m.Index + m.Length)..];
                     Explore(edited, $"line {text[..m.Index].Count(c => c == '\n') + 1} {m.Value} optional toggled");
+                }
+                // Keywords swapped for their siblings: actions, handler outcomes, operators, updates, literals.
+                foreach (var (from, to) in new[] { ("insert", "upsert"), ("upsert", "update"), ("update", "delete"), ("delete", "insert"), ("compensate", "complete"), ("complete", "ignore"), ("gt:", "nonEmpty:"), ("lt:", "in:"), ("eq:", "notIn:"), ("increment:", "add:"), ("add:", "remove:"), ("remove:", "increment:"), ("Placed", "Shipped"), ("true", "false"), ("count(", "sum("), ("list<", "map<string, ") })
+                {
+                    var at = 0;
+                    while ((at = text.IndexOf(from, at, StringComparison.Ordinal)) >= 0)
+                    {
+                        Explore(text[..at] + to + text[(at + from.Length)..], $"line {text[..at].Count(c => c == '\n') + 1} {from} -> {to}");
+                        at += from.Length;
+                    }
                 }
                 void Explore(string edited, string what)
                 {
