@@ -172,10 +172,8 @@ public class ConditionTorture
     public async Task the_runtime_accepts_and_refuses_exactly_what_the_guards_say(Store store)
     {
         await using var database = await TestDatabase.CreateAsync(store, "guards");
-        var assembly = GuideExamples.Compile("Shop.Gauges", Texts, Service);
-        var run = assembly.GetType("Shop.Gauges.Run.GaugeRun", throwOnError: true)!.GetMethod("RunAsync")!;
 
-        var outcomes = await (Task<IReadOnlyList<string>>)run.Invoke(null, [store == Store.Postgres, database.ConnectionString, Guid.NewGuid().ToString("N")[..6]])!;
+        var outcomes = await GuideExamples.RunAsync("Shop.Gauges", Texts, Service, "Shop.Gauges.Run.GaugeRun", store == Store.Postgres, database.ConnectionString, Guid.NewGuid().ToString("N")[..6]);
 
         // A requirement on an optional command field applies to a given value (bea starts without a
         // limit or a date, ada records without a weight), as min: and max: do; a guard on optional

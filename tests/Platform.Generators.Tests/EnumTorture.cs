@@ -165,19 +165,7 @@ public class EnumTorture
     public async Task enums_text_and_dates_cross_between_types_as_the_checks_allow(Store store)
     {
         await using var database = await TestDatabase.CreateAsync(store, "lamps");
-        var assembly = GuideExamples.Compile("Shop.Lamps", Texts, Service);
-        var run = assembly.GetType("Shop.Lamps.Run.LampRun", throwOnError: true)!.GetMethod("RunAsync")!;
-        ResolveEventHandler resolve = (_, args) => args.Name.StartsWith("Shop.Lamps,", StringComparison.Ordinal) ? assembly : null;
-        AppDomain.CurrentDomain.AssemblyResolve += resolve;
-        IReadOnlyList<string> lines;
-        try
-        {
-            lines = await (Task<IReadOnlyList<string>>)run.Invoke(null, [store == Store.Postgres, database.ConnectionString, Guid.NewGuid().ToString("N")[..6]])!;
-        }
-        finally
-        {
-            AppDomain.CurrentDomain.AssemblyResolve -= resolve;
-        }
+        var lines = await GuideExamples.RunAsync("Shop.Lamps", Texts, Service, "Shop.Lamps.Run.LampRun", store == Store.Postgres, database.ConnectionString, Guid.NewGuid().ToString("N")[..6]);
 
         // Lamp a: lit Blue, named "Red", at 23:30 on March 4th at -05:00 (its date there, not in UTC).
         Assert.Equal(

@@ -196,11 +196,9 @@ public class FeatureTorture
     public async Task the_projections_list_columns_sums_and_metadata_hold_what_the_events_say(Store store)
     {
         await using var database = await TestDatabase.CreateAsync(store, "features");
-        var assembly = GuideExamples.Compile("Shop.Features", Texts, Service);
-        var run = assembly.GetType("Shop.Features.Run.LedgerRun", throwOnError: true)!.GetMethod("RunAsync")!;
         Guid[] ledgers = [Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid()];
 
-        var rows = await (Task<IReadOnlyList<string>>)run.Invoke(null, [store == Store.Postgres, database.ConnectionString, ledgers])!;
+        var rows = await GuideExamples.RunAsync("Shop.Features", Texts, Service, "Shop.Features.Run.LedgerRun", store == Store.Postgres, database.ConnectionString, ledgers);
 
         // ada opened ledgers 0, 1 and 2 (one line, two lines, one line) and released 1: removed by
         // its stream id from a list of guids; the sums and the last tier stay as the opens left them.
@@ -288,11 +286,9 @@ public class FeatureTorture
     public async Task a_ledger_loaded_from_its_snapshot_equals_its_replay(Store store)
     {
         await using var database = await TestDatabase.CreateAsync(store, "features");
-        var assembly = GuideExamples.Compile("Shop.Features", Texts, Snapshots);
-        var run = assembly.GetType("Shop.Features.Run.LedgerSnapshots", throwOnError: true)!.GetMethod("RunAsync")!;
 
         var other = Guid.NewGuid();
-        var lines = await (Task<IReadOnlyList<string>>)run.Invoke(null, [store == Store.Postgres, database.ConnectionString, Guid.NewGuid(), other])!;
+        var lines = await GuideExamples.RunAsync("Shop.Features", Texts, Snapshots, "Shop.Features.Run.LedgerSnapshots", store == Store.Postgres, database.ConnectionString, Guid.NewGuid(), other);
 
         Assert.Equal("loaded at version 7 from the snapshot at 5; replayed to 7", lines[0]);
         Assert.Equal(lines[2], lines[1]);

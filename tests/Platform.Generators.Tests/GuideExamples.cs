@@ -129,6 +129,28 @@ public class GuideExamples
         return GeneratorHarness.LoadAssembly(output);
     }
 
+    /// <summary>
+    /// Compiles the definitions with a hand-written service and calls its static
+    /// <c>RunAsync(args)</c> on <paramref name="runner"/>, which returns what it saw. While it runs,
+    /// the compiled assembly is found by its name, as a service's own assembly is: the runtime's
+    /// outbox stores a message's type by its assembly-qualified name and loads it back by that name.
+    /// </summary>
+    internal static async Task<IReadOnlyList<string>> RunAsync(string assemblyName, ImmutableArray<AdditionalText> texts, string service, string runner, params object[] args)
+    {
+        var assembly = Compile(assemblyName, texts, service);
+        var run = assembly.GetType(runner, throwOnError: true)!.GetMethod("RunAsync")!;
+        ResolveEventHandler resolve = (_, resolving) => resolving.Name.StartsWith(assemblyName + ",", StringComparison.Ordinal) ? assembly : null;
+        AppDomain.CurrentDomain.AssemblyResolve += resolve;
+        try
+        {
+            return await (Task<IReadOnlyList<string>>)run.Invoke(null, args)!;
+        }
+        finally
+        {
+            AppDomain.CurrentDomain.AssemblyResolve -= resolve;
+        }
+    }
+
     /// <summary>What a service that hosts the runtime references beyond the generator harness's set: the runtime, hosting, SQLite.</summary>
     static IEnumerable<MetadataReference> ServiceReferences(Compilation compilation, string assemblyName)
     {

@@ -373,23 +373,9 @@ public class SagaTorture
     public async Task the_saga_sends_what_its_data_and_kept_replies_say_and_the_reaction_filters_by_the_event(Store store)
     {
         await using var database = await TestDatabase.CreateAsync(store, "sagatorture");
-        var assembly = GuideExamples.Compile("Shop.Leases", Texts, Service);
-        var run = assembly.GetType("Shop.Leases.Run.LeaseRun", throwOnError: true)!.GetMethod("RunAsync")!;
         Guid[] leases = [Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid()];
-        // The runtime's outbox stores a message's type by its assembly-qualified name and loads it
-        // back by that name, as a service's own assembly is found; one loaded from bytes is not.
-        ResolveEventHandler resolve = (_, args) => args.Name.StartsWith("Shop.Leases,", StringComparison.Ordinal) ? assembly : null;
-        AppDomain.CurrentDomain.AssemblyResolve += resolve;
 
-        IReadOnlyList<string> lines;
-        try
-        {
-            lines = await (Task<IReadOnlyList<string>>)run.Invoke(null, [store == Store.Postgres, database.ConnectionString, leases])!;
-        }
-        finally
-        {
-            AppDomain.CurrentDomain.AssemblyResolve -= resolve;
-        }
+        var lines = await GuideExamples.RunAsync("Shop.Leases", Texts, Service, "Shop.Leases.Run.LeaseRun", store == Store.Postgres, database.ConnectionString, leases);
 
         // ada: every step succeeds; bob: the reservation fails and the funds are unlocked; cy: the
         // lease is cancelled while the reservation waits. The commands carry the saga's data (the
@@ -541,19 +527,7 @@ public class SagaTorture
             new GeneratorHarness.InMemoryText("tickets/desk.yaml", Desk),
             new GeneratorHarness.InMemoryText("tickets/ticket-flow.yaml", TicketFlow),
         ];
-        var assembly = GuideExamples.Compile("Shop.Tickets", texts, TicketService);
-        var run = assembly.GetType("Shop.Tickets.Run.TicketRun", throwOnError: true)!.GetMethod("RunAsync")!;
-        ResolveEventHandler resolve = (_, args) => args.Name.StartsWith("Shop.Tickets,", StringComparison.Ordinal) ? assembly : null;
-        AppDomain.CurrentDomain.AssemblyResolve += resolve;
-        IReadOnlyList<string> lines;
-        try
-        {
-            lines = await (Task<IReadOnlyList<string>>)run.Invoke(null, [store == Store.Postgres, database.ConnectionString, "T-42"])!;
-        }
-        finally
-        {
-            AppDomain.CurrentDomain.AssemblyResolve -= resolve;
-        }
+        var lines = await GuideExamples.RunAsync("Shop.Tickets", texts, TicketService, "Shop.Tickets.Run.TicketRun", store == Store.Postgres, database.ConnectionString, "T-42");
 
         // The saga's id is the key's guid (SHA-256 of its text), the one the reply's field maps to.
         var id = new Guid(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("T-42")).AsSpan(0, 16));
