@@ -236,6 +236,15 @@ internal static class EventChecks
                     continue;
                 }
                 Updates.Check(context, update, target, eventFields, $"event '{definition.Name}'", aggregate.Id.Type);
+                // Text read as an enum member fails on a name that is not one, and an event that fails
+                // to apply stops its aggregate from loading: the event must carry the enum itself.
+                if (update is { Operation: UpdateOperation.Set, Value.Kind: ValueKind.Field } && update.Value.Path.Count == 1
+                    && Typing.Find(eventFields, update.Value.Path[0]) is { } source && Typing.IsString(source.Type)
+                    && Typing.EnumMembersOf(context, target.Type) is not null)
+                {
+                    context.Report(DiagnosticCodes.LiteralTypeMismatch, update.Value.Span, update.Value.Text, target.Name, target.Type.Display,
+                        $"It is text, and an event whose text names no member would stop '{aggregate.Name}' from loading. Give the event's field the enum's type.");
+                }
             }
         }
     }
