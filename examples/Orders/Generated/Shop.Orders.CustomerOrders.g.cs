@@ -74,7 +74,6 @@ public sealed partial class CustomerOrdersProjection
             {
                 var key = e.CustomerId;
                 var row = known is not null && known.IsKnownAbsent(key) ? null : await rows.FindAsync(new object[] { key }, cancellationToken);
-                if (row is not null && db.Entry(row).State == global::Microsoft.EntityFrameworkCore.EntityState.Deleted) row = null;
                 if (row is not null && row.LastAppliedPosition >= envelope.GlobalPosition) return false;
                 if (row is null)
                 {

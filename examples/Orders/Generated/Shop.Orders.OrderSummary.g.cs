@@ -86,7 +86,6 @@ public sealed partial class OrderSummaryProjection
             {
                 var key = global::System.Guid.Parse(envelope.StreamId);
                 var row = known is not null && known.IsKnownAbsent(key) ? null : await rows.FindAsync(new object[] { key }, cancellationToken);
-                if (row is not null && db.Entry(row).State == global::Microsoft.EntityFrameworkCore.EntityState.Deleted) row = null;
                 if (row is not null && row.LastAppliedPosition >= envelope.GlobalPosition) return false;
                 if (row is null)
                 {
@@ -108,7 +107,6 @@ public sealed partial class OrderSummaryProjection
             {
                 var key = global::System.Guid.Parse(envelope.StreamId);
                 var row = known is not null && known.IsKnownAbsent(key) ? null : await rows.FindAsync(new object[] { key }, cancellationToken);
-                if (row is not null && db.Entry(row).State == global::Microsoft.EntityFrameworkCore.EntityState.Deleted) row = null;
                 if (row is not null && row.LastAppliedPosition >= envelope.GlobalPosition) return false;
                 if (row is null) return false;
                 row.Status = "Confirmed";
@@ -121,7 +119,6 @@ public sealed partial class OrderSummaryProjection
             {
                 var key = global::System.Guid.Parse(envelope.StreamId);
                 var row = known is not null && known.IsKnownAbsent(key) ? null : await rows.FindAsync(new object[] { key }, cancellationToken);
-                if (row is not null && db.Entry(row).State == global::Microsoft.EntityFrameworkCore.EntityState.Deleted) row = null;
                 if (row is not null && row.LastAppliedPosition >= envelope.GlobalPosition) return false;
                 if (row is null) return false;
                 row.Status = "Shipped";
@@ -135,7 +132,6 @@ public sealed partial class OrderSummaryProjection
             {
                 var key = global::System.Guid.Parse(envelope.StreamId);
                 var row = known is not null && known.IsKnownAbsent(key) ? null : await rows.FindAsync(new object[] { key }, cancellationToken);
-                if (row is not null && db.Entry(row).State == global::Microsoft.EntityFrameworkCore.EntityState.Deleted) row = null;
                 if (row is not null && row.LastAppliedPosition >= envelope.GlobalPosition) return false;
                 if (row is null) return false;
                 row.Status = "Cancelled";

@@ -77,8 +77,8 @@ internal static class Expressions
         };
     }
 
-    /// <summary>Whether the record of <paramref name="message"/> has a member for the field <paramref name="name"/>.</summary>
-    public static bool Has(MessageShape message, string name)
+    // Whether the record of the message has a member for the field.
+    static bool Has(MessageShape message, string name)
     {
         foreach (var field in message.Fields)
             if (field.Name == name) return true;

@@ -98,6 +98,8 @@ internal static class ProjectionEmitter
             w.Line("/// <summary>Applies one event in the caller's unit of work; true when a row changed. Idempotent by global position.</summary>");
             using (w.Block("public async global::System.Threading.Tasks.ValueTask<bool> ApplyAsync(global::Microsoft.EntityFrameworkCore.DbContext db, global::Platform.Events.EventEnvelope envelope, global::System.Threading.CancellationToken cancellationToken = default)"))
             {
+                var deletes = false;
+                foreach (var handler in p.Handlers) deletes |= handler.Action == ProjectionAction.Delete;
                 w.Line($"var rows = db.Set<{p.Name}>();");
                 w.Line("var known = db as global::Platform.Projections.IKnownAbsentRows;");
                 using (w.Block("switch (envelope.Event)"))
@@ -111,8 +113,10 @@ internal static class ProjectionEmitter
                         w.Line($"    var key = {KeyExpression(p, handler, index)};");
                         w.Line("    var row = known is not null && known.IsKnownAbsent(key) ? null : await rows.FindAsync(new object[] { key }, cancellationToken);");
                         // A row deleted by an earlier event of the batch is still tracked, and Find returns it:
-                        // it is absent (an insert adds a new row of that key, which EF Core saves as a replacement).
-                        w.Line("    if (row is not null && db.Entry(row).State == global::Microsoft.EntityFrameworkCore.EntityState.Deleted) row = null;");
+                        // it is absent (an insert adds a new row of that key, which EF Core saves as a
+                        // replacement). Only a projection that deletes pays for the look (Entry detects changes).
+                        if (deletes)
+                            w.Line("    if (row is not null && db.Entry(row).State == global::Microsoft.EntityFrameworkCore.EntityState.Deleted) row = null;");
                         w.Line("    if (row is not null && row.LastAppliedPosition >= envelope.GlobalPosition) return false;");
                         switch (handler.Action)
                         {

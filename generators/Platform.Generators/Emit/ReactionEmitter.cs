@@ -29,8 +29,7 @@ internal static class ReactionEmitter
                 foreach (var condition in r.Where)
                 {
                     // Literals convert to the event field's type: enum members, decimals, dates.
-                    var subject = FieldOf(e, condition.Subject);
-                    var test = Conditions.Of(condition, scope.Field(condition.Subject), subject?.Ref ?? IdOf(e, index), scope, e.Namespace, index);
+                    var test = Conditions.Of(condition, scope.Field(condition.Subject), scope.TypeOf(condition.Subject), scope, e.Namespace, index);
                     w.Line($"if (!({test})) return;");
                 }
                 w.Line("var skip = false;");
@@ -44,7 +43,7 @@ internal static class ReactionEmitter
                     var assigned = Find(r, field.Name);
                     if (assigned is not null)
                         value = Expressions.Of(assigned.Value, field.Ref, scope, command.Namespace, index);
-                    else if (HasField(e, field.Name) || IsImplicitId(e, field.Name, index))
+                    else if (scope.TypeOf(field.Name) is not null) // the event's field, or the aggregate id it carries
                         value = Expressions.Convert(scope.Field(field.Name), scope.TypeOf(field.Name), field.Ref, command.Namespace, index);
                     else
                         value = "default!";
@@ -79,19 +78,4 @@ internal static class ReactionEmitter
         return null;
     }
 
-    static bool HasField(MessageShape message, string name) => FieldOf(message, name) is not null;
-
-    // The id type of the aggregate whose event this is (the event carries the id implicitly).
-    static TypeRef? IdOf(MessageShape e, TypeIndex index) => e.Aggregate is null ? null : index.FindAggregate(e.Aggregate)?.IdRef;
-
-    // Whether name is the aggregate id an aggregate's event carries as its stream id.
-    static bool IsImplicitId(MessageShape e, string name, TypeIndex index) =>
-        e.Aggregate is not null && index.FindAggregate(e.Aggregate)?.IdName == name;
-
-    static FieldShape? FieldOf(MessageShape message, string name)
-    {
-        foreach (var field in message.Fields)
-            if (field.Name == name) return field;
-        return null;
-    }
 }

@@ -192,18 +192,9 @@ internal sealed class SagaEmitter
             using (w.Block($"static global::System.Guid FromStream(global::MassTransit.ConsumeContext context)"))
             {
                 w.Line($"var streamId = context.Headers.Get<string>(global::Platform.Messaging.PlatformHeaders.StreamId);");
-                if (byGuid)
-                {
-                    w.Line("if (streamId is null || !global::System.Guid.TryParse(streamId, out var id))");
-                    w.Line($"    throw new global::System.InvalidOperationException({CSharpLiteral.String(saga.Name + ": the message has no " )} + global::Platform.Messaging.PlatformHeaders.StreamId + {CSharpLiteral.String(" header with a guid to correlate by")});");
-                    w.Line("return id;");
-                }
-                else
-                {
-                    w.Line("if (streamId is null)");
-                    w.Line($"    throw new global::System.InvalidOperationException({CSharpLiteral.String(saga.Name + ": the message has no " )} + global::Platform.Messaging.PlatformHeaders.StreamId + {CSharpLiteral.String(" header to correlate by")});");
-                    w.Line("return KeyToGuid(streamId);");
-                }
+                w.Line(byGuid ? "if (streamId is null || !global::System.Guid.TryParse(streamId, out var id))" : "if (streamId is null)");
+                w.Line($"    throw new global::System.InvalidOperationException({CSharpLiteral.String(saga.Name + ": the message has no " )} + global::Platform.Messaging.PlatformHeaders.StreamId + {CSharpLiteral.String(byGuid ? " header with a guid to correlate by" : " header to correlate by")});");
+                w.Line(byGuid ? "return id;" : "return KeyToGuid(streamId);");
             }
         }
     }
@@ -281,8 +272,8 @@ internal sealed class SagaEmitter
                 continue;
             }
             // By name, from the event's fields or, for an aggregate's event, the aggregate id it carries as its stream id.
-            if (Expressions.Has(start, field.Name) || start.Aggregate is not null && index.FindAggregate(start.Aggregate)?.IdName == field.Name)
-                chain.Add($"    context.Saga.{Names.Pascal(field.Name)} = {Expressions.Convert(startFields(field.Name), startTypes(field.Name), field.Type, saga.Namespace, index)};");
+            if (startTypes(field.Name) is { } source)
+                chain.Add($"    context.Saga.{Names.Pascal(field.Name)} = {Expressions.Convert(startFields(field.Name), source, field.Type, saga.Namespace, index)};");
         }
         chain.Add("    OnStarted(context.Saga);");
         chain.Add("})");
