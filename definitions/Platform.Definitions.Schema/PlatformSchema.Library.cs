@@ -103,7 +103,12 @@ public static partial class PlatformSchema
             file.Properties["namespace"] = Namespace();
             file.Properties["id"] = RefProperty(_identity);
             var snapshot = ClosedObject("Snapshot policy.", "every");
-            snapshot.Properties["every"] = new JsonSchemaProperty { Type = JsonObjectType.Integer, Minimum = 1 };
+            snapshot.Properties["every"] = new JsonSchemaProperty { Type = JsonObjectType.Integer, Minimum = 1, Description = "Take a snapshot every this many events of a stream." };
+            snapshot.Properties["revision"] = new JsonSchemaProperty
+            {
+                Type = JsonObjectType.Integer, Minimum = 1,
+                Description = "Raise it after a change the snapshot fingerprint cannot see (an OnApplied hook, a hand-written upcaster's body): older snapshots are then ignored. Default 1.",
+            };
             file.Properties["snapshot"] = new JsonSchemaProperty { Reference = Define("snapshot", snapshot) };
             file.Properties["types"] = RefProperty(_types);
             file.Properties["state"] = RefProperty(_fields);
@@ -137,6 +142,11 @@ public static partial class PlatformSchema
             file.Properties["namespace"] = Namespace();
             file.Properties["aggregate"] = RefProperty(_name, "Single-stream: the aggregate whose stream feeds it. Omit for multi-stream.");
             file.Properties["key"] = RefProperty(_identity);
+            file.Properties["revision"] = new JsonSchemaProperty
+            {
+                Type = JsonObjectType.Integer, Minimum = 1,
+                Description = "Raise it after a change the definition fingerprint cannot see (an OnApplied hook, a hand-written upcaster's body): the runtime then rebuilds the table as for a changed declaration. Default 1.",
+            };
             file.Properties["fields"] = RefProperty(_fields);
             file.Properties["on"] = new JsonSchemaProperty { Reference = Define("projectionHandlers", MapOf(Define("projectionHandler", handler), "Event name to handler.")) };
             return Define("projectionFile", file);

@@ -35,6 +35,20 @@ public sealed class LoaderTests
     }
 
     [Fact]
+    public void a_declared_projection_and_snapshot_revision_is_read()
+    {
+        var projection = DefinitionLoader.Load("p.yaml",
+            "projection: P\nnamespace: N\naggregate: A\nkey: { name: aId, type: guid }\nrevision: 3\nfields: { n: int }\n");
+        Assert.True(projection.Diagnostics.IsEmpty, string.Join(Environment.NewLine, projection.Diagnostics.Select(d => d.ToCanonicalString())));
+        Assert.Equal(3, projection.Value!.Projection!.Revision);
+
+        var aggregate = DefinitionLoader.Load("a.yaml",
+            "aggregate: A\nnamespace: N\nid: { name: aId, type: guid }\nsnapshot: { every: 20, revision: 2 }\n");
+        Assert.True(aggregate.Diagnostics.IsEmpty, string.Join(Environment.NewLine, aggregate.Diagnostics.Select(d => d.ToCanonicalString())));
+        Assert.Equal((20, 2), (aggregate.Value!.Aggregate!.SnapshotEvery, aggregate.Value.Aggregate.SnapshotRevision));
+    }
+
+    [Fact]
     public void loading_the_same_text_twice_gives_equal_models()
     {
         var path = Path.Combine(Paths.OrdersDefinitions, "fulfilment.yaml");

@@ -23,6 +23,8 @@ public sealed class ModelTests
     {
         Assert.Equal(("orderId", PrimitiveType.Guid), (Order.Id.Name, Order.Id.Type.Primitive));
         Assert.Equal(50, Order.SnapshotEvery);
+        Assert.Equal(1, Order.SnapshotRevision);
+        Assert.Equal(1, Orders.Projections.Single(p => p.Name == "OrderSummary").Revision);
         var status = Order.State.Single(f => f.Name == "status").Type;
         Assert.Equal((TypeKind.Named, "OrderStatus"), (status.Kind, status.Name));
         Assert.Equal(new[] { "Placed", "Confirmed", "Shipped", "Cancelled" }, Orders.FindEnum("OrderStatus")!.Members.Select(m => m.Name));

@@ -74,6 +74,36 @@ public sealed partial class ProjectionFingerprints
         Assert.Equal(Generated(order, "Order", SchemaFingerprint), Generated(relaid, "Order", SchemaFingerprint));
     }
 
+    // A change the fingerprint cannot see (an OnApplied hook, a hand-written upcaster's body) is
+    // declared by raising the revision; revision 1 is what no revision means.
+    [Fact]
+    public void a_raised_projection_revision_changes_it_and_revision_1_does_not()
+    {
+        var original = File.ReadAllText(SummaryFile);
+        const string key = "key: { name: orderId, type: guid }\n";
+        Assert.Contains(key, original, StringComparison.Ordinal);
+        var first = original.Replace(key, key + "revision: 1\n", StringComparison.Ordinal);
+        var second = original.Replace(key, key + "revision: 2\n", StringComparison.Ordinal);
+        var third = original.Replace(key, key + "revision: 3\n", StringComparison.Ordinal);
+        Assert.Equal(Fingerprint(original), Fingerprint(first));
+        Assert.NotEqual(Fingerprint(original), Fingerprint(second));
+        Assert.NotEqual(Fingerprint(second), Fingerprint(third));
+    }
+
+    [Fact]
+    public void a_raised_snapshot_revision_changes_the_snapshot_fingerprint_and_revision_1_does_not()
+    {
+        var order = File.ReadAllText(OrderFile);
+        const string snapshot = "snapshot: { every: 50 }";
+        Assert.Contains(snapshot, order, StringComparison.Ordinal);
+        var fingerprint = Generated(order, "Order", SchemaFingerprint);
+        Assert.Equal(fingerprint, Generated(order.Replace(snapshot, "snapshot: { every: 50, revision: 1 }", StringComparison.Ordinal), "Order", SchemaFingerprint));
+        Assert.NotEqual(fingerprint, Generated(order.Replace(snapshot, "snapshot: { every: 50, revision: 2 }", StringComparison.Ordinal), "Order", SchemaFingerprint));
+        // The snapshot's revision is the aggregate's; the projections that read its events keep theirs.
+        Assert.Equal(Generated(order, "OrderSummary", DefinitionFingerprint),
+            Generated(order.Replace(snapshot, "snapshot: { every: 50, revision: 2 }", StringComparison.Ordinal), "OrderSummary", DefinitionFingerprint));
+    }
+
     static string Fingerprint(string summaryYaml) => Generated(summaryYaml, "OrderSummary", DefinitionFingerprint, "order-summary.yaml");
 
     static string Generated(string yaml, string typeName, Regex pattern, string? replacing = null)

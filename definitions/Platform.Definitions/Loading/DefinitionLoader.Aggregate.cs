@@ -37,17 +37,20 @@ public static partial class DefinitionLoader
         }
 
         int? snapshotEvery = null;
+        var snapshotRevision = 1;
         var snapshot = context.Mapping(root.Find("snapshot"), "'snapshot'");
         if (snapshot is not null)
         {
-            context.AllowKeys(snapshot, "'snapshot'", "every");
+            context.AllowKeys(snapshot, "'snapshot'", "every", "revision");
+            if (snapshot.Find("every") is null) context.Report(DiagnosticCodes.MissingKey, snapshot.Span, "'snapshot'", "every");
             snapshotEvery = context.PositiveInt(snapshot.Find("every"), "snapshot interval");
+            snapshotRevision = context.PositiveInt(snapshot.Find("revision"), "snapshot revision") ?? 1;
         }
 
         var state = ReadFields(context, root.Find("state"), name, "'state'");
         var commands = ReadCommands(context, root.Find("commands"), ns, name, true);
         var events = ReadEvents(context, root.Find("events"), ns, name, EventKind.Domain);
-        var aggregate = new AggregateDefinition(name, ns, id, snapshotEvery, state, commands, events, span);
+        var aggregate = new AggregateDefinition(name, ns, id, snapshotEvery, state, commands, events, span, snapshotRevision);
         return NewFile(context, DefinitionKind.Aggregate, name, ns, span, types, enums) with { Aggregate = aggregate };
     }
 

@@ -8,7 +8,7 @@ namespace Platform.Definitions.Loading;
 
 public static partial class DefinitionLoader
 {
-    private static readonly string[] ProjectionKeys = { "projection", "namespace", "aggregate", "key", "fields", "on" };
+    private static readonly string[] ProjectionKeys = { "projection", "namespace", "aggregate", "key", "revision", "fields", "on" };
     private static readonly string[] HandlerKeys = { "action", "key", "set" };
     private static readonly string[] SagaKeys = { "saga", "namespace", "correlateBy", "startedBy", "data", "timeout", "states", "completed", "compensated", "compensationFailed", "steps", "on", "onUnexpected" };
     private static readonly string[] StepKeys = { "name", "state", "send", "with", "onSuccess", "onFailure", "keep", "timeout", "compensate", "compensation" };
@@ -77,7 +77,8 @@ public static partial class DefinitionLoader
             }
         }
 
-        var projection = new ProjectionDefinition(name, ns, key, aggregate, ReadFields(context, root.Find("fields"), name, "'fields'"), new EquatableArray<ProjectionHandler>(handlers), span);
+        var revision = context.PositiveInt(root.Find("revision"), "projection revision") ?? 1;
+        var projection = new ProjectionDefinition(name, ns, key, aggregate, ReadFields(context, root.Find("fields"), name, "'fields'"), new EquatableArray<ProjectionHandler>(handlers), span, revision);
         return NewFile(context, DefinitionKind.Projection, name, ns, span) with { Projection = projection };
     }
 

@@ -12,6 +12,11 @@ public enum DefinitionKind
 /// <summary>The identity of an aggregate: <c>id: { name: orderId, type: guid }</c>.</summary>
 public sealed record AggregateId(string Name, TypeRef Type, SourceSpan Span);
 
+/// <param name="SnapshotRevision">
+/// <c>snapshot: { revision: n }</c>, 1 when not given: part of the snapshot fingerprint, raised by hand
+/// after a change the fingerprint cannot see (an <c>OnApplied</c> hook, a hand-written upcaster's body)
+/// so that older snapshots are ignored.
+/// </param>
 public sealed record AggregateDefinition(
     string Name,
     string Namespace,
@@ -20,7 +25,8 @@ public sealed record AggregateDefinition(
     EquatableArray<FieldDefinition> State,
     EquatableArray<CommandDefinition> Commands,
     EquatableArray<EventDefinition> Events,
-    SourceSpan Span);
+    SourceSpan Span,
+    int SnapshotRevision = 1);
 
 /// <summary>Messages without an aggregate: another service's commands, integration events, shared types.</summary>
 public sealed record ContractsDefinition(
@@ -49,6 +55,9 @@ public sealed record ProjectionHandler(
 /// <summary>
 /// A read model. Single-stream when <see cref="Aggregate"/> is set (keyed by the aggregate id);
 /// multi-stream otherwise, each handler naming its key field (e.g. <c>$customerId</c>).
+/// <see cref="Revision"/> (<c>revision: n</c>, 1 when not given) is part of the definition fingerprint,
+/// raised by hand after a change the fingerprint cannot see (an <c>OnApplied</c> hook, a hand-written
+/// upcaster's body) so that the runtime rebuilds the table as it does for a changed declaration.
 /// </summary>
 public sealed record ProjectionDefinition(
     string Name,
@@ -57,7 +66,8 @@ public sealed record ProjectionDefinition(
     NameRef? Aggregate,
     EquatableArray<FieldDefinition> Fields,
     EquatableArray<ProjectionHandler> Handlers,
-    SourceSpan Span);
+    SourceSpan Span,
+    int Revision = 1);
 
 /// <summary>
 /// The compensating command of a step, and its replies when it has them. With replies the saga

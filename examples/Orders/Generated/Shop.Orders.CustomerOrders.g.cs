@@ -52,7 +52,7 @@ public sealed partial class CustomerOrdersProjection
     public const string ProjectionName = "CustomerOrders";
 
     /// <summary>
-    /// The declaration's fingerprint (key, fields, the aggregate, every handler). The runtime stores it with the
+    /// The declaration's fingerprint (key, fields, the aggregate, every handler, its revision). The runtime stores it with the
     /// read model and rebuilds the table when a build declares the projection differently.
     /// </summary>
     public const string DefinitionFingerprint = "f74888e360295bfe";

@@ -1157,7 +1157,7 @@ public sealed class OrderStateSnapshot : global::Platform.Events.SnapshotDescrip
 {
     public static OrderStateSnapshot Instance { get; } = new();
 
-    /// <summary>Changes whenever a state field or its type, an apply rule, or an upcast of a field an apply rule reads changes.</summary>
+    /// <summary>Changes whenever a state field or its type, an apply rule, an upcast of a field an apply rule reads, or the declared snapshot revision changes.</summary>
     public override string SchemaFingerprint => "9add3f4ec752fb37";
 
     public override void Write(OrderState state, global::System.Buffers.IBufferWriter<byte> output)

@@ -64,7 +64,7 @@ public sealed partial class OrderSummaryProjection
     public const string ProjectionName = "OrderSummary";
 
     /// <summary>
-    /// The declaration's fingerprint (key, fields, the aggregate, every handler). The runtime stores it with the
+    /// The declaration's fingerprint (key, fields, the aggregate, every handler, its revision). The runtime stores it with the
     /// read model and rebuilds the table when a build declares the projection differently.
     /// </summary>
     public const string DefinitionFingerprint = "41a5e6c3dfd1d1a6";

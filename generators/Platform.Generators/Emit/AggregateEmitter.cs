@@ -79,7 +79,7 @@ internal static class AggregateEmitter
         {
             w.Line($"public static {state}Snapshot Instance {{ get; }} = new();");
             w.Line();
-            w.Line("/// <summary>Changes whenever a state field or its type, an apply rule, or an upcast of a field an apply rule reads changes.</summary>");
+            w.Line("/// <summary>Changes whenever a state field or its type, an apply rule, an upcast of a field an apply rule reads, or the declared snapshot revision changes.</summary>");
             w.Line($"public override string SchemaFingerprint => {CSharpLiteral.String(Fingerprint(a))};");
             w.Line();
             using (w.Block($"public override void Write({state} state, global::System.Buffers.IBufferWriter<byte> output)"))
@@ -116,6 +116,7 @@ internal static class AggregateEmitter
                     canonical.Append(":from=").Append(read).Append('<').Append(lineage).Append('>');
             canonical.Append(';');
         }
+        if (a.SnapshotRevision > 1) canonical.Append("revision=").Append(a.SnapshotRevision.ToString(CultureInfo.InvariantCulture)).Append(';');
         return SourceFile.Hash(canonical.ToString());
     }
 

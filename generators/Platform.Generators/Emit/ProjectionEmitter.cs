@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.Linq;
 using System.Text;
 using Platform.Definitions;
@@ -75,7 +76,7 @@ internal static class ProjectionEmitter
             w.Line($"public const string ProjectionName = {CSharpLiteral.String(p.Name)};");
             w.Line();
             w.Line("/// <summary>");
-            w.Line("/// The declaration's fingerprint (key, fields, the aggregate, every handler). The runtime stores it with the");
+            w.Line("/// The declaration's fingerprint (key, fields, the aggregate, every handler, its revision). The runtime stores it with the");
             w.Line("/// read model and rebuilds the table when a build declares the projection differently.");
             w.Line("/// </summary>");
             w.Line($"public const string DefinitionFingerprint = {CSharpLiteral.String(Fingerprint(p, index))};");
@@ -296,6 +297,8 @@ internal static class ProjectionEmitter
             }
             canonical.Append(';');
         }
+        // Revision 1 adds nothing, so declaring it keeps the fingerprint of a projection without one.
+        if (p.Revision > 1) canonical.Append("revision=").Append(p.Revision.ToString(CultureInfo.InvariantCulture)).Append(';');
         return SourceFile.Hash(canonical.ToString());
     }
 }
