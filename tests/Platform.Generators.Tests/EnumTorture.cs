@@ -22,20 +22,21 @@ public class EnumTorture
         commands:
           Light:
             creates: true
-            fields: { color: { enum: [Red, Blue] }, name: string, at: timestamp }
+            fields: { color: { enum: [Red, Blue] }, name: string, at: timestamp, mood: string?, glow: string }
             emits:
-              Lit: { tone: $color }
+              Lit: { tone: $color, shine: $glow }
         events:
           Lit:
             type: shop.lamps.lit
             version: 2
-            fields: { color: { enum: [Red, Blue] }, name: string, at: timestamp, tone: { enum: [Red, Blue] } }
+            fields: { color: { enum: [Red, Blue] }, name: string, at: timestamp, tone: { enum: [Red, Blue] }, mood: { enum: [Calm, Bright], optional: true }, shine: { enum: [Calm, Bright] } }
             apply: { shade: $color, label: $color, day: $at }
             previous:
               - version: 1
                 fields: { color: { enum: [Red, Blue] }, name: string, at: timestamp }
                 upcast:
                   tone: { compute: $color }
+                  shine: { default: Calm }
         """;
 
     const string Orders = """
@@ -90,6 +91,26 @@ public class EnumTorture
         Assert.Equal("Blue Blue", read.Invoke(null, ["""{"color":"Blue","name":"n","at":"2026-01-02T03:04:05+00:00"}"""]));
     }
 
+    // Text a command gives an event's enum is the sender's to get right: a name that is no member
+    // is refused with the command's other errors, before the aggregate runs.
+    [Fact]
+    public void a_commands_text_for_an_enum_must_name_a_member()
+    {
+        var assembly = GuideExamples.Compile("Shop.Lamps", Texts, """
+            namespace Shop.Lamps.Run;
+
+            public static class LightCheck
+            {
+                public static string Errors(string? mood, string glow) =>
+                    string.Join(" | ", new Light("l", LightColor.Red, "n", System.DateTimeOffset.UnixEpoch, mood, glow).Validate());
+            }
+            """);
+        var errors = assembly.GetType("Shop.Lamps.Run.LightCheck", throwOnError: true)!.GetMethod("Errors")!;
+        Assert.Equal("", errors.Invoke(null, ["Calm", "Bright"]));
+        Assert.Equal("", errors.Invoke(null, [null, "Calm"]));
+        Assert.Equal("mood must be one of Calm, Bright | glow must be one of Calm, Bright", errors.Invoke(null, ["calm", "1"]));
+    }
+
     const string Service = """
         using System.Collections.Concurrent;
         using System.Globalization;
@@ -132,8 +153,8 @@ public class EnumTorture
                 try
                 {
                     var commands = host.Services.GetRequiredService<ICommandDispatcher>();
-                    await commands.DispatchAsync(new Light(prefix + "a", LightColor.Blue, "Red", new DateTimeOffset(2026, 3, 4, 23, 30, 0, TimeSpan.FromHours(-5))));
-                    var last = await commands.DispatchAsync(new Light(prefix + "b", LightColor.Red, "Blue", new DateTimeOffset(2026, 3, 4, 1, 0, 0, TimeSpan.Zero)));
+                    await commands.DispatchAsync(new Light(prefix + "a", LightColor.Blue, "Red", new DateTimeOffset(2026, 3, 4, 23, 30, 0, TimeSpan.FromHours(-5)), "Calm", "Bright"));
+                    var last = await commands.DispatchAsync(new Light(prefix + "b", LightColor.Red, "Blue", new DateTimeOffset(2026, 3, 4, 1, 0, 0, TimeSpan.Zero), null, "Calm"));
                     var lines = new List<string>();
                     var aggregates = host.Services.GetRequiredService<IAggregateStore>();
                     foreach (var id in new[] { "a", "b" })

@@ -20,10 +20,10 @@ internal static class CommandEmitter
         return new EquatableArray<FieldDefinition>(fields.ToArray());
     }
 
-    public static void Emit(CodeWriter w, CommandDefinition command, AggregateId? id, TypeIndex index)
+    public static void Emit(CodeWriter w, CommandDefinition command, AggregateDefinition? aggregate, TypeIndex index)
     {
         var ns = command.Namespace;
-        var fields = Fields(command, id);
+        var fields = Fields(command, aggregate?.Id);
         w.Line($"/// <summary>The command <c>{command.Name}</c>.</summary>");
         w.Line(SourceFile.GeneratedCode);
         RecordEmitter.Record(w, command.Name, ns, fields, index);
@@ -38,6 +38,14 @@ internal static class CommandEmitter
                 var scope = new ExpressionScope(name => Names.Pascal(name), _ => "default", ExpressionScope.Types(fields));
                 foreach (var field in fields)
                     EmitFieldChecks(w, field);
+                // Text the aggregate reads as an enum member: a name that is none is the sender's
+                // mistake, refused with the others before anything runs, not a failure of the handler.
+                foreach (var (field, target) in TextIntoEnums(command, aggregate, index))
+                {
+                    var property = Names.Pascal(field);
+                    var type = CSharpTypes.Of(target with { IsOptional = false }, ns, index);
+                    w.Line($"if ({property} is not null && !global::Platform.Events.Enums.IsMember<{type}>({property})) (errors ??= new()).Add({CSharpLiteral.String(field + " must be one of ")} + global::Platform.Events.Enums.Members<{type}>());");
+                }
                 foreach (var condition in command.Require)
                 {
                     var subject = FindField(fields, condition.Subject);
@@ -58,6 +66,33 @@ internal static class CommandEmitter
                 w.Line($"if (errors.Count > 0) throw new global::Platform.Commands.CommandValidationException({CSharpLiteral.String(command.Name)}, errors);");
             }
         }
+    }
+
+    // The command's text fields an emitted event's enum field takes, by name or as '$field'; each
+    // field once per enum type.
+    static List<(string Field, TypeRef Target)> TextIntoEnums(CommandDefinition command, AggregateDefinition? aggregate, TypeIndex index)
+    {
+        var found = new List<(string, TypeRef)>();
+        if (aggregate is null) return found;
+        var seen = new HashSet<string>(System.StringComparer.Ordinal);
+        foreach (var emit in command.Emits)
+        {
+            EventDefinition? emitted = null;
+            foreach (var e in aggregate.Events)
+                if (e.Name == emit.Event) emitted = e;
+            if (emitted is null) continue;
+            foreach (var target in emitted.Fields)
+            {
+                if (!(target.Type.Kind == TypeKind.Enum || target.Type.Kind == TypeKind.Named && index.FindType(target.Type.Name)?.IsEnum == true)) continue;
+                var source = target.Name;
+                foreach (var assignment in emit.Assignments)
+                    if (assignment.Target == target.Name)
+                        source = assignment.Value is { Kind: ValueKind.Field, Path.Count: 1 } value ? value.Path[0] : null;
+                if (source is null || FindField(command.Fields, source) is not { Type: { Kind: TypeKind.Primitive, Primitive: PrimitiveType.String } }) continue;
+                if (seen.Add(source + "\n" + target.Type.Display)) found.Add((source, target.Type));
+            }
+        }
+        return found;
     }
 
     static FieldDefinition? FindField(EquatableArray<FieldDefinition> fields, string name)

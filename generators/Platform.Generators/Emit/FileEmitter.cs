@@ -64,7 +64,7 @@ public static class FileEmitter
         foreach (var command in file.Commands)
         {
             Next();
-            CommandEmitter.Emit(w, command, id, index);
+            CommandEmitter.Emit(w, command, file.Aggregate, index);
         }
         if (file.Aggregate is { } aggregate)
         {

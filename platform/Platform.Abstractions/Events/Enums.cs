@@ -21,9 +21,15 @@ public static class Enums
     public static TTarget? ToOptional<TTarget>(object? value) where TTarget : struct, Enum =>
         value is null ? null : Parse<TTarget>(value.ToString()!);
 
+    /// <summary>Whether <paramref name="text"/> names a member of <typeparamref name="TTarget"/>, as <see cref="To{TTarget}"/> reads it.</summary>
+    public static bool IsMember<TTarget>(string text) where TTarget : struct, Enum => Array.IndexOf(Enum.GetNames<TTarget>(), text) >= 0;
+
+    /// <summary>The members of <typeparamref name="TTarget"/>, for a message: <c>Red, Green, Blue</c>.</summary>
+    public static string Members<TTarget>() where TTarget : struct, Enum => string.Join(", ", Enum.GetNames<TTarget>());
+
     // By name only: Enum.Parse would also take a number ("1") or a comma-separated list of names.
     static TTarget Parse<TTarget>(string text) where TTarget : struct, Enum =>
-        Array.IndexOf(Enum.GetNames<TTarget>(), text) >= 0
+        IsMember<TTarget>(text)
             ? Enum.Parse<TTarget>(text)
-            : throw new FormatException($"'{text}' is not a member of {typeof(TTarget).Name} ({string.Join(", ", Enum.GetNames<TTarget>())}).");
+            : throw new FormatException($"'{text}' is not a member of {typeof(TTarget).Name} ({Members<TTarget>()}).");
 }
