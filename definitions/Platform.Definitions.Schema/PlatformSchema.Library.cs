@@ -136,6 +136,7 @@ public static partial class PlatformSchema
             var handler = ClosedObject("How one event changes the read model.");
             handler.Properties["action"] = new JsonSchemaProperty { Reference = Define("projectionAction", StringEnum("Row operation.", "insert", "update", "upsert", "delete")) };
             handler.Properties["key"] = RefProperty(_value, "The event value that selects the row (multi-stream projections).");
+            handler.Properties["where"] = RefProperty(_conditions, "Conditions on the event's fields; an event that fails one changes nothing.");
             handler.Properties["set"] = RefProperty(_updates);
             var file = ClosedObject("A read model fed by events.", "projection", "namespace", "key");
             file.Properties["projection"] = RefProperty(_name);

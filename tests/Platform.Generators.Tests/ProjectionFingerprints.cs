@@ -30,11 +30,40 @@ public sealed partial class ProjectionFingerprints
     [InlineData("  cancelReason: string?\n", "  cancelReason: string?\n  note: string?\n")]
     [InlineData("  itemCount: int\n", "  itemCount: long\n")]
     [InlineData("    action: update\n    set: { status: Shipped", "    action: upsert\n    set: { status: Shipped")]
+    [InlineData("    action: update\n    set: { status: Shipped", "    action: update\n    where: { trackingNumber: { nonEmpty: true } }\n    set: { status: Shipped")]
     public void a_changed_field_type_value_or_action_changes_it(string before, string after)
     {
         var original = File.ReadAllText(SummaryFile);
         Assert.Contains(before, original, StringComparison.Ordinal);
         Assert.NotEqual(Fingerprint(original), Fingerprint(original.Replace(before, after, StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void the_order_of_a_handlers_conditions_leaves_it_alone()
+    {
+        var original = File.ReadAllText(SummaryFile);
+        const string before = "    action: update\n    set: { status: Shipped";
+        Assert.Contains(before, original, StringComparison.Ordinal);
+        string With(string where) => original.Replace(before, "    action: update\n    where: " + where + "\n    set: { status: Shipped", StringComparison.Ordinal);
+        Assert.Equal(Fingerprint(With("{ trackingNumber: { nonEmpty: true }, orderId: { ne: $orderId } }")),
+            Fingerprint(With("{ orderId: { ne: $orderId }, trackingNumber: { nonEmpty: true } }")));
+        Assert.NotEqual(Fingerprint(With("{ trackingNumber: { nonEmpty: true } }")), Fingerprint(With("{ trackingNumber: { ne: x } }")));
+    }
+
+    // A condition reads its field as an upcast makes it, as a set: does.
+    [Fact]
+    public void a_changed_upcast_of_a_field_a_condition_reads_changes_it()
+    {
+        var order = File.ReadAllText(OrderFile);
+        var summary = File.ReadAllText(SummaryFile);
+        const string placed = "  OrderPlaced:\n    action: insert\n";
+        Assert.Contains(placed, summary, StringComparison.Ordinal);
+        summary = summary.Replace(placed, placed + "    where: { shippingMethod: { ne: EXPRESS } }\n", StringComparison.Ordinal);
+        var express = order.Replace("shippingMethod: { default: STANDARD }", "shippingMethod: { default: EXPRESS }", StringComparison.Ordinal);
+        Assert.NotEqual(order, express);
+        Assert.NotEqual(
+            Generated(new() { ["order.yaml"] = order, ["order-summary.yaml"] = summary }, "OrderSummary", DefinitionFingerprint),
+            Generated(new() { ["order.yaml"] = express, ["order-summary.yaml"] = summary }, "OrderSummary", DefinitionFingerprint));
     }
 
     // OrderSummary reads `currency` of OrderPlaced, whose stored version-1 events get it from an
@@ -106,10 +135,13 @@ public sealed partial class ProjectionFingerprints
 
     static string Fingerprint(string summaryYaml) => Generated(summaryYaml, "OrderSummary", DefinitionFingerprint, "order-summary.yaml");
 
-    static string Generated(string yaml, string typeName, Regex pattern, string? replacing = null)
+    static string Generated(string yaml, string typeName, Regex pattern, string? replacing = null) =>
+        Generated(new Dictionary<string, string> { [replacing ?? "order.yaml"] = yaml }, typeName, pattern);
+
+    static string Generated(Dictionary<string, string> replaced, string typeName, Regex pattern)
     {
         var texts = GeneratorHarness.Load(GeneratorHarness.OrdersDefinitions)
-            .Select(text => text.Path.EndsWith("/" + (replacing ?? "order.yaml"), StringComparison.Ordinal) ? new GeneratorHarness.InMemoryText(text.Path, yaml) : text)
+            .Select(text => replaced.TryGetValue(Path.GetFileName(text.Path), out var yaml) ? new GeneratorHarness.InMemoryText(text.Path, yaml) : text)
             .ToImmutableArray();
         var (driver, _) = GeneratorHarness.Compiles(texts);
         return pattern.Match(GeneratorHarness.Source(driver, $"Shop.Orders.{typeName}.g.cs")).Groups[1].Value is { Length: 16 } fingerprint

@@ -249,6 +249,28 @@ internal static class EventChecks
         }
     }
 
+    /// <summary>
+    /// A <c>where:</c> on an event (a reaction's, a projection handler's): each condition names a field
+    /// of the event and fits its type; <paramref name="operand"/> checks what else the caller requires
+    /// of the values compared with.
+    /// </summary>
+    public static void Where(CheckContext context, IEnumerable<Condition> conditions, IReadOnlyList<FieldDefinition> scope, string scopeName,
+        System.Action<ValueExpr>? operand = null)
+    {
+        foreach (var condition in conditions)
+        {
+            var subject = Typing.Find(scope, condition.Subject);
+            if (subject is null)
+            {
+                context.Report(DiagnosticCodes.UnknownMessageField, condition.Span, condition.Subject, scopeName, CheckContext.Names(Typing.NamesOf(scope)));
+                continue;
+            }
+            Conditions(context, condition, subject, scope, scopeName);
+            if (operand is not null)
+                foreach (var value in condition.Operands) operand(value);
+        }
+    }
+
     public static void Conditions(CheckContext context, Condition condition, FieldDefinition subject, IReadOnlyList<FieldDefinition> scope, string scopeName)
     {
         if (condition.Operator == ConditionOperator.NonEmpty)

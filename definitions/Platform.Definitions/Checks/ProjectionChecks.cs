@@ -50,6 +50,8 @@ internal static class ProjectionChecks
                 context.Report(DiagnosticCodes.ProjectionKeyTypeMismatch, handler.Key.Span, handler.Key.Text, handler.Event, keyType.Display, projection.Key.Name, projection.Key.Type.Display);
             }
 
+            EventChecks.Where(context, handler.Where, scope, scopeName);
+
             foreach (var update in handler.Set)
             {
                 var target = Typing.Find(fields, update.Target);

@@ -19,17 +19,7 @@ internal static class ReactionChecks
             if (definition is null) continue;
             var scope = context.Set.FieldsOf(definition);
             var scopeName = $"event '{definition.Name}'";
-            foreach (var condition in reaction.Where)
-            {
-                var subject = Typing.Find(scope, condition.Subject);
-                if (subject is null)
-                {
-                    context.Report(DiagnosticCodes.UnknownMessageField, condition.Span, condition.Subject, scopeName, CheckContext.Names(Typing.NamesOf(scope)));
-                    continue;
-                }
-                EventChecks.Conditions(context, condition, subject, scope, scopeName);
-                foreach (var operand in condition.Operands) Readable(context, reaction, definition, operand);
-            }
+            EventChecks.Where(context, reaction.Where, scope, scopeName, operand => Readable(context, reaction, definition, operand));
             if (command is null) continue;
             var commandFields = context.Set.FieldsOf(command);
             var assigned = new HashSet<string>();

@@ -33,6 +33,20 @@ public static class DeclarationText
         }
     }
 
+    /// <summary>Conditions in subject order, which does not change their result (all must hold).</summary>
+    public static void Conditions(StringBuilder text, IEnumerable<Condition> conditions)
+    {
+        foreach (var condition in conditions.OrderBy(c => c.Subject, StringComparer.Ordinal).ThenBy(c => c.Operator))
+        {
+            text.Append(":where=").Append(condition.Subject).Append(' ').Append(condition.Operator);
+            foreach (var operand in condition.Operands)
+            {
+                text.Append(' ');
+                Value(text, operand);
+            }
+        }
+    }
+
     /// <summary>The message field a value reads (<c>$currency</c>, <c>count($items)</c>), if any.</summary>
     public static string? Reads(ValueExpr? value) =>
         value is { Kind: ValueKind.Field or ValueKind.Count or ValueKind.Sum, Path.Count: > 0 } ? value.Path[0] : null;

@@ -9,7 +9,7 @@ namespace Platform.Definitions.Loading;
 public static partial class DefinitionLoader
 {
     private static readonly string[] ProjectionKeys = { "projection", "namespace", "aggregate", "key", "revision", "fields", "on" };
-    private static readonly string[] HandlerKeys = { "action", "key", "set" };
+    private static readonly string[] HandlerKeys = { "action", "key", "where", "set" };
     private static readonly string[] SagaKeys = { "saga", "namespace", "correlateBy", "startedBy", "data", "timeout", "states", "completed", "compensated", "compensationFailed", "steps", "on", "onUnexpected" };
     private static readonly string[] StepKeys = { "name", "state", "send", "with", "onSuccess", "onFailure", "keep", "timeout", "compensate", "compensation" };
     private static readonly string[] CompensationKeys = { "send", "with", "onSuccess", "onFailure", "timeout" };
@@ -73,7 +73,8 @@ public static partial class DefinitionLoader
                     if (body.Find("key") is null) context.Report(DiagnosticCodes.ProjectionKeyMissing, entry.Key.Span, entry.Key.Value, name);
                     continue;
                 }
-                handlers.Add(new ProjectionHandler(entry.Key.Value, action, keyExpression, ReadUpdates(context, body.Find("set"), $"'set' of {what}"), entry.Key.Span));
+                handlers.Add(new ProjectionHandler(entry.Key.Value, action, keyExpression, ReadConditions(context, body.Find("where"), $"'where' of {what}"),
+                    ReadUpdates(context, body.Find("set"), $"'set' of {what}"), entry.Key.Span));
             }
         }
 

@@ -44,11 +44,15 @@ public enum ProjectionAction
     Delete,
 }
 
-/// <summary>How one event changes the read model; <see cref="Key"/> selects the row.</summary>
+/// <summary>
+/// How one event changes the read model; <see cref="Key"/> selects the row. An event that fails one
+/// of <see cref="Where"/> (conditions on its fields) changes nothing.
+/// </summary>
 public sealed record ProjectionHandler(
     string Event,
     ProjectionAction Action,
     ValueExpr Key,
+    EquatableArray<Condition> Where,
     EquatableArray<StateUpdate> Set,
     SourceSpan Span);
 

@@ -111,6 +111,11 @@ internal static class ProjectionEmitter
                         if (message is null) continue;
                         w.Line($"case {Names.Global(message.Namespace, message.Name)} e:");
                         w.Line("{");
+                        var scope = new ExpressionScope(Expressions.EventFields("e", message, index, "envelope.StreamId"), ExpressionScope.FromEnvelope("envelope", nullable: false),
+                            Expressions.EventTypes(message, index));
+                        // An event the handler's conditions leave out changes nothing, its row's position included.
+                        foreach (var condition in handler.Where)
+                            w.Line($"    if (!({Conditions.Of(condition, scope.Field(condition.Subject), scope.TypeOf(condition.Subject), scope, ns, index)})) return false;");
                         w.Line($"    var key = {KeyExpression(p, handler, index)};");
                         w.Line("    var row = known is not null && known.IsKnownAbsent(key) ? null : await rows.FindAsync(new object[] { key }, cancellationToken);");
                         // A row deleted by an earlier event of the batch is still tracked, and Find returns it:
@@ -138,8 +143,6 @@ internal static class ProjectionEmitter
                                 w.Line("    }");
                                 break;
                         }
-                        var scope = new ExpressionScope(Expressions.EventFields("e", message, index, "envelope.StreamId"), ExpressionScope.FromEnvelope("envelope", nullable: false),
-                            Expressions.EventTypes(message, index));
                         foreach (var update in handler.Set)
                         {
                             if (!fields.TryGetValue(update.Target, out var target)) continue;
@@ -276,6 +279,10 @@ internal static class ProjectionEmitter
     // and, for each event field a handler reads, how stored earlier versions of the event make it
     // (a changed upcast default changes what a rebuild would write). The leading tag versions the
     // text itself.
+    // The event field a condition tests, as a value for the lineage.
+    static ValueExpr ConditionSubject(Condition c) =>
+        new(ValueKind.Field, "$" + c.Subject, LiteralKind.None, MetadataField.None, new EquatableArray<string>(new[] { c.Subject }), EquatableArray<string>.Empty, c.Span);
+
     static string Fingerprint(ProjectionDefinition p, TypeIndex index)
     {
         var canonical = new StringBuilder("projection/1;");
@@ -287,10 +294,13 @@ internal static class ProjectionEmitter
         {
             canonical.Append("on=").Append(handler.Event).Append(':').Append(handler.Action).Append(":key=");
             DeclarationText.Value(canonical, handler.Key);
+            DeclarationText.Conditions(canonical, handler.Where);
             DeclarationText.Updates(canonical, handler.Set);
             if (index.FindMessage(handler.Event) is { Lineage.IsEmpty: false } message)
             {
-                foreach (var read in DeclarationText.Reads(handler.Set.Select(u => u.Value).Append(handler.Key)))
+                var values = handler.Set.Select(u => u.Value).Append(handler.Key)
+                    .Concat(handler.Where.SelectMany(c => c.Operands.Append(ConditionSubject(c))));
+                foreach (var read in DeclarationText.Reads(values))
                     foreach (var lineage in message.Lineage)
                         if (lineage.Field == read)
                             canonical.Append(":from=").Append(read).Append('<').Append(lineage.Text).Append('>');
