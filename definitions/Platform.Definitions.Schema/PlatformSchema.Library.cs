@@ -92,10 +92,20 @@ public static partial class PlatformSchema
             command.Properties["fields"] = RefProperty(_fields);
             command.Properties["when"] = RefProperty(_conditions, "Guards on state.");
             command.Properties["require"] = RefProperty(_conditions, "Conditions on the command's fields.");
-            var emits = new JsonSchemaProperty { Description = "Events emitted; a mapping fills event fields explicitly." };
+            var emits = Define("emits", new JsonSchema { Description = "Events emitted; a mapping fills event fields explicitly." });
             emits.OneOf.Add(Ref(_names));
             emits.OneOf.Add(MapOf(_assignments, "Event name to field assignments."));
-            command.Properties["emits"] = emits;
+            command.Properties["emits"] = RefProperty(emits, "The events the command emits when no branch of 'instead' holds.");
+            var branch = ClosedObject("Events emitted instead of the command's when every condition holds.", "emits");
+            branch.Properties["when"] = RefProperty(_conditions, "Conditions on state, as the command's 'when'.");
+            branch.Properties["where"] = RefProperty(_conditions, "Conditions on the command's fields.");
+            branch.Properties["emits"] = RefProperty(emits, "The events emitted instead.");
+            command.Properties["instead"] = new JsonSchemaProperty
+            {
+                Type = JsonObjectType.Array,
+                Item = Ref(Define("emitBranch", branch)),
+                Description = "Branches tried in order after the guards; the first whose conditions hold emits its events instead of 'emits'.",
+            };
             command.Properties["description"] = StringProperty("Documentation.");
 
             var file = ClosedObject("An aggregate: identity, state, commands and the events that change it.", "aggregate", "namespace", "id");

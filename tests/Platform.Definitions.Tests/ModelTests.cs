@@ -160,6 +160,40 @@ public sealed class ModelTests
         Assert.Contains(checkedSet.Diagnostics, d => d.Code == "PLT0306" && d.Message.Contains("the aggregate's id (string) as text", StringComparison.Ordinal));
     }
 
+    // A branch's events count as the command's: a reaction fed by one of them loops, and an event
+    // only a branch emits is emitted.
+    [Fact]
+    public void the_events_of_an_instead_branch_are_the_commands()
+    {
+        var aggregate = Platform.Definitions.Loading.DefinitionLoader.Load("tank.yaml", """
+            aggregate: Tank
+            namespace: Shop.Tanks
+            id: { name: tankId, type: guid }
+            state: { level: int }
+            commands:
+              FillTank:
+                creates: true
+                fields: { litres: int }
+                emits: TankFilled
+                instead:
+                  - where: { litres: { gt: 10 } }
+                    emits: TankOverflowed
+            events:
+              TankFilled: { type: shop.tanks.filled, fields: { litres: int }, apply: { level: $litres } }
+              TankOverflowed: { type: shop.tanks.overflowed, fields: { litres: int } }
+            """);
+        var reaction = Platform.Definitions.Loading.DefinitionLoader.Load("refill.yaml", """
+            namespace: Shop.Tanks
+            reactions:
+              RefillOnOverflow:
+                when: TankOverflowed
+                send: FillTank
+            """);
+        Assert.Empty(aggregate.Diagnostics.Concat(reaction.Diagnostics));
+        var diagnostics = DefinitionSet.Check([aggregate.Value!, reaction.Value!]).Diagnostics;
+        Assert.Equal(["PLT0701 refill.yaml(3,3)"], diagnostics.Select(d => $"{d.Code} {d.Span}"));
+    }
+
     [Fact]
     public void single_stream_and_multi_stream_projections()
     {

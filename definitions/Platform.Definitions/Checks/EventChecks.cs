@@ -140,6 +140,67 @@ internal static class EventChecks
         }
     }
 
+    // A command's conditions, compared with its values: on the state (when:, a branch's when:) or on
+    // its own fields (require:, a branch's where:).
+    private static void CommandConditions(CheckContext context, IReadOnlyList<FieldDefinition> subjects, string subjectsName, CommandDefinition command,
+        IReadOnlyList<FieldDefinition> commandFields, EquatableArray<Condition> conditions)
+    {
+        foreach (var condition in conditions)
+        {
+            var field = Typing.Find(subjects, condition.Subject);
+            if (field is null)
+            {
+                context.Report(DiagnosticCodes.UnknownMessageField, condition.Span, condition.Subject, subjectsName, CheckContext.Names(Typing.NamesOf(subjects)));
+                continue;
+            }
+            Conditions(context, condition, field, commandFields, $"command '{command.Name}'");
+        }
+    }
+
+    /// <summary>One event a command emits: its own aggregate's, every field filled by a value that fits; the event, or null.</summary>
+    private static EventDefinition? Emit(CheckContext context, AggregateDefinition aggregate, CommandDefinition command, IReadOnlyList<FieldDefinition> commandFields, EmitDefinition emit)
+    {
+        var definition = context.Event(new NameRef(emit.Event, emit.Span), "Event");
+        if (definition is null) return null;
+        if (definition.Aggregate != aggregate.Name)
+        {
+            context.Report(DiagnosticCodes.UnknownReference, emit.Span, $"Event of aggregate '{aggregate.Name}'", emit.Event, " Commands emit their own aggregate's events; declare it under this aggregate's 'events:'.");
+            return null;
+        }
+        var eventFields = context.Set.FieldsOf(definition);
+        var assigned = new HashSet<string>();
+        foreach (var assignment in emit.Assignments)
+        {
+            var target = Typing.Find(eventFields, assignment.Target);
+            if (target is null)
+            {
+                context.Report(DiagnosticCodes.UnknownMessageField, assignment.Span, assignment.Target, $"event '{definition.Name}'", CheckContext.Names(Typing.NamesOf(eventFields)));
+                continue;
+            }
+            assigned.Add(assignment.Target);
+            Typing.CheckValue(context, assignment.Value, commandFields, $"command '{command.Name}'", target);
+        }
+        // Unassigned fields come from the command's field of the same name, optional ones too.
+        foreach (var field in eventFields)
+        {
+            if (assigned.Contains(field.Name)) continue;
+            var source = Typing.Find(commandFields, field.Name);
+            if (source is null)
+            {
+                if (!field.Type.IsOptional) context.Report(DiagnosticCodes.EmittedFieldUnfilled, emit.Span, command.Name, definition.Name, field.Name);
+            }
+            else if (!Typing.Assignable(context, source.Type with { IsOptional = false }, field.Type with { IsOptional = false }))
+            {
+                context.Report(DiagnosticCodes.LiteralTypeMismatch, emit.Span, "$" + field.Name, field.Name, field.Type.Display, $"Command '{command.Name}' has it as {source.Type.Display}; assign it explicitly.");
+            }
+            else if (source.Type.IsOptional && !field.Type.IsOptional)
+            {
+                context.Report(DiagnosticCodes.LiteralTypeMismatch, emit.Span, "$" + field.Name, field.Name, field.Type.Display, $"Command '{command.Name}' has it as optional; make the command field required or the event field optional.");
+            }
+        }
+        return definition;
+    }
+
     private static void Aggregate(CheckContext context, AggregateDefinition aggregate)
     {
         var state = new FieldScope(aggregate.State);
@@ -150,67 +211,18 @@ internal static class EventChecks
         {
             creates |= command.Creates;
             var commandFields = context.Set.FieldsOf(command);
-            foreach (var condition in command.When)
+            var stateName = $"the state of '{aggregate.Name}'";
+            var commandName = $"command '{command.Name}'";
+            CommandConditions(context, state, stateName, command, commandFields, command.When);
+            CommandConditions(context, commandFields, commandName, command, commandFields, command.Require);
+            foreach (var branch in command.Instead)
             {
-                var field = Typing.Find(state, condition.Subject);
-                if (field is null)
-                {
-                    context.Report(DiagnosticCodes.UnknownMessageField, condition.Span, condition.Subject, $"the state of '{aggregate.Name}'", CheckContext.Names(Typing.NamesOf(state)));
-                    continue;
-                }
-                Conditions(context, condition, field, commandFields, $"command '{command.Name}'");
+                CommandConditions(context, state, stateName, command, commandFields, branch.When);
+                CommandConditions(context, commandFields, commandName, command, commandFields, branch.Where);
             }
-            foreach (var condition in command.Require)
+            foreach (var emit in command.AllEmits)
             {
-                var field = Typing.Find(commandFields, condition.Subject);
-                if (field is null)
-                {
-                    context.Report(DiagnosticCodes.UnknownMessageField, condition.Span, condition.Subject, $"command '{command.Name}'", CheckContext.Names(Typing.NamesOf(commandFields)));
-                    continue;
-                }
-                Conditions(context, condition, field, commandFields, $"command '{command.Name}'");
-            }
-            foreach (var emit in command.Emits)
-            {
-                var definition = context.Event(new NameRef(emit.Event, emit.Span), "Event");
-                if (definition is null) continue;
-                if (definition.Aggregate != aggregate.Name)
-                {
-                    context.Report(DiagnosticCodes.UnknownReference, emit.Span, $"Event of aggregate '{aggregate.Name}'", emit.Event, " Commands emit their own aggregate's events; declare it under this aggregate's 'events:'.");
-                    continue;
-                }
-                emitted.Add(definition.Name);
-                var eventFields = context.Set.FieldsOf(definition);
-                var assigned = new HashSet<string>();
-                foreach (var assignment in emit.Assignments)
-                {
-                    var target = Typing.Find(eventFields, assignment.Target);
-                    if (target is null)
-                    {
-                        context.Report(DiagnosticCodes.UnknownMessageField, assignment.Span, assignment.Target, $"event '{definition.Name}'", CheckContext.Names(Typing.NamesOf(eventFields)));
-                        continue;
-                    }
-                    assigned.Add(assignment.Target);
-                    Typing.CheckValue(context, assignment.Value, commandFields, $"command '{command.Name}'", target);
-                }
-                // Unassigned fields come from the command's field of the same name, optional ones too.
-                foreach (var field in eventFields)
-                {
-                    if (assigned.Contains(field.Name)) continue;
-                    var source = Typing.Find(commandFields, field.Name);
-                    if (source is null)
-                    {
-                        if (!field.Type.IsOptional) context.Report(DiagnosticCodes.EmittedFieldUnfilled, emit.Span, command.Name, definition.Name, field.Name);
-                    }
-                    else if (!Typing.Assignable(context, source.Type with { IsOptional = false }, field.Type with { IsOptional = false }))
-                    {
-                        context.Report(DiagnosticCodes.LiteralTypeMismatch, emit.Span, "$" + field.Name, field.Name, field.Type.Display, $"Command '{command.Name}' has it as {source.Type.Display}; assign it explicitly.");
-                    }
-                    else if (source.Type.IsOptional && !field.Type.IsOptional)
-                    {
-                        context.Report(DiagnosticCodes.LiteralTypeMismatch, emit.Span, "$" + field.Name, field.Name, field.Type.Display, $"Command '{command.Name}' has it as optional; make the command field required or the event field optional.");
-                    }
-                }
+                if (Emit(context, aggregate, command, commandFields, emit) is { } definition) emitted.Add(definition.Name);
             }
         }
         if (!creates && !aggregate.Commands.IsEmpty) context.Report(DiagnosticCodes.NoCreatingCommand, aggregate.Span, aggregate.Name);

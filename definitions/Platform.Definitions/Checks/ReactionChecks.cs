@@ -96,7 +96,7 @@ internal static class ReactionChecks
             {
                 var current = queue.Dequeue();
                 if (!context.Commands.TryGetValue(current.Send.Name, out var command)) continue;
-                foreach (var emit in command.Emits)
+                foreach (var emit in command.AllEmits)
                 {
                     if (!byEvent.TryGetValue(emit.Event, out var next)) continue;
                     foreach (var reaction in next)

@@ -9,7 +9,7 @@ public static partial class DefinitionLoader
 {
     private static readonly string[] AggregateKeys = { "aggregate", "namespace", "id", "snapshot", "types", "state", "commands", "events" };
     private static readonly string[] ContractsKeys = { "contracts", "namespace", "types", "commands", "events" };
-    private static readonly string[] CommandKeys = { "creates", "fields", "when", "require", "emits", "description" };
+    private static readonly string[] CommandKeys = { "creates", "fields", "when", "require", "emits", "instead", "description" };
     private static readonly string[] EventKeys = { "kind", "type", "version", "compatibility", "fields", "apply", "previous", "description" };
     private static readonly string[] VersionKeys = { "version", "fields", "upcast", "upcaster" };
 
@@ -88,9 +88,38 @@ public static partial class DefinitionLoader
                 ReadEmits(context, body.Find("emits"), what),
                 aggregate,
                 entry.Key.Span,
-                context.OptionalString(body, "description", what)));
+                context.OptionalString(body, "description", what),
+                onAggregate ? ReadInstead(context, body.Find("instead"), what) : EquatableArray<EmitBranch>.Empty));
         }
         return new EquatableArray<CommandDefinition>(result);
+    }
+
+    /// <summary><c>instead: [{ when: { ... }, where: { ... }, emits: ... }]</c>, in order.</summary>
+    private static EquatableArray<EmitBranch> ReadInstead(LoadContext context, YamlNode? node, string what)
+    {
+        if (node is null || node is YamlScalar { IsNull: true }) return EquatableArray<EmitBranch>.Empty;
+        if (node is not YamlSequence sequence)
+        {
+            context.Report(DiagnosticCodes.WrongNodeKind, node.Span, $"'instead' of {what}", "a list of { when, where, emits }", node.Describe());
+            return EquatableArray<EmitBranch>.Empty;
+        }
+        var result = new List<EmitBranch>();
+        foreach (var item in sequence.Items)
+        {
+            var branch = $"a branch of 'instead' of {what}";
+            var body = context.Mapping(item, branch);
+            if (body is null) continue;
+            context.AllowKeys(body, branch, "when", "where", "emits");
+            if (body.Find("emits") is null) context.Report(DiagnosticCodes.MissingKey, body.Span, branch, "emits");
+            // Without a condition the branch would always win and the command's own emits never run.
+            if (body.Find("when") is null && body.Find("where") is null) context.Report(DiagnosticCodes.MissingKey, body.Span, branch, "when' or 'where");
+            result.Add(new EmitBranch(
+                ReadConditions(context, body.Find("when"), $"'when' of {branch}"),
+                ReadConditions(context, body.Find("where"), $"'where' of {branch}"),
+                ReadEmits(context, body.Find("emits"), branch),
+                body.Span));
+        }
+        return new EquatableArray<EmitBranch>(result);
     }
 
     /// <summary><c>emits: A</c>, <c>emits: [A, B]</c> or <c>emits: { A: { field: value } }</c>.</summary>

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 namespace Platform.Definitions.Model;
 
 public enum EventKind
@@ -68,7 +69,9 @@ public sealed record UpcastStep(string Field, UpcastOperation Operation, ValueEx
 
 /// <summary>
 /// A command. On an aggregate it has guards and emits events; in a contracts file it is a
-/// message another service handles (e.g. <c>ChargePayment</c>).
+/// message another service handles (e.g. <c>ChargePayment</c>). <see cref="Instead"/> are the
+/// branches that emit other events than <see cref="Emits"/> (e.g. <c>StockShort</c> instead of
+/// <c>StockReserved</c> when the state has too little).
 /// </summary>
 public sealed record CommandDefinition(
     string Name,
@@ -80,7 +83,28 @@ public sealed record CommandDefinition(
     EquatableArray<EmitDefinition> Emits,
     string? Aggregate,
     SourceSpan Span,
-    string? Description = null);
+    string? Description = null,
+    EquatableArray<EmitBranch> Instead = default)
+{
+    /// <summary>Every event the command can emit: its <see cref="Emits"/>, then each branch's.</summary>
+    public IEnumerable<EmitDefinition> AllEmits
+    {
+        get
+        {
+            foreach (var emit in Emits) yield return emit;
+            foreach (var branch in Instead)
+                foreach (var emit in branch.Emits) yield return emit;
+        }
+    }
+}
+
+/// <summary>
+/// <c>instead: [{ when: { ... }, where: { ... }, emits: ... }]</c>: the events a command emits
+/// instead of its <c>emits:</c> when every condition holds, <see cref="When"/> on the aggregate's
+/// state (as the command's own <c>when:</c>) and <see cref="Where"/> on the command's fields. The
+/// first branch that holds wins.
+/// </summary>
+public sealed record EmitBranch(EquatableArray<Condition> When, EquatableArray<Condition> Where, EquatableArray<EmitDefinition> Emits, SourceSpan Span);
 
 /// <summary>An event a command emits; fields not assigned are taken from the command field of the same name.</summary>
 public sealed record EmitDefinition(string Event, EquatableArray<FieldAssignment> Assignments, SourceSpan Span);

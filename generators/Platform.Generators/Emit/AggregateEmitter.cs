@@ -186,29 +186,52 @@ internal static class AggregateEmitter
                 w.Line("string? rejection = null;");
                 w.Line($"Check{command.Name}(state, command, ref rejection);");
                 w.Line($"if (rejection is not null) throw new global::Platform.Commands.CommandRejectedException({commandLiteral}, {aggregateLiteral}, rejection);");
-                w.Line("return new object[]");
-                w.Line("{");
-                foreach (var emit in command.Emits)
+                // The first branch whose conditions hold emits its events instead of the command's.
+                foreach (var branch in command.Instead)
                 {
-                    var e = FindEvent(a, emit.Event);
-                    if (e is null) continue;
-                    w.Append($"    new {e.Name}(");
-                    for (var i = 0; i < e.Fields.Count; i++)
+                    var tests = new List<string>();
+                    foreach (var condition in branch.When)
                     {
-                        var field = e.Fields[i];
-                        var assigned = FindAssignment(emit, field.Name);
-                        var value = assigned is not null
-                            ? Expressions.Of(assigned.Value, field.Type, scope, a.Namespace, index)
-                            : commandFields.ContainsKey(field.Name) // by name from the command (EventChecks), not the state
-                                ? Expressions.Convert(scope.Field(field.Name), scope.TypeOf(field.Name), field.Type, a.Namespace, index)
-                                : CSharpTypes.Default(field.Type, a.Namespace, index);
-                        w.Append((i == 0 ? "" : ", ") + value);
+                        stateFields.TryGetValue(condition.Subject, out var subject);
+                        tests.Add(Conditions.Of(condition, "state." + Names.Pascal(condition.Subject), subject?.Type, scope, a.Namespace, index));
                     }
-                    w.Line("),");
+                    foreach (var condition in branch.Where)
+                        tests.Add(Conditions.Of(condition, "command." + Names.Pascal(condition.Subject), scope.TypeOf(condition.Subject), scope, a.Namespace, index));
+                    if (tests.Count == 0) continue;
+                    using (w.Block($"if ({string.Join(" && ", tests.Select(test => "(" + test + ")"))})"))
+                        EmitEvents(w, a, branch.Emits, commandFields, scope, index);
                 }
-                w.Line("};");
+                EmitEvents(w, a, command.Emits, commandFields, scope, index);
             }
         }
+    }
+
+    // return new object[] { new E(...), ... }: each event's fields from its assignments, else the
+    // command's field of the same name.
+    static void EmitEvents(CodeWriter w, AggregateDefinition a, EquatableArray<EmitDefinition> emits, Dictionary<string, FieldDefinition> commandFields,
+        ExpressionScope scope, TypeIndex index)
+    {
+        w.Line("return new object[]");
+        w.Line("{");
+        foreach (var emit in emits)
+        {
+            var e = FindEvent(a, emit.Event);
+            if (e is null) continue;
+            w.Append($"    new {e.Name}(");
+            for (var i = 0; i < e.Fields.Count; i++)
+            {
+                var field = e.Fields[i];
+                var assigned = FindAssignment(emit, field.Name);
+                var value = assigned is not null
+                    ? Expressions.Of(assigned.Value, field.Type, scope, a.Namespace, index)
+                    : commandFields.ContainsKey(field.Name) // by name from the command (EventChecks), not the state
+                        ? Expressions.Convert(scope.Field(field.Name), scope.TypeOf(field.Name), field.Type, a.Namespace, index)
+                        : CSharpTypes.Default(field.Type, a.Namespace, index);
+                w.Append((i == 0 ? "" : ", ") + value);
+            }
+            w.Line("),");
+        }
+        w.Line("};");
     }
 
     static EventDefinition? FindEvent(AggregateDefinition a, string name)

@@ -75,7 +75,7 @@ internal static class CommandEmitter
         var found = new List<(string, TypeRef)>();
         if (aggregate is null) return found;
         var seen = new HashSet<string>(System.StringComparer.Ordinal);
-        foreach (var emit in command.Emits)
+        foreach (var emit in command.AllEmits)
         {
             EventDefinition? emitted = null;
             foreach (var e in aggregate.Events)

@@ -38,7 +38,7 @@ internal static class EventCatalog
 
     /// <summary>The commands of aggregates that emit <paramref name="eventName"/>.</summary>
     internal static IEnumerable<CommandDefinition> EmittersOf(DefinitionSet set, string eventName) =>
-        set.Commands.Where(c => c.Emits.Any(emit => emit.Event == eventName)).OrderBy(c => c.Name, StringComparer.Ordinal);
+        set.Commands.Where(c => c.AllEmits.Any(emit => emit.Event == eventName)).OrderBy(c => c.Name, StringComparer.Ordinal);
 
     /// <summary>Every projection, saga and reaction that reads <paramref name="eventName"/>, with what it does with it.</summary>
     internal static List<Consumer> ConsumersOf(DefinitionSet set, string eventName)

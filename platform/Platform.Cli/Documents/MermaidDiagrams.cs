@@ -41,14 +41,18 @@ internal static class MermaidDiagrams
         var lines = new List<string>();
         foreach (var command in aggregate.Commands)
         {
-            var target = command.Emits
-                .Select(emit => aggregate.Events.FirstOrDefault(e => e.Name == emit.Event))
-                .SelectMany(e => e?.Apply ?? default)
-                .FirstOrDefault(u => u.Target == status.Name && u.Operation == UpdateOperation.Set && u.Value.Kind == ValueKind.Literal);
-            if (target is null) continue;
-            var sources = command.Creates ? new List<string> { "[*]" } : Sources(command, status.Name, members);
-            foreach (var source in sources)
-                lines.Add($"    {source} --> {target.Value.Text} : {command.Name}");
+            // The command's emits and each branch's 'instead' may each lead to another status.
+            foreach (var emits in command.Instead.Select(branch => branch.Emits).Prepend(command.Emits))
+            {
+                var target = emits
+                    .Select(emit => aggregate.Events.FirstOrDefault(e => e.Name == emit.Event))
+                    .SelectMany(e => e?.Apply ?? default)
+                    .FirstOrDefault(u => u.Target == status.Name && u.Operation == UpdateOperation.Set && u.Value.Kind == ValueKind.Literal);
+                if (target is null) continue;
+                var sources = command.Creates ? new List<string> { "[*]" } : Sources(command, status.Name, members);
+                foreach (var source in sources)
+                    lines.Add($"    {source} --> {target.Value.Text} : {command.Name}");
+            }
         }
         if (lines.Count == 0) return null;
         return "stateDiagram-v2\n" + string.Join("\n", lines.Distinct()) + "\n";

@@ -1,0 +1,148 @@
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis;
+using Platform.Testing;
+using Xunit;
+
+namespace Platform.Generators.Tests;
+
+/// <summary>
+/// A command whose events depend on the state and on its own fields (<c>instead:</c>): the first
+/// branch whose conditions hold emits its events, otherwise the command's <c>emits:</c>; guards and
+/// validation still come first. Run on the hosted runtime; the stored streams say which branch ran.
+/// </summary>
+public class EmitBranchTorture
+{
+    const string Aggregate = """
+        aggregate: Bin
+        namespace: Shop.Bins
+        id: { name: binId, type: string }
+        state: { left: int, open: bool, flagged: int, shortages: int, lastOrder: guid? }
+        commands:
+          OpenBin:
+            creates: true
+            fields: { left: int }
+            emits: BinOpened
+          Reserve:
+            fields: { orderId: guid, quantity: int, rush: bool? }
+            when: { open: true }
+            require: { quantity: { gt: 0 } }
+            emits: StockReserved
+            instead:
+              - when: { left: { lt: 1 } }
+                emits: { StockShort: { requested: $quantity } }
+              - where: { quantity: { ge: 100 } }
+                emits: [LargeOrderFlagged, StockReserved]
+              - when: { left: 1 }
+                where: { rush: true }
+                emits: [StockReserved, BinEmptied]
+        events:
+          BinOpened:
+            type: shop.bins.opened
+            fields: { left: int }
+            apply: { left: $left, open: true }
+          StockReserved:
+            type: shop.bins.reserved
+            fields: { orderId: guid, quantity: int }
+            apply: { left: { increment: -1 }, lastOrder: $orderId }
+          StockShort:
+            type: shop.bins.short
+            fields: { orderId: guid, requested: int }
+            apply: { shortages: { increment: 1 } }
+          LargeOrderFlagged:
+            type: shop.bins.flagged
+            fields: { orderId: guid, quantity: int }
+            apply: { flagged: { increment: 1 } }
+          BinEmptied:
+            type: shop.bins.emptied
+            apply: { open: false }
+        """;
+
+    static ImmutableArray<AdditionalText> Texts => ImmutableArray.Create<AdditionalText>(new GeneratorHarness.InMemoryText("bins/bin.yaml", Aggregate));
+
+    const string Service = """
+        using Microsoft.Extensions.DependencyInjection;
+        using Microsoft.Extensions.Hosting;
+        using Platform.Commands;
+        using Platform.Persistence;
+        using Platform.Runtime.Commands;
+        using Platform.Runtime.Configuration;
+
+        namespace Shop.Bins.Run;
+
+        public static class BinRun
+        {
+            public static async Task<IReadOnlyList<string>> RunAsync(bool postgres, string connectionString, string prefix)
+            {
+                using var host = new HostBuilder()
+                    .ConfigureServices(services => services.AddPlatform(cfg =>
+                        (postgres ? cfg.UsePostgres(connectionString) : cfg.UseSqlite(connectionString)).AddDomain(typeof(BinsDomain))))
+                    .Build();
+                await host.StartAsync();
+                try
+                {
+                    var commands = host.Services.GetRequiredService<ICommandDispatcher>();
+                    var lines = new List<string>();
+                    async Task Send(string bin, int quantity, bool? rush = null)
+                    {
+                        try
+                        {
+                            await commands.DispatchAsync(new Reserve(prefix + bin, Guid.NewGuid(), quantity, rush));
+                        }
+                        catch (Exception refused) when (refused is CommandRejectedException or CommandValidationException)
+                        {
+                            lines.Add($"{bin} {quantity}: {refused.GetType().Name}");
+                        }
+                    }
+                    await commands.DispatchAsync(new OpenBin(prefix + "a", 3));
+                    await Send("a", 5);               // left 3: reserved
+                    await Send("a", 150);             // a large order: flagged and reserved
+                    await Send("a", 2);               // left 1, no rush: reserved
+                    await Send("a", 1);               // left 0: short
+                    await Send("a", 200);             // left 0 and large: the first branch wins, short
+                    await Send("a", 0);               // invalid before any branch
+                    await commands.DispatchAsync(new OpenBin(prefix + "b", 1));
+                    await Send("b", 1, rush: true);   // left 1 and a rush: reserved and emptied
+                    await Send("b", 1);               // closed: the guard rejects it
+                    var store = host.Services.GetRequiredService<IEventStore>();
+                    var aggregates = host.Services.GetRequiredService<IAggregateStore>();
+                    foreach (var bin in new[] { "a", "b" })
+                    {
+                        var types = new List<string>();
+                        await foreach (var envelope in store.ReadStreamAsync(prefix + bin))
+                            types.Add(envelope.Event switch
+                            {
+                                StockShort s => $"short {s.Requested}",
+                                LargeOrderFlagged f => $"flagged {f.Quantity}",
+                                StockReserved r => $"reserved {r.Quantity}",
+                                _ => envelope.Event.GetType().Name,
+                            });
+                        var state = (await aggregates.LoadAsync(new Bin(), prefix + bin)).State;
+                        lines.Add($"{bin}: {string.Join(", ", types)}; left {state.Left} open {state.Open} flagged {state.Flagged} shortages {state.Shortages}");
+                    }
+                    return lines;
+                }
+                finally
+                {
+                    await host.StopAsync();
+                }
+            }
+        }
+        """;
+
+    [SkippableTheory]
+    [InlineData(Store.Sqlite)]
+    [InlineData(Store.Postgres)]
+    public async Task the_first_branch_that_holds_emits_instead_of_the_command(Store store)
+    {
+        await using var database = await TestDatabase.CreateAsync(store, "bins");
+        var lines = await GuideExamples.RunAsync("Shop.Bins", Texts, Service, "Shop.Bins.Run.BinRun", store == Store.Postgres, database.ConnectionString, Guid.NewGuid().ToString("N")[..6]);
+        Assert.Equal(
+            [
+                "a 0: CommandValidationException",
+                "b 1: CommandRejectedException",
+                "a: BinOpened, reserved 5, flagged 150, reserved 150, reserved 2, short 1, short 200; left 0 open True flagged 1 shortages 2",
+                "b: BinOpened, reserved 1, BinEmptied; left 0 open False flagged 0 shortages 0",
+            ],
+            lines);
+    }
+}
