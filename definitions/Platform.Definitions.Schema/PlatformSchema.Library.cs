@@ -63,7 +63,7 @@ public static partial class PlatformSchema
             _assignments = Define("assignments", MapOf(_value, "Target field to value."));
 
             var updateObject = ClosedObject("A list or counter operation.");
-            foreach (var key in new[] { "set", "add", "remove", "increment" }) updateObject.Properties[key] = RefProperty(_value);
+            foreach (var key in new[] { "set", "add", "remove", "increment", "decrement" }) updateObject.Properties[key] = RefProperty(_value);
             updateObject.Properties["by"] = RefProperty(_name, "With remove: the element member compared with the value.");
             var update = Define("update", new JsonSchema());
             update.OneOf.Add(Ref(_value));

@@ -28,11 +28,11 @@ public class EmitBranchTorture
             require: { quantity: { gt: 0 } }
             emits: StockReserved
             instead:
-              - when: { left: { lt: 1 } }
+              - when: { left: { lt: $quantity } }
                 emits: { StockShort: { requested: $quantity } }
               - where: { quantity: { ge: 100 } }
                 emits: [LargeOrderFlagged, StockReserved]
-              - when: { left: 1 }
+              - when: { left: $quantity }
                 where: { rush: true }
                 emits: [StockReserved, BinEmptied]
         events:
@@ -43,7 +43,7 @@ public class EmitBranchTorture
           StockReserved:
             type: shop.bins.reserved
             fields: { orderId: guid, quantity: int }
-            apply: { left: { increment: -1 }, lastOrder: $orderId }
+            apply: { left: { decrement: $quantity }, lastOrder: $orderId }
           StockShort:
             type: shop.bins.short
             fields: { orderId: guid, requested: int }
@@ -93,15 +93,16 @@ public class EmitBranchTorture
                             lines.Add($"{bin} {quantity}: {refused.GetType().Name}");
                         }
                     }
-                    await commands.DispatchAsync(new OpenBin(prefix + "a", 3));
-                    await Send("a", 5);               // left 3: reserved
-                    await Send("a", 150);             // a large order: flagged and reserved
-                    await Send("a", 2);               // left 1, no rush: reserved
+                    await commands.DispatchAsync(new OpenBin(prefix + "a", 300));
+                    await Send("a", 5);               // left 300: reserved
+                    await Send("a", 250);             // a large order: flagged and reserved
+                    await Send("a", 2);               // left 45: reserved
+                    await Send("a", 200);             // left 43, large too: the first branch wins, short
+                    await Send("a", 43);              // all that is left, no rush: reserved
                     await Send("a", 1);               // left 0: short
-                    await Send("a", 200);             // left 0 and large: the first branch wins, short
                     await Send("a", 0);               // invalid before any branch
-                    await commands.DispatchAsync(new OpenBin(prefix + "b", 1));
-                    await Send("b", 1, rush: true);   // left 1 and a rush: reserved and emptied
+                    await commands.DispatchAsync(new OpenBin(prefix + "b", 4));
+                    await Send("b", 4, rush: true);   // all that is left, in a rush: reserved and emptied
                     await Send("b", 1);               // closed: the guard rejects it
                     var store = host.Services.GetRequiredService<IEventStore>();
                     var aggregates = host.Services.GetRequiredService<IAggregateStore>();
@@ -136,13 +137,14 @@ public class EmitBranchTorture
     {
         await using var database = await TestDatabase.CreateAsync(store, "bins");
         var lines = await GuideExamples.RunAsync("Shop.Bins", Texts, Service, "Shop.Bins.Run.BinRun", store == Store.Postgres, database.ConnectionString, Guid.NewGuid().ToString("N")[..6]);
-        Assert.Equal(
+        // Joined, so that a failure shows the whole line that differs.
+        Assert.Equal(string.Join("\n",
             [
                 "a 0: CommandValidationException",
                 "b 1: CommandRejectedException",
-                "a: BinOpened, reserved 5, flagged 150, reserved 150, reserved 2, short 1, short 200; left 0 open True flagged 1 shortages 2",
-                "b: BinOpened, reserved 1, BinEmptied; left 0 open False flagged 0 shortages 0",
-            ],
-            lines);
+                "a: BinOpened, reserved 5, flagged 250, reserved 250, reserved 2, short 200, reserved 43, short 1; left 0 open True flagged 1 shortages 2",
+                "b: BinOpened, reserved 4, BinEmptied; left 0 open False flagged 0 shortages 0",
+            ]),
+            string.Join("\n", lines));
     }
 }

@@ -92,10 +92,10 @@ public class ProjectionKeyTorture
         projection: ShelfByStream
         namespace: Shop.Shelves
         key: { name: stream, type: string }
-        fields: { label: string, moves: int }
+        fields: { label: string, moves: int, budget: int }
         on:
-          ShelfOpened: { action: insert, key: $meta.aggregateId, set: { label: $label } }
-          ShelfMoved: { action: update, key: $meta.aggregateId, where: { zone: { ge: 3 } }, set: { moves: { increment: 1 } } }
+          ShelfOpened: { action: insert, key: $meta.aggregateId, set: { label: $label, budget: 100 } }
+          ShelfMoved: { action: update, key: $meta.aggregateId, where: { zone: { ge: 3 } }, set: { moves: { increment: 1 }, budget: { decrement: $zone } } }
         """;
 
     static ImmutableArray<AdditionalText> Texts => ImmutableArray.Create<AdditionalText>(
@@ -185,7 +185,7 @@ public class ProjectionKeyTorture
                                 .Select(r => $"label {r.Label}: {Shelf(r.Shelf)} stream {Stream(r.Stream)} v{r.Version}"));
                         await using (var rows = await models.OpenAsync(ShelfByStreamProjection.ProjectionName))
                             lines.AddRange((await rows.Set<ShelfByStream>().ToListAsync()).OrderBy(r => r.Stream, StringComparer.Ordinal)
-                                .Select(r => $"stream {Stream(r.Stream)}: {r.Label} moves {r.Moves}"));
+                                .Select(r => $"stream {Stream(r.Stream)}: {r.Label} moves {r.Moves} budget {r.Budget}"));
                         return lines;
                     }
                     // A rebuild reads the same events in batches of hundreds: c's delete and insert in one.
@@ -216,7 +216,7 @@ public class ProjectionKeyTorture
         // a: opened in zone 1, moved to 2 and 3; b: opened in 1 and closed; c: opened in 2, closed
         // (its view row deleted) and reopened (inserted again). ZoneArrivals counts only a move from
         // zone 2 to a higher one (a's second), ShelfByStream only moves into zone 3 or higher (a's
-        // second). A rebuild gives the same rows.
+        // second, which takes its zone from the budget). A rebuild gives the same rows.
         string[] expected =
             [
                 "view a: apples zone 3 moves 2 note -",
@@ -225,9 +225,9 @@ public class ProjectionKeyTorture
                 "zone 2: 1 last c stream c shelves c",
                 "zone 3: 1 last a stream a shelves a",
                 "label apples: a stream a v1",
-                "stream a: apples moves 1",
-                "stream b: bread moves 0",
-                "stream c: cheese moves 0",
+                "stream a: apples moves 1 budget 97",
+                "stream b: bread moves 0 budget 100",
+                "stream c: cheese moves 0 budget 100",
             ];
         Assert.Equal([.. expected, "rebuilt:", .. expected], lines);
     }

@@ -317,10 +317,11 @@ internal static class Updates
             case UpdateOperation.Set:
                 Typing.CheckValue(context, update.Value, scope, scopeName, target, aggregateId);
                 break;
-            case UpdateOperation.Increment:
+            case UpdateOperation.Increment or UpdateOperation.Decrement:
                 if (!Typing.IsNumeric(target.Type))
                 {
-                    context.Report(DiagnosticCodes.OperationTypeMismatch, update.Span, "increment", target.Name, target.Type.Display, "increment applies to numbers.");
+                    var name = update.Operation.ToString().ToLowerInvariant();
+                    context.Report(DiagnosticCodes.OperationTypeMismatch, update.Span, name, target.Name, target.Type.Display, "increment and decrement apply to numbers.");
                     return;
                 }
                 Typing.CheckValue(context, update.Value, scope, scopeName, target, aggregateId);

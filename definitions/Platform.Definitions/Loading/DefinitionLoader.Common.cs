@@ -127,9 +127,9 @@ public static partial class DefinitionLoader
         return new EquatableArray<FieldAssignment>(result);
     }
 
-    private static readonly string[] UpdateKeys = { "set", "add", "remove", "by", "increment" };
+    private static readonly string[] UpdateKeys = { "set", "add", "remove", "by", "increment", "decrement" };
 
-    /// <summary><c>field: value</c> or <c>field: { add | remove (by) | increment | set: value }</c>.</summary>
+    /// <summary><c>field: value</c> or <c>field: { add | remove (by) | increment | decrement | set: value }</c>.</summary>
     private static EquatableArray<StateUpdate> ReadUpdates(LoadContext context, YamlNode? node, string what)
     {
         var mapping = context.Mapping(node, what);
@@ -144,10 +144,11 @@ public static partial class DefinitionLoader
                 var (kind, valueNode) = operation.Find("add") is { } add ? (UpdateOperation.Add, add)
                     : operation.Find("remove") is { } remove ? (UpdateOperation.Remove, remove)
                     : operation.Find("increment") is { } increment ? (UpdateOperation.Increment, increment)
+                    : operation.Find("decrement") is { } decrement ? (UpdateOperation.Decrement, decrement)
                     : (UpdateOperation.Set, operation.Find("set"));
                 if (valueNode is null)
                 {
-                    context.Report(DiagnosticCodes.MissingKey, entry.Key.Span, $"the update of '{target}'", "set, add, remove or increment");
+                    context.Report(DiagnosticCodes.MissingKey, entry.Key.Span, $"the update of '{target}'", "set, add, remove, increment or decrement");
                     continue;
                 }
                 var value = ExpressionParser.Parse(context, valueNode, $"the update of '{target}'");

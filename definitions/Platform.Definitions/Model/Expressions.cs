@@ -62,8 +62,10 @@ public enum UpdateOperation
     Add,
     /// <summary>Remove list elements equal to the value, or whose <see cref="StateUpdate.MatchMember"/> equals it.</summary>
     Remove,
-    /// <summary>Add the value (default 1) to a number; negative values decrement.</summary>
+    /// <summary>Add the value to a number.</summary>
     Increment,
+    /// <summary>Subtract the value from a number: a withdrawal from a balance, a reservation from a stock.</summary>
+    Decrement,
 }
 
 /// <summary>One effect on state or a read model: <c>status: Placed</c>, <c>items: { add: $item }</c>, <c>count: { increment: 1 }</c>.</summary>

@@ -286,8 +286,8 @@ internal static class AggregateEmitter
                             case UpdateOperation.Add or UpdateOperation.Remove:
                                 w.Line("    " + ListUpdates.Statement(property, update, target.Type, scope, a.Namespace, index));
                                 break;
-                            case UpdateOperation.Increment:
-                                w.Line($"    {property} += {Expressions.Of(update.Value, target.Type with { IsOptional = false }, scope, a.Namespace, index)};");
+                            case UpdateOperation.Increment or UpdateOperation.Decrement:
+                                w.Line($"    {property} {(update.Operation == UpdateOperation.Increment ? "+=" : "-=")} {Expressions.Of(update.Value, target.Type with { IsOptional = false }, scope, a.Namespace, index)};");
                                 break;
                         }
                     }

@@ -152,8 +152,8 @@ internal static class ProjectionEmitter
                                 case UpdateOperation.Add or UpdateOperation.Remove:
                                     w.Line("    " + ListUpdates.Statement(property, update, target.Type, scope, ns, index));
                                     break;
-                                case UpdateOperation.Increment:
-                                    w.Line($"    {property} += {Expressions.Of(update.Value, target.Type with { IsOptional = false }, scope, ns, index)};");
+                                case UpdateOperation.Increment or UpdateOperation.Decrement:
+                                    w.Line($"    {property} {(update.Operation == UpdateOperation.Increment ? "+=" : "-=")} {Expressions.Of(update.Value, target.Type with { IsOptional = false }, scope, ns, index)};");
                                     break;
                                 default:
                                     w.Line($"    {property} = {Expressions.Of(update.Value, target.Type, scope, ns, index)};");
