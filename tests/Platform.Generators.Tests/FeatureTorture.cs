@@ -176,11 +176,24 @@ public class FeatureTorture
                                      $"refs {string.Join(" ", r.Refs.Select(x => Array.IndexOf(ledgers, x.Ledger)))}")
                         .ToList();
                     }
+                    // On PostgreSQL the JSON columns are jsonb, which SQL can reach into.
+                    async Task<List<string>> Json()
+                    {
+                        if (!postgres) return [];
+                        await using var rows = await host.Services.GetRequiredService<ReadModels>().OpenAsync(LedgerBookProjection.ProjectionName);
+                        var types = await rows.Database.SqlQueryRaw<string>(
+                            "SELECT column_name || '=' || data_type AS \"Value\" FROM information_schema.columns " +
+                            "WHERE table_name = 'ledger_book' AND column_name IN ('entries', 'totals', 'first_line', 'refs') ORDER BY column_name").ToListAsync();
+                        var b = await rows.Database.SqlQueryRaw<string>(
+                            "SELECT (totals ->> 'b') || ' ' || (entries -> 0 ->> 'sku') AS \"Value\" FROM ledger_book ORDER BY owner").ToListAsync();
+                        return ["columns " + string.Join(" ", types), "totals b, first entry " + string.Join(", ", b)];
+                    }
                     // A rebuild reads every event in one batch: the same rows.
                     var live = await Rows();
+                    var liveJson = await Json();
                     await host.Services.GetRequiredService<ProjectionEngine>().RebuildAsync(LedgerBookProjection.ProjectionName);
                     var rebuilt = await Rows();
-                    return [.. live, .. rebuilt.Select(r => "rebuilt " + r)];
+                    return [.. live, .. liveJson, .. rebuilt.Select(r => "rebuilt " + r), .. (await Json()).Select(r => "rebuilt " + r)];
                 }
                 finally
                 {
@@ -210,7 +223,8 @@ public class FeatureTorture
                 "ada: ledgers 0 2; users ada ada ada; lines 4; total 19.00; tier Gold; entries ax2:; totals a=3 b=10; first none; refs 2",
                 "bob: ledgers 3; users bob; lines 2; total 13.00; tier Gold; entries bx1:gift; totals a=3 b=10; first none; refs ",
             ];
-        Assert.Equal([.. expected, .. expected.Select(r => "rebuilt " + r)], rows);
+        string[] json = store == Store.Postgres ? ["columns entries=jsonb first_line=jsonb refs=jsonb totals=jsonb", "totals b, first entry 10 a, 10 b"] : [];
+        Assert.Equal([.. expected, .. json, .. expected.Select(r => "rebuilt " + r), .. json.Select(r => "rebuilt " + r)], rows);
     }
 
     // A ledger past its snapshot (every 5 events): one runtime writes seven events, another loads the

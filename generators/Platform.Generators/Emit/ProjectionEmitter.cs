@@ -54,7 +54,9 @@ internal static class ProjectionEmitter
                 foreach (var field in p.Fields)
                 {
                     var column = $"Column(builder.Property(x => x.{Names.Pascal(field.Name)}), {CSharpLiteral.String(Snake(field.Name))})";
-                    w.Line(StoredAsJson(field.Type, index) ? column + $".HasConversion({Names.Pascal(field.Name)}Json.Converter, {Names.Pascal(field.Name)}Json.Comparer);" : column + ";");
+                    w.Line(StoredAsJson(field.Type, index)
+                        ? column + $".HasConversion({Names.Pascal(field.Name)}Json.Converter, {Names.Pascal(field.Name)}Json.Comparer).HasAnnotation(global::Platform.Projections.JsonColumn.Annotation, true);"
+                        : column + ";");
                 }
                 w.Line("Column(builder.Property(x => x.LastAppliedPosition), \"last_applied_position\");");
             }
@@ -307,6 +309,8 @@ internal static class ProjectionEmitter
             }
             canonical.Append(';');
         }
+        // JSON columns became jsonb on PostgreSQL: a table made before has text columns, and is rebuilt.
+        if (p.Fields.Any(f => StoredAsJson(f.Type, index))) canonical.Append("json=jsonb;");
         // Revision 1 adds nothing, so declaring it keeps the fingerprint of a projection without one.
         if (p.Revision > 1) canonical.Append("revision=").Append(p.Revision.ToString(CultureInfo.InvariantCulture)).Append(';');
         return SourceFile.Hash(canonical.ToString());

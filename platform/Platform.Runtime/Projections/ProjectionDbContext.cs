@@ -58,8 +58,17 @@ public sealed class ProjectionDbContext : DbContext, IKnownAbsentRows
     }
 
     /// <inheritdoc />
-    protected override void OnModelCreating(ModelBuilder modelBuilder) =>
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
         Projection.Configure(modelBuilder, TableName == Projection.DefaultTableName ? null : TableName);
+        // The generated code writes and reads these columns as JSON text; PostgreSQL keeps them as
+        // jsonb, which queries and indexes can reach into.
+        if (Database.IsNpgsql())
+            foreach (var entity in modelBuilder.Model.GetEntityTypes())
+                foreach (var property in entity.GetProperties())
+                    if (property.FindAnnotation(JsonColumn.Annotation)?.Value is true)
+                        property.SetColumnType("jsonb");
+    }
 
     // EF Core caches one model per context type; these contexts differ by projection and table.
     sealed class ProjectionModelCacheKeyFactory : IModelCacheKeyFactory
