@@ -35,6 +35,12 @@ public class EmitBranchTorture
               - when: { left: $quantity }
                 where: { rush: true }
                 emits: [StockReserved, BinEmptied]
+          CloseBin:
+            emits: BinEmptied
+            instead:
+              # Closing a closed bin again changes nothing: accepted, and no event.
+              - when: { open: false }
+                emits: []
         events:
           BinOpened:
             type: shop.bins.opened
@@ -104,6 +110,8 @@ public class EmitBranchTorture
                     await commands.DispatchAsync(new OpenBin(prefix + "b", 4));
                     await Send("b", 4, rush: true);   // all that is left, in a rush: reserved and emptied
                     await Send("b", 1);               // closed: the guard rejects it
+                    var closed = await commands.DispatchAsync(new CloseBin(prefix + "b"));
+                    lines.Add($"b closed again at version {closed.Version}");
                     var store = host.Services.GetRequiredService<IEventStore>();
                     var aggregates = host.Services.GetRequiredService<IAggregateStore>();
                     foreach (var bin in new[] { "a", "b" })
@@ -142,6 +150,7 @@ public class EmitBranchTorture
             [
                 "a 0: CommandValidationException",
                 "b 1: CommandRejectedException",
+                "b closed again at version 3",
                 "a: BinOpened, reserved 5, flagged 250, reserved 250, reserved 2, short 200, reserved 43, short 1; left 0 open True flagged 1 shortages 2",
                 "b: BinOpened, reserved 4, BinEmptied; left 0 open False flagged 0 shortages 0",
             ]),
