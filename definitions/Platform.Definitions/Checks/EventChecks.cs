@@ -150,7 +150,7 @@ internal static class EventChecks
             var field = Typing.Find(subjects, condition.Subject);
             if (field is null)
             {
-                context.Report(DiagnosticCodes.UnknownMessageField, condition.Span, condition.Subject, subjectsName, CheckContext.Names(Typing.NamesOf(subjects)));
+                context.Report(DiagnosticCodes.UnknownMessageField, condition.FieldSpan, condition.Subject, subjectsName, CheckContext.Names(Typing.NamesOf(subjects)));
                 continue;
             }
             Conditions(context, condition, field, commandFields, $"command '{command.Name}'");
@@ -274,7 +274,7 @@ internal static class EventChecks
             var subject = Typing.Find(scope, condition.Subject);
             if (subject is null)
             {
-                context.Report(DiagnosticCodes.UnknownMessageField, condition.Span, condition.Subject, scopeName, CheckContext.Names(Typing.NamesOf(scope)));
+                context.Report(DiagnosticCodes.UnknownMessageField, condition.FieldSpan, condition.Subject, scopeName, CheckContext.Names(Typing.NamesOf(scope)));
                 continue;
             }
             Conditions(context, condition, subject, scope, scopeName);

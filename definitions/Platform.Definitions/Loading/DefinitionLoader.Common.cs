@@ -199,7 +199,7 @@ public static partial class DefinitionLoader
                         };
                         if (kind is null) continue;
                         var operands = kind == ConditionOperator.NonEmpty ? EquatableArray<ValueExpr>.Empty : Operands(context, op.Value, subject);
-                        result.Add(new Condition(subject, kind.Value, operands, op.Key.Span));
+                        result.Add(new Condition(subject, kind.Value, operands, op.Key.Span, entry.Key.Span));
                     }
                     break;
                 default:

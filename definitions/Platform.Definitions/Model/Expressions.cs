@@ -88,7 +88,13 @@ public enum ConditionOperator
 }
 
 /// <summary>A guard such as <c>status: [Placed]</c> or <c>totalAmount: { gt: 0 }</c>; <see cref="Subject"/> is a field name.</summary>
-public sealed record Condition(string Subject, ConditionOperator Operator, EquatableArray<ValueExpr> Operands, SourceSpan Span);
+/// <param name="Span">Where the comparison is written: the operator in <c>field: { gt: 0 }</c>, else the field.</param>
+/// <param name="SubjectSpan">Where the field is named; <see cref="Span"/> when not given.</param>
+public sealed record Condition(string Subject, ConditionOperator Operator, EquatableArray<ValueExpr> Operands, SourceSpan Span, SourceSpan? SubjectSpan = null)
+{
+    /// <summary>Where the field compared is named, for a diagnostic about the field itself.</summary>
+    public SourceSpan FieldSpan => SubjectSpan ?? Span;
+}
 
 /// <summary>A duration written as <c>30s</c>, <c>15m</c>, <c>2h</c> or <c>1d</c>.</summary>
 public sealed record Duration(long Milliseconds, string Text, SourceSpan Span);
