@@ -145,14 +145,20 @@ public static partial class PlatformSchema
         {
             var handler = ClosedObject("How one event changes the read model.");
             handler.Properties["action"] = new JsonSchemaProperty { Reference = Define("projectionAction", StringEnum("Row operation.", "insert", "update", "upsert", "delete")) };
-            handler.Properties["key"] = RefProperty(_value, "The event value that selects the row (multi-stream projections).");
+            var handlerKey = new JsonSchemaProperty { Description = "The event value that selects the row (multi-stream projections); a list of values, one per field, for a composite key." };
+            handlerKey.OneOf.Add(Ref(_value));
+            handlerKey.OneOf.Add(new JsonSchema { Type = JsonObjectType.Array, Item = Ref(_value), MinItems = 1 });
+            handler.Properties["key"] = handlerKey;
             handler.Properties["where"] = RefProperty(_conditions, "Conditions on the event's fields; an event that fails one changes nothing.");
             handler.Properties["set"] = RefProperty(_updates);
             var file = ClosedObject("A read model fed by events.", "projection", "namespace", "key");
             file.Properties["projection"] = RefProperty(_name);
             file.Properties["namespace"] = Namespace();
             file.Properties["aggregate"] = RefProperty(_name, "Single-stream: the aggregate whose stream feeds it. Omit for multi-stream.");
-            file.Properties["key"] = RefProperty(_identity);
+            var projectionKey = new JsonSchemaProperty { Description = "The row's key field, or a list of fields for a composite key (multi-stream projections only)." };
+            projectionKey.OneOf.Add(Ref(_identity));
+            projectionKey.OneOf.Add(new JsonSchema { Type = JsonObjectType.Array, Item = Ref(_identity), MinItems = 1 });
+            file.Properties["key"] = projectionKey;
             file.Properties["revision"] = new JsonSchemaProperty
             {
                 Type = JsonObjectType.Integer, Minimum = 1,

@@ -49,6 +49,23 @@ public sealed class LoaderTests
     }
 
     [Fact]
+    public void a_composite_key_and_its_values_are_read_in_order()
+    {
+        var result = DefinitionLoader.Load("p.yaml", """
+            projection: Stock
+            namespace: N
+            key: [{ name: warehouse, type: string }, { name: sku, type: string }]
+            fields: { quantity: int }
+            on:
+              StockCounted: { action: upsert, key: [$warehouse, $sku], set: { quantity: $quantity } }
+            """);
+        Assert.True(result.Diagnostics.IsEmpty, string.Join(Environment.NewLine, result.Diagnostics.Select(d => d.ToCanonicalString())));
+        var projection = result.Value!.Projection!;
+        Assert.Equal(["warehouse", "sku"], projection.Keys.Select(k => k.Name));
+        Assert.Equal(["$warehouse", "$sku"], projection.Handlers.Single().Keys.Select(k => k.Text));
+    }
+
+    [Fact]
     public void loading_the_same_text_twice_gives_equal_models()
     {
         var path = Path.Combine(Paths.OrdersDefinitions, "fulfilment.yaml");

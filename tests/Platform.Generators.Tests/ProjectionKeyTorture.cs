@@ -98,7 +98,20 @@ public class ProjectionKeyTorture
           ShelfMoved: { action: update, key: $meta.aggregateId, where: { zone: { ge: 3 } }, set: { moves: { increment: 1 }, budget: { decrement: $zone } } }
         """;
 
+    // Keyed by two event fields: a composite key.
+    const string ZoneLabels = """
+        projection: ZoneLabel
+        namespace: Shop.Shelves
+        key: [{ name: zone, type: int }, { name: label, type: string }]
+        fields: { opened: int, lastShelf: long }
+        on:
+          ShelfOpened: { action: upsert, key: [$zone, $label], set: { opened: { increment: 1 }, lastShelf: $shelfId } }
+          ShelfReopened: { action: upsert, key: [$zone, $label], set: { opened: { increment: 1 }, lastShelf: $meta.aggregateId } }
+          ShelfClosed: { action: delete, key: [2, $label] }
+        """;
+
     static ImmutableArray<AdditionalText> Texts => ImmutableArray.Create<AdditionalText>(
+        new GeneratorHarness.InMemoryText("shelves/zone-labels.yaml", ZoneLabels),
         new GeneratorHarness.InMemoryText("shelves/shelf.yaml", Aggregate),
         new GeneratorHarness.InMemoryText("shelves/shelf-view.yaml", Views),
         new GeneratorHarness.InMemoryText("shelves/zone-arrivals.yaml", Zones),
@@ -130,7 +143,7 @@ public class ProjectionKeyTorture
             public static async Task<IReadOnlyList<string>> RunAsync(bool postgres, string connectionString, long first)
             {
                 long a = first, b = first + 1, c = first + 2;
-                string[] names = [ShelfViewProjection.ProjectionName, ZoneArrivalsProjection.ProjectionName, ShelfByLabelProjection.ProjectionName, ShelfByStreamProjection.ProjectionName];
+                string[] names = [ShelfViewProjection.ProjectionName, ZoneArrivalsProjection.ProjectionName, ShelfByLabelProjection.ProjectionName, ShelfByStreamProjection.ProjectionName, ZoneLabelProjection.ProjectionName];
                 // The shelves are opened and their rows written first; the moves, closes and the reopen
                 // are stored while no projection runs, so one batch then takes them all: c's row, in the
                 // table, deleted and inserted again in one unit of work.
@@ -186,6 +199,9 @@ public class ProjectionKeyTorture
                         await using (var rows = await models.OpenAsync(ShelfByStreamProjection.ProjectionName))
                             lines.AddRange((await rows.Set<ShelfByStream>().ToListAsync()).OrderBy(r => r.Stream, StringComparer.Ordinal)
                                 .Select(r => $"stream {Stream(r.Stream)}: {r.Label} moves {r.Moves} budget {r.Budget}"));
+                        await using (var rows = await models.OpenAsync(ZoneLabelProjection.ProjectionName))
+                            lines.AddRange((await rows.Set<ZoneLabel>().ToListAsync()).OrderBy(r => r.Zone).ThenBy(r => r.Label, StringComparer.Ordinal)
+                                .Select(r => $"zone {r.Zone} label {r.Label}: opened {r.Opened} last {Shelf(r.LastShelf)}"));
                         return lines;
                     }
                     // A rebuild reads the same events in batches of hundreds: c's delete and insert in one.
@@ -216,7 +232,9 @@ public class ProjectionKeyTorture
         // a: opened in zone 1, moved to 2 and 3; b: opened in 1 and closed; c: opened in 2, closed
         // (its view row deleted) and reopened (inserted again). ZoneArrivals counts only a move from
         // zone 2 to a higher one (a's second), ShelfByStream only moves into zone 3 or higher (a's
-        // second, which takes its zone from the budget). A rebuild gives the same rows.
+        // second, which takes its zone from the budget). ZoneLabel is keyed by zone and label: closing
+        // deletes the row of zone 2 and the label (bread's, in zone 1, stays; cheese's goes), and the
+        // reopen inserts cheese's again. A rebuild gives the same rows.
         string[] expected =
             [
                 "view a: apples zone 3 moves 2 note -",
@@ -228,6 +246,9 @@ public class ProjectionKeyTorture
                 "stream a: apples moves 1 budget 97",
                 "stream b: bread moves 0 budget 100",
                 "stream c: cheese moves 0 budget 100",
+                "zone 1 label apples: opened 1 last a",
+                "zone 1 label bread: opened 1 last b",
+                "zone 2 label cheese: opened 1 last c",
             ];
         Assert.Equal([.. expected, "rebuilt:", .. expected], lines);
     }

@@ -79,8 +79,8 @@ internal static class NameChecks
 
             if (file.Projection is { } projection)
             {
-                Identifier(context, projection.Key.Name, projection.Key.Span);
-                var fields = new List<FieldDefinition> { projection.Key };
+                foreach (var key in projection.Keys) Identifier(context, key.Name, key.Span);
+                var fields = new List<FieldDefinition>(projection.Keys);
                 fields.AddRange(projection.Fields);
                 Fields(context, fields, projection.Name, RowMembers);
             }

@@ -24,7 +24,10 @@ internal static class ProjectionChecks
             context.Report(DiagnosticCodes.UnknownReference, aggregateRef.Span, "Aggregate", aggregateRef.Name, context.Suggest(aggregateRef.Name, context.Aggregates.Keys));
         }
 
-        var fields = new FieldScope(new[] { projection.Key }.Concat(projection.Fields));
+        var keys = projection.Keys;
+        if (aggregate is not null && keys.Count > 1)
+            context.Report(DiagnosticCodes.ProjectionCompositeKeySingleStream, projection.ExtraKeys[0].Span, projection.Name, aggregate.Name);
+        var fields = new FieldScope(keys.Concat(projection.Fields));
         var creates = false;
         foreach (var handler in projection.Handlers)
         {
@@ -40,14 +43,28 @@ internal static class ProjectionChecks
             var scopeName = $"event '{definition.Name}'";
 
             var aggregateId = context.AggregateIdOf(definition);
-            var byStreamId = handler.Key.Kind == ValueKind.Metadata && handler.Key.Metadata == MetadataField.AggregateId;
-            var keyType = byStreamId ? aggregateId : Typing.CheckValue(context, handler.Key, scope, scopeName, null);
-            // The stream id is the aggregate id as text: it keys a string model too (ProjectionEmitter.KeyExpression).
-            if (keyType is not null && (byStreamId
-                    ? !Typing.StreamIdFits(keyType, projection.Key.Type with { IsOptional = false })
-                    : !Typing.Assignable(context, keyType with { IsOptional = false }, projection.Key.Type with { IsOptional = false })))
+            var values = handler.Keys;
+            if (values.Count != keys.Count)
             {
-                context.Report(DiagnosticCodes.ProjectionKeyTypeMismatch, handler.Key.Span, handler.Key.Text, handler.Event, keyType.Display, projection.Key.Name, projection.Key.Type.Display);
+                var names = string.Join(", ", keys.Select(k => "$" + k.Name));
+                context.Report(DiagnosticCodes.ProjectionKeyCount, handler.Key.Span, handler.Event, values.Count, projection.Name,
+                    string.Join(", ", keys.Select(k => k.Name)), names);
+            }
+            for (var i = 0; i < values.Count && i < keys.Count; i++)
+            {
+                var value = values[i];
+                var keyField = keys[i];
+                var byStreamId = value.Kind == ValueKind.Metadata && value.Metadata == MetadataField.AggregateId;
+                // A literal has no type of its own: it is checked against the key field (key: [$zone, 2]).
+                var keyType = byStreamId ? aggregateId
+                    : Typing.CheckValue(context, value, scope, scopeName, value.Kind == ValueKind.Literal ? keyField : null);
+                // The stream id is the aggregate id as text: it keys a string model too (ProjectionEmitter.KeyExpression).
+                if (keyType is not null && (byStreamId
+                        ? !Typing.StreamIdFits(keyType, keyField.Type with { IsOptional = false })
+                        : !Typing.Assignable(context, keyType with { IsOptional = false }, keyField.Type with { IsOptional = false })))
+                {
+                    context.Report(DiagnosticCodes.ProjectionKeyTypeMismatch, value.Span, value.Text, handler.Event, keyType.Display, keyField.Name, keyField.Type.Display);
+                }
             }
 
             EventChecks.Where(context, handler.Where, scope, scopeName);

@@ -37,7 +37,7 @@ internal static class TypeChecks
             }
             if (file.Projection is { } projection)
             {
-                Type(context, projection.Key.Type);
+                foreach (var key in projection.Keys) Type(context, key.Type);
                 Fields(context, projection.Fields);
             }
             if (file.Saga is { } saga) Fields(context, saga.Data);

@@ -127,6 +127,10 @@ public static class DiagnosticCodes
         "No handler of read model '{0}' inserts or upserts, so it stays empty. Use 'action: insert' or 'upsert' for the first event.");
     public static readonly DiagnosticDescriptor ProjectionKeyTypeMismatch = Error("PLT0505", "Key type mismatch",
         "The key '{0}' of the handler of '{1}' is {2}, but the read model key '{3}' is {4}. Use a field of the same type.");
+    public static readonly DiagnosticDescriptor ProjectionCompositeKeySingleStream = Error("PLT0506", "Composite key on a single-stream projection",
+        "Projection '{0}' follows aggregate '{1}', whose id is its key; a key of several fields needs a multi-stream projection. Remove 'aggregate:' or keep one key field.");
+    public static readonly DiagnosticDescriptor ProjectionKeyCount = Error("PLT0507", "Key values do not match the key",
+        "The handler of '{0}' gives {1} key value(s), but read model '{2}' is keyed by {3}. Give one value per key field, in that order: key: [{4}].");
 
     // PLT06xx: sagas
     public static readonly DiagnosticDescriptor SagaUnreachableState = Error("PLT0601", "Unreachable saga state",

@@ -23,22 +23,25 @@ public static partial class DefinitionLoader
         var name = nameNode?.Value ?? string.Empty;
         var aggregate = Name(context, root, "aggregate", $"projection '{name}'", false);
 
-        FieldDefinition key;
-        var keyMapping = context.Mapping(root.Find("key"), "'key'");
-        if (keyMapping is null)
+        // key: { name, type }, or a list of them for a composite key.
+        var keys = new List<FieldDefinition>();
+        var keyNode = root.Find("key");
+        if (keyNode is YamlSequence keySequence)
         {
-            if (root.Find("key") is null) context.Report(DiagnosticCodes.MissingKey, span, $"projection '{name}'", "key");
-            key = new FieldDefinition("id", TypeRef.OfPrimitive(PrimitiveType.Guid, false, span), null, null, span);
+            foreach (var item in keySequence.Items)
+                if (context.Mapping(item, "a field of 'key'") is { } keyField) keys.Add(ReadProjectionKey(context, keyField));
+            if (keys.Count == 0) context.Report(DiagnosticCodes.MissingKey, keySequence.Span, "'key'", "name");
         }
-        else
+        else if (context.Mapping(keyNode, "'key'") is { } keyMapping)
         {
-            context.AllowKeys(keyMapping, "'key'", "name", "type");
-            var keyName = context.RequiredString(keyMapping, "name", "'key'");
-            var typeScalar = context.Scalar(keyMapping.Find("type"), "'type' of 'key'");
-            var keyType = typeScalar is null ? null : TypeParser.Parse(context, typeScalar);
-            if (typeScalar is null && keyMapping.Find("type") is null) context.Report(DiagnosticCodes.MissingKey, keyMapping.Span, "'key'", "type");
-            key = new FieldDefinition(keyName, keyType ?? TypeRef.OfPrimitive(PrimitiveType.Guid, false, keyMapping.Span), null, null, keyMapping.Find("name")?.Span ?? keyMapping.Span);
+            keys.Add(ReadProjectionKey(context, keyMapping));
         }
+        else if (keyNode is null)
+        {
+            context.Report(DiagnosticCodes.MissingKey, span, $"projection '{name}'", "key");
+        }
+        if (keys.Count == 0) keys.Add(new FieldDefinition("id", TypeRef.OfPrimitive(PrimitiveType.Guid, false, span), null, null, span));
+        var key = keys[0];
 
         var handlers = new List<ProjectionHandler>();
         var on = context.Mapping(root.Find("on"), "'on'");
@@ -63,24 +66,44 @@ public static partial class DefinitionLoader
                         _ => ReportInvalid(context, actionScalar, "projection action", "insert, update, upsert or delete", ProjectionAction.Upsert),
                     };
                 }
-                var keyExpression = body.Find("key") is { } keyNode
-                    ? ExpressionParser.Parse(context, keyNode, $"'key' of {what}")
+                // key: $field, or a list of values for a composite key.
+                var keyValues = new List<ValueExpr>();
+                if (body.Find("key") is YamlSequence handlerKeys)
+                    foreach (var item in handlerKeys.Items)
+                        if (ExpressionParser.Parse(context, item, $"'key' of {what}") is { } keyValue) keyValues.Add(keyValue);
+                var keyExpression = keyValues.Count > 0 ? keyValues[0]
+                    : body.Find("key") is YamlSequence ? null
+                    : body.Find("key") is { } handlerKey
+                    ? ExpressionParser.Parse(context, handlerKey, $"'key' of {what}")
                     : aggregate is not null
                         ? new ValueExpr(ValueKind.Metadata, "$meta.aggregateId", LiteralKind.None, MetadataField.AggregateId, EquatableArray<string>.Empty, EquatableArray<string>.Empty, entry.Key.Span)
                         : null;
                 if (keyExpression is null)
                 {
-                    if (body.Find("key") is null) context.Report(DiagnosticCodes.ProjectionKeyMissing, entry.Key.Span, entry.Key.Value, name);
+                    if (body.Find("key") is null or YamlSequence { Items.Count: 0 }) context.Report(DiagnosticCodes.ProjectionKeyMissing, entry.Key.Span, entry.Key.Value, name);
                     continue;
                 }
                 handlers.Add(new ProjectionHandler(entry.Key.Value, action, keyExpression, ReadConditions(context, body.Find("where"), $"'where' of {what}"),
-                    ReadUpdates(context, body.Find("set"), $"'set' of {what}"), entry.Key.Span));
+                    ReadUpdates(context, body.Find("set"), $"'set' of {what}"), entry.Key.Span,
+                    keyValues.Count > 1 ? new EquatableArray<ValueExpr>(keyValues.GetRange(1, keyValues.Count - 1)) : EquatableArray<ValueExpr>.Empty));
             }
         }
 
         var revision = context.PositiveInt(root.Find("revision"), "projection revision") ?? 1;
-        var projection = new ProjectionDefinition(name, ns, key, aggregate, ReadFields(context, root.Find("fields"), name, "'fields'"), new EquatableArray<ProjectionHandler>(handlers), span, revision);
+        var projection = new ProjectionDefinition(name, ns, key, aggregate, ReadFields(context, root.Find("fields"), name, "'fields'"), new EquatableArray<ProjectionHandler>(handlers), span, revision,
+            new EquatableArray<FieldDefinition>(keys.GetRange(1, keys.Count - 1)));
         return NewFile(context, DefinitionKind.Projection, name, ns, span) with { Projection = projection };
+    }
+
+    // One field of a projection's key: { name, type }.
+    private static FieldDefinition ReadProjectionKey(LoadContext context, YamlMapping keyMapping)
+    {
+        context.AllowKeys(keyMapping, "'key'", "name", "type");
+        var keyName = context.RequiredString(keyMapping, "name", "'key'");
+        var typeScalar = context.Scalar(keyMapping.Find("type"), "'type' of 'key'");
+        var keyType = typeScalar is null ? null : TypeParser.Parse(context, typeScalar);
+        if (typeScalar is null && keyMapping.Find("type") is null) context.Report(DiagnosticCodes.MissingKey, keyMapping.Span, "'key'", "type");
+        return new FieldDefinition(keyName, keyType ?? TypeRef.OfPrimitive(PrimitiveType.Guid, false, keyMapping.Span), null, null, keyMapping.Find("name")?.Span ?? keyMapping.Span);
     }
 
     private static DefinitionFile? ReadSagaFile(LoadContext context, YamlMapping root, string ns)

@@ -1,3 +1,5 @@
+using System.Collections.Generic;
+
 namespace Platform.Definitions.Model;
 
 public enum DefinitionKind
@@ -45,8 +47,9 @@ public enum ProjectionAction
 }
 
 /// <summary>
-/// How one event changes the read model; <see cref="Key"/> selects the row. An event that fails one
-/// of <see cref="Where"/> (conditions on its fields) changes nothing.
+/// How one event changes the read model; <see cref="Key"/> selects the row (with
+/// <see cref="ExtraKeys"/>, the values of a composite key's later fields). An event that fails one of
+/// <see cref="Where"/> (conditions on its fields) changes nothing.
 /// </summary>
 public sealed record ProjectionHandler(
     string Event,
@@ -54,7 +57,20 @@ public sealed record ProjectionHandler(
     ValueExpr Key,
     EquatableArray<Condition> Where,
     EquatableArray<StateUpdate> Set,
-    SourceSpan Span);
+    SourceSpan Span,
+    EquatableArray<ValueExpr> ExtraKeys = default)
+{
+    /// <summary>The key's values, in the order of the projection's <see cref="ProjectionDefinition.Keys"/>.</summary>
+    public IReadOnlyList<ValueExpr> Keys
+    {
+        get
+        {
+            var keys = new List<ValueExpr> { Key };
+            keys.AddRange(ExtraKeys);
+            return keys;
+        }
+    }
+}
 
 /// <summary>
 /// A read model. Single-stream when <see cref="Aggregate"/> is set (keyed by the aggregate id);
@@ -62,6 +78,9 @@ public sealed record ProjectionHandler(
 /// <see cref="Revision"/> (<c>revision: n</c>, 1 when not given) is part of the definition fingerprint,
 /// raised by hand after a change the fingerprint cannot see (an <c>OnApplied</c> hook, a hand-written
 /// upcaster's body) so that the runtime rebuilds the table as it does for a changed declaration.
+/// A multi-stream projection may be keyed by several fields (<c>key: [{ name: warehouse, type:
+/// string }, { name: sku, type: string }]</c>): <see cref="Key"/> is the first, <see cref="ExtraKeys"/>
+/// the others.
 /// </summary>
 public sealed record ProjectionDefinition(
     string Name,
@@ -71,7 +90,20 @@ public sealed record ProjectionDefinition(
     EquatableArray<FieldDefinition> Fields,
     EquatableArray<ProjectionHandler> Handlers,
     SourceSpan Span,
-    int Revision = 1);
+    int Revision = 1,
+    EquatableArray<FieldDefinition> ExtraKeys = default)
+{
+    /// <summary>Every key field: <see cref="Key"/>, then the <see cref="ExtraKeys"/> of a composite key.</summary>
+    public IReadOnlyList<FieldDefinition> Keys
+    {
+        get
+        {
+            var keys = new List<FieldDefinition> { Key };
+            keys.AddRange(ExtraKeys);
+            return keys;
+        }
+    }
+}
 
 /// <summary>
 /// The compensating command of a step, and its replies when it has them. With replies the saga

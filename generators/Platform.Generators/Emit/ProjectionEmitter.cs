@@ -20,15 +20,17 @@ internal static class ProjectionEmitter
     public static void Emit(CodeWriter w, ProjectionDefinition p, TypeIndex index)
     {
         var ns = p.Namespace;
-        var key = Names.Pascal(p.Key.Name);
-        var fields = new Dictionary<string, FieldDefinition> { [p.Key.Name] = p.Key };
+        var keys = p.Keys;
+        var fields = new Dictionary<string, FieldDefinition>();
+        foreach (var keyField in keys) fields[keyField.Name] = keyField;
         foreach (var field in p.Fields) fields[field.Name] = field;
 
         w.Line($"/// <summary>A row of the <c>{p.Name}</c> read model.</summary>");
         w.Line(SourceFile.GeneratedCode);
         using (w.Block($"public sealed partial class {p.Name}"))
         {
-            w.Line($"public {CSharpTypes.Of(p.Key.Type, ns, index)} {key} {{ get; set; }}{Init(p.Key.Type, ns, index)}");
+            foreach (var keyField in keys)
+                w.Line($"public {CSharpTypes.Of(keyField.Type, ns, index)} {Names.Pascal(keyField.Name)} {{ get; set; }}{Init(keyField.Type, ns, index)}");
             foreach (var field in p.Fields)
                 w.Line($"public {CSharpTypes.Of(field.Type, ns, index)} {Names.Pascal(field.Name)} {{ get; set; }}{Init(field.Type, ns, index)}");
             w.Line();
@@ -37,7 +39,7 @@ internal static class ProjectionEmitter
         }
         w.Line();
 
-        w.Line($"/// <summary>The table of <see cref=\"{p.Name}\"/>: snake_case names, keyed by <c>{p.Key.Name}</c>.</summary>");
+        w.Line($"/// <summary>The table of <see cref=\"{p.Name}\"/>: snake_case names, keyed by <c>{string.Join(", ", keys.Select(k => k.Name))}</c>.</summary>");
         w.Line(SourceFile.GeneratedCode);
         using (w.Block($"public sealed partial class {p.Name}Configuration : global::Microsoft.EntityFrameworkCore.IEntityTypeConfiguration<{p.Name}>"))
         {
@@ -49,8 +51,11 @@ internal static class ProjectionEmitter
             using (w.Block($"public void Configure(global::Microsoft.EntityFrameworkCore.Metadata.Builders.EntityTypeBuilder<{p.Name}> builder)"))
             {
                 w.Line("global::Microsoft.EntityFrameworkCore.RelationalEntityTypeBuilderExtensions.ToTable(builder, TableName);");
-                w.Line($"builder.HasKey(x => x.{key});");
-                w.Line($"Column(builder.Property(x => x.{key}), {CSharpLiteral.String(Snake(p.Key.Name))}).ValueGeneratedNever();");
+                w.Line(keys.Count == 1
+                    ? $"builder.HasKey(x => x.{Names.Pascal(p.Key.Name)});"
+                    : $"builder.HasKey(x => new {{ {string.Join(", ", keys.Select(k => "x." + Names.Pascal(k.Name)))} }});");
+                foreach (var keyField in keys)
+                    w.Line($"Column(builder.Property(x => x.{Names.Pascal(keyField.Name)}), {CSharpLiteral.String(Snake(keyField.Name))}).ValueGeneratedNever();");
                 foreach (var field in p.Fields)
                 {
                     var column = $"Column(builder.Property(x => x.{Names.Pascal(field.Name)}), {CSharpLiteral.String(Snake(field.Name))})";
@@ -118,8 +123,19 @@ internal static class ProjectionEmitter
                         // An event the handler's conditions leave out changes nothing, its row's position included.
                         foreach (var condition in handler.Where)
                             w.Line($"    if (!({Conditions.Of(condition, scope.Field(condition.Subject), scope.TypeOf(condition.Subject), scope, ns, index)})) return false;");
-                        w.Line($"    var key = {KeyExpression(p, handler, index)};");
-                        w.Line("    var row = known is not null && known.IsKnownAbsent(key) ? null : await rows.FindAsync(new object[] { key }, cancellationToken);");
+                        if (keys.Count == 1)
+                        {
+                            w.Line($"    var key = {KeyExpression(p.Key, handler.Key, handler, index, ns)};");
+                            w.Line("    var row = known is not null && known.IsKnownAbsent(key) ? null : await rows.FindAsync(new object[] { key }, cancellationToken);");
+                        }
+                        else
+                        {
+                            // A composite key: the batch prefetch covers single keys only, so each row is found.
+                            var values = handler.Keys;
+                            for (var k = 0; k < keys.Count && k < values.Count; k++)
+                                w.Line($"    var key{k} = {KeyExpression(keys[k], values[k], handler, index, ns)};");
+                            w.Line($"    var row = await rows.FindAsync(new object[] {{ {string.Join(", ", keys.Select((_, k) => "key" + k))} }}, cancellationToken);");
+                        }
                         // A row deleted by an earlier event of the batch is still tracked, and Find returns it:
                         // it is absent (an insert adds a new row of that key, which EF Core saves as a
                         // replacement). Only a projection that deletes pays for the look (Entry detects changes).
@@ -140,7 +156,9 @@ internal static class ProjectionEmitter
                             default:
                                 w.Line("    if (row is null)");
                                 w.Line("    {");
-                                w.Line($"        row = new {p.Name} {{ {key} = key }};");
+                                w.Line(keys.Count == 1
+                                    ? $"        row = new {p.Name} {{ {Names.Pascal(p.Key.Name)} = key }};"
+                                    : $"        row = new {p.Name} {{ {string.Join(", ", keys.Select((k, i) => Names.Pascal(k.Name) + " = key" + i))} }};");
                                 w.Line("        rows.Add(row);");
                                 w.Line("    }");
                                 break;
@@ -238,11 +256,12 @@ internal static class ProjectionEmitter
         return value is "default" or "null" ? string.Empty : " = " + value + ";";
     }
 
-    static string KeyExpression(ProjectionDefinition p, ProjectionHandler handler, TypeIndex index)
+    // The value of one key field, from the handler's event.
+    static string KeyExpression(FieldDefinition keyField, ValueExpr value, ProjectionHandler handler, TypeIndex index, string ns)
     {
-        if (handler.Key.Kind == ValueKind.Metadata && handler.Key.Metadata == MetadataField.AggregateId)
+        if (value.Kind == ValueKind.Metadata && value.Metadata == MetadataField.AggregateId)
         {
-            return p.Key.Type.Primitive switch
+            return keyField.Type.Primitive switch
             {
                 PrimitiveType.Guid => "global::System.Guid.Parse(envelope.StreamId)",
                 PrimitiveType.Long => "long.Parse(envelope.StreamId, global::System.Globalization.CultureInfo.InvariantCulture)",
@@ -253,7 +272,7 @@ internal static class ProjectionEmitter
         var message = index.FindMessage(handler.Event);
         var fields = message is null ? name => "e." + Names.Pascal(name) : Expressions.EventFields("e", message, index, "envelope.StreamId");
         var scope = new ExpressionScope(fields, ExpressionScope.FromEnvelope("envelope", nullable: false), message is null ? null : Expressions.EventTypes(message, index));
-        return Expressions.Of(handler.Key, p.Key.Type, scope, p.Namespace, index);
+        return Expressions.Of(value, keyField.Type, scope, ns, index);
     }
 
     /// <summary><c>OrderSummary</c> -&gt; <c>order_summary</c>.</summary>
@@ -289,18 +308,19 @@ internal static class ProjectionEmitter
     {
         var canonical = new StringBuilder("projection/1;");
         canonical.Append("aggregate=").Append(p.Aggregate?.Name).Append(';');
-        canonical.Append("key=").Append(p.Key.Name).Append(':').Append(p.Key.Type.Display).Append(';');
+        foreach (var keyField in p.Keys)
+            canonical.Append("key=").Append(keyField.Name).Append(':').Append(keyField.Type.Display).Append(';');
         foreach (var field in p.Fields.OrderBy(f => f.Name, StringComparer.Ordinal))
             canonical.Append("field=").Append(field.Name).Append(':').Append(field.Type.Display).Append(';');
         foreach (var handler in p.Handlers.OrderBy(h => h.Event, StringComparer.Ordinal))
         {
             canonical.Append("on=").Append(handler.Event).Append(':').Append(handler.Action).Append(":key=");
-            DeclarationText.Value(canonical, handler.Key);
+            foreach (var key in handler.Keys) DeclarationText.Value(canonical, key);
             DeclarationText.Conditions(canonical, handler.Where);
             DeclarationText.Updates(canonical, handler.Set);
             if (index.FindMessage(handler.Event) is { Lineage.IsEmpty: false } message)
             {
-                var values = handler.Set.Select(u => u.Value).Append(handler.Key)
+                var values = handler.Set.Select(u => u.Value).Concat(handler.Keys)
                     .Concat(handler.Where.SelectMany(c => c.Operands.Append(ConditionSubject(c))));
                 foreach (var read in DeclarationText.Reads(values))
                     foreach (var lineage in message.Lineage)
