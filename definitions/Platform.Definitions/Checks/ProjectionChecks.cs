@@ -77,6 +77,13 @@ internal static class ProjectionChecks
                     context.Report(DiagnosticCodes.ProjectionUnknownField, update.Span, update.Target, projection.Name);
                     continue;
                 }
+                // EF Core refuses to change a tracked row's key, and an inserted row would no longer be
+                // found by the key the handler computed.
+                if (keys.Any(k => k.Name == target.Name))
+                {
+                    context.Report(DiagnosticCodes.ProjectionKeySet, update.Span, handler.Event, target.Name, projection.Name);
+                    continue;
+                }
                 Updates.Check(context, update, target, scope, scopeName, aggregateId);
             }
         }

@@ -129,6 +129,8 @@ public static class DiagnosticCodes
         "The key '{0}' of the handler of '{1}' is {2}, but the read model key '{3}' is {4}. Use a field of the same type.");
     public static readonly DiagnosticDescriptor ProjectionCompositeKeySingleStream = Error("PLT0506", "Composite key on a single-stream projection",
         "Projection '{0}' follows aggregate '{1}', whose id is its key; a key of several fields needs a multi-stream projection. Remove 'aggregate:' or keep one key field.");
+    public static readonly DiagnosticDescriptor ProjectionKeySet = Error("PLT0508", "Handler sets the key",
+        "The handler of '{0}' sets '{1}', a key field of read model '{2}'. A row's key is what 'key:' selects it by and cannot change; remove it from 'set:'.");
     public static readonly DiagnosticDescriptor ProjectionKeyCount = Error("PLT0507", "Key values do not match the key",
         "The handler of '{0}' gives {1} key value(s), but read model '{2}' is keyed by {3}. Give one value per key field, in that order: key: [{4}].");
 
