@@ -16,7 +16,7 @@ public class EmitBranchTorture
         aggregate: Bin
         namespace: Shop.Bins
         id: { name: binId, type: string }
-        state: { left: int, open: bool, flagged: int, shortages: int, lastOrder: guid? }
+        state: { left: int, open: bool, flagged: int?, shortages: int, lastOrder: guid? }
         commands:
           OpenBin:
             creates: true
@@ -126,7 +126,7 @@ public class EmitBranchTorture
                                 _ => envelope.Event.GetType().Name,
                             });
                         var state = (await aggregates.LoadAsync(new Bin(), prefix + bin)).State;
-                        lines.Add($"{bin}: {string.Join(", ", types)}; left {state.Left} open {state.Open} flagged {state.Flagged} shortages {state.Shortages}");
+                        lines.Add($"{bin}: {string.Join(", ", types)}; left {state.Left} open {state.Open} flagged {state.Flagged?.ToString() ?? "none"} shortages {state.Shortages}");
                     }
                     return lines;
                 }
@@ -152,7 +152,7 @@ public class EmitBranchTorture
                 "b 1: CommandRejectedException",
                 "b closed again at version 3",
                 "a: BinOpened, reserved 5, flagged 250, reserved 250, reserved 2, short 200, reserved 43, short 1; left 0 open True flagged 1 shortages 2",
-                "b: BinOpened, reserved 4, BinEmptied; left 0 open False flagged 0 shortages 0",
+                "b: BinOpened, reserved 4, BinEmptied; left 0 open False flagged none shortages 0",
             ]),
             string.Join("\n", lines));
     }

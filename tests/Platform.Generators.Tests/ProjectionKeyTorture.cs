@@ -103,10 +103,10 @@ public class ProjectionKeyTorture
         projection: ZoneLabel
         namespace: Shop.Shelves
         key: [{ name: zone, type: int }, { name: label, type: string }]
-        fields: { opened: int, lastShelf: long }
+        fields: { opened: int, reopened: int?, lastShelf: long }
         on:
           ShelfOpened: { action: upsert, key: [$zone, $label], set: { opened: { increment: 1 }, lastShelf: $shelfId } }
-          ShelfReopened: { action: upsert, key: [$zone, $label], set: { opened: { increment: 1 }, lastShelf: $meta.aggregateId } }
+          ShelfReopened: { action: upsert, key: [$zone, $label], set: { opened: { increment: 1 }, reopened: { increment: 1 }, lastShelf: $meta.aggregateId } }
           ShelfClosed: { action: delete, key: [2, $label] }
         """;
 
@@ -201,7 +201,7 @@ public class ProjectionKeyTorture
                                 .Select(r => $"stream {Stream(r.Stream)}: {r.Label} moves {r.Moves} budget {r.Budget}"));
                         await using (var rows = await models.OpenAsync(ZoneLabelProjection.ProjectionName))
                             lines.AddRange((await rows.Set<ZoneLabel>().ToListAsync()).OrderBy(r => r.Zone).ThenBy(r => r.Label, StringComparer.Ordinal)
-                                .Select(r => $"zone {r.Zone} label {r.Label}: opened {r.Opened} last {Shelf(r.LastShelf)}"));
+                                .Select(r => $"zone {r.Zone} label {r.Label}: opened {r.Opened} reopened {r.Reopened?.ToString() ?? "none"} last {Shelf(r.LastShelf)}"));
                         return lines;
                     }
                     // A rebuild reads the same events in batches of hundreds: c's delete and insert in one.
@@ -246,9 +246,9 @@ public class ProjectionKeyTorture
                 "stream a: apples moves 1 budget 97",
                 "stream b: bread moves 0 budget 100",
                 "stream c: cheese moves 0 budget 100",
-                "zone 1 label apples: opened 1 last a",
-                "zone 1 label bread: opened 1 last b",
-                "zone 2 label cheese: opened 1 last c",
+                "zone 1 label apples: opened 1 reopened none last a",
+                "zone 1 label bread: opened 1 reopened none last b",
+                "zone 2 label cheese: opened 1 reopened 1 last c",
             ];
         Assert.Equal([.. expected, "rebuilt:", .. expected], lines);
     }

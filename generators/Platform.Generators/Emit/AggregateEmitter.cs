@@ -287,7 +287,7 @@ internal static class AggregateEmitter
                                 w.Line("    " + ListUpdates.Statement(property, update, target.Type, scope, a.Namespace, index));
                                 break;
                             case UpdateOperation.Increment or UpdateOperation.Decrement:
-                                w.Line($"    {property} {(update.Operation == UpdateOperation.Increment ? "+=" : "-=")} {Expressions.Of(update.Value, target.Type with { IsOptional = false }, scope, a.Namespace, index)};");
+                                w.Line($"    {Expressions.Increment(property, update.Operation, target.Type, Expressions.Of(update.Value, target.Type with { IsOptional = false }, scope, a.Namespace, index))};");
                                 break;
                         }
                     }

@@ -174,6 +174,16 @@ internal static class Expressions
         return source.IsOptional && !target.IsOptional && CSharpTypes.IsValueType(source, index) ? $"({value} ?? default)" : value;
     }
 
+    /// <summary>
+    /// <c>increment:</c> or <c>decrement:</c> of <paramref name="property"/> by <paramref name="value"/>. An
+    /// optional number counts from 0 while unset: <c>+=</c> on null would leave it null for ever.
+    /// </summary>
+    public static string Increment(string property, UpdateOperation operation, TypeRef target, string value)
+    {
+        var op = operation == UpdateOperation.Increment ? "+" : "-";
+        return target.IsOptional ? $"{property} = ({property} ?? 0) {op} ({value})" : $"{property} {op}= {value}";
+    }
+
     static bool IsEnum(TypeRef type, TypeIndex index) =>
         type.Kind == TypeKind.Enum || type.Kind == TypeKind.Named && index.FindType(type.Name)?.IsEnum == true;
 

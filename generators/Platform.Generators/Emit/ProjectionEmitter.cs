@@ -173,7 +173,7 @@ internal static class ProjectionEmitter
                                     w.Line("    " + ListUpdates.Statement(property, update, target.Type, scope, ns, index));
                                     break;
                                 case UpdateOperation.Increment or UpdateOperation.Decrement:
-                                    w.Line($"    {property} {(update.Operation == UpdateOperation.Increment ? "+=" : "-=")} {Expressions.Of(update.Value, target.Type with { IsOptional = false }, scope, ns, index)};");
+                                    w.Line($"    {Expressions.Increment(property, update.Operation, target.Type, Expressions.Of(update.Value, target.Type with { IsOptional = false }, scope, ns, index))};");
                                     break;
                                 default:
                                     w.Line($"    {property} = {Expressions.Of(update.Value, target.Type, scope, ns, index)};");
