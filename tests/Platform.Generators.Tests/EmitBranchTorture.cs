@@ -16,7 +16,7 @@ public class EmitBranchTorture
         aggregate: Bin
         namespace: Shop.Bins
         id: { name: binId, type: string }
-        state: { left: int, open: bool, flagged: int?, shortages: int, lastOrder: guid? }
+        state: { left: int, open: bool, flagged: int?, shortages: int, lastOrder: guid?, orders: list<guid>? }
         commands:
           OpenBin:
             creates: true
@@ -49,7 +49,7 @@ public class EmitBranchTorture
           StockReserved:
             type: shop.bins.reserved
             fields: { orderId: guid, quantity: int }
-            apply: { left: { decrement: $quantity }, lastOrder: $orderId }
+            apply: { left: { decrement: $quantity }, lastOrder: $orderId, orders: { add: $orderId } }
           StockShort:
             type: shop.bins.short
             fields: { orderId: guid, requested: int }
@@ -126,7 +126,7 @@ public class EmitBranchTorture
                                 _ => envelope.Event.GetType().Name,
                             });
                         var state = (await aggregates.LoadAsync(new Bin(), prefix + bin)).State;
-                        lines.Add($"{bin}: {string.Join(", ", types)}; left {state.Left} open {state.Open} flagged {state.Flagged?.ToString() ?? "none"} shortages {state.Shortages}");
+                        lines.Add($"{bin}: {string.Join(", ", types)}; left {state.Left} open {state.Open} flagged {state.Flagged?.ToString() ?? "none"} shortages {state.Shortages} orders {state.Orders?.Count.ToString() ?? "none"}");
                     }
                     return lines;
                 }
@@ -151,8 +151,8 @@ public class EmitBranchTorture
                 "a 0: CommandValidationException",
                 "b 1: CommandRejectedException",
                 "b closed again at version 3",
-                "a: BinOpened, reserved 5, flagged 250, reserved 250, reserved 2, short 200, reserved 43, short 1; left 0 open True flagged 1 shortages 2",
-                "b: BinOpened, reserved 4, BinEmptied; left 0 open False flagged none shortages 0",
+                "a: BinOpened, reserved 5, flagged 250, reserved 250, reserved 2, short 200, reserved 43, short 1; left 0 open True flagged 1 shortages 2 orders 4",
+                "b: BinOpened, reserved 4, BinEmptied; left 0 open False flagged none shortages 0 orders 1",
             ]),
             string.Join("\n", lines));
     }

@@ -59,10 +59,10 @@ public class ProjectionKeyTorture
         namespace: Shop.Shelves
         aggregate: Shelf
         key: { name: shelfId, type: long }
-        fields: { label: string, zone: int, moves: int, note: string? }
+        fields: { label: string, zone: int, moves: int, note: string?, trail: list<int>? }
         on:
           ShelfOpened: { action: insert, set: { label: $label, zone: $zone, note: opened } }
-          ShelfMoved: { action: update, set: { zone: $zone, moves: { increment: 1 }, note: null } }
+          ShelfMoved: { action: update, set: { zone: $zone, moves: { increment: 1 }, note: null, trail: { add: $zone } } }
           ShelfClosed: { action: delete }
           ShelfReopened: { action: insert, set: { label: $label, zone: $zone, note: reopened } }
         """;
@@ -92,10 +92,10 @@ public class ProjectionKeyTorture
         projection: ShelfByStream
         namespace: Shop.Shelves
         key: { name: stream, type: string }
-        fields: { label: string, moves: int, budget: int }
+        fields: { label: string, moves: int, budget: int, visited: list<int>? }
         on:
           ShelfOpened: { action: insert, key: $meta.aggregateId, set: { label: $label, budget: 100 } }
-          ShelfMoved: { action: update, key: $meta.aggregateId, where: { zone: { ge: 3 } }, set: { moves: { increment: 1 }, budget: { decrement: $zone } } }
+          ShelfMoved: { action: update, key: $meta.aggregateId, where: { zone: { ge: 3 } }, set: { moves: { increment: 1 }, budget: { decrement: $zone }, visited: { remove: $from } } }
         """;
 
     // Keyed by two event fields: a composite key.
@@ -189,7 +189,7 @@ public class ProjectionKeyTorture
                         var lines = new List<string>();
                         await using (var rows = await models.OpenAsync(ShelfViewProjection.ProjectionName))
                             lines.AddRange((await rows.Set<ShelfView>().ToListAsync()).OrderBy(r => r.ShelfId)
-                                .Select(r => $"view {Shelf(r.ShelfId)}: {r.Label} zone {r.Zone} moves {r.Moves} note {r.Note ?? "-"}"));
+                                .Select(r => $"view {Shelf(r.ShelfId)}: {r.Label} zone {r.Zone} moves {r.Moves} note {r.Note ?? "-"} trail {(r.Trail is null ? "none" : string.Join(" ", r.Trail))}"));
                         await using (var rows = await models.OpenAsync(ZoneArrivalsProjection.ProjectionName))
                             lines.AddRange((await rows.Set<ZoneArrivals>().ToListAsync()).OrderBy(r => r.Zone)
                                 .Select(r => $"zone {r.Zone}: {r.Arrivals} last {Shelf(r.LastShelf)} stream {Stream(r.LastStream)} shelves {string.Join(" ", r.Shelves.Select(Shelf))}"));
@@ -198,7 +198,7 @@ public class ProjectionKeyTorture
                                 .Select(r => $"label {r.Label}: {Shelf(r.Shelf)} stream {Stream(r.Stream)} v{r.Version}"));
                         await using (var rows = await models.OpenAsync(ShelfByStreamProjection.ProjectionName))
                             lines.AddRange((await rows.Set<ShelfByStream>().ToListAsync()).OrderBy(r => r.Stream, StringComparer.Ordinal)
-                                .Select(r => $"stream {Stream(r.Stream)}: {r.Label} moves {r.Moves} budget {r.Budget}"));
+                                .Select(r => $"stream {Stream(r.Stream)}: {r.Label} moves {r.Moves} budget {r.Budget} visited {(r.Visited is null ? "none" : string.Join(" ", r.Visited))}"));
                         await using (var rows = await models.OpenAsync(ZoneLabelProjection.ProjectionName))
                             lines.AddRange((await rows.Set<ZoneLabel>().ToListAsync()).OrderBy(r => r.Zone).ThenBy(r => r.Label, StringComparer.Ordinal)
                                 .Select(r => $"zone {r.Zone} label {r.Label}: opened {r.Opened} reopened {r.Reopened?.ToString() ?? "none"} last {Shelf(r.LastShelf)}"));
@@ -237,15 +237,15 @@ public class ProjectionKeyTorture
         // reopen inserts cheese's again. A rebuild gives the same rows.
         string[] expected =
             [
-                "view a: apples zone 3 moves 2 note -",
-                "view c: cheese zone 2 moves 0 note reopened",
+                "view a: apples zone 3 moves 2 note - trail 2 3",
+                "view c: cheese zone 2 moves 0 note reopened trail none",
                 "zone 1: 2 last b stream b shelves a b",
                 "zone 2: 1 last c stream c shelves c",
                 "zone 3: 1 last a stream a shelves a",
                 "label apples: a stream a v1",
-                "stream a: apples moves 1 budget 97",
-                "stream b: bread moves 0 budget 100",
-                "stream c: cheese moves 0 budget 100",
+                "stream a: apples moves 1 budget 97 visited none",
+                "stream b: bread moves 0 budget 100 visited none",
+                "stream c: cheese moves 0 budget 100 visited none",
                 "zone 1 label apples: opened 1 reopened none last a",
                 "zone 1 label bread: opened 1 reopened none last b",
                 "zone 2 label cheese: opened 1 reopened 1 last c",

@@ -18,14 +18,22 @@ internal static class ListUpdates
     /// Against an element member (<c>by:</c>), whose type lives in another file, the stream id is
     /// compared as text, the member written the way the stream id was.
     /// </remarks>
+    /// <remarks>
+    /// An optional list that is unset takes an added element as a list of one, and stays unset when
+    /// asked to remove one (the helpers would throw on null).
+    /// </remarks>
     public static string Statement(string property, StateUpdate update, TypeRef listType, ExpressionScope scope, string ns, TypeIndex index)
     {
         if (update.Operation == UpdateOperation.Add)
-            return $"{property} = Added({property}, {Expressions.Of(update.Value, listType.Element, scope, ns, index)});";
-        if (update.MatchMember is not { } member)
-            return $"{property} = Removed({property}, {Expressions.Of(update.Value, listType.Element, scope, ns, index)}, static (x, v) => Same(x, v));";
-        var byStreamId = update.Value is { Kind: ValueKind.Metadata, Metadata: MetadataField.AggregateId };
-        return $"{property} = Removed({property}, {Expressions.Of(update.Value, null, scope, ns, index)}, static (x, v) => {(byStreamId ? "SameText" : "Same")}(x.{Names.Pascal(member)}, v));";
+        {
+            var list = listType.IsOptional ? $"{property} ?? global::System.Array.Empty<{CSharpTypes.Of(listType.Element!, ns, index)}>()" : property;
+            return $"{property} = Added({list}, {Expressions.Of(update.Value, listType.Element, scope, ns, index)});";
+        }
+        var removed = update.MatchMember is not { } member
+            ? $"Removed({property}, {Expressions.Of(update.Value, listType.Element, scope, ns, index)}, static (x, v) => Same(x, v))"
+            : $"Removed({property}, {Expressions.Of(update.Value, null, scope, ns, index)}, static (x, v) => " +
+              $"{(update.Value is { Kind: ValueKind.Metadata, Metadata: MetadataField.AggregateId } ? "SameText" : "Same")}(x.{Names.Pascal(member)}, v))";
+        return listType.IsOptional ? $"{property} = {property} is null ? null : {removed};" : $"{property} = {removed};";
     }
 
     /// <summary>Declares <c>Added</c>, <c>Removed</c> and the comparisons in the class being written.</summary>
