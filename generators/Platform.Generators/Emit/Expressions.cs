@@ -111,6 +111,10 @@ internal static class Expressions
         {
             case ValueKind.Literal:
                 return Literal(value, target, ns, index);
+            case ValueKind.Field when value.Path.Count > 1 && scope.TypeOf(value.Path[0]) is { IsOptional: true }:
+                // A member of an optional value that is unset is absent: null, or for a required
+                // target the type's default (empty text).
+                return Absent(Path(value.Path, scope, optionalFirst: true), target);
             case ValueKind.Field:
                 return Convert(Path(value.Path, scope), value.Path.Count == 1 ? scope.TypeOf(value.Path[0]) : null, target, ns, index);
             case ValueKind.Metadata when value.Metadata == MetadataField.AggregateId && target is { Kind: TypeKind.Primitive } id:
@@ -129,7 +133,8 @@ internal static class Expressions
             case ValueKind.Metadata:
                 return Convert(scope.Metadata(value.Metadata), value.Metadata == MetadataField.Timestamp ? TimestampType : null, target, ns, index);
             case ValueKind.Count:
-                return $"{Path(value.Path, scope)}.Count";
+                // An optional list that is unset counts none.
+                return scope.TypeOf(value.Path[0]) is { IsOptional: true } ? $"({Path(value.Path, scope)}?.Count ?? 0)" : $"{Path(value.Path, scope)}.Count";
             case ValueKind.Sum:
             {
                 // sum($items.price) or sum($items.price * $items.quantity): the list is the first segment.
@@ -137,6 +142,8 @@ internal static class Expressions
                 var member = value.Path.Count > 1 ? "x." + Names.Pascal(value.Path[1]) : "x";
                 var factor = value.Factor.Count > 1 ? " * x." + Names.Pascal(value.Factor[1]) : string.Empty;
                 var sum = $"global::System.Linq.Enumerable.Sum({list}, x => {member}{factor})";
+                if (scope.TypeOf(value.Path[0]) is { IsOptional: true })
+                    sum = $"({list} is null ? 0 : {sum})"; // an optional list that is unset sums to 0
                 return target is { Kind: TypeKind.Primitive } t ? $"({CSharpTypes.Primitive(t.Primitive)}){sum}" : sum;
             }
             default:
@@ -187,13 +194,22 @@ internal static class Expressions
     static bool IsEnum(TypeRef type, TypeIndex index) =>
         type.Kind == TypeKind.Enum || type.Kind == TypeKind.Named && index.FindType(type.Name)?.IsEnum == true;
 
-    static string Path(EquatableArray<string> path, ExpressionScope scope)
+    static string Path(EquatableArray<string> path, ExpressionScope scope, bool optionalFirst = false)
     {
         var text = scope.Field(path[0]);
         for (var i = 1; i < path.Count; i++)
-            text += "." + Names.Pascal(path[i]);
+            text += (i == 1 && optionalFirst ? "?." : ".") + Names.Pascal(path[i]);
         return text;
     }
+
+    // A value that may be null (a member read through an optional value) as a value of target.
+    static string Absent(string value, TypeRef? target) => target switch
+    {
+        null or { IsOptional: true } => value,
+        { Kind: TypeKind.Primitive, Primitive: PrimitiveType.String } => $"({value} ?? \"\")",
+        { Kind: TypeKind.Primitive or TypeKind.Enum } => $"({value} ?? default)",
+        _ => $"({value} ?? default!)",
+    };
 
     /// <summary>A literal converted for the type it is assigned to.</summary>
     public static string Literal(ValueExpr value, TypeRef? target, string ns, TypeIndex index)

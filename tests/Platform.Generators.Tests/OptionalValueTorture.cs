@@ -1,0 +1,111 @@
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis;
+using Platform.Testing;
+using Xunit;
+
+namespace Platform.Generators.Tests;
+
+/// <summary>
+/// Values read through an optional list or value that is unset, in an aggregate's <c>apply:</c> and
+/// a projection's <c>set:</c>: <c>count()</c> and <c>sum()</c> of an unset list are 0, a member of an
+/// unset value is absent (text the target requires is empty). The generated code threw on null.
+/// </summary>
+public class OptionalValueTorture
+{
+    const string Aggregate = """
+        aggregate: Cart
+        namespace: Shop.Carts
+        id: { name: cartId, type: guid }
+        types:
+          Line: { sku: string, price: decimal, quantity: int }
+          Address: { city: string, zip: string? }
+        state: { lines: int, total: decimal, city: string?, zip: string? }
+        commands:
+          Fill:
+            creates: true
+            fields: { items: list<Line>?, address: Address? }
+            emits: Filled
+        events:
+          Filled:
+            type: shop.carts.filled
+            fields: { items: list<Line>?, address: Address? }
+            apply: { lines: count($items), total: sum($items.price * $items.quantity), city: $address.city, zip: $address.zip }
+        """;
+
+    const string View = """
+        projection: CartView
+        namespace: Shop.Carts
+        aggregate: Cart
+        key: { name: cartId, type: guid }
+        fields: { lines: int, total: decimal, city: string, zip: string? }
+        on:
+          Filled: { action: upsert, set: { lines: count($items), total: sum($items.price * $items.quantity), city: $address.city, zip: $address.zip } }
+        """;
+
+    static ImmutableArray<AdditionalText> Texts => ImmutableArray.Create<AdditionalText>(
+        new GeneratorHarness.InMemoryText("carts/cart.yaml", Aggregate),
+        new GeneratorHarness.InMemoryText("carts/cart-view.yaml", View));
+
+    const string Service = """
+        using Microsoft.EntityFrameworkCore;
+        using Microsoft.Extensions.DependencyInjection;
+        using Microsoft.Extensions.Hosting;
+        using Platform.Persistence;
+        using Platform.Runtime.Commands;
+        using Platform.Runtime.Configuration;
+        using Platform.Runtime.Projections;
+
+        namespace Shop.Carts.Run;
+
+        public static class CartRun
+        {
+            public static async Task<IReadOnlyList<string>> RunAsync(bool postgres, string connectionString, Guid empty, Guid full)
+            {
+                using var host = new HostBuilder()
+                    .ConfigureServices(services => services.AddPlatform(cfg =>
+                        (postgres ? cfg.UsePostgres(connectionString) : cfg.UseSqlite(connectionString)).AddDomain(typeof(CartsDomain))))
+                    .Build();
+                await host.StartAsync();
+                try
+                {
+                    var commands = host.Services.GetRequiredService<ICommandDispatcher>();
+                    await commands.DispatchAsync(new Fill(empty, null, null));
+                    var last = await commands.DispatchAsync(new Fill(full, [new Line("a", 2.5m, 2), new Line("b", 1m, 1)], new Address("Oslo", null)));
+                    var lines = new List<string>();
+                    foreach (var (name, id) in new[] { ("empty", empty), ("full", full) })
+                    {
+                        var state = (await host.Services.GetRequiredService<IAggregateStore>().LoadAsync(new Cart(), id.ToString("D"))).State;
+                        lines.Add($"state {name}: lines {state.Lines} total {state.Total:0.00} city {state.City ?? "none"} zip {state.Zip ?? "none"}");
+                    }
+                    if (await host.Services.GetRequiredService<ProjectionConsistency>().WaitForAsync(CartViewProjection.ProjectionName, last, TimeSpan.FromSeconds(30)) != ProjectionWait.Reached)
+                        throw new InvalidOperationException("CartView: " + (await host.Services.GetRequiredService<ProjectionEngine>().GetStatusAsync()).Single().LastError);
+                    await using var rows = await host.Services.GetRequiredService<ReadModels>().OpenAsync(CartViewProjection.ProjectionName);
+                    foreach (var row in (await rows.Set<CartView>().ToListAsync()).OrderBy(r => r.CartId == empty ? 0 : 1))
+                        lines.Add($"view {(row.CartId == empty ? "empty" : "full")}: lines {row.Lines} total {row.Total:0.00} city '{row.City}' zip {row.Zip ?? "none"}");
+                    return lines;
+                }
+                finally
+                {
+                    await host.StopAsync();
+                }
+            }
+        }
+        """;
+
+    [SkippableTheory]
+    [InlineData(Store.Sqlite)]
+    [InlineData(Store.Postgres)]
+    public async Task an_unset_list_counts_and_sums_to_zero_and_an_unset_values_members_are_absent(Store store)
+    {
+        await using var database = await TestDatabase.CreateAsync(store, "carts");
+        var lines = await GuideExamples.RunAsync("Shop.Carts", Texts, Service, "Shop.Carts.Run.CartRun", store == Store.Postgres, database.ConnectionString, Guid.NewGuid(), Guid.NewGuid());
+        Assert.Equal(string.Join("\n",
+            [
+                "state empty: lines 0 total 0.00 city none zip none",
+                "state full: lines 2 total 6.00 city Oslo zip none",
+                "view empty: lines 0 total 0.00 city '' zip none",
+                "view full: lines 2 total 6.00 city 'Oslo' zip none",
+            ]),
+            string.Join("\n", lines));
+    }
+}
