@@ -79,7 +79,7 @@ internal static class NameChecks
 
             if (file.Projection is { } projection)
             {
-                foreach (var key in projection.Keys) Identifier(context, key.Name, key.Span);
+                // The key fields are checked as identifiers with the others (Scope.Add), once.
                 var fields = new List<FieldDefinition>(projection.Keys);
                 fields.AddRange(projection.Fields);
                 Fields(context, fields, projection.Name, RowMembers);
