@@ -8,7 +8,8 @@ namespace Platform.Generators.Tests;
 /// <summary>
 /// Values read through an optional list or value that is unset, in an aggregate's <c>apply:</c> and
 /// a projection's <c>set:</c>: <c>count()</c> and <c>sum()</c> of an unset list are 0, a member of an
-/// unset value is absent (text the target requires is empty). The generated code threw on null.
+/// unset value is absent (text the target requires is empty), and a key value that is unset selects
+/// no row. The generated code threw on null, or keyed such events by an empty guid.
 /// </summary>
 public class OptionalValueTorture
 {
@@ -23,12 +24,12 @@ public class OptionalValueTorture
         commands:
           Fill:
             creates: true
-            fields: { items: list<Line>?, address: Address? }
+            fields: { items: list<Line>?, address: Address?, coupon: guid? }
             emits: Filled
         events:
           Filled:
             type: shop.carts.filled
-            fields: { items: list<Line>?, address: Address? }
+            fields: { items: list<Line>?, address: Address?, coupon: guid? }
             apply: { lines: count($items), total: sum($items.price * $items.quantity), city: $address.city, zip: $address.zip }
         """;
 
@@ -42,9 +43,30 @@ public class OptionalValueTorture
           Filled: { action: upsert, set: { lines: count($items), total: sum($items.price * $items.quantity), city: $address.city, zip: $address.zip } }
         """;
 
+    // Keyed by values a cart may leave unset: such a cart selects no row.
+    const string ByCity = """
+        projection: CartsByCity
+        namespace: Shop.Carts
+        key: { name: city, type: string }
+        fields: { carts: int }
+        on:
+          Filled: { action: upsert, key: $address.city, set: { carts: { increment: 1 } } }
+        """;
+
+    const string ByCoupon = """
+        projection: CartsByCoupon
+        namespace: Shop.Carts
+        key: { name: coupon, type: guid }
+        fields: { carts: int }
+        on:
+          Filled: { action: upsert, key: $coupon, set: { carts: { increment: 1 } } }
+        """;
+
     static ImmutableArray<AdditionalText> Texts => ImmutableArray.Create<AdditionalText>(
         new GeneratorHarness.InMemoryText("carts/cart.yaml", Aggregate),
-        new GeneratorHarness.InMemoryText("carts/cart-view.yaml", View));
+        new GeneratorHarness.InMemoryText("carts/cart-view.yaml", View),
+        new GeneratorHarness.InMemoryText("carts/carts-by-city.yaml", ByCity),
+        new GeneratorHarness.InMemoryText("carts/carts-by-coupon.yaml", ByCoupon));
 
     const string Service = """
         using Microsoft.EntityFrameworkCore;
@@ -69,16 +91,21 @@ public class OptionalValueTorture
                 try
                 {
                     var commands = host.Services.GetRequiredService<ICommandDispatcher>();
-                    await commands.DispatchAsync(new Fill(empty, null, null));
-                    var last = await commands.DispatchAsync(new Fill(full, [new Line("a", 2.5m, 2), new Line("b", 1m, 1)], new Address("Oslo", null)));
+                    await commands.DispatchAsync(new Fill(empty, null, null, null));
+                    var last = await commands.DispatchAsync(new Fill(full, [new Line("a", 2.5m, 2), new Line("b", 1m, 1)], new Address("Oslo", null), full));
                     var lines = new List<string>();
                     foreach (var (name, id) in new[] { ("empty", empty), ("full", full) })
                     {
                         var state = (await host.Services.GetRequiredService<IAggregateStore>().LoadAsync(new Cart(), id.ToString("D"))).State;
                         lines.Add($"state {name}: lines {state.Lines} total {state.Total:0.00} city {state.City ?? "none"} zip {state.Zip ?? "none"}");
                     }
-                    if (await host.Services.GetRequiredService<ProjectionConsistency>().WaitForAsync(CartViewProjection.ProjectionName, last, TimeSpan.FromSeconds(30)) != ProjectionWait.Reached)
-                        throw new InvalidOperationException("CartView: " + (await host.Services.GetRequiredService<ProjectionEngine>().GetStatusAsync()).Single().LastError);
+                    foreach (var name in new[] { CartViewProjection.ProjectionName, CartsByCityProjection.ProjectionName, CartsByCouponProjection.ProjectionName })
+                        if (await host.Services.GetRequiredService<ProjectionConsistency>().WaitForAsync(name, last, TimeSpan.FromSeconds(30)) != ProjectionWait.Reached)
+                            throw new InvalidOperationException(name + ": " + (await host.Services.GetRequiredService<ProjectionEngine>().GetStatusAsync()).First(s => s.Name == name).LastError);
+                    await using (var cities = await host.Services.GetRequiredService<ReadModels>().OpenAsync(CartsByCityProjection.ProjectionName))
+                        lines.AddRange((await cities.Set<CartsByCity>().ToListAsync()).Select(r => $"city '{r.City}': {r.Carts}"));
+                    await using (var coupons = await host.Services.GetRequiredService<ReadModels>().OpenAsync(CartsByCouponProjection.ProjectionName))
+                        lines.AddRange((await coupons.Set<CartsByCoupon>().ToListAsync()).Select(r => $"coupon {(r.Coupon == full ? "full" : r.Coupon.ToString())}: {r.Carts}"));
                     await using var rows = await host.Services.GetRequiredService<ReadModels>().OpenAsync(CartViewProjection.ProjectionName);
                     foreach (var row in (await rows.Set<CartView>().ToListAsync()).OrderBy(r => r.CartId == empty ? 0 : 1))
                         lines.Add($"view {(row.CartId == empty ? "empty" : "full")}: lines {row.Lines} total {row.Total:0.00} city '{row.City}' zip {row.Zip ?? "none"}");
@@ -103,6 +130,8 @@ public class OptionalValueTorture
             [
                 "state empty: lines 0 total 0.00 city none zip none",
                 "state full: lines 2 total 6.00 city Oslo zip none",
+                "city 'Oslo': 1",
+                "coupon full: 1",
                 "view empty: lines 0 total 0.00 city '' zip none",
                 "view full: lines 2 total 6.00 city 'Oslo' zip none",
             ]),

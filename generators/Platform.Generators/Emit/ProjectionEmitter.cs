@@ -125,7 +125,7 @@ internal static class ProjectionEmitter
                             w.Line($"    if (!({Conditions.Of(condition, scope.Field(condition.Subject), scope.TypeOf(condition.Subject), scope, ns, index)})) return false;");
                         if (keys.Count == 1)
                         {
-                            w.Line($"    var key = {KeyExpression(p.Key, handler.Key, handler, index, ns)};");
+                            w.Line("    " + KeyStatement(p.Key, handler.Key, handler, index, ns, "key"));
                             w.Line("    var row = known is not null && known.IsKnownAbsent(key) ? null : await rows.FindAsync(new object[] { key }, cancellationToken);");
                         }
                         else
@@ -133,7 +133,7 @@ internal static class ProjectionEmitter
                             // A composite key: the batch prefetch covers single keys only, so each row is found.
                             var values = handler.Keys;
                             for (var k = 0; k < keys.Count && k < values.Count; k++)
-                                w.Line($"    var key{k} = {KeyExpression(keys[k], values[k], handler, index, ns)};");
+                                w.Line("    " + KeyStatement(keys[k], values[k], handler, index, ns, "key" + k));
                             w.Line($"    var row = await rows.FindAsync(new object[] {{ {string.Join(", ", keys.Select((_, k) => "key" + k))} }}, cancellationToken);");
                         }
                         // A row deleted by an earlier event of the batch is still tracked, and Find returns it:
@@ -254,6 +254,19 @@ internal static class ProjectionEmitter
     {
         var value = CSharpTypes.Default(type, ns, index);
         return value is "default" or "null" ? string.Empty : " = " + value + ";";
+    }
+
+    // Declares the variable holding one key field's value. A value the event may leave unset (an
+    // optional field, a member of an optional value) selects no row when it is: the event changes
+    // nothing, where a null key would fail the lookup and park the projection.
+    static string KeyStatement(FieldDefinition keyField, ValueExpr value, ProjectionHandler handler, TypeIndex index, string ns, string variable)
+    {
+        var message = index.FindMessage(handler.Event);
+        var mayBeAbsent = value.Kind == ValueKind.Field && message is not null && Expressions.EventTypes(message, index)(value.Path[0]) is { IsOptional: true };
+        if (!mayBeAbsent)
+            return $"var {variable} = {KeyExpression(keyField, value, handler, index, ns)};";
+        var asRead = keyField with { Type = keyField.Type with { IsOptional = true } }; // no default for an absent value
+        return $"if ({KeyExpression(asRead, value, handler, index, ns)} is not {{ }} {variable}) return false;";
     }
 
     // The value of one key field, from the handler's event.
