@@ -14,7 +14,7 @@ public static partial class DefinitionLoader
     private static readonly string[] StepKeys = { "name", "state", "send", "with", "onSuccess", "onFailure", "keep", "timeout", "compensate", "compensation" };
     private static readonly string[] CompensationKeys = { "send", "with", "onSuccess", "onFailure", "timeout" };
     private static readonly string[] SagaHandlerKeys = { "in", "then" };
-    private static readonly string[] ReactionKeys = { "when", "where", "send", "with" };
+    private static readonly string[] ReactionKeys = { "when", "where", "send", "with", "after" };
 
     private static DefinitionFile? ReadProjectionFile(LoadContext context, YamlMapping root, string ns)
     {
@@ -267,7 +267,8 @@ public static partial class DefinitionLoader
                     ReadConditions(context, body.Find("where"), $"'where' of {what}"),
                     send,
                     ReadAssignments(context, body.Find("with"), $"'with' of {what}"),
-                    entry.Key.Span));
+                    entry.Key.Span,
+                    body.Find("after") is { } after ? context.Duration(after, "reaction delay") : null));
             }
         }
         return NewFile(context, DefinitionKind.Reactions, name, ns, keySpan) with { Reactions = new EquatableArray<ReactionDefinition>(reactions) };

@@ -189,7 +189,11 @@ public sealed record SagaDefinition(
     public UnexpectedEventPolicy OnUnexpected { get; init; }
 }
 
-/// <summary>Choreography: when <see cref="When"/> happens (and <see cref="Where"/> holds), send <see cref="Send"/>.</summary>
+/// <summary>
+/// Choreography: when <see cref="When"/> happens (and <see cref="Where"/> holds), send
+/// <see cref="Send"/>; with <see cref="After"/>, that long after the reaction handles the event
+/// (<c>after: 30m</c>: expire an order left unpaid), through the durable scheduled messages.
+/// </summary>
 public sealed record ReactionDefinition(
     string Name,
     string Namespace,
@@ -197,7 +201,8 @@ public sealed record ReactionDefinition(
     EquatableArray<Condition> Where,
     NameRef Send,
     EquatableArray<FieldAssignment> With,
-    SourceSpan Span);
+    SourceSpan Span,
+    Duration? After = null);
 
 /// <summary>
 /// One parsed YAML file. Exactly one of <see cref="Aggregate"/>, <see cref="Contracts"/>,

@@ -50,7 +50,19 @@ internal static class ReactionEmitter
                     w.Append((i == 0 ? "" : ", ") + value);
                 }
                 w.Line(");");
-                w.Line("await global::MassTransit.EndpointConventionExtensions.Send(context, command, context.CancellationToken);");
+                if (r.After is { } after)
+                {
+                    // Scheduled in the reaction's transaction (a row of scheduled_messages), delivered
+                    // when due by the runtime on any transport, to where the command is routed.
+                    w.Line($"if (!global::MassTransit.EndpointConvention.TryGetDestinationAddress<{commandType}>(out var destination))");
+                    w.Line($"    throw new global::System.InvalidOperationException({CSharpLiteral.String("No route for " + command.Name + ": " + r.Name + " cannot schedule it.")});");
+                    w.Line("await global::MassTransit.ConsumeContextSchedulerExtensions.ScheduleSend(context, destination,");
+                    w.Line($"    global::System.DateTime.UtcNow.AddMilliseconds({after.Milliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}), command, context.CancellationToken);");
+                }
+                else
+                {
+                    w.Line("await global::MassTransit.EndpointConventionExtensions.Send(context, command, context.CancellationToken);");
+                }
             }
         }
     }

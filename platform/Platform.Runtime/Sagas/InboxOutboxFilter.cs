@@ -1,4 +1,7 @@
 using MassTransit;
+using MassTransit.Context;
+using MassTransit.Scheduling;
+using Microsoft.Extensions.DependencyInjection;
 using Platform.EventStore.Storage;
 using Platform.Runtime.Messaging;
 using Platform.Runtime.Scheduling;
@@ -11,11 +14,13 @@ namespace Platform.Runtime.Sagas;
 /// consumer <paramref name="inbox"/>: <c>reaction:{name}</c>, <c>consumer:{type}</c>) and the
 /// messages the consumer sends or publishes (<c>scheduled_messages</c>) commit together; they are
 /// delivered after the commit (or by the poller after a crash). A redelivered message finds its
-/// inbox row and sends nothing.
+/// inbox row and sends nothing. What the consumer schedules (a reaction's <c>after:</c>,
+/// <c>ScheduleSend</c>) is a row of <c>scheduled_messages</c> in the same transaction, delivered when due.
 /// </summary>
-sealed class InboxOutboxFilter(SqlEventStore store, SagaRuntime runtime, string inbox) : IFilter<ConsumeContext>
+sealed class InboxOutboxFilter(SqlEventStore store, SagaRuntime runtime, string inbox, IServiceProvider services) : IFilter<ConsumeContext>
 {
     readonly string _inbox = inbox;
+    IBusTopology? _topology;
 
     public async Task Send(ConsumeContext context, IPipe<ConsumeContext> next)
     {
@@ -32,7 +37,15 @@ sealed class InboxOutboxFilter(SqlEventStore store, SagaRuntime runtime, string 
             }
             var outbox = new TransactionalOutbox(_inbox, null, context, transaction.Connection, transaction.Transaction, runtime.Routes,
                 runtime.Options.Sagas.LeftoverDelay);
-            await next.Send(new RedirectedConsumeContext(context, receive => new OutboxReceiveContext(receive, outbox))).ConfigureAwait(false);
+            var redirected = new RedirectedConsumeContext(context, receive => new OutboxReceiveContext(receive, outbox));
+            var topology = _topology ??= services.GetRequiredService<IBus>().Topology;
+            var scheduler = new OutboxScheduleProvider(outbox, _ => null);
+            // On the context the typed ones are made from (the redirected one's typed contexts look
+            // up payloads there); each attempt replaces it with its own outbox's.
+            context.AddOrUpdatePayload<MessageSchedulerContext>(
+                () => new ConsumeMessageSchedulerContext(redirected, _ => new MessageScheduler(scheduler, topology)),
+                _ => new ConsumeMessageSchedulerContext(redirected, _ => new MessageScheduler(scheduler, topology)));
+            await next.Send(redirected).ConfigureAwait(false);
             await outbox.FlushAsync(cancellationToken).ConfigureAwait(false);
             // Not cancellable once the work ran (see IdempotentEventConsumer.ConsumeOnceAsync).
             await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);

@@ -67,7 +67,7 @@ static class SagaRegistration
                 // A message-pipe filter, inside the retries (which are pre-pipe): each attempt is its
                 // own transaction, so a failed attempt's sends and publishes are rolled back with it.
                 endpoint.UseFilter(new InboxOutboxFilter(
-                    context.GetRequiredService<SqlEventStore>(), context.GetRequiredService<SagaRuntime>(), "reaction:" + reaction.Name));
+                    context.GetRequiredService<SqlEventStore>(), context.GetRequiredService<SagaRuntime>(), "reaction:" + reaction.Name, context));
                 endpoint.PrefetchCount = options.Sagas.PrefetchCount;
                 endpoint.ConcurrentMessageLimit = ConcurrentMessages(options);
                 endpoint.ConfigureConsumer(context, reaction.Consumer);
@@ -82,7 +82,7 @@ static class SagaRegistration
                 transportSpecific?.Invoke(endpoint);
                 RetryPipeline.UseRetriesAndDeadLetters(endpoint, context, options, consumer.FullName!, queue, RetryPipeline.ConsumedTypes(consumer));
                 endpoint.UseFilter(new InboxOutboxFilter(
-                    context.GetRequiredService<SqlEventStore>(), context.GetRequiredService<SagaRuntime>(), "consumer:" + consumer.Name));
+                    context.GetRequiredService<SqlEventStore>(), context.GetRequiredService<SagaRuntime>(), "consumer:" + consumer.Name, context));
                 endpoint.PrefetchCount = options.Sagas.PrefetchCount;
                 endpoint.ConcurrentMessageLimit = ConcurrentMessages(options);
                 endpoint.ConfigureConsumer(context, consumer);
