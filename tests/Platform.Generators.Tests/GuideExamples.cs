@@ -4,6 +4,7 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Platform.Cli.Documents;
 using Platform.Runtime.Configuration;
+using Platform.Testing;
 using Xunit;
 
 namespace Platform.Generators.Tests;
@@ -149,6 +150,20 @@ public class GuideExamples
         {
             AppDomain.CurrentDomain.AssemblyResolve -= resolve;
         }
+    }
+
+    /// <summary>
+    /// Runs the service (as <see cref="RunAsync"/>, its first arguments whether the store is
+    /// PostgreSQL and the connection string) on a fresh database of <paramref name="store"/>, and
+    /// compares its lines with <paramref name="expected"/>, joined, so that a failure shows the whole
+    /// line that differs.
+    /// </summary>
+    internal static async Task AssertRunAsync(Store store, string assemblyName, ImmutableArray<AdditionalText> texts, string service, string runner,
+        string[] expected, params object[] args)
+    {
+        await using var database = await TestDatabase.CreateAsync(store, assemblyName[(assemblyName.LastIndexOf('.') + 1)..].ToLowerInvariant());
+        var lines = await RunAsync(assemblyName, texts, service, runner, [store == Store.Postgres, database.ConnectionString, .. args]);
+        Assert.Equal(string.Join("\n", expected), string.Join("\n", lines));
     }
 
     /// <summary>What a service that hosts the runtime references beyond the generator harness's set: the runtime, hosting, SQLite.</summary>
