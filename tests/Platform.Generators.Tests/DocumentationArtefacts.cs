@@ -124,6 +124,54 @@ public class DocumentationArtefacts
         Assert.StartsWith("step ", saga.Role, StringComparison.Ordinal);
     }
 
+    // The catalogue and the diagrams show what a branch emits, a handler's conditions and a delay.
+    [Fact]
+    public void the_catalogue_and_diagrams_show_instead_branches_conditions_and_delays()
+    {
+        var files = new[]
+        {
+            ("hold.yaml", """
+                aggregate: Hold
+                namespace: Shop.Holds
+                id: { name: holdId, type: guid }
+                state: { status: { enum: [Held, Released, Expired] } }
+                commands:
+                  PlaceHold: { creates: true, emits: HoldPlaced }
+                  ReleaseHold:
+                    when: { status: Held }
+                    emits: HoldReleased
+                    instead:
+                      - when: { status: Held }
+                        emits: HoldExpired
+                events:
+                  HoldPlaced: { type: shop.holds.placed, apply: { status: Held } }
+                  HoldReleased: { type: shop.holds.released, apply: { status: Released } }
+                  HoldExpired: { type: shop.holds.expired, apply: { status: Expired } }
+                """),
+            ("reactions.yaml", """
+                namespace: Shop.Holds
+                reactions:
+                  ReleaseLater: { when: HoldPlaced, after: 30m, send: ReleaseHold }
+                """),
+            ("board.yaml", """
+                projection: HoldBoard
+                namespace: Shop.Holds
+                aggregate: Hold
+                key: { name: holdId, type: guid }
+                fields: { open: bool }
+                on:
+                  HoldPlaced: { action: insert, where: { holdId: { ne: $holdId } }, set: { open: true } }
+                """),
+        };
+        var set = DefinitionSet.Check(files.Select(f => DefinitionLoader.Load(f.Item1, f.Item2).Value!)).Value!;
+        Assert.Equal(["HoldBoard (projection): insert a row where its conditions hold", "ReleaseLater (reaction): sends ReleaseHold 30m later"],
+            EventCatalog.ConsumersOf(set, "HoldPlaced").Select(c => $"{c.Name} ({c.Kind}): {c.Role}"));
+        Assert.Contains("ReleaseHold", EventCatalog.Markdown(set, ".").Split("## HoldExpired")[1].Split("## ")[0]);
+        var lifecycle = MermaidDiagrams.All(set).Single(d => d.Title.StartsWith("Hold", StringComparison.Ordinal)).Diagram;
+        Assert.Contains("Held --> Released : ReleaseHold", lifecycle);
+        Assert.Contains("Held --> Expired : ReleaseHold", lifecycle);
+    }
+
     [Fact]
     public void the_committed_event_catalogue_of_the_example_is_what_the_command_writes_now()
     {

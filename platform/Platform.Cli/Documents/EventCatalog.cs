@@ -46,7 +46,8 @@ internal static class EventCatalog
         var consumers = new List<Consumer>();
         foreach (var projection in set.Projections.OrderBy(p => p.Name, StringComparer.Ordinal))
             foreach (var handler in projection.Handlers.Where(h => h.Event == eventName))
-                consumers.Add(new Consumer("projection", projection.Name, handler.Action.ToString().ToLowerInvariant() + " a row"));
+                consumers.Add(new Consumer("projection", projection.Name,
+                    handler.Action.ToString().ToLowerInvariant() + " a row" + (handler.Where.IsEmpty ? "" : " where its conditions hold")));
         foreach (var saga in set.Sagas.OrderBy(s => s.Name, StringComparer.Ordinal))
         {
             if (saga.StartedBy.Name == eventName)
@@ -75,7 +76,7 @@ internal static class EventCatalog
                 } + (handler.InStates.Count > 0 ? " in " + string.Join(", ", handler.InStates.Select(s => s.Name)) : "")));
         }
         foreach (var reaction in set.Reactions.Where(r => r.When.Name == eventName).OrderBy(r => r.Name, StringComparer.Ordinal))
-            consumers.Add(new Consumer("reaction", reaction.Name, $"sends {reaction.Send.Name}"));
+            consumers.Add(new Consumer("reaction", reaction.Name, reaction.After is { } after ? $"sends {reaction.Send.Name} {after.Text} later" : $"sends {reaction.Send.Name}"));
         return consumers;
     }
 
