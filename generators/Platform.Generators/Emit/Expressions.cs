@@ -159,8 +159,8 @@ internal static class Expressions
     /// checks allow that C# does not convert by itself (Typing.Assignable): a timestamp to a date
     /// (its calendar date), an enum to another enum of the same members (each inline enum is a
     /// type of its own) or to text, and text to an enum (the member of that name); and an optional
-    /// value of a value type to a required field, which takes the type's default when it is absent
-    /// (as a saga's command does with data a reply has not filled yet).
+    /// value of a value type, or optional text, to a required field, which takes the type's default
+    /// (empty text) when it is absent (as a saga's command does with data a reply has not filled yet).
     /// </summary>
     public static string Convert(string value, TypeRef? source, TypeRef? target, string targetNamespace, TypeIndex index)
     {
@@ -178,7 +178,11 @@ internal static class Expressions
         }
         if (sourceEnum && target is { Kind: TypeKind.Primitive, Primitive: PrimitiveType.String })
             return source.IsOptional ? $"{value}?.ToString(){(target.IsOptional ? "" : " ?? \"\"")}" : $"{value}.ToString()";
-        return source.IsOptional && !target.IsOptional && CSharpTypes.IsValueType(source, index) ? $"({value} ?? default)" : value;
+        if (!source.IsOptional || target.IsOptional) return value;
+        // An optional value into a required field: the type's default when absent, empty text for
+        // text (a null would break a required column or a state's non-null text).
+        if (CSharpTypes.IsValueType(source, index)) return $"({value} ?? default)";
+        return target is { Kind: TypeKind.Primitive, Primitive: PrimitiveType.String } ? $"({value} ?? \"\")" : value;
     }
 
     /// <summary>
