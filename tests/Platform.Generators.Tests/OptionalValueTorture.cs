@@ -21,17 +21,17 @@ public class OptionalValueTorture
         types:
           Line: { sku: string, price: decimal, quantity: int }
           Address: { city: string, zip: string? }
-        state: { lines: int, total: decimal, city: string?, zip: string?, note: string }
+        state: { lines: int, total: decimal, city: string?, zip: string?, note: string, tags: list<string> }
         commands:
           Fill:
             creates: true
-            fields: { items: list<Line>?, address: Address?, coupon: guid?, note: string? }
+            fields: { items: list<Line>?, address: Address?, coupon: guid?, note: string?, tags: list<string>? }
             emits: Filled
         events:
           Filled:
             type: shop.carts.filled
-            fields: { items: list<Line>?, address: Address?, coupon: guid?, note: string? }
-            apply: { lines: count($items), total: sum($items.price * $items.quantity), city: $address.city, zip: $address.zip, note: $note }
+            fields: { items: list<Line>?, address: Address?, coupon: guid?, note: string?, tags: list<string>? }
+            apply: { lines: count($items), total: sum($items.price * $items.quantity), city: $address.city, zip: $address.zip, note: $note, tags: $tags }
         """;
 
     const string View = """
@@ -39,9 +39,9 @@ public class OptionalValueTorture
         namespace: Shop.Carts
         aggregate: Cart
         key: { name: cartId, type: guid }
-        fields: { lines: int, total: decimal, city: string, zip: string?, note: string }
+        fields: { lines: int, total: decimal, city: string, zip: string?, note: string, tags: list<string> }
         on:
-          Filled: { action: upsert, set: { lines: count($items), total: sum($items.price * $items.quantity), city: $address.city, zip: $address.zip, note: $note } }
+          Filled: { action: upsert, set: { lines: count($items), total: sum($items.price * $items.quantity), city: $address.city, zip: $address.zip, note: $note, tags: $tags } }
         """;
 
     // Keyed by values a cart may leave unset: such a cart selects no row.
@@ -92,13 +92,13 @@ public class OptionalValueTorture
                 try
                 {
                     var commands = host.Services.GetRequiredService<ICommandDispatcher>();
-                    await commands.DispatchAsync(new Fill(empty, null, null, null, null));
-                    var last = await commands.DispatchAsync(new Fill(full, [new Line("a", 2.5m, 2), new Line("b", 1m, 1)], new Address("Oslo", null), full, "ring twice"));
+                    await commands.DispatchAsync(new Fill(empty, null, null, null, null, null));
+                    var last = await commands.DispatchAsync(new Fill(full, [new Line("a", 2.5m, 2), new Line("b", 1m, 1)], new Address("Oslo", null), full, "ring twice", ["gift", "fragile"]));
                     var lines = new List<string>();
                     foreach (var (name, id) in new[] { ("empty", empty), ("full", full) })
                     {
                         var state = (await host.Services.GetRequiredService<IAggregateStore>().LoadAsync(new Cart(), id.ToString("D"))).State;
-                        lines.Add($"state {name}: lines {state.Lines} total {state.Total:0.00} city {state.City ?? "none"} zip {state.Zip ?? "none"} note '{state.Note}'");
+                        lines.Add($"state {name}: lines {state.Lines} total {state.Total:0.00} city {state.City ?? "none"} zip {state.Zip ?? "none"} note '{state.Note}' tags {state.Tags.Count}");
                     }
                     foreach (var name in new[] { CartViewProjection.ProjectionName, CartsByCityProjection.ProjectionName, CartsByCouponProjection.ProjectionName })
                         if (await host.Services.GetRequiredService<ProjectionConsistency>().WaitForAsync(name, last, TimeSpan.FromSeconds(30)) != ProjectionWait.Reached)
@@ -109,7 +109,7 @@ public class OptionalValueTorture
                         lines.AddRange((await coupons.Set<CartsByCoupon>().ToListAsync()).Select(r => $"coupon {(r.Coupon == full ? "full" : r.Coupon.ToString())}: {r.Carts}"));
                     await using var rows = await host.Services.GetRequiredService<ReadModels>().OpenAsync(CartViewProjection.ProjectionName);
                     foreach (var row in (await rows.Set<CartView>().ToListAsync()).OrderBy(r => r.CartId == empty ? 0 : 1))
-                        lines.Add($"view {(row.CartId == empty ? "empty" : "full")}: lines {row.Lines} total {row.Total:0.00} city '{row.City}' zip {row.Zip ?? "none"} note '{row.Note}'");
+                        lines.Add($"view {(row.CartId == empty ? "empty" : "full")}: lines {row.Lines} total {row.Total:0.00} city '{row.City}' zip {row.Zip ?? "none"} note '{row.Note}' tags {row.Tags.Count}");
                     return lines;
                 }
                 finally
@@ -126,12 +126,12 @@ public class OptionalValueTorture
     public Task an_unset_list_counts_and_sums_to_zero_and_an_unset_values_members_are_absent(Store store) =>
         GuideExamples.AssertRunAsync(store, "Shop.Carts", Texts, Service, "Shop.Carts.Run.CartRun",
             [
-                "state empty: lines 0 total 0.00 city none zip none note ''",
-                "state full: lines 2 total 6.00 city Oslo zip none note 'ring twice'",
+                "state empty: lines 0 total 0.00 city none zip none note '' tags 0",
+                "state full: lines 2 total 6.00 city Oslo zip none note 'ring twice' tags 2",
                 "city 'Oslo': 1",
                 "coupon full: 1",
-                "view empty: lines 0 total 0.00 city '' zip none note ''",
-                "view full: lines 2 total 6.00 city 'Oslo' zip none note 'ring twice'",
+                "view empty: lines 0 total 0.00 city '' zip none note '' tags 0",
+                "view full: lines 2 total 6.00 city 'Oslo' zip none note 'ring twice' tags 2",
             ],
             Guid.NewGuid(), Guid.NewGuid());
 }

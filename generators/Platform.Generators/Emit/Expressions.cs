@@ -159,8 +159,9 @@ internal static class Expressions
     /// checks allow that C# does not convert by itself (Typing.Assignable): a timestamp to a date
     /// (its calendar date), an enum to another enum of the same members (each inline enum is a
     /// type of its own) or to text, and text to an enum (the member of that name); and an optional
-    /// value of a value type, or optional text, to a required field, which takes the type's default
-    /// (empty text) when it is absent (as a saga's command does with data a reply has not filled yet).
+    /// value of a value type, optional text, list or map, to a required field, which takes the type's
+    /// default (empty text, an empty list or map) when it is absent (as a saga's command does with data
+    /// a reply has not filled yet).
     /// </summary>
     public static string Convert(string value, TypeRef? source, TypeRef? target, string targetNamespace, TypeIndex index)
     {
@@ -182,7 +183,9 @@ internal static class Expressions
         // An optional value into a required field: the type's default when absent, empty text for
         // text (a null would break a required column or a state's non-null text).
         if (CSharpTypes.IsValueType(source, index)) return $"({value} ?? default)";
-        return target is { Kind: TypeKind.Primitive, Primitive: PrimitiveType.String } ? $"({value} ?? \"\")" : value;
+        if (target is { Kind: TypeKind.Primitive, Primitive: PrimitiveType.String }) return $"({value} ?? \"\")";
+        // A list or a map: empty.
+        return target.Kind is TypeKind.List or TypeKind.Map ? $"({value} ?? {CSharpTypes.Default(target, targetNamespace, index)})" : value;
     }
 
     /// <summary>
