@@ -152,6 +152,13 @@ internal static class Typing
         {
             context.Report(DiagnosticCodes.LiteralTypeMismatch, value.Span, value.Text, target.Name, target.Type.Display, $"It is {type.Display}.");
         }
+        // An absent value type has no default to stand in for it (text, numbers, lists and maps do):
+        // the target would hold a null its type says it cannot.
+        else if (type is { IsOptional: true, Kind: TypeKind.Named } && target is { Type.IsOptional: false } && MembersOf(context, type) is not null)
+        {
+            context.Report(DiagnosticCodes.LiteralTypeMismatch, value.Span, value.Text, target.Name, target.Type.Display,
+                $"It is optional ({type.Display}), and an absent {type.Name} has no default. Make '{target.Name}' optional.");
+        }
         return type;
     }
 
