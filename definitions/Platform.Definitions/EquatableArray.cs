@@ -72,4 +72,12 @@ public static class EquatableArray
     public static EquatableArray<T> From<T>(IEnumerable<T> items) where T : IEquatable<T> => new(items);
 
     public static EquatableArray<T> Of<T>(params T[] items) where T : IEquatable<T> => new(items);
+
+    /// <summary><paramref name="first"/>, then <paramref name="rest"/>: a composite key's first part and the others.</summary>
+    public static IReadOnlyList<T> Prepend<T>(T first, EquatableArray<T> rest) where T : IEquatable<T>
+    {
+        var all = new List<T>(1 + rest.Count) { first };
+        all.AddRange(rest);
+        return all;
+    }
 }

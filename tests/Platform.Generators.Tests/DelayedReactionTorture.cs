@@ -46,11 +46,11 @@ public class DelayedReactionTorture
 
     const string Service = """
         using Microsoft.Extensions.DependencyInjection;
-        using Microsoft.Extensions.Hosting;
         using Platform.Events;
         using Platform.Persistence;
         using Platform.Runtime.Commands;
         using Platform.Runtime.Configuration;
+        using Platform.Torture;
 
         namespace Shop.Holds.Run;
 
@@ -58,21 +58,16 @@ public class DelayedReactionTorture
         {
             public static async Task<IReadOnlyList<string>> RunAsync(bool postgres, string connectionString, Guid kept, Guid released)
             {
-                using var host = new HostBuilder()
-                    .ConfigureServices(services => services.AddPlatform(cfg =>
-                    {
-                        (postgres ? cfg.UsePostgres(connectionString) : cfg.UseSqlite(connectionString)).AddDomain(typeof(HoldsDomain));
-                        cfg.Transport.QueuePrefix = "holds-" + Guid.NewGuid().ToString("N")[..8];
-                    }))
-                    .Build();
-                await host.StartAsync();
-                try
+                return await Hosted.RunAsync<IReadOnlyList<string>>(Hosted.Build(postgres, connectionString, typeof(HoldsDomain), cfg =>
                 {
-                    var commands = host.Services.GetRequiredService<ICommandDispatcher>();
+                    cfg.Transport.QueuePrefix = "holds-" + Guid.NewGuid().ToString("N")[..8];
+                }), async services =>
+                {
+                    var commands = services.GetRequiredService<ICommandDispatcher>();
                     await commands.DispatchAsync(new PlaceHold(kept));
                     await commands.DispatchAsync(new PlaceHold(released));
                     await commands.DispatchAsync(new ReleaseHold(released));
-                    var store = host.Services.GetRequiredService<IEventStore>();
+                    var store = services.GetRequiredService<IEventStore>();
                     async Task<List<EventEnvelope>> Stream(Guid id)
                     {
                         var events = new List<EventEnvelope>();
@@ -94,11 +89,7 @@ public class DelayedReactionTorture
                             lines.Add($"{name} expired at least 2 s after it was placed: {expired.Timestamp - events[0].Timestamp >= TimeSpan.FromSeconds(2)}");
                     }
                     return lines;
-                }
-                finally
-                {
-                    await host.StopAsync();
-                }
+                });
             }
         }
         """;

@@ -67,11 +67,11 @@ public class EmitBranchTorture
 
     const string Service = """
         using Microsoft.Extensions.DependencyInjection;
-        using Microsoft.Extensions.Hosting;
         using Platform.Commands;
         using Platform.Persistence;
         using Platform.Runtime.Commands;
         using Platform.Runtime.Configuration;
+        using Platform.Torture;
 
         namespace Shop.Bins.Run;
 
@@ -79,14 +79,9 @@ public class EmitBranchTorture
         {
             public static async Task<IReadOnlyList<string>> RunAsync(bool postgres, string connectionString, string prefix)
             {
-                using var host = new HostBuilder()
-                    .ConfigureServices(services => services.AddPlatform(cfg =>
-                        (postgres ? cfg.UsePostgres(connectionString) : cfg.UseSqlite(connectionString)).AddDomain(typeof(BinsDomain))))
-                    .Build();
-                await host.StartAsync();
-                try
+                return await Hosted.RunAsync<IReadOnlyList<string>>(Hosted.Build(postgres, connectionString, typeof(BinsDomain)), async services =>
                 {
-                    var commands = host.Services.GetRequiredService<ICommandDispatcher>();
+                    var commands = services.GetRequiredService<ICommandDispatcher>();
                     var lines = new List<string>();
                     async Task Send(string bin, int quantity, bool? rush = null)
                     {
@@ -112,8 +107,8 @@ public class EmitBranchTorture
                     await Send("b", 1);               // closed: the guard rejects it
                     var closed = await commands.DispatchAsync(new CloseBin(prefix + "b"));
                     lines.Add($"b closed again at version {closed.Version}");
-                    var store = host.Services.GetRequiredService<IEventStore>();
-                    var aggregates = host.Services.GetRequiredService<IAggregateStore>();
+                    var store = services.GetRequiredService<IEventStore>();
+                    var aggregates = services.GetRequiredService<IAggregateStore>();
                     foreach (var bin in new[] { "a", "b" })
                     {
                         var types = new List<string>();
@@ -129,11 +124,7 @@ public class EmitBranchTorture
                         lines.Add($"{bin}: {string.Join(", ", types)}; left {state.Left} open {state.Open} flagged {state.Flagged?.ToString() ?? "none"} shortages {state.Shortages} orders {state.Orders?.Count.ToString() ?? "none"}");
                     }
                     return lines;
-                }
-                finally
-                {
-                    await host.StopAsync();
-                }
+                });
             }
         }
         """;

@@ -117,12 +117,12 @@ public class EnumTorture
         using MassTransit;
         using Microsoft.EntityFrameworkCore;
         using Microsoft.Extensions.DependencyInjection;
-        using Microsoft.Extensions.Hosting;
         using Platform.Persistence;
         using Platform.Runtime.Commands;
         using Platform.Runtime.Configuration;
         using Platform.Runtime.Projections;
         using Shop.Paint;
+        using Platform.Torture;
 
         namespace Shop.Lamps.Run;
 
@@ -140,56 +140,42 @@ public class EnumTorture
             public static async Task<IReadOnlyList<string>> RunAsync(bool postgres, string connectionString, string prefix)
             {
                 var mixed = new ConcurrentQueue<string>();
-                using var host = new HostBuilder()
-                    .ConfigureServices(services => services.AddSingleton(mixed).AddPlatform(cfg =>
-                    {
-                        (postgres ? cfg.UsePostgres(connectionString) : cfg.UseSqlite(connectionString)).AddDomain(typeof(LampsDomain));
-                        cfg.Transport.QueuePrefix = "lamps-" + Guid.NewGuid().ToString("N")[..8];
-                        cfg.AddEventConsumer<Mixer>();
-                        cfg.Sagas.Route<MixPaint>(new Uri("queue:" + cfg.EventQueueName(typeof(Mixer))));
-                    }))
-                    .Build();
-                await host.StartAsync();
-                try
+                return await Hosted.RunAsync<IReadOnlyList<string>>(Hosted.Build(postgres, connectionString, typeof(LampsDomain), cfg =>
                 {
-                    var commands = host.Services.GetRequiredService<ICommandDispatcher>();
+                    cfg.Transport.QueuePrefix = "lamps-" + Guid.NewGuid().ToString("N")[..8];
+                    cfg.AddEventConsumer<Mixer>();
+                    cfg.Sagas.Route<MixPaint>(new Uri("queue:" + cfg.EventQueueName(typeof(Mixer))));
+                }, services: collection => collection.AddSingleton(mixed)), async services =>
+                {
+                    var commands = services.GetRequiredService<ICommandDispatcher>();
                     await commands.DispatchAsync(new Light(prefix + "a", LightColor.Blue, "Red", new DateTimeOffset(2026, 3, 4, 23, 30, 0, TimeSpan.FromHours(-5)), "Calm", "Bright"));
                     var last = await commands.DispatchAsync(new Light(prefix + "b", LightColor.Red, "Blue", new DateTimeOffset(2026, 3, 4, 1, 0, 0, TimeSpan.Zero), null, "Calm"));
                     var lines = new List<string>();
-                    var aggregates = host.Services.GetRequiredService<IAggregateStore>();
+                    var aggregates = services.GetRequiredService<IAggregateStore>();
                     foreach (var id in new[] { "a", "b" })
                     {
                         var state = (await aggregates.LoadAsync(new Lamp(), prefix + id)).State;
                         lines.Add($"lamp {id}: shade {state.Shade} label {state.Label} day {state.Day:yyyy-MM-dd}");
                     }
-                    if (await host.Services.GetRequiredService<ProjectionConsistency>().WaitForAsync(LampViewProjection.ProjectionName, last, TimeSpan.FromSeconds(30)) != ProjectionWait.Reached)
-                        throw new InvalidOperationException("LampView did not catch up");
-                    await using (var rows = await host.Services.GetRequiredService<ReadModels>().OpenAsync(LampViewProjection.ProjectionName))
+                    await Hosted.CaughtUpAsync(services, last.Position, LampViewProjection.ProjectionName);
+                    await using (var rows = await services.GetRequiredService<ReadModels>().OpenAsync(LampViewProjection.ProjectionName))
                         lines.AddRange((await rows.Set<LampView>().ToListAsync()).OrderBy(r => r.LampId, StringComparer.Ordinal)
                             .Select(r => $"view {r.LampId[prefix.Length..]}: {r.ColorText} named {r.Named} day {r.Day:yyyy-MM-dd} tone {r.Tone}"));
                     for (var wait = 0; wait < 200 && mixed.Count < 2; wait++)
                         await Task.Delay(50);
                     lines.AddRange(mixed.Select(m => m.Replace(prefix, "", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
                     return lines;
-                }
-                finally
-                {
-                    await host.StopAsync();
-                }
+                });
             }
         }
         """;
 
+    // Lamp a: lit Blue, named "Red", at 23:30 on March 4th at -05:00 (its date there, not in UTC).
     [SkippableTheory]
     [InlineData(Store.Sqlite)]
     [InlineData(Store.Postgres)]
-    public async Task enums_text_and_dates_cross_between_types_as_the_checks_allow(Store store)
-    {
-        await using var database = await TestDatabase.CreateAsync(store, "lamps");
-        var lines = await GuideExamples.RunAsync("Shop.Lamps", Texts, Service, "Shop.Lamps.Run.LampRun", store == Store.Postgres, database.ConnectionString, Guid.NewGuid().ToString("N")[..6]);
-
-        // Lamp a: lit Blue, named "Red", at 23:30 on March 4th at -05:00 (its date there, not in UTC).
-        Assert.Equal(
+    public Task enums_text_and_dates_cross_between_types_as_the_checks_allow(Store store) =>
+        GuideExamples.AssertRunAsync(store, "Shop.Lamps", Texts, Service, "Shop.Lamps.Run.LampRun",
             [
                 "lamp a: shade Blue label Blue day 2026-03-04",
                 "lamp b: shade Red label Red day 2026-03-04",
@@ -198,6 +184,5 @@ public class EnumTorture
                 "mix a: Blue label Blue tone Red",
                 "mix b: Red label Red tone Blue",
             ],
-            lines);
-    }
+            Guid.NewGuid().ToString("N")[..6]);
 }

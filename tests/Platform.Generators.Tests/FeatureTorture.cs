@@ -132,10 +132,10 @@ public class FeatureTorture
     const string Service = """
         using Microsoft.EntityFrameworkCore;
         using Microsoft.Extensions.DependencyInjection;
-        using Microsoft.Extensions.Hosting;
         using Platform.Runtime.Commands;
         using Platform.Runtime.Configuration;
         using Platform.Runtime.Projections;
+        using Platform.Torture;
 
         namespace Shop.Features.Run;
 
@@ -143,14 +143,9 @@ public class FeatureTorture
         {
             public static async Task<IReadOnlyList<string>> RunAsync(bool postgres, string connectionString, Guid[] ledgers)
             {
-                using var host = new HostBuilder()
-                    .ConfigureServices(services => services.AddPlatform(cfg =>
-                        (postgres ? cfg.UsePostgres(connectionString) : cfg.UseSqlite(connectionString)).AddDomain(typeof(FeaturesDomain))))
-                    .Build();
-                await host.StartAsync();
-                try
+                return await Hosted.RunAsync<IReadOnlyList<string>>(Hosted.Build(postgres, connectionString, typeof(FeaturesDomain)), async services =>
                 {
-                    var dispatcher = host.Services.GetRequiredService<ICommandDispatcher>();
+                    var dispatcher = services.GetRequiredService<ICommandDispatcher>();
                     Line[] lines = [new("a", 2, 1.5m, null), new("b", 1, 10m, "gift")];
                     var totals = new Dictionary<string, decimal> { ["a"] = 3m, ["b"] = 10m };
                     for (var i = 0; i < ledgers.Length; i++)
@@ -159,14 +154,10 @@ public class FeatureTorture
                     await dispatcher.DispatchAsync(new LinkLedgers(ledgers[0], "ada", [new Link(ledgers[1], "x"), new Link(ledgers[2], null)]));
                     await dispatcher.DispatchAsync(new DropLine(ledgers[3], "bob", "a"));
                     var last = await dispatcher.DispatchAsync(new ReleaseLedger(ledgers[1], "ada"));
-                    var wait = await host.Services.GetRequiredService<ProjectionConsistency>()
-                        .WaitForAsync(LedgerBookProjection.ProjectionName, last, TimeSpan.FromSeconds(30));
-                    if (wait != ProjectionWait.Reached)
-                        throw new InvalidOperationException($"LedgerBook: {wait}: " +
-                            (await host.Services.GetRequiredService<ProjectionEngine>().GetStatusAsync()).Single().LastError);
+                    await Hosted.CaughtUpAsync(services, last.Position, LedgerBookProjection.ProjectionName);
                     async Task<List<string>> Rows()
                     {
-                        await using var rows = await host.Services.GetRequiredService<ReadModels>().OpenAsync(LedgerBookProjection.ProjectionName);
+                        await using var rows = await services.GetRequiredService<ReadModels>().OpenAsync(LedgerBookProjection.ProjectionName);
                         return (await rows.Set<LedgerBook>().ToListAsync())
                         .OrderBy(r => r.Owner, StringComparer.Ordinal)
                         .Select(r => $"{r.Owner}: ledgers {string.Join(" ", r.Ledgers.Select(l => Array.IndexOf(ledgers, l)))}; " +
@@ -180,7 +171,7 @@ public class FeatureTorture
                     async Task<List<string>> Json()
                     {
                         if (!postgres) return [];
-                        await using var rows = await host.Services.GetRequiredService<ReadModels>().OpenAsync(LedgerBookProjection.ProjectionName);
+                        await using var rows = await services.GetRequiredService<ReadModels>().OpenAsync(LedgerBookProjection.ProjectionName);
                         var types = await rows.Database.SqlQueryRaw<string>(
                             "SELECT column_name || '=' || data_type AS \"Value\" FROM information_schema.columns " +
                             "WHERE table_name = 'ledger_book' AND column_name IN ('entries', 'totals', 'first_line', 'refs') ORDER BY column_name").ToListAsync();
@@ -191,14 +182,10 @@ public class FeatureTorture
                     // A rebuild reads every event in one batch: the same rows.
                     var live = await Rows();
                     var liveJson = await Json();
-                    await host.Services.GetRequiredService<ProjectionEngine>().RebuildAsync(LedgerBookProjection.ProjectionName);
+                    await services.GetRequiredService<ProjectionEngine>().RebuildAsync(LedgerBookProjection.ProjectionName);
                     var rebuilt = await Rows();
                     return [.. live, .. liveJson, .. rebuilt.Select(r => "rebuilt " + r), .. (await Json()).Select(r => "rebuilt " + r)];
-                }
-                finally
-                {
-                    await host.StopAsync();
-                }
+                });
             }
         }
         """;
@@ -206,25 +193,22 @@ public class FeatureTorture
     [SkippableTheory]
     [InlineData(Store.Sqlite)]
     [InlineData(Store.Postgres)]
-    public async Task the_projections_list_columns_sums_and_metadata_hold_what_the_events_say(Store store)
+    public Task the_projections_list_columns_sums_and_metadata_hold_what_the_events_say(Store store)
     {
-        await using var database = await TestDatabase.CreateAsync(store, "features");
-        Guid[] ledgers = [Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid()];
-
-        var rows = await GuideExamples.RunAsync("Shop.Features", Texts, Service, "Shop.Features.Run.LedgerRun", store == Store.Postgres, database.ConnectionString, ledgers);
-
         // ada opened ledgers 0, 1 and 2 (one line, two lines, one line) and released 1: removed by
         // its stream id from a list of guids; the sums and the last tier stay as the opens left them.
         // ada linked 1 and 2, and releasing 1 removed the link whose ledger member is that stream id.
         // bob dropped line a: removed by the element's sku. A list of value types, a map and an
-        // optional value type are JSON text columns.
+        // optional value type are JSON columns, jsonb on PostgreSQL.
         string[] expected =
             [
                 "ada: ledgers 0 2; users ada ada ada; lines 4; total 19.00; tier Gold; entries ax2:; totals a=3 b=10; first none; refs 2",
                 "bob: ledgers 3; users bob; lines 2; total 13.00; tier Gold; entries bx1:gift; totals a=3 b=10; first none; refs ",
             ];
         string[] json = store == Store.Postgres ? ["columns entries=jsonb first_line=jsonb refs=jsonb totals=jsonb", "totals b, first entry 10 a, 10 b"] : [];
-        Assert.Equal([.. expected, .. json, .. expected.Select(r => "rebuilt " + r), .. json.Select(r => "rebuilt " + r)], rows);
+        Guid[] ledgers = [Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid()];
+        return GuideExamples.AssertRunAsync(store, "Shop.Features", Texts, Service, "Shop.Features.Run.LedgerRun",
+            [.. expected, .. json, .. expected.Select(r => "rebuilt " + r), .. json.Select(r => "rebuilt " + r)], [ledgers]);
     }
 
     // A ledger past its snapshot (every 5 events): one runtime writes seven events, another loads the
@@ -236,25 +220,20 @@ public class FeatureTorture
         using Platform.Persistence;
         using Platform.Runtime.Commands;
         using Platform.Runtime.Configuration;
+        using Platform.Torture;
 
         namespace Shop.Features.Run;
 
         public static class LedgerSnapshots
         {
-            static IHost Host(bool postgres, string connectionString) => new HostBuilder()
-                .ConfigureServices(services => services.AddPlatform(cfg =>
-                {
-                    (postgres ? cfg.UsePostgres(connectionString) : cfg.UseSqlite(connectionString)).AddDomain(typeof(FeaturesDomain));
-                    cfg.Projections.Enabled = false;
-                }))
-                .Build();
+            static IHost Host(bool postgres, string connectionString) =>
+                Hosted.Build(postgres, connectionString, typeof(FeaturesDomain), cfg => cfg.Projections.Enabled = false);
 
             public static async Task<IReadOnlyList<string>> RunAsync(bool postgres, string connectionString, Guid id, Guid other)
             {
-                using (var writing = Host(postgres, connectionString))
+                await Hosted.RunAsync(Host(postgres, connectionString), async services =>
                 {
-                    await writing.StartAsync();
-                    var commands = writing.Services.GetRequiredService<ICommandDispatcher>();
+                    var commands = services.GetRequiredService<ICommandDispatcher>();
                     Line[] lines = [new("a", 2, 1.5m, null), new("b", 1, 10m, "gift"), new("c", 3, 0.25m, null)];
                     await commands.DispatchAsync(new OpenLedger(id, "ada", Tier.Silver, lines, new Dictionary<string, decimal> { ["a"] = 3m, ["z"] = -0.5m },
                         ["ada", "t"], 1.5e-3, long.MaxValue, true, new DateOnly(2026, 1, 2), other));
@@ -264,17 +243,14 @@ public class FeatureTorture
                     await commands.DispatchAsync(new DropLine(id, "ada", "c"));
                     await commands.DispatchAsync(new LinkLedgers(id, "ada", [new Link(id, null)]));
                     await commands.DispatchAsync(new ReleaseLedger(id, "ada"));
-                    await writing.StopAsync();
-                }
-                using var reading = Host(postgres, connectionString);
-                await reading.StartAsync();
-                try
+                });
+                return await Hosted.RunAsync<IReadOnlyList<string>>(Host(postgres, connectionString), async services =>
                 {
                     var definition = new Ledger();
-                    var loaded = await reading.Services.GetRequiredService<IAggregateStore>().LoadAsync(definition, id.ToString("D"));
+                    var loaded = await services.GetRequiredService<IAggregateStore>().LoadAsync(definition, id.ToString("D"));
                     var replayed = definition.CreateEmpty();
                     var version = 0L;
-                    await foreach (var envelope in reading.Services.GetRequiredService<IEventStore>().ReadStreamAsync(id.ToString("D")))
+                    await foreach (var envelope in services.GetRequiredService<IEventStore>().ReadStreamAsync(id.ToString("D")))
                     {
                         replayed = definition.Apply(replayed, envelope);
                         version = envelope.StreamVersion;
@@ -285,11 +261,7 @@ public class FeatureTorture
                         JsonSerializer.Serialize(loaded.State),
                         JsonSerializer.Serialize(replayed),
                     ];
-                }
-                finally
-                {
-                    await reading.StopAsync();
-                }
+                });
             }
         }
         """;

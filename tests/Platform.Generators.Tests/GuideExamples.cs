@@ -138,7 +138,7 @@ public class GuideExamples
     /// </summary>
     internal static async Task<IReadOnlyList<string>> RunAsync(string assemblyName, ImmutableArray<AdditionalText> texts, string service, string runner, params object[] args)
     {
-        var assembly = Compile(assemblyName, texts, service);
+        var assembly = Compile(assemblyName, texts, service, Hosting);
         var run = assembly.GetType(runner, throwOnError: true)!.GetMethod("RunAsync")!;
         ResolveEventHandler resolve = (_, resolving) => resolving.Name.StartsWith(assemblyName + ",", StringComparison.Ordinal) ? assembly : null;
         AppDomain.CurrentDomain.AssemblyResolve += resolve;
@@ -151,6 +151,69 @@ public class GuideExamples
             AppDomain.CurrentDomain.AssemblyResolve -= resolve;
         }
     }
+
+    // Compiled with every service RunAsync runs: the runtime hosted as a service hosts it, on the
+    // test's store, with the generated domain and what the service adds.
+    const string Hosting = """
+        using Microsoft.Extensions.DependencyInjection;
+        using Microsoft.Extensions.Hosting;
+        using Microsoft.Extensions.Logging;
+        using Platform.Runtime.Configuration;
+        using Platform.Runtime.Projections;
+
+        namespace Platform.Torture;
+
+        public static class Hosted
+        {
+            public static IHost Build(bool postgres, string connectionString, Type domain, Action<PlatformOptions>? configure = null,
+                Action<IServiceCollection>? services = null, Action<ILoggingBuilder>? logging = null) =>
+                new HostBuilder()
+                    .ConfigureLogging(builder => logging?.Invoke(builder))
+                    .ConfigureServices(collection =>
+                    {
+                        services?.Invoke(collection);
+                        collection.AddPlatform(cfg =>
+                        {
+                            (postgres ? cfg.UsePostgres(connectionString) : cfg.UseSqlite(connectionString)).AddDomain(domain);
+                            configure?.Invoke(cfg);
+                        });
+                    })
+                    .Build();
+
+            // Starts the host, runs the body on its services, stops and disposes it.
+            public static async Task<T> RunAsync<T>(IHost host, Func<IServiceProvider, Task<T>> body)
+            {
+                using (host)
+                {
+                    await host.StartAsync();
+                    try
+                    {
+                        return await body(host.Services);
+                    }
+                    finally
+                    {
+                        await host.StopAsync();
+                    }
+                }
+            }
+
+            public static Task RunAsync(IHost host, Func<IServiceProvider, Task> body) =>
+                RunAsync(host, async services => { await body(services); return true; });
+
+            // Waits until each projection has applied the store up to position; one that does not
+            // fails the run with its state and last error.
+            public static async Task CaughtUpAsync(IServiceProvider services, long position, params string[] projections)
+            {
+                foreach (var name in projections)
+                {
+                    var wait = await services.GetRequiredService<ProjectionConsistency>().WaitForAsync(name, position, TimeSpan.FromSeconds(30));
+                    if (wait != ProjectionWait.Reached)
+                        throw new InvalidOperationException($"{name}: {wait}: " +
+                            (await services.GetRequiredService<ProjectionEngine>().GetStatusAsync()).First(s => s.Name == name).LastError);
+                }
+            }
+        }
+        """;
 
     /// <summary>
     /// Runs the service (as <see cref="RunAsync"/>, its first arguments whether the store is

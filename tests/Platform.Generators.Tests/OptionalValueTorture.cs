@@ -72,11 +72,11 @@ public class OptionalValueTorture
     const string Service = """
         using Microsoft.EntityFrameworkCore;
         using Microsoft.Extensions.DependencyInjection;
-        using Microsoft.Extensions.Hosting;
         using Platform.Persistence;
         using Platform.Runtime.Commands;
         using Platform.Runtime.Configuration;
         using Platform.Runtime.Projections;
+        using Platform.Torture;
 
         namespace Shop.Carts.Run;
 
@@ -84,38 +84,27 @@ public class OptionalValueTorture
         {
             public static async Task<IReadOnlyList<string>> RunAsync(bool postgres, string connectionString, Guid empty, Guid full)
             {
-                using var host = new HostBuilder()
-                    .ConfigureServices(services => services.AddPlatform(cfg =>
-                        (postgres ? cfg.UsePostgres(connectionString) : cfg.UseSqlite(connectionString)).AddDomain(typeof(CartsDomain))))
-                    .Build();
-                await host.StartAsync();
-                try
+                return await Hosted.RunAsync<IReadOnlyList<string>>(Hosted.Build(postgres, connectionString, typeof(CartsDomain)), async services =>
                 {
-                    var commands = host.Services.GetRequiredService<ICommandDispatcher>();
+                    var commands = services.GetRequiredService<ICommandDispatcher>();
                     await commands.DispatchAsync(new Fill(empty, null, null, null, null, null));
                     var last = await commands.DispatchAsync(new Fill(full, [new Line("a", 2.5m, 2), new Line("b", 1m, 1)], new Address("Oslo", null), full, "ring twice", ["gift", "fragile"]));
                     var lines = new List<string>();
                     foreach (var (name, id) in new[] { ("empty", empty), ("full", full) })
                     {
-                        var state = (await host.Services.GetRequiredService<IAggregateStore>().LoadAsync(new Cart(), id.ToString("D"))).State;
+                        var state = (await services.GetRequiredService<IAggregateStore>().LoadAsync(new Cart(), id.ToString("D"))).State;
                         lines.Add($"state {name}: lines {state.Lines} total {state.Total:0.00} city {state.City ?? "none"} zip {state.Zip ?? "none"} note '{state.Note}' tags {state.Tags.Count}");
                     }
-                    foreach (var name in new[] { CartViewProjection.ProjectionName, CartsByCityProjection.ProjectionName, CartsByCouponProjection.ProjectionName })
-                        if (await host.Services.GetRequiredService<ProjectionConsistency>().WaitForAsync(name, last, TimeSpan.FromSeconds(30)) != ProjectionWait.Reached)
-                            throw new InvalidOperationException(name + ": " + (await host.Services.GetRequiredService<ProjectionEngine>().GetStatusAsync()).First(s => s.Name == name).LastError);
-                    await using (var cities = await host.Services.GetRequiredService<ReadModels>().OpenAsync(CartsByCityProjection.ProjectionName))
+                    await Hosted.CaughtUpAsync(services, last.Position, CartViewProjection.ProjectionName, CartsByCityProjection.ProjectionName, CartsByCouponProjection.ProjectionName);
+                    await using (var cities = await services.GetRequiredService<ReadModels>().OpenAsync(CartsByCityProjection.ProjectionName))
                         lines.AddRange((await cities.Set<CartsByCity>().ToListAsync()).Select(r => $"city '{r.City}': {r.Carts}"));
-                    await using (var coupons = await host.Services.GetRequiredService<ReadModels>().OpenAsync(CartsByCouponProjection.ProjectionName))
+                    await using (var coupons = await services.GetRequiredService<ReadModels>().OpenAsync(CartsByCouponProjection.ProjectionName))
                         lines.AddRange((await coupons.Set<CartsByCoupon>().ToListAsync()).Select(r => $"coupon {(r.Coupon == full ? "full" : r.Coupon.ToString())}: {r.Carts}"));
-                    await using var rows = await host.Services.GetRequiredService<ReadModels>().OpenAsync(CartViewProjection.ProjectionName);
+                    await using var rows = await services.GetRequiredService<ReadModels>().OpenAsync(CartViewProjection.ProjectionName);
                     foreach (var row in (await rows.Set<CartView>().ToListAsync()).OrderBy(r => r.CartId == empty ? 0 : 1))
                         lines.Add($"view {(row.CartId == empty ? "empty" : "full")}: lines {row.Lines} total {row.Total:0.00} city '{row.City}' zip {row.Zip ?? "none"} note '{row.Note}' tags {row.Tags.Count}");
                     return lines;
-                }
-                finally
-                {
-                    await host.StopAsync();
-                }
+                });
             }
         }
         """;

@@ -171,7 +171,6 @@ public class SagaTorture
         using MassTransit;
         using Microsoft.EntityFrameworkCore;
         using Microsoft.Extensions.DependencyInjection;
-        using Microsoft.Extensions.Hosting;
         using Microsoft.Extensions.Logging;
         using Platform.Persistence;
         using Platform.Runtime.Commands;
@@ -179,6 +178,7 @@ public class SagaTorture
         using Platform.Runtime.Projections;
         using Platform.Runtime.Sagas;
         using Shop.Vault;
+        using Platform.Torture;
 
         namespace Shop.Leases.Run;
 
@@ -254,23 +254,17 @@ public class SagaTorture
                 var received = new Received();
                 PlatformOptions? options = null;
                 var errors = new Errors();
-                using var host = new HostBuilder()
-                    .ConfigureLogging(logging => logging.AddProvider(errors))
-                    .ConfigureServices(services => services.AddSingleton(received).AddPlatform(cfg =>
-                    {
-                        (postgres ? cfg.UsePostgres(connectionString) : cfg.UseSqlite(connectionString)).AddDomain(typeof(LeasesDomain));
-                        cfg.Transport.QueuePrefix = "torture-" + Guid.NewGuid().ToString("N")[..8];
-                        cfg.Sagas.PollInterval = TimeSpan.FromMilliseconds(50);
-                        cfg.AddEventConsumer<VaultService>();
-                        var vault = new Uri("queue:" + cfg.EventQueueName(typeof(VaultService)));
-                        cfg.Sagas.Route<LockFunds>(vault).Route<UnlockFunds>(vault).Route<Reserve>(vault).Route<NoteHold>(vault);
-                        options = cfg;
-                    }))
-                    .Build();
-                await host.StartAsync();
-                try
+                return await Hosted.RunAsync<IReadOnlyList<string>>(Hosted.Build(postgres, connectionString, typeof(LeasesDomain), cfg =>
                 {
-                    var commands = host.Services.GetRequiredService<ICommandDispatcher>();
+                    cfg.Transport.QueuePrefix = "torture-" + Guid.NewGuid().ToString("N")[..8];
+                    cfg.Sagas.PollInterval = TimeSpan.FromMilliseconds(50);
+                    cfg.AddEventConsumer<VaultService>();
+                    var vault = new Uri("queue:" + cfg.EventQueueName(typeof(VaultService)));
+                    cfg.Sagas.Route<LockFunds>(vault).Route<UnlockFunds>(vault).Route<Reserve>(vault).Route<NoteHold>(vault);
+                    options = cfg;
+                }, services: collection => collection.AddSingleton(received), logging: logging => logging.AddProvider(errors)), async services =>
+                {
+                    var commands = services.GetRequiredService<ICommandDispatcher>();
                     var sagas = new SagaOperations(options!.Store.Provider, options.Store.ConnectionString);
                     string[] owners = ["ada", "bob", "cy"];
                     Grade[] grades = [Grade.Plus, Grade.Max, Grade.Basic];
@@ -301,7 +295,7 @@ public class SagaTorture
                     ends.Add("cy " + await Until(leases[2], "Completed", "Compensated", "CompensationFailed"));
                     var data = (await sagas.GetAsync(leases[0])).Single().Instance.Data;
                     // The reaction holds the leases whose funds were locked at Plus or above with codes.
-                    var store = host.Services.GetRequiredService<IEventStore>();
+                    var store = services.GetRequiredService<IEventStore>();
                     async Task<string> Stream(int lease, int expected)
                     {
                         for (var wait = 0; ; wait++)
@@ -318,27 +312,20 @@ public class SagaTorture
                     }
                     var streams = new[] { await Stream(0, 2), await Stream(1, 2), await Stream(2, 2) };
                     // The aggregate's own apply and the projection read the lease id every Lease event carries as its stream id.
-                    var aggregates = host.Services.GetRequiredService<IAggregateStore>();
+                    var aggregates = services.GetRequiredService<IAggregateStore>();
                     var states = new List<string>();
                     for (var i = 0; i < leases.Length; i++)
                     {
                         var state = (await aggregates.LoadAsync(new Lease(), leases[i].ToString("D"))).State;
                         states.Add($"{owners[i]}: {state.Status} self {(state.Self == leases[i] ? "the lease" : state.Self?.ToString() ?? "none")}");
                     }
-                    var head = await host.Services.GetRequiredService<IEventStore>().GetHeadPositionAsync();
-                    var wait = await host.Services.GetRequiredService<ProjectionConsistency>().WaitForAsync(LeaseBoardProjection.ProjectionName, head, TimeSpan.FromSeconds(30));
-                    if (wait != ProjectionWait.Reached)
-                        throw new InvalidOperationException($"LeaseBoard: {wait}");
-                    await using var rows = await host.Services.GetRequiredService<ReadModels>().OpenAsync(LeaseBoardProjection.ProjectionName);
+                    await Hosted.CaughtUpAsync(services, await services.GetRequiredService<IEventStore>().GetHeadPositionAsync(), LeaseBoardProjection.ProjectionName);
+                    await using var rows = await services.GetRequiredService<ReadModels>().OpenAsync(LeaseBoardProjection.ProjectionName);
                     var board = (await rows.Set<LeaseBoard>().ToListAsync())
                         .OrderBy(r => r.Owner, StringComparer.Ordinal)
                         .Select(r => $"{r.Owner}: row {(r.LeaseId == r.Lease && leases.Contains(r.Lease) ? "of the lease" : r.Lease.ToString())} day {r.Day?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "-"} held {r.Held}");
                     return [.. received.Lines.Order(StringComparer.Ordinal), .. ends, .. streams, .. states, .. board, data];
-                }
-                finally
-                {
-                    await host.StopAsync();
-                }
+                });
             }
         }
         """;
@@ -460,10 +447,10 @@ public class SagaTorture
         using System.Collections.Concurrent;
         using MassTransit;
         using Microsoft.Extensions.DependencyInjection;
-        using Microsoft.Extensions.Hosting;
         using Platform.Runtime.Commands;
         using Platform.Runtime.Configuration;
         using Platform.Runtime.Sagas;
+        using Platform.Torture;
 
         namespace Shop.Tickets.Run;
 
@@ -482,21 +469,16 @@ public class SagaTorture
             {
                 var seen = new ConcurrentQueue<string>();
                 PlatformOptions? options = null;
-                using var host = new HostBuilder()
-                    .ConfigureServices(services => services.AddSingleton(seen).AddPlatform(cfg =>
-                    {
-                        (postgres ? cfg.UsePostgres(connectionString) : cfg.UseSqlite(connectionString)).AddDomain(typeof(TicketsDomain));
-                        cfg.Transport.QueuePrefix = "tickets-" + Guid.NewGuid().ToString("N")[..8];
-                        cfg.Sagas.PollInterval = TimeSpan.FromMilliseconds(50);
-                        cfg.AddEventConsumer<Desk>();
-                        cfg.Sagas.Route<AssignAgent>(new Uri("queue:" + cfg.EventQueueName(typeof(Desk))));
-                        options = cfg;
-                    }))
-                    .Build();
-                await host.StartAsync();
-                try
+                return await Hosted.RunAsync<IReadOnlyList<string>>(Hosted.Build(postgres, connectionString, typeof(TicketsDomain), cfg =>
                 {
-                    await host.Services.GetRequiredService<ICommandDispatcher>().DispatchAsync(new OpenTicket(ticketNo, "printer on fire"));
+                    cfg.Transport.QueuePrefix = "tickets-" + Guid.NewGuid().ToString("N")[..8];
+                    cfg.Sagas.PollInterval = TimeSpan.FromMilliseconds(50);
+                    cfg.AddEventConsumer<Desk>();
+                    cfg.Sagas.Route<AssignAgent>(new Uri("queue:" + cfg.EventQueueName(typeof(Desk))));
+                    options = cfg;
+                }, services: collection => collection.AddSingleton(seen)), async services =>
+                {
+                    await services.GetRequiredService<ICommandDispatcher>().DispatchAsync(new OpenTicket(ticketNo, "printer on fire"));
                     var sagas = new SagaOperations(options!.Store.Provider, options.Store.ConnectionString);
                     for (var wait = 0; wait < 400; wait++)
                     {
@@ -506,11 +488,7 @@ public class SagaTorture
                         await Task.Delay(50);
                     }
                     return [.. seen, "not completed: " + string.Join(" ", (await sagas.ListAsync(includeResolved: true)).Select(r => r.CurrentState + " " + r.Data))];
-                }
-                finally
-                {
-                    await host.StopAsync();
-                }
+                });
             }
         }
         """;

@@ -61,15 +61,7 @@ public sealed record ProjectionHandler(
     EquatableArray<ValueExpr> ExtraKeys = default)
 {
     /// <summary>The key's values, in the order of the projection's <see cref="ProjectionDefinition.Keys"/>.</summary>
-    public IReadOnlyList<ValueExpr> Keys
-    {
-        get
-        {
-            var keys = new List<ValueExpr> { Key };
-            keys.AddRange(ExtraKeys);
-            return keys;
-        }
-    }
+    public IReadOnlyList<ValueExpr> Keys => EquatableArray.Prepend(Key, ExtraKeys);
 }
 
 /// <summary>
@@ -94,15 +86,7 @@ public sealed record ProjectionDefinition(
     EquatableArray<FieldDefinition> ExtraKeys = default)
 {
     /// <summary>Every key field: <see cref="Key"/>, then the <see cref="ExtraKeys"/> of a composite key.</summary>
-    public IReadOnlyList<FieldDefinition> Keys
-    {
-        get
-        {
-            var keys = new List<FieldDefinition> { Key };
-            keys.AddRange(ExtraKeys);
-            return keys;
-        }
-    }
+    public IReadOnlyList<FieldDefinition> Keys => EquatableArray.Prepend(Key, ExtraKeys);
 }
 
 /// <summary>

@@ -234,7 +234,7 @@ internal static class AggregateEmitter
         w.Line("};");
     }
 
-    static EventDefinition? FindEvent(AggregateDefinition a, string name)
+    internal static EventDefinition? FindEvent(AggregateDefinition a, string name)
     {
         foreach (var e in a.Events)
             if (e.Name == name) return e;

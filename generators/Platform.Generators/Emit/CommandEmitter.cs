@@ -77,10 +77,7 @@ internal static class CommandEmitter
         var seen = new HashSet<string>(System.StringComparer.Ordinal);
         foreach (var emit in command.AllEmits)
         {
-            EventDefinition? emitted = null;
-            foreach (var e in aggregate.Events)
-                if (e.Name == emit.Event) emitted = e;
-            if (emitted is null) continue;
+            if (AggregateEmitter.FindEvent(aggregate, emit.Event) is not { } emitted) continue;
             foreach (var target in emitted.Fields)
             {
                 if (!(target.Type.Kind == TypeKind.Enum || target.Type.Kind == TypeKind.Named && index.FindType(target.Type.Name)?.IsEnum == true)) continue;

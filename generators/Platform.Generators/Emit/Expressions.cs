@@ -114,7 +114,7 @@ internal static class Expressions
             case ValueKind.Field when value.Path.Count > 1 && scope.TypeOf(value.Path[0]) is { IsOptional: true }:
                 // A member of an optional value that is unset is absent: null, or for a required
                 // target the type's default (empty text).
-                return Absent(Path(value.Path, scope, optionalFirst: true), target);
+                return Absent(Path(value.Path, scope, optionalFirst: true), target, ns, index);
             case ValueKind.Field:
                 return Convert(Path(value.Path, scope), value.Path.Count == 1 ? scope.TypeOf(value.Path[0]) : null, target, ns, index);
             case ValueKind.Metadata when value.Metadata == MetadataField.AggregateId && target is { Kind: TypeKind.Primitive } id:
@@ -179,13 +179,7 @@ internal static class Expressions
         }
         if (sourceEnum && target is { Kind: TypeKind.Primitive, Primitive: PrimitiveType.String })
             return source.IsOptional ? $"{value}?.ToString(){(target.IsOptional ? "" : " ?? \"\"")}" : $"{value}.ToString()";
-        if (!source.IsOptional || target.IsOptional) return value;
-        // An optional value into a required field: the type's default when absent, empty text for
-        // text (a null would break a required column or a state's non-null text).
-        if (CSharpTypes.IsValueType(source, index)) return $"({value} ?? default)";
-        if (target is { Kind: TypeKind.Primitive, Primitive: PrimitiveType.String }) return $"({value} ?? \"\")";
-        // A list or a map: empty.
-        return target.Kind is TypeKind.List or TypeKind.Map ? $"({value} ?? {CSharpTypes.Default(target, targetNamespace, index)})" : value;
+        return source.IsOptional && !target.IsOptional ? OrDefault(value, target, targetNamespace, index) : value;
     }
 
     /// <summary>
@@ -210,13 +204,18 @@ internal static class Expressions
     }
 
     // A value that may be null (a member read through an optional value) as a value of target.
-    static string Absent(string value, TypeRef? target) => target switch
+    static string Absent(string value, TypeRef? target, string ns, TypeIndex index) =>
+        target is null or { IsOptional: true } ? value : OrDefault(value, target, ns, index);
+
+    // A value that may be null, for a required target: the type's default when absent, empty text,
+    // an empty list or map (a null would break a required column or the state's non-null field).
+    // An optional value type has no default; the checks refuse it there (Typing.CheckValue).
+    static string OrDefault(string value, TypeRef target, string ns, TypeIndex index)
     {
-        null or { IsOptional: true } => value,
-        { Kind: TypeKind.Primitive, Primitive: PrimitiveType.String } => $"({value} ?? \"\")",
-        { Kind: TypeKind.Primitive or TypeKind.Enum } => $"({value} ?? default)",
-        _ => $"({value} ?? default!)",
-    };
+        if (CSharpTypes.IsValueType(target, index)) return $"({value} ?? default)";
+        if (target is { Kind: TypeKind.Primitive, Primitive: PrimitiveType.String }) return $"({value} ?? \"\")";
+        return target.Kind is TypeKind.List or TypeKind.Map ? $"({value} ?? {CSharpTypes.Default(target, ns, index)})" : value;
+    }
 
     /// <summary>A literal converted for the type it is assigned to.</summary>
     public static string Literal(ValueExpr value, TypeRef? target, string ns, TypeIndex index)

@@ -39,12 +39,12 @@ sealed class InboxOutboxFilter(SqlEventStore store, SagaRuntime runtime, string 
                 runtime.Options.Sagas.LeftoverDelay);
             var redirected = new RedirectedConsumeContext(context, receive => new OutboxReceiveContext(receive, outbox));
             var topology = _topology ??= services.GetRequiredService<IBus>().Topology;
-            var scheduler = new OutboxScheduleProvider(outbox, _ => null);
             // On the context the typed ones are made from (the redirected one's typed contexts look
-            // up payloads there); each attempt replaces it with its own outbox's.
-            context.AddOrUpdatePayload<MessageSchedulerContext>(
-                () => new ConsumeMessageSchedulerContext(redirected, _ => new MessageScheduler(scheduler, topology)),
-                _ => new ConsumeMessageSchedulerContext(redirected, _ => new MessageScheduler(scheduler, topology)));
+            // up payloads there); each attempt replaces it with its own outbox's. The scheduler is
+            // made only when the consumer schedules something.
+            MessageSchedulerContext Scheduler() => new ConsumeMessageSchedulerContext(redirected,
+                _ => new MessageScheduler(new OutboxScheduleProvider(outbox, static _ => null), topology));
+            context.AddOrUpdatePayload(Scheduler, _ => Scheduler());
             await next.Send(redirected).ConfigureAwait(false);
             await outbox.FlushAsync(cancellationToken).ConfigureAwait(false);
             // Not cancellable once the work ran (see IdempotentEventConsumer.ConsumeOnceAsync).
