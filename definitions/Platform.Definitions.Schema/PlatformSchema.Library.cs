@@ -184,6 +184,7 @@ public static partial class PlatformSchema
             var step = ClosedObject("One step: send a command, wait in a state for a reply.", "name", "send");
             step.Properties["name"] = RefProperty(_name);
             step.Properties["state"] = RefProperty(_name, "The state while waiting; default Awaiting<Name>.");
+            step.Properties["when"] = RefProperty(_conditions, "Conditions on the saga's data: the step runs only when they hold; otherwise it is skipped (nothing sent, nothing to compensate) and the next step starts.");
             step.Properties["send"] = RefProperty(_name);
             step.Properties["with"] = RefProperty(_assignments, "Command fields from saga data; unassigned fields take the data field of the same name.");
             step.Properties["onSuccess"] = RefProperty(_names);
@@ -195,7 +196,7 @@ public static partial class PlatformSchema
 
             var handler = ClosedObject("An extra event handler.", "then");
             handler.Properties["in"] = RefProperty(_names, "The steps' waiting states where it applies; all of them when omitted.");
-            handler.Properties["then"] = RefProperty(_name, "compensate, complete, ignore, or the waiting state of a step (or the completed state, as complete) to move to. Into another step's state, that step starts: its command is sent and its timeout scheduled; a compensation from there undoes every step before it, skipped ones too.");
+            handler.Properties["then"] = RefProperty(_name, "compensate, complete, ignore, or the waiting state of a step (or the completed state, as complete) to move to. Into another step's state, that step starts: its command is sent and its timeout scheduled; the steps jumped over (the one left included) count as skipped, and a compensation from there undoes only the steps that ran.");
 
             var file = ClosedObject("An orchestrated saga.", "saga", "namespace", "correlateBy", "startedBy", "steps");
             file.Properties["saga"] = RefProperty(_name);

@@ -27,6 +27,27 @@ public class DocumentationArtefacts
     }
 
     [Fact]
+    public void saga_diagram_shows_a_skipped_step_and_compensates_it_only_if_it_ran()
+    {
+        // Shipping only for a method other than PICKUP; payment only for an amount above zero.
+        var set = DefinitionSet.Check(Directory.GetFiles(GeneratorHarness.OrdersDefinitions, "*.yaml").Select(p =>
+        {
+            var text = File.ReadAllText(p);
+            if (Path.GetFileName(p) == "fulfilment.yaml")
+                text = text.Replace("    send: ChargePayment", "    when: { totalAmount: { gt: 0 } }\n    send: ChargePayment", StringComparison.Ordinal)
+                           .Replace("    send: ArrangeShipment", "    when: { shippingMethod: { ne: PICKUP } }\n    send: ArrangeShipment", StringComparison.Ordinal);
+            return DefinitionLoader.Load(p, text).Value!;
+        })).Value!;
+        var saga = MermaidDiagrams.All(set).Single(d => d.Title == "OrderFulfilment saga").Diagram;
+        Assert.Contains("[*] --> AwaitingPayment : OrderPlaced / ChargePayment", saga);
+        Assert.Contains("[*] --> AwaitingInventory : OrderPlaced, Payment skipped / ReserveInventory", saga);
+        Assert.Contains("AwaitingInventory --> AwaitingShipment : InventoryReserved / ArrangeShipment", saga);
+        Assert.Contains("AwaitingInventory --> Completed : InventoryReserved, Shipping skipped", saga);
+        Assert.Contains("CompensatingInventory --> CompensatingPayment : InventoryReleased / RefundPayment (if Payment ran)", saga);
+        Assert.Contains("CompensatingInventory --> Compensated : InventoryReleased, Payment skipped", saga);
+    }
+
+    [Fact]
     public void aggregate_diagram_follows_guards_and_status_changes()
     {
         var order = MermaidDiagrams.All(Orders.Value).Single(d => d.Title == "Order lifecycle").Diagram;

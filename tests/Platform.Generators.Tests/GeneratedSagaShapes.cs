@@ -81,9 +81,13 @@ public sealed class GeneratedSagaShapes
         var reserve = @"\.Send\(context => new global::Shop\.Inventory\.ReserveInventory\([^
 ]*\)\)\s*\.Schedule\(InventoryTimeout, [^
 ]*\)\s*\.TransitionTo\(AwaitingInventory\)";
-        Assert.Matches(@"During\(AwaitingPayment,[\s\S]*?When\(OrderConfirmed\)\s*\.Unschedule\(PaymentTimeout\)\s*" + reserve, source);
+        // Forward, the step left is recorded as skipped: it did not succeed, so nothing undoes it.
+        Assert.Matches(@"During\(AwaitingPayment,[\s\S]*?When\(OrderConfirmed\)\s*\.Unschedule\(PaymentTimeout\)\s*\.Then\(context => context\.Saga\.PaymentSkipped = true\)\s*" + reserve, source);
         // Back from a later step, too (the reservation is asked for again).
         Assert.Matches(@"During\(AwaitingShipment,[\s\S]*?When\(OrderConfirmed\)\s*\.Unschedule\(ShippingTimeout\)\s*" + reserve, source);
+        // A compensation refunds the payment only when it ran; the reservation always ran.
+        Assert.Matches(@"\.IfElse\(context => context\.Saga\.PaymentSkipped,\s*skipped\d+ => skipped\d+\s*\.Then\(context => OnCompensated\(context\.Saga\)\)\s*\.TransitionTo\(Compensated\),\s*ran\d+ => ran\d+\s*\.Send\(context => new global::Shop\.Payments\.RefundPayment\(", source);
+        Assert.DoesNotContain("InventorySkipped", source);
         var edges = Transitions(Graph(CompileVariant(WithHandler)));
         Assert.Contains(("AwaitingPayment", "OrderConfirmed", "AwaitingInventory"), edges);
         Assert.Contains(("AwaitingShipment", "OrderConfirmed", "AwaitingInventory"), edges);

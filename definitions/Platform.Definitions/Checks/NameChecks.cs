@@ -167,9 +167,12 @@ internal static class NameChecks
             ["FailureReason"] = "why the saga stopped going forward",
         };
         if (saga.Timeout is not null) added["SagaTimeoutTokenId"] = "the token of the saga's timeout";
-        foreach (var step in saga.Steps)
+        var skippable = SagaStates.Skippable(saga);
+        for (var i = 0; i < saga.Steps.Count; i++)
         {
+            var step = saga.Steps[i];
             var pascal = IdentifierRules.Pascal(step.Name);
+            if (skippable[i]) added[pascal + "Skipped"] = $"whether step '{step.Name}' was skipped";
             if (step.Timeout is not null) added[pascal + "TimeoutTokenId"] = $"the token of step '{step.Name}''s timeout";
             if (step.Compensation is not null) added[pascal + "Compensation"] = $"the outcome of compensating step '{step.Name}'";
             if (step.Compensation is { Waits: true, Timeout: not null }) added[pascal + "CompensationTimeoutTokenId"] = $"the token of the timeout of step '{step.Name}''s compensation";

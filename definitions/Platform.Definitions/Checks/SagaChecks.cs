@@ -32,9 +32,23 @@ internal static class SagaChecks
         var data = new FieldScope(declared);
 
         var kept = new HashSet<string>();
-        foreach (var step in saga.Steps)
+        // What a step's 'when:' can read: the data the start event fills, then what each step keeps.
+        var filled = new HashSet<string> { saga.CorrelateBy };
+        if (start is not null)
+            foreach (var field in context.Set.FieldsOf(start)) filled.Add(field.Name);
+        for (var i = 0; i < saga.Steps.Count; i++)
         {
+            var step = saga.Steps[i];
             var label = $"Step '{step.Name}'";
+            // A step's 'when:' reads the saga's data (the start event's, and what earlier steps kept).
+            EventChecks.Where(context, step.When, data, $"the data of saga '{saga.Name}'", value => NoMetadata(context, saga, value));
+            foreach (var condition in step.When)
+            {
+                Unkept(context, saga, i, condition.Subject, condition.FieldSpan, filled);
+                foreach (var operand in condition.Operands)
+                    if (operand.Kind == ValueKind.Field) Unkept(context, saga, i, operand.Path[0], operand.Span, filled);
+            }
+            foreach (var keep in step.Keep) filled.Add(keep.Target);
             Send(context, saga, step.Send, step.With, data, label);
             var successes = Replies(context, saga, step.OnSuccess).ConvertAll(success => (Event: success, Fields: context.Set.FieldsOf(success)));
             Replies(context, saga, step.OnFailure);
@@ -127,6 +141,21 @@ internal static class SagaChecks
         }
 
         new SagaGraph(context, saga).Check();
+    }
+
+    /// <summary>PLT0619 when step <paramref name="at"/>'s condition reads data that only it or a later step keeps.</summary>
+    private static void Unkept(CheckContext context, SagaDefinition saga, int at, string name, SourceSpan span, HashSet<string> filled)
+    {
+        if (filled.Contains(name)) return;
+        for (var j = at; j < saga.Steps.Count; j++)
+        {
+            foreach (var keep in saga.Steps[j].Keep)
+            {
+                if (keep.Target != name) continue;
+                context.Report(DiagnosticCodes.SagaConditionReadsUnkeptData, span, saga.Steps[at].Name, saga.Name, name, saga.Steps[j].Name);
+                return;
+            }
+        }
     }
 
     /// <summary>

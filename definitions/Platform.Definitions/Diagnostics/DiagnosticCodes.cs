@@ -170,6 +170,8 @@ public static class DiagnosticCodes
         "'{0}' is not available in saga '{1}': the saga handles messages, not the store's event envelopes, so there is no {2} to read. Carry the value in a field of the message and use that field.");
     public static readonly DiagnosticDescriptor SagaCorrelationTypeMismatch = Error("PLT0618", "Correlation key of another type",
         "'{0}' carries '{1}' as {2}, but saga '{3}' is keyed by {4}: the message would never find its saga. Give '{1}' the same type in every message the saga takes.");
+    public static readonly DiagnosticDescriptor SagaConditionReadsUnkeptData = Warning("PLT0619", "Step condition reads data not yet kept",
+        "The 'when:' of step '{0}' in saga '{1}' reads '{2}', which only step '{3}' keeps: when step '{0}' starts it is still empty, so the condition always sees it absent. Keep it in an earlier step or take it from the start event.");
     public static readonly DiagnosticDescriptor SagaCompensationWaitsForever = Warning("PLT0614", "Compensation can wait forever",
         "The compensation of step '{0}' in saga '{1}' waits for its reply without a timeout: if the reply never comes, the saga stays in {2} and no alert is raised. Add 'timeout:' under 'compensate:'; when it passes, the compensation counts as failed.");
 

@@ -11,7 +11,7 @@ public static partial class DefinitionLoader
     private static readonly string[] ProjectionKeys = { "projection", "namespace", "aggregate", "key", "revision", "fields", "on" };
     private static readonly string[] HandlerKeys = { "action", "key", "where", "set" };
     private static readonly string[] SagaKeys = { "saga", "namespace", "correlateBy", "startedBy", "data", "timeout", "states", "completed", "compensated", "compensationFailed", "steps", "on", "onUnexpected" };
-    private static readonly string[] StepKeys = { "name", "state", "send", "with", "onSuccess", "onFailure", "keep", "timeout", "compensate", "compensation" };
+    private static readonly string[] StepKeys = { "name", "state", "when", "send", "with", "onSuccess", "onFailure", "keep", "timeout", "compensate", "compensation" };
     private static readonly string[] CompensationKeys = { "send", "with", "onSuccess", "onFailure", "timeout" };
     private static readonly string[] SagaHandlerKeys = { "in", "then" };
     private static readonly string[] ReactionKeys = { "when", "where", "send", "with", "after" };
@@ -238,7 +238,8 @@ public static partial class DefinitionLoader
             compensation,
             compensationNone,
             body.Find("timeout") is { } timeout ? context.Duration(timeout, "step timeout") : null,
-            span);
+            span,
+            ReadConditions(context, body.Find("when"), $"'when' of {what}"));
     }
 
     private static DefinitionFile? ReadReactionsFile(LoadContext context, YamlMapping root, string ns)

@@ -109,7 +109,9 @@ public sealed record SagaCompensation(
 
 /// <summary>
 /// One step of an orchestration: in <see cref="State"/> the saga has sent <see cref="Send"/>
-/// and waits for a reply. <see cref="Keep"/> copies reply fields into saga data.
+/// and waits for a reply. <see cref="Keep"/> copies reply fields into saga data. With
+/// <see cref="When"/> (conditions on the saga's data) the step runs only when they hold, and is
+/// skipped otherwise: nothing sent, nothing to compensate, the next step starts.
 /// </summary>
 public sealed record SagaStep(
     string Name,
@@ -122,7 +124,8 @@ public sealed record SagaStep(
     SagaCompensation? Compensation,
     bool CompensationNone,
     Duration? Timeout,
-    SourceSpan Span);
+    SourceSpan Span,
+    EquatableArray<Condition> When = default);
 
 public enum SagaOutcome
 {

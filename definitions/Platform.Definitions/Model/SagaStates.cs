@@ -51,4 +51,44 @@ public static class SagaStates
         Add(saga.CompensationFailedState.Name);
         return states;
     }
+
+    /// <summary>
+    /// The steps that may not run in a saga: their <c>when:</c> may not hold, or a handler moves the
+    /// saga from an earlier step's state (or theirs) past them into a later step. The generated
+    /// state records each such step's skip, and compensation passes over a skipped step.
+    /// </summary>
+    public static bool[] Skippable(SagaDefinition saga)
+    {
+        var skippable = new bool[saga.Steps.Count];
+        for (var j = 0; j < saga.Steps.Count; j++)
+            skippable[j] = !saga.Steps[j].When.IsEmpty;
+        foreach (var handler in saga.Handlers)
+        {
+            if (handler is not { Outcome: SagaOutcome.TransitionTo, TargetState: { } target }) continue;
+            var into = StepWaitingIn(saga, target.Name);
+            for (var from = 0; from < into; from++)
+            {
+                if (!AppliesTo(handler, saga.Steps[from].State.Name)) continue;
+                for (var j = from; j < into; j++) skippable[j] = true;
+            }
+        }
+        return skippable;
+    }
+
+    /// <summary>The step that waits in <paramref name="state"/>, or -1.</summary>
+    public static int StepWaitingIn(SagaDefinition saga, string state)
+    {
+        for (var j = 0; j < saga.Steps.Count; j++)
+            if (saga.Steps[j].State.Name == state) return j;
+        return -1;
+    }
+
+    /// <summary>Whether a handler applies in <paramref name="stateName"/> (no <c>in:</c>: in every step's state).</summary>
+    public static bool AppliesTo(SagaEventHandler handler, string stateName)
+    {
+        if (handler.InStates.Count == 0) return true;
+        foreach (var s in handler.InStates)
+            if (s.Name == stateName) return true;
+        return false;
+    }
 }

@@ -9,9 +9,11 @@ namespace Platform.Generators.Emit;
 /// <summary>
 /// An orchestrated saga as a MassTransit state machine: the state class (with a version for
 /// optimistic concurrency), timeout messages, the alert published when a compensation fails, and a
-/// partial <c>MassTransitStateMachine</c>. Steps run in order; a failure, a step timeout, the
-/// saga timeout or a declared compensate-event compensates the completed steps in reverse order,
-/// each waiting for its own reply. All branches are decided here, at generation time.
+/// partial <c>MassTransitStateMachine</c>. Steps run in order, each only when its <c>when:</c>
+/// holds; a failure, a step timeout, the saga timeout or a declared compensate-event compensates the
+/// completed steps in reverse order, each waiting for its own reply, passing over the skipped ones.
+/// Every branch is written out here, at generation time; the only choices left to run time are the
+/// steps' conditions and which steps were skipped.
 /// </summary>
 internal sealed class SagaEmitter
 {
@@ -20,6 +22,8 @@ internal sealed class SagaEmitter
     readonly string state;
     readonly Dictionary<string, FieldDefinition> data = new();
     readonly List<FieldDefinition> fields;
+    readonly bool[] skippable;
+    int branches;
 
     SagaEmitter(SagaDefinition saga, TypeIndex index)
     {
@@ -33,6 +37,7 @@ internal sealed class SagaEmitter
             && index.FindMessage(saga.StartedBy.Name) is { } start && Expressions.EventTypes(start, index)(saga.CorrelateBy) is { } key)
             fields.Insert(0, new FieldDefinition(saga.CorrelateBy, key, null, null, default));
         foreach (var field in fields) data[field.Name] = field;
+        skippable = SagaStates.Skippable(saga);
     }
 
     public static void Emit(CodeWriter w, SagaDefinition saga, TypeIndex index) =>
@@ -80,8 +85,11 @@ internal sealed class SagaEmitter
             w.Line();
             w.Line("/// <summary>Why the saga stopped going forward: the failure event, or which timeout fired.</summary>");
             w.Line("public string? FailureReason { get; set; }");
-            foreach (var step in saga.Steps)
+            for (var i = 0; i < saga.Steps.Count; i++)
             {
+                var step = saga.Steps[i];
+                if (skippable[i]) w.Line($"/// <summary>Whether step {step.Name} was skipped (its condition did not hold, or a handler moved past it): compensation passes over it.</summary>");
+                if (skippable[i]) w.Line($"public bool {step.Name}Skipped {{ get; set; }}");
                 if (step.Timeout is not null) w.Line($"public global::System.Guid? {step.Name}TimeoutTokenId {{ get; set; }}");
                 if (step.Compensation is not null) w.Line($"/// <summary>Outcome of compensating {step.Name}: null until tried, then the reply event's name, \"sent\" (no reply awaited) or \"timed out\".</summary>");
                 if (step.Compensation is not null) w.Line($"public string? {step.Name}Compensation {{ get; set; }}");
@@ -301,14 +309,73 @@ internal sealed class SagaEmitter
         }
     }
 
-    /// <summary>Sends step <paramref name="i"/>'s command, schedules its timeout and waits in its state.</summary>
+    /// <summary>
+    /// Starts step <paramref name="i"/>: sends its command, schedules its timeout and waits in its
+    /// state. A step whose <c>when:</c> does not hold is marked skipped and the next one starts; past
+    /// the last step the saga completes.
+    /// </summary>
     void StartStep(List<string> chain, int i)
     {
+        if (i >= saga.Steps.Count)
+        {
+            Complete(chain);
+            return;
+        }
         var step = saga.Steps[i];
+        if (step.When.IsEmpty)
+        {
+            RunStep(chain, i);
+            return;
+        }
+        var scope = SagaScope("context");
+        var tests = new List<string>();
+        foreach (var condition in step.When)
+            tests.Add(Conditions.Of(condition, scope.Field(condition.Subject), scope.TypeOf(condition.Subject), scope, saga.Namespace, index));
+        Branch(chain, string.Join(" && ", tests), "runs", runs => RunStep(runs, i), "skips", skips =>
+        {
+            skips.Add($".Then(context => context.Saga.{step.Name}Skipped = true)");
+            StartStep(skips, i + 1);
+        });
+    }
+
+    void RunStep(List<string> chain, int i)
+    {
+        var step = saga.Steps[i];
+        // Started again after a handler moved the saga back to it: it runs, so it is compensated.
+        if (skippable[i]) chain.Add($".Then(context => context.Saga.{step.Name}Skipped = false)");
         chain.Add($".Send(context => {Build(step.Send, step.With, "context")})");
         if (step.Timeout is not null)
             chain.Add($".Schedule({step.Name}Timeout, context => new {Timeout(step)}(context.Saga.CorrelationId))");
         chain.Add($".TransitionTo({step.State.Name})");
+    }
+
+    /// <summary>Every step done or skipped: the saga ends completed, its timeout cancelled.</summary>
+    void Complete(List<string> chain)
+    {
+        if (saga.Timeout is not null) chain.Add(".Unschedule(SagaTimeout)");
+        chain.Add(".Then(context => OnCompleted(context.Saga))");
+        chain.Add($".TransitionTo({saga.CompletedState.Name})");
+    }
+
+    /// <summary>
+    /// <c>.IfElse(context => test, yes => yes..., no => no...)</c>, or <c>.If(...)</c> without
+    /// <paramref name="whenFalse"/>; each branch's activities are written by its callback. The
+    /// binders' names are numbered, as nested lambdas may not reuse them.
+    /// </summary>
+    void Branch(List<string> chain, string test, string yes, System.Action<List<string>> whenTrue, string? no = null, System.Action<List<string>>? whenFalse = null)
+    {
+        var n = ++branches;
+        chain.Add($".{(whenFalse is null ? "If" : "IfElse")}(context => {test},");
+        void Arm(string name, System.Action<List<string>> write, string end)
+        {
+            var arm = new List<string>();
+            write(arm);
+            chain.Add($"    {name}{n} => {name}{n}");
+            for (var l = 0; l < arm.Count; l++)
+                chain.Add("        " + arm[l] + (l + 1 < arm.Count ? "" : end));
+        }
+        Arm(yes, whenTrue, whenFalse is null ? ")" : ",");
+        if (whenFalse is not null) Arm(no!, whenFalse, ")");
     }
 
     /// <summary><c>new Command(field: value, ...)</c> from saga data and the declared <c>with</c>.</summary>
@@ -368,16 +435,7 @@ internal sealed class SagaEmitter
                     chain.Add($"    context.Saga.{Names.Pascal(keep.Target)} = {Kept(keep, scope)};");
                 chain.Add("})");
             }
-            if (i + 1 < saga.Steps.Count)
-            {
-                StartStep(chain, i + 1);
-            }
-            else
-            {
-                if (saga.Timeout is not null) chain.Add(".Unschedule(SagaTimeout)");
-                chain.Add(".Then(context => OnCompleted(context.Saga))");
-                chain.Add($".TransitionTo({saga.CompletedState.Name})");
-            }
+            StartStep(chain, i + 1);
             chains.Add(chain);
         }
         foreach (var failure in step.OnFailure)
@@ -407,7 +465,7 @@ internal sealed class SagaEmitter
         }
         foreach (var handler in saga.Handlers)
         {
-            if (!AppliesTo(handler, step.State.Name)) continue;
+            if (!SagaStates.AppliesTo(handler, step.State.Name)) continue;
             var message = index.FindMessage(handler.Event.Name);
             if (message is null) continue;
             var chain = new List<string> { $"When({message.Name})" };
@@ -432,9 +490,13 @@ internal sealed class SagaEmitter
                     // Into another step's waiting state: that step starts, as when the one before it
                     // succeeds. Moved there alone, the saga waited for a reply to a command never
                     // sent, until the step's timeout compensated it.
-                    var target = StepWaitingIn(handler.TargetState.Name);
+                    var target = SagaStates.StepWaitingIn(saga, handler.TargetState.Name);
                     if (target >= 0 && target != i)
                     {
+                        // Forward, this step and those up to the target are skipped: none of them
+                        // succeeded, so a compensation from there does not undo them.
+                        for (var j = i; j < target; j++)
+                            chain.Add($".Then(context => context.Saga.{saga.Steps[j].Name}Skipped = true)");
                         StartStep(chain, target);
                         break;
                     }
@@ -451,40 +513,25 @@ internal sealed class SagaEmitter
         WriteBlock(w, $"During({step.State.Name},", chains);
     }
 
-    int StepWaitingIn(string state)
-    {
-        for (var j = 0; j < saga.Steps.Count; j++)
-            if (saga.Steps[j].State.Name == state) return j;
-        return -1;
-    }
-
     bool IsFinal(string state) =>
         state == saga.CompletedState.Name || state == saga.CompensatedState.Name || state == saga.CompensationFailedState.Name;
-
-    static bool AppliesTo(SagaEventHandler handler, string stateName)
-    {
-        if (handler.InStates.Count == 0) return true;
-        foreach (var s in handler.InStates)
-            if (s.Name == stateName) return true;
-        return false;
-    }
 
     /// <summary>
     /// Compensates from step <paramref name="from"/> down: sends the compensations that wait for no
     /// reply on the way, then the nearest that waits (scheduling its timeout), or ends compensated.
+    /// A step that may have been skipped is compensated only when it ran.
     /// </summary>
     void Compensate(List<string> chain, int from, bool sagaTimeoutFired = false)
     {
         // The saga's timeout bounds going forward; compensations have their own. Left scheduled, it
         // would arrive in a compensating state that does not handle it.
         if (saga.Timeout is not null && !sagaTimeoutFired) chain.Add(".Unschedule(SagaTimeout)");
-        var (sent, target) = SagaPlan.CompensationPath(saga, from + 1);
-        foreach (var passedStep in sent)
-        {
-            var passed = saga.Steps[passedStep];
-            chain.Add($".Send(context => {Build(passed.Compensation!.Command, passed.Compensation.With, "context")})");
-            chain.Add($".Then(context => context.Saga.{passed.Name}Compensation = \"sent\")");
-        }
+        CompensateFrom(chain, from);
+    }
+
+    void CompensateFrom(List<string> chain, int from)
+    {
+        var target = SagaPlan.CompensationTarget(saga, from + 1);
         if (target < 0)
         {
             chain.Add(".Then(context => OnCompensated(context.Saga))");
@@ -493,10 +540,30 @@ internal sealed class SagaEmitter
         }
         var step = saga.Steps[target];
         var compensation = step.Compensation!;
-        chain.Add($".Send(context => {Build(compensation.Command, compensation.With, "context")})");
-        if (HasCompensationTimeout(step))
-            chain.Add($".Schedule({step.Name}CompensationTimeout, context => new {CompensationTimeout(step)}(context.Saga.CorrelationId))");
-        chain.Add($".TransitionTo({CompensatingState(step)})");
+        void Send(List<string> activities) =>
+            activities.Add($".Send(context => {Build(compensation.Command, compensation.With, "context")})");
+        if (!compensation.Waits)
+        {
+            // Sent, and on at once to the step before.
+            void SendIt(List<string> activities)
+            {
+                Send(activities);
+                activities.Add($".Then(context => context.Saga.{step.Name}Compensation = \"sent\")");
+            }
+            if (skippable[target]) Branch(chain, $"!context.Saga.{step.Name}Skipped", "ran", SendIt);
+            else SendIt(chain);
+            CompensateFrom(chain, target - 1);
+            return;
+        }
+        void Wait(List<string> activities)
+        {
+            Send(activities);
+            if (HasCompensationTimeout(step))
+                activities.Add($".Schedule({step.Name}CompensationTimeout, context => new {CompensationTimeout(step)}(context.Saga.CorrelationId))");
+            activities.Add($".TransitionTo({CompensatingState(step)})");
+        }
+        if (skippable[target]) Branch(chain, $"context.Saga.{step.Name}Skipped", "skipped", skipped => CompensateFrom(skipped, target - 1), "ran", Wait);
+        else Wait(chain);
     }
 
     /// <summary>

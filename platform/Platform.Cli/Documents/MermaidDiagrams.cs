@@ -81,28 +81,44 @@ internal static class MermaidDiagrams
     static string Saga(SagaDefinition saga)
     {
         var lines = new List<string>();
-        void Stop(string from, string why, int failedStep)
+        var skippable = SagaStates.Skippable(saga);
+        // A step that may have been skipped is compensated only if it ran.
+        string Undo(int step) => saga.Steps[step].Compensation!.Command.Name + (skippable[step] ? $" (if {saga.Steps[step].Name} ran)" : "");
+        // Compensating from before failedStep; a waiting compensation of a step that may have been
+        // skipped has a second edge, for when it was, on to the steps before it.
+        void Stop(string from, string why, int failedStep, List<string>? sentBefore = null, string skipped = "")
         {
             var (sent, target) = SagaPlan.CompensationPath(saga, failedStep);
-            var commands = sent.Select(i => saga.Steps[i].Compensation!.Command.Name).ToList();
-            if (target >= 0)
-                commands.Add(saga.Steps[target].Compensation!.Command.Name);
+            var commands = (sentBefore ?? []).Concat(sent.Select(Undo)).ToList();
             var to = target < 0 ? saga.CompensatedState.Name : SagaPlan.CompensatingState(saga.Steps[target]);
-            lines.Add($"    {from} --> {to} : {why}" + (commands.Count == 0 ? "" : " / " + string.Join(", ", commands)));
+            var all = target < 0 ? commands : [.. commands, Undo(target)];
+            lines.Add($"    {from} --> {to} : {why}{skipped}" + (all.Count == 0 ? "" : " / " + string.Join(", ", all)));
+            if (target >= 0 && skippable[target])
+                Stop(from, why, target, commands, skipped + $", {saga.Steps[target].Name} skipped");
+        }
+
+        // Into step i; when its 'when:' does not hold, on to the next (the completed state past the last).
+        void Enter(string from, string why, int i, string skipped = "")
+        {
+            if (i >= saga.Steps.Count)
+            {
+                lines.Add($"    {from} --> {saga.CompletedState.Name} : {why}{skipped}");
+                return;
+            }
+            var step = saga.Steps[i];
+            lines.Add($"    {from} --> {step.State.Name} : {why}{skipped} / {step.Send.Name}");
+            if (!step.When.IsEmpty)
+                Enter(from, why, i + 1, skipped.Length == 0 ? $", {step.Name} skipped" : skipped + $", {step.Name} skipped");
         }
 
         if (saga.Steps.Count > 0)
-            lines.Add($"    [*] --> {saga.Steps[0].State.Name} : {saga.StartedBy.Name} / {saga.Steps[0].Send.Name}");
+            Enter("[*]", saga.StartedBy.Name, 0);
         for (var i = 0; i < saga.Steps.Count; i++)
         {
             var step = saga.Steps[i];
             var state = step.State.Name;
             foreach (var success in step.OnSuccess)
-            {
-                lines.Add(i + 1 < saga.Steps.Count
-                    ? $"    {state} --> {saga.Steps[i + 1].State.Name} : {success.Name} / {saga.Steps[i + 1].Send.Name}"
-                    : $"    {state} --> {saga.CompletedState.Name} : {success.Name}");
-            }
+                Enter(state, success.Name, i + 1);
             foreach (var failure in step.OnFailure) Stop(state, failure.Name, i);
             if (step.Timeout is not null) Stop(state, $"{step.Name} timeout ({step.Timeout.Text})", i);
             if (saga.Timeout is not null) Stop(state, $"saga timeout ({saga.Timeout.Text})", i);
