@@ -160,6 +160,51 @@ public sealed class ModelTests
         Assert.Contains(checkedSet.Diagnostics, d => d.Code == "PLT0306" && d.Message.Contains("the aggregate's id (string) as text", StringComparison.Ordinal));
     }
 
+    // Copies by name take an absent optional value as its type's empty value; a value type has none,
+    // so an optional one copied into a required field is refused as an assignment of it is: into a
+    // reaction's command, from the start event into saga data, and from saga data into a step's command.
+    [Fact]
+    public void an_optional_value_type_copied_by_name_into_a_required_field_is_refused()
+    {
+        var contracts = Platform.Definitions.Loading.DefinitionLoader.Load("post.yaml", """
+            contracts: Post
+            namespace: Shop.Post
+            types:
+              Address: { city: string }
+            commands:
+              Deliver: { fields: { parcelId: guid, address: Address } }
+              Label: { fields: { parcelId: guid, address: Address, to: Address } }
+            events:
+              Posted: { type: shop.post.posted, fields: { parcelId: guid, address: Address?, to: Address? } }
+              Delivered: { type: shop.post.delivered, fields: { parcelId: guid } }
+            """);
+        var reactions = Platform.Definitions.Loading.DefinitionLoader.Load("reactions.yaml", """
+            namespace: Shop.Post
+            reactions:
+              DeliverPosted: { when: Posted, send: Deliver }
+            """);
+        var saga = Platform.Definitions.Loading.DefinitionLoader.Load("delivery.yaml", """
+            saga: Delivery
+            namespace: Shop.Post
+            correlateBy: parcelId
+            startedBy: Posted
+            timeout: 1h
+            data: { parcelId: guid, address: Address?, to: Address }
+            steps:
+              - name: Label
+                send: Label
+                onSuccess: Delivered
+                compensation: none
+            """);
+        Assert.Empty(contracts.Diagnostics.Concat(reactions.Diagnostics).Concat(saga.Diagnostics));
+        var checkedSet = DefinitionSet.Check([contracts.Value!, reactions.Value!, saga.Value!]);
+
+        Assert.All(checkedSet.Diagnostics, d => Assert.Equal("PLT0306", d.Code));
+        Assert.Equal(["delivery.yaml(6,44)", "delivery.yaml(9,11)", "reactions.yaml(3,3)"],
+            checkedSet.Diagnostics.Select(d => d.Span.ToString()).Order(StringComparer.Ordinal));
+        Assert.All(checkedSet.Diagnostics, d => Assert.Contains("an absent Address has no default", d.Message, StringComparison.Ordinal));
+    }
+
     // A branch's events count as the command's: a reaction fed by one of them loops, and an event
     // only a branch emits is emitted.
     [Fact]

@@ -43,6 +43,8 @@ internal static class ReactionChecks
                 {
                     if (!Typing.Assignable(context, source.Type with { IsOptional = false }, field.Type with { IsOptional = false }))
                         context.Report(DiagnosticCodes.LiteralTypeMismatch, reaction.Span, "$" + field.Name, field.Name, field.Type.Display, $"Event '{definition.Name}' has it as {source.Type.Display}; assign it explicitly.");
+                    else if (Typing.NoDefaultWhenAbsent(context, source.Type, field.Type))
+                        context.Report(DiagnosticCodes.LiteralTypeMismatch, reaction.Span, "$" + field.Name, field.Name, field.Type.Display, $"Event '{definition.Name}' has it as optional ({source.Type.Display}), and an absent {source.Type.Name} has no default. Make the command's '{field.Name}' optional.");
                     continue;
                 }
                 if (!field.Type.IsOptional) context.Report(DiagnosticCodes.ReactionFieldUnfilled, reaction.Span, reaction.Name, command.Name, field.Name, definition.Name);

@@ -109,6 +109,8 @@ internal static class SagaChecks
                 {
                     if (field.Name != saga.CorrelateBy && !Typing.Assignable(context, source.Type with { IsOptional = false }, field.Type with { IsOptional = false }))
                         context.Report(DiagnosticCodes.LiteralTypeMismatch, field.Span, "$" + field.Name, field.Name, field.Type.Display, $"The start event '{start.Name}' has it as {source.Type.Display}, and the saga's data takes it by name.");
+                    else if (field.Name != saga.CorrelateBy && Typing.NoDefaultWhenAbsent(context, source.Type, field.Type))
+                        context.Report(DiagnosticCodes.LiteralTypeMismatch, field.Span, "$" + field.Name, field.Name, field.Type.Display, $"The start event '{start.Name}' has it as optional ({source.Type.Display}), and an absent {source.Type.Name} has no default. Make '{field.Name}' optional.");
                     continue;
                 }
                 if (field.Name == saga.CorrelateBy || kept.Contains(field.Name)) continue;
@@ -248,6 +250,10 @@ internal static class SagaChecks
             else if (!Typing.Assignable(context, source.Type with { IsOptional = false }, field.Type with { IsOptional = false }))
             {
                 context.Report(DiagnosticCodes.LiteralTypeMismatch, commandName.Span, "$" + field.Name, field.Name, field.Type.Display, $"The saga data has it as {source.Type.Display}; assign it explicitly.");
+            }
+            else if (Typing.NoDefaultWhenAbsent(context, source.Type, field.Type))
+            {
+                context.Report(DiagnosticCodes.LiteralTypeMismatch, commandName.Span, "$" + field.Name, field.Name, field.Type.Display, $"The saga data has it as optional ({source.Type.Display}), and an absent {source.Type.Name} has no default. Make the command's '{field.Name}' optional.");
             }
         }
     }

@@ -8,6 +8,14 @@ namespace Platform.Definitions.Checks;
 /// <summary>Type questions the checks ask: what an expression yields, whether a value fits a field.</summary>
 internal static class Typing
 {
+    /// <summary>
+    /// An optional value type (a declared record) into a required field: absent, it has no default to
+    /// stand in for it (text, numbers, lists and maps do), so the target would hold a null its type
+    /// says it cannot. Refused wherever a value is assigned or copied by name.
+    /// </summary>
+    public static bool NoDefaultWhenAbsent(CheckContext context, TypeRef source, TypeRef target) =>
+        source is { IsOptional: true, Kind: TypeKind.Named } && !target.IsOptional && MembersOf(context, source) is not null;
+
     public static bool IsNumeric(TypeRef type) =>
         type.Kind == TypeKind.Primitive && type.Primitive is PrimitiveType.Int or PrimitiveType.Long or PrimitiveType.Decimal or PrimitiveType.Double;
 
@@ -152,9 +160,7 @@ internal static class Typing
         {
             context.Report(DiagnosticCodes.LiteralTypeMismatch, value.Span, value.Text, target.Name, target.Type.Display, $"It is {type.Display}.");
         }
-        // An absent value type has no default to stand in for it (text, numbers, lists and maps do):
-        // the target would hold a null its type says it cannot.
-        else if (type is { IsOptional: true, Kind: TypeKind.Named } && target is { Type.IsOptional: false } && MembersOf(context, type) is not null)
+        else if (type is not null && target is not null && NoDefaultWhenAbsent(context, type, target.Type))
         {
             context.Report(DiagnosticCodes.LiteralTypeMismatch, value.Span, value.Text, target.Name, target.Type.Display,
                 $"It is optional ({type.Display}), and an absent {type.Name} has no default. Make '{target.Name}' optional.");
