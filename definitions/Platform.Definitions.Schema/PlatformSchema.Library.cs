@@ -29,7 +29,7 @@ public static partial class PlatformSchema
             _value = Define("value", new JsonSchema
             {
                 Type = JsonObjectType.String | JsonObjectType.Number | JsonObjectType.Integer | JsonObjectType.Boolean | JsonObjectType.Null,
-                Description = "A literal, '$field', '$meta.timestamp' (eventId, aggregateId, version, correlationId, causationId, userId, traceId), 'count($list)' or 'sum($list.member * $list.member)'. '$$' starts a literal dollar. '$meta.aggregateId' is the stream id: it fits a string, or the aggregate's own id type.",
+                Description = "A literal, '$field', '$meta.timestamp' (eventId, aggregateId, version, correlationId, causationId, userId, traceId), 'count($list)' or 'sum($list.member * $list.member)'. '$$' starts a literal dollar. '$meta.aggregateId' is the stream id: it fits a string, or the aggregate's own id type. '$a.b.c' reads members of value types; read from an optional field, or through one that is unset at any depth, the value is absent: an optional target stays unset, a required one takes its type's empty value (empty text, 0, an empty list or map, an enum's first member; an optional value type is refused there), a projection key selects no row, and count() and sum() of an unset list are 0.",
             });
             _duration = Define("duration", new JsonSchema { Type = JsonObjectType.String, Pattern = "^[1-9][0-9]*(ms|s|m|h|d)$", Description = "e.g. 30s, 15m, 2h, 1d" });
 

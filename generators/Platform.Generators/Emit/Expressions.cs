@@ -111,12 +111,14 @@ internal static class Expressions
         {
             case ValueKind.Literal:
                 return Literal(value, target, ns, index);
-            case ValueKind.Field when value.Path.Count > 1 && scope.TypeOf(value.Path[0]) is { IsOptional: true }:
-                // A member of an optional value that is unset is absent: null, or for a required
-                // target the type's default (empty text).
-                return Absent(Path(value.Path, scope, optionalFirst: true), target, ns, index);
             case ValueKind.Field:
-                return Convert(Path(value.Path, scope), value.Path.Count == 1 ? scope.TypeOf(value.Path[0]) : null, target, ns, index);
+            {
+                // A member read through an optional value that is unset is absent: null, or for a
+                // required target the type's default (empty text, 0).
+                var (text, type, throughOptional) = Read(value.Path, scope, index);
+                if (type is null) return throughOptional ? Absent(text, target, ns, index) : Convert(text, null, target, ns, index);
+                return Convert(text, throughOptional ? type with { IsOptional = true } : type, target, ns, index);
+            }
             case ValueKind.Metadata when value.Metadata == MetadataField.AggregateId && target is { Kind: TypeKind.Primitive } id:
                 // The stream id is the aggregate id as invariant text (AggregateEmitter.IdText): read it back as the target's type.
                 return id.Primitive switch
@@ -195,12 +197,40 @@ internal static class Expressions
     static bool IsEnum(TypeRef type, TypeIndex index) =>
         type.Kind == TypeKind.Enum || type.Kind == TypeKind.Named && index.FindType(type.Name)?.IsEnum == true;
 
-    static string Path(EquatableArray<string> path, ExpressionScope scope, bool optionalFirst = false)
+    static string Path(EquatableArray<string> path, ExpressionScope scope)
     {
         var text = scope.Field(path[0]);
         for (var i = 1; i < path.Count; i++)
-            text += (i == 1 && optionalFirst ? "?." : ".") + Names.Pascal(path[i]);
+            text += "." + Names.Pascal(path[i]);
         return text;
+    }
+
+    /// <summary>Whether a field path's value may be absent: the field, or a value it is read through, is optional.</summary>
+    public static bool MayBeAbsent(ValueExpr value, Func<string, TypeRef?> types, TypeIndex index)
+    {
+        if (value.Kind != ValueKind.Field) return false;
+        var (_, type, throughOptional) = Read(value.Path, new ExpressionScope(name => name, _ => "", types), index);
+        return throughOptional || type is { IsOptional: true };
+    }
+
+    /// <summary>
+    /// C# reading a field path (<c>$address.geo.zone</c>) with <c>?.</c> after each optional segment,
+    /// the declared type of what it reads (null when unknown), and whether it went through an
+    /// optional segment, so that it is null when that one is unset.
+    /// </summary>
+    static (string Text, TypeRef? Type, bool ThroughOptional) Read(EquatableArray<string> path, ExpressionScope scope, TypeIndex index)
+    {
+        var text = scope.Field(path[0]);
+        var type = scope.TypeOf(path[0]);
+        var throughOptional = false;
+        for (var i = 1; i < path.Count; i++)
+        {
+            var optional = type is { IsOptional: true };
+            text += (optional ? "?." : ".") + Names.Pascal(path[i]);
+            throughOptional |= optional;
+            type = type is { Kind: TypeKind.Named } && index.FindType(type.Name)?.Member(path[i]) is { } member ? member.Ref : null;
+        }
+        return (text, type, throughOptional);
     }
 
     // A value that may be null (a member read through an optional value) as a value of target.

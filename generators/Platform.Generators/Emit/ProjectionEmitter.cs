@@ -262,7 +262,7 @@ internal static class ProjectionEmitter
     static string KeyStatement(FieldDefinition keyField, ValueExpr value, ProjectionHandler handler, TypeIndex index, string ns, string variable)
     {
         var message = index.FindMessage(handler.Event);
-        var mayBeAbsent = value.Kind == ValueKind.Field && message is not null && Expressions.EventTypes(message, index)(value.Path[0]) is { IsOptional: true };
+        var mayBeAbsent = message is not null && Expressions.MayBeAbsent(value, Expressions.EventTypes(message, index), index);
         if (!mayBeAbsent)
             return $"var {variable} = {KeyExpression(keyField, value, handler, index, ns)};";
         var asRead = keyField with { Type = keyField.Type with { IsOptional = true } }; // no default for an absent value

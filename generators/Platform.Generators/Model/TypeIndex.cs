@@ -24,8 +24,17 @@ internal sealed record FieldLineage(string Field, string Text);
 /// </summary>
 internal sealed record FieldShape(string Name, string Type, bool IsOptional, TypeRef Ref);
 
-/// <summary>A named type (value type or enum) and the namespace it is emitted in.</summary>
-internal sealed record NamedTypeShape(string Name, string Namespace, bool IsEnum);
+/// <summary>A named type (value type or enum), the namespace it is emitted in, and a value type's members.</summary>
+internal sealed record NamedTypeShape(string Name, string Namespace, bool IsEnum, EquatableArray<FieldShape> Members = default)
+{
+    /// <summary>The member <paramref name="name"/> of a value type, or null.</summary>
+    public FieldShape? Member(string name)
+    {
+        foreach (var member in Members)
+            if (member.Name == name) return member;
+        return null;
+    }
+}
 
 /// <summary>An aggregate as projections see it: its id field (C# type and declared type, without spans).</summary>
 internal sealed record AggregateShape(string Name, string Namespace, string IdName, string IdType, TypeRef IdRef);

@@ -21,6 +21,14 @@ internal static class TypeIndexBuilder
             foreach (var type in file.Enums) types.Add(new NamedTypeShape(type.Name, type.Namespace, IsEnum: true));
         }
         var typesOnly = new TypeIndex(new EquatableArray<NamedTypeShape>(types.ToArray()), EquatableArray<MessageShape>.Empty, EquatableArray<AggregateShape>.Empty);
+        // A value type's members (their C# types need the names above), for member paths ($address.geo.zone).
+        var withMembers = new List<NamedTypeShape>();
+        foreach (var file in ordered)
+        {
+            foreach (var type in file.Types) withMembers.Add(new NamedTypeShape(type.Name, type.Namespace, IsEnum: false, Shapes(type.Fields, type.Namespace, typesOnly)));
+            foreach (var type in file.Enums) withMembers.Add(new NamedTypeShape(type.Name, type.Namespace, IsEnum: true));
+        }
+        typesOnly = typesOnly with { Types = new EquatableArray<NamedTypeShape>(withMembers.ToArray()) };
 
         var messages = new List<MessageShape>();
         var aggregates = new List<AggregateShape>();
