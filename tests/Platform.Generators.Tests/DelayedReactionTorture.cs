@@ -8,7 +8,8 @@ namespace Platform.Generators.Tests;
 /// <summary>
 /// A reaction with <c>after:</c> (expire a hold left unreleased): its command is a scheduled message
 /// written in the reaction's transaction and sent when due, to the aggregate, whose
-/// <c>instead:</c> makes the expiry of a released hold change nothing.
+/// <c>instead:</c> makes the expiry of a released hold change nothing; and one with <c>unless:</c>
+/// (remind the holder of a hold not released), whose command a release cancels before it is due.
 /// </summary>
 public class DelayedReactionTorture
 {
@@ -20,6 +21,7 @@ public class DelayedReactionTorture
         commands:
           PlaceHold: { creates: true, emits: HoldPlaced }
           ReleaseHold: { when: { status: Held }, emits: HoldReleased }
+          RemindHold: { emits: HoldReminded }
           ExpireHold:
             emits: HoldExpired
             instead:
@@ -29,6 +31,7 @@ public class DelayedReactionTorture
           HoldPlaced: { type: shop.holds.placed, apply: { status: Held } }
           HoldReleased: { type: shop.holds.released, apply: { status: Released } }
           HoldExpired: { type: shop.holds.expired, apply: { status: Expired } }
+          HoldReminded: { type: shop.holds.reminded }
         """;
 
     const string Reactions = """
@@ -38,6 +41,11 @@ public class DelayedReactionTorture
             when: HoldPlaced
             after: 2s
             send: ExpireHold
+          RemindHolder:
+            when: HoldPlaced
+            after: 1s
+            send: RemindHold
+            unless: HoldReleased
         """;
 
     static ImmutableArray<AdditionalText> Texts => ImmutableArray.Create<AdditionalText>(
@@ -56,7 +64,7 @@ public class DelayedReactionTorture
 
         public static class HoldRun
         {
-            public static async Task<IReadOnlyList<string>> RunAsync(bool postgres, string connectionString, Guid kept, Guid released)
+            public static async Task<IReadOnlyList<string>> RunAsync(bool postgres, string connectionString, Guid kept, Guid[] released)
             {
                 return await Hosted.RunAsync<IReadOnlyList<string>>(Hosted.Build(postgres, connectionString, typeof(HoldsDomain), cfg =>
                 {
@@ -65,8 +73,12 @@ public class DelayedReactionTorture
                 {
                     var commands = services.GetRequiredService<ICommandDispatcher>();
                     await commands.DispatchAsync(new PlaceHold(kept));
-                    await commands.DispatchAsync(new PlaceHold(released));
-                    await commands.DispatchAsync(new ReleaseHold(released));
+                    // Each released at once: its release reaches the reaction right behind its placing.
+                    foreach (var id in released)
+                    {
+                        await commands.DispatchAsync(new PlaceHold(id));
+                        await commands.DispatchAsync(new ReleaseHold(id));
+                    }
                     var store = services.GetRequiredService<IEventStore>();
                     async Task<List<EventEnvelope>> Stream(Guid id)
                     {
@@ -76,18 +88,22 @@ public class DelayedReactionTorture
                         return events;
                     }
                     var deadline = DateTime.UtcNow.AddSeconds(30);
-                    while ((await Stream(kept)).Count < 2 && DateTime.UtcNow < deadline)
+                    while ((await Stream(kept)).Count < 3 && DateTime.UtcNow < deadline)
                         await Task.Delay(100);
-                    // The released hold's expiry was due as soon as the kept one's: give it time to change nothing.
+                    // The released hold's expiry was due as soon as the kept one's, and its reminder before:
+                    // give them time to change nothing.
                     await Task.Delay(TimeSpan.FromSeconds(2));
                     var lines = new List<string>();
-                    foreach (var (name, id) in new[] { ("kept", kept), ("released", released) })
-                    {
-                        var events = await Stream(id);
-                        lines.Add($"{name}: {string.Join(", ", events.Select(e => e.Event.GetType().Name))}");
-                        if (events.FirstOrDefault(e => e.Event is HoldExpired) is { } expired)
-                            lines.Add($"{name} expired at least 2 s after it was placed: {expired.Timestamp - events[0].Timestamp >= TimeSpan.FromSeconds(2)}");
-                    }
+                    var events = await Stream(kept);
+                    lines.Add($"kept: {string.Join(", ", events.Where(e => e.Event is not HoldReminded).Select(e => e.Event.GetType().Name))}");
+                    lines.Add($"kept reminded: {events.Count(e => e.Event is HoldReminded)}");
+                    if (events.FirstOrDefault(e => e.Event is HoldExpired) is { } expired)
+                        lines.Add($"kept expired at least 2 s after it was placed: {expired.Timestamp - events[0].Timestamp >= TimeSpan.FromSeconds(2)}");
+                    var histories = new List<string>();
+                    foreach (var id in released)
+                        histories.Add(string.Join(", ", (await Stream(id)).Select(e => e.Event.GetType().Name)));
+                    foreach (var history in histories.GroupBy(h => h).OrderBy(g => g.Key, StringComparer.Ordinal))
+                        lines.Add($"released ({history.Count()}): {history.Key}");
                     return lines;
                 });
             }
@@ -101,8 +117,9 @@ public class DelayedReactionTorture
         GuideExamples.AssertRunAsync(store, "Shop.Holds", Texts, Service, "Shop.Holds.Run.HoldRun",
             [
                 "kept: HoldPlaced, HoldExpired",
+                "kept reminded: 1",
                 "kept expired at least 2 s after it was placed: True",
-                "released: HoldPlaced, HoldReleased",
+                "released (20): HoldPlaced, HoldReleased",
             ],
-            Guid.NewGuid(), Guid.NewGuid());
+            Guid.NewGuid(), Enumerable.Range(0, 20).Select(_ => Guid.NewGuid()).ToArray());
 }

@@ -145,7 +145,7 @@ public class DocumentationArtefacts
         Assert.StartsWith("step ", saga.Role, StringComparison.Ordinal);
     }
 
-    // The catalogue and the diagrams show what a branch emits, a handler's conditions and a delay.
+    // The catalogue and the diagrams show what a branch emits, a handler's conditions, a delay and what cancels it.
     [Fact]
     public void the_catalogue_and_diagrams_show_instead_branches_conditions_and_delays()
     {
@@ -172,7 +172,7 @@ public class DocumentationArtefacts
             ("reactions.yaml", """
                 namespace: Shop.Holds
                 reactions:
-                  ReleaseLater: { when: HoldPlaced, after: 30m, send: ReleaseHold }
+                  ReleaseLater: { when: HoldPlaced, after: 30m, send: ReleaseHold, unless: [HoldReleased, HoldExpired] }
                 """),
             ("board.yaml", """
                 projection: HoldBoard
@@ -185,8 +185,10 @@ public class DocumentationArtefacts
                 """),
         };
         var set = DefinitionSet.Check(files.Select(f => DefinitionLoader.Load(f.Item1, f.Item2).Value!)).Value!;
-        Assert.Equal(["HoldBoard (projection): insert a row where its conditions hold", "ReleaseLater (reaction): sends ReleaseHold 30m later"],
+        Assert.Equal(["HoldBoard (projection): insert a row where its conditions hold", "ReleaseLater (reaction): sends ReleaseHold 30m later, unless HoldReleased or HoldExpired first"],
             EventCatalog.ConsumersOf(set, "HoldPlaced").Select(c => $"{c.Name} ({c.Kind}): {c.Role}"));
+        Assert.Equal(["ReleaseLater (reaction): cancels the ReleaseHold HoldPlaced scheduled"],
+            EventCatalog.ConsumersOf(set, "HoldReleased").Select(c => $"{c.Name} ({c.Kind}): {c.Role}"));
         Assert.Contains("ReleaseHold", EventCatalog.Markdown(set, ".").Split("## HoldExpired")[1].Split("## ")[0]);
         var lifecycle = MermaidDiagrams.All(set).Single(d => d.Title.StartsWith("Hold", StringComparison.Ordinal)).Diagram;
         Assert.Contains("Held --> Released : ReleaseHold", lifecycle);

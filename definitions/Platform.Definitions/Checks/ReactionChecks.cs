@@ -16,6 +16,7 @@ internal static class ReactionChecks
         {
             var definition = context.Event(reaction.When, "Event");
             var command = context.Command(reaction.Send, "Command");
+            Unless(context, reaction, definition);
             if (definition is null) continue;
             var scope = context.Set.FieldsOf(definition);
             var scopeName = $"event '{definition.Name}'";
@@ -52,6 +53,38 @@ internal static class ReactionChecks
         }
 
         Cycles(context, reactions);
+    }
+
+    /// <summary>
+    /// <c>unless:</c> cancels the delayed command by the stream of the event that scheduled it: it
+    /// needs <c>after:</c>, and events of the same aggregate as <c>when:</c>'s.
+    /// </summary>
+    private static void Unless(CheckContext context, ReactionDefinition reaction, EventDefinition? definition)
+    {
+        if (reaction.Unless.IsEmpty) return;
+        var cancelling = new List<(NameRef Name, EventDefinition Event)>();
+        foreach (var name in reaction.Unless)
+            if (context.Event(name, "Event") is { } found) cancelling.Add((name, found));
+        if (definition is null) return;
+        if (reaction.After is null)
+        {
+            context.Report(DiagnosticCodes.ReactionUnlessWithoutDelay, reaction.Unless[0].Span, reaction.Name, definition.Name);
+            return;
+        }
+        if (definition.Aggregate is null)
+        {
+            context.Report(DiagnosticCodes.ReactionUnlessOtherStream, reaction.Unless[0].Span, reaction.Unless[0].Name, reaction.Name,
+                $"'{definition.Name}' is not an aggregate's event, so it has no stream to cancel by", definition.Name);
+            return;
+        }
+        foreach (var (name, e) in cancelling)
+        {
+            if (e.Aggregate != definition.Aggregate)
+                context.Report(DiagnosticCodes.ReactionUnlessOtherStream, name.Span, name.Name, reaction.Name,
+                    e.Aggregate is null ? "it is not an aggregate's event" : $"it is an event of '{e.Aggregate}', not of '{definition.Aggregate}'", definition.Name);
+            else if (e.Name == definition.Name)
+                context.Report(DiagnosticCodes.ReactionUnlessOtherStream, name.Span, name.Name, reaction.Name, "it is the event that schedules the command", definition.Name);
+        }
     }
 
     /// <summary>

@@ -180,6 +180,10 @@ public static class DiagnosticCodes
         "Reactions form a cycle: {0}. Break it, or the events feed each other forever.");
     public static readonly DiagnosticDescriptor ReactionFieldUnfilled = Error("PLT0702", "Command field cannot be filled",
         "Reaction '{0}' sends '{1}', but nothing fills its required field '{2}'. Add '{2}: ...' under 'with:' or a field of that name to '{3}'.");
+    public static readonly DiagnosticDescriptor ReactionUnlessWithoutDelay = Error("PLT0704", "'unless' without 'after'",
+        "Reaction '{0}' sends its command as soon as '{1}' is handled, so 'unless:' has nothing to cancel. Add 'after:' (e.g. 'after: 30m'), or drop 'unless:'.");
+    public static readonly DiagnosticDescriptor ReactionUnlessOtherStream = Error("PLT0705", "'unless' event of another stream",
+        "'{0}' cannot cancel reaction '{1}': {2}. A delayed command is cancelled by an event of the same aggregate as '{3}', found by its stream id.");
     public static readonly DiagnosticDescriptor ReactionMetadataUnavailable = Error("PLT0703", "Event metadata a reaction cannot read",
         "'{0}' is not available in reaction '{1}': {2}. Carry the value in a field of the event and use that field.");
 

@@ -14,7 +14,7 @@ public static partial class DefinitionLoader
     private static readonly string[] StepKeys = { "name", "state", "when", "send", "with", "onSuccess", "onFailure", "keep", "timeout", "compensate", "compensation" };
     private static readonly string[] CompensationKeys = { "send", "with", "onSuccess", "onFailure", "timeout" };
     private static readonly string[] SagaHandlerKeys = { "in", "then" };
-    private static readonly string[] ReactionKeys = { "when", "where", "send", "with", "after" };
+    private static readonly string[] ReactionKeys = { "when", "where", "send", "with", "after", "unless" };
 
     private static DefinitionFile? ReadProjectionFile(LoadContext context, YamlMapping root, string ns)
     {
@@ -269,7 +269,8 @@ public static partial class DefinitionLoader
                     send,
                     ReadAssignments(context, body.Find("with"), $"'with' of {what}"),
                     entry.Key.Span,
-                    body.Find("after") is { } after ? context.Duration(after, "reaction delay") : null));
+                    body.Find("after") is { } after ? context.Duration(after, "reaction delay") : null,
+                    Names(context, body.Find("unless"), $"'unless' of {what}")));
             }
         }
         return NewFile(context, DefinitionKind.Reactions, name, ns, keySpan) with { Reactions = new EquatableArray<ReactionDefinition>(reactions) };

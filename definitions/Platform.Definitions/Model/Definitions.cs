@@ -179,7 +179,9 @@ public sealed record SagaDefinition(
 /// <summary>
 /// Choreography: when <see cref="When"/> happens (and <see cref="Where"/> holds), send
 /// <see cref="Send"/>; with <see cref="After"/>, that long after the reaction handles the event
-/// (<c>after: 30m</c>: expire an order left unpaid), through the durable scheduled messages.
+/// (<c>after: 30m</c>: expire an order left unpaid), through the durable scheduled messages, and
+/// not at all when one of <see cref="Unless"/>, events of the same aggregate, is handled first
+/// (<c>unless: [OrderPaid]</c>).
 /// </summary>
 public sealed record ReactionDefinition(
     string Name,
@@ -189,7 +191,8 @@ public sealed record ReactionDefinition(
     NameRef Send,
     EquatableArray<FieldAssignment> With,
     SourceSpan Span,
-    Duration? After = null);
+    Duration? After = null,
+    EquatableArray<NameRef> Unless = default);
 
 /// <summary>
 /// One parsed YAML file. Exactly one of <see cref="Aggregate"/>, <see cref="Contracts"/>,

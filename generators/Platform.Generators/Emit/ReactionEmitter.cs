@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using Platform.Definitions;
 using Platform.Definitions.Model;
 using Platform.Generators.Model;
@@ -16,9 +17,18 @@ internal static class ReactionEmitter
         var commandType = Names.Global(command.Namespace, command.Name);
         var scope = new ExpressionScope(Expressions.EventFields("e", e, index, $"({Header("StreamId")} ?? \"\")"), Metadata, Expressions.EventTypes(e, index));
 
+        // unless: events of the same aggregate that cancel the delayed command, by the stream's key.
+        var unless = new List<MessageShape>();
+        foreach (var name in r.Unless)
+            if (index.FindMessage(name.Name) is { } cancelling && !unless.Contains(cancelling)) unless.Add(cancelling);
+        var keyed = r.After is not null && unless.Count > 0;
+        var consumers = $"global::MassTransit.IConsumer<{eventType}>";
+        if (keyed)
+            foreach (var cancelling in unless) consumers += $", global::MassTransit.IConsumer<{Names.Global(cancelling.Namespace, cancelling.Name)}>";
+
         w.Line($"/// <summary>When <see cref=\"{eventType}\"/> happens, send <see cref=\"{commandType}\"/>.</summary>");
         w.Line(SourceFile.GeneratedCode);
-        using (w.Block($"public sealed partial class {r.Name} : global::MassTransit.IConsumer<{eventType}>"))
+        using (w.Block($"public sealed partial class {r.Name} : {consumers}"))
         {
             w.Line("/// <summary>Hand-written condition on top of the declared ones; set <paramref name=\"skip\"/> to send nothing.</summary>");
             w.Line($"partial void ShouldSkip({eventType} e, ref bool skip);");
@@ -50,7 +60,20 @@ internal static class ReactionEmitter
                     w.Append((i == 0 ? "" : ", ") + value);
                 }
                 w.Line(");");
-                if (r.After is { } after)
+                if (r.After is { } keyedAfter && keyed)
+                {
+                    // Under the key of this reaction and the aggregate's stream, which its unless: events cancel.
+                    // Not at all when an unless: event of the stream is stored after this one (it ran, or
+                    // will run, before this schedule could be cancelled by it).
+                    w.Line($"if (!global::MassTransit.EndpointConvention.TryGetDestinationAddress<{commandType}>(out var destination))");
+                    w.Line($"    throw new global::System.InvalidOperationException({CSharpLiteral.String("No route for " + command.Name + ": " + r.Name + " cannot schedule it.")});");
+                    w.Line("var version = context.Headers.Get<string>(global::Platform.Messaging.PlatformHeaders.StreamVersion);");
+                    w.Line("var unless = new global::Platform.Messaging.CancelledBy(StreamId(context),");
+                    w.Line("    long.Parse(version ?? \"0\", global::System.Globalization.NumberStyles.None, global::System.Globalization.CultureInfo.InvariantCulture), CancellingTypes);");
+                    w.Line($"await Scheduler(context).ScheduleAsync(Key(context), destination, global::System.DateTimeOffset.UtcNow.AddMilliseconds({keyedAfter.Milliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}), command,");
+                    w.Line("    unless, context.CancellationToken);");
+                }
+                else if (r.After is { } after)
                 {
                     // Scheduled in the reaction's transaction (a row of scheduled_messages), delivered
                     // when due by the runtime on any transport, to where the command is routed.
@@ -64,7 +87,37 @@ internal static class ReactionEmitter
                     w.Line("await global::MassTransit.EndpointConventionExtensions.Send(context, command, context.CancellationToken);");
                 }
             }
+            if (keyed) EmitCancelling(w, r, unless);
         }
+    }
+
+    /// <summary>Each <c>unless:</c> event cancels what the reaction scheduled for its stream, in the event's own transaction.</summary>
+    static void EmitCancelling(CodeWriter w, ReactionDefinition r, List<MessageShape> unless)
+    {
+        foreach (var cancelling in unless)
+        {
+            var type = Names.Global(cancelling.Namespace, cancelling.Name);
+            w.Line();
+            w.Line($"/// <summary><see cref=\"{type}\"/> cancels the command scheduled for its aggregate, if not yet due.</summary>");
+            w.Line($"public global::System.Threading.Tasks.Task Consume(global::MassTransit.ConsumeContext<{type}> context) =>");
+            w.Line("    Scheduler(context).CancelAsync(Key(context), context.CancellationToken);");
+        }
+        w.Line();
+        w.Line("// The platform's reaction endpoint gives each message its transaction's scheduler.");
+        w.Line("static global::Platform.Messaging.IKeyedScheduler Scheduler(global::MassTransit.ConsumeContext context) =>");
+        w.Line("    context.TryGetPayload<global::Platform.Messaging.IKeyedScheduler>(out var scheduler) ? scheduler");
+        w.Line($"        : throw new global::System.InvalidOperationException({CSharpLiteral.String(r.Name + ": 'unless:' needs the platform runtime's reaction endpoint, whose transaction holds the scheduled command.")});");
+        w.Line();
+        w.Line("// The events that cancel, by their stable type names.");
+        var types = new List<string>();
+        foreach (var cancelling in unless) types.Add(Names.Global(cancelling.Namespace, cancelling.Name) + ".EventTypeName");
+        w.Line($"static readonly string[] CancellingTypes = [{string.Join(", ", types)}];");
+        w.Line();
+        w.Line("// The reaction's name and the aggregate's stream: the event that schedules and those that cancel agree on it.");
+        w.Line($"static global::System.Guid Key(global::MassTransit.ConsumeContext context) => global::Platform.Messaging.IKeyedScheduler.KeyOf({CSharpLiteral.String(r.Name + "/")} + StreamId(context));");
+        w.Line();
+        w.Line("static string StreamId(global::MassTransit.ConsumeContext context) =>");
+        w.Line($"    {Header("StreamId")} ?? throw new global::System.InvalidOperationException({CSharpLiteral.String(r.Name + ": the event has no ")} + global::Platform.Messaging.PlatformHeaders.StreamId + {CSharpLiteral.String(" header to find its aggregate by.")});");
     }
 
     // A reaction reads the event's metadata from the headers the relay sent it with (ReactionChecks

@@ -76,7 +76,11 @@ internal static class EventCatalog
                 } + (handler.InStates.Count > 0 ? " in " + string.Join(", ", handler.InStates.Select(s => s.Name)) : "")));
         }
         foreach (var reaction in set.Reactions.Where(r => r.When.Name == eventName).OrderBy(r => r.Name, StringComparer.Ordinal))
-            consumers.Add(new Consumer("reaction", reaction.Name, reaction.After is { } after ? $"sends {reaction.Send.Name} {after.Text} later" : $"sends {reaction.Send.Name}"));
+            consumers.Add(new Consumer("reaction", reaction.Name, reaction.After is { } after
+                ? $"sends {reaction.Send.Name} {after.Text} later" + (reaction.Unless.IsEmpty ? "" : $", unless {string.Join(" or ", reaction.Unless.Select(u => u.Name))} first")
+                : $"sends {reaction.Send.Name}"));
+        foreach (var reaction in set.Reactions.Where(r => r.After is not null && r.Unless.Any(u => u.Name == eventName)).OrderBy(r => r.Name, StringComparer.Ordinal))
+            consumers.Add(new Consumer("reaction", reaction.Name, $"cancels the {reaction.Send.Name} {reaction.When.Name} scheduled"));
         return consumers;
     }
 

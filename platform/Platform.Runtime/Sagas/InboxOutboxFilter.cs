@@ -3,6 +3,7 @@ using MassTransit.Context;
 using MassTransit.Scheduling;
 using Microsoft.Extensions.DependencyInjection;
 using Platform.EventStore.Storage;
+using Platform.Messaging;
 using Platform.Runtime.Messaging;
 using Platform.Runtime.Scheduling;
 
@@ -15,7 +16,8 @@ namespace Platform.Runtime.Sagas;
 /// messages the consumer sends or publishes (<c>scheduled_messages</c>) commit together; they are
 /// delivered after the commit (or by the poller after a crash). A redelivered message finds its
 /// inbox row and sends nothing. What the consumer schedules (a reaction's <c>after:</c>,
-/// <c>ScheduleSend</c>) is a row of <c>scheduled_messages</c> in the same transaction, delivered when due.
+/// <c>ScheduleSend</c>, <see cref="IKeyedScheduler"/>) is a row of <c>scheduled_messages</c> in the
+/// same transaction, delivered when due; what it cancels by key is deleted in it.
 /// </summary>
 sealed class InboxOutboxFilter(SqlEventStore store, SagaRuntime runtime, string inbox, IServiceProvider services) : IFilter<ConsumeContext>
 {
@@ -45,6 +47,7 @@ sealed class InboxOutboxFilter(SqlEventStore store, SagaRuntime runtime, string 
             MessageSchedulerContext Scheduler() => new ConsumeMessageSchedulerContext(redirected,
                 _ => new MessageScheduler(new OutboxScheduleProvider(outbox, static _ => null), topology));
             context.AddOrUpdatePayload(Scheduler, _ => Scheduler());
+            context.AddOrUpdatePayload<IKeyedScheduler>(() => outbox, _ => outbox);
             await next.Send(redirected).ConfigureAwait(false);
             await outbox.FlushAsync(cancellationToken).ConfigureAwait(false);
             // Not cancellable once the work ran (see IdempotentEventConsumer.ConsumeOnceAsync).

@@ -1,4 +1,6 @@
 using System.Data.Common;
+using Npgsql;
+using Platform.Messaging;
 using Platform.Runtime.Configuration;
 
 namespace Platform.Runtime.Scheduling;
@@ -76,6 +78,35 @@ public sealed class ScheduledMessageStore
         await using var command = Sql.Command(connection, transaction, "DELETE FROM scheduled_messages WHERE token_id = @token");
         Sql.Add(command, "token", tokenId.ToString("D"));
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+    }
+
+    /// <summary>
+    /// Takes <paramref name="key"/>'s turn until the transaction ends, so that scheduling and cancelling
+    /// under one key run one after the other: on PostgreSQL a transaction-scoped advisory lock; a
+    /// SQLite transaction already holds the database's write lock.
+    /// </summary>
+    public static async Task LockKeyAsync(DbConnection connection, DbTransaction transaction, Guid key, CancellationToken cancellationToken)
+    {
+        if (connection is not NpgsqlConnection)
+            return;
+        await using var command = Sql.Command(connection, transaction, "SELECT pg_advisory_xact_lock(@key)");
+        Sql.Add(command, "key", BitConverter.ToInt64(key.ToByteArray(), 0));
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Whether an event <paramref name="unless"/> names was stored in its stream after its version.</summary>
+    public static async Task<bool> StoredAfterAsync(DbConnection connection, DbTransaction transaction, CancelledBy unless, CancellationToken cancellationToken)
+    {
+        if (unless.EventTypes.Count == 0)
+            return false;
+        var types = string.Join(", ", unless.EventTypes.Select((_, i) => "@type" + i));
+        await using var command = Sql.Command(connection, transaction,
+            $"SELECT 1 FROM events WHERE stream_id = @stream AND stream_version > @version AND type_name IN ({types}) LIMIT 1");
+        Sql.Add(command, "stream", unless.StreamId);
+        Sql.Add(command, "version", unless.Version);
+        for (var i = 0; i < unless.EventTypes.Count; i++)
+            Sql.Add(command, "type" + i, unless.EventTypes[i]);
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null;
     }
 
     /// <summary>

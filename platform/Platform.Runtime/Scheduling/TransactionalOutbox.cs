@@ -11,7 +11,7 @@ namespace Platform.Runtime.Scheduling;
 /// (<see cref="FlushAsync"/>) and delivered after the commit; timeouts are written there too, and
 /// cancelled timeouts are deleted in the same transaction. A step that rolls back leaves nothing.
 /// </summary>
-public sealed class TransactionalOutbox
+public sealed class TransactionalOutbox : IKeyedScheduler
 {
     readonly List<ScheduledMessageRow> _pending = [];
     readonly ConsumeContext _consumed;
@@ -54,11 +54,28 @@ public sealed class TransactionalOutbox
         _pending.Add(Create(kind, resolved, message, messageType, null, now + LeftoverDelay, now));
     }
 
-    internal Guid Schedule(Uri destination, DateTimeOffset dueAt, object message, Type messageType)
+    internal Guid Schedule(Uri destination, DateTimeOffset dueAt, object message, Type messageType, Guid? token = null)
     {
-        var token = Guid.CreateVersion7();
-        _pending.Add(Create(DeliveryKind.Send, _routes.ResolveScheduled(destination, _consumed, messageType), message, messageType, token, dueAt, DateTimeOffset.UtcNow));
-        return token;
+        var id = token ?? Guid.CreateVersion7();
+        _pending.Add(Create(DeliveryKind.Send, _routes.ResolveScheduled(destination, _consumed, messageType), message, messageType, id, dueAt, DateTimeOffset.UtcNow));
+        return id;
+    }
+
+    // The key is the row's token: cancelling deletes every row scheduled under it, as a timeout's.
+    async Task<bool> IKeyedScheduler.ScheduleAsync<T>(Guid key, Uri destination, DateTimeOffset dueAt, T message, CancelledBy? unless,
+        CancellationToken cancellationToken)
+    {
+        await ScheduledMessageStore.LockKeyAsync(Connection, Transaction, key, cancellationToken).ConfigureAwait(false);
+        if (unless is not null && await ScheduledMessageStore.StoredAfterAsync(Connection, Transaction, unless, cancellationToken).ConfigureAwait(false))
+            return false;
+        Schedule(destination, dueAt, message, typeof(T), key);
+        return true;
+    }
+
+    async Task IKeyedScheduler.CancelAsync(Guid key, CancellationToken cancellationToken)
+    {
+        await ScheduledMessageStore.LockKeyAsync(Connection, Transaction, key, cancellationToken).ConfigureAwait(false);
+        await CancelAsync(key, cancellationToken).ConfigureAwait(false);
     }
 
     internal async Task CancelAsync(Guid tokenId, CancellationToken cancellationToken)
