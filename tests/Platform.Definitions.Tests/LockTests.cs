@@ -215,7 +215,7 @@ public sealed class LockTests
         Assert.NotEqual(original, edited);
         var locked = LockFileFormat.Read("definitions.lock.json",
             LockFileFormat.Write(CompatibilityLock.Accept(OrdersWith(original), "definitions.lock.json"))).Value!;
-        return CompatibilityLock.Check(OrdersWith(edited), locked).Where(d => d.Code is "PLT0806" or "PLT0807" or "PLT0808" or "PLT0809").ToList();
+        return CompatibilityLock.Check(OrdersWith(edited), locked).Where(d => d.Code is "PLT0806" or "PLT0807" or "PLT0808" or "PLT0809" or "PLT0810").ToList();
     }
 
     [Fact]
@@ -276,6 +276,28 @@ public sealed class LockTests
             .Replace("  trackingNumber: string?\n", "  trackingNumber: string?\n  note: string?\n", StringComparison.Ordinal)));
         Assert.Equal(("PLT0809", Diagnostics.DiagnosticSeverity.Warning), (diagnostic.Code, diagnostic.Severity));
         Assert.Contains("(field note)", diagnostic.Message, StringComparison.Ordinal);
+    }
+
+    // A stored instance's skip mark is read only for a step that can be skipped: one that no longer
+    // can is compensated as if it ran, in instances that skipped it.
+    const string ChargeOnlyWhatCosts = "    when: { totalAmount: { gt: 0 } }\n    send: ChargePayment";
+
+    [Fact]
+    public void a_step_that_could_be_skipped_and_no_longer_can_is_an_error_at_the_step()
+    {
+        static string Conditional(string yaml) => yaml.Replace("    send: ChargePayment", ChargeOnlyWhatCosts, StringComparison.Ordinal);
+        var diagnostic = Assert.Single(SagaDiagnostics(yaml => yaml.Replace(ChargeOnlyWhatCosts, "    send: ChargePayment", StringComparison.Ordinal), Conditional));
+        Assert.Equal(("PLT0810", Diagnostics.DiagnosticSeverity.Error), (diagnostic.Code, diagnostic.Severity));
+        Assert.StartsWith("Step 'Payment' of saga 'OrderFulfilment' could be skipped in the locked build", diagnostic.Message, StringComparison.Ordinal);
+        Assert.True(CompatibilityLock.IsSagaChange(diagnostic));
+        // Made skippable: a warning until locked, and the lock records it (only then: the Orders lock has no such key).
+        var added = Assert.Single(SagaDiagnostics(Conditional));
+        Assert.Equal("PLT0809", added.Code);
+        Assert.Contains("step Payment skippable", added.Message, StringComparison.Ordinal);
+        var written = LockFileFormat.Write(CompatibilityLock.Accept(OrdersWith(Conditional(File.ReadAllText(Fulfilment))), "definitions.lock.json"));
+        Assert.Contains("\"skippable\": [\"Payment\"],", written, StringComparison.Ordinal);
+        Assert.Equal(["Payment"], LockFileFormat.Read("definitions.lock.json", written).Value!.Sagas!.Value.Single().Skippable);
+        Assert.DoesNotContain("skippable", File.ReadAllText(Path.Combine(Paths.OrdersDefinitions, LockFileFormat.FileName)), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -156,6 +156,16 @@ public static class CompatibilityLock
             {
                 if (!spans.ContainsKey(field)) added.Add("field " + field + " removed");
             }
+            // A stored instance's skip mark is read only for a step that can be skipped.
+            var skippable = Skippable(saga);
+            var wasSkippable = new HashSet<string>(published.Skippable, System.StringComparer.Ordinal);
+            foreach (var step in saga.Steps)
+            {
+                if (wasSkippable.Contains(step.Name) && !skippable.Contains(step.Name))
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticCodes.SagaStepNoLongerSkippable, step.Span, step.Name, saga.Name));
+                else if (!wasSkippable.Contains(step.Name) && skippable.Contains(step.Name))
+                    added.Add("step " + step.Name + " skippable");
+            }
             if (added.Count > 0) diagnostics.Add(DiagnosticInfo.Create(DiagnosticCodes.SagaNotLocked, saga.Span, saga.Name, string.Join(", ", added)));
         }
         foreach (var saga in lockedSagas)
@@ -167,7 +177,17 @@ public static class CompatibilityLock
     /// <summary>True for the errors of a saga change that strands stored instances, which <c>platform lock --accept-saga-changes</c> accepts.</summary>
     public static bool IsSagaChange(DiagnosticInfo diagnostic) =>
         diagnostic.Code == DiagnosticCodes.LockedSagaRemoved.Code || diagnostic.Code == DiagnosticCodes.LockedSagaStateRemoved.Code
-        || diagnostic.Code == DiagnosticCodes.SagaDataIncompatible.Code;
+        || diagnostic.Code == DiagnosticCodes.SagaDataIncompatible.Code || diagnostic.Code == DiagnosticCodes.SagaStepNoLongerSkippable.Code;
+
+    /// <summary>The names of the steps of <paramref name="saga"/> that can be skipped.</summary>
+    private static List<string> Skippable(SagaDefinition saga)
+    {
+        var marks = SagaStates.Skippable(saga);
+        var names = new List<string>();
+        for (var i = 0; i < saga.Steps.Count; i++)
+            if (marks[i]) names.Add(saga.Steps[i].Name);
+        return names;
+    }
 
     /// <summary>The lock file that publishes every version as currently declared.</summary>
     public static LockFile Accept(DefinitionSet set, string path)
@@ -186,7 +206,8 @@ public static class CompatibilityLock
         foreach (var saga in set.Sagas)
         {
             sagas.Add(new LockedSaga(saga.Name, new EquatableArray<string>(SagaStates.Of(saga)),
-                new EquatableArray<LockedField>(CanonicalSchema.Fields(set, saga.Data)), SourceSpan.None(path)));
+                new EquatableArray<LockedField>(CanonicalSchema.Fields(set, saga.Data)), SourceSpan.None(path))
+                { Skippable = new EquatableArray<string>(Skippable(saga)) });
         }
         return new LockFile(path, new EquatableArray<LockedEvent>(events), new EquatableArray<LockedSaga>(sagas));
     }

@@ -11,7 +11,11 @@ namespace Platform.Definitions.Compatibility;
 public sealed record LockFile(string Path, EquatableArray<LockedEvent> Events, EquatableArray<LockedSaga>? Sagas = null);
 
 /// <summary>A deployed saga: the states its stored instances can be in, and the fields of their data.</summary>
-public sealed record LockedSaga(string Saga, EquatableArray<string> States, EquatableArray<LockedField> Data, SourceSpan Span);
+public sealed record LockedSaga(string Saga, EquatableArray<string> States, EquatableArray<LockedField> Data, SourceSpan Span)
+{
+    /// <summary>The steps stored instances may have skipped (<c>when:</c>, or a handler that moves past them); written only when there are some.</summary>
+    public EquatableArray<string> Skippable { get; init; }
+}
 
 public sealed record LockedEvent(string TypeName, string Event, CompatibilityMode Compatibility, EquatableArray<LockedVersion> Versions, SourceSpan Span);
 

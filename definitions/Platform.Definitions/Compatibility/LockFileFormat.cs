@@ -85,7 +85,18 @@ public static class LockFileFormat
                     if (field.Value is not YamlScalar fieldType) return Invalid(path, field.Value.Span, "a field's type must be a string");
                     fields.Add(new LockedField(field.Key.Value, fieldType.Value));
                 }
-                lockedSagas.Add(new LockedSaga(saga.Value, new EquatableArray<string>(stateNames), new EquatableArray<LockedField>(fields), item.Span));
+                var skippable = new List<string>();
+                if (entry.Find("skippable") is { } skippableNode)
+                {
+                    if (skippableNode is not YamlSequence steps) return Invalid(path, skippableNode.Span, "a saga's 'skippable' must be a list of step names");
+                    foreach (var step in steps.Items)
+                    {
+                        if (step is not YamlScalar stepName) return Invalid(path, step.Span, "a skippable step must be a string");
+                        skippable.Add(stepName.Value);
+                    }
+                }
+                lockedSagas.Add(new LockedSaga(saga.Value, new EquatableArray<string>(stateNames), new EquatableArray<LockedField>(fields), item.Span)
+                    { Skippable = new EquatableArray<string>(skippable) });
             }
             sagas = new EquatableArray<LockedSaga>(lockedSagas);
         }
@@ -140,6 +151,14 @@ public static class LockFileFormat
                 for (var j = 0; j < saga.States.Count; j++)
                     builder.Append(j == 0 ? "" : ", ").Append(Json(saga.States[j]));
                 builder.Append("],\n");
+                // Only when some step can be skipped: a lock without them reads the same either way.
+                if (!saga.Skippable.IsEmpty)
+                {
+                    builder.Append("      \"skippable\": [");
+                    for (var j = 0; j < saga.Skippable.Count; j++)
+                        builder.Append(j == 0 ? "" : ", ").Append(Json(saga.Skippable[j]));
+                    builder.Append("],\n");
+                }
                 builder.Append("      \"data\": ");
                 WriteFields(builder, saga.Data, "      ");
                 builder.Append("    }");

@@ -204,6 +204,8 @@ public static class DiagnosticCodes
         "State '{0}' of saga '{1}' is in the lock file but no longer declared: instances stored in it would never move again. Keep it until 'platform sagas list --saga {1} --state {0}' shows none of them, then run 'platform lock <dir>'.");
     public static readonly DiagnosticDescriptor SagaDataIncompatible = Error("PLT0808", "Saga data incompatible",
         "Saga '{0}' could not load the instances stored before this change: {1}.");
+    public static readonly DiagnosticDescriptor SagaStepNoLongerSkippable = Error("PLT0810", "Skippable step made unconditional",
+        "Step '{0}' of saga '{1}' could be skipped in the locked build, and this one always runs it: a stored instance that skipped it would have it compensated as if it ran (a refund for a charge never made). Keep it skippable until 'platform sagas list --saga {1}' shows no running instance that skipped it, then run 'platform lock <dir> --accept-saga-changes'.");
     public static readonly DiagnosticDescriptor SagaNotLocked = Warning("PLT0809", "Saga not locked",
         "Saga '{0}' is not in the lock file as declared ({1}). Run 'platform lock <dir>' to record it.");
 }
