@@ -47,6 +47,7 @@ public static partial class PlatformSchema
             fieldObject.Properties["max"] = new JsonSchemaProperty { Type = JsonObjectType.Number };
             fieldObject.Properties["maxLength"] = new JsonSchemaProperty { Type = JsonObjectType.Integer, Minimum = 1 };
             fieldObject.Properties["nonEmpty"] = new JsonSchemaProperty { Type = JsonObjectType.Boolean };
+            fieldObject.Properties["pattern"] = StringProperty("A .NET regular expression the whole text must match (a command's field: validated like min, max, maxLength and nonEmpty), e.g. \"[A-Z]{3}-[0-9]+\".");
             fieldObject.Properties["description"] = StringProperty("Documentation carried into generated code as an escaped literal.");
             var field = Define("field", new JsonSchema());
             field.OneOf.Add(Ref(typeText));

@@ -7,7 +7,7 @@ namespace Platform.Generators.Tests;
 
 /// <summary>
 /// Every guard the language has (<c>when:</c> on state, <c>require:</c> and field constraints on a
-/// command) on every type it applies to, optional ones too, with literals of each type: it compiles,
+/// command, <c>pattern:</c> among them) on every type it applies to, optional ones too, with literals of each type: it compiles,
 /// and the hosted runtime accepts and refuses exactly the commands the guards say.
 /// </summary>
 public class ConditionTorture
@@ -36,7 +36,7 @@ public class ConditionTorture
           StartGauge:
             creates: true
             fields:
-              owner: { type: string, nonEmpty: true, maxLength: 10 }
+              owner: { type: string, nonEmpty: true, maxLength: 10, pattern: "[a-z]+" }
               level: Level
               limit: long?
               since: date?
@@ -140,6 +140,7 @@ public class ConditionTorture
                     await Try("start without the optional limit and since", new StartGauge(Id("bea"), "bea", Level.Mid, null, null, 0.5, ["t"]));
                     await Try("start empty owner, ratio above max, no tags", new StartGauge(Id("x1"), " ", Level.Low, 5L, null, 1.5, []));
                     await Try("start long owner", new StartGauge(Id("x2"), "abcdefghijk", Level.Low, 5L, null, 0.5, ["t"]));
+                    await Try("start an owner with a digit", new StartGauge(Id("x5"), "ad4", Level.Low, 5L, null, 0.5, ["t"]));
                     await Try("start root", new StartGauge(Id("x3"), "root", Level.Low, 5L, null, 0.5, ["t"]));
                     await Try("start High, limit 0, since 2019", new StartGauge(Id("x4"), "cy", Level.High, 0L, new DateOnly(2019, 12, 31), 0.5, ["t"]));
                     // Recording: state guards on ada (limit 50, ratio 0.5, Low) and on bea (no limit: limit ge 10 fails).
@@ -168,8 +169,9 @@ public class ConditionTorture
             [
                 "start ada: accepted",
                 "start without the optional limit and since: accepted",
-                "start empty owner, ratio above max, no tags: invalid: owner must not be empty; ratio must be at most 1; tags must not be empty",
+                "start empty owner, ratio above max, no tags: invalid: owner must not be empty; owner must match [a-z]+; ratio must be at most 1; tags must not be empty",
                 "start long owner: invalid: owner must be at most 10 characters",
+                "start an owner with a digit: invalid: owner must match [a-z]+",
                 "start root: invalid: owner must not be one of [root, admin]",
                 "start High, limit 0, since 2019: invalid: limit must be at least 1; since must be at least 2020-01-01; level must not be High",
                 "record ada: accepted",

@@ -101,9 +101,31 @@ internal static class TypeChecks
         {
             context.Report(DiagnosticCodes.ConstraintNotApplicable, field.Span, "nonEmpty", type.Display, "nonEmpty applies to strings, lists and maps.");
         }
+        if (constraints.Pattern is { } pattern)
+        {
+            if (!Typing.IsString(type))
+                context.Report(DiagnosticCodes.ConstraintNotApplicable, field.Span, "pattern", type.Display, "pattern applies to strings.");
+            else if (PatternError(pattern) is { } error)
+                context.Report(DiagnosticCodes.InvalidValue, constraints.PatternSpan ?? field.Span, pattern, "pattern",
+                    $"a .NET regular expression ({error})");
+        }
         if (constraints.Min is { } min && constraints.Max is { } max && min > max)
         {
             context.Report(DiagnosticCodes.InvalidValue, field.Span, $"min {min} > max {max}", "range", "a minimum not above the maximum");
+        }
+    }
+
+    /// <summary>Why <paramref name="pattern"/> is not a regular expression the generated code can use, or null.</summary>
+    private static string? PatternError(string pattern)
+    {
+        try
+        {
+            _ = new System.Text.RegularExpressions.Regex(pattern, System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+            return null;
+        }
+        catch (System.ArgumentException invalid)
+        {
+            return invalid.Message.TrimEnd('.');
         }
     }
 

@@ -7,7 +7,7 @@ namespace Platform.Definitions.Loading;
 
 public static partial class DefinitionLoader
 {
-    private static readonly string[] FieldKeys = { "type", "enum", "optional", "min", "max", "maxLength", "nonEmpty", "description" };
+    private static readonly string[] FieldKeys = { "type", "enum", "optional", "min", "max", "maxLength", "nonEmpty", "pattern", "description" };
 
     /// <summary><c>name: type</c>, <c>name: { type: ..., min: 0 }</c> or <c>name: { enum: [A, B] }</c>.</summary>
     private static EquatableArray<FieldDefinition> ReadFields(LoadContext context, YamlNode? node, string owner, string what)
@@ -63,13 +63,16 @@ public static partial class DefinitionLoader
         }
 
         FieldConstraints? constraints = null;
-        if (mapping.Find("min") is not null || mapping.Find("max") is not null || mapping.Find("maxLength") is not null || mapping.Find("nonEmpty") is not null)
+        if (mapping.Find("min") is not null || mapping.Find("max") is not null || mapping.Find("maxLength") is not null || mapping.Find("nonEmpty") is not null
+            || mapping.Find("pattern") is not null)
         {
             constraints = new FieldConstraints(
                 context.Decimal(mapping.Find("min"), "minimum"),
                 context.Decimal(mapping.Find("max"), "maximum"),
                 context.PositiveInt(mapping.Find("maxLength"), "maximum length"),
-                context.Bool(mapping, "nonEmpty", what, false));
+                context.Bool(mapping, "nonEmpty", what, false),
+                context.OptionalString(mapping, "pattern", what),
+                mapping.Find("pattern")?.Span);
         }
         return new FieldDefinition(key.Value, typeRef, constraints, context.OptionalString(mapping, "description", what), key.Span);
     }

@@ -55,7 +55,9 @@ public sealed record TypeRef(
 }
 
 /// <summary>Declarative validation a command field carries; the generator turns it into checks.</summary>
-public sealed record FieldConstraints(decimal? Min, decimal? Max, int? MaxLength, bool NonEmpty);
+/// <param name="Pattern">A .NET regular expression the whole text must match (<c>pattern: "[A-Z]{3}-[0-9]+"</c>).</param>
+/// <param name="PatternSpan">Where the pattern is written, for a pattern that does not parse.</param>
+public sealed record FieldConstraints(decimal? Min, decimal? Max, int? MaxLength, bool NonEmpty, string? Pattern = null, SourceSpan? PatternSpan = null);
 
 /// <summary>A named, typed field of state, an event, a command, a read model or saga data.</summary>
 public sealed record FieldDefinition(

@@ -30,6 +30,15 @@ internal static class CommandEmitter
         using (w.Block(""))
         {
             new JsonEmitter(ns, index).EmitRecordMembers(w, command.Name, command.Name, fields);
+            // Each declared pattern once per type, anchored to the whole text; a match that takes
+            // longer than a second (a pathological pattern) fails validation with the timeout.
+            foreach (var field in fields)
+            {
+                if (field.Constraints?.Pattern is not { } pattern) continue;
+                w.Line();
+                w.Line($"static readonly global::System.Text.RegularExpressions.Regex {PatternField(field)} = new({CSharpLiteral.String("^(?:" + pattern + ")$")},");
+                w.Line("    global::System.Text.RegularExpressions.RegexOptions.CultureInvariant, global::System.TimeSpan.FromSeconds(1));");
+            }
             w.Line();
             w.Line("/// <summary>Every declared constraint this command breaks; empty when it is valid.</summary>");
             using (w.Block("public global::System.Collections.Generic.IReadOnlyList<string> Validate()"))
@@ -99,6 +108,9 @@ internal static class CommandEmitter
         return null;
     }
 
+    // Lower case with a prefix: no declared field's property (Pascal case) can have its name.
+    static string PatternField(FieldDefinition field) => "s_" + field.Name + "Pattern";
+
     static void EmitFieldChecks(CodeWriter w, FieldDefinition field)
     {
         var property = Names.Pascal(field.Name);
@@ -120,6 +132,11 @@ internal static class CommandEmitter
             var length = type.Kind is TypeKind.List or TypeKind.Map ? "Count" : "Length";
             var text = maxLength.ToString(CultureInfo.InvariantCulture);
             w.Line($"if ({property}?.{length} > {text}) (errors ??= new()).Add({CSharpLiteral.String(field.Name + " must be at most " + text + (length == "Count" ? " items" : " characters"))});");
+        }
+        if (constraints.Pattern is { } pattern)
+        {
+            // An absent optional value is not checked.
+            w.Line($"if ({property} is not null && !global::Platform.Commands.FieldPatterns.Matches({PatternField(field)}, {property})) (errors ??= new()).Add({CSharpLiteral.String(field.Name + " must match " + pattern)});");
         }
         if (constraints.Min is { } min)
         {
