@@ -18,7 +18,8 @@ public class ConditionTorture
         id: { name: gaugeId, type: string }
         types:
           Level: { enum: [Low, Mid, High] }
-          Reading: { at: timestamp, value: decimal }
+          Reading: { at: timestamp, value: { type: decimal, min: 0 }, tag: { type: string, optional: true, pattern: "[a-z]+" } }
+          Probe: { name: { type: string, maxLength: 5 }, reading: Reading }
         state:
           owner: string
           level: Level
@@ -68,6 +69,9 @@ public class ConditionTorture
               tags: { nonEmpty: true }
             emits:
               Recorded: { total: $value }
+          Calibrate:
+            fields: { readings: list<Reading>, probe: Probe?, spares: "map<string, Reading>" }
+            emits: Calibrated
           Stop:
             when:
               mode: { eq: Running }
@@ -85,6 +89,10 @@ public class ConditionTorture
             type: shop.gauges.recorded
             fields: { value: decimal, at: timestamp, marks: "map<string, int>", weight: int?, total: decimal }
             apply: { mode: Running, count: { increment: 1 }, total: { increment: $value }, last: $at, marks: $marks }
+          Calibrated:
+            type: shop.gauges.calibrated
+            fields: { readings: list<Reading> }
+            apply: { readings: $readings }
           Stopped:
             type: shop.gauges.stopped
             apply: { mode: Stopped }
@@ -149,6 +157,12 @@ public class ConditionTorture
                     await Try("record value out of range, weight 4, no marks, early", new Record(Id("ada"), 100m, new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero), new Dictionary<string, int>(), 4));
                     await Try("record ada again", new Record(Id("ada"), 99.75m, at, marks, null));
                     await Try("record ada past the total", new Record(Id("ada"), -10.5m, at, marks, 1));
+                    // The constraints of the value types a command holds, in a list, an optional value, a map, nested.
+                    await Try("calibrate ada", new Calibrate(Id("ada"), [new Reading(at, 1m, "ok")], new Probe("p1", new Reading(at, 2m, null)),
+                        new Dictionary<string, Reading> { ["s"] = new Reading(at, 0m, null) }));
+                    await Try("calibrate with broken readings", new Calibrate(Id("ada"), [new Reading(at, 1m, null), new Reading(at, -1m, "B4")],
+                        new Probe("toolong", new Reading(at, -2m, null)), new Dictionary<string, Reading> { ["s"] = new Reading(at, -3m, null) }));
+                    await Try("calibrate without a probe", new Calibrate(Id("ada"), [], null, new Dictionary<string, Reading>()));
                     await Try("stop ada", new Stop(Id("ada")));
                     await Try("stop ada again", new Stop(Id("ada")));
                     await Try("stop bea", new Stop(Id("bea")));
@@ -179,6 +193,9 @@ public class ConditionTorture
                 "record value out of range, weight 4, no marks, early: invalid: value must be at most 99.75; at must be greater than 2025-01-01T00:00:00+00:00; marks must not be empty; weight must be one of [1, 2, 3]",
                 "record ada again: accepted",
                 "record ada past the total: rejected: Record rejected by Gauge: total must be at most 100",
+                "calibrate ada: accepted",
+                "calibrate with broken readings: invalid: readings[1].value must be at least 0; readings[1].tag must match [a-z]+; probe.name must be at most 5 characters; probe.reading.value must be at least 0; spares[s].value must be at least 0",
+                "calibrate without a probe: accepted",
                 "stop ada: accepted",
                 "stop ada again: rejected: Stop rejected by Gauge: mode must be Running",
                 "stop bea: rejected: Stop rejected by Gauge: mode must be Running",

@@ -30,15 +30,7 @@ internal static class CommandEmitter
         using (w.Block(""))
         {
             new JsonEmitter(ns, index).EmitRecordMembers(w, command.Name, command.Name, fields);
-            // Each declared pattern once per type, anchored to the whole text; a match that takes
-            // longer than a second (a pathological pattern) fails validation with the timeout.
-            foreach (var field in fields)
-            {
-                if (field.Constraints?.Pattern is not { } pattern) continue;
-                w.Line();
-                w.Line($"static readonly global::System.Text.RegularExpressions.Regex {PatternField(field)} = new({CSharpLiteral.String("^(?:" + pattern + ")$")},");
-                w.Line("    global::System.Text.RegularExpressions.RegexOptions.CultureInvariant, global::System.TimeSpan.FromSeconds(1));");
-            }
+            FieldChecks.EmitPatterns(w, fields);
             w.Line();
             w.Line("/// <summary>Every declared constraint this command breaks; empty when it is valid.</summary>");
             using (w.Block("public global::System.Collections.Generic.IReadOnlyList<string> Validate()"))
@@ -46,7 +38,7 @@ internal static class CommandEmitter
                 w.Line("global::System.Collections.Generic.List<string>? errors = null;");
                 var scope = new ExpressionScope(name => Names.Pascal(name), _ => "default", ExpressionScope.Types(fields));
                 foreach (var field in fields)
-                    EmitFieldChecks(w, field);
+                    FieldChecks.Emit(w, field, index, path: null);
                 // Text the aggregate reads as an enum member: a name that is none is the sender's
                 // mistake, refused with the others before anything runs, not a failure of the handler.
                 foreach (var (field, target) in TextIntoEnums(command, aggregate, index))
@@ -106,47 +98,5 @@ internal static class CommandEmitter
         foreach (var field in fields)
             if (field.Name == name) return field;
         return null;
-    }
-
-    // Lower case with a prefix: no declared field's property (Pascal case) can have its name.
-    static string PatternField(FieldDefinition field) => "s_" + field.Name + "Pattern";
-
-    static void EmitFieldChecks(CodeWriter w, FieldDefinition field)
-    {
-        var property = Names.Pascal(field.Name);
-        var type = field.Type;
-        var isReference = type.Kind is TypeKind.List or TypeKind.Map
-            || (type.Kind == TypeKind.Primitive && type.Primitive == PrimitiveType.String)
-            || type.Kind == TypeKind.Named;
-        if (!type.IsOptional && isReference && type.Kind != TypeKind.Named)
-            w.Line($"if ({property} is null) (errors ??= new()).Add({CSharpLiteral.String(field.Name + " is required")});");
-        var constraints = field.Constraints;
-        if (constraints is null) return;
-        if (constraints.NonEmpty)
-        {
-            var test = type.Kind is TypeKind.List or TypeKind.Map ? $"{property} is not {{ Count: > 0 }}" : $"string.IsNullOrWhiteSpace({property})";
-            w.Line($"if ({test}) (errors ??= new()).Add({CSharpLiteral.String(field.Name + " must not be empty")});");
-        }
-        if (constraints.MaxLength is { } maxLength)
-        {
-            var length = type.Kind is TypeKind.List or TypeKind.Map ? "Count" : "Length";
-            var text = maxLength.ToString(CultureInfo.InvariantCulture);
-            w.Line($"if ({property}?.{length} > {text}) (errors ??= new()).Add({CSharpLiteral.String(field.Name + " must be at most " + text + (length == "Count" ? " items" : " characters"))});");
-        }
-        if (constraints.Pattern is { } pattern)
-        {
-            // An absent optional value is not checked.
-            w.Line($"if ({property} is not null && !global::Platform.Commands.FieldPatterns.Matches({PatternField(field)}, {property})) (errors ??= new()).Add({CSharpLiteral.String(field.Name + " must match " + pattern)});");
-        }
-        if (constraints.Min is { } min)
-        {
-            var text = min.ToString(CultureInfo.InvariantCulture);
-            w.Line($"if ((decimal?){property} < {text}m) (errors ??= new()).Add({CSharpLiteral.String(field.Name + " must be at least " + text)});");
-        }
-        if (constraints.Max is { } max)
-        {
-            var text = max.ToString(CultureInfo.InvariantCulture);
-            w.Line($"if ((decimal?){property} > {text}m) (errors ??= new()).Add({CSharpLiteral.String(field.Name + " must be at most " + text)});");
-        }
     }
 }

@@ -17,6 +17,19 @@ internal static class TypesEmitter
         {
             new JsonEmitter(type.Namespace, index).EmitRecordMembers(w, type.Name, type.Name, type.Fields);
         }
+        if (index.FindType(type.Name) is not { Validates: true }) return;
+        // Its members' constraints, checked by the commands that hold it (explicitly implemented:
+        // no member name of the declared type can clash).
+        w.Line();
+        using (w.Block($"partial record {type.Name} : global::Platform.Commands.IValidatable"))
+        {
+            if (FieldChecks.EmitPatterns(w, type.Fields, blankFirst: false) > 0) w.Line();
+            using (w.Block("void global::Platform.Commands.IValidatable.Validate(string path, ref global::System.Collections.Generic.List<string>? errors)"))
+            {
+                foreach (var field in type.Fields)
+                    FieldChecks.Emit(w, field, index, "path");
+            }
+        }
     }
 
     public static void Enum(CodeWriter w, string name, IReadOnlyList<string> members)

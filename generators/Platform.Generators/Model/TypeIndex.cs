@@ -25,7 +25,8 @@ internal sealed record FieldLineage(string Field, string Text);
 internal sealed record FieldShape(string Name, string Type, bool IsOptional, TypeRef Ref);
 
 /// <summary>A named type (value type or enum), the namespace it is emitted in, and a value type's members.</summary>
-internal sealed record NamedTypeShape(string Name, string Namespace, bool IsEnum, EquatableArray<FieldShape> Members = default)
+/// <param name="Validates">A value type whose members, or the value types they hold, declare constraints: it implements <c>IValidatable</c>.</param>
+internal sealed record NamedTypeShape(string Name, string Namespace, bool IsEnum, EquatableArray<FieldShape> Members = default, bool Validates = false)
 {
     /// <summary>The member <paramref name="name"/> of a value type, or null.</summary>
     public FieldShape? Member(string name)

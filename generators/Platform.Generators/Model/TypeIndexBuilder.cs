@@ -22,10 +22,12 @@ internal static class TypeIndexBuilder
         }
         var typesOnly = new TypeIndex(new EquatableArray<NamedTypeShape>(types.ToArray()), EquatableArray<MessageShape>.Empty, EquatableArray<AggregateShape>.Empty);
         // A value type's members (their C# types need the names above), for member paths ($address.geo.zone).
+        var validates = Validating(ordered);
         var withMembers = new List<NamedTypeShape>();
         foreach (var file in ordered)
         {
-            foreach (var type in file.Types) withMembers.Add(new NamedTypeShape(type.Name, type.Namespace, IsEnum: false, Shapes(type.Fields, type.Namespace, typesOnly)));
+            foreach (var type in file.Types)
+                withMembers.Add(new NamedTypeShape(type.Name, type.Namespace, IsEnum: false, Shapes(type.Fields, type.Namespace, typesOnly), validates.Contains(type.Name)));
             foreach (var type in file.Enums) withMembers.Add(new NamedTypeShape(type.Name, type.Namespace, IsEnum: true));
         }
         typesOnly = typesOnly with { Types = new EquatableArray<NamedTypeShape>(withMembers.ToArray()) };
@@ -46,6 +48,37 @@ internal static class TypeIndexBuilder
         {
             Messages = new EquatableArray<MessageShape>(messages.ToArray()),
             Aggregates = new EquatableArray<AggregateShape>(aggregates.ToArray()),
+        };
+    }
+
+    /// <summary>The value types whose members declare constraints, or hold such a type (in a list or map too).</summary>
+    static HashSet<string> Validating(List<DefinitionFile> files)
+    {
+        var types = new Dictionary<string, ValueTypeDefinition>(System.StringComparer.Ordinal);
+        foreach (var file in files)
+            foreach (var type in file.Types) types[type.Name] = type;
+        var validating = new HashSet<string>(System.StringComparer.Ordinal);
+        for (var changed = true; changed;)
+        {
+            changed = false;
+            foreach (var type in types.Values)
+            {
+                if (validating.Contains(type.Name)) continue;
+                foreach (var field in type.Fields)
+                {
+                    if (field.Constraints is null && !Holds(field.Type)) continue;
+                    changed = validating.Add(type.Name);
+                    break;
+                }
+            }
+        }
+        return validating;
+
+        bool Holds(TypeRef type) => type.Kind switch
+        {
+            TypeKind.Named => validating.Contains(type.Name),
+            TypeKind.List or TypeKind.Map => type.Element is { } element && Holds(element),
+            _ => false,
         };
     }
 
