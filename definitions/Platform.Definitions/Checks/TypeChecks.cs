@@ -27,29 +27,34 @@ internal static class TypeChecks
                 {
                     context.Report(DiagnosticCodes.InvalidIdType, idType.Span, idType.Display);
                 }
-                Fields(context, aggregate.State);
+                Fields(context, aggregate.State, "the state field");
             }
             foreach (var command in file.Commands) Fields(context, command.Fields);
             foreach (var definition in file.Events)
             {
-                Fields(context, definition.Fields);
-                foreach (var previous in definition.Previous) Fields(context, previous.Fields);
+                Fields(context, definition.Fields, "the event field");
+                foreach (var previous in definition.Previous) Fields(context, previous.Fields, "the event field");
             }
             if (file.Projection is { } projection)
             {
                 foreach (var key in projection.Keys) Type(context, key.Type);
-                Fields(context, projection.Fields);
+                Fields(context, projection.Fields, "the read model field");
             }
-            if (file.Saga is { } saga) Fields(context, saga.Data);
+            if (file.Saga is { } saga) Fields(context, saga.Data, "the saga data field");
         }
     }
 
-    private static void Fields(CheckContext context, IEnumerable<FieldDefinition> fields)
+    /// <param name="uncheckedWhat">For fields whose constraints nothing validates (events, state, read models, saga data), what they are: their constraints are warned about.</param>
+    private static void Fields(CheckContext context, IEnumerable<FieldDefinition> fields, string? uncheckedWhat = null)
     {
         foreach (var field in fields)
         {
             Type(context, field.Type);
-            if (field.Constraints is { } constraints) Constraints(context, field, constraints);
+            if (field.Constraints is { } constraints)
+            {
+                Constraints(context, field, constraints);
+                if (uncheckedWhat is not null) NotChecked(context, field, constraints, uncheckedWhat);
+            }
         }
     }
 
@@ -113,6 +118,18 @@ internal static class TypeChecks
         {
             context.Report(DiagnosticCodes.InvalidValue, field.Span, $"min {min} > max {max}", "range", "a minimum not above the maximum");
         }
+    }
+
+    private static void NotChecked(CheckContext context, FieldDefinition field, FieldConstraints constraints, string what)
+    {
+        var names = new List<string>();
+        if (constraints.Min is not null) names.Add("min");
+        if (constraints.Max is not null) names.Add("max");
+        if (constraints.MaxLength is not null) names.Add("maxLength");
+        if (constraints.NonEmpty) names.Add("nonEmpty");
+        if (constraints.Pattern is not null) names.Add("pattern");
+        if (names.Count > 0)
+            context.Report(DiagnosticCodes.ConstraintNotChecked, field.Span, "'" + string.Join("', '", names) + "'", what, field.Name);
     }
 
     /// <summary>Why <paramref name="pattern"/> is not a regular expression the generated code can use, or null.</summary>

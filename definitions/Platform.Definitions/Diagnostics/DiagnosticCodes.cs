@@ -81,6 +81,8 @@ public static class DiagnosticCodes
         "'{0}' cannot be assigned to '{1}' of type {2}. {3}");
     public static readonly DiagnosticDescriptor TypeChangedWithoutConversion = Error("PLT0307", "Type changed without conversion",
         "The field '{0}' changes from {1} in version {2} to {3} in version {4} without a conversion. Add '{0}: {{ compute: ... }}' to the upcast of version {2} or keep the type.");
+    public static readonly DiagnosticDescriptor ConstraintNotChecked = Warning("PLT0310", "Constraint never checked",
+        "{0} on {1} '{2}' is never checked: constraints are validated on a command's fields and on the value types a command holds, before anything is stored. Declare it on the command that carries the value, or drop it here.");
     public static readonly DiagnosticDescriptor ConstraintNotApplicable = Error("PLT0308", "Constraint does not apply to the type",
         "'{0}' does not apply to a field of type {1}. {2}");
     public static readonly DiagnosticDescriptor OperationTypeMismatch = Error("PLT0309", "Operation does not fit the type",
