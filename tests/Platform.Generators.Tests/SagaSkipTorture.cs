@@ -11,7 +11,8 @@ namespace Platform.Generators.Tests;
 /// hosted runtime, the services see only the steps that ran, and a compensation undoes only those:
 /// a free order's failed shipment releases its stock and refunds nothing; a waived stock's is not
 /// released. Before steps were recorded as skipped, the compensation after a handler's jump
-/// released a reservation never made.
+/// released a reservation never made. The handler also keeps the waiver's reason, which the
+/// shipment it starts carries.
 /// </summary>
 public class SagaSkipTorture
 {
@@ -34,13 +35,13 @@ public class SagaSkipTorture
           Refund: { fields: { orderId: guid, buyer: string } }
           Reserve: { fields: { orderId: guid, buyer: string } }
           Release: { fields: { orderId: guid, buyer: string } }
-          Ship: { fields: { orderId: guid, buyer: string } }
+          Ship: { fields: { orderId: guid, buyer: string, note: string? } }
         events:
           Charged: { type: shop.deliveries.charged, fields: { orderId: guid } }
           ChargeFailed: { type: shop.deliveries.charge-failed, fields: { orderId: guid } }
           Refunded: { type: shop.deliveries.refunded, fields: { orderId: guid } }
           Reserved: { type: shop.deliveries.reserved, fields: { orderId: guid } }
-          StockWaived: { type: shop.deliveries.stock-waived, fields: { orderId: guid } }
+          StockWaived: { type: shop.deliveries.stock-waived, fields: { orderId: guid, reason: string } }
           Shipped: { type: shop.deliveries.shipped, fields: { orderId: guid } }
           ShipFailed: { type: shop.deliveries.ship-failed, fields: { orderId: guid } }
         """;
@@ -53,7 +54,7 @@ public class SagaSkipTorture
         correlateBy: orderId
         startedBy: OrderPlaced
         timeout: 1h
-        data: { orderId: guid, buyer: string, amount: decimal, digital: bool }
+        data: { orderId: guid, buyer: string, amount: decimal, digital: bool, waiver: string? }
         steps:
           - name: Payment
             when: { amount: { gt: 0 } }
@@ -70,6 +71,7 @@ public class SagaSkipTorture
           - name: Shipping
             when: { digital: false }
             send: Ship
+            with: { note: $waiver }
             onSuccess: Shipped
             onFailure: ShipFailed
             timeout: 1h
@@ -77,6 +79,7 @@ public class SagaSkipTorture
         on:
           StockWaived:
             in: [AwaitingStock]
+            keep: { waiver: $reason }
             then: AwaitingShipping
         """;
 
@@ -116,7 +119,7 @@ public class SagaSkipTorture
             {
                 seen.Enqueue($"{context.Message.Buyer} reserve");
                 return context.Message.Buyer is "dan" or "eve"
-                    ? context.Publish(new StockWaived(context.Message.OrderId))
+                    ? context.Publish(new StockWaived(context.Message.OrderId, "made to order"))
                     : context.Publish(new Reserved(context.Message.OrderId));
             }
 
@@ -128,7 +131,7 @@ public class SagaSkipTorture
 
             public Task Consume(ConsumeContext<Ship> context)
             {
-                seen.Enqueue($"{context.Message.Buyer} ship");
+                seen.Enqueue($"{context.Message.Buyer} ship{(context.Message.Note is { } note ? $" ({note})" : "")}");
                 return context.Message.Buyer is "cat" or "dan"
                     ? context.Publish(new ShipFailed(context.Message.OrderId))
                     : context.Publish(new Shipped(context.Message.OrderId));
@@ -170,7 +173,8 @@ public class SagaSkipTorture
                             {
                                 var data = JsonDocument.Parse(row.Data).RootElement;
                                 var skipped = new[] { "payment", "stock", "shipping" }.Where(step => data.GetProperty(step + "Skipped").GetBoolean());
-                                ends.Add($"{Orders[i].Buyer} {row.CurrentState}, skipped: {string.Join(" ", skipped.DefaultIfEmpty("none"))}");
+                                var waiver = data.GetProperty("waiver").GetString();
+                                ends.Add($"{Orders[i].Buyer} {row.CurrentState}, skipped: {string.Join(" ", skipped.DefaultIfEmpty("none"))}{(waiver is null ? "" : ", waiver: " + waiver)}");
                                 break;
                             }
                             if (wait == 400)
@@ -221,14 +225,14 @@ public class SagaSkipTorture
                 "dan charge 10",
                 "dan refund",
                 "dan reserve",
-                "dan ship",
+                "dan ship (made to order)",
                 "eve charge 10",
                 "eve reserve",
                 "ann Completed, skipped: none",
                 "ben Completed, skipped: payment shipping",
                 "cat Compensated, skipped: payment",
-                "dan Compensated, skipped: stock",
-                "eve Completed, skipped: stock shipping",
+                "dan Compensated, skipped: stock, waiver: made to order",
+                "eve Completed, skipped: stock shipping, waiver: made to order",
             ],
             new[] { Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid() });
 }

@@ -53,23 +53,7 @@ internal static class SagaChecks
             var successes = Replies(context, saga, step.OnSuccess).ConvertAll(success => (Event: success, Fields: context.Set.FieldsOf(success)));
             Replies(context, saga, step.OnFailure);
             Ambiguous(context, step.OnSuccess, step.OnFailure, $"step '{step.Name}'");
-            foreach (var keep in step.Keep)
-            {
-                var target = Typing.Find(data, keep.Target);
-                if (target is null)
-                {
-                    context.Report(DiagnosticCodes.UnknownMessageField, keep.Span, keep.Target, $"the data of saga '{saga.Name}'", CheckContext.Names(Typing.NamesOf(data)));
-                    continue;
-                }
-                kept.Add(keep.Target);
-                if (NoMetadata(context, saga, keep.Value))
-                {
-                    foreach (var success in successes)
-                    {
-                        Typing.CheckValue(context, keep.Value, success.Fields, $"event '{success.Event.Name}'", target);
-                    }
-                }
-            }
+            Keep(context, saga, step.Keep, successes, data, kept);
 
             if (step.Compensation is { } compensation)
             {
@@ -97,6 +81,14 @@ internal static class SagaChecks
                 // The seed's checklist: saga timeouts, so that no instance waits forever.
                 context.Report(DiagnosticCodes.SagaStepWaitsForever, step.Span, step.Name, saga.Name);
             }
+        }
+
+        // A handler's keep: from its event, as a step's from its reply.
+        foreach (var handler in saga.Handlers)
+        {
+            if (handler.Keep.IsEmpty) continue;
+            var events = context.Set.FindEvent(handler.Event.Name) is { } handled ? [(handled, context.Set.FieldsOf(handled))] : new List<(EventDefinition, IReadOnlyList<FieldDefinition>)>();
+            Keep(context, saga, handler.Keep, events, data, kept);
         }
 
         if (start is not null)
@@ -143,6 +135,25 @@ internal static class SagaChecks
         }
 
         new SagaGraph(context, saga).Check();
+    }
+
+    /// <summary>Each <c>keep:</c> names saga data, and its value fits it from every event it is kept from.</summary>
+    private static void Keep(CheckContext context, SagaDefinition saga, EquatableArray<FieldAssignment> keeps,
+        List<(EventDefinition Event, IReadOnlyList<FieldDefinition> Fields)> events, FieldScope data, HashSet<string> kept)
+    {
+        foreach (var keep in keeps)
+        {
+            var target = Typing.Find(data, keep.Target);
+            if (target is null)
+            {
+                context.Report(DiagnosticCodes.UnknownMessageField, keep.Span, keep.Target, $"the data of saga '{saga.Name}'", CheckContext.Names(Typing.NamesOf(data)));
+                continue;
+            }
+            kept.Add(keep.Target);
+            if (!NoMetadata(context, saga, keep.Value)) continue;
+            foreach (var (definition, fields) in events)
+                Typing.CheckValue(context, keep.Value, fields, $"event '{definition.Name}'", target);
+        }
     }
 
     /// <summary>PLT0619 when step <paramref name="at"/>'s condition reads data that only it or a later step keeps.</summary>

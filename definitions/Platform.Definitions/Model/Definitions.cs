@@ -139,13 +139,18 @@ public enum SagaOutcome
     Ignore,
 }
 
-/// <summary>An extra event handler: <c>on: { OrderCancelled: { in: [AwaitingPayment], then: compensate } }</c>.</summary>
+/// <summary>
+/// An extra event handler: <c>on: { OrderCancelled: { in: [AwaitingPayment], then: compensate } }</c>;
+/// <see cref="Keep"/> copies the event's fields into saga data first, as a step's <c>keep:</c> does
+/// with its reply (<c>keep: { cancelReason: $reason }</c>).
+/// </summary>
 public sealed record SagaEventHandler(
     NameRef Event,
     EquatableArray<NameRef> InStates,
     SagaOutcome Outcome,
     NameRef? TargetState,
-    SourceSpan Span);
+    SourceSpan Span,
+    EquatableArray<FieldAssignment> Keep = default);
 
 /// <summary>What a saga does with an event that arrives in a state that does not handle it (it is always logged).</summary>
 public enum UnexpectedEventPolicy

@@ -469,6 +469,16 @@ internal sealed class SagaEmitter
             var message = index.FindMessage(handler.Event.Name);
             if (message is null) continue;
             var chain = new List<string> { $"When({message.Name})" };
+            if (handler.Keep.Count > 0)
+            {
+                // Before the outcome: a step it starts or a compensation it sends may use the data.
+                chain.Add(".Then(context =>");
+                chain.Add("{");
+                var scope = ReplyScope(message);
+                foreach (var keep in handler.Keep)
+                    chain.Add($"    context.Saga.{Names.Pascal(keep.Target)} = {Kept(keep, scope)};");
+                chain.Add("})");
+            }
             switch (handler.Outcome)
             {
                 case SagaOutcome.Compensate:
