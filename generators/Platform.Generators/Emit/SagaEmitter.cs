@@ -412,6 +412,18 @@ internal sealed class SagaEmitter
         Expressions.EventFields("context.Message", reply, index, "context.Headers.Get<string>(global::Platform.Messaging.PlatformHeaders.StreamId)", mayBeNull: true),
         _ => "default", Expressions.EventTypes(reply, index));
 
+    /// <summary><c>.Then(...)</c> copying <paramref name="keeps"/> from <paramref name="message"/> into saga data, if any.</summary>
+    void Keep(List<string> chain, EquatableArray<FieldAssignment> keeps, MessageShape message)
+    {
+        if (keeps.Count == 0) return;
+        chain.Add(".Then(context =>");
+        chain.Add("{");
+        var scope = ReplyScope(message);
+        foreach (var keep in keeps)
+            chain.Add($"    context.Saga.{Names.Pascal(keep.Target)} = {Kept(keep, scope)};");
+        chain.Add("})");
+    }
+
     /// <summary>A reply's value for a saga data field, converted to the field's type.</summary>
     string Kept(FieldAssignment keep, ExpressionScope scope) =>
         Expressions.Of(keep.Value, data.TryGetValue(keep.Target, out var field) ? field.Type : null, scope, saga.Namespace, index);
@@ -426,15 +438,7 @@ internal sealed class SagaEmitter
             if (message is null) continue;
             var chain = new List<string> { $"When({message.Name})" };
             if (step.Timeout is not null) chain.Add($".Unschedule({step.Name}Timeout)");
-            if (step.Keep.Count > 0)
-            {
-                chain.Add(".Then(context =>");
-                chain.Add("{");
-                var scope = ReplyScope(message);
-                foreach (var keep in step.Keep)
-                    chain.Add($"    context.Saga.{Names.Pascal(keep.Target)} = {Kept(keep, scope)};");
-                chain.Add("})");
-            }
+            Keep(chain, step.Keep, message);
             StartStep(chain, i + 1);
             chains.Add(chain);
         }
@@ -469,16 +473,8 @@ internal sealed class SagaEmitter
             var message = index.FindMessage(handler.Event.Name);
             if (message is null) continue;
             var chain = new List<string> { $"When({message.Name})" };
-            if (handler.Keep.Count > 0)
-            {
-                // Before the outcome: a step it starts or a compensation it sends may use the data.
-                chain.Add(".Then(context =>");
-                chain.Add("{");
-                var scope = ReplyScope(message);
-                foreach (var keep in handler.Keep)
-                    chain.Add($"    context.Saga.{Names.Pascal(keep.Target)} = {Kept(keep, scope)};");
-                chain.Add("})");
-            }
+            // Before the outcome: a step it starts or a compensation it sends may use the data.
+            Keep(chain, handler.Keep, message);
             switch (handler.Outcome)
             {
                 case SagaOutcome.Compensate:
