@@ -88,10 +88,10 @@ internal static class EventChecks
                     }
                     removed.Add(step.From!);
                     break;
-                case UpcastOperation.Compute:
+                case UpcastOperation.Compute when Stored(context, step.Value!, "an upcast", "an upcast turns the event's fields into the next version's, without its envelope"):
                     Typing.CheckValue(context, step.Value!, oldScope, $"'{definition.Name}' v{previous.Version}", target.TryGetValue(step.Field, out var computed) ? computed : null);
                     break;
-                case UpcastOperation.Default:
+                case UpcastOperation.Default when Stored(context, step.Value!, "an upcast", "an upcast turns the event's fields into the next version's, without its envelope"):
                     if (target.TryGetValue(step.Field, out var defaulted)) Typing.CheckValue(context, step.Value!, oldScope, $"'{definition.Name}' v{previous.Version}", defaulted);
                     break;
             }
@@ -153,8 +153,22 @@ internal static class EventChecks
                 context.Report(DiagnosticCodes.UnknownMessageField, condition.FieldSpan, condition.Subject, subjectsName, CheckContext.Names(Typing.NamesOf(subjects)));
                 continue;
             }
-            Conditions(context, condition, field, commandFields, $"command '{command.Name}'");
+            var stored = true;
+            foreach (var operand in condition.Operands)
+                stored &= Stored(context, operand, $"a condition of command '{command.Name}'", "the command is judged before its events exist");
+            if (stored) Conditions(context, condition, field, commandFields, $"command '{command.Name}'");
         }
+    }
+
+    /// <summary>
+    /// False, with PLT0415, for <c>$meta.*</c> where no stored event's envelope exists yet (a command's
+    /// conditions and emitted fields) or none is passed (an upcast): the generated code read it as empty.
+    /// </summary>
+    private static bool Stored(CheckContext context, ValueExpr value, string where, string why)
+    {
+        if (value.Kind != ValueKind.Metadata) return true;
+        context.Report(DiagnosticCodes.MetadataBeforeStored, value.Span, value.Text, where, why);
+        return false;
     }
 
     /// <summary>One event a command emits: its own aggregate's, every field filled by a value that fits; the event, or null.</summary>
@@ -178,7 +192,8 @@ internal static class EventChecks
                 continue;
             }
             assigned.Add(assignment.Target);
-            Typing.CheckValue(context, assignment.Value, commandFields, $"command '{command.Name}'", target);
+            if (Stored(context, assignment.Value, $"the events command '{command.Name}' emits", "they are built before they are stored"))
+                Typing.CheckValue(context, assignment.Value, commandFields, $"command '{command.Name}'", target);
         }
         // Unassigned fields come from the command's field of the same name, optional ones too.
         foreach (var field in eventFields)

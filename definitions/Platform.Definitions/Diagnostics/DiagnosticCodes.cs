@@ -113,6 +113,8 @@ public static class DiagnosticCodes
         "No command of aggregate '{0}' emits '{1}'. Emit it from a command or move it to a contracts file.");
     public static readonly DiagnosticDescriptor ApplyOnNonDomainEvent = Error("PLT0412", "Apply on a non-domain event",
         "'{0}' is an event of kind {1}; only domain events change aggregate state. Remove 'apply:' or make it 'kind: domain'.");
+    public static readonly DiagnosticDescriptor MetadataBeforeStored = Error("PLT0415", "Event metadata before an event is stored",
+        "'{0}' is not available in {1}: {2}, so the generated code would read an empty value. Carry the value in a field of the command, or read it in the event's 'apply:', where the stored event's metadata is.");
     public static readonly DiagnosticDescriptor InvalidIdType = Error("PLT0414", "Invalid aggregate id type",
         "'{0}' cannot identify an aggregate. Use guid, string or long.");
     public static readonly DiagnosticDescriptor UpcastAndUpcaster = Error("PLT0413", "Both upcast and upcaster",
