@@ -57,13 +57,17 @@ public sealed class RuntimeBehaviour : IDisposable
                 CommandAccepted accepted;
                 if (n % 2 == 0)
                 {
-                    accepted = await dispatcher.DispatchAsync(command, new CommandContext(CorrelationId: correlation));
+                    accepted = await dispatcher.DispatchAsync(command, new CommandContext(CorrelationId: correlation, UserId: "user-" + n));
                 }
                 else
                 {
                     var client = host.Bus.CreateRequestClient<T>(commandQueue, RequestTimeout.After(s: 30));
                     accepted = (await client.GetResponse<CommandAccepted>(command,
-                        request => request.UseExecute(send => send.Headers.Set(PlatformHeaders.CorrelationId, correlation)))).Message;
+                        request => request.UseExecute(send =>
+                        {
+                            send.Headers.Set(PlatformHeaders.CorrelationId, correlation);
+                            send.Headers.Set(PlatformHeaders.UserId, "user-" + n);
+                        }))).Message;
                 }
                 causedBy[(accepted.StreamId, accepted.Version)] = accepted.CommandId;
                 return accepted;
@@ -81,11 +85,12 @@ public sealed class RuntimeBehaviour : IDisposable
         Assert.Equal(orderCount * 2 + orderCount / 3 * 2, events.Count);
         var last = events[^1].GlobalPosition;
 
-        // Correlation and causation flow from the command (from code or from the bus) into every event.
+        // Correlation, causation and the user flow from the command (from code or from the bus) into every event.
         foreach (var envelope in events)
         {
             var n = Array.IndexOf(ids, Guid.Parse(envelope.StreamId));
             Assert.Equal("flow-" + n, envelope.CorrelationId);
+            Assert.Equal("user-" + n, envelope.Metadata.UserId);
             Assert.Equal(causedBy[(envelope.StreamId, envelope.StreamVersion)].ToString("D"), envelope.CausationId);
         }
 

@@ -143,7 +143,7 @@ internal static class EventChecks
     // A command's conditions, compared with its values: on the state (when:, a branch's when:) or on
     // its own fields (require:, a branch's where:).
     private static void CommandConditions(CheckContext context, IReadOnlyList<FieldDefinition> subjects, string subjectsName, CommandDefinition command,
-        IReadOnlyList<FieldDefinition> commandFields, EquatableArray<Condition> conditions)
+        IReadOnlyList<FieldDefinition> commandFields, EquatableArray<Condition> conditions, bool handled = true)
     {
         foreach (var condition in conditions)
         {
@@ -155,7 +155,9 @@ internal static class EventChecks
             }
             var stored = true;
             foreach (var operand in condition.Operands)
-                stored &= Stored(context, operand, $"a condition of command '{command.Name}'", "the command is judged before its events exist");
+                stored &= handled
+                    ? Sent(context, operand, $"a condition of command '{command.Name}'")
+                    : Stored(context, operand, $"'require' of command '{command.Name}'", "'require' validates the command's fields alone, before it is handled with its metadata (compare the state with the user under 'when:', or fill an event's field from it under 'emits:')");
             if (stored) Conditions(context, condition, field, commandFields, $"command '{command.Name}'");
         }
     }
@@ -170,6 +172,15 @@ internal static class EventChecks
         context.Report(DiagnosticCodes.MetadataBeforeStored, value.Span, value.Text, where, why);
         return false;
     }
+
+    /// <summary>
+    /// What a command handled with its metadata can read of it: what the sender gave (the user, the
+    /// correlation, the causation: the command's id, the trace), not what exists once its events are
+    /// stored (their id, time, stream version), PLT0415.
+    /// </summary>
+    private static bool Sent(CheckContext context, ValueExpr value, string where) =>
+        value is { Kind: ValueKind.Metadata, Metadata: MetadataField.UserId or MetadataField.CorrelationId or MetadataField.CausationId or MetadataField.TraceId }
+        || Stored(context, value, where, "it exists only once the command's events are stored (a command reads the user, the correlation and causation ids and the trace)");
 
     /// <summary>One event a command emits: its own aggregate's, every field filled by a value that fits; the event, or null.</summary>
     private static EventDefinition? Emit(CheckContext context, AggregateDefinition aggregate, CommandDefinition command, IReadOnlyList<FieldDefinition> commandFields, EmitDefinition emit)
@@ -192,7 +203,7 @@ internal static class EventChecks
                 continue;
             }
             assigned.Add(assignment.Target);
-            if (Stored(context, assignment.Value, $"the events command '{command.Name}' emits", "they are built before they are stored"))
+            if (Sent(context, assignment.Value, $"the events command '{command.Name}' emits"))
                 Typing.CheckValue(context, assignment.Value, commandFields, $"command '{command.Name}'", target);
         }
         // Unassigned fields come from the command's field of the same name, optional ones too.
@@ -229,7 +240,7 @@ internal static class EventChecks
             var stateName = $"the state of '{aggregate.Name}'";
             var commandName = $"command '{command.Name}'";
             CommandConditions(context, state, stateName, command, commandFields, command.When);
-            CommandConditions(context, commandFields, commandName, command, commandFields, command.Require);
+            CommandConditions(context, commandFields, commandName, command, commandFields, command.Require, handled: false);
             foreach (var branch in command.Instead)
             {
                 CommandConditions(context, state, stateName, command, commandFields, branch.When);

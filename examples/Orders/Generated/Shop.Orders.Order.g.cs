@@ -1204,12 +1204,15 @@ public sealed partial class Order : global::Platform.Persistence.AggregateDefini
     ;
 
     /// <summary>Handles any command of this aggregate; see the typed overloads.</summary>
-    public global::System.Collections.Generic.IReadOnlyList<object> Handle(OrderState state, long version, object command) => command switch
+    public global::System.Collections.Generic.IReadOnlyList<object> Handle(OrderState state, long version, object command) => Handle(state, version, command, null);
+
+    /// <summary>Handles any command of this aggregate, with the metadata its events will carry (its conditions may read the user, correlation and causation).</summary>
+    public global::System.Collections.Generic.IReadOnlyList<object> Handle(OrderState state, long version, object command, global::Platform.Events.EventMetadata? metadata) => command switch
     {
-        PlaceOrder c => Handle(state, version, c),
-        ConfirmOrder c => Handle(state, version, c),
-        ShipOrder c => Handle(state, version, c),
-        CancelOrder c => Handle(state, version, c),
+        PlaceOrder c => Handle(state, version, c, metadata),
+        ConfirmOrder c => Handle(state, version, c, metadata),
+        ShipOrder c => Handle(state, version, c, metadata),
+        CancelOrder c => Handle(state, version, c, metadata),
         _ => throw new global::System.ArgumentException(command.GetType().Name + " is not a command of Order", nameof(command)),
     }
     ;
@@ -1218,7 +1221,7 @@ public sealed partial class Order : global::Platform.Persistence.AggregateDefini
     partial void CheckPlaceOrder(OrderState state, PlaceOrder command, ref string? rejection);
 
     /// <summary>Validates <see cref="PlaceOrder"/>, checks its guards against the state, and returns the events to append.</summary>
-    public global::System.Collections.Generic.IReadOnlyList<object> Handle(OrderState state, long version, PlaceOrder command)
+    public global::System.Collections.Generic.IReadOnlyList<object> Handle(OrderState state, long version, PlaceOrder command, global::Platform.Events.EventMetadata? metadata = null)
     {
         command.EnsureValid();
         if (version != 0) throw new global::Platform.Commands.CommandRejectedException("PlaceOrder", "Order", "it already exists");
@@ -1235,7 +1238,7 @@ public sealed partial class Order : global::Platform.Persistence.AggregateDefini
     partial void CheckConfirmOrder(OrderState state, ConfirmOrder command, ref string? rejection);
 
     /// <summary>Validates <see cref="ConfirmOrder"/>, checks its guards against the state, and returns the events to append.</summary>
-    public global::System.Collections.Generic.IReadOnlyList<object> Handle(OrderState state, long version, ConfirmOrder command)
+    public global::System.Collections.Generic.IReadOnlyList<object> Handle(OrderState state, long version, ConfirmOrder command, global::Platform.Events.EventMetadata? metadata = null)
     {
         command.EnsureValid();
         if (version == 0) throw new global::Platform.Commands.CommandRejectedException("ConfirmOrder", "Order", "it does not exist");
@@ -1253,7 +1256,7 @@ public sealed partial class Order : global::Platform.Persistence.AggregateDefini
     partial void CheckShipOrder(OrderState state, ShipOrder command, ref string? rejection);
 
     /// <summary>Validates <see cref="ShipOrder"/>, checks its guards against the state, and returns the events to append.</summary>
-    public global::System.Collections.Generic.IReadOnlyList<object> Handle(OrderState state, long version, ShipOrder command)
+    public global::System.Collections.Generic.IReadOnlyList<object> Handle(OrderState state, long version, ShipOrder command, global::Platform.Events.EventMetadata? metadata = null)
     {
         command.EnsureValid();
         if (version == 0) throw new global::Platform.Commands.CommandRejectedException("ShipOrder", "Order", "it does not exist");
@@ -1271,7 +1274,7 @@ public sealed partial class Order : global::Platform.Persistence.AggregateDefini
     partial void CheckCancelOrder(OrderState state, CancelOrder command, ref string? rejection);
 
     /// <summary>Validates <see cref="CancelOrder"/>, checks its guards against the state, and returns the events to append.</summary>
-    public global::System.Collections.Generic.IReadOnlyList<object> Handle(OrderState state, long version, CancelOrder command)
+    public global::System.Collections.Generic.IReadOnlyList<object> Handle(OrderState state, long version, CancelOrder command, global::Platform.Events.EventMetadata? metadata = null)
     {
         command.EnsureValid();
         if (version == 0) throw new global::Platform.Commands.CommandRejectedException("CancelOrder", "Order", "it does not exist");

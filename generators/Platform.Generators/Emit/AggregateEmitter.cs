@@ -141,13 +141,28 @@ internal static class AggregateEmitter
         _ => expression + ".ToString(global::System.Globalization.CultureInfo.InvariantCulture)",
     };
 
+    // What a command's conditions and emitted events read of the metadata its events will carry: the
+    // sender's (CommandContext, or the bus message's headers). The rest exists only once stored
+    // (DefinitionChecks refuse it there, PLT0415).
+    static string CommandMetadata(MetadataField field) => field switch
+    {
+        MetadataField.UserId => "metadata?.UserId",
+        MetadataField.CorrelationId => "metadata?.CorrelationId",
+        MetadataField.CausationId => "metadata?.CausationId",
+        MetadataField.TraceId => "metadata?.TraceParent",
+        _ => "default",
+    };
+
     static void EmitCommands(CodeWriter w, AggregateDefinition a, string state, TypeIndex index)
     {
         w.Line("/// <summary>Handles any command of this aggregate; see the typed overloads.</summary>");
-        using (w.Block($"public global::System.Collections.Generic.IReadOnlyList<object> Handle({state} state, long version, object command) => command switch"))
+        w.Line($"public global::System.Collections.Generic.IReadOnlyList<object> Handle({state} state, long version, object command) => Handle(state, version, command, null);");
+        w.Line();
+        w.Line("/// <summary>Handles any command of this aggregate, with the metadata its events will carry (its conditions may read the user, correlation and causation).</summary>");
+        using (w.Block($"public global::System.Collections.Generic.IReadOnlyList<object> Handle({state} state, long version, object command, global::Platform.Events.EventMetadata? metadata) => command switch"))
         {
             foreach (var command in a.Commands)
-                w.Line($"{command.Name} c => Handle(state, version, c),");
+                w.Line($"{command.Name} c => Handle(state, version, c, metadata),");
             w.Line($"_ => throw new global::System.ArgumentException(command.GetType().Name + {CSharpLiteral.String(" is not a command of " + a.Name)}, nameof(command)),");
         }
         w.Line(";");
@@ -161,7 +176,7 @@ internal static class AggregateEmitter
             foreach (var field in CommandEmitter.Fields(command, a.Id)) commandFields[field.Name] = field;
             var scope = new ExpressionScope(
                 name => commandFields.ContainsKey(name) ? "command." + Names.Pascal(name) : "state." + Names.Pascal(name),
-                _ => "default",
+                CommandMetadata,
                 name => commandFields.TryGetValue(name, out var field) ? field.Type : stateFields.TryGetValue(name, out var kept) ? kept.Type : null);
             var commandLiteral = CSharpLiteral.String(command.Name);
             var aggregateLiteral = CSharpLiteral.String(a.Name);
@@ -171,7 +186,7 @@ internal static class AggregateEmitter
             w.Line($"partial void Check{command.Name}({state} state, {command.Name} command, ref string? rejection);");
             w.Line();
             w.Line($"/// <summary>Validates <see cref=\"{command.Name}\"/>, checks its guards against the state, and returns the events to append.</summary>");
-            using (w.Block($"public global::System.Collections.Generic.IReadOnlyList<object> Handle({state} state, long version, {command.Name} command)"))
+            using (w.Block($"public global::System.Collections.Generic.IReadOnlyList<object> Handle({state} state, long version, {command.Name} command, global::Platform.Events.EventMetadata? metadata = null)"))
             {
                 w.Line("command.EnsureValid();");
                 w.Line(command.Creates

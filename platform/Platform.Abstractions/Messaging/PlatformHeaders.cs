@@ -47,4 +47,11 @@ public static class PlatformHeaders
 
     /// <summary>The id of the command or event that caused this one.</summary>
     public const string CausationId = "Platform-Causation-Id";
+
+    /// <summary>
+    /// On a command sent over the bus: the user on whose behalf it is sent, as the sender's own
+    /// authentication established it. The command's events carry it (<c>$meta.userId</c>), and its
+    /// conditions may compare the state with it (<c>when: { owner: $meta.userId }</c>).
+    /// </summary>
+    public const string UserId = "Platform-User-Id";
 }

@@ -6,7 +6,8 @@ namespace Platform.Runtime.Commands;
 /// <summary>
 /// Accepts a command from the bus and runs it through the <see cref="ICommandDispatcher"/>. The
 /// message id is the command id (causation of its events); the correlation id comes from the
-/// <see cref="PlatformHeaders.CorrelationId"/> header or MassTransit's correlation id. A request
+/// <see cref="PlatformHeaders.CorrelationId"/> header or MassTransit's correlation id, the user from the
+/// <see cref="PlatformHeaders.UserId"/> header (which the sender's own authentication sets). A request
 /// gets a <see cref="CommandAccepted"/> response; a rejected or invalid command faults.
 /// </summary>
 /// <typeparam name="TCommand">The command type.</typeparam>
@@ -23,7 +24,7 @@ public sealed class CommandConsumer<TCommand> : IConsumer<TCommand> where TComma
     {
         var correlationId = context.Headers.Get<string>(PlatformHeaders.CorrelationId) ?? context.CorrelationId?.ToString("D");
         var accepted = await _dispatcher.DispatchAsync(context.Message,
-            new CommandContext(context.MessageId, correlationId), context.CancellationToken).ConfigureAwait(false);
+            new CommandContext(context.MessageId, correlationId, context.Headers.Get<string>(PlatformHeaders.UserId)), context.CancellationToken).ConfigureAwait(false);
         if (context.IsResponseAccepted<CommandAccepted>())
             await context.RespondAsync(accepted).ConfigureAwait(false);
     }

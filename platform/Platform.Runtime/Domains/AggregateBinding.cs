@@ -57,7 +57,7 @@ public abstract class AggregateBinding
 public sealed class AggregateBinding<TState> : AggregateBinding
 {
     readonly AggregateDefinition<TState> _definition;
-    readonly Func<TState, long, object, IReadOnlyList<object>> _handle;
+    readonly Func<TState, long, object, EventMetadata?, IReadOnlyList<object>> _handle;
     readonly Func<object, string> _streamIdOf;
 
     /// <summary>Binds a generated definition.</summary>
@@ -66,17 +66,28 @@ public sealed class AggregateBinding<TState> : AggregateBinding
     {
         _definition = definition ?? throw new ArgumentNullException(nameof(definition));
         var type = definition.GetType();
-        var handle = type.GetMethod("Handle", BindingFlags.Public | BindingFlags.Instance, [typeof(TState), typeof(long), typeof(object)])
-            ?? throw Missing(type, "public IReadOnlyList<object> Handle(TState state, long version, object command)");
+        // With the metadata the events will carry (a command's conditions may read the user), or, in
+        // code generated before it had that, without.
+        var withMetadata = type.GetMethod("Handle", BindingFlags.Public | BindingFlags.Instance, [typeof(TState), typeof(long), typeof(object), typeof(EventMetadata?)]);
+        var handle = withMetadata ?? type.GetMethod("Handle", BindingFlags.Public | BindingFlags.Instance, [typeof(TState), typeof(long), typeof(object)])
+            ?? throw Missing(type, "public IReadOnlyList<object> Handle(TState state, long version, object command, EventMetadata? metadata)");
         var streamIdOf = type.GetMethod("StreamIdOf", BindingFlags.Public | BindingFlags.Static, [typeof(object)])
             ?? throw Missing(type, "public static string StreamIdOf(object command)");
-        _handle = handle.CreateDelegate<Func<TState, long, object, IReadOnlyList<object>>>(definition);
+        if (withMetadata is not null)
+        {
+            _handle = withMetadata.CreateDelegate<Func<TState, long, object, EventMetadata?, IReadOnlyList<object>>>(definition);
+        }
+        else
+        {
+            var handleWithout = handle.CreateDelegate<Func<TState, long, object, IReadOnlyList<object>>>(definition);
+            _handle = (state, version, command, _) => handleWithout(state, version, command);
+        }
         _streamIdOf = streamIdOf.CreateDelegate<Func<object, string>>();
         CommandTypes = type.GetMethods(BindingFlags.Public | BindingFlags.Instance)
             .Where(m => m.Name == "Handle")
             .Select(m => m.GetParameters())
-            .Where(p => p.Length == 3 && p[0].ParameterType == typeof(TState) && p[1].ParameterType == typeof(long)
-                        && p[2].ParameterType != typeof(object))
+            .Where(p => p.Length is 3 or 4 && p[0].ParameterType == typeof(TState) && p[1].ParameterType == typeof(long)
+                        && p[2].ParameterType != typeof(object) && (p.Length == 3 || p[3].ParameterType == typeof(EventMetadata?)))
             .Select(p => p[2].ParameterType)
             .OrderBy(t => t.FullName, StringComparer.Ordinal)
             .ToArray();
@@ -99,7 +110,7 @@ public sealed class AggregateBinding<TState> : AggregateBinding
         CancellationToken cancellationToken)
     {
         var loaded = await store.LoadAsync(_definition, streamId, cancellationToken).ConfigureAwait(false);
-        var events = _handle(loaded.State, loaded.Version, command);
+        var events = _handle(loaded.State, loaded.Version, command, metadata);
         if (events.Count == 0)
             return (loaded.Version, loaded.Position);
         var data = new EventData[events.Count];
