@@ -205,6 +205,7 @@ public static partial class PlatformSchema
             file.Properties["namespace"] = Namespace();
             file.Properties["correlateBy"] = RefProperty(_name);
             file.Properties["startedBy"] = RefProperty(_name);
+            file.Properties["where"] = RefProperty(_conditions, "Conditions on the start event's fields: an event that fails one starts no saga.");
             file.Properties["data"] = RefProperty(_fields);
             file.Properties["timeout"] = RefProperty(_duration);
             file.Properties["states"] = new JsonSchemaProperty { Type = JsonObjectType.Array, Item = Ref(_name) };

@@ -30,15 +30,17 @@ public class DocumentationArtefacts
     }
 
     [Fact]
-    public void saga_diagram_shows_a_skipped_step_and_compensates_it_only_if_it_ran()
+    public void saga_diagram_shows_a_start_condition_a_skipped_step_and_compensates_it_only_if_it_ran()
     {
         // Shipping only for a method other than PICKUP; payment only for an amount above zero.
         var set = OrdersWith((name, text) => name != "fulfilment.yaml" ? text : text
             .Replace("    send: ChargePayment", "    when: { totalAmount: { gt: 0 } }\n    send: ChargePayment", StringComparison.Ordinal)
-            .Replace("    send: ArrangeShipment", "    when: { shippingMethod: { ne: PICKUP } }\n    send: ArrangeShipment", StringComparison.Ordinal));
+            .Replace("    send: ArrangeShipment", "    when: { shippingMethod: { ne: PICKUP } }\n    send: ArrangeShipment", StringComparison.Ordinal)
+            .Replace("startedBy: OrderPlaced\n", "startedBy: OrderPlaced\nwhere: { currency: { ne: XXX } }\n", StringComparison.Ordinal));
         var saga = MermaidDiagrams.All(set).Single(d => d.Title == "OrderFulfilment saga").Diagram;
-        Assert.Contains("[*] --> AwaitingPayment : OrderPlaced / ChargePayment", saga);
-        Assert.Contains("[*] --> AwaitingInventory : OrderPlaced, Payment skipped / ReserveInventory", saga);
+        Assert.Contains("[*] --> AwaitingPayment : OrderPlaced where its conditions hold / ChargePayment", saga);
+        Assert.Contains("[*] --> AwaitingInventory : OrderPlaced where its conditions hold, Payment skipped / ReserveInventory", saga);
+        Assert.Contains(EventCatalog.ConsumersOf(set, "OrderPlaced"), c => c is { Kind: "saga", Role: "starts it where its conditions hold" });
         Assert.Contains("AwaitingInventory --> AwaitingShipment : InventoryReserved / ArrangeShipment", saga);
         Assert.Contains("AwaitingInventory --> Completed : InventoryReserved, Shipping skipped", saga);
         Assert.Contains("CompensatingInventory --> CompensatingPayment : InventoryReleased / RefundPayment (if Payment ran)", saga);

@@ -23,6 +23,9 @@ internal static class SagaChecks
         if (saga.Steps.IsEmpty) context.Report(DiagnosticCodes.SagaNoSteps, saga.Span, saga.Name);
 
         var start = context.Event(saga.StartedBy, "Event");
+        // The start event's own fields, as a reaction's where: reads its event's.
+        if (start is not null)
+            EventChecks.Where(context, saga.Where, context.Set.FieldsOf(start), $"event '{start.Name}'", value => NoMetadata(context, saga, value));
         var declared = new List<FieldDefinition>(saga.Data);
         if (start is not null)
         {

@@ -10,7 +10,7 @@ public static partial class DefinitionLoader
 {
     private static readonly string[] ProjectionKeys = { "projection", "namespace", "aggregate", "key", "revision", "fields", "on" };
     private static readonly string[] HandlerKeys = { "action", "key", "where", "set" };
-    private static readonly string[] SagaKeys = { "saga", "namespace", "correlateBy", "startedBy", "data", "timeout", "states", "completed", "compensated", "compensationFailed", "steps", "on", "onUnexpected" };
+    private static readonly string[] SagaKeys = { "saga", "namespace", "correlateBy", "startedBy", "where", "data", "timeout", "states", "completed", "compensated", "compensationFailed", "steps", "on", "onUnexpected" };
     private static readonly string[] StepKeys = { "name", "state", "when", "send", "with", "onSuccess", "onFailure", "keep", "timeout", "compensate", "compensation" };
     private static readonly string[] CompensationKeys = { "send", "with", "onSuccess", "onFailure", "timeout" };
     private static readonly string[] SagaHandlerKeys = { "in", "then", "keep" };
@@ -172,7 +172,7 @@ public static partial class DefinitionLoader
             Name(context, root, "completed", what, false) ?? new NameRef("Completed", span),
             Name(context, root, "compensated", what, false) ?? new NameRef("Compensated", span),
             Name(context, root, "compensationFailed", what, false) ?? new NameRef("CompensationFailed", span),
-            span) { OnUnexpected = ReadUnexpectedPolicy(context, root) };
+            span) { OnUnexpected = ReadUnexpectedPolicy(context, root), Where = ReadConditions(context, root.Find("where"), $"'where' of {what}") };
         return NewFile(context, DefinitionKind.Saga, name, ns, span) with { Saga = saga };
     }
 

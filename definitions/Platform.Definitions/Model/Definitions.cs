@@ -179,6 +179,9 @@ public sealed record SagaDefinition(
 {
     /// <summary><c>onUnexpected:</c> what the saga does with an event its current state does not handle.</summary>
     public UnexpectedEventPolicy OnUnexpected { get; init; }
+
+    /// <summary><c>where:</c> conditions on the start event's fields: an event that fails one starts no saga.</summary>
+    public EquatableArray<Condition> Where { get; init; }
 }
 
 /// <summary>

@@ -155,6 +155,7 @@ internal sealed class SagaEmitter
             using (w.Block($"public {Machine}()"))
             {
                 w.Line("InstanceState(x => x.CurrentState);");
+                if (!saga.Where.IsEmpty) w.Line("SetCompletedWhenFinalized(); // only a start event that fails 'where:' finalizes");
                 w.Line();
                 foreach (var (name, message) in events)
                     w.Line($"Event(() => {name}, x => x.CorrelateById(context => {Correlation(message, "context")}));");
@@ -268,7 +269,7 @@ internal sealed class SagaEmitter
     {
         var start = index.FindMessage(saga.StartedBy.Name);
         if (start is null || saga.Steps.Count == 0) return;
-        var chain = new List<string> { $"When({start.Name})", ".Then(context =>", "{" };
+        var chain = new List<string> { ".Then(context =>", "{" };
         var startFields = Expressions.EventFields("context.Message", start, index,
             "context.Headers.Get<string>(global::Platform.Messaging.PlatformHeaders.StreamId)", mayBeNull: true);
         var startTypes = Expressions.EventTypes(start, index);
@@ -288,7 +289,22 @@ internal sealed class SagaEmitter
         if (saga.Timeout is not null)
             chain.Add($".Schedule(SagaTimeout, context => new {saga.Name}Timeout(context.Saga.CorrelationId))");
         StartStep(chain, 0);
-        WriteBlock(w, "Initially(", new List<List<string>> { chain });
+        var initially = new List<string> { $"When({start.Name})" };
+        if (saga.Where.IsEmpty)
+        {
+            initially.AddRange(chain);
+        }
+        else
+        {
+            // An event that fails the saga's where: starts none: the instance MassTransit made for it
+            // is finalized, and a finalized instance is completed, so the repository never saves it.
+            var scope = new ExpressionScope(startFields, _ => "default", startTypes);
+            var tests = new List<string>();
+            foreach (var condition in saga.Where)
+                tests.Add(Conditions.Of(condition, scope.Field(condition.Subject), scope.TypeOf(condition.Subject), scope, saga.Namespace, index));
+            Branch(initially, string.Join(" && ", tests), "starts", starts => starts.AddRange(chain), "ignores", ignores => ignores.Add(".Finalize()"));
+        }
+        WriteBlock(w, "Initially(", new List<List<string>> { initially });
     }
 
     /// <summary>Writes <c>During(state, When(..)..., When(..)...);</c>, one indented chain per event.</summary>

@@ -51,7 +51,7 @@ internal static class EventCatalog
         foreach (var saga in set.Sagas.OrderBy(s => s.Name, StringComparer.Ordinal))
         {
             if (saga.StartedBy.Name == eventName)
-                consumers.Add(new Consumer("saga", saga.Name, "starts it"));
+                consumers.Add(new Consumer("saga", saga.Name, saga.Where.IsEmpty ? "starts it" : "starts it where its conditions hold"));
             foreach (var step in saga.Steps)
             {
                 if (step.OnSuccess.Any(r => r.Name == eventName))

@@ -112,7 +112,7 @@ internal static class MermaidDiagrams
         }
 
         if (saga.Steps.Count > 0)
-            Enter("[*]", saga.StartedBy.Name, 0);
+            Enter("[*]", saga.StartedBy.Name + (saga.Where.IsEmpty ? "" : " where its conditions hold"), 0);
         for (var i = 0; i < saga.Steps.Count; i++)
         {
             var step = saga.Steps[i];
