@@ -198,6 +198,7 @@ public static partial class PlatformSchema
             var handler = ClosedObject("An extra event handler.", "then");
             handler.Properties["in"] = RefProperty(_names, "The steps' waiting states where it applies; all of them when omitted.");
             handler.Properties["keep"] = RefProperty(_assignments, "Saga data fields from the event, kept before 'then' (e.g. { cancelReason: $reason }).");
+            handler.Properties["where"] = RefProperty(_conditions, "Conditions on the event's fields: an event that fails one changes nothing (it is consumed).");
             handler.Properties["then"] = RefProperty(_name, "compensate, complete, ignore, or the waiting state of a step (or the completed state, as complete) to move to. Into another step's state, that step starts: its command is sent and its timeout scheduled; the steps jumped over (the one left included) count as skipped, and a compensation from there undoes only the steps that ran.");
 
             var file = ClosedObject("An orchestrated saga.", "saga", "namespace", "correlateBy", "startedBy", "steps");

@@ -12,7 +12,8 @@ namespace Platform.Generators.Tests;
 /// a free order's failed shipment releases its stock and refunds nothing; a waived stock's is not
 /// released. Before steps were recorded as skipped, the compensation after a handler's jump
 /// released a reservation never made. The handler also keeps the waiver's reason, which the
-/// shipment it starts carries.
+/// shipment it starts carries; a handler's where: lets a minor flag pass and compensates a grave
+/// one; and the saga's where: starts none for an order it leaves out.
 /// </summary>
 public class SagaSkipTorture
 {
@@ -44,6 +45,7 @@ public class SagaSkipTorture
           StockWaived: { type: shop.deliveries.stock-waived, fields: { orderId: guid, reason: string } }
           Shipped: { type: shop.deliveries.shipped, fields: { orderId: guid } }
           ShipFailed: { type: shop.deliveries.ship-failed, fields: { orderId: guid } }
+          Flagged: { type: shop.deliveries.flagged, fields: { orderId: guid, severity: int } }
         """;
 
     // Payment's compensation waits for its reply, Stock's is sent and the compensation goes on: both
@@ -82,6 +84,10 @@ public class SagaSkipTorture
             in: [AwaitingStock]
             keep: { waiver: $reason }
             then: AwaitingShipping
+          Flagged:
+            in: [AwaitingShipping]
+            where: { severity: { ge: 5 } }
+            then: compensate
         """;
 
     static ImmutableArray<AdditionalText> Texts => ImmutableArray.Create<AdditionalText>(
@@ -133,9 +139,15 @@ public class SagaSkipTorture
             public Task Consume(ConsumeContext<Ship> context)
             {
                 seen.Enqueue($"{context.Message.Buyer} ship{(context.Message.Note is { } note ? $" ({note})" : "")}");
-                return context.Message.Buyer is "cat" or "dan"
-                    ? context.Publish(new ShipFailed(context.Message.OrderId))
-                    : context.Publish(new Shipped(context.Message.OrderId));
+                return context.Message.Buyer switch
+                {
+                    "cat" or "dan" => context.Publish(new ShipFailed(context.Message.OrderId)),
+                    // A minor flag the saga's handler leaves alone, then the shipment.
+                    "fay" => context.Publish(new Flagged(context.Message.OrderId, 1)).ContinueWith(_ => context.Publish(new Shipped(context.Message.OrderId))).Unwrap(),
+                    // A grave one, which compensates; no shipment.
+                    "gus" => context.Publish(new Flagged(context.Message.OrderId, 9)),
+                    _ => context.Publish(new Shipped(context.Message.OrderId)),
+                };
             }
         }
 
@@ -144,9 +156,10 @@ public class SagaSkipTorture
             // ann: paid, physical. ben: free, digital. cat: free, physical, its shipment fails.
             // dan: paid, stock waived, its shipment fails. eve: paid, digital, stock waived. zed: the
             // saga's where: leaves out, so none starts (placed first, so its event was handled long
-            // before the others' sagas end).
+            // before the others' sagas end). fay: flagged as minor, shipped. gus: flagged as grave.
             static readonly (string Buyer, decimal Amount, bool Digital)[] Orders =
-                [("zed", 10m, false), ("ann", 10m, false), ("ben", 0m, true), ("cat", 0m, false), ("dan", 10m, false), ("eve", 10m, true)];
+                [("zed", 10m, false), ("ann", 10m, false), ("ben", 0m, true), ("cat", 0m, false), ("dan", 10m, false), ("eve", 10m, true),
+                 ("fay", 10m, false), ("gus", 10m, false)];
 
             public static async Task<IReadOnlyList<string>> RunAsync(bool postgres, string connectionString, Guid[] ids)
             {
@@ -187,7 +200,7 @@ public class SagaSkipTorture
                     }
                     // A release is sent without a reply awaited: wait for every command the services
                     // should see, then a little longer for one they should not.
-                    for (var wait = 0; seen.Count < 13 && wait < 200; wait++) await Task.Delay(50);
+                    for (var wait = 0; seen.Count < 21 && wait < 200; wait++) await Task.Delay(50);
                     await Task.Delay(500);
                     // zed's order was placed before the others ended: no saga, no history row.
                     var zed = await sagas.GetAsync(ids[0]);
@@ -234,12 +247,22 @@ public class SagaSkipTorture
                 "dan ship (made to order)",
                 "eve charge 10",
                 "eve reserve",
+                "fay charge 10",
+                "fay reserve",
+                "fay ship",
+                "gus charge 10",
+                "gus refund",
+                "gus release",
+                "gus reserve",
+                "gus ship",
                 "ann Completed, skipped: none",
                 "ben Completed, skipped: payment shipping",
                 "cat Compensated, skipped: payment",
                 "dan Compensated, skipped: stock, waiver: made to order",
                 "eve Completed, skipped: stock shipping, waiver: made to order",
+                "fay Completed, skipped: none",
+                "gus Compensated, skipped: none",
                 "zed: no saga",
             ],
-            new[] { Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid() });
+            Enumerable.Range(0, 8).Select(_ => Guid.NewGuid()).ToArray());
 }

@@ -118,7 +118,11 @@ internal static class SagaChecks
         foreach (var handler in saga.Handlers)
         {
             var definition = context.Event(handler.Event, "Event");
-            if (definition is not null) Correlates(context, saga, definition, handler.Event.Span);
+            if (definition is not null)
+            {
+                Correlates(context, saga, definition, handler.Event.Span);
+                EventChecks.Where(context, handler.Where, context.Set.FieldsOf(definition), $"event '{definition.Name}'", value => NoMetadata(context, saga, value));
+            }
             // The generator emits handlers in the steps' waiting states only: one in or into another
             // state of the saga's own would never run, or leave a saga there for good.
             foreach (var state in handler.InStates)

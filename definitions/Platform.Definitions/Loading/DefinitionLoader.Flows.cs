@@ -13,7 +13,7 @@ public static partial class DefinitionLoader
     private static readonly string[] SagaKeys = { "saga", "namespace", "correlateBy", "startedBy", "where", "data", "timeout", "states", "completed", "compensated", "compensationFailed", "steps", "on", "onUnexpected" };
     private static readonly string[] StepKeys = { "name", "state", "when", "send", "with", "onSuccess", "onFailure", "keep", "timeout", "compensate", "compensation" };
     private static readonly string[] CompensationKeys = { "send", "with", "onSuccess", "onFailure", "timeout" };
-    private static readonly string[] SagaHandlerKeys = { "in", "then", "keep" };
+    private static readonly string[] SagaHandlerKeys = { "in", "where", "then", "keep" };
     private static readonly string[] ReactionKeys = { "when", "where", "send", "with", "after", "unless" };
 
     private static DefinitionFile? ReadProjectionFile(LoadContext context, YamlMapping root, string ns)
@@ -155,7 +155,8 @@ public static partial class DefinitionLoader
                     outcome,
                     outcome == SagaOutcome.TransitionTo ? then : null,
                     entry.Key.Span,
-                    ReadAssignments(context, body.Find("keep"), $"'keep' of {handlerWhat}")));
+                    ReadAssignments(context, body.Find("keep"), $"'keep' of {handlerWhat}"),
+                    ReadConditions(context, body.Find("where"), $"'where' of {handlerWhat}")));
             }
         }
 

@@ -142,7 +142,8 @@ public enum SagaOutcome
 /// <summary>
 /// An extra event handler: <c>on: { OrderCancelled: { in: [AwaitingPayment], then: compensate } }</c>;
 /// <see cref="Keep"/> copies the event's fields into saga data first, as a step's <c>keep:</c> does
-/// with its reply (<c>keep: { cancelReason: $reason }</c>).
+/// with its reply (<c>keep: { cancelReason: $reason }</c>); with <see cref="Where"/> (conditions on
+/// the event's fields) an event that fails one changes nothing.
 /// </summary>
 public sealed record SagaEventHandler(
     NameRef Event,
@@ -150,7 +151,8 @@ public sealed record SagaEventHandler(
     SagaOutcome Outcome,
     NameRef? TargetState,
     SourceSpan Span,
-    EquatableArray<FieldAssignment> Keep = default);
+    EquatableArray<FieldAssignment> Keep = default,
+    EquatableArray<Condition> Where = default);
 
 /// <summary>What a saga does with an event that arrives in a state that does not handle it (it is always logged).</summary>
 public enum UnexpectedEventPolicy

@@ -488,7 +488,7 @@ internal sealed class SagaEmitter
             if (!SagaStates.AppliesTo(handler, step.State.Name)) continue;
             var message = index.FindMessage(handler.Event.Name);
             if (message is null) continue;
-            var chain = new List<string> { $"When({message.Name})" };
+            var chain = new List<string>();
             // Before the outcome: a step it starts or a compensation it sends may use the data.
             Keep(chain, handler.Keep, message);
             switch (handler.Outcome)
@@ -530,7 +530,21 @@ internal sealed class SagaEmitter
                     chain.Add(".Then(_ => { })");
                     break;
             }
-            chains.Add(chain);
+            var when = new List<string> { $"When({message.Name})" };
+            if (handler.Where.IsEmpty)
+            {
+                when.AddRange(chain);
+            }
+            else
+            {
+                // An event that fails a condition is consumed and changes nothing.
+                var scope = ReplyScope(message);
+                var tests = new List<string>();
+                foreach (var condition in handler.Where)
+                    tests.Add(Conditions.Of(condition, scope.Field(condition.Subject), scope.TypeOf(condition.Subject), scope, saga.Namespace, index));
+                Branch(when, string.Join(" && ", tests), "applies", applies => applies.AddRange(chain));
+            }
+            chains.Add(when);
         }
         WriteBlock(w, $"During({step.State.Name},", chains);
     }
