@@ -10,6 +10,8 @@ namespace Platform.Generators.Tests;
 /// written in the reaction's transaction and sent when due, to the aggregate, whose
 /// <c>instead:</c> makes the expiry of a released hold change nothing; and one with <c>unless:</c>
 /// (remind the holder of a hold not released), whose command a release cancels before it is due.
+/// The reminder is sent on behalf of the user the hold was placed for: the reaction reads her
+/// (<c>$meta.userId</c>) and the command it sends carries her to the events it causes.
 /// </summary>
 public class DelayedReactionTorture
 {
@@ -21,7 +23,7 @@ public class DelayedReactionTorture
         commands:
           PlaceHold: { creates: true, emits: HoldPlaced }
           ReleaseHold: { when: { status: Held }, emits: HoldReleased }
-          RemindHold: { emits: HoldReminded }
+          RemindHold: { fields: { by: string? }, emits: HoldReminded }
           ExpireHold:
             emits: HoldExpired
             instead:
@@ -31,7 +33,7 @@ public class DelayedReactionTorture
           HoldPlaced: { type: shop.holds.placed, apply: { status: Held } }
           HoldReleased: { type: shop.holds.released, apply: { status: Released } }
           HoldExpired: { type: shop.holds.expired, apply: { status: Expired } }
-          HoldReminded: { type: shop.holds.reminded }
+          HoldReminded: { type: shop.holds.reminded, fields: { by: string? } }
         """;
 
     const string Reactions = """
@@ -45,6 +47,7 @@ public class DelayedReactionTorture
             when: HoldPlaced
             after: 1s
             send: RemindHold
+            with: { by: $meta.userId }
             unless: HoldReleased
         """;
 
@@ -72,7 +75,8 @@ public class DelayedReactionTorture
                 }), async services =>
                 {
                     var commands = services.GetRequiredService<ICommandDispatcher>();
-                    await commands.DispatchAsync(new PlaceHold(kept));
+                    // Placed for ann: the reaction's command is sent on her behalf, and says so.
+                    await commands.DispatchAsync(new PlaceHold(kept), new CommandContext(UserId: "ann"));
                     // Each released at once: its release reaches the reaction right behind its placing.
                     foreach (var id in released)
                     {
@@ -96,7 +100,7 @@ public class DelayedReactionTorture
                     var lines = new List<string>();
                     var events = await Stream(kept);
                     lines.Add($"kept: {string.Join(", ", events.Where(e => e.Event is not HoldReminded).Select(e => e.Event.GetType().Name))}");
-                    lines.Add($"kept reminded: {events.Count(e => e.Event is HoldReminded)}");
+                    lines.Add($"kept reminded: {string.Join(", ", events.Where(e => e.Event is HoldReminded).Select(e => $"by {((HoldReminded)e.Event).By}, for {e.Metadata.UserId}"))}");
                     if (events.FirstOrDefault(e => e.Event is HoldExpired) is { } expired)
                         lines.Add($"kept expired at least 2 s after it was placed: {expired.Timestamp - events[0].Timestamp >= TimeSpan.FromSeconds(2)}");
                     var histories = new List<string>();
@@ -117,7 +121,7 @@ public class DelayedReactionTorture
         GuideExamples.AssertRunAsync(store, "Shop.Holds", Texts, Service, "Shop.Holds.Run.HoldRun",
             [
                 "kept: HoldPlaced, HoldExpired",
-                "kept reminded: 1",
+                "kept reminded: by ann, for ann",
                 "kept expired at least 2 s after it was placed: True",
                 "released (20): HoldPlaced, HoldReleased",
             ],

@@ -16,6 +16,9 @@ sealed class ObservationSink
 
     public ConcurrentDictionary<Guid, string?> TraceParents { get; } = new();
 
+    /// <summary>The user header each committed event arrived with.</summary>
+    public ConcurrentDictionary<Guid, string?> Users { get; } = new();
+
     /// <summary>Events whose effects ran while the committed effects of their stream were not exactly the versions before them.</summary>
     public ConcurrentQueue<string> OrderViolations { get; } = new();
 
@@ -109,6 +112,7 @@ sealed class OrderEventRecorder(SqlEventStore store, ObservationSink sink) : Ide
         if (committed is not null)
         {
             sink.TraceParents[committed.EventId] = context.Headers.Get<string>(MassTransitEventPublisher.TraceParentHeader);
+            sink.Users[committed.EventId] = context.Headers.Get<string>(Platform.Messaging.PlatformHeaders.UserId);
             sink.Handled(committed);
         }
         if (sink.HoldBeforeAck > TimeSpan.Zero)

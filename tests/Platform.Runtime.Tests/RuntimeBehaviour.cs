@@ -119,6 +119,7 @@ public sealed class RuntimeBehaviour : IDisposable
                 (seen.EventType, seen.StreamId, seen.StreamVersion, seen.GlobalPosition));
             Assert.Equal(envelope.CorrelationId, seen.CorrelationId);
             Assert.Equal(envelope.CausationId, seen.CausationId);
+            Assert.Equal(envelope.Metadata.UserId, sink.Users[seen.EventId]);
             Assert.NotNull(envelope.Metadata.TraceParent);
             Assert.Equal(ActivityContext.Parse(envelope.Metadata.TraceParent!, null).TraceId,
                 ActivityContext.Parse(sink.TraceParents[seen.EventId]!, null).TraceId);

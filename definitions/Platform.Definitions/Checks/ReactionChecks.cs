@@ -98,7 +98,6 @@ internal static class ReactionChecks
         var reason = value.Metadata switch
         {
             MetadataField.Timestamp => "the event reaches a reaction as a bus message, which does not carry the time it was stored",
-            MetadataField.UserId => "the event reaches a reaction as a bus message, which does not carry the user it was written for",
             MetadataField.AggregateId or MetadataField.Version or MetadataField.CausationId when definition.Aggregate is null =>
                 $"'{definition.Name}' is not an aggregate's event, so it has no stream, version or causing command",
             _ => null,

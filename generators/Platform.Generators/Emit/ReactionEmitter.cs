@@ -130,6 +130,7 @@ internal static class ReactionEmitter
         MetadataField.Version => $"long.Parse({Header("StreamVersion")} ?? \"0\", global::System.Globalization.NumberStyles.None, global::System.Globalization.CultureInfo.InvariantCulture)",
         MetadataField.CorrelationId => $"({Header("CorrelationId")} ?? context.CorrelationId?.ToString(\"D\"))",
         MetadataField.CausationId => Header("CausationId"),
+        MetadataField.UserId => Header("UserId"),
         MetadataField.TraceId => "(context.Headers.Get<string>(\"traceparent\") ?? global::System.Diagnostics.Activity.Current?.Id)",
         _ => "default",
     };

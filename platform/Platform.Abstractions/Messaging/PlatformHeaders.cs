@@ -51,7 +51,9 @@ public static class PlatformHeaders
     /// <summary>
     /// On a command sent over the bus: the user on whose behalf it is sent, as the sender's own
     /// authentication established it. The command's events carry it (<c>$meta.userId</c>), and its
-    /// conditions may compare the state with it (<c>when: { owner: $meta.userId }</c>).
+    /// conditions may compare the state with it (<c>when: { owner: $meta.userId }</c>). The relay sets
+    /// it on an event written for a user, and the commands a reaction or saga step sends while
+    /// handling that event carry it on.
     /// </summary>
     public const string UserId = "Platform-User-Id";
 }

@@ -64,7 +64,7 @@ internal static class AsyncApiDocument
                  {
                      PlatformHeaders.EventId, PlatformHeaders.EventType, PlatformHeaders.SchemaVersion, PlatformHeaders.StreamId,
                      PlatformHeaders.StreamType, PlatformHeaders.StreamVersion, PlatformHeaders.GlobalPosition,
-                     PlatformHeaders.CorrelationId, PlatformHeaders.CausationId,
+                     PlatformHeaders.CorrelationId, PlatformHeaders.CausationId, PlatformHeaders.UserId,
                  })
             properties[name] = new JsonObject { ["type"] = "string" };
         return new JsonObject { ["type"] = "object", ["properties"] = properties };

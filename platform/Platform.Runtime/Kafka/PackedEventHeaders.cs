@@ -28,7 +28,7 @@ public static class PackedEventHeaders
     {
         PlatformHeaders.EventId, PlatformHeaders.EventType, PlatformHeaders.SchemaVersion, PlatformHeaders.StreamId,
         PlatformHeaders.StreamType, PlatformHeaders.StreamVersion, PlatformHeaders.GlobalPosition,
-        PlatformHeaders.CorrelationId, PlatformHeaders.CausationId,
+        PlatformHeaders.CorrelationId, PlatformHeaders.CausationId, PlatformHeaders.UserId,
     }.Select(name => (name, Encoding.UTF8.GetBytes(name))).ToArray();
 
     /// <summary>

@@ -49,6 +49,10 @@ static class RelayMessage
             Set(PlatformHeaders.CorrelationId, envelope.CorrelationId);
         if (envelope.CausationId is not null)
             Set(PlatformHeaders.CausationId, envelope.CausationId);
+        // The user the event was written for, when there was one: a reaction or saga step passes it
+        // on with the commands it sends (TransactionalOutbox), and a reaction may read it ($meta.userId).
+        if (envelope.Metadata.UserId is not null)
+            Set(PlatformHeaders.UserId, envelope.Metadata.UserId);
         if ((activity?.Id ?? envelope.Metadata.TraceParent) is { } traceParent)
             Set(MassTransitEventPublisher.TraceParentHeader, traceParent);
         if ((activity?.TraceStateString ?? envelope.Metadata.TraceState) is { } traceState)

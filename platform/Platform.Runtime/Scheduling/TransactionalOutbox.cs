@@ -103,6 +103,9 @@ public sealed class TransactionalOutbox : IKeyedScheduler
             headers[PlatformHeaders.CorrelationId] = correlation;
         if (_consumed.MessageId is { } causation)
             headers[PlatformHeaders.CausationId] = causation.ToString("D");
+        // On behalf of the user the consumed event was written for: the command's events carry it too.
+        if (_consumed.Headers.Get<string>(PlatformHeaders.UserId) is { } user)
+            headers[PlatformHeaders.UserId] = user;
         var stored = new StoredHeaders(_consumed.ConversationId, _consumed.MessageId,
             message is CorrelatedBy<Guid> correlated ? correlated.CorrelationId : null, headers);
         return new ScheduledMessageRow(Guid.CreateVersion7(), Owner, CorrelationId, token, kind, destination?.ToString(),
