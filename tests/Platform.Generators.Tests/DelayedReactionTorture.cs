@@ -67,11 +67,12 @@ public class DelayedReactionTorture
 
         public static class HoldRun
         {
-            public static async Task<IReadOnlyList<string>> RunAsync(bool postgres, string connectionString, Guid kept, Guid[] released)
+            public static async Task<IReadOnlyList<string>> RunAsync(bool postgres, string connectionString, Guid kept, Guid[] released, string rabbitMq)
             {
                 return await Hosted.RunAsync<IReadOnlyList<string>>(Hosted.Build(postgres, connectionString, typeof(HoldsDomain), cfg =>
                 {
                     cfg.Transport.QueuePrefix = "holds-" + Guid.NewGuid().ToString("N")[..8];
+                    if (rabbitMq.Length > 0) cfg.UseRabbitMq(new Uri(rabbitMq));
                 }), async services =>
                 {
                     var commands = services.GetRequiredService<ICommandDispatcher>();
@@ -114,10 +115,12 @@ public class DelayedReactionTorture
         }
         """;
 
+    // In memory on both stores, and on RabbitMQ: the reaction's queue takes the cancelling event too.
     [SkippableTheory]
-    [InlineData(Store.Sqlite)]
-    [InlineData(Store.Postgres)]
-    public Task the_command_is_sent_when_due_and_the_aggregate_decides(Store store) =>
+    [InlineData(Store.Sqlite, false)]
+    [InlineData(Store.Postgres, false)]
+    [InlineData(Store.Postgres, true)]
+    public Task the_command_is_sent_when_due_and_the_aggregate_decides(Store store, bool rabbitMq) =>
         GuideExamples.AssertRunAsync(store, "Shop.Holds", Texts, Service, "Shop.Holds.Run.HoldRun",
             [
                 "kept: HoldPlaced, HoldExpired",
@@ -125,5 +128,5 @@ public class DelayedReactionTorture
                 "kept expired at least 2 s after it was placed: True",
                 "released (20): HoldPlaced, HoldReleased",
             ],
-            Guid.NewGuid(), Enumerable.Range(0, 20).Select(_ => Guid.NewGuid()).ToArray());
+            Guid.NewGuid(), Enumerable.Range(0, 20).Select(_ => Guid.NewGuid()).ToArray(), rabbitMq ? RealServices.RabbitMq.ToString() : "");
 }
