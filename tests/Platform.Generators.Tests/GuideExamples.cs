@@ -160,6 +160,7 @@ public class GuideExamples
         using Microsoft.Extensions.Logging;
         using Platform.Runtime.Configuration;
         using Platform.Runtime.Projections;
+        using Platform.Runtime.Sagas;
 
         namespace Platform.Torture;
 
@@ -211,6 +212,21 @@ public class GuideExamples
                         throw new InvalidOperationException($"{name}: {wait}: " +
                             (await services.GetRequiredService<ProjectionEngine>().GetStatusAsync()).First(s => s.Name == name).LastError);
                 }
+            }
+
+            // Waits (30 s at most) until the saga is in one of states; one that does not get there
+            // fails the run with where it is, what it sent and what describe adds.
+            public static async Task<SagaInstanceRow> SagaInAsync(SagaOperations sagas, Guid id, string[] states, Func<string>? describe = null)
+            {
+                SagaDetails? details = null;
+                for (var wait = 0; wait < 600; wait++)
+                {
+                    details = (await sagas.GetAsync(id)).SingleOrDefault();
+                    if (details is not null && states.Contains(details.Instance.CurrentState))
+                        return details.Instance;
+                    await Task.Delay(50);
+                }
+                throw new TimeoutException($"saga {id}: {details?.Instance.CurrentState ?? "none"}, sent {string.Join(" ", details?.History.Select(h => h.Sent) ?? [])}; {describe?.Invoke()}");
             }
         }
         """;

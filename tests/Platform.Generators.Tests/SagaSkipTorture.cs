@@ -182,21 +182,12 @@ public class SagaSkipTorture
                     var ends = new List<string>();
                     for (var i = 1; i < Orders.Length; i++)
                     {
-                        for (var wait = 0; ; wait++)
-                        {
-                            var row = (await sagas.GetAsync(ids[i])).SingleOrDefault()?.Instance;
-                            if (row?.CurrentState is "Completed" or "Compensated" or "CompensationFailed")
-                            {
-                                var data = JsonDocument.Parse(row.Data).RootElement;
-                                var skipped = new[] { "payment", "stock", "shipping" }.Where(step => data.GetProperty(step + "Skipped").GetBoolean());
-                                var waiver = data.GetProperty("waiver").GetString();
-                                ends.Add($"{Orders[i].Buyer} {row.CurrentState}, skipped: {string.Join(" ", skipped.DefaultIfEmpty("none"))}{(waiver is null ? "" : ", waiver: " + waiver)}");
-                                break;
-                            }
-                            if (wait == 400)
-                                throw new TimeoutException($"{Orders[i].Buyer}: {row?.CurrentState ?? "none"}; seen: {string.Join(" | ", seen)}");
-                            await Task.Delay(50);
-                        }
+                        var row = await Hosted.SagaInAsync(sagas, ids[i], ["Completed", "Compensated", "CompensationFailed"],
+                            () => $"{Orders[i].Buyer}; seen: {string.Join(" | ", seen)}");
+                        var data = JsonDocument.Parse(row.Data).RootElement;
+                        var skipped = new[] { "payment", "stock", "shipping" }.Where(step => data.GetProperty(step + "Skipped").GetBoolean());
+                        var waiver = data.GetProperty("waiver").GetString();
+                        ends.Add($"{Orders[i].Buyer} {row.CurrentState}, skipped: {string.Join(" ", skipped.DefaultIfEmpty("none"))}{(waiver is null ? "" : ", waiver: " + waiver)}");
                     }
                     // A release is sent without a reply awaited: wait for every command the services
                     // should see, then a little longer for one they should not.

@@ -274,17 +274,9 @@ public class SagaTorture
                             [new Slot("a", 2, 1.5m, null), new Slot("b", i, 10m, "n" + i)], new Dictionary<string, decimal> { ["eur"] = 1.25m, ["krw"] = 1000m + i },
                             0.5 + i, 5_000_000_000L + i, i == 1 ? null : new DateOnly(2026, 1, 2 + i), i == 2 ? null : new DateTimeOffset(2026, 6, 1, 12, 0, 0, TimeSpan.FromHours(2))));
                     }
-                    async Task<string> Until(Guid lease, params string[] states)
-                    {
-                        for (var wait = 0; wait < 600; wait++)
-                        {
-                            var row = (await sagas.GetAsync(lease)).SingleOrDefault()?.Instance;
-                            if (row is not null && states.Contains(row.CurrentState))
-                                return row.CurrentState;
-                            await Task.Delay(50);
-                        }
-                        throw new TimeoutException($"saga {Array.IndexOf(leases, lease)}: {(await sagas.GetAsync(lease)).SingleOrDefault()?.Instance.CurrentState ?? "none"}, sent {string.Join(" ", (await sagas.GetAsync(lease)).SingleOrDefault()?.History.Select(h => h.Sent) ?? [])}; received: {string.Join(" | ", received.Lines)}; errors: {string.Join(" | ", errors.Lines)}");
-                    }
+                    async Task<string> Until(Guid lease, params string[] states) =>
+                        (await Hosted.SagaInAsync(sagas, lease, states,
+                            () => $"saga {Array.IndexOf(leases, lease)}; received: {string.Join(" | ", received.Lines)}; errors: {string.Join(" | ", errors.Lines)}")).CurrentState;
                     var ends = new List<string>
                     {
                         "ada " + await Until(leases[0], "Completed", "Compensated", "CompensationFailed"),

@@ -68,20 +68,19 @@ public sealed class AggregateBinding<TState> : AggregateBinding
         var type = definition.GetType();
         // With the metadata the events will carry (a command's conditions may read the user), or, in
         // code generated before it had that, without.
-        var withMetadata = type.GetMethod("Handle", BindingFlags.Public | BindingFlags.Instance, [typeof(TState), typeof(long), typeof(object), typeof(EventMetadata?)]);
-        var handle = withMetadata ?? type.GetMethod("Handle", BindingFlags.Public | BindingFlags.Instance, [typeof(TState), typeof(long), typeof(object)])
-            ?? throw Missing(type, "public IReadOnlyList<object> Handle(TState state, long version, object command, EventMetadata? metadata)");
-        var streamIdOf = type.GetMethod("StreamIdOf", BindingFlags.Public | BindingFlags.Static, [typeof(object)])
-            ?? throw Missing(type, "public static string StreamIdOf(object command)");
-        if (withMetadata is not null)
+        if (type.GetMethod("Handle", BindingFlags.Public | BindingFlags.Instance, [typeof(TState), typeof(long), typeof(object), typeof(EventMetadata?)]) is { } withMetadata)
         {
             _handle = withMetadata.CreateDelegate<Func<TState, long, object, EventMetadata?, IReadOnlyList<object>>>(definition);
         }
         else
         {
-            var handleWithout = handle.CreateDelegate<Func<TState, long, object, IReadOnlyList<object>>>(definition);
-            _handle = (state, version, command, _) => handleWithout(state, version, command);
+            var without = (type.GetMethod("Handle", BindingFlags.Public | BindingFlags.Instance, [typeof(TState), typeof(long), typeof(object)])
+                    ?? throw Missing(type, "public IReadOnlyList<object> Handle(TState state, long version, object command, EventMetadata? metadata)"))
+                .CreateDelegate<Func<TState, long, object, IReadOnlyList<object>>>(definition);
+            _handle = (state, version, command, _) => without(state, version, command);
         }
+        var streamIdOf = type.GetMethod("StreamIdOf", BindingFlags.Public | BindingFlags.Static, [typeof(object)])
+            ?? throw Missing(type, "public static string StreamIdOf(object command)");
         _streamIdOf = streamIdOf.CreateDelegate<Func<object, string>>();
         CommandTypes = type.GetMethods(BindingFlags.Public | BindingFlags.Instance)
             .Where(m => m.Name == "Handle")
