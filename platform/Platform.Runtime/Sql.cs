@@ -129,6 +129,52 @@ static class Sql
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Adds a nullable column that a later release reads to a table an earlier release created
+    /// (<c>CREATE TABLE IF NOT EXISTS</c> leaves such a table as it was). Looks first, so a table that
+    /// has it is not locked: on PostgreSQL <c>ALTER TABLE</c> takes the table's exclusive lock, and
+    /// runs, like <see cref="ExecuteDdlAsync"/>, under the DDL's advisory lock with <c>IF NOT
+    /// EXISTS</c> for a process adding it at the same time; on SQLite in the process's write turn.
+    /// No default, so no row is rewritten: rows written before read it as null.
+    /// </summary>
+    public static async Task AddColumnIfMissingAsync(StoreProvider provider, string connectionString, string table, string column, string type,
+        CancellationToken cancellationToken)
+    {
+        await using (var connection = await OpenAsync(provider, connectionString, cancellationToken).ConfigureAwait(false))
+        {
+            await using var look = Command(connection, null, provider == StoreProvider.Postgres
+                ? "SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = @table AND column_name = @column"
+                : "SELECT count(*) FROM pragma_table_info(@table) WHERE name = @column");
+            Add(look, "table", table);
+            Add(look, "column", column);
+            if (Convert.ToInt64(await look.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture) > 0)
+                return;
+        }
+        if (provider == StoreProvider.Postgres)
+        {
+            await ExecuteDdlAsync(provider, connectionString, $"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {type} NULL", cancellationToken)
+                .ConfigureAwait(false);
+            return;
+        }
+        using var turn = await EnterWriteAsync(provider, connectionString, cancellationToken).ConfigureAwait(false);
+        await using var writer = await OpenAsync(provider, connectionString, cancellationToken).ConfigureAwait(false);
+        // Looked at again in the turn: another connection of this process may have added it since.
+        await using var again = Command(writer, null, "SELECT count(*) FROM pragma_table_info(@table) WHERE name = @column");
+        Add(again, "table", table);
+        Add(again, "column", column);
+        if (Convert.ToInt64(await again.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture) > 0)
+            return;
+        try
+        {
+            await using var alter = Command(writer, null, $"ALTER TABLE {table} ADD COLUMN {column} {type} NULL");
+            await alter.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (SqliteException e) when (e.Message.Contains("duplicate column", StringComparison.OrdinalIgnoreCase))
+        {
+            // Another process added it between the look and the statement.
+        }
+    }
+
     /// <summary>True when the exception is a primary-key or unique violation.</summary>
     public static bool IsUniqueViolation(Exception exception) => exception switch
     {

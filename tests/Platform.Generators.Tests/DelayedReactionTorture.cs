@@ -11,7 +11,8 @@ namespace Platform.Generators.Tests;
 /// <c>instead:</c> makes the expiry of a released hold change nothing; and one with <c>unless:</c>
 /// (remind the holder of a hold not released), whose command a release cancels before it is due.
 /// The reminder is sent on behalf of the user the hold was placed for: the reaction reads her
-/// (<c>$meta.userId</c>) and the command it sends carries her to the events it causes.
+/// (<c>$meta.userId</c>) and the command it sends carries her to the events it causes. A release
+/// handled late, after the hold was placed again, cancels only the first placing's reminder.
 /// </summary>
 public class DelayedReactionTorture
 {
@@ -23,6 +24,7 @@ public class DelayedReactionTorture
         commands:
           PlaceHold: { creates: true, emits: HoldPlaced }
           ReleaseHold: { when: { status: Held }, emits: HoldReleased }
+          RenewHold: { when: { status: Released }, emits: HoldPlaced }
           RemindHold: { fields: { by: string? }, emits: HoldReminded }
           ExpireHold:
             emits: HoldExpired
@@ -56,8 +58,10 @@ public class DelayedReactionTorture
         new GeneratorHarness.InMemoryText("holds/reactions.yaml", Reactions));
 
     const string Service = """
+        using MassTransit;
         using Microsoft.Extensions.DependencyInjection;
         using Platform.Events;
+        using Platform.Messaging;
         using Platform.Persistence;
         using Platform.Runtime.Commands;
         using Platform.Runtime.Configuration;
@@ -92,8 +96,43 @@ public class DelayedReactionTorture
                             events.Add(envelope);
                         return events;
                     }
+
+                    // Placed, released and placed again; once the second placing's reminder is scheduled,
+                    // the release is handled again as a copy, as an event of the stream handled after a
+                    // later one is: it cancels what was scheduled before it, not the second reminder.
+                    var renewed = Guid.NewGuid();
+                    await commands.DispatchAsync(new PlaceHold(renewed));
+                    await commands.DispatchAsync(new ReleaseHold(renewed));
+                    var renewedAt = DateTimeOffset.UtcNow;
+                    await commands.DispatchAsync(new RenewHold(renewed));
+                    var key = IKeyedScheduler.KeyOf("RemindHolder/" + renewed.ToString("D"));
+                    var scheduledAgain = false;
+                    for (var wait = 0; wait < 300 && !scheduledAgain; wait++)
+                    {
+                        await using var connection = postgres
+                            ? (System.Data.Common.DbConnection)new Npgsql.NpgsqlConnection(connectionString)
+                            : new Microsoft.Data.Sqlite.SqliteConnection(connectionString);
+                        await connection.OpenAsync();
+                        await using var look = connection.CreateCommand();
+                        look.CommandText = "SELECT count(*) FROM scheduled_messages WHERE token_id = @key AND created_at >= @at";
+                        var keyParameter = look.CreateParameter();
+                        (keyParameter.ParameterName, keyParameter.Value) = ("key", key.ToString("D"));
+                        look.Parameters.Add(keyParameter);
+                        var at = look.CreateParameter();
+                        (at.ParameterName, at.Value) = ("at", renewedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", System.Globalization.CultureInfo.InvariantCulture));
+                        look.Parameters.Add(at);
+                        scheduledAgain = Convert.ToInt64(await look.ExecuteScalarAsync()) > 0;
+                        if (!scheduledAgain) await Task.Delay(20);
+                    }
+                    var release = (await Stream(renewed)).Single(e => e.Event is HoldReleased);
+                    await services.GetRequiredService<IBus>().Publish((HoldReleased)release.Event, context =>
+                    {
+                        context.MessageId = Guid.NewGuid();
+                        context.Headers.Set(PlatformHeaders.StreamId, release.StreamId);
+                        context.Headers.Set(PlatformHeaders.StreamVersion, release.StreamVersion.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                    });
                     var deadline = DateTime.UtcNow.AddSeconds(30);
-                    while ((await Stream(kept)).Count < 3 && DateTime.UtcNow < deadline)
+                    while (((await Stream(kept)).Count < 3 || (await Stream(renewed)).Count < 5) && DateTime.UtcNow < deadline)
                         await Task.Delay(100);
                     // The released hold's expiry was due as soon as the kept one's, and its reminder before:
                     // give them time to change nothing.
@@ -104,6 +143,10 @@ public class DelayedReactionTorture
                     lines.Add($"kept reminded: {string.Join(", ", events.Where(e => e.Event is HoldReminded).Select(e => $"by {((HoldReminded)e.Event).By}, for {e.Metadata.UserId}"))}");
                     if (events.FirstOrDefault(e => e.Event is HoldExpired) is { } expired)
                         lines.Add($"kept expired at least 2 s after it was placed: {expired.Timestamp - events[0].Timestamp >= TimeSpan.FromSeconds(2)}");
+                    var again = await Stream(renewed);
+                    lines.Add($"renewed after its release was scheduled: {scheduledAgain}");
+                    lines.Add($"renewed: {string.Join(", ", again.Where(e => e.Event is not HoldReminded).Select(e => e.Event.GetType().Name))}");
+                    lines.Add($"renewed reminded: {again.Count(e => e.Event is HoldReminded)}");
                     var histories = new List<string>();
                     foreach (var id in released)
                         histories.Add(string.Join(", ", (await Stream(id)).Select(e => e.Event.GetType().Name)));
@@ -126,6 +169,9 @@ public class DelayedReactionTorture
                 "kept: HoldPlaced, HoldExpired",
                 "kept reminded: by ann, for ann",
                 "kept expired at least 2 s after it was placed: True",
+                "renewed after its release was scheduled: True",
+                "renewed: HoldPlaced, HoldReleased, HoldPlaced, HoldExpired",
+                "renewed reminded: 1",
                 "released (20): HoldPlaced, HoldReleased",
             ],
             Guid.NewGuid(), Enumerable.Range(0, 20).Select(_ => Guid.NewGuid()).ToArray(), rabbitMq ? RealServices.RabbitMq.ToString() : "");

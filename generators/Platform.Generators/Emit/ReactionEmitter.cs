@@ -67,9 +67,7 @@ internal static class ReactionEmitter
                     // will run, before this schedule could be cancelled by it).
                     w.Line($"if (!global::MassTransit.EndpointConvention.TryGetDestinationAddress<{commandType}>(out var destination))");
                     w.Line($"    throw new global::System.InvalidOperationException({CSharpLiteral.String("No route for " + command.Name + ": " + r.Name + " cannot schedule it.")});");
-                    w.Line("var version = context.Headers.Get<string>(global::Platform.Messaging.PlatformHeaders.StreamVersion);");
-                    w.Line("var unless = new global::Platform.Messaging.CancelledBy(StreamId(context),");
-                    w.Line("    long.Parse(version ?? \"0\", global::System.Globalization.NumberStyles.None, global::System.Globalization.CultureInfo.InvariantCulture), CancellingTypes);");
+                    w.Line("var unless = new global::Platform.Messaging.CancelledBy(StreamId(context), Version(context) ?? 0, CancellingTypes);");
                     w.Line($"await Scheduler(context).ScheduleAsync(Key(context), destination, global::System.DateTimeOffset.UtcNow.AddMilliseconds({keyedAfter.Milliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}), command,");
                     w.Line("    unless, context.CancellationToken);");
                 }
@@ -98,9 +96,11 @@ internal static class ReactionEmitter
         {
             var type = Names.Global(cancelling.Namespace, cancelling.Name);
             w.Line();
-            w.Line($"/// <summary><see cref=\"{type}\"/> cancels the command scheduled for its aggregate, if not yet due.</summary>");
+            w.Line($"/// <summary><see cref=\"{type}\"/> cancels the command scheduled for its aggregate by an earlier event, if not yet due.</summary>");
             w.Line($"public global::System.Threading.Tasks.Task Consume(global::MassTransit.ConsumeContext<{type}> context) =>");
-            w.Line("    Scheduler(context).CancelAsync(Key(context), context.CancellationToken);");
+            w.Line("    Version(context) is { } version");
+            w.Line("        ? Scheduler(context).CancelAsync(Key(context), version, context.CancellationToken)");
+            w.Line("        : Scheduler(context).CancelAsync(Key(context), context.CancellationToken);");
         }
         w.Line();
         w.Line("// The platform's reaction endpoint gives each message its transaction's scheduler.");
@@ -115,6 +115,10 @@ internal static class ReactionEmitter
         w.Line();
         w.Line("// The reaction's name and the aggregate's stream: the event that schedules and those that cancel agree on it.");
         w.Line($"static global::System.Guid Key(global::MassTransit.ConsumeContext context) => global::Platform.Messaging.IKeyedScheduler.KeyOf({CSharpLiteral.String(r.Name + "/")} + StreamId(context));");
+        w.Line();
+        w.Line("// The event's version in its stream: a cancel reaches only what events before it scheduled.");
+        w.Line("static long? Version(global::MassTransit.ConsumeContext context) =>");
+        w.Line($"    long.TryParse({Header("StreamVersion")}, global::System.Globalization.NumberStyles.None, global::System.Globalization.CultureInfo.InvariantCulture, out var version) ? version : null;");
         w.Line();
         w.Line("static string StreamId(global::MassTransit.ConsumeContext context) =>");
         w.Line($"    {Header("StreamId")} ?? throw new global::System.InvalidOperationException({CSharpLiteral.String(r.Name + ": the event has no ")} + global::Platform.Messaging.PlatformHeaders.StreamId + {CSharpLiteral.String(" header to find its aggregate by.")});");

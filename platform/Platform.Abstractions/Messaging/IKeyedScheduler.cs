@@ -22,6 +22,14 @@ public interface IKeyedScheduler
     /// <summary>Cancels every message scheduled under <paramref name="key"/> that is not yet due, in the consumer's transaction.</summary>
     Task CancelAsync(Guid key, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Cancels what was scheduled under <paramref name="key"/> and is not yet due, in the consumer's
+    /// transaction, but only what an event before <paramref name="version"/> of the stream scheduled
+    /// (<see cref="CancelledBy.Version"/> of its schedule; one scheduled without it is cancelled too):
+    /// an event of the stream handled after a later one cancels nothing that later one scheduled.
+    /// </summary>
+    Task CancelAsync(Guid key, long version, CancellationToken cancellationToken);
+
     /// <summary>A key from text (a reaction's name and a stream id): the first 16 bytes of its SHA-256.</summary>
     static Guid KeyOf(string text) =>
         new(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)).AsSpan(0, 16));

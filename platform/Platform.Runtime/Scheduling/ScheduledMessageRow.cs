@@ -27,5 +27,10 @@ public enum DeliveryKind
 /// <param name="CreatedAt">When it was stored.</param>
 /// <param name="Attempts">Failed delivery attempts so far.</param>
 /// <param name="LastError">The last delivery error.</param>
+/// <param name="KeyVersion">
+/// For a message scheduled by key (<see cref="Platform.Messaging.IKeyedScheduler"/>), the version in its
+/// stream of the event that scheduled it: an event cancels only what events before it scheduled.
+/// </param>
 public sealed record ScheduledMessageRow(Guid Id, string Owner, string? CorrelationId, Guid? TokenId, DeliveryKind Kind, string? Destination,
-    string MessageType, string Payload, string Headers, DateTimeOffset DueAt, DateTimeOffset CreatedAt, int Attempts, string? LastError);
+    string MessageType, string Payload, string Headers, DateTimeOffset DueAt, DateTimeOffset CreatedAt, int Attempts, string? LastError,
+    long? KeyVersion = null);

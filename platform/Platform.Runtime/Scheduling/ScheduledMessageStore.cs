@@ -17,7 +17,7 @@ namespace Platform.Runtime.Scheduling;
 /// </summary>
 public sealed class ScheduledMessageStore
 {
-    const string Columns = "id, owner, correlation_id, token_id, kind, destination, message_type, payload, headers, due_at, created_at, attempts, last_error";
+    const string Columns = "id, owner, correlation_id, token_id, kind, destination, message_type, payload, headers, due_at, created_at, attempts, last_error, key_version";
 
     readonly StoreProvider _provider;
     readonly string _connectionString;
@@ -52,7 +52,7 @@ public sealed class ScheduledMessageStore
         foreach (var message in messages)
         {
             await using var command = Sql.Command(connection, transaction,
-                $"INSERT INTO scheduled_messages ({Columns}) VALUES (@id, @owner, @correlation_id, @token_id, @kind, @destination, @message_type, @payload, @headers, @due_at, @created_at, 0, NULL)");
+                $"INSERT INTO scheduled_messages ({Columns}) VALUES (@id, @owner, @correlation_id, @token_id, @kind, @destination, @message_type, @payload, @headers, @due_at, @created_at, 0, NULL, @key_version)");
             Sql.Add(command, "id", message.Id.ToString("D"));
             Sql.Add(command, "owner", message.Owner);
             Sql.Add(command, "correlation_id", message.CorrelationId);
@@ -64,6 +64,7 @@ public sealed class ScheduledMessageStore
             Sql.Add(command, "headers", message.Headers);
             Sql.Add(command, "due_at", Sql.Time(message.DueAt));
             Sql.Add(command, "created_at", Sql.Time(message.CreatedAt));
+            Sql.Add(command, "key_version", message.KeyVersion);
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
     }
@@ -78,6 +79,25 @@ public sealed class ScheduledMessageStore
         await using var command = Sql.Command(connection, transaction, "DELETE FROM scheduled_messages WHERE token_id = @token");
         Sql.Add(command, "token", tokenId.ToString("D"));
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+    }
+
+    /// <summary>
+    /// Cancels what was scheduled under <paramref name="key"/> by an event before <paramref name="version"/>
+    /// of its stream (<see cref="ScheduledMessageRow.KeyVersion"/>), and what was scheduled with no version,
+    /// in the caller's transaction: an event handled late cancels nothing a later event scheduled.
+    /// </summary>
+    /// <param name="connection">The open connection.</param>
+    /// <param name="transaction">The transaction of the cancelling step.</param>
+    /// <param name="key">The key the rows were scheduled under (their token).</param>
+    /// <param name="version">The cancelling event's version in its stream.</param>
+    /// <param name="cancellationToken">Cancels the delete.</param>
+    public static async Task<int> CancelBeforeAsync(DbConnection connection, DbTransaction transaction, Guid key, long version, CancellationToken cancellationToken)
+    {
+        await using var command = Sql.Command(connection, transaction,
+            "DELETE FROM scheduled_messages WHERE token_id = @token AND (key_version IS NULL OR key_version < @version)");
+        Sql.Add(command, "token", key.ToString("D"));
+        Sql.Add(command, "version", version);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -270,9 +290,17 @@ public sealed class ScheduledMessageStore
         Guid.Parse(reader.GetString(0)), reader.GetString(1), Sql.Text(reader, 2),
         Sql.Text(reader, 3) is { } token ? Guid.Parse(token) : null, Enum.Parse<DeliveryKind>(reader.GetString(4)), Sql.Text(reader, 5),
         reader.GetString(6), reader.GetString(7), reader.GetString(8), Sql.ParseTime(reader.GetString(9)), Sql.ParseTime(reader.GetString(10)),
-        Sql.Int(reader, 11), Sql.Text(reader, 12));
+        Sql.Int(reader, 11), Sql.Text(reader, 12), reader.IsDBNull(13) ? null : reader.GetInt64(13));
 
-    Task CreateSchemaAsync() => Sql.ExecuteDdlAsync(_provider, _connectionString,
+    async Task CreateSchemaAsync()
+    {
+        await Sql.ExecuteDdlAsync(_provider, _connectionString, Ddl, CancellationToken.None).ConfigureAwait(false);
+        // key_version came with unless: on delayed reactions; a table made before has no such column.
+        await Sql.AddColumnIfMissingAsync(_provider, _connectionString, "scheduled_messages", "key_version", "bigint", CancellationToken.None)
+            .ConfigureAwait(false);
+    }
+
+    const string Ddl =
         """
             CREATE TABLE IF NOT EXISTS scheduled_messages (
                 id text NOT NULL PRIMARY KEY,
@@ -287,11 +315,12 @@ public sealed class ScheduledMessageStore
                 due_at text NOT NULL,
                 created_at text NOT NULL,
                 attempts integer NOT NULL,
-                last_error text NULL);
+                last_error text NULL,
+                key_version bigint NULL);
             CREATE INDEX IF NOT EXISTS ix_scheduled_messages_due_at ON scheduled_messages (due_at);
             CREATE INDEX IF NOT EXISTS ix_scheduled_messages_token_id ON scheduled_messages (token_id);
             CREATE INDEX IF NOT EXISTS ix_scheduled_messages_owner ON scheduled_messages (owner, correlation_id);
-            """, CancellationToken.None);
+            """;
 }
 
 /// <summary>What waits in <c>scheduled_messages</c> (<see cref="ScheduledMessageStore.CountAsync(DateTimeOffset, CancellationToken)"/>).</summary>

@@ -54,21 +54,23 @@ public sealed class TransactionalOutbox : IKeyedScheduler
         _pending.Add(Create(kind, resolved, message, messageType, null, now + LeftoverDelay, now));
     }
 
-    internal Guid Schedule(Uri destination, DateTimeOffset dueAt, object message, Type messageType, Guid? token = null)
+    internal Guid Schedule(Uri destination, DateTimeOffset dueAt, object message, Type messageType, Guid? token = null, long? keyVersion = null)
     {
         var id = token ?? Guid.CreateVersion7();
-        _pending.Add(Create(DeliveryKind.Send, _routes.ResolveScheduled(destination, _consumed, messageType), message, messageType, id, dueAt, DateTimeOffset.UtcNow));
+        _pending.Add(Create(DeliveryKind.Send, _routes.ResolveScheduled(destination, _consumed, messageType), message, messageType, id, dueAt,
+            DateTimeOffset.UtcNow) with { KeyVersion = keyVersion });
         return id;
     }
 
-    // The key is the row's token: cancelling deletes every row scheduled under it, as a timeout's.
+    // The key is the row's token: cancelling deletes the rows scheduled under it, as a timeout's; the
+    // version of the event that schedules (unless's) stays with the row, for a cancel by version.
     async Task<bool> IKeyedScheduler.ScheduleAsync<T>(Guid key, Uri destination, DateTimeOffset dueAt, T message, CancelledBy? unless,
         CancellationToken cancellationToken)
     {
         await ScheduledMessageStore.LockKeyAsync(Connection, Transaction, key, cancellationToken).ConfigureAwait(false);
         if (unless is not null && await ScheduledMessageStore.StoredAfterAsync(Connection, Transaction, unless, cancellationToken).ConfigureAwait(false))
             return false;
-        Schedule(destination, dueAt, message, typeof(T), key);
+        Schedule(destination, dueAt, message, typeof(T), key, unless?.Version);
         return true;
     }
 
@@ -76,6 +78,13 @@ public sealed class TransactionalOutbox : IKeyedScheduler
     {
         await ScheduledMessageStore.LockKeyAsync(Connection, Transaction, key, cancellationToken).ConfigureAwait(false);
         await CancelAsync(key, cancellationToken).ConfigureAwait(false);
+    }
+
+    async Task IKeyedScheduler.CancelAsync(Guid key, long version, CancellationToken cancellationToken)
+    {
+        await ScheduledMessageStore.LockKeyAsync(Connection, Transaction, key, cancellationToken).ConfigureAwait(false);
+        _pending.RemoveAll(m => m.TokenId == key && (m.KeyVersion is null || m.KeyVersion < version));
+        await ScheduledMessageStore.CancelBeforeAsync(Connection, Transaction, key, version, cancellationToken).ConfigureAwait(false);
     }
 
     internal async Task CancelAsync(Guid tokenId, CancellationToken cancellationToken)
