@@ -65,19 +65,36 @@ public class DelayedReactionTorture
         using Platform.Persistence;
         using Platform.Runtime.Commands;
         using Platform.Runtime.Configuration;
+        using Platform.Testing;
         using Platform.Torture;
 
         namespace Shop.Holds.Run;
 
         public static class HoldRun
         {
-            public static async Task<IReadOnlyList<string>> RunAsync(bool postgres, string connectionString, Guid kept, Guid[] released, string rabbitMq)
+            public static async Task<IReadOnlyList<string>> RunAsync(bool postgres, string connectionString, Guid kept, Guid[] released, string rabbitMq,
+                KafkaMockCluster? kafka)
             {
-                return await Hosted.RunAsync<IReadOnlyList<string>>(Hosted.Build(postgres, connectionString, typeof(HoldsDomain), cfg =>
+                var host = Hosted.Build(postgres, connectionString, typeof(HoldsDomain), cfg =>
                 {
                     cfg.Transport.QueuePrefix = "holds-" + Guid.NewGuid().ToString("N")[..8];
                     if (rabbitMq.Length > 0) cfg.UseRabbitMq(new Uri(rabbitMq));
-                }), async services =>
+                    if (kafka is not null)
+                    {
+                        cfg.UseKafka(kafka.BootstrapServers);
+                        cfg.Transport.Kafka.CreateTopics = false;
+                        cfg.Transport.Kafka.GroupProtocol = Confluent.Kafka.GroupProtocol.Consumer;
+                        cfg.Transport.Kafka.CommitInterval = TimeSpan.FromMilliseconds(200);
+                    }
+                });
+                if (kafka is not null)
+                {
+                    // The mock cluster has no CreateTopics: the topics the runtime's groups read, made first.
+                    kafka.CreateTopic("events.hold", partitions: 4, replicationFactor: 3);
+                    foreach (var topic in Platform.Runtime.Kafka.KafkaTopology.MessageTopicsRead(host.Services.GetRequiredService<PlatformOptions>()))
+                        kafka.CreateTopic(topic, partitions: 4, replicationFactor: 3);
+                }
+                return await Hosted.RunAsync<IReadOnlyList<string>>(host, async services =>
                 {
                     var commands = services.GetRequiredService<ICommandDispatcher>();
                     // Placed for ann: the reaction's command is sent on her behalf, and says so.
@@ -125,12 +142,36 @@ public class DelayedReactionTorture
                         if (!scheduledAgain) await Task.Delay(20);
                     }
                     var release = (await Stream(renewed)).Single(e => e.Event is HoldReleased);
-                    await services.GetRequiredService<IBus>().Publish((HoldReleased)release.Event, context =>
+                    string Text(long value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    if (kafka is null)
                     {
-                        context.MessageId = Guid.NewGuid();
-                        context.Headers.Set(PlatformHeaders.StreamId, release.StreamId);
-                        context.Headers.Set(PlatformHeaders.StreamVersion, release.StreamVersion.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                    });
+                        await services.GetRequiredService<IBus>().Publish((HoldReleased)release.Event, context =>
+                        {
+                            context.MessageId = Guid.NewGuid();
+                            context.Headers.Set(PlatformHeaders.StreamId, release.StreamId);
+                            context.Headers.Set(PlatformHeaders.StreamVersion, Text(release.StreamVersion));
+                        });
+                    }
+                    else
+                    {
+                        // A record of the event's topic as the relay writes one (its headers one by one), under a new id.
+                        var descriptor = services.GetRequiredService<EventTypeRegistry>().Get(typeof(HoldReleased));
+                        var payload = new System.Buffers.ArrayBufferWriter<byte>();
+                        descriptor.Serialize(release.Event, payload);
+                        var headers = new Confluent.Kafka.Headers();
+                        void Header(string name, string value) => headers.Add(name, System.Text.Encoding.UTF8.GetBytes(value));
+                        Header(PlatformHeaders.EventId, Guid.NewGuid().ToString("D"));
+                        Header(PlatformHeaders.EventType, release.TypeName);
+                        Header(PlatformHeaders.SchemaVersion, Text(descriptor.SchemaVersion));
+                        Header(PlatformHeaders.StreamId, release.StreamId);
+                        Header(PlatformHeaders.StreamType, release.StreamType);
+                        Header(PlatformHeaders.StreamVersion, Text(release.StreamVersion));
+                        Header(PlatformHeaders.GlobalPosition, Text(release.GlobalPosition));
+                        using var producer = new Confluent.Kafka.ProducerBuilder<string, byte[]>(
+                            new Confluent.Kafka.ProducerConfig { BootstrapServers = kafka.BootstrapServers }).Build();
+                        await producer.ProduceAsync("events.hold",
+                            new Confluent.Kafka.Message<string, byte[]> { Key = release.StreamId, Value = payload.WrittenSpan.ToArray(), Headers = headers });
+                    }
                     var deadline = DateTime.UtcNow.AddSeconds(30);
                     while (((await Stream(kept)).Count < 3 || (await Stream(renewed)).Count < 5) && DateTime.UtcNow < deadline)
                         await Task.Delay(100);
@@ -158,13 +199,20 @@ public class DelayedReactionTorture
         }
         """;
 
-    // In memory on both stores, and on RabbitMQ: the reaction's queue takes the cancelling event too.
+    public enum Broker { InMemory, RabbitMq, Kafka }
+
+    // In memory on both stores, on RabbitMQ and on Kafka (librdkafka's mock cluster): the reaction's
+    // queue, or consumer group, takes the cancelling event too.
     [SkippableTheory]
-    [InlineData(Store.Sqlite, false)]
-    [InlineData(Store.Postgres, false)]
-    [InlineData(Store.Postgres, true)]
-    public Task the_command_is_sent_when_due_and_the_aggregate_decides(Store store, bool rabbitMq) =>
-        GuideExamples.AssertRunAsync(store, "Shop.Holds", Texts, Service, "Shop.Holds.Run.HoldRun",
+    [InlineData(Store.Sqlite, Broker.InMemory)]
+    [InlineData(Store.Postgres, Broker.InMemory)]
+    [InlineData(Store.Postgres, Broker.RabbitMq)]
+    [InlineData(Store.Postgres, Broker.Kafka)]
+    public async Task the_command_is_sent_when_due_and_the_aggregate_decides(Store store, Broker broker)
+    {
+        var rabbitMq = broker == Broker.RabbitMq ? RealServices.RabbitMq.ToString() : "";
+        using var kafka = broker == Broker.Kafka ? new KafkaMockCluster(brokers: 3) : null;
+        await GuideExamples.AssertRunAsync(store, "Shop.Holds", Texts, Service, "Shop.Holds.Run.HoldRun",
             [
                 "kept: HoldPlaced, HoldExpired",
                 "kept reminded: by ann, for ann",
@@ -174,5 +222,6 @@ public class DelayedReactionTorture
                 "renewed reminded: 1",
                 "released (20): HoldPlaced, HoldReleased",
             ],
-            Guid.NewGuid(), Enumerable.Range(0, 20).Select(_ => Guid.NewGuid()).ToArray(), rabbitMq ? RealServices.RabbitMq.ToString() : "");
+            Guid.NewGuid(), Enumerable.Range(0, 20).Select(_ => Guid.NewGuid()).ToArray(), rabbitMq, kafka!);
+    }
 }
