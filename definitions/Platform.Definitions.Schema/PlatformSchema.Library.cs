@@ -47,6 +47,11 @@ public static partial class PlatformSchema
             fieldObject.Properties["max"] = new JsonSchemaProperty { Type = JsonObjectType.Number };
             fieldObject.Properties["maxLength"] = new JsonSchemaProperty { Type = JsonObjectType.Integer, Minimum = 1 };
             fieldObject.Properties["nonEmpty"] = new JsonSchemaProperty { Type = JsonObjectType.Boolean };
+            fieldObject.Properties["personal"] = new JsonSchemaProperty
+            {
+                Type = JsonObjectType.Boolean,
+                Description = "Personal data (an event's field, in any version, or a saga's data field; saga data copied from a personal field is personal too): 'platform stream erase' overwrites it in the stream's stored events and in the sagas they started, with null when optional, else empty text, an empty list or an empty map.",
+            };
             fieldObject.Properties["pattern"] = StringProperty("A .NET regular expression the whole text must match (a command's field: validated like min, max, maxLength and nonEmpty), e.g. \"[A-Z]{3}-[0-9]+\".");
             fieldObject.Properties["description"] = StringProperty("Documentation carried into generated code as an escaped literal.");
             var field = Define("field", new JsonSchema());

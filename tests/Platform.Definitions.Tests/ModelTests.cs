@@ -105,6 +105,57 @@ public sealed class ModelTests
     }
 
     [Fact]
+    public void personal_fields_are_personal_in_every_version_that_has_them_by_name_or_by_rename()
+    {
+        var loaded = Platform.Definitions.Loading.DefinitionLoader.Load("members.yaml", """
+            aggregate: Member
+            namespace: Shop.Members
+            id: { name: memberId, type: guid }
+            state: { joined: bool }
+            commands:
+              Join: { creates: true, fields: { email: string, nick: string, phones: list<string> }, emits: Joined }
+              Leave: { fields: { reason: string }, emits: Left }
+            events:
+              Joined:
+                type: shop.members.joined
+                version: 3
+                fields:
+                  email: { type: string, personal: true }
+                  nick: string
+                  phones: { type: list<string>, personal: true }
+                apply: { joined: true }
+                previous:
+                  - version: 1
+                    fields: { mail: string, nick: string, phones: list<string> }
+                    upcast: { email: { rename: mail } }
+                  - version: 2
+                    fields: { email: string, nick: { type: string, personal: true }, phones: list<string> }
+              Left: { type: shop.members.left, fields: { reason: string } }
+            """);
+        Assert.Empty(loaded.Diagnostics);
+        Assert.Empty(DefinitionSet.Check(new[] { loaded.Value! }).Diagnostics);
+        var joined = PersonalData.ByVersion(loaded.Value!.Events.Single(e => e.Name == "Joined"));
+        // nick is marked only in version 2, and stays personal in every version that stores it.
+        Assert.Equal(new[] { "1: mail nick phones", "2: email nick phones", "3: email nick phones" },
+            joined.Select(v => $"{v.Key}: {string.Join(" ", v.Value.Select(f => f.Name))}"));
+        Assert.Equal(("\"\"", "[]"), (PersonalData.ErasedJson(joined[3][0].Type), PersonalData.ErasedJson(joined[3][2].Type)));
+        Assert.Empty(PersonalData.ByVersion(loaded.Value!.Events.Single(e => e.Name == "Left")));
+    }
+
+    [Fact]
+    public void saga_data_copied_from_a_personal_field_of_its_start_event_is_personal()
+    {
+        // OrderFulfilment copies the placing's shippingAddress by name, and keeps its other data from replies that have none.
+        var fulfilment = Orders.Sagas.Single(s => s.Name == "OrderFulfilment");
+        Assert.Equal(new[] { "shippingAddress" },
+            PersonalData.SagaFields(fulfilment, name => PersonalData.CurrentNames(Orders.FindEvent(name))).Select(f => f.Name));
+        // A reply kept from a personal field makes the kept field personal too.
+        Assert.Equal(new[] { "shippingAddress", "paymentId" },
+            PersonalData.SagaFields(fulfilment, name => name == "PaymentCharged" ? new HashSet<string> { "paymentId" } : PersonalData.CurrentNames(Orders.FindEvent(name)))
+                .Select(f => f.Name).OrderByDescending(n => n == "shippingAddress"));
+    }
+
+    [Fact]
     public void meta_aggregate_id_fits_a_string_or_the_aggregates_own_id_type()
     {
         // A string-keyed aggregate: its stream id read as a guid (a projection column, a list, a

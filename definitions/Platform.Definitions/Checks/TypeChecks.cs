@@ -14,6 +14,7 @@ internal static class TypeChecks
             foreach (var type in file.Types)
             {
                 Fields(context, type.Fields);
+                NotErased(context, type.Fields, "the value type member", "Mark the event field that holds the value personal instead: the whole value is erased.");
                 Recursion(context, type);
             }
             foreach (var enumType in file.Enums)
@@ -28,19 +29,34 @@ internal static class TypeChecks
                     context.Report(DiagnosticCodes.InvalidIdType, idType.Span, idType.Display);
                 }
                 Fields(context, aggregate.State, "the state field");
+                NotErased(context, aggregate.State, "the state field", "Mark the event fields it is applied from.");
             }
-            foreach (var command in file.Commands) Fields(context, command.Fields);
+            foreach (var command in file.Commands)
+            {
+                Fields(context, command.Fields);
+                NotErased(context, command.Fields, "the command field", "Mark the event fields it is stored in.");
+            }
             foreach (var definition in file.Events)
             {
                 Fields(context, definition.Fields, "the event field");
                 foreach (var previous in definition.Previous) Fields(context, previous.Fields, "the event field");
+                Erasable(context, definition);
             }
             if (file.Projection is { } projection)
             {
                 foreach (var key in projection.Keys) Type(context, key.Type);
+                NotErased(context, projection.Keys, "the read model key", "Mark the event fields it is built from: an erasure names the read models to rebuild.");
                 Fields(context, projection.Fields, "the read model field");
+                NotErased(context, projection.Fields, "the read model field", "Mark the event fields it is built from: an erasure names the read models to rebuild.");
             }
-            if (file.Saga is { } saga) Fields(context, saga.Data, "the saga data field");
+            if (file.Saga is { } saga)
+            {
+                Fields(context, saga.Data, "the saga data field");
+                // Erased in the saga's row with the stream that started it: marked, or copied from a personal field.
+                foreach (var field in PersonalData.SagaFields(saga, name => PersonalData.CurrentNames(context.Set.FindEvent(name))))
+                    if (PersonalData.ErasedJson(field.Type) is null)
+                        context.Report(DiagnosticCodes.PersonalNotErasable, field.Personal ?? field.Span, field.Name, field.Type.Display);
+            }
         }
     }
 
@@ -56,6 +72,25 @@ internal static class TypeChecks
                 if (uncheckedWhat is not null) NotChecked(context, field, constraints, uncheckedWhat);
             }
         }
+    }
+
+    /// <summary><c>personal:</c> where no erasure reaches.</summary>
+    private static void NotErased(CheckContext context, IEnumerable<FieldDefinition> fields, string what, string instead)
+    {
+        foreach (var field in fields)
+            if (field.Personal is { } personal) context.Report(DiagnosticCodes.PersonalNotErased, personal, what, field.Name, instead);
+    }
+
+    /// <summary>
+    /// An event's personal field must have a value to be erased to (<see cref="PersonalData.ErasedJson"/>),
+    /// in every version, the versions it is personal in by name or rename included.
+    /// </summary>
+    private static void Erasable(CheckContext context, EventDefinition definition)
+    {
+        foreach (var version in PersonalData.ByVersion(definition))
+            foreach (var field in version.Value)
+                if (PersonalData.ErasedJson(field.Type) is null)
+                    context.Report(DiagnosticCodes.PersonalNotErasable, field.Personal ?? field.Span, field.Name, field.Type.Display);
     }
 
     private static void Type(CheckContext context, TypeRef type)

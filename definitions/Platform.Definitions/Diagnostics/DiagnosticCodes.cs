@@ -87,6 +87,10 @@ public static class DiagnosticCodes
         "'{0}' does not apply to a field of type {1}. {2}");
     public static readonly DiagnosticDescriptor OperationTypeMismatch = Error("PLT0309", "Operation does not fit the type",
         "'{0}' cannot be applied to '{1}' of type {2}. {3}");
+    public static readonly DiagnosticDescriptor PersonalNotErased = Error("PLT0311", "Personal data is not erased here",
+        "'personal' on {0} '{1}' is never erased: an erasure overwrites the personal fields of a stream's stored events and of the sagas they started, and deletes its snapshot, nothing else. {2}");
+    public static readonly DiagnosticDescriptor PersonalNotErasable = Error("PLT0312", "Personal field has no erased value",
+        "The personal field '{0}' of type {1} has no value to be erased to: optional fields become null, text empty text, lists and maps empty. Make it optional ({1}?).");
 
     // PLT04xx: events, versions, upcasts, commands
     public static readonly DiagnosticDescriptor VersionGap = Error("PLT0401", "Version gap",

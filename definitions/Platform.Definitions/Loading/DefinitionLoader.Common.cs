@@ -7,7 +7,7 @@ namespace Platform.Definitions.Loading;
 
 public static partial class DefinitionLoader
 {
-    private static readonly string[] FieldKeys = { "type", "enum", "optional", "min", "max", "maxLength", "nonEmpty", "pattern", "description" };
+    private static readonly string[] FieldKeys = { "type", "enum", "optional", "min", "max", "maxLength", "nonEmpty", "pattern", "personal", "description" };
 
     /// <summary><c>name: type</c>, <c>name: { type: ..., min: 0 }</c> or <c>name: { enum: [A, B] }</c>.</summary>
     private static EquatableArray<FieldDefinition> ReadFields(LoadContext context, YamlNode? node, string owner, string what)
@@ -74,7 +74,9 @@ public static partial class DefinitionLoader
                 context.OptionalString(mapping, "pattern", what),
                 mapping.Find("pattern")?.Span);
         }
-        return new FieldDefinition(key.Value, typeRef, constraints, context.OptionalString(mapping, "description", what), key.Span);
+        // Kept only when true, at the key, where its checks point.
+        var personal = context.Bool(mapping, "personal", what, false) ? mapping.FindKey("personal")!.Span : (SourceSpan?)null;
+        return new FieldDefinition(key.Value, typeRef, constraints, context.OptionalString(mapping, "description", what), key.Span, personal);
     }
 
     private static List<EnumMember> ReadEnumMembers(LoadContext context, YamlNode node, string what)

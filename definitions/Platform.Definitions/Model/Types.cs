@@ -60,12 +60,18 @@ public sealed record TypeRef(
 public sealed record FieldConstraints(decimal? Min, decimal? Max, int? MaxLength, bool NonEmpty, string? Pattern = null, SourceSpan? PatternSpan = null);
 
 /// <summary>A named, typed field of state, an event, a command, a read model or saga data.</summary>
+/// <param name="Personal">Where <c>personal: true</c> is written; null for a field that is not personal data.</param>
 public sealed record FieldDefinition(
     string Name,
     TypeRef Type,
     FieldConstraints? Constraints,
     string? Description,
-    SourceSpan Span);
+    SourceSpan Span,
+    SourceSpan? Personal = null)
+{
+    /// <summary>Personal data, which an erasure overwrites in stored events.</summary>
+    public bool IsPersonal => Personal is not null;
+}
 
 /// <summary>A record type declared once under <c>types:</c> and usable from every file.</summary>
 public sealed record ValueTypeDefinition(string Name, string Namespace, EquatableArray<FieldDefinition> Fields, SourceSpan Span);

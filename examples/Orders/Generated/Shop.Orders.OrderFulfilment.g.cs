@@ -106,6 +106,13 @@ public sealed partial class OrderFulfilmentStateMachine : global::MassTransit.Ma
     public global::MassTransit.Schedule<OrderFulfilmentState, OrderFulfilmentInventoryCompensationTimeout> InventoryCompensationTimeout { get; private set; } = null!;
     public global::MassTransit.Schedule<OrderFulfilmentState, OrderFulfilmentTimeout> SagaTimeout { get; private set; } = null!;
 
+    /// <summary>The data fields that hold personal data, by property, and the JSON an erasure of the stream that started the saga writes over them.</summary>
+    public static global::System.Collections.Generic.IReadOnlyList<global::Platform.Events.PersonalField> PersonalFields { get; } = new global::Platform.Events.PersonalField[] { new global::Platform.Events.PersonalField("ShippingAddress", "\"\"") };
+
+    /// <summary>The saga a stored event started, correlated as the machine correlates its start event; null for another event.</summary>
+    public static global::System.Guid? StartedBy(global::Platform.Events.EventEnvelope envelope) =>
+        envelope.Event is global::Shop.Orders.OrderPlaced message ? (global::System.Guid.TryParse(envelope.StreamId, out var id) ? id : null) : null;
+
     /// <summary>Hand-written logic when the saga starts, after its data is copied from the start event.</summary>
     partial void OnStarted(OrderFulfilmentState saga);
     /// <summary>Hand-written logic when the last step succeeded.</summary>

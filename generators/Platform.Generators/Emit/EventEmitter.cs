@@ -92,6 +92,7 @@ internal static class EventEmitter
                 }
             }
 
+            EmitPersonalFields(w, e);
             var versions = new List<EventVersionDefinition>(e.Previous);
             versions.Sort((a, b) => a.Version.CompareTo(b.Version));
             if (versions.Count > 0)
@@ -101,6 +102,28 @@ internal static class EventEmitter
                 w.Line();
                 EmitUpcast(w, e, previous, versions, index);
             }
+        }
+    }
+
+    /// <summary>The personal fields of each stored version and what erasing writes over them (nothing for an event without).</summary>
+    static void EmitPersonalFields(CodeWriter w, EventDefinition e)
+    {
+        var versions = PersonalData.ByVersion(e);
+        if (versions.Count == 0) return;
+        const string Field = "global::Platform.Events.PersonalField";
+        w.Line();
+        w.Open($"public override global::System.Collections.Generic.IReadOnlyList<{Field}> PersonalFields(int schemaVersion) => schemaVersion switch");
+        foreach (var version in versions)
+            w.Line($"{version.Key.ToString(CultureInfo.InvariantCulture)} => s_personalV{version.Key.ToString(CultureInfo.InvariantCulture)},");
+        w.Line($"_ => global::System.Array.Empty<{Field}>(),");
+        w.Close(";");
+        foreach (var version in versions)
+        {
+            var fields = new List<string>();
+            foreach (var field in version.Value)
+                fields.Add($"new {Field}({CSharpLiteral.String(field.Name)}, {CSharpLiteral.String(PersonalData.ErasedJson(field.Type) ?? "null")})");
+            w.Line();
+            w.Line($"static readonly {Field}[] s_personalV{version.Key.ToString(CultureInfo.InvariantCulture)} = [{string.Join(", ", fields)}];");
         }
     }
 

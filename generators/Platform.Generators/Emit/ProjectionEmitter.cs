@@ -99,6 +99,7 @@ internal static class ProjectionEmitter
                 first = false;
             }
             w.Line(" };");
+            EmitPersonalEventTypes(w, p, index);
             w.Line();
             w.Line("/// <summary>Hand-written effects beyond the declared ones, called after them for each applied event.</summary>");
             w.Line($"partial void OnApplied({p.Name} row, global::Platform.Events.EventEnvelope envelope);");
@@ -316,6 +317,47 @@ internal static class ProjectionEmitter
     // The event field a condition tests, as a value for the lineage.
     static ValueExpr ConditionSubject(Condition c) =>
         new(ValueKind.Field, "$" + c.Subject, LiteralKind.None, MetadataField.None, new EquatableArray<string>(new[] { c.Subject }), EquatableArray<string>.Empty, c.Span);
+
+    /// <summary>
+    /// The events whose personal fields a handler reads (key, where or set): a stream erased of
+    /// one leaves its copies in this read model until it is rebuilt. Nothing for a projection that
+    /// reads none, as before personal data was declared.
+    /// </summary>
+    static void EmitPersonalEventTypes(CodeWriter w, ProjectionDefinition p, TypeIndex index)
+    {
+        var types = new List<string>();
+        foreach (var handler in p.Handlers)
+        {
+            if (index.FindMessage(handler.Event) is not { IsEvent: true } message) continue;
+            var personal = new HashSet<string>();
+            foreach (var field in message.Fields)
+                if (field.IsPersonal) personal.Add(field.Name);
+            var type = Names.Global(message.Namespace, message.Name) + ".EventTypeName";
+            if (personal.Count > 0 && ReadsAny(handler, personal) && !types.Contains(type)) types.Add(type);
+        }
+        if (types.Count == 0) return;
+        w.Line();
+        w.Line("/// <summary>The stored type names of the events whose personal fields this projection copies: erasing a stream with one calls for a rebuild.</summary>");
+        w.Line($"public static global::System.Collections.Generic.IReadOnlyList<string> PersonalEventTypes {{ get; }} = new string[] {{ {string.Join(", ", types)} }};");
+    }
+
+    static bool ReadsAny(ProjectionHandler handler, HashSet<string> fields)
+    {
+        bool Reads(ValueExpr value) =>
+            value.Kind is ValueKind.Field or ValueKind.Count or ValueKind.Sum && value.Path.Count > 0 && fields.Contains(value.Path[0])
+            || value.Kind == ValueKind.Sum && value.Factor.Count > 0 && fields.Contains(value.Factor[0]);
+        foreach (var key in handler.Keys)
+            if (Reads(key)) return true;
+        foreach (var condition in handler.Where)
+        {
+            if (fields.Contains(condition.Subject)) return true;
+            foreach (var operand in condition.Operands)
+                if (Reads(operand)) return true;
+        }
+        foreach (var update in handler.Set)
+            if (Reads(update.Value)) return true;
+        return false;
+    }
 
     static string Fingerprint(ProjectionDefinition p, TypeIndex index)
     {

@@ -151,6 +151,7 @@ internal sealed class SagaEmitter
             if (saga.Timeout is not null)
                 w.Line($"public global::MassTransit.Schedule<{state}, {saga.Name}Timeout> SagaTimeout {{ get; private set; }} = null!;");
             w.Line();
+            EmitPersonalData(w);
             EmitHooks(w);
             using (w.Block($"public {Machine}()"))
             {
@@ -245,6 +246,51 @@ internal sealed class SagaEmitter
             if (message is not null && seen.Add(message.Name)) events.Add((message.Name, message));
         }
         return events;
+    }
+
+    /// <summary>
+    /// The data fields that hold personal data (<see cref="PersonalData.SagaFields"/>), by property,
+    /// and which saga a stored start event started: what erasing the start event's stream needs to
+    /// find and overwrite them in the saga's row. Nothing for a saga without.
+    /// </summary>
+    void EmitPersonalData(CodeWriter w)
+    {
+        var personal = PersonalData.SagaFields(saga, name =>
+        {
+            var names = new HashSet<string>();
+            if (index.FindMessage(name) is { IsEvent: true } message)
+                foreach (var field in message.Fields)
+                    if (field.IsPersonal) names.Add(field.Name);
+            return names;
+        });
+        if (personal.Count == 0 || index.FindMessage(saga.StartedBy.Name) is not { } start) return;
+        const string Field = "global::Platform.Events.PersonalField";
+        var fields = new List<string>();
+        foreach (var field in personal)
+            fields.Add($"new {Field}({CSharpLiteral.String(Names.Pascal(field.Name))}, {CSharpLiteral.String(PersonalData.ErasedJson(field.Type) ?? "null")})");
+        w.Line("/// <summary>The data fields that hold personal data, by property, and the JSON an erasure of the stream that started the saga writes over them.</summary>");
+        w.Line($"public static global::System.Collections.Generic.IReadOnlyList<{Field}> PersonalFields {{ get; }} = new {Field}[] {{ {string.Join(", ", fields)} }};");
+        w.Line();
+        w.Line("/// <summary>The saga a stored event started, correlated as the machine correlates its start event; null for another event.</summary>");
+        w.Line("public static global::System.Guid? StartedBy(global::Platform.Events.EventEnvelope envelope) =>");
+        w.Line($"    envelope.Event is {Names.Global(start.Namespace, start.Name)} message ? {StoredCorrelation(start)} : null;");
+        w.Line();
+    }
+
+    /// <summary><see cref="Correlation"/> of a stored start event (<c>message</c>, in <c>envelope</c>).</summary>
+    string StoredCorrelation(MessageShape message)
+    {
+        foreach (var field in message.Fields)
+        {
+            if (field.Name != saga.CorrelateBy) continue;
+            var access = $"message.{Names.Pascal(field.Name)}";
+            if (field.Type.StartsWith("global::System.Guid", System.StringComparison.Ordinal))
+                return field.IsOptional ? access + ".GetValueOrDefault()" : access;
+            var text = field.Type == "string" || field.Type == "string?" ? access : $"global::System.Convert.ToString({access}, global::System.Globalization.CultureInfo.InvariantCulture)";
+            return $"KeyToGuid({text})";
+        }
+        var byGuid = data.TryGetValue(saga.CorrelateBy, out var key) && key.Type is { Kind: TypeKind.Primitive, Primitive: PrimitiveType.Guid };
+        return byGuid ? "(global::System.Guid.TryParse(envelope.StreamId, out var id) ? id : null)" : "KeyToGuid(envelope.StreamId)";
     }
 
     /// <summary>How a message finds its saga: its correlateBy field, or the stream id of an aggregate event.</summary>

@@ -22,7 +22,8 @@ internal sealed record FieldLineage(string Field, string Text);
 /// <see cref="Type"/> is its C# type, <see cref="Ref"/> its declared type (without spans), which
 /// values assigned to it and conditions on it are converted by.
 /// </summary>
-internal sealed record FieldShape(string Name, string Type, bool IsOptional, TypeRef Ref);
+/// <param name="IsPersonal">An event's field of personal data in its current version (<see cref="Platform.Definitions.Model.PersonalData"/>).</param>
+internal sealed record FieldShape(string Name, string Type, bool IsOptional, TypeRef Ref, bool IsPersonal = false);
 
 /// <summary>A named type (value type or enum), the namespace it is emitted in, and a value type's members.</summary>
 /// <param name="Validates">A value type whose members, or the value types they hold, declare constraints: it implements <c>IValidatable</c>.</param>

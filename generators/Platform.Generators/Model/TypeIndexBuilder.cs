@@ -40,7 +40,7 @@ internal static class TypeIndexBuilder
             if (file.Aggregate is { } aggregate)
                 aggregates.Add(new AggregateShape(aggregate.Name, aggregate.Namespace, aggregate.Id.Name, CSharpTypes.Of(aggregate.Id.Type, aggregate.Namespace, typesOnly), Spanless(aggregate.Id.Type)));
             foreach (var e in file.Events)
-                messages.Add(new MessageShape(e.Name, e.Namespace, IsEvent: true, e.TypeName, e.Version, Shapes(e.Fields, e.Namespace, typesOnly), Lineage(e), e.Aggregate));
+                messages.Add(new MessageShape(e.Name, e.Namespace, IsEvent: true, e.TypeName, e.Version, Shapes(e.Fields, e.Namespace, typesOnly, Personal(e)), Lineage(e), e.Aggregate));
             foreach (var command in file.Commands)
                 messages.Add(new MessageShape(command.Name, command.Namespace, IsEvent: false, command.Name, 1, Shapes(CommandEmitter.Fields(command, id), command.Namespace, typesOnly), EquatableArray<FieldLineage>.Empty));
         }
@@ -91,12 +91,22 @@ internal static class TypeIndexBuilder
         return lineage.Count == 0 ? EquatableArray<FieldLineage>.Empty : new EquatableArray<FieldLineage>(lineage.ToArray());
     }
 
-    static EquatableArray<FieldShape> Shapes(EquatableArray<FieldDefinition> fields, string ns, TypeIndex index)
+    static EquatableArray<FieldShape> Shapes(EquatableArray<FieldDefinition> fields, string ns, TypeIndex index, HashSet<string>? personal = null)
     {
         var shapes = new FieldShape[fields.Count];
         for (var i = 0; i < shapes.Length; i++)
-            shapes[i] = new FieldShape(fields[i].Name, CSharpTypes.Of(fields[i].Type, ns, index), fields[i].Type.IsOptional, Spanless(fields[i].Type));
+            shapes[i] = new FieldShape(fields[i].Name, CSharpTypes.Of(fields[i].Type, ns, index), fields[i].Type.IsOptional, Spanless(fields[i].Type),
+                personal?.Contains(fields[i].Name) == true);
         return new EquatableArray<FieldShape>(shapes);
+    }
+
+    // The current version's personal fields, marked there or in an earlier version by name.
+    static HashSet<string>? Personal(EventDefinition e)
+    {
+        if (!PersonalData.ByVersion(e).TryGetValue(e.Version, out var fields)) return null;
+        var names = new HashSet<string>();
+        foreach (var field in fields) names.Add(field.Name);
+        return names;
     }
 
     static TypeRef Spanless(TypeRef type) => type with

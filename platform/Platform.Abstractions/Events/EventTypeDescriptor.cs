@@ -61,7 +61,19 @@ public abstract class EventTypeDescriptor
             ? @event
             : throw new ArgumentException($"{@event.GetType().FullName} is not a version of event type '{TypeName}'.", nameof(@event));
     }
+
+    /// <summary>
+    /// The fields of personal data in JSON stored at <paramref name="schemaVersion"/>
+    /// (<c>personal: true</c>), which erasing a stream overwrites; empty when there are none.
+    /// </summary>
+    /// <param name="schemaVersion">The version the JSON was written with.</param>
+    public virtual IReadOnlyList<PersonalField> PersonalFields(int schemaVersion) => [];
 }
+
+/// <summary>A field of personal data in an event's stored JSON, and the JSON an erasure writes over its value.</summary>
+/// <param name="Name">The JSON property (the field's name in the YAML).</param>
+/// <param name="ErasedJson"><c>null</c>, <c>""</c>, <c>[]</c> or <c>{}</c>: what the generated reader accepts for the field's type.</param>
+public sealed record PersonalField(string Name, string ErasedJson);
 
 /// <summary>The typed base of a generated or hand-written event type descriptor.</summary>
 /// <typeparam name="TEvent">The CLR type of the event's current version.</typeparam>

@@ -3,7 +3,10 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Platform.Events;
+using Platform.EventStore.Configuration;
 using Platform.EventStore.Storage;
+using Platform.Runtime.Configuration;
+using Platform.Runtime;
 
 namespace Platform.Cli.Commands;
 
@@ -121,7 +124,69 @@ internal static class EventCommands
             return 0;
         }));
 
-        return new Command("stream", "One stream of the store.") { show, ArchiveCommands.StreamArchive(), ArchiveCommands.StreamRestore() };
+        return new Command("stream", "One stream of the store.") { show, Erase(), ArchiveCommands.StreamArchive(), ArchiveCommands.StreamRestore() };
+    }
+
+    /// <summary>
+    /// <c>platform stream erase &lt;id&gt; --domain X</c>: a data subject's erasure. The stream's events
+    /// keep their ids, versions and other fields; their personal fields (<c>personal: true</c>) are
+    /// overwritten and its snapshot deleted (SqlEventStore.ErasePersonalDataAsync). The read models
+    /// built from those events still hold what they copied: the command names them, to rebuild.
+    /// </summary>
+    static Command Erase()
+    {
+        var arguments = new DomainStoreArguments();
+        var id = new Argument<string>("stream-id") { Description = "The stream (aggregate id) whose personal data is erased." };
+        var json = new Option<bool>("--json") { Description = "Print JSON." };
+        var deleteLetters = new Option<bool>("--delete-dead-letters")
+        {
+            Description = "Also delete the stream's dead letters, discarded ones included: they keep its messages as sent, and a replay would apply them again. Replay or resolve first what must still run.",
+        };
+        var erase = new Command("erase",
+            "Overwrite the personal fields (personal: true) of one stream's stored events, live and archived, and delete its snapshot; name the read models to rebuild and the dead letters left.")
+        { id, json, deleteLetters };
+        arguments.AddTo(erase);
+        erase.SetAction((parse, ct) => arguments.RunAsync(parse, async (store, catalog, output) =>
+        {
+            var streamId = parse.GetValue(id)!;
+            var provider = store.Options.Provider == EventStoreProvider.Postgres ? StoreProvider.Postgres : StoreProvider.Sqlite;
+            var erasure = await new PersonalDataEraser(store, catalog, provider, store.Options.ConnectionString)
+                .EraseAsync(streamId, parse.GetValue(deleteLetters), ct);
+            var result = erasure.Stream;
+            if (result.Events == 0)
+            {
+                parse.InvocationConfiguration.Error.WriteLine($"error: no stream '{streamId}' in the store; 'platform events tail' shows the stream ids there are.");
+                return 1;
+            }
+            if (parse.GetValue(json))
+            {
+                output.WriteLine(JsonSerializer.Serialize(new
+                {
+                    result.StreamId, result.Events, result.ErasedEvents, result.ErasedArchivedEvents, result.SnapshotDeleted,
+                    result.PersonalTypes, result.UnknownTypes, erasure.Sagas, erasure.Rebuild, erasure.DeadLetters, erasure.DeadLettersDeleted,
+                }, IndentedJson));
+                return 0;
+            }
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Erased the personal data of {result.ErasedEvents} of {result.Events} event(s) of stream '{streamId}'") +
+                (result.ErasedArchivedEvents > 0 ? string.Create(CultureInfo.InvariantCulture, $" ({result.ErasedArchivedEvents} archived)") : "") +
+                (result.PersonalTypes.Count > 0 ? $": {string.Join(", ", result.PersonalTypes)}" : "; none of its events has personal fields") +
+                (result.SnapshotDeleted ? "; its snapshot was deleted." : "."));
+            foreach (var saga in erasure.Sagas)
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"Erased the personal data of saga {saga.Saga} {saga.CorrelationId:D} (its row, and {saga.HistoryRows} history row(s) of what it sent)."));
+            if (result.UnknownTypes.Count > 0)
+                output.WriteLine($"Left as they are, of types this domain does not know: {string.Join(", ", result.UnknownTypes)}; erase again with the --domain that has them.");
+            if (erasure.Rebuild.Count > 0)
+                output.WriteLine($"Read models that copy these personal fields still hold them; rebuild them: {string.Join(", ", erasure.Rebuild.Select(name => "platform projections rebuild " + name))}.");
+            if (erasure.DeadLettersDeleted > 0)
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Deleted {erasure.DeadLettersDeleted} dead letter(s) of this stream."));
+            if (erasure.DeadLetters.Count > 0)
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{erasure.DeadLetters.Count} dead letter(s) of this stream keep its messages as they were sent, personal data included, and a replay applies them again: ") +
+                    string.Join(", ", erasure.DeadLetters.Select(letter => letter.ToString("D"))) + "; erase again with --delete-dead-letters once none must run.");
+            return 0;
+        }));
+        return erase;
     }
 
     static string TailLine(SqlEventStore store, EventEnvelope e)

@@ -92,7 +92,8 @@ internal static class EventCatalog
         text.Append($"{Capitalized(Kind(e.Kind))} event `{e.TypeName}`, version {e.Version}, ")
             .Append(e.Aggregate is { } aggregate ? $"stored in the {aggregate} stream" : "a contract without a stream")
             .Append($"; compatibility {e.Compatibility}; defined in `{Relative(root, e.Span)}`.\n\n");
-        Fields(text, e.Fields);
+        var personal = PersonalData.ByVersion(e);
+        Fields(text, e.Fields, personal.TryGetValue(e.Version, out var current) ? current : null);
 
         var emitters = EmittersOf(set, e.Name).ToList();
         text.Append("\n**Emitted by:** ").Append(emitters.Count == 0 ? "no command here (another service, or a contract)" : string.Join(", ", emitters.Select(c => c.Name))).Append(".\n");
@@ -119,12 +120,14 @@ internal static class EventCatalog
                 text.Append("same fields");
             else
                 text.Append(string.Join("; ", previous.Upcast.Select(Step)));
-            text.Append(". Fields: ").Append(string.Join(", ", previous.Fields.Select(f => $"`{f.Name}` `{f.Type.Display}`"))).Append('.');
+            var personalThen = personal.TryGetValue(previous.Version, out var then) ? then : null;
+            text.Append(". Fields: ").Append(string.Join(", ", previous.Fields.Select(f =>
+                $"`{f.Name}` `{f.Type.Display}`" + (personalThen?.Contains(f) == true ? " (personal)" : "")))).Append('.');
         }
         text.Append('\n');
     }
 
-    static void Fields(StringBuilder text, EquatableArray<FieldDefinition> fields)
+    static void Fields(StringBuilder text, EquatableArray<FieldDefinition> fields, List<FieldDefinition>? personal)
     {
         if (fields.Count == 0)
         {
@@ -133,7 +136,10 @@ internal static class EventCatalog
         }
         text.Append("| field | type | description |\n|---|---|---|\n");
         foreach (var field in fields)
-            text.Append($"| `{field.Name}` | `{field.Type.Display}` | {OneLine(field.Description ?? "")} |\n");
+        {
+            var note = personal?.Contains(field) == true ? "Personal data: `platform stream erase` overwrites it. " : "";
+            text.Append($"| `{field.Name}` | `{field.Type.Display}` | {(note + OneLine(field.Description ?? "")).TrimEnd()} |\n");
+        }
     }
 
     static string Capitalized(string text) => text.Length == 0 ? text : char.ToUpperInvariant(text[0]) + text[1..];

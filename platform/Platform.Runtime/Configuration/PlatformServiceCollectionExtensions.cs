@@ -64,6 +64,7 @@ public static class PlatformServiceCollectionExtensions
             store.ConcurrentAppends = options.Store.ConcurrentAppends;
         });
         services.TryAddSingleton<ICommandDispatcher, CommandDispatcher>();
+        services.TryAddSingleton(sp => new PersonalDataEraser(sp.GetRequiredService<SqlEventStore>(), catalog, options.Store.Provider, options.Store.ConnectionString));
         services.TryAddSingleton(sp => new InboxCommitGroups(sp.GetRequiredService<SqlEventStore>(),
             options.Transport.ConsumerCommitBatchSize, options.Transport.ConsumerCommits));
         if (options.Transport.Kind == TransportKind.Kafka)

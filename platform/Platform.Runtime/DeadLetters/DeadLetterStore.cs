@@ -285,6 +285,15 @@ public sealed class DeadLetterStore
     public Task<bool> RemoveReplayedAsync(Guid id, CancellationToken cancellationToken = default) =>
         UpdateAsync("DELETE FROM message_dead_letters WHERE id = @id AND state = 'ReplayRequested'", id, null, cancellationToken);
 
+    /// <summary>
+    /// Deletes a letter, payload and all, whatever its state: what an erasure of personal data does to
+    /// the letters of the erased stream (a discarded letter keeps its payload). False when there is none.
+    /// </summary>
+    /// <param name="id">Its id.</param>
+    /// <param name="cancellationToken">Cancels the delete.</param>
+    public Task<bool> DeleteAsync(Guid id, CancellationToken cancellationToken = default) =>
+        UpdateAsync("DELETE FROM message_dead_letters WHERE id = @id", id, null, cancellationToken);
+
     async Task<bool> UpdateAsync(string sql, Guid id, string? reason, CancellationToken cancellationToken)
     {
         await using var write = await OpenWriteAsync(cancellationToken).ConfigureAwait(false);

@@ -19,9 +19,10 @@ public sealed class ProjectionBinding
 
     ProjectionBinding(string name, IReadOnlyList<string> eventTypes, object projection,
         Func<DbContext, EventEnvelope, CancellationToken, ValueTask<bool>> apply, Type configurationType, Type entityType,
-        string? definitionFingerprint)
+        string? definitionFingerprint, IReadOnlyList<string>? personalEventTypes = null)
     {
         Name = name;
+        PersonalEventTypes = personalEventTypes ?? [];
         DefinitionFingerprint = definitionFingerprint;
         EventTypes = eventTypes;
         Projection = projection;
@@ -42,6 +43,13 @@ public sealed class ProjectionBinding
     /// <summary>The stored type names of the events it reads.</summary>
     public IReadOnlyList<string> EventTypes { get; }
 
+    /// <summary>
+    /// The stored type names of the events whose personal fields it copies (<c>PersonalEventTypes</c>):
+    /// after a stream with one is erased, its read model holds the data until rebuilt. Empty for a
+    /// projection that copies none, or generated before personal data was declared.
+    /// </summary>
+    public IReadOnlyList<string> PersonalEventTypes { get; }
+
     /// <summary>The generated projection instance.</summary>
     public object Projection { get; }
 
@@ -61,7 +69,7 @@ public sealed class ProjectionBinding
     /// <summary>The same projection with another fingerprint: what another build of it would declare (tests).</summary>
     /// <param name="fingerprint">The fingerprint.</param>
     internal ProjectionBinding WithFingerprint(string? fingerprint) =>
-        new(Name, EventTypes, Projection, _apply, _configurationType, EntityType, fingerprint);
+        new(Name, EventTypes, Projection, _apply, _configurationType, EntityType, fingerprint, PersonalEventTypes);
 
     /// <summary>The checkpoint row of this projection in <c>subscription_checkpoints</c>.</summary>
     public string CheckpointName => CheckpointNameOf(Name);
@@ -115,7 +123,8 @@ public sealed class ProjectionBinding
             .Select(i => i.GetGenericArguments()[0])
             .SingleOrDefault() ?? throw Missing(configurationType, "IEntityTypeConfiguration<TRow>");
         var fingerprint = projectionType.GetField("DefinitionFingerprint", BindingFlags.Public | BindingFlags.Static)?.GetValue(null) as string;
-        return new ProjectionBinding(name, eventTypes, instance, apply, configurationType, entityType, fingerprint);
+        var personal = projectionType.GetProperty("PersonalEventTypes", BindingFlags.Public | BindingFlags.Static)?.GetValue(null) as IReadOnlyList<string>;
+        return new ProjectionBinding(name, eventTypes, instance, apply, configurationType, entityType, fingerprint, personal);
     }
 
     static InvalidOperationException Missing(Type type, string what) =>

@@ -287,6 +287,84 @@ public sealed class SagaOperations
         return (previous, messages.Count - timeouts.Count, timeouts.Count);
     }
 
+    /// <summary>
+    /// Overwrites a saga's personal data (the generated machine's <c>PersonalFields</c>) in its row and
+    /// in what its history recorded as sent (a command filled from such a field by name carries it
+    /// under that name), for an erasure of the stream that started it. The row's version moves on, so a
+    /// step running at the same time saves over nothing: it conflicts and runs again on the erased
+    /// data. Returns whether the saga was there, and how many history rows changed.
+    /// </summary>
+    /// <param name="sagaName">The saga's name, e.g. <c>OrderFulfilment</c>.</param>
+    /// <param name="correlationId">The instance.</param>
+    /// <param name="fields">Its personal fields, by property, and their erased JSON.</param>
+    /// <param name="cancellationToken">Cancels the erasure before it commits.</param>
+    public async Task<(bool Found, int HistoryRows)> ErasePersonalDataAsync(string sagaName, Guid correlationId, IReadOnlyList<Platform.Events.PersonalField> fields,
+        CancellationToken cancellationToken = default)
+    {
+        await EnsureAsync(cancellationToken).ConfigureAwait(false);
+        var names = fields.Select(f => (Name: SagaTables.Json.PropertyNamingPolicy?.ConvertName(f.Name) ?? f.Name, f.ErasedJson)).ToArray();
+        for (var attempt = 0; ; attempt++)
+        {
+            await using var write = await Sql.OpenWriteAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
+            var connection = write.Connection;
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            var instance = await SagaTables.LoadAsync(connection, transaction, sagaName, correlationId, cancellationToken).ConfigureAwait(false);
+            if (instance is null)
+                return (false, 0);
+            var data = Erased(instance.Data, names);
+            if (data is not null && !await SagaTables.UpdateAsync(connection, transaction, sagaName, correlationId, instance.Version, instance.CurrentState, data,
+                    DateTimeOffset.UtcNow, cancellationToken).ConfigureAwait(false))
+            {
+                if (attempt < 10)
+                    continue; // a step saved in between: erase its data
+                throw new InvalidOperationException($"Saga {sagaName} {correlationId} kept changing while its personal data was erased; erase it again.");
+            }
+            var history = new List<(string Id, string Sent)>();
+            await using (var select = Sql.Command(connection, transaction, "SELECT id, sent FROM saga_history WHERE saga_name = @name AND correlation_id = @id"))
+            {
+                Sql.Add(select, "name", sagaName);
+                Sql.Add(select, "id", correlationId.ToString("D"));
+                await using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    history.Add((reader.GetString(0), reader.GetString(1)));
+            }
+            var changed = 0;
+            foreach (var (id, sent) in history)
+            {
+                var messages = JsonSerializer.Deserialize<SentMessage[]>(sent, SagaTables.Json) ?? [];
+                var erased = messages.Select(m => Erased(m.Payload, names) is { } payload ? m with { Payload = payload } : m).ToArray();
+                if (erased.SequenceEqual(messages))
+                    continue;
+                await using var update = Sql.Command(connection, transaction, "UPDATE saga_history SET sent = @sent WHERE id = @id");
+                Sql.Add(update, "sent", JsonSerializer.Serialize(erased, SagaTables.Json));
+                Sql.Add(update, "id", id);
+                await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                changed++;
+            }
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return (true, changed);
+        }
+    }
+
+    // The JSON object with the named properties it has set to their erased values; null when none changed.
+    static string? Erased(string json, (string Name, string ErasedJson)[] fields)
+    {
+        if (System.Text.Json.Nodes.JsonNode.Parse(json) is not System.Text.Json.Nodes.JsonObject data)
+            return null;
+        var changed = false;
+        foreach (var (name, erasedJson) in fields)
+        {
+            if (!data.TryGetPropertyValue(name, out var value))
+                continue;
+            var erased = System.Text.Json.Nodes.JsonNode.Parse(erasedJson);
+            if (System.Text.Json.Nodes.JsonNode.DeepEquals(value, erased))
+                continue;
+            data[name] = erased;
+            changed = true;
+        }
+        return changed ? data.ToJsonString(SagaTables.Json) : null;
+    }
+
     // A timeout is delivered with its token and acts only while the saga's token property holds that
     // token (MassTransit clears the property once it fired): each is scheduled again with a new
     // token, written into the property the step recorded. Null data: nothing to change.

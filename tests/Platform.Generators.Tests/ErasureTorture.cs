@@ -1,0 +1,137 @@
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis;
+using Platform.Testing;
+using Xunit;
+
+namespace Platform.Generators.Tests;
+
+/// <summary>
+/// Erasing a member's personal data (<c>personal: true</c> on the event's fields) on the running
+/// runtime: the store keeps the member's events with the email and phone overwritten, the
+/// aggregate's state (which never held them) is unchanged, another member keeps hers; the read
+/// model that copies them is the one the domain names for a rebuild (<c>PersonalEventTypes</c>), the
+/// one that copies only the name is not, and the rebuild leaves no copy.
+/// </summary>
+public class ErasureTorture
+{
+    const string Aggregate = """
+        aggregate: Member
+        namespace: Shop.Members
+        id: { name: memberId, type: guid }
+        state: { name: string, joined: bool }
+        commands:
+          Join:
+            creates: true
+            fields: { name: string, email: string, phone: string?, tags: list<string> }
+            emits: Joined
+          Rename: { fields: { name: string }, emits: Renamed }
+        events:
+          Joined:
+            type: shop.members.joined
+            fields:
+              name: string
+              email: { type: string, personal: true }
+              phone: { type: string?, personal: true }
+              tags: { type: list<string>, personal: true }
+            apply: { name: $name, joined: true }
+          Renamed: { type: shop.members.renamed, fields: { name: string }, apply: { name: $name } }
+        """;
+
+    const string Directory = """
+        projection: MemberDirectory
+        namespace: Shop.Members
+        aggregate: Member
+        key: { name: memberId, type: guid }
+        fields: { name: string, email: string, phone: string?, tagCount: int }
+        on:
+          Joined: { action: insert, set: { name: $name, email: $email, phone: $phone, tagCount: count($tags) } }
+          Renamed: { action: update, set: { name: $name } }
+        """;
+
+    const string Names = """
+        projection: MemberNames
+        namespace: Shop.Members
+        aggregate: Member
+        key: { name: memberId, type: guid }
+        fields: { name: string }
+        on:
+          Joined: { action: insert, set: { name: $name } }
+          Renamed: { action: update, set: { name: $name } }
+        """;
+
+    static ImmutableArray<AdditionalText> Texts => ImmutableArray.Create<AdditionalText>(
+        new GeneratorHarness.InMemoryText("members/member.yaml", Aggregate),
+        new GeneratorHarness.InMemoryText("members/directory.yaml", Directory),
+        new GeneratorHarness.InMemoryText("members/names.yaml", Names));
+
+    const string Service = """
+        using Microsoft.EntityFrameworkCore;
+        using Microsoft.Extensions.DependencyInjection;
+        using Platform.Persistence;
+        using Platform.Runtime;
+        using Platform.Runtime.Commands;
+        using Platform.Runtime.Projections;
+        using Platform.Torture;
+
+        namespace Shop.Members.Run;
+
+        public static class MemberRun
+        {
+            public static async Task<IReadOnlyList<string>> RunAsync(bool postgres, string connectionString, Guid ann, Guid bo)
+            {
+                return await Hosted.RunAsync<IReadOnlyList<string>>(Hosted.Build(postgres, connectionString, typeof(MembersDomain)), async services =>
+                {
+                    var commands = services.GetRequiredService<ICommandDispatcher>();
+                    await commands.DispatchAsync(new Join(ann, "Ann", "ann@example.org", "555-0100", ["vip", "early"]));
+                    await commands.DispatchAsync(new Join(bo, "Bo", "bo@example.org", null, ["late"]));
+                    var last = await commands.DispatchAsync(new Rename(ann, "Ann B."));
+                    await Hosted.CaughtUpAsync(services, last.Position, MemberDirectoryProjection.ProjectionName, MemberNamesProjection.ProjectionName);
+
+                    var erasure = await services.GetRequiredService<PersonalDataEraser>().EraseAsync(ann.ToString("D"));
+                    var lines = new List<string>
+                    {
+                        $"erased: {erasure.Stream.ErasedEvents} of {erasure.Stream.Events} ({string.Join(", ", erasure.Stream.PersonalTypes)})",
+                        $"rebuild: {string.Join(", ", erasure.Rebuild)}",
+                    };
+                    foreach (var (name, id) in new[] { ("ann", ann), ("bo", bo) })
+                    {
+                        await foreach (var envelope in services.GetRequiredService<IEventStore>().ReadStreamAsync(id.ToString("D")))
+                            if (envelope.Event is Joined joined)
+                                lines.Add($"{name} joined: name {joined.Name}, email '{joined.Email}', phone {joined.Phone ?? "none"}, tags {joined.Tags.Count}");
+                        var state = (await services.GetRequiredService<IAggregateStore>().LoadAsync(new Member(), id.ToString("D"))).State;
+                        lines.Add($"{name} state: {state.Name}, joined {state.Joined}");
+                    }
+                    async Task Directory(string when)
+                    {
+                        await using var rows = await services.GetRequiredService<ReadModels>().OpenAsync(MemberDirectoryProjection.ProjectionName);
+                        foreach (var row in (await rows.Set<MemberDirectory>().ToListAsync()).OrderBy(r => r.Name, StringComparer.Ordinal))
+                            lines.Add($"{when}: {row.Name} '{row.Email}' {row.Phone ?? "none"} {row.TagCount}");
+                    }
+                    await Directory("directory");
+                    await services.GetRequiredService<ProjectionEngine>().RebuildAsync(MemberDirectoryProjection.ProjectionName);
+                    await Directory("rebuilt");
+                    return lines;
+                });
+            }
+        }
+        """;
+
+    [SkippableTheory]
+    [InlineData(Store.Sqlite)]
+    [InlineData(Store.Postgres)]
+    public Task erased_fields_leave_the_store_and_the_read_model_named_for_a_rebuild(Store store) =>
+        GuideExamples.AssertRunAsync(store, "Shop.Members", Texts, Service, "Shop.Members.Run.MemberRun",
+            [
+                "erased: 1 of 2 (shop.members.joined)",
+                "rebuild: MemberDirectory",
+                "ann joined: name Ann, email '', phone none, tags 0",
+                "ann state: Ann B., joined True",
+                "bo joined: name Bo, email 'bo@example.org', phone none, tags 1",
+                "bo state: Bo, joined True",
+                "directory: Ann B. 'ann@example.org' 555-0100 2",
+                "directory: Bo 'bo@example.org' none 1",
+                "rebuilt: Ann B. '' none 0",
+                "rebuilt: Bo 'bo@example.org' none 1",
+            ],
+            Guid.NewGuid(), Guid.NewGuid());
+}
