@@ -5,8 +5,8 @@ using System.Text.Json;
 using Platform.Events;
 using Platform.EventStore.Configuration;
 using Platform.EventStore.Storage;
-using Platform.Runtime.Configuration;
 using Platform.Runtime;
+using Platform.Runtime.Configuration;
 
 namespace Platform.Cli.Commands;
 
@@ -128,10 +128,11 @@ internal static class EventCommands
     }
 
     /// <summary>
-    /// <c>platform stream erase &lt;id&gt; --domain X</c>: a data subject's erasure. The stream's events
-    /// keep their ids, versions and other fields; their personal fields (<c>personal: true</c>) are
-    /// overwritten and its snapshot deleted (SqlEventStore.ErasePersonalDataAsync). The read models
-    /// built from those events still hold what they copied: the command names them, to rebuild.
+    /// <c>platform stream erase &lt;id&gt; --domain X</c>: a data subject's erasure (<see cref="PersonalDataEraser"/>).
+    /// The stream's events keep their ids, versions and other fields; their personal fields
+    /// (<c>personal: true</c>) are overwritten, its snapshot deleted, and the sagas they started
+    /// erased too. The read models that copy those fields and the stream's dead letters still hold
+    /// them: the command names them (and deletes the letters with <c>--delete-dead-letters</c>).
     /// </summary>
     static Command Erase()
     {
