@@ -210,7 +210,7 @@ public static partial class PlatformSchema
             file.Properties["saga"] = RefProperty(_name);
             file.Properties["namespace"] = Namespace();
             file.Properties["correlateBy"] = RefProperty(_name);
-            file.Properties["startedBy"] = RefProperty(_name);
+            file.Properties["startedBy"] = RefProperty(_names, "The event that starts the saga, or several: whichever arrives first starts it, and the others are ignored once it runs.");
             file.Properties["where"] = RefProperty(_conditions, "Conditions on the start event's fields: an event that fails one starts no saga.");
             file.Properties["data"] = RefProperty(_fields);
             file.Properties["timeout"] = RefProperty(_duration);

@@ -22,23 +22,34 @@ internal static class SagaChecks
     {
         if (saga.Steps.IsEmpty) context.Report(DiagnosticCodes.SagaNoSteps, saga.Span, saga.Name);
 
-        var start = context.Event(saga.StartedBy, "Event");
-        // The start event's own fields, as a reaction's where: reads its event's.
-        if (start is not null)
+        // Every start event (one, or several of which the first to arrive starts the saga).
+        var starts = new List<(NameRef Ref, EventDefinition Event)>();
+        foreach (var reference in saga.StartEvents)
+            if (!starts.Exists(s => s.Ref.Name == reference.Name) && context.Event(reference, "Event") is { } definition) starts.Add((reference, definition));
+        StartsOnce(context, saga);
+        // The start event's own fields, as a reaction's where: reads its event's: each start event's.
+        foreach (var (_, start) in starts)
             EventChecks.Where(context, saga.Where, context.Set.FieldsOf(start), $"event '{start.Name}'", value => NoMetadata(context, saga, value));
         var declared = new List<FieldDefinition>(saga.Data);
-        if (start is not null)
+        foreach (var (reference, start) in starts)
         {
-            var correlation = Correlates(context, saga, start, saga.StartedBy.Span);
+            var correlation = Correlates(context, saga, start, reference.Span);
             if (correlation is not null && Typing.Find(declared, saga.CorrelateBy) is null) declared.Insert(0, correlation);
         }
         var data = new FieldScope(declared);
 
         var kept = new HashSet<string>();
-        // What a step's 'when:' can read: the data the start event fills, then what each step keeps.
+        // What a step's 'when:' can read: the data every start event fills, then what each step keeps.
         var filled = new HashSet<string> { saga.CorrelateBy };
-        if (start is not null)
-            foreach (var field in context.Set.FieldsOf(start)) filled.Add(field.Name);
+        HashSet<string>? fromEveryStart = null;
+        foreach (var (_, start) in starts)
+        {
+            var names = new HashSet<string>();
+            foreach (var field in context.Set.FieldsOf(start)) names.Add(field.Name);
+            if (fromEveryStart is null) fromEveryStart = names;
+            else fromEveryStart.IntersectWith(names);
+        }
+        if (fromEveryStart is not null) filled.UnionWith(fromEveryStart);
         for (var i = 0; i < saga.Steps.Count; i++)
         {
             var step = saga.Steps[i];
@@ -94,23 +105,29 @@ internal static class SagaChecks
             Keep(context, saga, handler.Keep, events, data, kept);
         }
 
-        if (start is not null)
+        foreach (var field in saga.Data)
         {
-            var startFields = context.Set.FieldsOf(start);
-            foreach (var field in saga.Data)
+            var lacking = new List<EventDefinition>();
+            foreach (var (_, start) in starts)
             {
                 // Filled from the start event's field of the same name, which must fit.
-                if (Typing.Find(startFields, field.Name) is { } source)
+                if (Typing.Find(context.Set.FieldsOf(start), field.Name) is not { } source)
                 {
-                    if (field.Name != saga.CorrelateBy && !Typing.Assignable(context, source.Type with { IsOptional = false }, field.Type with { IsOptional = false }))
-                        context.Report(DiagnosticCodes.LiteralTypeMismatch, field.Span, "$" + field.Name, field.Name, field.Type.Display, $"The start event '{start.Name}' has it as {source.Type.Display}, and the saga's data takes it by name.");
-                    else if (field.Name != saga.CorrelateBy && Typing.NoDefaultWhenAbsent(context, source.Type, field.Type))
-                        context.Report(DiagnosticCodes.LiteralTypeMismatch, field.Span, "$" + field.Name, field.Name, field.Type.Display, $"The start event '{start.Name}' has it as optional ({source.Type.Display}), and an absent {source.Type.Name} has no default. Make '{field.Name}' optional.");
+                    lacking.Add(start);
                     continue;
                 }
-                if (field.Name == saga.CorrelateBy || kept.Contains(field.Name)) continue;
-                context.Report(DiagnosticCodes.SagaDataUnfilled, field.Span, field.Name, saga.Name, start.Name);
+                if (field.Name != saga.CorrelateBy && !Typing.Assignable(context, source.Type with { IsOptional = false }, field.Type with { IsOptional = false }))
+                    context.Report(DiagnosticCodes.LiteralTypeMismatch, field.Span, "$" + field.Name, field.Name, field.Type.Display, $"The start event '{start.Name}' has it as {source.Type.Display}, and the saga's data takes it by name.");
+                else if (field.Name != saga.CorrelateBy && Typing.NoDefaultWhenAbsent(context, source.Type, field.Type))
+                    context.Report(DiagnosticCodes.LiteralTypeMismatch, field.Span, "$" + field.Name, field.Name, field.Type.Display, $"The start event '{start.Name}' has it as optional ({source.Type.Display}), and an absent {source.Type.Name} has no default. Make '{field.Name}' optional.");
             }
+            if (lacking.Count == 0 || field.Name == saga.CorrelateBy || kept.Contains(field.Name)) continue;
+            if (lacking.Count == starts.Count)
+                context.Report(DiagnosticCodes.SagaDataUnfilled, field.Span, field.Name, saga.Name, string.Join("' or '", lacking.ConvertAll(e => e.Name)));
+            else if (!field.Type.IsOptional)
+                // Several start events, some of which fill it: an optional field is empty only after the others.
+                foreach (var start in lacking)
+                    context.Report(DiagnosticCodes.SagaDataEmptyAfterSomeStarts, field.Span, field.Name, saga.Name, start.Name, field.Type.Display);
         }
 
         var stepStates = new HashSet<string>();
@@ -196,6 +213,33 @@ internal static class SagaChecks
         foreach (var failure in failures)
         {
             if (success.Contains(failure.Name)) context.Report(DiagnosticCodes.SagaAmbiguousReply, failure.Span, failure.Name, where);
+        }
+    }
+
+    /// <summary>
+    /// With several start events, the machine ignores each once the saga runs: one that is also a
+    /// step's reply or a handled event would be ignored there, and one listed twice is a slip.
+    /// </summary>
+    private static void StartsOnce(CheckContext context, SagaDefinition saga)
+    {
+        if (saga.AlsoStartedBy.IsEmpty) return;
+        var seen = new HashSet<string>();
+        foreach (var start in saga.StartEvents)
+        {
+            if (!seen.Add(start.Name))
+            {
+                context.Report(DiagnosticCodes.SagaStartEventReused, start.Span, start.Name, saga.Name, "it is listed twice under 'startedBy'; list it once");
+                continue;
+            }
+            foreach (var step in saga.Steps)
+            {
+                foreach (var reply in step.OnSuccess)
+                    if (reply.Name == start.Name) context.Report(DiagnosticCodes.SagaStartEventReused, reply.Span, start.Name, saga.Name, $"step '{step.Name}' would never see it as a reply; start the saga with it or wait for it there, not both");
+                foreach (var reply in step.OnFailure)
+                    if (reply.Name == start.Name) context.Report(DiagnosticCodes.SagaStartEventReused, reply.Span, start.Name, saga.Name, $"step '{step.Name}' would never see it as a reply; start the saga with it or wait for it there, not both");
+            }
+            foreach (var handler in saga.Handlers)
+                if (handler.Event.Name == start.Name) context.Report(DiagnosticCodes.SagaStartEventReused, handler.Event.Span, start.Name, saga.Name, "its handler under 'on:' would never see it; start the saga with it or handle it there, not both");
         }
     }
 

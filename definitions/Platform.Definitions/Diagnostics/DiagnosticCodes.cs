@@ -180,6 +180,10 @@ public static class DiagnosticCodes
         "'{0}' carries '{1}' as {2}, but saga '{3}' is keyed by {4}: the message would never find its saga. Give '{1}' the same type in every message the saga takes.");
     public static readonly DiagnosticDescriptor SagaConditionReadsUnkeptData = Warning("PLT0619", "Step condition reads data not yet kept",
         "The 'when:' of step '{0}' in saga '{1}' reads '{2}', which only step '{3}' keeps: when step '{0}' starts it is still empty, so the condition always sees it absent. Keep it in an earlier step or take it from the start event.");
+    public static readonly DiagnosticDescriptor SagaStartEventReused = Error("PLT0620", "Start event used again",
+        "'{0}' is a start event of saga '{1}', whose machine ignores its start events once the saga runs: {2}.");
+    public static readonly DiagnosticDescriptor SagaDataEmptyAfterSomeStarts = Warning("PLT0621", "Saga data empty after one of its starts",
+        "The required saga data field '{0}' of '{1}' is not in the start event '{2}' and no reply keeps it: a saga that '{2}' starts has it empty for good. Make it optional ({3}?), or add it to '{2}'.");
     public static readonly DiagnosticDescriptor SagaCompensationWaitsForever = Warning("PLT0614", "Compensation can wait forever",
         "The compensation of step '{0}' in saga '{1}' waits for its reply without a timeout: if the reply never comes, the saga stays in {2} and no alert is raised. Add 'timeout:' under 'compensate:'; when it passes, the compensation counts as failed.");
 

@@ -113,7 +113,13 @@ public static partial class DefinitionLoader
         var name = nameNode?.Value ?? string.Empty;
         var what = $"saga '{name}'";
         var correlateBy = context.RequiredString(root, "correlateBy", what);
-        var startedBy = Name(context, root, "startedBy", what, true) ?? new NameRef(string.Empty, span);
+        // One start event, or several: whichever arrives first starts the saga.
+        var starts = root.Find("startedBy") is { } startsNode and not YamlScalar
+            ? Names(context, startsNode, $"'startedBy' of {what}")
+            : EquatableArray<NameRef>.Empty;
+        if (root.Find("startedBy") is YamlSequence && starts.Count == 0)
+            context.Report(DiagnosticCodes.MissingKey, root.FindKey("startedBy")!.Span, $"'startedBy' of {what}", "an event name");
+        var startedBy = starts.Count > 0 ? starts[0] : Name(context, root, "startedBy", what, true) ?? new NameRef(string.Empty, span);
 
         var steps = new List<SagaStep>();
         var stepsNode = root.Find("steps");
@@ -173,8 +179,21 @@ public static partial class DefinitionLoader
             Name(context, root, "completed", what, false) ?? new NameRef("Completed", span),
             Name(context, root, "compensated", what, false) ?? new NameRef("Compensated", span),
             Name(context, root, "compensationFailed", what, false) ?? new NameRef("CompensationFailed", span),
-            span) { OnUnexpected = ReadUnexpectedPolicy(context, root), Where = ReadConditions(context, root.Find("where"), $"'where' of {what}") };
+            span)
+        {
+            OnUnexpected = ReadUnexpectedPolicy(context, root),
+            Where = ReadConditions(context, root.Find("where"), $"'where' of {what}"),
+            AlsoStartedBy = Rest(starts),
+        };
         return NewFile(context, DefinitionKind.Saga, name, ns, span) with { Saga = saga };
+    }
+
+    private static EquatableArray<NameRef> Rest(EquatableArray<NameRef> names)
+    {
+        if (names.Count < 2) return EquatableArray<NameRef>.Empty;
+        var rest = new NameRef[names.Count - 1];
+        for (var i = 1; i < names.Count; i++) rest[i - 1] = names[i];
+        return new EquatableArray<NameRef>(rest);
     }
 
     private static UnexpectedEventPolicy ReadUnexpectedPolicy(LoadContext context, YamlMapping root)

@@ -184,6 +184,15 @@ public sealed record SagaDefinition(
 
     /// <summary><c>where:</c> conditions on the start event's fields: an event that fails one starts no saga.</summary>
     public EquatableArray<Condition> Where { get; init; }
+
+    /// <summary>
+    /// The start events after <see cref="StartedBy"/> (<c>startedBy: [OrderPlaced, OrderImported]</c>):
+    /// whichever arrives first starts the saga, and the others are ignored once it runs.
+    /// </summary>
+    public EquatableArray<NameRef> AlsoStartedBy { get; init; }
+
+    /// <summary>Every start event: <see cref="StartedBy"/>, then <see cref="AlsoStartedBy"/>.</summary>
+    public IReadOnlyList<NameRef> StartEvents => EquatableArray.Prepend(StartedBy, AlsoStartedBy);
 }
 
 /// <summary>

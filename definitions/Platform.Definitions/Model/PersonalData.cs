@@ -56,7 +56,7 @@ public static class PersonalData
 
     /// <summary>
     /// The saga data fields that hold personal data, in declaration order: marked <c>personal:</c>,
-    /// filled by name from a personal field of the start event, or kept (<c>keep:</c>) from a personal
+    /// filled by name from a personal field of a start event, or kept (<c>keep:</c>) from a personal
     /// field of a step's reply or a handled event. An erasure of the stream that started the saga
     /// overwrites them in its row, which outlives the saga.
     /// </summary>
@@ -65,7 +65,8 @@ public static class PersonalData
     public static List<FieldDefinition> SagaFields(SagaDefinition saga, Func<string, HashSet<string>> personalFieldsOf)
     {
         var personal = new HashSet<string>();
-        var fromStart = personalFieldsOf(saga.StartedBy.Name);
+        var fromStart = new HashSet<string>();
+        foreach (var start in saga.StartEvents) fromStart.UnionWith(personalFieldsOf(start.Name));
         foreach (var field in saga.Data)
             if (field.IsPersonal || fromStart.Contains(field.Name)) personal.Add(field.Name);
         foreach (var step in saga.Steps)

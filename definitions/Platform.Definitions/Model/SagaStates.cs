@@ -18,7 +18,7 @@ public static class SagaStates
     /// </summary>
     public static IEnumerable<NameRef> Events(SagaDefinition saga)
     {
-        yield return saga.StartedBy;
+        foreach (var start in saga.StartEvents) yield return start;
         foreach (var step in saga.Steps)
         {
             foreach (var reply in step.OnSuccess) yield return reply;

@@ -110,8 +110,11 @@ public sealed partial class OrderFulfilmentStateMachine : global::MassTransit.Ma
     public static global::System.Collections.Generic.IReadOnlyList<global::Platform.Events.PersonalField> PersonalFields { get; } = new global::Platform.Events.PersonalField[] { new global::Platform.Events.PersonalField("ShippingAddress", "\"\"") };
 
     /// <summary>The saga a stored event started, correlated as the machine correlates its start event; null for another event.</summary>
-    public static global::System.Guid? StartedBy(global::Platform.Events.EventEnvelope envelope) =>
-        envelope.Event is global::Shop.Orders.OrderPlaced message ? (global::System.Guid.TryParse(envelope.StreamId, out var id) ? id : null) : null;
+    public static global::System.Guid? StartedBy(global::Platform.Events.EventEnvelope envelope) => envelope.Event switch
+    {
+        global::Shop.Orders.OrderPlaced message0 => (global::System.Guid.TryParse(envelope.StreamId, out var id0) ? id0 : null),
+        _ => null,
+    };
 
     /// <summary>Hand-written logic when the saga starts, after its data is copied from the start event.</summary>
     partial void OnStarted(OrderFulfilmentState saga);

@@ -263,7 +263,10 @@ internal sealed class SagaEmitter
                     if (field.IsPersonal) names.Add(field.Name);
             return names;
         });
-        if (personal.Count == 0 || index.FindMessage(saga.StartedBy.Name) is not { } start) return;
+        var starts = new List<MessageShape>();
+        foreach (var reference in saga.StartEvents)
+            if (index.FindMessage(reference.Name) is { } message && !starts.Contains(message)) starts.Add(message);
+        if (personal.Count == 0 || starts.Count == 0) return;
         const string Field = "global::Platform.Events.PersonalField";
         var fields = new List<string>();
         foreach (var field in personal)
@@ -272,25 +275,28 @@ internal sealed class SagaEmitter
         w.Line($"public static global::System.Collections.Generic.IReadOnlyList<{Field}> PersonalFields {{ get; }} = new {Field}[] {{ {string.Join(", ", fields)} }};");
         w.Line();
         w.Line("/// <summary>The saga a stored event started, correlated as the machine correlates its start event; null for another event.</summary>");
-        w.Line("public static global::System.Guid? StartedBy(global::Platform.Events.EventEnvelope envelope) =>");
-        w.Line($"    envelope.Event is {Names.Global(start.Namespace, start.Name)} message ? {StoredCorrelation(start)} : null;");
+        w.Open("public static global::System.Guid? StartedBy(global::Platform.Events.EventEnvelope envelope) => envelope.Event switch");
+        for (var i = 0; i < starts.Count; i++)
+            w.Line($"{Names.Global(starts[i].Namespace, starts[i].Name)} message{i} => {StoredCorrelation(starts[i], "message" + i.ToString(CultureInfo.InvariantCulture), "id" + i.ToString(CultureInfo.InvariantCulture))},");
+        w.Line("_ => null,");
+        w.Close(";");
         w.Line();
     }
 
     /// <summary><see cref="Correlation"/> of a stored start event (<c>message</c>, in <c>envelope</c>).</summary>
-    string StoredCorrelation(MessageShape message)
+    string StoredCorrelation(MessageShape message, string variable, string id)
     {
         foreach (var field in message.Fields)
         {
             if (field.Name != saga.CorrelateBy) continue;
-            var access = $"message.{Names.Pascal(field.Name)}";
+            var access = $"{variable}.{Names.Pascal(field.Name)}";
             if (field.Type.StartsWith("global::System.Guid", System.StringComparison.Ordinal))
                 return field.IsOptional ? access + ".GetValueOrDefault()" : access;
             var text = field.Type == "string" || field.Type == "string?" ? access : $"global::System.Convert.ToString({access}, global::System.Globalization.CultureInfo.InvariantCulture)";
             return $"KeyToGuid({text})";
         }
         var byGuid = data.TryGetValue(saga.CorrelateBy, out var key) && key.Type is { Kind: TypeKind.Primitive, Primitive: PrimitiveType.Guid };
-        return byGuid ? "(global::System.Guid.TryParse(envelope.StreamId, out var id) ? id : null)" : "KeyToGuid(envelope.StreamId)";
+        return byGuid ? $"(global::System.Guid.TryParse(envelope.StreamId, out var {id}) ? {id} : null)" : "KeyToGuid(envelope.StreamId)";
     }
 
     /// <summary>How a message finds its saga: its correlateBy field, or the stream id of an aggregate event.</summary>
@@ -313,8 +319,24 @@ internal sealed class SagaEmitter
 
     void EmitInitially(CodeWriter w)
     {
-        var start = index.FindMessage(saga.StartedBy.Name);
-        if (start is null || saga.Steps.Count == 0) return;
+        if (saga.Steps.Count == 0) return;
+        var starts = new List<MessageShape>();
+        foreach (var reference in saga.StartEvents)
+            if (index.FindMessage(reference.Name) is { } message && !starts.Contains(message)) starts.Add(message);
+        if (starts.Count == 0) return;
+        var initially = new List<List<string>>();
+        foreach (var start in starts) initially.Add(Start(start));
+        WriteBlock(w, "Initially(", initially);
+        if (starts.Count < 2) return;
+        // Whichever start event came first started the saga; the others are expected, and change nothing.
+        var ignored = new List<List<string>>();
+        foreach (var start in starts) ignored.Add([$"Ignore({start.Name})"]);
+        WriteBlock(w, $"During(new[] {{ {string.Join(", ", States())} }},", ignored);
+    }
+
+    /// <summary>What one start event does in <c>Initially</c>: copy its fields into the data, start the first step.</summary>
+    List<string> Start(MessageShape start)
+    {
         var chain = new List<string> { ".Then(context =>", "{" };
         var startFields = Expressions.EventFields("context.Message", start, index,
             "context.Headers.Get<string>(global::Platform.Messaging.PlatformHeaders.StreamId)", mayBeNull: true);
@@ -335,22 +357,20 @@ internal sealed class SagaEmitter
         if (saga.Timeout is not null)
             chain.Add($".Schedule(SagaTimeout, context => new {saga.Name}Timeout(context.Saga.CorrelationId))");
         StartStep(chain, 0);
-        var initially = new List<string> { $"When({start.Name})" };
+        var when = new List<string> { $"When({start.Name})" };
         if (saga.Where.IsEmpty)
         {
-            initially.AddRange(chain);
+            when.AddRange(chain);
+            return when;
         }
-        else
-        {
-            // An event that fails the saga's where: starts none: the instance MassTransit made for it
-            // is finalized, and a finalized instance is completed, so the repository never saves it.
-            var scope = new ExpressionScope(startFields, _ => "default", startTypes);
-            var tests = new List<string>();
-            foreach (var condition in saga.Where)
-                tests.Add(Conditions.Of(condition, scope.Field(condition.Subject), scope.TypeOf(condition.Subject), scope, saga.Namespace, index));
-            Branch(initially, string.Join(" && ", tests), "starts", starts => starts.AddRange(chain), "ignores", ignores => ignores.Add(".Finalize()"));
-        }
-        WriteBlock(w, "Initially(", new List<List<string>> { initially });
+        // An event that fails the saga's where: starts none: the instance MassTransit made for it
+        // is finalized, and a finalized instance is completed, so the repository never saves it.
+        var scope = new ExpressionScope(startFields, _ => "default", startTypes);
+        var tests = new List<string>();
+        foreach (var condition in saga.Where)
+            tests.Add(Conditions.Of(condition, scope.Field(condition.Subject), scope.TypeOf(condition.Subject), scope, saga.Namespace, index));
+        Branch(when, string.Join(" && ", tests), "starts", starts => starts.AddRange(chain), "ignores", ignores => ignores.Add(".Finalize()"));
+        return when;
     }
 
     /// <summary>Writes <c>During(state, When(..)..., When(..)...);</c>, one indented chain per event.</summary>

@@ -50,7 +50,7 @@ internal static class EventCatalog
                     handler.Action.ToString().ToLowerInvariant() + " a row" + (handler.Where.IsEmpty ? "" : " where its conditions hold")));
         foreach (var saga in set.Sagas.OrderBy(s => s.Name, StringComparer.Ordinal))
         {
-            if (saga.StartedBy.Name == eventName)
+            if (saga.StartEvents.Any(start => start.Name == eventName))
                 consumers.Add(new Consumer("saga", saga.Name, saga.Where.IsEmpty ? "starts it" : "starts it where its conditions hold"));
             foreach (var step in saga.Steps)
             {

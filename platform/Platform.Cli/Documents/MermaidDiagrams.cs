@@ -112,7 +112,8 @@ internal static class MermaidDiagrams
         }
 
         if (saga.Steps.Count > 0)
-            Enter("[*]", saga.StartedBy.Name + (saga.Where.IsEmpty ? "" : " where its conditions hold"), 0);
+            foreach (var start in saga.StartEvents)
+                Enter("[*]", start.Name + (saga.Where.IsEmpty ? "" : " where its conditions hold"), 0);
         for (var i = 0; i < saga.Steps.Count; i++)
         {
             var step = saga.Steps[i];
