@@ -126,19 +126,9 @@ public class DelayedReactionTorture
                     var scheduledAgain = false;
                     for (var wait = 0; wait < 300 && !scheduledAgain; wait++)
                     {
-                        await using var connection = postgres
-                            ? (System.Data.Common.DbConnection)new Npgsql.NpgsqlConnection(connectionString)
-                            : new Microsoft.Data.Sqlite.SqliteConnection(connectionString);
-                        await connection.OpenAsync();
-                        await using var look = connection.CreateCommand();
-                        look.CommandText = "SELECT count(*) FROM scheduled_messages WHERE token_id = @key AND created_at >= @at";
-                        var keyParameter = look.CreateParameter();
-                        (keyParameter.ParameterName, keyParameter.Value) = ("key", key.ToString("D"));
-                        look.Parameters.Add(keyParameter);
-                        var at = look.CreateParameter();
-                        (at.ParameterName, at.Value) = ("at", renewedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", System.Globalization.CultureInfo.InvariantCulture));
-                        look.Parameters.Add(at);
-                        scheduledAgain = Convert.ToInt64(await look.ExecuteScalarAsync()) > 0;
+                        scheduledAgain = await Hosted.CountAsync(postgres, connectionString,
+                            "SELECT count(*) FROM scheduled_messages WHERE token_id = @key AND created_at >= @at", ("key", key.ToString("D")),
+                            ("at", renewedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", System.Globalization.CultureInfo.InvariantCulture))) > 0;
                         if (!scheduledAgain) await Task.Delay(20);
                     }
                     var release = (await Stream(renewed)).Single(e => e.Event is HoldReleased);

@@ -214,6 +214,24 @@ public class GuideExamples
                 }
             }
 
+            // A count read from the store's database by hand (rows the runtime's APIs do not list).
+            public static async Task<long> CountAsync(bool postgres, string connectionString, string sql, params (string Name, object Value)[] parameters)
+            {
+                await using var connection = postgres
+                    ? (System.Data.Common.DbConnection)new Npgsql.NpgsqlConnection(connectionString)
+                    : new Microsoft.Data.Sqlite.SqliteConnection(connectionString);
+                await connection.OpenAsync();
+                await using var command = connection.CreateCommand();
+                command.CommandText = sql;
+                foreach (var (name, value) in parameters)
+                {
+                    var parameter = command.CreateParameter();
+                    (parameter.ParameterName, parameter.Value) = (name, value);
+                    command.Parameters.Add(parameter);
+                }
+                return Convert.ToInt64(await command.ExecuteScalarAsync());
+            }
+
             // Waits (30 s at most) until the saga is in one of states; one that does not get there
             // fails the run with where it is, what it sent and what describe adds.
             public static async Task<SagaInstanceRow> SagaInAsync(SagaOperations sagas, Guid id, string[] states, Func<string>? describe = null)

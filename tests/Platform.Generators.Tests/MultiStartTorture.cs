@@ -93,16 +93,7 @@ public class MultiStartTorture
                     // The other start event of each, later: ignored, not dead-lettered, nothing sent again.
                     // Until the saga recorded both in its inbox, or dead-lettered one (after its retries).
                     var letters = new DeadLetterStore(options.Store.Provider, options.Store.ConnectionString);
-                    async Task<long> Inbox()
-                    {
-                        await using var connection = postgres
-                            ? (System.Data.Common.DbConnection)new Npgsql.NpgsqlConnection(connectionString)
-                            : new Microsoft.Data.Sqlite.SqliteConnection(connectionString);
-                        await connection.OpenAsync();
-                        await using var count = connection.CreateCommand();
-                        count.CommandText = "SELECT count(*) FROM processed_messages WHERE consumer = 'saga:Intake'";
-                        return Convert.ToInt64(await count.ExecuteScalarAsync());
-                    }
+                    Task<long> Inbox() => Hosted.CountAsync(postgres, connectionString, "SELECT count(*) FROM processed_messages WHERE consumer = 'saga:Intake'");
                     var before = await Inbox();
                     await bus.Publish(new OrderImported(placed, "ann", "late"));
                     await bus.Publish(new OrderPlaced(imported, "bo"));
