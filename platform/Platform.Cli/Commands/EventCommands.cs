@@ -137,57 +137,73 @@ internal static class EventCommands
     static Command Erase()
     {
         var arguments = new DomainStoreArguments();
-        var id = new Argument<string>("stream-id") { Description = "The stream (aggregate id) whose personal data is erased." };
-        var json = new Option<bool>("--json") { Description = "Print JSON." };
+        var ids = new Argument<string[]>("stream-id")
+        {
+            Description = "The streams (aggregate ids) whose personal data is erased: a data subject's orders, account, ...", Arity = ArgumentArity.OneOrMore,
+        };
+        var json = new Option<bool>("--json") { Description = "Print JSON: an array, one object per stream." };
         var deleteLetters = new Option<bool>("--delete-dead-letters")
         {
-            Description = "Also delete the stream's dead letters, discarded ones included: they keep its messages as sent, and a replay would apply them again. Replay or resolve first what must still run.",
+            Description = "Also delete the streams' dead letters, discarded ones included: they keep their messages as sent, and a replay would apply them again. Replay or resolve first what must still run.",
         };
         var erase = new Command("erase",
-            "Overwrite the personal fields (personal: true) of one stream's stored events, live and archived, and delete its snapshot; name the read models to rebuild and the dead letters left.")
-        { id, json, deleteLetters };
+            "Overwrite the personal fields (personal: true) of streams' stored events, live and archived, and of the sagas they started, and delete their snapshots; name the read models to rebuild and the dead letters left.")
+        { ids, json, deleteLetters };
         arguments.AddTo(erase);
         erase.SetAction((parse, ct) => arguments.RunAsync(parse, async (store, catalog, output) =>
         {
-            var streamId = parse.GetValue(id)!;
-            var provider = store.Options.Provider == EventStoreProvider.Postgres ? StoreProvider.Postgres : StoreProvider.Sqlite;
-            var erasure = await new PersonalDataEraser(store, catalog, provider, store.Options.ConnectionString)
-                .EraseAsync(streamId, parse.GetValue(deleteLetters), ct);
-            var result = erasure.Stream;
-            if (result.Events == 0)
+            var streamIds = parse.GetValue(ids)!.Distinct(StringComparer.Ordinal).ToArray();
+            // Every stream first: a mistyped id erases nothing.
+            foreach (var streamId in streamIds)
             {
-                parse.InvocationConfiguration.Error.WriteLine($"error: no stream '{streamId}' in the store; 'platform events tail' shows the stream ids there are.");
-                return 1;
+                await using var events = store.ReadStreamAsync(streamId, maxCount: 1, includeArchived: true, cancellationToken: ct).GetAsyncEnumerator(ct);
+                if (!await events.MoveNextAsync())
+                {
+                    parse.InvocationConfiguration.Error.WriteLine($"error: no stream '{streamId}' in the store, so nothing was erased; 'platform events tail' shows the stream ids there are.");
+                    return 1;
+                }
             }
+            var provider = store.Options.Provider == EventStoreProvider.Postgres ? StoreProvider.Postgres : StoreProvider.Sqlite;
+            var eraser = new PersonalDataEraser(store, catalog, provider, store.Options.ConnectionString);
+            var erasures = new List<PersonalDataErasure>();
+            foreach (var streamId in streamIds)
+                erasures.Add(await eraser.EraseAsync(streamId, parse.GetValue(deleteLetters), ct));
             if (parse.GetValue(json))
             {
-                output.WriteLine(JsonSerializer.Serialize(new
+                output.WriteLine(JsonSerializer.Serialize(erasures.Select(erasure => new
                 {
-                    result.StreamId, result.Events, result.ErasedEvents, result.ErasedArchivedEvents, result.SnapshotDeleted,
-                    result.PersonalTypes, result.UnknownTypes, erasure.Sagas, erasure.Rebuild, erasure.DeadLetters, erasure.DeadLettersDeleted,
-                }, IndentedJson));
+                    erasure.Stream.StreamId, erasure.Stream.Events, erasure.Stream.ErasedEvents, erasure.Stream.ErasedArchivedEvents, erasure.Stream.SnapshotDeleted,
+                    erasure.Stream.PersonalTypes, erasure.Stream.UnknownTypes, erasure.Sagas, erasure.Rebuild, erasure.DeadLetters, erasure.DeadLettersDeleted,
+                }), IndentedJson));
                 return 0;
             }
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"Erased the personal data of {result.ErasedEvents} of {result.Events} event(s) of stream '{streamId}'") +
-                (result.ErasedArchivedEvents > 0 ? string.Create(CultureInfo.InvariantCulture, $" ({result.ErasedArchivedEvents} archived)") : "") +
-                (result.PersonalTypes.Count > 0 ? $": {string.Join(", ", result.PersonalTypes)}" : "; none of its events has personal fields") +
-                (result.SnapshotDeleted ? "; its snapshot was deleted." : "."));
-            foreach (var saga in erasure.Sagas)
-                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"Erased the personal data of saga {saga.Saga} {saga.CorrelationId:D} (its row, and {saga.HistoryRows} history row(s) of what it sent)."));
-            if (result.UnknownTypes.Count > 0)
-                output.WriteLine($"Left as they are, of types this domain does not know: {string.Join(", ", result.UnknownTypes)}; erase again with the --domain that has them.");
-            if (erasure.Rebuild.Count > 0)
-                output.WriteLine($"Read models that copy these personal fields still hold them; rebuild them: {string.Join(", ", erasure.Rebuild.Select(name => "platform projections rebuild " + name))}.");
-            if (erasure.DeadLettersDeleted > 0)
-                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Deleted {erasure.DeadLettersDeleted} dead letter(s) of this stream."));
-            if (erasure.DeadLetters.Count > 0)
-                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{erasure.DeadLetters.Count} dead letter(s) of this stream keep its messages as they were sent, personal data included, and a replay applies them again: ") +
-                    string.Join(", ", erasure.DeadLetters.Select(letter => letter.ToString("D"))) + "; erase again with --delete-dead-letters once none must run.");
+            foreach (var erasure in erasures)
+                Describe(erasure, output);
             return 0;
         }));
         return erase;
+    }
+
+    static void Describe(PersonalDataErasure erasure, TextWriter output)
+    {
+        var result = erasure.Stream;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Erased the personal data of {result.ErasedEvents} of {result.Events} event(s) of stream '{result.StreamId}'") +
+            (result.ErasedArchivedEvents > 0 ? string.Create(CultureInfo.InvariantCulture, $" ({result.ErasedArchivedEvents} archived)") : "") +
+            (result.PersonalTypes.Count > 0 ? $": {string.Join(", ", result.PersonalTypes)}" : "; none of its events has personal fields") +
+            (result.SnapshotDeleted ? "; its snapshot was deleted." : "."));
+        foreach (var saga in erasure.Sagas)
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Erased the personal data of saga {saga.Saga} {saga.CorrelationId:D} (its row, and {saga.HistoryRows} history row(s) of what it sent)."));
+        if (result.UnknownTypes.Count > 0)
+            output.WriteLine($"Left as they are, of types this domain does not know: {string.Join(", ", result.UnknownTypes)}; erase again with the --domain that has them.");
+        if (erasure.Rebuild.Count > 0)
+            output.WriteLine($"Read models that copy these personal fields still hold them; rebuild them: {string.Join(", ", erasure.Rebuild.Select(name => "platform projections rebuild " + name))}.");
+        if (erasure.DeadLettersDeleted > 0)
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Deleted {erasure.DeadLettersDeleted} dead letter(s) of this stream."));
+        if (erasure.DeadLetters.Count > 0)
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{erasure.DeadLetters.Count} dead letter(s) of this stream keep its messages as they were sent, personal data included, and a replay applies them again: ") +
+                string.Join(", ", erasure.DeadLetters.Select(letter => letter.ToString("D"))) + "; erase again with --delete-dead-letters once none must run.");
     }
 
     static string TailLine(SqlEventStore store, EventEnvelope e)
