@@ -23,6 +23,7 @@ public sealed class PersonalDataEraser
     readonly DomainCatalog _catalog;
     readonly SagaOperations _sagas;
     readonly DeadLetterStore _deadLetters;
+    readonly Scheduling.ScheduledMessageStore _scheduled;
 
     /// <summary>Creates the eraser on a store, with the domain whose event types, projections and sagas it knows.</summary>
     /// <param name="store">The event store; its registry should hold every type of the streams erased.</param>
@@ -35,6 +36,7 @@ public sealed class PersonalDataEraser
         _catalog = catalog;
         _sagas = new SagaOperations(provider, connectionString);
         _deadLetters = new DeadLetterStore(provider, connectionString);
+        _scheduled = new Scheduling.ScheduledMessageStore(provider, connectionString);
     }
 
     /// <summary>Erases the stream's personal data; see the class. Erasing again changes nothing.</summary>
@@ -54,6 +56,12 @@ public sealed class PersonalDataEraser
             if (found)
                 sagas.Add(new ErasedSaga(name, id, history));
         }
+        // What the events caused and is still to be sent (a delayed reaction's command) carries their data on.
+        var caused = new Dictionary<Guid, IReadOnlyList<PersonalField>>();
+        foreach (var (eventId, typeName) in stream.PersonalEvents)
+            if (_store.Registry.TryGet(typeName, out var descriptor))
+                caused[eventId] = descriptor.PersonalFields(descriptor.SchemaVersion);
+        var pending = await _scheduled.ErasePersonalDataAsync(caused, cancellationToken).ConfigureAwait(false);
         var rebuild = _catalog.Projections.Where(p => p.PersonalEventTypes.Any(stream.PersonalTypes.Contains))
             .Select(p => p.Name).Order(StringComparer.Ordinal).ToArray();
         var letters = (await _deadLetters.ListAsync(includeDiscarded: true, cancellationToken).ConfigureAwait(false))
@@ -65,7 +73,7 @@ public sealed class PersonalDataEraser
                 deleted += await _deadLetters.DeleteAsync(letter, cancellationToken).ConfigureAwait(false) ? 1 : 0;
             letters = [];
         }
-        return new PersonalDataErasure(stream, sagas, rebuild, letters, deleted);
+        return new PersonalDataErasure(stream, sagas, rebuild, letters, deleted) { PendingMessages = pending };
     }
 
     // Each saga with personal data that an event of the stream started (the generated machine's
@@ -98,7 +106,11 @@ public sealed class PersonalDataEraser
 /// <param name="DeadLetters">The stream's dead letters left: they keep its messages as sent, and a replay applies them again.</param>
 /// <param name="DeadLettersDeleted">How many of its dead letters were deleted.</param>
 public sealed record PersonalDataErasure(StreamErasure Stream, IReadOnlyList<ErasedSaga> Sagas, IReadOnlyList<string> Rebuild,
-    IReadOnlyList<Guid> DeadLetters, int DeadLettersDeleted);
+    IReadOnlyList<Guid> DeadLetters, int DeadLettersDeleted)
+{
+    /// <summary>Messages its events caused that wait to be sent (a delayed reaction's command) whose copies of the personal fields were overwritten.</summary>
+    public int PendingMessages { get; init; }
+}
 
 /// <summary>A saga whose personal data was overwritten.</summary>
 /// <param name="Saga">Its name.</param>

@@ -10,7 +10,8 @@ namespace Platform.Generators.Tests;
 /// runtime: the store keeps the member's events with the email and phone overwritten, the
 /// aggregate's state (which never held them) is unchanged, another member keeps hers; the read
 /// model that copies them is the one the domain names for a rebuild (<c>PersonalEventTypes</c>), the
-/// one that copies only the name is not, and the rebuild leaves no copy.
+/// one that copies only the name is not, and the rebuild leaves no copy; a delayed reaction's command
+/// that copied the email and waits to be sent arrives without it.
 /// </summary>
 public class ErasureTorture
 {
@@ -25,6 +26,7 @@ public class ErasureTorture
             fields: { name: string, email: string, phone: string?, tags: list<string> }
             emits: Joined
           Rename: { fields: { name: string }, emits: Renamed }
+          Welcome: { fields: { email: string }, emits: Welcomed }
         events:
           Joined:
             type: shop.members.joined
@@ -35,6 +37,14 @@ public class ErasureTorture
               tags: { type: list<string>, personal: true }
             apply: { name: $name, joined: true }
           Renamed: { type: shop.members.renamed, fields: { name: string }, apply: { name: $name } }
+          Welcomed: { type: shop.members.welcomed, fields: { email: { type: string, personal: true } } }
+        """;
+
+    // A delayed command that copies the email by name: erased while it waits, it arrives without it.
+    const string Reactions = """
+        namespace: Shop.Members
+        reactions:
+          WelcomeMember: { when: Joined, after: 5s, send: Welcome }
         """;
 
     const string Directory = """
@@ -62,7 +72,8 @@ public class ErasureTorture
     static ImmutableArray<AdditionalText> Texts => ImmutableArray.Create<AdditionalText>(
         new GeneratorHarness.InMemoryText("members/member.yaml", Aggregate),
         new GeneratorHarness.InMemoryText("members/directory.yaml", Directory),
-        new GeneratorHarness.InMemoryText("members/names.yaml", Names));
+        new GeneratorHarness.InMemoryText("members/names.yaml", Names),
+        new GeneratorHarness.InMemoryText("members/reactions.yaml", Reactions));
 
     const string Service = """
         using Microsoft.EntityFrameworkCore;
@@ -92,12 +103,27 @@ public class ErasureTorture
                     {
                         $"erased: {erasure.Stream.ErasedEvents} of {erasure.Stream.Events} ({string.Join(", ", erasure.Stream.PersonalTypes)})",
                         $"rebuild: {string.Join(", ", erasure.Rebuild)}",
+                        $"waiting messages erased: {erasure.PendingMessages}",
                     };
+                    var store = services.GetRequiredService<IEventStore>();
+                    async Task<List<Platform.Events.EventEnvelope>> Stream(Guid id)
+                    {
+                        var events = new List<Platform.Events.EventEnvelope>();
+                        await foreach (var envelope in store.ReadStreamAsync(id.ToString("D")))
+                            events.Add(envelope);
+                        return events;
+                    }
+                    for (var wait = 0; wait < 300 && !((await Stream(ann)).Any(e => e.Event is Welcomed) && (await Stream(bo)).Any(e => e.Event is Welcomed)); wait++)
+                        await Task.Delay(100);
                     foreach (var (name, id) in new[] { ("ann", ann), ("bo", bo) })
                     {
-                        await foreach (var envelope in services.GetRequiredService<IEventStore>().ReadStreamAsync(id.ToString("D")))
+                        foreach (var envelope in await Stream(id))
+                        {
                             if (envelope.Event is Joined joined)
                                 lines.Add($"{name} joined: name {joined.Name}, email '{joined.Email}', phone {joined.Phone ?? "none"}, tags {joined.Tags.Count}");
+                            if (envelope.Event is Welcomed welcomed)
+                                lines.Add($"{name} welcomed: email '{welcomed.Email}'");
+                        }
                         var state = (await services.GetRequiredService<IAggregateStore>().LoadAsync(new Member(), id.ToString("D"))).State;
                         lines.Add($"{name} state: {state.Name}, joined {state.Joined}");
                     }
@@ -124,9 +150,12 @@ public class ErasureTorture
             [
                 "erased: 1 of 2 (shop.members.joined)",
                 "rebuild: MemberDirectory",
+                "waiting messages erased: 1",
                 "ann joined: name Ann, email '', phone none, tags 0",
+                "ann welcomed: email ''",
                 "ann state: Ann B., joined True",
                 "bo joined: name Bo, email 'bo@example.org', phone none, tags 1",
+                "bo welcomed: email 'bo@example.org'",
                 "bo state: Bo, joined True",
                 "directory: Ann B. 'ann@example.org' 555-0100 2",
                 "directory: Bo 'bo@example.org' none 1",

@@ -73,7 +73,49 @@ public abstract class EventTypeDescriptor
 /// <summary>A field of personal data in an event's stored JSON, and the JSON an erasure writes over its value.</summary>
 /// <param name="Name">The JSON property (the field's name in the YAML).</param>
 /// <param name="ErasedJson"><c>null</c>, <c>""</c>, <c>[]</c> or <c>{}</c>: what the generated reader accepts for the field's type.</param>
-public sealed record PersonalField(string Name, string ErasedJson);
+public sealed record PersonalField(string Name, string ErasedJson)
+{
+    /// <summary>
+    /// Overwrites, in <paramref name="payload"/>, each of <paramref name="fields"/> it has with its
+    /// erased value, under the property name <paramref name="nameOf"/> gives (the field's own name when
+    /// null). Returns whether anything changed (false when erased before).
+    /// </summary>
+    /// <param name="payload">A stored event, saga data or message, as a JSON object.</param>
+    /// <param name="fields">The personal fields.</param>
+    /// <param name="nameOf">The JSON property of a field's name, e.g. a naming policy's.</param>
+    public static bool Erase(System.Text.Json.Nodes.JsonObject payload, IEnumerable<PersonalField> fields, Func<string, string>? nameOf = null)
+    {
+        ArgumentNullException.ThrowIfNull(payload);
+        ArgumentNullException.ThrowIfNull(fields);
+        var changed = false;
+        foreach (var field in fields)
+        {
+            var name = nameOf?.Invoke(field.Name) ?? field.Name;
+            if (!payload.TryGetPropertyValue(name, out var value))
+                continue;
+            var erased = System.Text.Json.Nodes.JsonNode.Parse(field.ErasedJson);
+            if (System.Text.Json.Nodes.JsonNode.DeepEquals(value, erased))
+                continue;
+            payload[name] = erased;
+            changed = true;
+        }
+        return changed;
+    }
+
+    /// <summary>
+    /// <see cref="Erase(System.Text.Json.Nodes.JsonObject, IEnumerable{PersonalField}, Func{string, string}?)"/> on JSON text:
+    /// the text with the fields erased, or null when it is not an object or nothing changed.
+    /// </summary>
+    /// <param name="json">The JSON text.</param>
+    /// <param name="fields">The personal fields.</param>
+    /// <param name="nameOf">The JSON property of a field's name.</param>
+    /// <param name="options">How to write the result.</param>
+    public static string? Erase(string json, IEnumerable<PersonalField> fields, Func<string, string>? nameOf = null,
+        System.Text.Json.JsonSerializerOptions? options = null) =>
+        System.Text.Json.Nodes.JsonNode.Parse(json) is System.Text.Json.Nodes.JsonObject payload && Erase(payload, fields, nameOf)
+            ? payload.ToJsonString(options)
+            : null;
+}
 
 /// <summary>The typed base of a generated or hand-written event type descriptor.</summary>
 /// <typeparam name="TEvent">The CLR type of the event's current version.</typeparam>

@@ -173,7 +173,8 @@ internal static class EventCommands
                 output.WriteLine(JsonSerializer.Serialize(erasures.Select(erasure => new
                 {
                     erasure.Stream.StreamId, erasure.Stream.Events, erasure.Stream.ErasedEvents, erasure.Stream.ErasedArchivedEvents, erasure.Stream.SnapshotDeleted,
-                    erasure.Stream.PersonalTypes, erasure.Stream.UnknownTypes, erasure.Sagas, erasure.Rebuild, erasure.DeadLetters, erasure.DeadLettersDeleted,
+                    erasure.Stream.PersonalTypes, erasure.Stream.UnknownTypes, erasure.Sagas, erasure.PendingMessages, erasure.Rebuild, erasure.DeadLetters,
+                    erasure.DeadLettersDeleted,
                 }), IndentedJson));
                 return 0;
             }
@@ -195,6 +196,9 @@ internal static class EventCommands
         foreach (var saga in erasure.Sagas)
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Erased the personal data of saga {saga.Saga} {saga.CorrelationId:D} (its row, and {saga.HistoryRows} history row(s) of what it sent)."));
+        if (erasure.PendingMessages > 0)
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Erased the personal data of {erasure.PendingMessages} message(s) its events caused that wait to be sent (a delayed reaction's command)."));
         if (result.UnknownTypes.Count > 0)
             output.WriteLine($"Left as they are, of types this domain does not know: {string.Join(", ", result.UnknownTypes)}; erase again with the --domain that has them.");
         if (erasure.Rebuild.Count > 0)

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Platform.EventStore.Schema;
+using Platform.Events;
 
 namespace Platform.EventStore.Storage;
 
@@ -27,16 +28,20 @@ public sealed partial class SqlEventStore
         await using var context = _dialect.CreateContext();
         await using var transaction = await context.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         var personal = new SortedSet<string>(StringComparer.Ordinal);
+        var personalEvents = new Dictionary<Guid, string>();
         var unknown = new SortedSet<string>(StringComparer.Ordinal);
         var live = await context.Events.AsTracking().Where(e => e.StreamId == streamId).ToListAsync(cancellationToken).ConfigureAwait(false);
         var archived = await context.ArchivedEvents.AsTracking().Where(e => e.StreamId == streamId).ToListAsync(cancellationToken).ConfigureAwait(false);
         var liveErased = live.Count(row => Erase(row, personal, unknown));
         var archivedErased = archived.Count(row => Erase(row, personal, unknown));
+        foreach (var row in live.Concat<StoredEventRow>(archived))
+            if (personal.Contains(row.TypeName))
+                personalEvents[row.EventId] = row.TypeName;
         await context.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
         var snapshots = await context.Snapshots.Where(s => s.StreamId == streamId).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         var result = new StreamErasure(streamId, live.Count + archived.Count, liveErased + archivedErased, archivedErased, snapshots > 0,
-            personal.ToArray(), unknown.ToArray());
+            personal.ToArray(), unknown.ToArray()) { PersonalEvents = personalEvents };
         _logger.LogInformation("Erased the personal data of stream {StreamId}: {Erased} of {Events} events ({Types}), snapshot deleted: {Snapshot}",
             streamId, result.ErasedEvents, result.Events, string.Join(", ", result.PersonalTypes), result.SnapshotDeleted);
         return result;
@@ -57,18 +62,7 @@ public sealed partial class SqlEventStore
         if (JsonNode.Parse(row.Data) is not JsonObject payload)
             throw new InvalidOperationException(
                 $"Event {row.TypeName} at version {row.StreamVersion} of stream '{row.StreamId}' (position {row.GlobalPosition}) is not a JSON object; nothing was erased.");
-        var changed = false;
-        foreach (var field in fields)
-        {
-            if (!payload.TryGetPropertyValue(field.Name, out var value))
-                continue;
-            var replacement = JsonNode.Parse(field.ErasedJson);
-            if (JsonNode.DeepEquals(value, replacement))
-                continue;
-            payload[field.Name] = replacement;
-            changed = true;
-        }
-        if (!changed)
+        if (!PersonalField.Erase(payload, fields))
             return false;
         row.Data = payload.ToJsonString();
         return true;
@@ -84,4 +78,8 @@ public sealed partial class SqlEventStore
 /// <param name="PersonalTypes">The stable type names of its events that hold personal data (erased now or before): the read models built from them still hold what they copied until rebuilt.</param>
 /// <param name="UnknownTypes">Type names this build does not know: those events were left as they are.</param>
 public sealed record StreamErasure(string StreamId, int Events, int ErasedEvents, int ErasedArchivedEvents, bool SnapshotDeleted,
-    IReadOnlyList<string> PersonalTypes, IReadOnlyList<string> UnknownTypes);
+    IReadOnlyList<string> PersonalTypes, IReadOnlyList<string> UnknownTypes)
+{
+    /// <summary>The ids of its events whose types hold personal data, with their stable type names: what they caused may carry it on.</summary>
+    public IReadOnlyDictionary<Guid, string> PersonalEvents { get; init; } = new Dictionary<Guid, string>();
+}

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Platform.Events;
 using Platform.EventStore.Storage;
 using Platform.Runtime.Configuration;
 using Platform.Runtime.Scheduling;
@@ -298,11 +299,10 @@ public sealed class SagaOperations
     /// <param name="correlationId">The instance.</param>
     /// <param name="fields">Its personal fields, by property, and their erased JSON.</param>
     /// <param name="cancellationToken">Cancels the erasure before it commits.</param>
-    public async Task<(bool Found, int HistoryRows)> ErasePersonalDataAsync(string sagaName, Guid correlationId, IReadOnlyList<Platform.Events.PersonalField> fields,
+    public async Task<(bool Found, int HistoryRows)> ErasePersonalDataAsync(string sagaName, Guid correlationId, IReadOnlyList<PersonalField> fields,
         CancellationToken cancellationToken = default)
     {
         await EnsureAsync(cancellationToken).ConfigureAwait(false);
-        var names = fields.Select(f => (Name: SagaTables.Json.PropertyNamingPolicy?.ConvertName(f.Name) ?? f.Name, f.ErasedJson)).ToArray();
         for (var attempt = 0; ; attempt++)
         {
             await using var write = await Sql.OpenWriteAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
@@ -311,7 +311,7 @@ public sealed class SagaOperations
             var instance = await SagaTables.LoadAsync(connection, transaction, sagaName, correlationId, cancellationToken).ConfigureAwait(false);
             if (instance is null)
                 return (false, 0);
-            var data = Erased(instance.Data, names);
+            var data = PersonalField.Erase(instance.Data, fields, JsonName, SagaTables.Json);
             if (data is not null && !await SagaTables.UpdateAsync(connection, transaction, sagaName, correlationId, instance.Version, instance.CurrentState, data,
                     DateTimeOffset.UtcNow, cancellationToken).ConfigureAwait(false))
             {
@@ -332,7 +332,8 @@ public sealed class SagaOperations
             foreach (var (id, sent) in history)
             {
                 var messages = JsonSerializer.Deserialize<SentMessage[]>(sent, SagaTables.Json) ?? [];
-                var erased = messages.Select(m => Erased(m.Payload, names) is { } payload ? m with { Payload = payload } : m).ToArray();
+                // A command carries a data field under the field's own name when it was filled by name.
+                var erased = messages.Select(m => PersonalField.Erase(m.Payload, fields, JsonName, SagaTables.Json) is { } payload ? m with { Payload = payload } : m).ToArray();
                 if (erased.SequenceEqual(messages))
                     continue;
                 await using var update = Sql.Command(connection, transaction, "UPDATE saga_history SET sent = @sent WHERE id = @id");
@@ -346,24 +347,8 @@ public sealed class SagaOperations
         }
     }
 
-    // The JSON object with the named properties it has set to their erased values; null when none changed.
-    static string? Erased(string json, (string Name, string ErasedJson)[] fields)
-    {
-        if (System.Text.Json.Nodes.JsonNode.Parse(json) is not System.Text.Json.Nodes.JsonObject data)
-            return null;
-        var changed = false;
-        foreach (var (name, erasedJson) in fields)
-        {
-            if (!data.TryGetPropertyValue(name, out var value))
-                continue;
-            var erased = System.Text.Json.Nodes.JsonNode.Parse(erasedJson);
-            if (System.Text.Json.Nodes.JsonNode.DeepEquals(value, erased))
-                continue;
-            data[name] = erased;
-            changed = true;
-        }
-        return changed ? data.ToJsonString(SagaTables.Json) : null;
-    }
+    // A state property's name as the saga's data is stored (and the commands it sent).
+    static string JsonName(string property) => SagaTables.Json.PropertyNamingPolicy?.ConvertName(property) ?? property;
 
     // A timeout is delivered with its token and acts only while the saga's token property holds that
     // token (MassTransit clears the property once it fired): each is scheduled again with a new

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Text.Json;
 using Npgsql;
 using Platform.Messaging;
 using Platform.Runtime.Configuration;
@@ -98,6 +99,52 @@ public sealed class ScheduledMessageStore
         Sql.Add(command, "token", key.ToString("D"));
         Sql.Add(command, "version", version);
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Overwrites the personal fields in what waits to be sent because of events being erased: a
+    /// delayed reaction's command, an outbox row not yet delivered (found by their causation id,
+    /// the event's id). A command carries an event's field under the field's own name when it was
+    /// filled by name, which is where it is looked for. Returns how many rows changed.
+    /// </summary>
+    /// <param name="fieldsByEvent">Each erased event's id and its personal fields (at its type's current version).</param>
+    /// <param name="cancellationToken">Cancels the erasure before it commits.</param>
+    public async Task<int> ErasePersonalDataAsync(IReadOnlyDictionary<Guid, IReadOnlyList<Platform.Events.PersonalField>> fieldsByEvent,
+        CancellationToken cancellationToken = default)
+    {
+        if (fieldsByEvent.Count == 0)
+            return 0;
+        await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+        await using var write = await Sql.OpenWriteAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
+        var connection = write.Connection;
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var changed = 0;
+        foreach (var (eventId, fields) in fieldsByEvent)
+        {
+            if (fields.Count == 0)
+                continue;
+            var rows = new List<(string Id, string Payload, string Headers)>();
+            await using (var select = Sql.Command(connection, transaction, "SELECT id, payload, headers FROM scheduled_messages WHERE headers LIKE @event"))
+            {
+                Sql.Add(select, "event", "%" + eventId.ToString("D") + "%");
+                await using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    rows.Add((reader.GetString(0), reader.GetString(1), reader.GetString(2)));
+            }
+            foreach (var (id, payload, headers) in rows)
+            {
+                var stored = JsonSerializer.Deserialize<StoredHeaders>(headers, MessageDelivery.Json);
+                if (stored?.Headers.GetValueOrDefault(PlatformHeaders.CausationId) != eventId.ToString("D")
+                    || Platform.Events.PersonalField.Erase(payload, fields, options: MessageDelivery.Json) is not { } erased)
+                    continue;
+                await using var update = Sql.Command(connection, transaction, "UPDATE scheduled_messages SET payload = @payload WHERE id = @id");
+                Sql.Add(update, "payload", erased);
+                Sql.Add(update, "id", id);
+                changed += await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return changed;
     }
 
     /// <summary>
