@@ -118,30 +118,36 @@ public sealed class ScheduledMessageStore
         await using var write = await Sql.OpenWriteAsync(_provider, _connectionString, cancellationToken).ConfigureAwait(false);
         var connection = write.Connection;
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var changed = 0;
-        foreach (var (eventId, fields) in fieldsByEvent)
+        // The rows that name one of the events, a chunk of events per statement (headers are JSON
+        // text with no index: one pass over the table per chunk, not per event).
+        var rows = new List<(string Id, string Payload, string Headers)>();
+        foreach (var chunk in fieldsByEvent.Where(e => e.Value.Count > 0).Select(e => e.Key).Chunk(100))
         {
-            if (fields.Count == 0)
+            await using var select = Sql.Command(connection, transaction, "");
+            var conditions = new List<string>(chunk.Length);
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                var name = "e" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                conditions.Add($"headers LIKE @{name}");
+                Sql.Add(select, name, "%" + chunk[i].ToString("D") + "%");
+            }
+            select.CommandText = $"SELECT id, payload, headers FROM scheduled_messages WHERE {string.Join(" OR ", conditions)}";
+            await using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                rows.Add((reader.GetString(0), reader.GetString(1), reader.GetString(2)));
+        }
+        var changed = 0;
+        foreach (var (id, payload, headers) in rows)
+        {
+            // Caused by the event itself: its id as the causation id, not merely somewhere in the text.
+            var causation = JsonSerializer.Deserialize<StoredHeaders>(headers, MessageDelivery.Json)?.Headers.GetValueOrDefault(PlatformHeaders.CausationId);
+            if (!Guid.TryParse(causation, out var eventId) || !fieldsByEvent.TryGetValue(eventId, out var fields)
+                || Platform.Events.PersonalField.Erase(payload, fields, options: MessageDelivery.Json) is not { } erased)
                 continue;
-            var rows = new List<(string Id, string Payload, string Headers)>();
-            await using (var select = Sql.Command(connection, transaction, "SELECT id, payload, headers FROM scheduled_messages WHERE headers LIKE @event"))
-            {
-                Sql.Add(select, "event", "%" + eventId.ToString("D") + "%");
-                await using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                    rows.Add((reader.GetString(0), reader.GetString(1), reader.GetString(2)));
-            }
-            foreach (var (id, payload, headers) in rows)
-            {
-                var stored = JsonSerializer.Deserialize<StoredHeaders>(headers, MessageDelivery.Json);
-                if (stored?.Headers.GetValueOrDefault(PlatformHeaders.CausationId) != eventId.ToString("D")
-                    || Platform.Events.PersonalField.Erase(payload, fields, options: MessageDelivery.Json) is not { } erased)
-                    continue;
-                await using var update = Sql.Command(connection, transaction, "UPDATE scheduled_messages SET payload = @payload WHERE id = @id");
-                Sql.Add(update, "payload", erased);
-                Sql.Add(update, "id", id);
-                changed += await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
+            await using var update = Sql.Command(connection, transaction, "UPDATE scheduled_messages SET payload = @payload WHERE id = @id");
+            Sql.Add(update, "payload", erased);
+            Sql.Add(update, "id", id);
+            changed += await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return changed;
