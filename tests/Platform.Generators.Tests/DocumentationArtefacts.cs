@@ -48,6 +48,18 @@ public class DocumentationArtefacts
     }
 
     [Fact]
+    public void saga_diagram_and_catalogue_show_every_start_event()
+    {
+        // The fulfilment started by a placing or, for an order confirmed before its saga existed, by the confirmation.
+        var set = OrdersWith((name, text) => name != "fulfilment.yaml" ? text : text
+            .Replace("startedBy: OrderPlaced\n", "startedBy: [OrderPlaced, OrderConfirmed]\n", StringComparison.Ordinal));
+        var saga = MermaidDiagrams.All(set).Single(d => d.Title == "OrderFulfilment saga").Diagram;
+        Assert.Contains("[*] --> AwaitingPayment : OrderPlaced / ChargePayment", saga);
+        Assert.Contains("[*] --> AwaitingPayment : OrderConfirmed / ChargePayment", saga);
+        Assert.Contains(EventCatalog.ConsumersOf(set, "OrderConfirmed"), c => c is { Kind: "saga", Name: "OrderFulfilment", Role: "starts it" });
+    }
+
+    [Fact]
     public void aggregate_diagram_follows_guards_and_status_changes()
     {
         var order = MermaidDiagrams.All(Orders.Value).Single(d => d.Title == "Order lifecycle").Diagram;
