@@ -181,6 +181,26 @@ public class GuideExamples
                     })
                     .Build();
 
+            // The runtime beside a saga's services: TService consumes what routes sends to its queue, and
+            // timeouts and outbox rows are polled every 50 ms.
+            public static IHost BuildWithService<TService>(bool postgres, string connectionString, Type domain, string queuePrefix,
+                Action<PlatformSagaOptions, Uri> routes, Action<IServiceCollection>? services = null, Action<ILoggingBuilder>? logging = null)
+                where TService : class, MassTransit.IConsumer =>
+                Build(postgres, connectionString, domain, cfg =>
+                {
+                    cfg.Transport.QueuePrefix = queuePrefix + "-" + Guid.NewGuid().ToString("N")[..8];
+                    cfg.Sagas.PollInterval = TimeSpan.FromMilliseconds(50);
+                    cfg.AddEventConsumer<TService>();
+                    routes(cfg.Sagas, new Uri("queue:" + cfg.EventQueueName(typeof(TService))));
+                }, services, logging);
+
+            // The operators' view of the run's sagas, on its store.
+            public static SagaOperations Sagas(IServiceProvider services)
+            {
+                var options = services.GetRequiredService<PlatformOptions>();
+                return new SagaOperations(options.Store.Provider, options.Store.ConnectionString);
+            }
+
             // Starts the host, runs the body on its services, stops and disposes it.
             public static async Task<T> RunAsync<T>(IHost host, Func<IServiceProvider, Task<T>> body)
             {

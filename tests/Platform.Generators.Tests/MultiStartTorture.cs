@@ -70,18 +70,12 @@ public class MultiStartTorture
             public static async Task<IReadOnlyList<string>> RunAsync(bool postgres, string connectionString, Guid placed, Guid imported)
             {
                 var seen = new ConcurrentQueue<string>();
-                PlatformOptions? options = null;
-                return await Hosted.RunAsync<IReadOnlyList<string>>(Hosted.Build(postgres, connectionString, typeof(IntakeDomain), cfg =>
-                {
-                    cfg.Transport.QueuePrefix = "intake-" + Guid.NewGuid().ToString("N")[..8];
-                    cfg.Sagas.PollInterval = TimeSpan.FromMilliseconds(50);
-                    cfg.AddEventConsumer<Desk>();
-                    cfg.Sagas.Route<Confirm>(new Uri("queue:" + cfg.EventQueueName(typeof(Desk))));
-                    options = cfg;
-                }, services: collection => collection.AddSingleton(seen)), async services =>
+                return await Hosted.RunAsync<IReadOnlyList<string>>(Hosted.BuildWithService<Desk>(postgres, connectionString, typeof(IntakeDomain), "intake",
+                    (sagas, desk) => sagas.Route<Confirm>(desk), services: collection => collection.AddSingleton(seen)), async services =>
                 {
                     var bus = services.GetRequiredService<IBus>();
-                    var sagas = new SagaOperations(options!.Store.Provider, options.Store.ConnectionString);
+                    var sagas = Hosted.Sagas(services);
+                    var options = services.GetRequiredService<PlatformOptions>();
                     await bus.Publish(new OrderPlaced(placed, "ann"));
                     await bus.Publish(new OrderImported(imported, "bo", "csv"));
                     var lines = new List<string>();

@@ -164,19 +164,12 @@ public class SagaSkipTorture
             public static async Task<IReadOnlyList<string>> RunAsync(bool postgres, string connectionString, Guid[] ids)
             {
                 var seen = new ConcurrentQueue<string>();
-                PlatformOptions? options = null;
-                return await Hosted.RunAsync<IReadOnlyList<string>>(Hosted.Build(postgres, connectionString, typeof(DeliveriesDomain), cfg =>
-                {
-                    cfg.Transport.QueuePrefix = "skips-" + Guid.NewGuid().ToString("N")[..8];
-                    cfg.Sagas.PollInterval = TimeSpan.FromMilliseconds(50);
-                    cfg.AddEventConsumer<Desk>();
-                    var desk = new Uri("queue:" + cfg.EventQueueName(typeof(Desk)));
-                    cfg.Sagas.Route<Charge>(desk).Route<Refund>(desk).Route<Reserve>(desk).Route<Release>(desk).Route<Ship>(desk);
-                    options = cfg;
-                }, services: collection => collection.AddSingleton(seen)), async services =>
+                return await Hosted.RunAsync<IReadOnlyList<string>>(Hosted.BuildWithService<Desk>(postgres, connectionString, typeof(DeliveriesDomain), "skips",
+                    (sagas, desk) => sagas.Route<Charge>(desk).Route<Refund>(desk).Route<Reserve>(desk).Route<Release>(desk).Route<Ship>(desk),
+                    services: collection => collection.AddSingleton(seen)), async services =>
                 {
                     var commands = services.GetRequiredService<ICommandDispatcher>();
-                    var sagas = new SagaOperations(options!.Store.Provider, options.Store.ConnectionString);
+                    var sagas = Hosted.Sagas(services);
                     for (var i = 0; i < Orders.Length; i++)
                         await commands.DispatchAsync(new PlaceOrder(ids[i], Orders[i].Buyer, Orders[i].Amount, Orders[i].Digital));
                     var ends = new List<string>();

@@ -252,20 +252,13 @@ public class SagaTorture
             public static async Task<IReadOnlyList<string>> RunAsync(bool postgres, string connectionString, Guid[] leases)
             {
                 var received = new Received();
-                PlatformOptions? options = null;
                 var errors = new Errors();
-                return await Hosted.RunAsync<IReadOnlyList<string>>(Hosted.Build(postgres, connectionString, typeof(LeasesDomain), cfg =>
-                {
-                    cfg.Transport.QueuePrefix = "torture-" + Guid.NewGuid().ToString("N")[..8];
-                    cfg.Sagas.PollInterval = TimeSpan.FromMilliseconds(50);
-                    cfg.AddEventConsumer<VaultService>();
-                    var vault = new Uri("queue:" + cfg.EventQueueName(typeof(VaultService)));
-                    cfg.Sagas.Route<LockFunds>(vault).Route<UnlockFunds>(vault).Route<Reserve>(vault).Route<NoteHold>(vault);
-                    options = cfg;
-                }, services: collection => collection.AddSingleton(received), logging: logging => logging.AddProvider(errors)), async services =>
+                return await Hosted.RunAsync<IReadOnlyList<string>>(Hosted.BuildWithService<VaultService>(postgres, connectionString, typeof(LeasesDomain), "torture",
+                    (sagas, vault) => sagas.Route<LockFunds>(vault).Route<UnlockFunds>(vault).Route<Reserve>(vault).Route<NoteHold>(vault),
+                    services: collection => collection.AddSingleton(received), logging: logging => logging.AddProvider(errors)), async services =>
                 {
                     var commands = services.GetRequiredService<ICommandDispatcher>();
-                    var sagas = new SagaOperations(options!.Store.Provider, options.Store.ConnectionString);
+                    var sagas = Hosted.Sagas(services);
                     string[] owners = ["ada", "bob", "cy"];
                     Grade[] grades = [Grade.Plus, Grade.Max, Grade.Basic];
                     for (var i = 0; i < leases.Length; i++)
@@ -460,18 +453,11 @@ public class SagaTorture
             public static async Task<IReadOnlyList<string>> RunAsync(bool postgres, string connectionString, string ticketNo)
             {
                 var seen = new ConcurrentQueue<string>();
-                PlatformOptions? options = null;
-                return await Hosted.RunAsync<IReadOnlyList<string>>(Hosted.Build(postgres, connectionString, typeof(TicketsDomain), cfg =>
-                {
-                    cfg.Transport.QueuePrefix = "tickets-" + Guid.NewGuid().ToString("N")[..8];
-                    cfg.Sagas.PollInterval = TimeSpan.FromMilliseconds(50);
-                    cfg.AddEventConsumer<Desk>();
-                    cfg.Sagas.Route<AssignAgent>(new Uri("queue:" + cfg.EventQueueName(typeof(Desk))));
-                    options = cfg;
-                }, services: collection => collection.AddSingleton(seen)), async services =>
+                return await Hosted.RunAsync<IReadOnlyList<string>>(Hosted.BuildWithService<Desk>(postgres, connectionString, typeof(TicketsDomain), "tickets",
+                    (sagas, desk) => sagas.Route<AssignAgent>(desk), services: collection => collection.AddSingleton(seen)), async services =>
                 {
                     await services.GetRequiredService<ICommandDispatcher>().DispatchAsync(new OpenTicket(ticketNo, "printer on fire"));
-                    var sagas = new SagaOperations(options!.Store.Provider, options.Store.ConnectionString);
+                    var sagas = Hosted.Sagas(services);
                     for (var wait = 0; wait < 400; wait++)
                     {
                         var row = (await sagas.ListAsync(includeResolved: true)).SingleOrDefault();
