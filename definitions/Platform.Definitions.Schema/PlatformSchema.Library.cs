@@ -12,6 +12,7 @@ public static partial class PlatformSchema
         private readonly JsonSchema _names;
         private readonly JsonSchema _value;
         private readonly JsonSchema _duration;
+        private readonly JsonSchema _timeout;
         private readonly JsonSchema _fields;
         private readonly JsonSchema _types;
         private readonly JsonSchema _assignments;
@@ -32,6 +33,9 @@ public static partial class PlatformSchema
                 Description = "A literal, '$field', '$meta.timestamp' (eventId, aggregateId, version, correlationId, causationId, userId, traceId), 'count($list)' or 'sum($list.member * $list.member)'. '$$' starts a literal dollar. '$meta.aggregateId' is the stream id: it fits a string, or the aggregate's own id type. '$a.b.c' reads members of value types; read from an optional field, or through one that is unset at any depth, the value is absent: an optional target stays unset, a required one takes its type's empty value (empty text, 0, an empty list or map, an enum's first member; an optional value type is refused there), a projection key selects no row, and count() and sum() of an unset list are 0.",
             });
             _duration = Define("duration", new JsonSchema { Type = JsonObjectType.String, Pattern = "^[1-9][0-9]*(ms|s|m|h|d)$", Description = "e.g. 30s, 15m, 2h, 1d" });
+            _timeout = Define("timeout", new JsonSchema { Description = "A duration (30s, 15m, 2h, 1d), or a deadline: '$field', a timestamp of the saga's data, read when the timeout is scheduled (a keep: that changes it schedules the timeout again)." });
+            _timeout.OneOf.Add(Ref(_duration));
+            _timeout.OneOf.Add(new JsonSchema { Type = JsonObjectType.String, Pattern = "^\\$[A-Za-z_][A-Za-z0-9_]*$" });
 
             var typeText = Define("typeText", new JsonSchema
             {
@@ -196,7 +200,7 @@ public static partial class PlatformSchema
             step.Properties["onSuccess"] = RefProperty(_names);
             step.Properties["onFailure"] = RefProperty(_names);
             step.Properties["keep"] = RefProperty(_assignments, "Saga data fields from the success reply.");
-            step.Properties["timeout"] = RefProperty(_duration);
+            step.Properties["timeout"] = RefProperty(_timeout);
             step.Properties["compensate"] = compensate;
             step.Properties["compensation"] = new JsonSchemaProperty { Reference = Define("compensationNone", StringEnum("Say there is nothing to undo.", "none")) };
 
@@ -213,7 +217,7 @@ public static partial class PlatformSchema
             file.Properties["startedBy"] = RefProperty(_names, "The event that starts the saga, or several: whichever arrives first starts it, and the others are ignored once it runs.");
             file.Properties["where"] = RefProperty(_conditions, "Conditions on the start event's fields: an event that fails one starts no saga.");
             file.Properties["data"] = RefProperty(_fields);
-            file.Properties["timeout"] = RefProperty(_duration);
+            file.Properties["timeout"] = RefProperty(_timeout);
             file.Properties["states"] = new JsonSchemaProperty { Type = JsonObjectType.Array, Item = Ref(_name) };
             file.Properties["completed"] = RefProperty(_name);
             file.Properties["compensated"] = RefProperty(_name);

@@ -60,6 +60,25 @@ public class DocumentationArtefacts
     }
 
     [Fact]
+    public void saga_diagram_shows_a_deadline_as_the_field_it_waits_until()
+    {
+        // Payment due by a time the order carries, and the whole fulfilment by another.
+        var set = OrdersWith((name, text) => name switch
+        {
+            "order.yaml" => text.Replace("      shippingMethod: string\n    apply:", "      shippingMethod: string\n      payBy: timestamp\n      shipBy: timestamp\n    apply:", StringComparison.Ordinal),
+            "fulfilment.yaml" => text
+                .Replace("timeout: 2h\n", "timeout: $shipBy\n", StringComparison.Ordinal)
+                .Replace("    timeout: 30s\n", "    timeout: $payBy\n", StringComparison.Ordinal)
+                .Replace("  shippingMethod: string\n", "  shippingMethod: string\n  payBy: timestamp\n  shipBy: timestamp\n", StringComparison.Ordinal),
+            _ => text,
+        });
+        var saga = MermaidDiagrams.All(set).Single(d => d.Title == "OrderFulfilment saga").Diagram;
+        Assert.Contains("AwaitingPayment --> Compensated : Payment timeout (at payBy)", saga);
+        Assert.Contains("AwaitingPayment --> Compensated : saga timeout (at shipBy)", saga);
+        Assert.Contains("AwaitingInventory --> CompensatingPayment : Inventory timeout (1m) / RefundPayment", saga);
+    }
+
+    [Fact]
     public void aggregate_diagram_follows_guards_and_status_changes()
     {
         var order = MermaidDiagrams.All(Orders.Value).Single(d => d.Title == "Order lifecycle").Diagram;

@@ -38,6 +38,7 @@ internal static class SagaChecks
         }
         var data = new FieldScope(declared);
 
+        Deadline(context, saga, saga.Timeout, "its timeout", data, starts, 0);
         var kept = new HashSet<string>();
         // What a step's 'when:' can read: the data every start event fills, then what each step keeps.
         var filled = new HashSet<string> { saga.CorrelateBy };
@@ -86,6 +87,7 @@ internal static class SagaChecks
                 context.Report(DiagnosticCodes.SagaStepWithoutCompensation, step.Span, step.Name, saga.Name);
             }
 
+            Deadline(context, saga, step.Timeout, $"step '{step.Name}'", data, starts, i);
             if (step.Timeout is { } timeout && step.OnSuccess.IsEmpty && step.OnFailure.IsEmpty)
             {
                 context.Report(DiagnosticCodes.SagaTimeoutNeverCancelled, timeout.Span, $"step '{step.Name}'", saga.Name, "no reply event ends the step");
@@ -177,6 +179,41 @@ internal static class SagaChecks
             if (!NoMetadata(context, saga, keep.Value)) continue;
             foreach (var (definition, fields) in events)
                 Typing.CheckValue(context, keep.Value, fields, $"event '{definition.Name}'", target);
+        }
+    }
+
+    /// <summary>
+    /// A deadline (<c>timeout: $paymentDueAt</c>) names a required timestamp of the saga's data
+    /// (PLT0623), which holds a value when the timeout is scheduled (PLT0624): every start event
+    /// carries it as a required field, or one of the steps before <paramref name="steps"/> keeps it.
+    /// </summary>
+    private static void Deadline(CheckContext context, SagaDefinition saga, Duration? timeout, string of, FieldScope data,
+        List<(NameRef Ref, EventDefinition Event)> starts, int steps)
+    {
+        if (timeout?.Deadline is not { } name) return;
+        var field = Typing.Find(data, name);
+        var wrong = field is null ? $"is not a field of its data (fields: {CheckContext.Names(Typing.NamesOf(data))})"
+            : field.Type is not { Kind: TypeKind.Primitive, Primitive: PrimitiveType.Timestamp } ? $"is {field.Type.Display}, not a timestamp"
+            : field.Type.IsOptional ? $"is optional ({field.Type.Display}): a saga without it would have no deadline"
+            : null;
+        if (wrong is not null)
+        {
+            context.Report(DiagnosticCodes.SagaDeadlineNotTimestamp, timeout.Span, timeout.Text, of, saga.Name, wrong);
+            return;
+        }
+        for (var i = 0; i < steps; i++)
+            foreach (var keep in saga.Steps[i].Keep)
+                if (keep.Target == name) return;
+        foreach (var (_, start) in starts)
+        {
+            var source = Typing.Find(context.Set.FieldsOf(start), name);
+            var gap = source is null ? $"the start event '{start.Name}' does not carry it"
+                : source.Type.IsOptional ? $"the start event '{start.Name}' may leave it out ({source.Type.Display})"
+                : null;
+            if (gap is null) continue;
+            context.Report(DiagnosticCodes.SagaDeadlineUnfilled, timeout.Span, timeout.Text, of, saga.Name, gap,
+                steps == 0 ? "every start event, as a required field" : "every start event, as a required field, or keep it in an earlier step");
+            return;
         }
     }
 

@@ -184,6 +184,12 @@ public static class DiagnosticCodes
         "'{0}' is a start event of saga '{1}', whose machine ignores its start events once the saga runs: {2}.");
     public static readonly DiagnosticDescriptor SagaDataEmptyAfterSomeStarts = Warning("PLT0621", "Saga data empty after one of its starts",
         "The required saga data field '{0}' of '{1}' is not in the start event '{2}' and no reply keeps it: a saga that '{2}' starts has it empty for good. Make it optional ({3}?), or add it to '{2}'.");
+    public static readonly DiagnosticDescriptor DeadlineNotTaken = Error("PLT0622", "Deadline where a duration is needed",
+        "'{0}' is a deadline (a saga data field), which only a saga's or a step's 'timeout:' takes; the {1} takes a duration such as '10m'.");
+    public static readonly DiagnosticDescriptor SagaDeadlineNotTimestamp = Error("PLT0623", "Deadline is not a timestamp of the saga's data",
+        "The deadline '{0}' of {1} in saga '{2}' {3}. Name a saga data field of type timestamp (not optional): the timeout fires at the instant it holds.");
+    public static readonly DiagnosticDescriptor SagaDeadlineUnfilled = Error("PLT0624", "Deadline empty when its timeout is scheduled",
+        "The deadline '{0}' of {1} in saga '{2}' is empty when the timeout is scheduled: {3}, and an empty timestamp lies in the past, so the timeout would fire at once. Take it from {4}.");
     public static readonly DiagnosticDescriptor SagaCompensationWaitsForever = Warning("PLT0614", "Compensation can wait forever",
         "The compensation of step '{0}' in saga '{1}' waits for its reply without a timeout: if the reply never comes, the saga stays in {2} and no alert is raised. Add 'timeout:' under 'compensate:'; when it passes, the compensation counts as failed.");
 

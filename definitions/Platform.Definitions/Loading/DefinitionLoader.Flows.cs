@@ -175,7 +175,7 @@ public static partial class DefinitionLoader
             Names(context, root.Find("states"), "'states'"),
             new EquatableArray<SagaStep>(steps),
             new EquatableArray<SagaEventHandler>(handlers),
-            root.Find("timeout") is { } timeout ? context.Duration(timeout, "saga timeout") : null,
+            root.Find("timeout") is { } timeout ? context.Duration(timeout, "saga timeout", deadline: true) : null,
             Name(context, root, "completed", what, false) ?? new NameRef("Completed", span),
             Name(context, root, "compensated", what, false) ?? new NameRef("Compensated", span),
             Name(context, root, "compensationFailed", what, false) ?? new NameRef("CompensationFailed", span),
@@ -258,7 +258,7 @@ public static partial class DefinitionLoader
             ReadAssignments(context, body.Find("keep"), $"'keep' of {what}"),
             compensation,
             compensationNone,
-            body.Find("timeout") is { } timeout ? context.Duration(timeout, "step timeout") : null,
+            body.Find("timeout") is { } timeout ? context.Duration(timeout, "step timeout", deadline: true) : null,
             span,
             ReadConditions(context, body.Find("when"), $"'when' of {what}"));
     }

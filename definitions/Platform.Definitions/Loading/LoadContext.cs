@@ -122,11 +122,18 @@ internal sealed class LoadContext
         return null;
     }
 
-    public Duration? Duration(YamlNode? node, string what)
+    /// <param name="deadline">Whether a deadline (<c>$field</c>, a saga data field) may stand for the duration.</param>
+    public Duration? Duration(YamlNode? node, string what, bool deadline = false)
     {
         var scalar = Scalar(node, what);
         if (scalar is null) return null;
         var text = scalar.Value;
+        if (text.StartsWith("$", System.StringComparison.Ordinal) && text.Length > 1)
+        {
+            if (deadline) return new Duration(0, text, scalar.Span) { Deadline = text.Substring(1) };
+            Report(DiagnosticCodes.DeadlineNotTaken, scalar.Span, text, what);
+            return null;
+        }
         var unitLength = text.EndsWith("ms", System.StringComparison.Ordinal) ? 2 : 1;
         if (text.Length > unitLength
             && long.TryParse(text.Substring(0, text.Length - unitLength), NumberStyles.None, CultureInfo.InvariantCulture, out var amount)

@@ -96,5 +96,14 @@ public sealed record Condition(string Subject, ConditionOperator Operator, Equat
     public SourceSpan FieldSpan => SubjectSpan ?? Span;
 }
 
-/// <summary>A duration written as <c>30s</c>, <c>15m</c>, <c>2h</c> or <c>1d</c>.</summary>
-public sealed record Duration(long Milliseconds, string Text, SourceSpan Span);
+/// <summary>
+/// A duration written as <c>30s</c>, <c>15m</c>, <c>2h</c> or <c>1d</c>; or, for a saga's or a
+/// step's <c>timeout:</c>, a deadline written as <c>$paymentDueAt</c>: the instant a saga data field
+/// holds, read when the timeout is scheduled (<see cref="Deadline"/> names the field, and
+/// <see cref="Milliseconds"/> is 0).
+/// </summary>
+public sealed record Duration(long Milliseconds, string Text, SourceSpan Span)
+{
+    /// <summary>The saga data field (a timestamp) whose instant ends the wait; null for a fixed duration.</summary>
+    public string? Deadline { get; init; }
+}

@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 using Platform.Definitions;
 using Platform.Definitions.Model;
 using Platform.Generators.Model;
@@ -188,6 +189,16 @@ internal sealed class SagaEmitter
                 w.Line("    context.Saga.CorrelationId, context.Event.Name, context.Saga.CurrentState, deadLetter ? \"dead-lettered\" : \"ignored\");");
                 w.Line("return deadLetter ? context.Throw() : context.Ignore();");
             }
+            if (saga.Timeout?.Deadline is not null || saga.Steps.Any(step => step.Timeout?.Deadline is not null))
+            {
+                w.Line();
+                w.Line("/// <summary>How long until a deadline from the saga's data: one already passed is due at once.</summary>");
+                using (w.Block("static global::System.TimeSpan Until(global::System.DateTimeOffset deadline)"))
+                {
+                    w.Line("var delay = deadline - global::System.DateTimeOffset.UtcNow;");
+                    w.Line("return delay > global::System.TimeSpan.Zero ? delay : global::System.TimeSpan.Zero;");
+                }
+            }
             w.Line();
             w.Line("/// <summary>A saga correlated by a non-guid key gets a stable guid derived from the key's text.</summary>");
             using (w.Block("static global::System.Guid KeyToGuid(string? key)"))
@@ -210,11 +221,14 @@ internal sealed class SagaEmitter
     }
 
     /// <summary>Configures the schedule <paramref name="name"/> (its token in <c>{name}TokenId</c>), correlated by the saga's id.</summary>
+    /// <remarks>A deadline (<c>timeout: $paymentDueAt</c>) is read from the saga's data each time the timeout is scheduled.</remarks>
     static void EmitSchedule(CodeWriter w, string name, Duration delay)
     {
         w.Line($"Schedule(() => {name}, x => x.{name}TokenId, s =>");
         w.Line("{");
-        w.Line($"    s.Delay = global::System.TimeSpan.FromMilliseconds({delay.Milliseconds.ToString(CultureInfo.InvariantCulture)});");
+        w.Line(delay.Deadline is { } deadline
+            ? $"    s.DelayProvider = context => Until(context.Saga.{Names.Pascal(deadline)}); // {delay.Text}"
+            : $"    s.Delay = global::System.TimeSpan.FromMilliseconds({delay.Milliseconds.ToString(CultureInfo.InvariantCulture)});");
         w.Line("    s.Received = r => r.CorrelateById(context => context.Message.CorrelationId);");
         w.Line("});");
     }
@@ -521,6 +535,7 @@ internal sealed class SagaEmitter
             var chain = new List<string> { $"When({message.Name})" };
             if (step.Timeout is not null) chain.Add($".Unschedule({step.Name}Timeout)");
             Keep(chain, step.Keep, message);
+            Reschedule(chain, step.Keep, null);
             StartStep(chain, i + 1);
             chains.Add(chain);
         }
@@ -557,6 +572,11 @@ internal sealed class SagaEmitter
             var chain = new List<string>();
             // Before the outcome: a step it starts or a compensation it sends may use the data.
             Keep(chain, handler.Keep, message);
+            // A deadline it moves: the step's while the saga stays in it, the saga's while it goes on.
+            if (handler.Outcome == SagaOutcome.Ignore || handler.TargetState?.Name == step.State.Name)
+                Reschedule(chain, handler.Keep, step);
+            else if (handler is { Outcome: SagaOutcome.TransitionTo, TargetState: { } onTo } && !IsFinal(onTo.Name))
+                Reschedule(chain, handler.Keep, null);
             switch (handler.Outcome)
             {
                 case SagaOutcome.Compensate:
@@ -613,6 +633,25 @@ internal sealed class SagaEmitter
             chains.Add(when);
         }
         WriteBlock(w, $"During({step.State.Name},", chains);
+    }
+
+    /// <summary>
+    /// A <c>keep:</c> that writes the deadline a timeout waits for schedules that timeout again, at
+    /// the new instant: <paramref name="step"/>'s (when the saga stays in it) and the saga's.
+    /// </summary>
+    void Reschedule(List<string> chain, EquatableArray<FieldAssignment> keeps, SagaStep? step)
+    {
+        bool Moves(Duration? timeout) => timeout?.Deadline is { } field && keeps.Any(keep => keep.Target == field);
+        if (step is not null && Moves(step.Timeout))
+        {
+            chain.Add($".Unschedule({step.Name}Timeout)");
+            chain.Add($".Schedule({step.Name}Timeout, context => new {Timeout(step)}(context.Saga.CorrelationId))");
+        }
+        if (Moves(saga.Timeout))
+        {
+            chain.Add(".Unschedule(SagaTimeout)");
+            chain.Add($".Schedule(SagaTimeout, context => new {saga.Name}Timeout(context.Saga.CorrelationId))");
+        }
     }
 
     bool IsFinal(string state) =>

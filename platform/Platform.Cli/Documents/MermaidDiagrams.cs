@@ -78,6 +78,9 @@ internal static class MermaidDiagrams
         ? type.EnumMembers.ToList()
         : set.Enums.First(e => e.Name == type.Name).Members.Select(m => m.Name).ToList();
 
+    /// <summary>A timeout's label: its duration, or the data field it waits until.</summary>
+    static string Timeout(Duration timeout) => timeout.Deadline is { } field ? "at " + field : timeout.Text;
+
     static string Saga(SagaDefinition saga)
     {
         var lines = new List<string>();
@@ -121,8 +124,8 @@ internal static class MermaidDiagrams
             foreach (var success in step.OnSuccess)
                 Enter(state, success.Name, i + 1);
             foreach (var failure in step.OnFailure) Stop(state, failure.Name, i);
-            if (step.Timeout is not null) Stop(state, $"{step.Name} timeout ({step.Timeout.Text})", i);
-            if (saga.Timeout is not null) Stop(state, $"saga timeout ({saga.Timeout.Text})", i);
+            if (step.Timeout is not null) Stop(state, $"{step.Name} timeout ({Timeout(step.Timeout)})", i);
+            if (saga.Timeout is not null) Stop(state, $"saga timeout ({Timeout(saga.Timeout)})", i);
             foreach (var handler in saga.Handlers.Where(h => h.Outcome == SagaOutcome.Compensate && (h.InStates.Count == 0 || h.InStates.Any(s => s.Name == state))))
                 Stop(state, handler.Event.Name, i);
         }
