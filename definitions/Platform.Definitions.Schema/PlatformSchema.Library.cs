@@ -236,6 +236,7 @@ public static partial class PlatformSchema
             reaction.Properties["send"] = RefProperty(_name);
             reaction.Properties["with"] = RefProperty(_assignments);
             reaction.Properties["after"] = RefProperty(_duration, "Send the command this long after the event is handled (a durable scheduled message), e.g. 30m to expire what is still unpaid.");
+            reaction.Properties["at"] = new JsonSchemaProperty { Type = JsonObjectType.String, Pattern = "^\\$[A-Za-z_][A-Za-z0-9_]*$", Description = "Send the command at the instant a timestamp field of the event holds (a durable scheduled message), e.g. $holdUntil; one already passed is sent at once. Not with 'after:'." };
             reaction.Properties["unless"] = RefProperty(_names, "With 'after': events of the same aggregate that cancel the delayed command when handled before it is due (e.g. [OrderPaid]).");
             var file = ClosedObject("Choreography.", "reactions", "namespace");
             file.Properties["reactions"] = new JsonSchemaProperty { Reference = Define("reactions", MapOf(Define("reaction", reaction), "Reaction name to reaction.")) };

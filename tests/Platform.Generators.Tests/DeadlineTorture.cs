@@ -9,7 +9,8 @@ namespace Platform.Generators.Tests;
 /// Timeouts at deadlines a saga's data holds (<c>timeout: $answerBy</c>, <c>timeout: $expiresAt</c>):
 /// each offer waits until its own instant, one already passed times out at once, and an event that
 /// moves the deadline (<c>keep: { answerBy: $answerBy }</c>) schedules the timeout again at the new
-/// instant, earlier or later, so the old one neither fires nor stays behind.
+/// instant, earlier or later, so the old one neither fires nor stays behind. Reactions send at an
+/// instant their event holds (<c>at: $answerBy</c>), cancelled by <c>unless:</c> as after a delay.
 /// </summary>
 public class DeadlineTorture
 {
@@ -18,6 +19,7 @@ public class DeadlineTorture
         namespace: Shop.Offers
         commands:
           AskBuyer: { fields: { offerId: guid, buyer: string } }
+          RemindBuyer: { fields: { offerId: guid, buyer: string } }
         events:
           OfferMade: { type: shop.offers.made, fields: { offerId: guid, buyer: string, answerBy: timestamp, expiresAt: timestamp } }
           AnswerMoved: { type: shop.offers.answer-moved, fields: { offerId: guid, answerBy: timestamp } }
@@ -43,30 +45,76 @@ public class DeadlineTorture
             then: ignore
         """;
 
+    // A hold on the offered goods, kept until the instant it was placed for.
+    const string Hold = """
+        aggregate: Hold
+        namespace: Shop.Offers
+        id: { name: holdId, type: guid }
+        state: { status: { enum: [Held, Released, Expired] } }
+        commands:
+          PlaceHold: { creates: true, fields: { until: timestamp }, emits: HoldPlaced }
+          ReleaseHold: { when: { status: Held }, emits: HoldReleased }
+          ExpireHold: { emits: HoldExpired }
+        events:
+          HoldPlaced: { type: shop.offers.hold-placed, fields: { until: timestamp }, apply: { status: Held } }
+          HoldReleased: { type: shop.offers.hold-released, apply: { status: Released } }
+          HoldExpired: { type: shop.offers.hold-expired, apply: { status: Expired } }
+        """;
+
+    // At an instant the event holds: a reminder when the answer is due (sent at once when that has
+    // passed), and a hold's expiry, cancelled by its release.
+    const string Reactions = """
+        namespace: Shop.Offers
+        reactions:
+          RemindWhenAnswerDue:
+            when: OfferMade
+            at: $answerBy
+            send: RemindBuyer
+          ExpireHoldWhenDue:
+            when: HoldPlaced
+            at: $until
+            send: ExpireHold
+            unless: HoldReleased
+        """;
+
     static ImmutableArray<AdditionalText> Texts => ImmutableArray.Create<AdditionalText>(
         new GeneratorHarness.InMemoryText("offers/services.yaml", Contracts),
-        new GeneratorHarness.InMemoryText("offers/offer.yaml", Saga));
+        new GeneratorHarness.InMemoryText("offers/offer.yaml", Saga),
+        new GeneratorHarness.InMemoryText("offers/hold.yaml", Hold),
+        new GeneratorHarness.InMemoryText("offers/reactions.yaml", Reactions));
 
     const string Service = """
+        using System.Collections.Concurrent;
         using System.Text.Json;
         using MassTransit;
         using Microsoft.Extensions.DependencyInjection;
+        using Platform.Events;
+        using Platform.Persistence;
+        using Platform.Runtime.Commands;
         using Platform.Torture;
 
         namespace Shop.Offers.Run;
 
-        // The buyer is asked and never answers by itself: the run answers for it.
-        public sealed class Buyers : IConsumer<AskBuyer>
+        // The buyer is asked and never answers by itself: the run answers for it. Reminders are noted
+        // with the time they arrived.
+        public sealed class Buyers(ConcurrentDictionary<Guid, DateTimeOffset> reminded) : IConsumer<AskBuyer>, IConsumer<RemindBuyer>
         {
             public Task Consume(ConsumeContext<AskBuyer> context) => Task.CompletedTask;
+
+            public Task Consume(ConsumeContext<RemindBuyer> context)
+            {
+                reminded.TryAdd(context.Message.OfferId, DateTimeOffset.UtcNow);
+                return Task.CompletedTask;
+            }
         }
 
         public static class OfferRun
         {
             public static async Task<IReadOnlyList<string>> RunAsync(bool postgres, string connectionString, Guid[] offers)
             {
+                var reminded = new ConcurrentDictionary<Guid, DateTimeOffset>();
                 return await Hosted.RunAsync<IReadOnlyList<string>>(Hosted.BuildWithService<Buyers>(postgres, connectionString, typeof(OffersDomain), "offers",
-                    (sagas, buyers) => sagas.Route<AskBuyer>(buyers)), async services =>
+                    (sagas, buyers) => sagas.Route<AskBuyer>(buyers).Route<RemindBuyer>(buyers), services: collection => collection.AddSingleton(reminded)), async services =>
                 {
                     var bus = services.GetRequiredService<IBus>();
                     var sagas = Hosted.Sagas(services);
@@ -99,6 +147,33 @@ public class DeadlineTorture
                     lines.Add($"postponed: {waiting.Instance.CurrentState}, {away} of {waiting.Waiting.Count} timeouts an hour away");
                     await bus.Publish(new Answered(postponed));
                     lines.Add($"postponed answered: {(await Hosted.SagaInAsync(sagas, postponed, ["Completed"])).CurrentState}");
+
+                    // Reminders at each offer's first answerBy: the passed one's at once, none an hour away.
+                    var names = new Dictionary<Guid, string> { [soonest] = "soonest", [passed] = "passed", [expiring] = "expiring", [postponed] = "postponed", [hastened] = "hastened" };
+                    lines.Add($"reminded: {string.Join(", ", reminded.Keys.Select(id => names[id]).Order(StringComparer.Ordinal))}");
+                    lines.Add($"reminded early: {string.Join(", ", reminded.Where(r => r.Key != passed && r.Value < now + soon).Select(r => names[r.Key]))}");
+
+                    // Holds until an instant: one kept expires then, not before; one released first does not.
+                    var commands = services.GetRequiredService<ICommandDispatcher>();
+                    var store = services.GetRequiredService<IEventStore>();
+                    async Task<List<EventEnvelope>> Stream(Guid id)
+                    {
+                        var events = new List<EventEnvelope>();
+                        await foreach (var envelope in store.ReadStreamAsync(id.ToString("D")))
+                            events.Add(envelope);
+                        return events;
+                    }
+                    var (kept, released) = (Guid.NewGuid(), Guid.NewGuid());
+                    var until = DateTimeOffset.UtcNow.AddSeconds(1.5);
+                    await commands.DispatchAsync(new PlaceHold(kept, until));
+                    await commands.DispatchAsync(new PlaceHold(released, until));
+                    await commands.DispatchAsync(new ReleaseHold(released));
+                    for (var wait = 0; wait < 300 && (await Stream(kept)).Count < 2; wait++)
+                        await Task.Delay(100);
+                    await Task.Delay(TimeSpan.FromSeconds(1)); // the released one's was due with it: time to change nothing
+                    var expired = await Stream(kept);
+                    lines.Add($"kept: {string.Join(", ", expired.Select(e => e.Event.GetType().Name))}, expired early {expired[^1].Timestamp < until}");
+                    lines.Add($"released: {string.Join(", ", (await Stream(released)).Select(e => e.Event.GetType().Name))}");
                     return lines;
                 });
             }
@@ -117,6 +192,10 @@ public class DeadlineTorture
                 "hastened: Compensated, Answer timed out, early False",
                 "postponed: AwaitingAnswer, 2 of 2 timeouts an hour away",
                 "postponed answered: Completed",
+                "reminded: passed, postponed, soonest",
+                "reminded early: ",
+                "kept: HoldPlaced, HoldExpired, expired early False",
+                "released: HoldPlaced, HoldReleased",
             ],
             [Enumerable.Range(0, 5).Select(_ => Guid.NewGuid()).ToArray()]);
 }

@@ -60,11 +60,13 @@ public class DocumentationArtefacts
     }
 
     [Fact]
-    public void saga_diagram_shows_a_deadline_as_the_field_it_waits_until()
+    public void saga_diagram_and_catalogue_show_a_deadline_as_the_field_it_waits_until()
     {
-        // Payment due by a time the order carries, and the whole fulfilment by another.
+        // Payment due by a time the order carries, and the whole fulfilment by another; the order
+        // cancelled when its shipping is due unless it was confirmed first.
         var set = OrdersWith((name, text) => name switch
         {
+            "reactions.yaml" => text.Replace("reactions:\n", "reactions:\n  CancelWhenShippingDue:\n    when: OrderPlaced\n    at: $shipBy\n    send: CancelOrder\n    with: { reason: late }\n    unless: OrderConfirmed\n", StringComparison.Ordinal),
             "order.yaml" => text.Replace("      shippingMethod: string\n    apply:", "      shippingMethod: string\n      payBy: timestamp\n      shipBy: timestamp\n    apply:", StringComparison.Ordinal),
             "fulfilment.yaml" => text
                 .Replace("timeout: 2h\n", "timeout: $shipBy\n", StringComparison.Ordinal)
@@ -76,6 +78,7 @@ public class DocumentationArtefacts
         Assert.Contains("AwaitingPayment --> Compensated : Payment timeout (at payBy)", saga);
         Assert.Contains("AwaitingPayment --> Compensated : saga timeout (at shipBy)", saga);
         Assert.Contains("AwaitingInventory --> CompensatingPayment : Inventory timeout (1m) / RefundPayment", saga);
+        Assert.Contains(EventCatalog.ConsumersOf(set, "OrderPlaced"), c => c is { Kind: "reaction", Name: "CancelWhenShippingDue", Role: "sends CancelOrder at its shipBy, unless OrderConfirmed first" });
     }
 
     [Fact]

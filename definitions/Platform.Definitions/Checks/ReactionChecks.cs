@@ -20,6 +20,7 @@ internal static class ReactionChecks
             if (definition is null) continue;
             var scope = context.Set.FieldsOf(definition);
             var scopeName = $"event '{definition.Name}'";
+            Time(context, reaction, definition, scope);
             EventChecks.Where(context, reaction.Where, scope, scopeName, operand => Readable(context, reaction, definition, operand));
             if (command is null) continue;
             var commandFields = context.Set.FieldsOf(command);
@@ -53,6 +54,19 @@ internal static class ReactionChecks
         }
 
         Cycles(context, reactions);
+    }
+
+    /// <summary><c>at: $dueAt</c> names a required timestamp field of the event (PLT0707).</summary>
+    private static void Time(CheckContext context, ReactionDefinition reaction, EventDefinition definition, IReadOnlyList<FieldDefinition> fields)
+    {
+        if (reaction.After?.Deadline is not { } name) return;
+        var field = Typing.Find(fields, name);
+        var wrong = field is null ? $"is not a field of '{definition.Name}' (fields: {CheckContext.Names(Typing.NamesOf(fields))})"
+            : field.Type is not { Kind: TypeKind.Primitive, Primitive: PrimitiveType.Timestamp } ? $"is {field.Type.Display}, not a timestamp"
+            : field.Type.IsOptional ? $"is optional ({field.Type.Display}): an event without it would have no time to send at"
+            : null;
+        if (wrong is not null)
+            context.Report(DiagnosticCodes.ReactionTimeNotTimestamp, reaction.After.Span, reaction.After.Text, reaction.Name, wrong, definition.Name);
     }
 
     /// <summary>

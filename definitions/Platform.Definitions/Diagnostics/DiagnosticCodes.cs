@@ -185,7 +185,7 @@ public static class DiagnosticCodes
     public static readonly DiagnosticDescriptor SagaDataEmptyAfterSomeStarts = Warning("PLT0621", "Saga data empty after one of its starts",
         "The required saga data field '{0}' of '{1}' is not in the start event '{2}' and no reply keeps it: a saga that '{2}' starts has it empty for good. Make it optional ({3}?), or add it to '{2}'.");
     public static readonly DiagnosticDescriptor DeadlineNotTaken = Error("PLT0622", "Deadline where a duration is needed",
-        "'{0}' is a deadline (a saga data field), which only a saga's or a step's 'timeout:' takes; the {1} takes a duration such as '10m'.");
+        "'{0}' is a deadline (the instant a field holds), which a saga's or a step's 'timeout:' and a reaction's 'at:' take; the {1} takes a duration such as '10m'.");
     public static readonly DiagnosticDescriptor SagaDeadlineNotTimestamp = Error("PLT0623", "Deadline is not a timestamp of the saga's data",
         "The deadline '{0}' of {1} in saga '{2}' {3}. Name a saga data field of type timestamp (not optional): the timeout fires at the instant it holds.");
     public static readonly DiagnosticDescriptor SagaDeadlineUnfilled = Error("PLT0624", "Deadline empty when its timeout is scheduled",
@@ -199,9 +199,13 @@ public static class DiagnosticCodes
     public static readonly DiagnosticDescriptor ReactionFieldUnfilled = Error("PLT0702", "Command field cannot be filled",
         "Reaction '{0}' sends '{1}', but nothing fills its required field '{2}'. Add '{2}: ...' under 'with:' or a field of that name to '{3}'.");
     public static readonly DiagnosticDescriptor ReactionUnlessWithoutDelay = Error("PLT0704", "'unless' without 'after'",
-        "Reaction '{0}' sends its command as soon as '{1}' is handled, so 'unless:' has nothing to cancel. Add 'after:' (e.g. 'after: 30m'), or drop 'unless:'.");
+        "Reaction '{0}' sends its command as soon as '{1}' is handled, so 'unless:' has nothing to cancel. Add 'after:' (e.g. 'after: 30m') or 'at:' (e.g. 'at: $dueAt'), or drop 'unless:'.");
     public static readonly DiagnosticDescriptor ReactionUnlessOtherStream = Error("PLT0705", "'unless' event of another stream",
         "'{0}' cannot cancel reaction '{1}': {2}. A delayed command is cancelled by an event of the same aggregate as '{3}', found by its stream id.");
+    public static readonly DiagnosticDescriptor ReactionAfterAndAt = Error("PLT0706", "Both 'after' and 'at'",
+        "Reaction '{0}' has both 'after:' and 'at:'. Keep one of them: 'after:' waits a fixed time after the event, 'at:' until the instant a field of it holds.");
+    public static readonly DiagnosticDescriptor ReactionTimeNotTimestamp = Error("PLT0707", "Reaction time is not a timestamp of its event",
+        "The time '{0}' of reaction '{1}' {2}. Name a timestamp field of '{3}' (not optional): the command is sent at the instant it holds.");
     public static readonly DiagnosticDescriptor ReactionMetadataUnavailable = Error("PLT0703", "Event metadata a reaction cannot read",
         "'{0}' is not available in reaction '{1}': {2}. Carry the value in a field of the event and use that field.");
 

@@ -14,7 +14,7 @@ public static partial class DefinitionLoader
     private static readonly string[] StepKeys = { "name", "state", "when", "send", "with", "onSuccess", "onFailure", "keep", "timeout", "compensate", "compensation" };
     private static readonly string[] CompensationKeys = { "send", "with", "onSuccess", "onFailure", "timeout" };
     private static readonly string[] SagaHandlerKeys = { "in", "where", "then", "keep" };
-    private static readonly string[] ReactionKeys = { "when", "where", "send", "with", "after", "unless" };
+    private static readonly string[] ReactionKeys = { "when", "where", "send", "with", "after", "at", "unless" };
 
     private static DefinitionFile? ReadProjectionFile(LoadContext context, YamlMapping root, string ns)
     {
@@ -196,6 +196,27 @@ public static partial class DefinitionLoader
         return new EquatableArray<NameRef>(rest);
     }
 
+    /// <summary>
+    /// When a reaction sends its command: <c>after: 30m</c> (a fixed time after the event), or
+    /// <c>at: $dueAt</c> (the instant a timestamp field of the event holds); null for at once.
+    /// </summary>
+    private static Duration? ReadReactionTime(LoadContext context, YamlMapping body, string reaction)
+    {
+        var after = body.Find("after");
+        var at = body.Find("at");
+        if (after is not null && at is not null)
+            context.Report(DiagnosticCodes.ReactionAfterAndAt, body.FindKey("at")!.Span, reaction);
+        if (after is not null) return context.Duration(after, "reaction delay");
+        if (at is null) return null;
+        if (context.Scalar(at, "'at'") is not { } scalar) return null;
+        if (!scalar.Value.StartsWith("$", System.StringComparison.Ordinal))
+        {
+            context.Report(DiagnosticCodes.InvalidValue, scalar.Span, scalar.Value, "'at'", "a timestamp field of the event, as '$dueAt' (for a delay, use 'after:')");
+            return null;
+        }
+        return context.Duration(at, "reaction time", deadline: true);
+    }
+
     private static UnexpectedEventPolicy ReadUnexpectedPolicy(LoadContext context, YamlMapping root)
     {
         if (root.Find("onUnexpected") is not { } node) return UnexpectedEventPolicy.Ignore;
@@ -290,7 +311,7 @@ public static partial class DefinitionLoader
                     send,
                     ReadAssignments(context, body.Find("with"), $"'with' of {what}"),
                     entry.Key.Span,
-                    body.Find("after") is { } after ? context.Duration(after, "reaction delay") : null,
+                    ReadReactionTime(context, body, entry.Key.Value),
                     Names(context, body.Find("unless"), $"'unless' of {what}")));
             }
         }

@@ -198,9 +198,10 @@ public sealed record SagaDefinition(
 /// <summary>
 /// Choreography: when <see cref="When"/> happens (and <see cref="Where"/> holds), send
 /// <see cref="Send"/>; with <see cref="After"/>, that long after the reaction handles the event
-/// (<c>after: 30m</c>: expire an order left unpaid), through the durable scheduled messages, and
-/// not at all when one of <see cref="Unless"/>, events of the same aggregate, is handled first
-/// (<c>unless: [OrderPaid]</c>).
+/// (<c>after: 30m</c>: expire an order left unpaid), or at the instant a timestamp field of the
+/// event holds (<c>at: $holdUntil</c>: <see cref="Duration.Deadline"/> names it), through the
+/// durable scheduled messages, and not at all when one of <see cref="Unless"/>, events of the same
+/// aggregate, is handled first (<c>unless: [OrderPaid]</c>).
 /// </summary>
 public sealed record ReactionDefinition(
     string Name,

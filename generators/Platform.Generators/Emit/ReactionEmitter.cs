@@ -68,7 +68,7 @@ internal static class ReactionEmitter
                     w.Line($"if (!global::MassTransit.EndpointConvention.TryGetDestinationAddress<{commandType}>(out var destination))");
                     w.Line($"    throw new global::System.InvalidOperationException({CSharpLiteral.String("No route for " + command.Name + ": " + r.Name + " cannot schedule it.")});");
                     w.Line("var unless = new global::Platform.Messaging.CancelledBy(StreamId(context), Version(context) ?? 0, CancellingTypes);");
-                    w.Line($"await Scheduler(context).ScheduleAsync(Key(context), destination, global::System.DateTimeOffset.UtcNow.AddMilliseconds({keyedAfter.Milliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}), command,");
+                    w.Line($"await Scheduler(context).ScheduleAsync(Key(context), destination, {DueAt(keyedAfter, scope)}, command,");
                     w.Line("    unless, context.CancellationToken);");
                 }
                 else if (r.After is { } after)
@@ -78,7 +78,7 @@ internal static class ReactionEmitter
                     w.Line($"if (!global::MassTransit.EndpointConvention.TryGetDestinationAddress<{commandType}>(out var destination))");
                     w.Line($"    throw new global::System.InvalidOperationException({CSharpLiteral.String("No route for " + command.Name + ": " + r.Name + " cannot schedule it.")});");
                     w.Line("await global::MassTransit.ConsumeContextSchedulerExtensions.ScheduleSend(context, destination,");
-                    w.Line($"    global::System.DateTime.UtcNow.AddMilliseconds({after.Milliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}), command, context.CancellationToken);");
+                    w.Line($"    ({DueAt(after, scope)}).UtcDateTime, command, context.CancellationToken);");
                 }
                 else
                 {
@@ -88,6 +88,14 @@ internal static class ReactionEmitter
             if (keyed) EmitCancelling(w, r, unless);
         }
     }
+
+    /// <summary>
+    /// When the command is due: <c>after:</c>'s time from now, or the instant the event's field
+    /// named by <c>at:</c> holds (one already passed is delivered at once).
+    /// </summary>
+    static string DueAt(Duration time, ExpressionScope scope) => time.Deadline is { } field
+        ? scope.Field(field)
+        : $"global::System.DateTimeOffset.UtcNow.AddMilliseconds({time.Milliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture)})";
 
     /// <summary>Each <c>unless:</c> event cancels what the reaction scheduled for its stream, in the event's own transaction.</summary>
     static void EmitCancelling(CodeWriter w, ReactionDefinition r, List<MessageShape> unless)
