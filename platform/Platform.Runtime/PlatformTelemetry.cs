@@ -28,6 +28,9 @@ public static class PlatformTelemetry
     internal static readonly Counter<long> CommandsRefused = Meter.CreateCounter<long>(
         "platform.commands.refused", "{command}", "Commands refused: rejected by their aggregate's rules or invalid, by command and reason.");
 
+    internal static readonly Counter<long> CommandDuplicatesSkipped = Meter.CreateCounter<long>(
+        "platform.commands.duplicates_skipped", "{command}", "Commands delivered again after they were handled (their events found stored under the ids derived from the command's id), by command: answered, not run again.");
+
     internal static readonly Counter<long> ConcurrencyRetries = Meter.CreateCounter<long>(
         "platform.commands.concurrency_retries", "{retry}", "Commands run again after another writer saved the aggregate first.");
 

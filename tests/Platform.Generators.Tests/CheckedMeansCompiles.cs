@@ -23,7 +23,7 @@ public class CheckedMeansCompiles
     public void every_mutation_the_checks_accept_compiles()
     {
         var sets = new List<(string Name, ImmutableArray<AdditionalText> Texts)>();
-        foreach (var type in new[] { typeof(SagaTorture), typeof(EnumTorture), typeof(ConditionTorture), typeof(FeatureTorture), typeof(ProjectionKeyTorture), typeof(EmitBranchTorture), typeof(OptionalValueTorture), typeof(DelayedReactionTorture), typeof(SagaSkipTorture), typeof(CommandMetadataTorture), typeof(ErasureTorture), typeof(MultiStartTorture), typeof(DeadlineTorture) })
+        foreach (var type in new[] { typeof(SagaTorture), typeof(EnumTorture), typeof(ConditionTorture), typeof(FeatureTorture), typeof(ProjectionKeyTorture), typeof(EmitBranchTorture), typeof(OptionalValueTorture), typeof(DelayedReactionTorture), typeof(SagaSkipTorture), typeof(CommandMetadataTorture), typeof(ErasureTorture), typeof(MultiStartTorture), typeof(DeadlineTorture), typeof(CommandIdTorture) })
             sets.Add((type.Name, (ImmutableArray<AdditionalText>)type.GetProperty("Texts", BindingFlags.NonPublic | BindingFlags.Static)!.GetValue(null)!));
         sets.Add(("Orders", GeneratorHarness.Load(GeneratorHarness.OrdersDefinitions)));
         sets.Add(("FirstAggregate", GeneratorHarness.Load(Path.Combine(GeneratorHarness.RepositoryRoot, "tests", "Platform.Generators.Tests", "Guides", "FirstAggregate", "definitions"))));

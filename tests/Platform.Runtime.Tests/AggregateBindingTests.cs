@@ -53,6 +53,9 @@ public sealed class AggregateBindingTests
             Events.AddRange(events);
             return Task.FromResult(loaded with { Version = loaded.Version + events.Count });
         }
+
+        public Task<StoredCommand?> FindCommandAsync(string id, Guid commandId, string commandType, CancellationToken cancellationToken = default) =>
+            Task.FromResult<StoredCommand?>(null);
     }
 
     [Fact]
@@ -63,7 +66,7 @@ public sealed class AggregateBindingTests
         {
             Assert.Equal([typeof(Bump)], binding.CommandTypes);
             var store = new Saved();
-            var (version, _) = await binding.ExecuteOnceAsync(store, "c-1", new Bump("c-1"), metadata, CancellationToken.None);
+            var (version, _, _) = await binding.ExecuteOnceAsync(store, "c-1", new Bump("c-1"), Guid.NewGuid(), metadata, CancellationToken.None);
             Assert.Equal(1, version);
             var saved = Assert.Single(store.Events);
             // Its events carry the metadata either way; only the newer code read it.

@@ -26,6 +26,9 @@ public sealed class ConcurrencyRetryTests
         public Task<LoadedAggregate<TState>> LoadAsync<TState>(AggregateDefinition<TState> definition, string id,
             CancellationToken cancellationToken = default) => store.LoadAsync(definition, id, cancellationToken);
 
+        public Task<StoredCommand?> FindCommandAsync(string id, Guid commandId, string commandType, CancellationToken cancellationToken = default) =>
+            store.FindCommandAsync(id, commandId, commandType, cancellationToken);
+
         public async Task<LoadedAggregate<TState>> SaveAsync<TState>(AggregateDefinition<TState> definition, LoadedAggregate<TState> loaded,
             IReadOnlyList<EventData> events, CancellationToken cancellationToken = default)
         {

@@ -79,4 +79,21 @@ public interface IAggregateStore
     /// <exception cref="ConcurrencyException">Another writer saved the aggregate since it was loaded.</exception>
     Task<LoadedAggregate<TState>> SaveAsync<TState>(AggregateDefinition<TState> definition, LoadedAggregate<TState> loaded,
         IReadOnlyList<EventData> events, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The events a command already stored in stream <paramref name="id"/>, found by the ids
+    /// <see cref="EventData.IdFor"/> gives them: how a command delivered again is recognised.
+    /// </summary>
+    /// <param name="id">The aggregate id.</param>
+    /// <param name="commandId">The command's id.</param>
+    /// <param name="commandType">The command's type name.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>The stream version and global position of the last of them; null when none is stored.</returns>
+    Task<StoredCommand?> FindCommandAsync(string id, Guid commandId, string commandType, CancellationToken cancellationToken = default);
 }
+
+/// <summary>Where the events of a command that was already handled are stored.</summary>
+/// <param name="Version">The stream's version after the command's last event.</param>
+/// <param name="Position">The global position of that event.</param>
+/// <param name="Events">How many events the command stored.</param>
+public sealed record StoredCommand(long Version, long Position, int Events);

@@ -90,6 +90,31 @@ public sealed partial class SqlEventStore
         return new LoadedAggregate<TState>(loaded.Id, state, result.NextExpectedVersion, snapshotVersion) { Position = appended.Positions.Length > 0 ? appended.Positions[^1] : loaded.Position };
     }
 
+    /// <summary>How many of a command's events <see cref="FindCommandAsync"/> looks for: more than any command emits.</summary>
+    internal const int CommandEventsSought = 32;
+
+    /// <inheritdoc />
+    public async Task<StoredCommand?> FindCommandAsync(string id, Guid commandId, string commandType, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(id);
+        ArgumentException.ThrowIfNullOrEmpty(commandType);
+        var ids = new Guid[CommandEventsSought];
+        for (var i = 0; i < ids.Length; i++)
+            ids[i] = EventData.IdFor(commandId, id, commandType, i);
+        await using var context = _dialect.CreateContext();
+        // The unique index on event_id finds them; the archive, where a stream's events may have moved
+        // since, by its stream index.
+        var stored = await context.Events.Where(e => ids.Contains(e.EventId) && e.StreamId == id)
+            .Select(e => new { e.StreamVersion, e.GlobalPosition }).ToListAsync(cancellationToken).ConfigureAwait(false);
+        if (stored.Count == 0)
+            stored = await context.ArchivedEvents.Where(e => e.StreamId == id && ids.Contains(e.EventId))
+                .Select(e => new { e.StreamVersion, e.GlobalPosition }).ToListAsync(cancellationToken).ConfigureAwait(false);
+        if (stored.Count == 0)
+            return null;
+        var last = stored.MaxBy(e => e.StreamVersion)!;
+        return new StoredCommand(last.StreamVersion, last.GlobalPosition, stored.Count);
+    }
+
     async Task WriteSnapshotAsync<TState>(AggregateDefinition<TState> definition, string id, TState state, long version,
         CancellationToken cancellationToken)
     {

@@ -1,7 +1,11 @@
 namespace Platform.Runtime.Commands;
 
 /// <summary>Where a command comes from: stored as the correlation and causation of the events it produces.</summary>
-/// <param name="CommandId">The command's id, the causation id of its events; a new one when null.</param>
+/// <param name="CommandId">
+/// The command's id, the causation id of its events; a new one when null. A command given the id of
+/// one already handled on the same aggregate is not run again (<see cref="CommandAccepted.Duplicate"/>):
+/// give each command its own id, and the same id when sending it again.
+/// </param>
 /// <param name="CorrelationId">The business flow's correlation id; the command id when null.</param>
 /// <param name="UserId">Who sent the command.</param>
 public sealed record CommandContext(Guid? CommandId = null, string? CorrelationId = null, string? UserId = null);
@@ -17,4 +21,12 @@ public sealed record CommandContext(Guid? CommandId = null, string? CorrelationI
 /// <see cref="Projections.ProjectionConsistency.WaitForAsync(string, CommandAccepted, TimeSpan, CancellationToken)"/>
 /// to read a projection that includes the command.
 /// </param>
-public sealed record CommandAccepted(Guid CommandId, string StreamId, long Version, int Attempts, long Position = 0);
+public sealed record CommandAccepted(Guid CommandId, string StreamId, long Version, int Attempts, long Position = 0)
+{
+    /// <summary>
+    /// True when the command had been handled before under the same id (a redelivery, a client's
+    /// retry): its events were already stored, so it was not run again, and <see cref="Version"/>
+    /// and <see cref="Position"/> are those of its last stored event.
+    /// </summary>
+    public bool Duplicate { get; init; }
+}

@@ -54,12 +54,28 @@ public sealed class CommandDispatcher : ICommandDispatcher
         {
             try
             {
-                var (version, position) = await aggregate.ExecuteOnceAsync(_store, streamId, command, metadata, cancellationToken).ConfigureAwait(false);
+                var (version, position, alreadyStored) = await aggregate.ExecuteOnceAsync(_store, streamId, command, commandId, metadata, cancellationToken)
+                    .ConfigureAwait(false);
+                if (alreadyStored)
+                    return await DuplicateAsync(command, streamId, commandId, attempt, cancellationToken).ConfigureAwait(false)
+                           ?? new CommandAccepted(commandId, streamId, version, attempt, position) { Duplicate = true };
                 PlatformTelemetry.CommandsHandled.Add(1);
                 return new CommandAccepted(commandId, streamId, version, attempt, position);
             }
+            catch (DuplicateEventException) when (context?.CommandId is not null)
+            {
+                // Run again on the state its first run left, it emitted other events under the same ids.
+                if (await DuplicateAsync(command, streamId, commandId, attempt, cancellationToken).ConfigureAwait(false) is { } earlier)
+                    return earlier;
+                throw;
+            }
             catch (Exception refused) when (refused is CommandRejectedException or CommandValidationException)
             {
+                // Delivered again after its first run changed the state its rules read (a ShipOrder
+                // finding the order shipped): the command was handled, not refused.
+                if (refused is CommandRejectedException && context?.CommandId is not null
+                    && await DuplicateAsync(command, streamId, commandId, attempt, cancellationToken).ConfigureAwait(false) is { } earlier)
+                    return earlier;
                 // Answers, not failures: the caller gets the exception (from the bus, as a fault),
                 // and nothing else keeps them, so they are counted and logged here.
                 var reason = refused is CommandRejectedException ? "rejected" : "invalid";
@@ -78,5 +94,20 @@ public sealed class CommandDispatcher : ICommandDispatcher
                     command.GetType().Name, aggregate.AggregateType, streamId, conflict.ActualVersion, attempt + 1, _maxRetries + 1);
             }
         }
+    }
+
+    /// <summary>
+    /// The earlier outcome of a command whose events are already stored (found by the ids derived
+    /// from its id): counted, logged, and answered as accepted without running it again.
+    /// </summary>
+    async Task<CommandAccepted?> DuplicateAsync(object command, string streamId, Guid commandId, int attempt, CancellationToken cancellationToken)
+    {
+        var type = command.GetType().Name;
+        if (await _store.FindCommandAsync(streamId, commandId, type, cancellationToken).ConfigureAwait(false) is not { } stored)
+            return null;
+        PlatformTelemetry.CommandDuplicatesSkipped.Add(1, new KeyValuePair<string, object?>("command", type));
+        _logger.LogInformation("{Command} {CommandId} on {StreamId} was handled before (its {Events} event(s) end at version {Version}); not run again",
+            type, commandId, streamId, stored.Events, stored.Version);
+        return new CommandAccepted(commandId, streamId, stored.Version, attempt, stored.Position) { Duplicate = true };
     }
 }

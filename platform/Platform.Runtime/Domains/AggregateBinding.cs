@@ -24,18 +24,22 @@ public abstract class AggregateBinding
     public abstract string StreamIdOf(object command);
 
     /// <summary>
-    /// Loads the aggregate, runs the command, saves its events expecting the loaded version.
-    /// Returns the stream version after the save and the global position of its last event (the
-    /// loaded ones when the command produced no events).
+    /// Loads the aggregate, runs the command, saves its events expecting the loaded version, with
+    /// the ids <see cref="EventData.IdFor"/> derives from <paramref name="commandId"/>. Returns the
+    /// stream version after the save and the global position of its last event (the loaded ones
+    /// when the command produced no events), and whether the store found those events already
+    /// stored (the command was handled before: nothing was appended).
     /// </summary>
     /// <param name="store">Where the aggregate lives.</param>
     /// <param name="streamId">The aggregate id.</param>
     /// <param name="command">The command.</param>
+    /// <param name="commandId">The command's id, from which its events' ids are derived.</param>
     /// <param name="metadata">Stored with every new event.</param>
     /// <param name="cancellationToken">Cancels the load and save.</param>
     /// <exception cref="ConcurrencyException">Another writer saved the aggregate in between.</exception>
-    public abstract Task<(long Version, long Position)> ExecuteOnceAsync(IAggregateStore store, string streamId, object command, EventMetadata metadata,
-        CancellationToken cancellationToken);
+    /// <exception cref="DuplicateEventException">Some of the events' ids are stored, not all of them in this order.</exception>
+    public abstract Task<(long Version, long Position, bool AlreadyStored)> ExecuteOnceAsync(IAggregateStore store, string streamId, object command,
+        Guid commandId, EventMetadata metadata, CancellationToken cancellationToken);
 
     internal static AggregateBinding Create(object definition)
     {
@@ -105,19 +109,23 @@ public sealed class AggregateBinding<TState> : AggregateBinding
     public override string StreamIdOf(object command) => _streamIdOf(command);
 
     /// <inheritdoc />
-    public override async Task<(long Version, long Position)> ExecuteOnceAsync(IAggregateStore store, string streamId, object command, EventMetadata metadata,
-        CancellationToken cancellationToken)
+    public override async Task<(long Version, long Position, bool AlreadyStored)> ExecuteOnceAsync(IAggregateStore store, string streamId, object command,
+        Guid commandId, EventMetadata metadata, CancellationToken cancellationToken)
     {
         var loaded = await store.LoadAsync(_definition, streamId, cancellationToken).ConfigureAwait(false);
         var events = _handle(loaded.State, loaded.Version, command, metadata);
         if (events.Count == 0)
-            return (loaded.Version, loaded.Position);
+            return (loaded.Version, loaded.Position, false);
         var data = new EventData[events.Count];
+        var commandType = command.GetType().Name;
         for (var i = 0; i < events.Count; i++)
-            data[i] = EventData.Create(events[i], metadata);
+            data[i] = new EventData(EventData.IdFor(commandId, streamId, commandType, i), events[i], metadata);
         var saved = await store.SaveAsync(_definition, loaded, data, cancellationToken).ConfigureAwait(false);
+        // The store found every id stored and appended nothing: the version did not move past the load.
+        if (saved.Version != loaded.Version + data.Length)
+            return (saved.Version, saved.Position, true);
         PlatformTelemetry.EventsAppended.Add(data.Length, new KeyValuePair<string, object?>("aggregate", _definition.AggregateType));
-        return (saved.Version, saved.Position);
+        return (saved.Version, saved.Position, false);
     }
 
     static InvalidOperationException Missing(Type type, string signature) =>
