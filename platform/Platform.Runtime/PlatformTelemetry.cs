@@ -26,7 +26,7 @@ public static class PlatformTelemetry
         "platform.commands.handled", "{command}", "Commands that appended their events.");
 
     internal static readonly Counter<long> CommandsRefused = Meter.CreateCounter<long>(
-        "platform.commands.refused", "{command}", "Commands refused: rejected by their aggregate's rules or invalid, by command and reason.");
+        "platform.commands.refused", "{command}", "Commands refused: rejected by their aggregate's rules, invalid, or sent with a version the aggregate is no longer at, by command and reason.");
 
     internal static readonly Counter<long> CommandDuplicatesSkipped = Meter.CreateCounter<long>(
         "platform.commands.duplicates_skipped", "{command}", "Commands delivered again after they were handled (their events found stored under the ids derived from the command's id), by command: answered, not run again.");

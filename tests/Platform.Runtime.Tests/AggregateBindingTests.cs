@@ -66,7 +66,7 @@ public sealed class AggregateBindingTests
         {
             Assert.Equal([typeof(Bump)], binding.CommandTypes);
             var store = new Saved();
-            var (version, _, _) = await binding.ExecuteOnceAsync(store, "c-1", new Bump("c-1"), Guid.NewGuid(), metadata, CancellationToken.None);
+            var (version, _, _) = await binding.ExecuteOnceAsync(store, "c-1", new Bump("c-1"), Guid.NewGuid(), metadata, null, CancellationToken.None);
             Assert.Equal(1, version);
             var saved = Assert.Single(store.Events);
             // Its events carry the metadata either way; only the newer code read it.

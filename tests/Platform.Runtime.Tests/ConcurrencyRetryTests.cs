@@ -2,7 +2,11 @@ using Microsoft.Extensions.DependencyInjection;
 using Platform.Events;
 using Platform.EventStore.Storage;
 using Platform.Persistence;
+using MassTransit;
+using Platform.Commands;
+using Platform.Messaging;
 using Platform.Runtime.Commands;
+using Platform.Runtime.DeadLetters;
 using Shop.Orders;
 using Xunit;
 
@@ -84,9 +88,63 @@ public sealed class ConcurrencyRetryTests
         await dispatcher.DispatchAsync(Orders.Place(id, 1));
 
         rival.Arm(int.MaxValue);
-        await Assert.ThrowsAsync<ConcurrencyException>(() => dispatcher.DispatchAsync(new CancelOrder(id, "too slow")));
+        await Assert.ThrowsAsync<Platform.Persistence.ConcurrencyException>(() => dispatcher.DispatchAsync(new CancelOrder(id, "too slow")));
 
         Assert.Equal(3, rival.ContestedSaves);
         Assert.Equal(4, await host.EventStore.GetStreamVersionAsync(id.ToString("D")));
+    }
+
+    // The version the sender read (an HTTP API's If-Match): the command runs on it or not at all.
+    [SkippableTheory]
+    [InlineData(Store.Sqlite)]
+    [InlineData(Store.Postgres)]
+    public async Task a_command_sent_with_the_version_its_sender_read_runs_only_on_that_version(Store store)
+    {
+        await using var host = await StartAsync(store, maxRetries: 3);
+        var dispatcher = host.Services.GetRequiredService<ICommandDispatcher>();
+        var rival = (RivalWriter)host.Services.GetRequiredService<IAggregateStore>();
+        var (id, other) = (Guid.NewGuid(), Guid.NewGuid());
+        await dispatcher.DispatchAsync(Orders.Place(id, 1));
+
+        var stale = await Assert.ThrowsAsync<CommandVersionConflictException>(() =>
+            dispatcher.DispatchAsync(new ConfirmOrder(id), new CommandContext(ExpectedVersion: 0)));
+        Assert.Equal((0, 1), (stale.ExpectedVersion, stale.ActualVersion));
+        var confirm = Guid.CreateVersion7();
+        var confirmed = await dispatcher.DispatchAsync(new ConfirmOrder(id), new CommandContext(confirm, ExpectedVersion: 1));
+        Assert.Equal(2, confirmed.Version);
+        // Sent again (a client's retry of a request whose answer it lost): handled, not stale.
+        Assert.Equal(confirmed with { Duplicate = true },
+            await dispatcher.DispatchAsync(new ConfirmOrder(id), new CommandContext(confirm, ExpectedVersion: 1)));
+
+        // Another writer between the load and the save: refused, not judged again on the new state
+        // (without an expected version the same race reruns the command, as above).
+        await dispatcher.DispatchAsync(Orders.Place(other, 2));
+        rival.Arm(1);
+        var raced = await Assert.ThrowsAsync<CommandVersionConflictException>(() =>
+            dispatcher.DispatchAsync(new CancelOrder(other, "too slow"), new CommandContext(ExpectedVersion: 1)));
+        Assert.Equal((1, 2), (raced.ExpectedVersion, raced.ActualVersion));
+        Assert.Equal(1, rival.ContestedSaves);
+        Assert.Equal([OrderPlaced.EventTypeName, OrderConfirmed.EventTypeName],
+            (await host.EventStore.ReadStreamAsync(other.ToString("D")).ToListAsync()).Select(e => e.TypeName));
+    }
+
+    [SkippableFact]
+    public async Task the_expected_version_header_refuses_a_command_on_another_version_with_a_fault_and_no_dead_letter()
+    {
+        await using var host = await StartAsync(Store.Sqlite, maxRetries: 3);
+        var dispatcher = host.Services.GetRequiredService<ICommandDispatcher>();
+        var id = Guid.NewGuid();
+        await dispatcher.DispatchAsync(Orders.Place(id, 1));
+        var client = host.Bus.CreateRequestClient<ConfirmOrder>(host.Options.CommandAddress, RequestTimeout.After(s: 30));
+        Task<Response<CommandAccepted>> Send(string version) => client.GetResponse<CommandAccepted>(new ConfirmOrder(id),
+            request => request.UseExecute(send => send.Headers.Set(PlatformHeaders.ExpectedVersion, version)));
+
+        var stale = await Assert.ThrowsAsync<RequestFaultException>(() => Send("0"));
+        Assert.Equal(typeof(CommandVersionConflictException).FullName, stale.Fault!.Exceptions.Single().ExceptionType);
+        var unreadable = await Assert.ThrowsAsync<RequestFaultException>(() => Send("latest"));
+        Assert.Contains("not a version", unreadable.Fault!.Exceptions.Single().Message);
+        Assert.Equal(2, (await Send("1")).Message.Version);
+        // Answers, not failures: nothing retried into the dead letters.
+        Assert.Empty(await host.Services.GetRequiredService<DeadLetterStore>().ListAsync());
     }
 }

@@ -25,7 +25,7 @@ public sealed class CommandValidationException : Exception
 /// A valid command that the aggregate's current state does not allow (a declared guard or a
 /// hand-written business rule said no). Retrying does not help; nothing was stored.
 /// </summary>
-public sealed class CommandRejectedException : Exception
+public class CommandRejectedException : Exception
 {
     /// <summary>Creates the exception for <paramref name="command"/> on <paramref name="aggregateType"/>.</summary>
     public CommandRejectedException(string command, string aggregateType, string reason)
@@ -44,4 +44,31 @@ public sealed class CommandRejectedException : Exception
 
     /// <summary>Why, in words a caller can show.</summary>
     public string Reason { get; }
+}
+
+/// <summary>
+/// A command sent with the aggregate's version its sender read (<c>CommandContext.ExpectedVersion</c>,
+/// the <c>Platform-Expected-Version</c> header) found the aggregate at another: it changed since
+/// (an HTTP API's 409 for a stale <c>If-Match</c>). Nothing was stored, and the command is not run
+/// again on the new state: the sender decides, after reading it again.
+/// </summary>
+public sealed class CommandVersionConflictException : CommandRejectedException
+{
+    /// <summary>Creates the exception for <paramref name="command"/> on <paramref name="aggregateType"/>.</summary>
+    public CommandVersionConflictException(string command, string aggregateType, string streamId, long expectedVersion, long actualVersion)
+        : base(command, aggregateType, $"'{streamId}' is at version {actualVersion}, not {expectedVersion} as its sender read it: it changed since")
+    {
+        StreamId = streamId;
+        ExpectedVersion = expectedVersion;
+        ActualVersion = actualVersion;
+    }
+
+    /// <summary>The aggregate's id.</summary>
+    public string StreamId { get; }
+
+    /// <summary>The version the sender read.</summary>
+    public long ExpectedVersion { get; }
+
+    /// <summary>The version the aggregate was at.</summary>
+    public long ActualVersion { get; }
 }

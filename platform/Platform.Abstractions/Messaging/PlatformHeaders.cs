@@ -56,4 +56,12 @@ public static class PlatformHeaders
     /// handling that event carry it on.
     /// </summary>
     public const string UserId = "Platform-User-Id";
+
+    /// <summary>
+    /// On a command sent over the bus: the aggregate's version its sender read (an HTTP API's
+    /// <c>If-Match</c>), as invariant text. The command runs only on that version; another is a
+    /// <see cref="Platform.Commands.CommandVersionConflictException"/>, and it is not run again on the
+    /// new state.
+    /// </summary>
+    public const string ExpectedVersion = "Platform-Expected-Version";
 }

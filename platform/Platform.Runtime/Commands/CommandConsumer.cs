@@ -1,3 +1,5 @@
+using System.Globalization;
+using Platform.Commands;
 using MassTransit;
 using Platform.Messaging;
 
@@ -24,8 +26,20 @@ public sealed class CommandConsumer<TCommand> : IConsumer<TCommand> where TComma
     {
         var correlationId = context.Headers.Get<string>(PlatformHeaders.CorrelationId) ?? context.CorrelationId?.ToString("D");
         var accepted = await _dispatcher.DispatchAsync(context.Message,
-            new CommandContext(context.MessageId, correlationId, context.Headers.Get<string>(PlatformHeaders.UserId)), context.CancellationToken).ConfigureAwait(false);
+            new CommandContext(context.MessageId, correlationId, context.Headers.Get<string>(PlatformHeaders.UserId), ExpectedVersion(context)),
+            context.CancellationToken).ConfigureAwait(false);
         if (context.IsResponseAccepted<CommandAccepted>())
             await context.RespondAsync(accepted).ConfigureAwait(false);
     }
+
+    // The Platform-Expected-Version header, as text (a number set by a sender's serializer is read too).
+    static long? ExpectedVersion(ConsumeContext context) => context.Headers.Get<object>(PlatformHeaders.ExpectedVersion) switch
+    {
+        null => null,
+        long version => version,
+        int version => version,
+        var value when long.TryParse(Convert.ToString(value, CultureInfo.InvariantCulture), NumberStyles.None, CultureInfo.InvariantCulture, out var version) => version,
+        var value => throw new CommandValidationException(typeof(TCommand).Name,
+            [$"the {PlatformHeaders.ExpectedVersion} header is '{value}', not a version (a whole number from 0)"]),
+    };
 }

@@ -8,7 +8,13 @@ namespace Platform.Runtime.Commands;
 /// </param>
 /// <param name="CorrelationId">The business flow's correlation id; the command id when null.</param>
 /// <param name="UserId">Who sent the command.</param>
-public sealed record CommandContext(Guid? CommandId = null, string? CorrelationId = null, string? UserId = null);
+/// <param name="ExpectedVersion">
+/// The aggregate's version the sender read (an HTTP API's <c>If-Match</c>): the command runs only on
+/// that version, and is refused with <see cref="Platform.Commands.CommandVersionConflictException"/>
+/// on another, without the usual rerun after a concurrent write. Null: it runs on the current
+/// version, and again on the new one after a concurrent write.
+/// </param>
+public sealed record CommandContext(Guid? CommandId = null, string? CorrelationId = null, string? UserId = null, long? ExpectedVersion = null);
 
 /// <summary>The outcome of a command that was handled.</summary>
 /// <param name="CommandId">The command's id (causation id of the events).</param>

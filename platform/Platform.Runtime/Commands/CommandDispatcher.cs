@@ -54,7 +54,7 @@ public sealed class CommandDispatcher : ICommandDispatcher
         {
             try
             {
-                var (version, position, alreadyStored) = await aggregate.ExecuteOnceAsync(_store, streamId, command, commandId, metadata, cancellationToken)
+                var (version, position, alreadyStored) = await aggregate.ExecuteOnceAsync(_store, streamId, command, commandId, metadata, context?.ExpectedVersion, cancellationToken)
                     .ConfigureAwait(false);
                 if (alreadyStored)
                     return await DuplicateAsync(command, streamId, commandId, attempt, cancellationToken).ConfigureAwait(false)
@@ -72,13 +72,18 @@ public sealed class CommandDispatcher : ICommandDispatcher
             catch (Exception refused) when (refused is CommandRejectedException or CommandValidationException)
             {
                 // Delivered again after its first run changed the state its rules read (a ShipOrder
-                // finding the order shipped): the command was handled, not refused.
+                // finding the order shipped), or the version its sender read: handled, not refused.
                 if (refused is CommandRejectedException && context?.CommandId is not null
                     && await DuplicateAsync(command, streamId, commandId, attempt, cancellationToken).ConfigureAwait(false) is { } earlier)
                     return earlier;
                 // Answers, not failures: the caller gets the exception (from the bus, as a fault),
                 // and nothing else keeps them, so they are counted and logged here.
-                var reason = refused is CommandRejectedException ? "rejected" : "invalid";
+                var reason = refused switch
+                {
+                    CommandVersionConflictException => "conflict",
+                    CommandRejectedException => "rejected",
+                    _ => "invalid",
+                };
                 PlatformTelemetry.CommandsRefused.Add(1, new KeyValuePair<string, object?>("command", command.GetType().Name),
                     new KeyValuePair<string, object?>("reason", reason));
                 _logger.LogInformation("{Command} on {AggregateType} {StreamId} {Reason}: {Message}",

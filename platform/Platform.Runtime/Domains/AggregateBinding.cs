@@ -35,11 +35,15 @@ public abstract class AggregateBinding
     /// <param name="command">The command.</param>
     /// <param name="commandId">The command's id, from which its events' ids are derived.</param>
     /// <param name="metadata">Stored with every new event.</param>
+    /// <param name="expectedVersion">The version the command's sender read, if it gave one: the command runs on that version only.</param>
     /// <param name="cancellationToken">Cancels the load and save.</param>
-    /// <exception cref="ConcurrencyException">Another writer saved the aggregate in between.</exception>
+    /// <exception cref="ConcurrencyException">Another writer saved the aggregate in between (no <paramref name="expectedVersion"/>).</exception>
+    /// <exception cref="Platform.Commands.CommandVersionConflictException">
+    /// The aggregate is not at <paramref name="expectedVersion"/>, or another writer saved it in between.
+    /// </exception>
     /// <exception cref="DuplicateEventException">Some of the events' ids are stored, not all of them in this order.</exception>
     public abstract Task<(long Version, long Position, bool AlreadyStored)> ExecuteOnceAsync(IAggregateStore store, string streamId, object command,
-        Guid commandId, EventMetadata metadata, CancellationToken cancellationToken);
+        Guid commandId, EventMetadata metadata, long? expectedVersion, CancellationToken cancellationToken);
 
     internal static AggregateBinding Create(object definition)
     {
@@ -110,9 +114,11 @@ public sealed class AggregateBinding<TState> : AggregateBinding
 
     /// <inheritdoc />
     public override async Task<(long Version, long Position, bool AlreadyStored)> ExecuteOnceAsync(IAggregateStore store, string streamId, object command,
-        Guid commandId, EventMetadata metadata, CancellationToken cancellationToken)
+        Guid commandId, EventMetadata metadata, long? expectedVersion, CancellationToken cancellationToken)
     {
         var loaded = await store.LoadAsync(_definition, streamId, cancellationToken).ConfigureAwait(false);
+        if (expectedVersion is { } expected && loaded.Version != expected)
+            throw new Platform.Commands.CommandVersionConflictException(command.GetType().Name, AggregateType, streamId, expected, loaded.Version);
         var events = _handle(loaded.State, loaded.Version, command, metadata);
         if (events.Count == 0)
             return (loaded.Version, loaded.Position, false);
@@ -120,7 +126,17 @@ public sealed class AggregateBinding<TState> : AggregateBinding
         var commandType = command.GetType().Name;
         for (var i = 0; i < events.Count; i++)
             data[i] = new EventData(EventData.IdFor(commandId, streamId, commandType, i), events[i], metadata);
-        var saved = await store.SaveAsync(_definition, loaded, data, cancellationToken).ConfigureAwait(false);
+        LoadedAggregate<TState> saved;
+        try
+        {
+            saved = await store.SaveAsync(_definition, loaded, data, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ConcurrencyException conflict) when (expectedVersion is { } sent)
+        {
+            // Another writer got there first: the version the sender read is stale now, and the
+            // command is not judged again on the new state.
+            throw new Platform.Commands.CommandVersionConflictException(command.GetType().Name, AggregateType, streamId, sent, conflict.ActualVersion);
+        }
         // The store found every id stored and appended nothing: the version did not move past the load.
         if (saved.Version != loaded.Version + data.Length)
             return (saved.Version, saved.Position, true);
