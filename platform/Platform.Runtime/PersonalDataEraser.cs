@@ -52,7 +52,7 @@ public sealed class PersonalDataEraser
         var sagas = new List<ErasedSaga>();
         foreach (var (name, id, fields) in started)
         {
-            var (found, history) = await _sagas.ErasePersonalDataAsync(name, id, fields, cancellationToken).ConfigureAwait(false);
+            var (found, history) = await _sagas.ErasePersonalDataAsync(name, id, fields, cancellationToken, _catalog.PersonalMessageFields).ConfigureAwait(false);
             if (found)
                 sagas.Add(new ErasedSaga(name, id, history));
         }
@@ -61,7 +61,7 @@ public sealed class PersonalDataEraser
         foreach (var (eventId, typeName) in stream.PersonalEvents)
             if (_store.Registry.TryGet(typeName, out var descriptor))
                 caused[eventId] = descriptor.PersonalFields(descriptor.SchemaVersion);
-        var pending = await _scheduled.ErasePersonalDataAsync(caused, cancellationToken).ConfigureAwait(false);
+        var pending = await _scheduled.ErasePersonalDataAsync(caused, cancellationToken, _catalog.PersonalMessageFields).ConfigureAwait(false);
         var rebuild = _catalog.Projections.Where(p => p.PersonalEventTypes.Any(stream.PersonalTypes.Contains))
             .Select(p => p.Name).Order(StringComparer.Ordinal).ToArray();
         var letters = (await _deadLetters.ListAsync(includeDiscarded: true, cancellationToken).ConfigureAwait(false))

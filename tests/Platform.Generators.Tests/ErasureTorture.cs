@@ -27,6 +27,8 @@ public class ErasureTorture
             emits: Joined
           Rename: { fields: { name: string }, emits: Renamed }
           Welcome: { fields: { email: string }, emits: Welcomed }
+          SendCard: { fields: { to: string }, emits: CardSent }
+          Notify: { fields: { address: string }, emits: Notified }
         events:
           Joined:
             type: shop.members.joined
@@ -38,6 +40,25 @@ public class ErasureTorture
             apply: { name: $name, joined: true }
           Renamed: { type: shop.members.renamed, fields: { name: string }, apply: { name: $name } }
           Welcomed: { type: shop.members.welcomed, fields: { email: { type: string, personal: true } } }
+          CardSent: { type: shop.members.card-sent, fields: { to: { type: string, personal: true } } }
+          Notified: { type: shop.members.notified, fields: { address: { type: string, personal: true } } }
+        """;
+
+    // A saga that sends the email under another name (with: { to: $email }): its history keeps the
+    // command as sent, which the erasure finds by the command's field, not the data's.
+    const string Onboarding = """
+        saga: Onboarding
+        namespace: Shop.Members
+        correlateBy: memberId
+        startedBy: Joined
+        data: { memberId: guid, email: string }
+        steps:
+          - name: Card
+            send: SendCard
+            with: { to: $email }
+            onSuccess: CardSent
+            timeout: 1h
+            compensation: none
         """;
 
     // A delayed command that copies the email by name: erased while it waits, it arrives without it.
@@ -45,6 +66,7 @@ public class ErasureTorture
         namespace: Shop.Members
         reactions:
           WelcomeMember: { when: Joined, after: 5s, send: Welcome }
+          NotifyMember: { when: Joined, after: 5s, send: Notify, with: { address: $email } }
         """;
 
     const string Directory = """
@@ -73,7 +95,8 @@ public class ErasureTorture
         new GeneratorHarness.InMemoryText("members/member.yaml", Aggregate),
         new GeneratorHarness.InMemoryText("members/directory.yaml", Directory),
         new GeneratorHarness.InMemoryText("members/names.yaml", Names),
-        new GeneratorHarness.InMemoryText("members/reactions.yaml", Reactions));
+        new GeneratorHarness.InMemoryText("members/reactions.yaml", Reactions),
+        new GeneratorHarness.InMemoryText("members/onboarding.yaml", Onboarding));
 
     const string Service = """
         using Microsoft.EntityFrameworkCore;
@@ -97,6 +120,9 @@ public class ErasureTorture
                     await commands.DispatchAsync(new Join(bo, "Bo", "bo@example.org", null, ["late"]));
                     var last = await commands.DispatchAsync(new Rename(ann, "Ann B."));
                     await Hosted.CaughtUpAsync(services, last.Position, MemberDirectoryProjection.ProjectionName, MemberNamesProjection.ProjectionName);
+                    var sagas = Hosted.Sagas(services);
+                    foreach (var id in new[] { ann, bo })
+                        await Hosted.SagaInAsync(sagas, id, ["Completed"]);
 
                     var erasure = await services.GetRequiredService<PersonalDataEraser>().EraseAsync(ann.ToString("D"));
                     var lines = new List<string>
@@ -104,7 +130,13 @@ public class ErasureTorture
                         $"erased: {erasure.Stream.ErasedEvents} of {erasure.Stream.Events} ({string.Join(", ", erasure.Stream.PersonalTypes)})",
                         $"rebuild: {string.Join(", ", erasure.Rebuild)}",
                         $"waiting messages erased: {erasure.PendingMessages}",
+                        $"sagas erased: {string.Join(", ", erasure.Sagas.Select(saga => $"{saga.Saga} ({saga.HistoryRows} history row)"))}",
                     };
+                    foreach (var (name, id, email) in new[] { ("ann", ann, "ann@example.org"), ("bo", bo, "bo@example.org") })
+                    {
+                        var onboarding = (await sagas.GetAsync(id)).Single();
+                        lines.Add($"{name} onboarding keeps the email: in its data {onboarding.Instance.Data.Contains(email)}, in what it sent {onboarding.History.Any(h => h.Sent?.Contains(email) == true)}");
+                    }
                     var store = services.GetRequiredService<IEventStore>();
                     async Task<List<Platform.Events.EventEnvelope>> Stream(Guid id)
                     {
@@ -113,17 +145,21 @@ public class ErasureTorture
                             events.Add(envelope);
                         return events;
                     }
-                    for (var wait = 0; wait < 300 && !((await Stream(ann)).Any(e => e.Event is Welcomed) && (await Stream(bo)).Any(e => e.Event is Welcomed)); wait++)
+                    async Task<bool> Arrived(Guid id) => (await Stream(id)) is var events && events.Any(e => e.Event is Welcomed) && events.Any(e => e.Event is Notified);
+                    for (var wait = 0; wait < 300 && !(await Arrived(ann) && await Arrived(bo)); wait++)
                         await Task.Delay(100);
                     foreach (var (name, id) in new[] { ("ann", ann), ("bo", bo) })
                     {
-                        foreach (var envelope in await Stream(id))
-                        {
-                            if (envelope.Event is Joined joined)
-                                lines.Add($"{name} joined: name {joined.Name}, email '{joined.Email}', phone {joined.Phone ?? "none"}, tags {joined.Tags.Count}");
-                            if (envelope.Event is Welcomed welcomed)
-                                lines.Add($"{name} welcomed: email '{welcomed.Email}'");
-                        }
+                        // By type: the two delayed commands arrive in either order.
+                        var events = (await Stream(id)).Select(e => e.Event).ToList();
+                        foreach (var joined in events.OfType<Joined>())
+                            lines.Add($"{name} joined: name {joined.Name}, email '{joined.Email}', phone {joined.Phone ?? "none"}, tags {joined.Tags.Count}");
+                        foreach (var card in events.OfType<CardSent>())
+                            lines.Add($"{name} card sent: to '{card.To}'");
+                        foreach (var welcomed in events.OfType<Welcomed>())
+                            lines.Add($"{name} welcomed: email '{welcomed.Email}'");
+                        foreach (var notified in events.OfType<Notified>())
+                            lines.Add($"{name} notified: address '{notified.Address}'");
                         var state = (await services.GetRequiredService<IAggregateStore>().LoadAsync(new Member(), id.ToString("D"))).State;
                         lines.Add($"{name} state: {state.Name}, joined {state.Joined}");
                     }
@@ -148,14 +184,21 @@ public class ErasureTorture
     public Task erased_fields_leave_the_store_and_the_read_model_named_for_a_rebuild(Store store) =>
         GuideExamples.AssertRunAsync(store, "Shop.Members", Texts, Service, "Shop.Members.Run.MemberRun",
             [
-                "erased: 1 of 2 (shop.members.joined)",
+                "erased: 2 of 3 (shop.members.card-sent, shop.members.joined)",
                 "rebuild: MemberDirectory",
-                "waiting messages erased: 1",
+                "waiting messages erased: 2",
+                "sagas erased: Onboarding (1 history row)",
+                "ann onboarding keeps the email: in its data False, in what it sent False",
+                "bo onboarding keeps the email: in its data True, in what it sent True",
                 "ann joined: name Ann, email '', phone none, tags 0",
+                "ann card sent: to ''",
                 "ann welcomed: email ''",
+                "ann notified: address ''",
                 "ann state: Ann B., joined True",
                 "bo joined: name Bo, email 'bo@example.org', phone none, tags 1",
+                "bo card sent: to 'bo@example.org'",
                 "bo welcomed: email 'bo@example.org'",
+                "bo notified: address 'bo@example.org'",
                 "bo state: Bo, joined True",
                 "directory: Ann B. 'ann@example.org' 555-0100 2",
                 "directory: Bo 'bo@example.org' none 1",

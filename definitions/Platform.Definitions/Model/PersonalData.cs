@@ -83,6 +83,72 @@ public static class PersonalData
         return fields;
     }
 
+    /// <summary>
+    /// The fields of the commands sagas and reactions send that carry personal data, by command,
+    /// in the command's declaration order: filled, by <c>with:</c> or by name, from a personal saga
+    /// data field (<see cref="SagaFields"/>) or a personal field of the reaction's event. An erasure
+    /// overwrites them in the copies the platform keeps of what was sent (a saga's history, messages
+    /// waiting to be sent), whatever the command calls them. Commands these files do not declare
+    /// are left out.
+    /// </summary>
+    /// <param name="files">The definition set's files.</param>
+    public static SortedDictionary<string, (CommandDefinition Command, List<FieldDefinition> Fields)> SentFields(IReadOnlyList<DefinitionFile> files)
+    {
+        var events = new Dictionary<string, EventDefinition>();
+        var commands = new Dictionary<string, CommandDefinition>();
+        foreach (var file in files)
+        {
+            foreach (var e in file.Events) events[e.Name] = e;
+            foreach (var command in file.Aggregate?.Commands ?? file.Contracts?.Commands ?? EquatableArray<CommandDefinition>.Empty)
+                commands[command.Name] = command;
+        }
+        HashSet<string> PersonalOf(string name) => CurrentNames(events.TryGetValue(name, out var e) ? e : null);
+        var sent = new SortedDictionary<string, (CommandDefinition Command, List<FieldDefinition> Fields)>(StringComparer.Ordinal);
+        void Sends(NameRef command, EquatableArray<FieldAssignment> with, HashSet<string> personal)
+        {
+            if (personal.Count == 0 || !commands.TryGetValue(command.Name, out var definition)) return;
+            foreach (var field in definition.Fields)
+            {
+                FieldAssignment? assigned = null;
+                foreach (var assignment in with)
+                    if (assignment.Target == field.Name) assigned = assignment;
+                var carries = assigned is null
+                    ? personal.Contains(field.Name)
+                    : assigned.Value.Kind == ValueKind.Field && assigned.Value.Path.Count > 0 && personal.Contains(assigned.Value.Path[0]);
+                if (!carries) continue;
+                if (!sent.TryGetValue(command.Name, out var entry))
+                    sent[command.Name] = entry = (definition, new List<FieldDefinition>());
+                if (!entry.Fields.Exists(f => f.Name == field.Name)) entry.Fields.Add(field);
+            }
+        }
+        foreach (var file in files)
+        {
+            if (file.Saga is { } saga)
+            {
+                var personal = new HashSet<string>();
+                foreach (var field in SagaFields(saga, PersonalOf)) personal.Add(field.Name);
+                foreach (var step in saga.Steps)
+                {
+                    Sends(step.Send, step.With, personal);
+                    if (step.Compensation is { } compensation) Sends(compensation.Command, compensation.With, personal);
+                }
+            }
+            foreach (var reaction in file.Reactions)
+                Sends(reaction.Send, reaction.With, PersonalOf(reaction.When.Name));
+        }
+        // In the command's declaration order.
+        foreach (var entry in sent.Values)
+            entry.Fields.Sort((a, b) => IndexOf(entry.Command, a).CompareTo(IndexOf(entry.Command, b)));
+        return sent;
+    }
+
+    static int IndexOf(CommandDefinition command, FieldDefinition field)
+    {
+        for (var i = 0; i < command.Fields.Count; i++)
+            if (command.Fields[i].Name == field.Name) return i;
+        return -1;
+    }
+
     static void Kept(EquatableArray<FieldAssignment> keep, HashSet<string> sources, HashSet<string> personal)
     {
         foreach (var assignment in keep)

@@ -26,13 +26,24 @@ internal static class RegistrationEmitter
             foreach (var r in file.Reactions) reactions.Add(Names.Global(r.Namespace, r.Name));
             if (file.Saga is { } s) sagas.Add(Names.Global(s.Namespace, s.Name));
         }
+        // Each command that carries personal data, as an initializer entry of PersonalMessageFields.
+        var personal = new List<string>();
+        foreach (var entry in PersonalData.SentFields(ordered).Values)
+        {
+            var fields = new List<string>();
+            foreach (var field in entry.Fields)
+                if (PersonalData.ErasedJson(field.Type) is { } erased)
+                    fields.Add($"new global::Platform.Events.PersonalField({CSharpLiteral.String(field.Name)}, {CSharpLiteral.String(erased)})");
+            if (fields.Count > 0)
+                personal.Add($"[{CSharpLiteral.String(entry.Command.Namespace + "." + entry.Command.Name)}] = new global::Platform.Events.PersonalField[] {{ {string.Join(", ", fields)} }},");
+        }
         var segments = assemblyName.Split('.');
         var domain = Identifier(segments[segments.Length - 1]);
         var ns = ordered.Count > 0 ? ordered[0].Namespace : domain;
         return new RegistrationModel(domain, ns,
             new EquatableArray<string>(events.ToArray()), new EquatableArray<string>(aggregates.ToArray()),
             new EquatableArray<string>(projections.ToArray()), new EquatableArray<string>(sagas.ToArray()),
-            new EquatableArray<string>(reactions.ToArray()));
+            new EquatableArray<string>(reactions.ToArray()), new EquatableArray<string>(personal.ToArray()));
     }
 
     /// <summary>The assembly name comes from the project, not YAML; keep letters and digits only.</summary>
@@ -90,6 +101,20 @@ internal static class RegistrationEmitter
                 foreach (var r in model.Reactions) w.Line($"typeof({r}),");
             }
             w.Line(";");
+            if (model.PersonalMessages.Count > 0)
+            {
+                w.Line();
+                w.Line("/// <summary>");
+                w.Line("/// The fields of the commands the sagas and reactions send that carry personal data, by the");
+                w.Line("/// command's full name, and the JSON an erasure writes over them in the copies kept of what was");
+                w.Line("/// sent (a saga's history, messages waiting to be sent).");
+                w.Line("/// </summary>");
+                using (w.Block("public static global::System.Collections.Generic.IReadOnlyDictionary<string, global::System.Collections.Generic.IReadOnlyList<global::Platform.Events.PersonalField>> PersonalMessageFields { get; } = new global::System.Collections.Generic.Dictionary<string, global::System.Collections.Generic.IReadOnlyList<global::Platform.Events.PersonalField>>(global::System.StringComparer.Ordinal)"))
+                {
+                    foreach (var line in model.PersonalMessages) w.Line(line);
+                }
+                w.Line(";");
+            }
         }
         if (withServiceCollection)
         {

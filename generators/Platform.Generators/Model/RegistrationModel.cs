@@ -10,4 +10,5 @@ internal sealed record RegistrationModel(
     EquatableArray<string> Aggregates,
     EquatableArray<string> Projections,
     EquatableArray<string> Sagas,
-    EquatableArray<string> Reactions);
+    EquatableArray<string> Reactions,
+    EquatableArray<string> PersonalMessages = default);

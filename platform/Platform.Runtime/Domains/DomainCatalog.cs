@@ -22,6 +22,7 @@ public sealed class DomainCatalog
         var projections = new List<ProjectionBinding>();
         var sagas = new List<(Type StateMachine, Type State)>();
         var reactions = new List<Type>();
+        var personalMessages = new Dictionary<string, IReadOnlyList<PersonalField>>(StringComparer.Ordinal);
         foreach (var domain in domainTypes)
         {
             // Sagas and reactions are optional: a domain generated before they were listed has neither.
@@ -29,6 +30,10 @@ public sealed class DomainCatalog
                 sagas.AddRange(domainSagas);
             if (ReadOptional<IReadOnlyList<Type>>(domain, "Reactions") is { } domainReactions)
                 reactions.AddRange(domainReactions);
+            // Optional too: a domain generated before erasure knew the commands' copies has none.
+            if (ReadOptional<IReadOnlyDictionary<string, IReadOnlyList<PersonalField>>>(domain, "PersonalMessageFields") is { } domainPersonal)
+                foreach (var (message, fields) in domainPersonal)
+                    personalMessages[message] = personalMessages.TryGetValue(message, out var known) ? [.. known.Union(fields)] : fields;
             eventTypes.AddRange(Read<IReadOnlyList<EventTypeDescriptor>>(domain, "EventTypes"));
             foreach (var definition in Read<IReadOnlyList<object>>(domain, "Aggregates"))
             {
@@ -52,7 +57,14 @@ public sealed class DomainCatalog
         Projections = projections;
         Sagas = sagas;
         Reactions = reactions;
+        PersonalMessageFields = personalMessages;
     }
+
+    /// <summary>
+    /// The fields of the commands the loaded sagas and reactions send that carry personal data, by
+    /// the command's full type name: what an erasure overwrites in the copies kept of what was sent.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<PersonalField>> PersonalMessageFields { get; }
 
     /// <summary>Every saga of the loaded domains: the generated state machine and its state class.</summary>
     public IReadOnlyList<(Type StateMachine, Type State)> Sagas { get; }

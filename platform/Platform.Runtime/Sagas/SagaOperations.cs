@@ -299,9 +299,26 @@ public sealed class SagaOperations
     /// <param name="correlationId">The instance.</param>
     /// <param name="fields">Its personal fields, by property, and their erased JSON.</param>
     /// <param name="cancellationToken">Cancels the erasure before it commits.</param>
+    /// <param name="messageFields">
+    /// The fields of the commands it sends that carry personal data whatever they are called (a
+    /// <c>with:</c> that copies a personal field under another name), by the command's full type name
+    /// (<see cref="Domains.DomainCatalog.PersonalMessageFields"/>). Also erased in the messages the
+    /// saga's outbox still holds.
+    /// </param>
     public async Task<(bool Found, int HistoryRows)> ErasePersonalDataAsync(string sagaName, Guid correlationId, IReadOnlyList<PersonalField> fields,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default, IReadOnlyDictionary<string, IReadOnlyList<PersonalField>>? messageFields = null)
     {
+        // A message carries a data field under the field's own name when it was filled by name, and
+        // under the command's name for it when filled by with:.
+        string? Erase(string payload, string messageType)
+        {
+            var byName = PersonalField.Erase(payload, fields, JsonName, SagaTables.Json);
+            var type = messageType.Split(',')[0].Trim();
+            return messageFields is not null && messageFields.TryGetValue(type, out var own)
+                   && PersonalField.Erase(byName ?? payload, own, options: SagaTables.Json) is { } erased
+                ? erased
+                : byName;
+        }
         await EnsureAsync(cancellationToken).ConfigureAwait(false);
         for (var attempt = 0; ; attempt++)
         {
@@ -332,8 +349,7 @@ public sealed class SagaOperations
             foreach (var (id, sent) in history)
             {
                 var messages = JsonSerializer.Deserialize<SentMessage[]>(sent, SagaTables.Json) ?? [];
-                // A command carries a data field under the field's own name when it was filled by name.
-                var erased = messages.Select(m => PersonalField.Erase(m.Payload, fields, JsonName, SagaTables.Json) is { } payload ? m with { Payload = payload } : m).ToArray();
+                var erased = messages.Select(m => Erase(m.Payload, m.MessageType) is { } payload ? m with { Payload = payload } : m).ToArray();
                 if (erased.SequenceEqual(messages))
                     continue;
                 await using var update = Sql.Command(connection, transaction, "UPDATE saga_history SET sent = @sent WHERE id = @id");
@@ -341,6 +357,26 @@ public sealed class SagaOperations
                 Sql.Add(update, "id", id);
                 await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 changed++;
+            }
+            // What its outbox holds and has not sent yet (a command of the step running now).
+            var waiting = new List<(string Id, string Type, string Payload)>();
+            await using (var select = Sql.Command(connection, transaction,
+                             "SELECT id, message_type, payload FROM scheduled_messages WHERE owner = @owner AND correlation_id = @id"))
+            {
+                Sql.Add(select, "owner", "saga:" + sagaName);
+                Sql.Add(select, "id", correlationId.ToString("D"));
+                await using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    waiting.Add((reader.GetString(0), reader.GetString(1), reader.GetString(2)));
+            }
+            foreach (var (id, type, payload) in waiting)
+            {
+                if (Erase(payload, type) is not { } erased)
+                    continue;
+                await using var update = Sql.Command(connection, transaction, "UPDATE scheduled_messages SET payload = @payload WHERE id = @id");
+                Sql.Add(update, "payload", erased);
+                Sql.Add(update, "id", id);
+                await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return (true, changed);

@@ -105,12 +105,18 @@ public sealed class ScheduledMessageStore
     /// Overwrites the personal fields in what waits to be sent because of events being erased: a
     /// delayed reaction's command, an outbox row not yet delivered (found by their causation id,
     /// the event's id). A command carries an event's field under the field's own name when it was
-    /// filled by name, which is where it is looked for. Returns how many rows changed.
+    /// filled by name, and under its own field's name when a with: copied it: both are erased.
+    /// Returns how many rows changed.
     /// </summary>
     /// <param name="fieldsByEvent">Each erased event's id and its personal fields (at its type's current version).</param>
     /// <param name="cancellationToken">Cancels the erasure before it commits.</param>
+    /// <param name="messageFields">
+    /// The fields of the commands that carry personal data under their own names, by the command's
+    /// full type name (<see cref="Domains.DomainCatalog.PersonalMessageFields"/>): erased in a waiting
+    /// message of that type too.
+    /// </param>
     public async Task<int> ErasePersonalDataAsync(IReadOnlyDictionary<Guid, IReadOnlyList<Platform.Events.PersonalField>> fieldsByEvent,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default, IReadOnlyDictionary<string, IReadOnlyList<Platform.Events.PersonalField>>? messageFields = null)
     {
         if (fieldsByEvent.Count == 0)
             return 0;
@@ -120,7 +126,7 @@ public sealed class ScheduledMessageStore
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         // The rows that name one of the events, a chunk of events per statement (headers are JSON
         // text with no index: one pass over the table per chunk, not per event).
-        var rows = new List<(string Id, string Payload, string Headers)>();
+        var rows = new List<(string Id, string Type, string Payload, string Headers)>();
         foreach (var chunk in fieldsByEvent.Where(e => e.Value.Count > 0).Select(e => e.Key).Chunk(100))
         {
             await using var select = Sql.Command(connection, transaction, "");
@@ -131,18 +137,26 @@ public sealed class ScheduledMessageStore
                 conditions.Add($"headers LIKE @{name}");
                 Sql.Add(select, name, "%" + chunk[i].ToString("D") + "%");
             }
-            select.CommandText = $"SELECT id, payload, headers FROM scheduled_messages WHERE {string.Join(" OR ", conditions)}";
+            select.CommandText = $"SELECT id, message_type, payload, headers FROM scheduled_messages WHERE {string.Join(" OR ", conditions)}";
             await using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                rows.Add((reader.GetString(0), reader.GetString(1), reader.GetString(2)));
+                rows.Add((reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3)));
         }
         var changed = 0;
-        foreach (var (id, payload, headers) in rows)
+        foreach (var (id, type, payload, headers) in rows)
         {
             // Caused by the event itself: its id as the causation id, not merely somewhere in the text.
             var causation = JsonSerializer.Deserialize<StoredHeaders>(headers, MessageDelivery.Json)?.Headers.GetValueOrDefault(PlatformHeaders.CausationId);
-            if (!Guid.TryParse(causation, out var eventId) || !fieldsByEvent.TryGetValue(eventId, out var fields)
-                || Platform.Events.PersonalField.Erase(payload, fields, options: MessageDelivery.Json) is not { } erased)
+            if (!Guid.TryParse(causation, out var eventId) || !fieldsByEvent.TryGetValue(eventId, out var fields))
+                continue;
+            // The event's fields where the command has them by name, and the command's own that carry
+            // them under another (a with: that renames).
+            var byName = Platform.Events.PersonalField.Erase(payload, fields, options: MessageDelivery.Json);
+            var erased = messageFields is not null && messageFields.TryGetValue(type.Split(',')[0].Trim(), out var own)
+                         && Platform.Events.PersonalField.Erase(byName ?? payload, own, options: MessageDelivery.Json) is { } renamed
+                ? renamed
+                : byName;
+            if (erased is null)
                 continue;
             await using var update = Sql.Command(connection, transaction, "UPDATE scheduled_messages SET payload = @payload WHERE id = @id");
             Sql.Add(update, "payload", erased);
