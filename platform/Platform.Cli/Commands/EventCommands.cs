@@ -124,7 +124,7 @@ internal static class EventCommands
             return 0;
         }));
 
-        return new Command("stream", "One stream of the store.") { show, Erase(), ArchiveCommands.StreamArchive(), ArchiveCommands.StreamRestore() };
+        return new Command("stream", "One stream of the store.") { show, Erase(), ArchiveCommands.StreamArchive(), ArchiveCommands.StreamRestore(), StreamCommand.Create() };
     }
 
     /// <summary>
