@@ -33,9 +33,9 @@ public static partial class PlatformSchema
                 Description = "A literal, '$field', '$meta.timestamp' (eventId, aggregateId, version, correlationId, causationId, userId, traceId), 'count($list)' or 'sum($list.member * $list.member)'. '$$' starts a literal dollar. '$meta.aggregateId' is the stream id: it fits a string, or the aggregate's own id type. '$a.b.c' reads members of value types; read from an optional field, or through one that is unset at any depth, the value is absent: an optional target stays unset, a required one takes its type's empty value (empty text, 0, an empty list or map, an enum's first member; an optional value type is refused there), a projection key selects no row, and count() and sum() of an unset list are 0.",
             });
             _duration = Define("duration", new JsonSchema { Type = JsonObjectType.String, Pattern = "^[1-9][0-9]*(ms|s|m|h|d)$", Description = "e.g. 30s, 15m, 2h, 1d" });
-            _timeout = Define("timeout", new JsonSchema { Description = "A duration (30s, 15m, 2h, 1d), or a deadline: '$field', a timestamp of the saga's data, read when the timeout is scheduled (a keep: that changes it schedules the timeout again)." });
+            _timeout = Define("timeout", new JsonSchema { Description = "A duration (30s, 15m, 2h, 1d), or a deadline: '$field', a timestamp of the saga's data, read when the timeout is scheduled (a keep: that changes it schedules the timeout again); '$field - 1h' or '$field + 30m' for an instant that long before or after it." });
             _timeout.OneOf.Add(Ref(_duration));
-            _timeout.OneOf.Add(new JsonSchema { Type = JsonObjectType.String, Pattern = "^\\$[A-Za-z_][A-Za-z0-9_]*$" });
+            _timeout.OneOf.Add(new JsonSchema { Type = JsonObjectType.String, Pattern = "^\\$[A-Za-z_][A-Za-z0-9_]*( *[+-] *[1-9][0-9]*(ms|s|m|h|d))?$" });
 
             var typeText = Define("typeText", new JsonSchema
             {
@@ -236,7 +236,7 @@ public static partial class PlatformSchema
             reaction.Properties["send"] = RefProperty(_name);
             reaction.Properties["with"] = RefProperty(_assignments);
             reaction.Properties["after"] = RefProperty(_duration, "Send the command this long after the event is handled (a durable scheduled message), e.g. 30m to expire what is still unpaid.");
-            reaction.Properties["at"] = new JsonSchemaProperty { Type = JsonObjectType.String, Pattern = "^\\$[A-Za-z_][A-Za-z0-9_]*$", Description = "Send the command at the instant a timestamp field of the event holds (a durable scheduled message), e.g. $holdUntil; one already passed is sent at once. Not with 'after:'." };
+            reaction.Properties["at"] = new JsonSchemaProperty { Type = JsonObjectType.String, Pattern = "^\\$[A-Za-z_][A-Za-z0-9_]*( *[+-] *[1-9][0-9]*(ms|s|m|h|d))?$", Description = "Send the command at the instant a timestamp field of the event holds (a durable scheduled message), e.g. $holdUntil, or that long before or after it: '$startsAt - 1d'; one already passed is sent at once. Not with 'after:'." };
             reaction.Properties["unless"] = RefProperty(_names, "With 'after': events of the same aggregate that cancel the delayed command when handled before it is due (e.g. [OrderPaid]).");
             var file = ClosedObject("Choreography.", "reactions", "namespace");
             file.Properties["reactions"] = new JsonSchemaProperty { Reference = Define("reactions", MapOf(Define("reaction", reaction), "Reaction name to reaction.")) };

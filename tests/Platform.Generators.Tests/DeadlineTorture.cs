@@ -20,6 +20,7 @@ public class DeadlineTorture
         commands:
           AskBuyer: { fields: { offerId: guid, buyer: string } }
           RemindBuyer: { fields: { offerId: guid, buyer: string } }
+          WarnBuyer: { fields: { offerId: guid, buyer: string } }
         events:
           OfferMade: { type: shop.offers.made, fields: { offerId: guid, buyer: string, answerBy: timestamp, expiresAt: timestamp } }
           AnswerMoved: { type: shop.offers.answer-moved, fields: { offerId: guid, answerBy: timestamp } }
@@ -31,7 +32,7 @@ public class DeadlineTorture
         namespace: Shop.Offers
         correlateBy: offerId
         startedBy: OfferMade
-        timeout: $expiresAt
+        timeout: $expiresAt - 50m
         data: { offerId: guid, buyer: string, answerBy: timestamp, expiresAt: timestamp }
         steps:
           - name: Answer
@@ -70,6 +71,10 @@ public class DeadlineTorture
             when: OfferMade
             at: $answerBy
             send: RemindBuyer
+          WarnAfterAnswerDue:
+            when: OfferMade
+            at: $answerBy + 1s
+            send: WarnBuyer
           ExpireHoldWhenDue:
             when: HoldPlaced
             at: $until
@@ -97,24 +102,37 @@ public class DeadlineTorture
 
         // The buyer is asked and never answers by itself: the run answers for it. Reminders are noted
         // with the time they arrived.
-        public sealed class Buyers(ConcurrentDictionary<Guid, DateTimeOffset> reminded) : IConsumer<AskBuyer>, IConsumer<RemindBuyer>
+        public sealed class Buyers(Notes notes) : IConsumer<AskBuyer>, IConsumer<RemindBuyer>, IConsumer<WarnBuyer>
         {
             public Task Consume(ConsumeContext<AskBuyer> context) => Task.CompletedTask;
 
             public Task Consume(ConsumeContext<RemindBuyer> context)
             {
-                reminded.TryAdd(context.Message.OfferId, DateTimeOffset.UtcNow);
+                notes.Reminded.TryAdd(context.Message.OfferId, DateTimeOffset.UtcNow);
                 return Task.CompletedTask;
             }
+
+            public Task Consume(ConsumeContext<WarnBuyer> context)
+            {
+                notes.Warned.TryAdd(context.Message.OfferId, DateTimeOffset.UtcNow);
+                return Task.CompletedTask;
+            }
+        }
+
+        public sealed class Notes
+        {
+            public ConcurrentDictionary<Guid, DateTimeOffset> Reminded { get; } = new();
+            public ConcurrentDictionary<Guid, DateTimeOffset> Warned { get; } = new();
         }
 
         public static class OfferRun
         {
             public static async Task<IReadOnlyList<string>> RunAsync(bool postgres, string connectionString, Guid[] offers)
             {
-                var reminded = new ConcurrentDictionary<Guid, DateTimeOffset>();
+                var notes = new Notes();
+                var reminded = notes.Reminded;
                 return await Hosted.RunAsync<IReadOnlyList<string>>(Hosted.BuildWithService<Buyers>(postgres, connectionString, typeof(OffersDomain), "offers",
-                    (sagas, buyers) => sagas.Route<AskBuyer>(buyers).Route<RemindBuyer>(buyers), services: collection => collection.AddSingleton(reminded)), async services =>
+                    (sagas, buyers) => sagas.Route<AskBuyer>(buyers).Route<RemindBuyer>(buyers).Route<WarnBuyer>(buyers), services: collection => collection.AddSingleton(notes)), async services =>
                 {
                     var bus = services.GetRequiredService<IBus>();
                     var sagas = Hosted.Sagas(services);
@@ -124,7 +142,9 @@ public class DeadlineTorture
                     var (soonest, passed, expiring, postponed, hastened) = (offers[0], offers[1], offers[2], offers[3], offers[4]);
                     await bus.Publish(new OfferMade(soonest, "ann", now + soon, now + later));
                     await bus.Publish(new OfferMade(passed, "bo", now - later, now + later));
-                    await bus.Publish(new OfferMade(expiring, "cy", now + later, now + soon));
+                    // The whole offer times out 50 minutes before it expires (the others' an hour from now, 10
+                    // minutes after it): this one when the others' answers are due.
+                    await bus.Publish(new OfferMade(expiring, "cy", now + later, now + soon + TimeSpan.FromMinutes(50)));
                     await bus.Publish(new OfferMade(postponed, "di", now + soon, now + later));
                     await bus.Publish(new OfferMade(hastened, "ed", now + later, now + later));
                     foreach (var id in new[] { postponed, hastened })
@@ -140,11 +160,12 @@ public class DeadlineTorture
                         lines.Add($"{name}: {row.CurrentState}, {reason}" + (id == passed ? "" : $", early {row.UpdatedAt < now + soon}"));
                     }
                     // Its first deadline passed with the others' and a second more: still waiting, its two
-                    // timeouts (the step's, moved, and the saga's) an hour away, the first one gone.
+                    // timeouts (the step's, moved an hour on, and the saga's, 10 minutes on) far away, the
+                    // first one gone.
                     await Task.Delay(TimeSpan.FromSeconds(1));
                     var waiting = (await sagas.GetAsync(postponed)).Single();
-                    var away = waiting.Waiting.Count(m => m.DueAt > DateTimeOffset.UtcNow.AddMinutes(30));
-                    lines.Add($"postponed: {waiting.Instance.CurrentState}, {away} of {waiting.Waiting.Count} timeouts an hour away");
+                    var away = waiting.Waiting.Count(m => m.DueAt > DateTimeOffset.UtcNow.AddMinutes(5));
+                    lines.Add($"postponed: {waiting.Instance.CurrentState}, {away} of {waiting.Waiting.Count} timeouts more than 5 minutes away");
                     await bus.Publish(new Answered(postponed));
                     lines.Add($"postponed answered: {(await Hosted.SagaInAsync(sagas, postponed, ["Completed"])).CurrentState}");
 
@@ -152,6 +173,11 @@ public class DeadlineTorture
                     var names = new Dictionary<Guid, string> { [soonest] = "soonest", [passed] = "passed", [expiring] = "expiring", [postponed] = "postponed", [hastened] = "hastened" };
                     lines.Add($"reminded: {string.Join(", ", reminded.Keys.Select(id => names[id]).Order(StringComparer.Ordinal))}");
                     lines.Add($"reminded early: {string.Join(", ", reminded.Where(r => r.Key != passed && r.Value < now + soon).Select(r => names[r.Key]))}");
+                    // And warned a second after it (at: $answerBy + 1s); the reminders came first.
+                    for (var wait = 0; wait < 100 && notes.Warned.Count < 3; wait++)
+                        await Task.Delay(100);
+                    lines.Add($"warned: {string.Join(", ", notes.Warned.Keys.Select(id => names[id]).Order(StringComparer.Ordinal))}");
+                    lines.Add($"warned early: {string.Join(", ", notes.Warned.Where(w => w.Key != passed && w.Value < now + soon + TimeSpan.FromSeconds(1)).Select(w => names[w.Key]))}");
 
                     // Holds until an instant: one kept expires then, not before; one released first does not.
                     var commands = services.GetRequiredService<ICommandDispatcher>();
@@ -190,10 +216,12 @@ public class DeadlineTorture
                 "passed: Compensated, Answer timed out",
                 "expiring: Compensated, Offer timed out, early False",
                 "hastened: Compensated, Answer timed out, early False",
-                "postponed: AwaitingAnswer, 2 of 2 timeouts an hour away",
+                "postponed: AwaitingAnswer, 2 of 2 timeouts more than 5 minutes away",
                 "postponed answered: Completed",
                 "reminded: passed, postponed, soonest",
                 "reminded early: ",
+                "warned: passed, postponed, soonest",
+                "warned early: ",
                 "kept: HoldPlaced, HoldExpired, expired early False",
                 "released: HoldPlaced, HoldReleased",
             ],

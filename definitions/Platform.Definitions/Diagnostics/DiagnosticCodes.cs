@@ -186,6 +186,8 @@ public static class DiagnosticCodes
         "The required saga data field '{0}' of '{1}' is not in the start event '{2}' and no reply keeps it: a saga that '{2}' starts has it empty for good. Make it optional ({3}?), or add it to '{2}'.");
     public static readonly DiagnosticDescriptor DeadlineNotTaken = Error("PLT0622", "Deadline where a duration is needed",
         "'{0}' is a deadline (the instant a field holds), which a saga's or a step's 'timeout:' and a reaction's 'at:' take; the {1} takes a duration such as '10m'.");
+    public static readonly DiagnosticDescriptor InvalidDeadline = Error("PLT0625", "Invalid deadline",
+        "'{0}' is not a deadline. Write '$field' for the instant the field holds, or '$field + 30m' / '$field - 1h' for an instant that long after or before it.");
     public static readonly DiagnosticDescriptor SagaDeadlineNotTimestamp = Error("PLT0623", "Deadline is not a timestamp of the saga's data",
         "The deadline '{0}' of {1} in saga '{2}' {3}. Name a saga data field of type timestamp (not optional): the timeout fires at the instant it holds.");
     public static readonly DiagnosticDescriptor SagaDeadlineUnfilled = Error("PLT0624", "Deadline empty when its timeout is scheduled",

@@ -122,7 +122,14 @@ internal sealed class LoadContext
         return null;
     }
 
-    /// <param name="deadline">Whether a deadline (<c>$field</c>, a saga data field) may stand for the duration.</param>
+    /// <summary>
+    /// A duration (<c>30s</c>, <c>15m</c>, <c>2h</c>, <c>1d</c>, <c>500ms</c>), or with
+    /// <paramref name="deadline"/> a deadline: <c>$field</c>, or <c>$field + 30m</c> /
+    /// <c>$field - 1h</c> for an instant that long after or before the one the field holds.
+    /// </summary>
+    /// <param name="node">The scalar.</param>
+    /// <param name="what">What it is, for the diagnostic.</param>
+    /// <param name="deadline">Whether a deadline may stand for the duration.</param>
     public Duration? Duration(YamlNode? node, string what, bool deadline = false)
     {
         var scalar = Scalar(node, what);
@@ -130,28 +137,46 @@ internal sealed class LoadContext
         var text = scalar.Value;
         if (text.StartsWith("$", System.StringComparison.Ordinal) && text.Length > 1)
         {
-            if (deadline) return new Duration(0, text, scalar.Span) { Deadline = text.Substring(1) };
-            Report(DiagnosticCodes.DeadlineNotTaken, scalar.Span, text, what);
-            return null;
-        }
-        var unitLength = text.EndsWith("ms", System.StringComparison.Ordinal) ? 2 : 1;
-        if (text.Length > unitLength
-            && long.TryParse(text.Substring(0, text.Length - unitLength), NumberStyles.None, CultureInfo.InvariantCulture, out var amount)
-            && amount > 0 && amount < 1_000_000_000)
-        {
-            long? factor = text.Substring(text.Length - unitLength) switch
+            if (!deadline)
             {
-                "ms" => 1,
-                "s" => 1000,
-                "m" => 60_000,
-                "h" => 3_600_000,
-                "d" => 86_400_000,
-                _ => null,
-            };
-            if (factor is not null) return new Duration(amount * factor.Value, text, scalar.Span);
+                Report(DiagnosticCodes.DeadlineNotTaken, scalar.Span, text, what);
+                return null;
+            }
+            var end = 1;
+            while (end < text.Length && (char.IsLetterOrDigit(text[end]) || text[end] == '_')) end++;
+            var rest = text.Substring(end).Trim();
+            long offset = 0;
+            if (end == 1
+                || rest.Length > 0 && !((rest[0] == '+' || rest[0] == '-') && Milliseconds(rest.Substring(1).Trim()) is { } amount && (offset = rest[0] == '-' ? -amount : amount) != 0))
+            {
+                Report(DiagnosticCodes.InvalidDeadline, scalar.Span, text);
+                return null;
+            }
+            return new Duration(0, text, scalar.Span) { Deadline = text.Substring(1, end - 1), DeadlineOffset = offset };
         }
+        if (Milliseconds(text) is { } milliseconds) return new Duration(milliseconds, text, scalar.Span);
         Report(DiagnosticCodes.InvalidDuration, scalar.Span, text);
         return null;
+    }
+
+    /// <summary>A duration's milliseconds (<c>30s</c>: 30,000); null when the text is not one.</summary>
+    static long? Milliseconds(string text)
+    {
+        var unitLength = text.EndsWith("ms", System.StringComparison.Ordinal) ? 2 : 1;
+        if (text.Length <= unitLength
+            || !long.TryParse(text.Substring(0, text.Length - unitLength), NumberStyles.None, CultureInfo.InvariantCulture, out var amount)
+            || amount <= 0 || amount >= 1_000_000_000)
+            return null;
+        long? factor = text.Substring(text.Length - unitLength) switch
+        {
+            "ms" => 1,
+            "s" => 1000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            _ => null,
+        };
+        return amount * factor;
     }
 
     public static string Pascal(string name) =>

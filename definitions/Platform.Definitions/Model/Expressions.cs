@@ -98,12 +98,16 @@ public sealed record Condition(string Subject, ConditionOperator Operator, Equat
 
 /// <summary>
 /// A duration written as <c>30s</c>, <c>15m</c>, <c>2h</c> or <c>1d</c>; or, for a saga's or a
-/// step's <c>timeout:</c>, a deadline written as <c>$paymentDueAt</c>: the instant a saga data field
-/// holds, read when the timeout is scheduled (<see cref="Deadline"/> names the field, and
+/// step's <c>timeout:</c> and a reaction's <c>at:</c>, a deadline written as <c>$paymentDueAt</c>
+/// (or <c>$paymentDueAt - 1h</c>): the instant a field holds, read when the timeout is scheduled
+/// (<see cref="Deadline"/> names the field, <see cref="DeadlineOffset"/> moves it, and
 /// <see cref="Milliseconds"/> is 0).
 /// </summary>
 public sealed record Duration(long Milliseconds, string Text, SourceSpan Span)
 {
-    /// <summary>The saga data field (a timestamp) whose instant ends the wait; null for a fixed duration.</summary>
+    /// <summary>The field (a timestamp) whose instant ends the wait; null for a fixed duration.</summary>
     public string? Deadline { get; init; }
+
+    /// <summary>Milliseconds after (or, negative, before) <see cref="Deadline"/>'s instant: <c>$startsAt - 1h</c> is -3,600,000.</summary>
+    public long DeadlineOffset { get; init; }
 }

@@ -77,7 +77,7 @@ internal static class EventCatalog
         }
         foreach (var reaction in set.Reactions.Where(r => r.When.Name == eventName).OrderBy(r => r.Name, StringComparer.Ordinal))
             consumers.Add(new Consumer("reaction", reaction.Name, reaction.After is { } after
-                ? $"sends {reaction.Send.Name} " + (after.Deadline is { } at ? $"at its {at}" : $"{after.Text} later") + (reaction.Unless.IsEmpty ? "" : $", unless {string.Join(" or ", reaction.Unless.Select(u => u.Name))} first")
+                ? $"sends {reaction.Send.Name} " + (after.Deadline is not null ? $"at its {after.Text.Substring(1)}" : $"{after.Text} later") + (reaction.Unless.IsEmpty ? "" : $", unless {string.Join(" or ", reaction.Unless.Select(u => u.Name))} first")
                 : $"sends {reaction.Send.Name}"));
         foreach (var reaction in set.Reactions.Where(r => r.After is not null && r.Unless.Any(u => u.Name == eventName)).OrderBy(r => r.Name, StringComparer.Ordinal))
             consumers.Add(new Consumer("reaction", reaction.Name, $"cancels the {reaction.Send.Name} {reaction.When.Name} scheduled"));

@@ -79,7 +79,7 @@ internal static class MermaidDiagrams
         : set.Enums.First(e => e.Name == type.Name).Members.Select(m => m.Name).ToList();
 
     /// <summary>A timeout's label: its duration, or the data field it waits until.</summary>
-    static string Timeout(Duration timeout) => timeout.Deadline is { } field ? "at " + field : timeout.Text;
+    static string Timeout(Duration timeout) => timeout.Deadline is not null ? "at " + timeout.Text.Substring(1) : timeout.Text;
 
     static string Saga(SagaDefinition saga)
     {
