@@ -164,5 +164,33 @@ public sealed class StoreVerifyTests
         Assert.Contains(store == Store.Postgres ? $"Run: SELECT setval(pg_get_serial_sequence('events', 'global_position'), {head});" : $"Run: UPDATE sqlite_sequence SET seq = {head} WHERE name = 'events';",
             output, StringComparison.Ordinal);
         Assert.Contains("7 problem(s)", output, StringComparison.Ordinal);
+
+        // The same damage, stream by stream: each stream's own problems, not the store-wide ones.
+        var streams = new[] { gap, ahead, twice }.SelectMany(id => new[] { "--stream", id.ToString("D") }).ToArray();
+        (code, output) = await VerifyAsync(host, [.. streams, "--stream", "nowhere", "--json"]);
+        Assert.Equal(1, code);
+        using var scoped = JsonDocument.Parse(output);
+        Assert.Equal(new (string?, string?)[]
+        {
+            ("archived-twice", copied.EventId.ToString("D")),
+            ("consumer-ahead", $"restored-consumer {ahead:D}"),
+            ("no-stream", "nowhere"),
+            ("snapshot-ahead", ahead.ToString("D")),
+            ("stream-versions", gap.ToString("D")),
+            ("stream-versions", twice.ToString("D")),
+        }.Order(), scoped.RootElement.GetProperty("problems").EnumerateArray()
+            .Select(p => (p.GetProperty("check").GetString(), p.GetProperty("subject").GetString())).Order().ToArray());
+        Assert.Equal(5L, scoped.RootElement.GetProperty("events").GetInt64());
+        Assert.Equal(1L, scoped.RootElement.GetProperty("archivedEvents").GetInt64());
+        (code, output) = await VerifyAsync(host, "--stream", ahead.ToString("D"));
+        Assert.Equal(1, code);
+        Assert.Contains($"2 event(s), 0 archived in 1 stream(s)", output, StringComparison.Ordinal);
+        Assert.Contains("2 problem(s)", output, StringComparison.Ordinal);
+        // A stream nothing happened to.
+        var untouched = Guid.NewGuid();
+        await dispatcher.DispatchAsync(Orders.Place(untouched, 9));
+        (code, output) = await VerifyAsync(host, "--stream", untouched.ToString("D"));
+        Assert.True(code == 0, output);
+        Assert.Contains("consistent: these streams' versions, archive, snapshots and consumer streams agree", output, StringComparison.Ordinal);
     }
 }
