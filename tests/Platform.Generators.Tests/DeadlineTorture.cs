@@ -94,7 +94,6 @@ public class DeadlineTorture
         using MassTransit;
         using Microsoft.Extensions.DependencyInjection;
         using Platform.Events;
-        using Platform.Persistence;
         using Platform.Runtime.Commands;
         using Platform.Torture;
 
@@ -181,14 +180,7 @@ public class DeadlineTorture
 
                     // Holds until an instant: one kept expires then, not before; one released first does not.
                     var commands = services.GetRequiredService<ICommandDispatcher>();
-                    var store = services.GetRequiredService<IEventStore>();
-                    async Task<List<EventEnvelope>> Stream(Guid id)
-                    {
-                        var events = new List<EventEnvelope>();
-                        await foreach (var envelope in store.ReadStreamAsync(id.ToString("D")))
-                            events.Add(envelope);
-                        return events;
-                    }
+                    Task<List<EventEnvelope>> Stream(Guid id) => Hosted.StreamAsync(services, id);
                     var (kept, released) = (Guid.NewGuid(), Guid.NewGuid());
                     var until = DateTimeOffset.UtcNow.AddSeconds(1.5);
                     await commands.DispatchAsync(new PlaceHold(kept, until));

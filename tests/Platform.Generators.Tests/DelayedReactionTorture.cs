@@ -62,7 +62,6 @@ public class DelayedReactionTorture
         using Microsoft.Extensions.DependencyInjection;
         using Platform.Events;
         using Platform.Messaging;
-        using Platform.Persistence;
         using Platform.Runtime.Commands;
         using Platform.Runtime.Configuration;
         using Platform.Testing;
@@ -105,14 +104,7 @@ public class DelayedReactionTorture
                         await commands.DispatchAsync(new PlaceHold(id));
                         await commands.DispatchAsync(new ReleaseHold(id));
                     }
-                    var store = services.GetRequiredService<IEventStore>();
-                    async Task<List<EventEnvelope>> Stream(Guid id)
-                    {
-                        var events = new List<EventEnvelope>();
-                        await foreach (var envelope in store.ReadStreamAsync(id.ToString("D")))
-                            events.Add(envelope);
-                        return events;
-                    }
+                    Task<List<EventEnvelope>> Stream(Guid id) => Hosted.StreamAsync(services, id);
 
                     // Placed, released and placed again; once the second placing's reminder is scheduled,
                     // the release is handled again as a copy, as an event of the stream handled after a
@@ -124,7 +116,7 @@ public class DelayedReactionTorture
                     await commands.DispatchAsync(new RenewHold(renewed));
                     var key = IKeyedScheduler.KeyOf("RemindHolder/" + renewed.ToString("D"));
                     var scheduledAgain = false;
-                    for (var wait = 0; wait < 300 && !scheduledAgain; wait++)
+                    for (var wait = 0; wait < 1500 && !scheduledAgain; wait++) // 30 s at most, as the other waits
                     {
                         scheduledAgain = await Hosted.CountAsync(postgres, connectionString,
                             "SELECT count(*) FROM scheduled_messages WHERE token_id = @key AND created_at >= @at", ("key", key.ToString("D")),

@@ -137,14 +137,7 @@ public class ErasureTorture
                         var onboarding = (await sagas.GetAsync(id)).Single();
                         lines.Add($"{name} onboarding keeps the email: in its data {onboarding.Instance.Data.Contains(email)}, in what it sent {onboarding.History.Any(h => h.Sent?.Contains(email) == true)}");
                     }
-                    var store = services.GetRequiredService<IEventStore>();
-                    async Task<List<Platform.Events.EventEnvelope>> Stream(Guid id)
-                    {
-                        var events = new List<Platform.Events.EventEnvelope>();
-                        await foreach (var envelope in store.ReadStreamAsync(id.ToString("D")))
-                            events.Add(envelope);
-                        return events;
-                    }
+                    Task<List<Platform.Events.EventEnvelope>> Stream(Guid id) => Hosted.StreamAsync(services, id);
                     async Task<bool> Arrived(Guid id) => (await Stream(id)) is var events && events.Any(e => e.Event is Welcomed) && events.Any(e => e.Event is Notified);
                     for (var wait = 0; wait < 300 && !(await Arrived(ann) && await Arrived(bo)); wait++)
                         await Task.Delay(100);

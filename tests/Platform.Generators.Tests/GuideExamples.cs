@@ -234,6 +234,15 @@ public class GuideExamples
                 }
             }
 
+            // A stream's events as stored, oldest first.
+            public static async Task<List<Platform.Events.EventEnvelope>> StreamAsync(IServiceProvider services, Guid id)
+            {
+                var events = new List<Platform.Events.EventEnvelope>();
+                await foreach (var envelope in services.GetRequiredService<Platform.Persistence.IEventStore>().ReadStreamAsync(id.ToString("D")))
+                    events.Add(envelope);
+                return events;
+            }
+
             // A count read from the store's database by hand (rows the runtime's APIs do not list).
             public static async Task<long> CountAsync(bool postgres, string connectionString, string sql, params (string Name, object Value)[] parameters)
             {

@@ -60,12 +60,7 @@ internal static class ReactionChecks
     private static void Time(CheckContext context, ReactionDefinition reaction, EventDefinition definition, IReadOnlyList<FieldDefinition> fields)
     {
         if (reaction.After?.Deadline is not { } name) return;
-        var field = Typing.Find(fields, name);
-        var wrong = field is null ? $"is not a field of '{definition.Name}' (fields: {CheckContext.Names(Typing.NamesOf(fields))})"
-            : field.Type is not { Kind: TypeKind.Primitive, Primitive: PrimitiveType.Timestamp } ? $"is {field.Type.Display}, not a timestamp"
-            : field.Type.IsOptional ? $"is optional ({field.Type.Display}): an event without it would have no time to send at"
-            : null;
-        if (wrong is not null)
+        if (Typing.NotADeadline(fields, name, $"'{definition.Name}'", "an event without it would have no time to send at") is { } wrong)
             context.Report(DiagnosticCodes.ReactionTimeNotTimestamp, reaction.After.Span, reaction.After.Text, reaction.Name, wrong, definition.Name);
     }
 

@@ -191,12 +191,7 @@ internal static class SagaChecks
         List<(NameRef Ref, EventDefinition Event)> starts, int steps)
     {
         if (timeout?.Deadline is not { } name) return;
-        var field = Typing.Find(data, name);
-        var wrong = field is null ? $"is not a field of its data (fields: {CheckContext.Names(Typing.NamesOf(data))})"
-            : field.Type is not { Kind: TypeKind.Primitive, Primitive: PrimitiveType.Timestamp } ? $"is {field.Type.Display}, not a timestamp"
-            : field.Type.IsOptional ? $"is optional ({field.Type.Display}): a saga without it would have no deadline"
-            : null;
-        if (wrong is not null)
+        if (Typing.NotADeadline(data, name, "its data", "a saga without it would have no deadline") is { } wrong)
         {
             context.Report(DiagnosticCodes.SagaDeadlineNotTimestamp, timeout.Span, timeout.Text, of, saga.Name, wrong);
             return;

@@ -212,6 +212,21 @@ internal static class Typing
         return type;
     }
 
+    /// <summary>
+    /// Why the field <paramref name="name"/> of <paramref name="fields"/> cannot hold a deadline (a
+    /// saga's or step's <c>timeout: $field</c>, a reaction's <c>at: $field</c>), which must be a required
+    /// timestamp; null when it can. <paramref name="owner"/> says whose fields they are, and
+    /// <paramref name="withoutIt"/> what an instance without a value would lack.
+    /// </summary>
+    public static string? NotADeadline(IReadOnlyList<FieldDefinition> fields, string name, string owner, string withoutIt)
+    {
+        var field = Find(fields, name);
+        return field is null ? $"is not a field of {owner} (fields: {CheckContext.Names(NamesOf(fields))})"
+            : field.Type is not { Kind: TypeKind.Primitive, Primitive: PrimitiveType.Timestamp } ? $"is {field.Type.Display}, not a timestamp"
+            : field.Type.IsOptional ? $"is optional ({field.Type.Display}): {withoutIt}"
+            : null;
+    }
+
     public static FieldDefinition? Find(IReadOnlyList<FieldDefinition>? fields, string name)
     {
         if (fields is null) return null;
