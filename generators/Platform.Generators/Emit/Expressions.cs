@@ -51,6 +51,14 @@ internal sealed class ExpressionScope(Func<string, string> field, Func<MetadataF
 internal static class Expressions
 {
     /// <summary>
+    /// <c>.AddMilliseconds(n)</c> after a deadline's field for <c>$field + 30m</c> or <c>$field - 1h</c>
+    /// (a saga's or step's timeout, a reaction's <c>at:</c>); empty for the field's own instant.
+    /// </summary>
+    public static string DeadlineOffset(Duration deadline) => deadline.DeadlineOffset == 0
+        ? ""
+        : $".AddMilliseconds({deadline.DeadlineOffset.ToString(System.Globalization.CultureInfo.InvariantCulture)})";
+
+    /// <summary>
     /// The fields of an event in scope, on <paramref name="record"/>. An aggregate's event carries
     /// the aggregate's id implicitly (the checks let <c>$orderId</c> name it) as its stream id, not as
     /// a member of its record: that one is <paramref name="streamId"/> read back as the id's type.

@@ -94,7 +94,7 @@ internal static class ReactionEmitter
     /// named by <c>at:</c> holds (one already passed is delivered at once).
     /// </summary>
     static string DueAt(Duration time, ExpressionScope scope) => time.Deadline is { } field
-        ? scope.Field(field) + SagaEmitter.Offset(time)
+        ? scope.Field(field) + Expressions.DeadlineOffset(time)
         : $"global::System.DateTimeOffset.UtcNow.AddMilliseconds({time.Milliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture)})";
 
     /// <summary>Each <c>unless:</c> event cancels what the reaction scheduled for its stream, in the event's own transaction.</summary>

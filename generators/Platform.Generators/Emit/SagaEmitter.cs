@@ -227,16 +227,11 @@ internal sealed class SagaEmitter
         w.Line($"Schedule(() => {name}, x => x.{name}TokenId, s =>");
         w.Line("{");
         w.Line(delay.Deadline is { } deadline
-            ? $"    s.DelayProvider = context => Until(context.Saga.{Names.Pascal(deadline)}{Offset(delay)}); // {delay.Text}"
+            ? $"    s.DelayProvider = context => Until(context.Saga.{Names.Pascal(deadline)}{Expressions.DeadlineOffset(delay)}); // {delay.Text}"
             : $"    s.Delay = global::System.TimeSpan.FromMilliseconds({delay.Milliseconds.ToString(CultureInfo.InvariantCulture)});");
         w.Line("    s.Received = r => r.CorrelateById(context => context.Message.CorrelationId);");
         w.Line("});");
     }
-
-    /// <summary><c>.AddMilliseconds(n)</c> for a deadline written <c>$field + 30m</c> or <c>$field - 1h</c>; empty for the field's own instant.</summary>
-    internal static string Offset(Duration deadline) => deadline.DeadlineOffset == 0
-        ? ""
-        : $".AddMilliseconds({deadline.DeadlineOffset.ToString(CultureInfo.InvariantCulture)})";
 
     void EmitHooks(CodeWriter w)
     {

@@ -310,15 +310,8 @@ public sealed class SagaOperations
     {
         // A message carries a data field under the field's own name when it was filled by name, and
         // under the command's name for it when filled by with:.
-        string? Erase(string payload, string messageType)
-        {
-            var byName = PersonalField.Erase(payload, fields, JsonName, SagaTables.Json);
-            var type = messageType.Split(',')[0].Trim();
-            return messageFields is not null && messageFields.TryGetValue(type, out var own)
-                   && PersonalField.Erase(byName ?? payload, own, options: SagaTables.Json) is { } erased
-                ? erased
-                : byName;
-        }
+        string? Erase(string payload, string messageType) =>
+            ScheduledMessageStore.EraseMessage(payload, messageType, fields, JsonName, messageFields, SagaTables.Json);
         await EnsureAsync(cancellationToken).ConfigureAwait(false);
         for (var attempt = 0; ; attempt++)
         {
@@ -371,12 +364,8 @@ public sealed class SagaOperations
             }
             foreach (var (id, type, payload) in waiting)
             {
-                if (Erase(payload, type) is not { } erased)
-                    continue;
-                await using var update = Sql.Command(connection, transaction, "UPDATE scheduled_messages SET payload = @payload WHERE id = @id");
-                Sql.Add(update, "payload", erased);
-                Sql.Add(update, "id", id);
-                await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                if (Erase(payload, type) is { } erased)
+                    await ScheduledMessageStore.UpdatePayloadAsync(connection, transaction, id, erased, cancellationToken).ConfigureAwait(false);
             }
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return (true, changed);

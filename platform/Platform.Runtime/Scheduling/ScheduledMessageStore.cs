@@ -149,22 +149,43 @@ public sealed class ScheduledMessageStore
             var causation = JsonSerializer.Deserialize<StoredHeaders>(headers, MessageDelivery.Json)?.Headers.GetValueOrDefault(PlatformHeaders.CausationId);
             if (!Guid.TryParse(causation, out var eventId) || !fieldsByEvent.TryGetValue(eventId, out var fields))
                 continue;
-            // The event's fields where the command has them by name, and the command's own that carry
-            // them under another (a with: that renames).
-            var byName = Platform.Events.PersonalField.Erase(payload, fields, options: MessageDelivery.Json);
-            var erased = messageFields is not null && messageFields.TryGetValue(type.Split(',')[0].Trim(), out var own)
-                         && Platform.Events.PersonalField.Erase(byName ?? payload, own, options: MessageDelivery.Json) is { } renamed
-                ? renamed
-                : byName;
-            if (erased is null)
-                continue;
-            await using var update = Sql.Command(connection, transaction, "UPDATE scheduled_messages SET payload = @payload WHERE id = @id");
-            Sql.Add(update, "payload", erased);
-            Sql.Add(update, "id", id);
-            changed += await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            if (EraseMessage(payload, type, fields, null, messageFields, MessageDelivery.Json) is { } erased)
+                changed += await UpdatePayloadAsync(connection, transaction, id, erased, cancellationToken).ConfigureAwait(false);
         }
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return changed;
+    }
+
+    /// <summary>
+    /// A sent or waiting message with its personal data overwritten, or null when it holds none: the
+    /// source's fields where the command has them by name (<paramref name="nameOf"/> gives the JSON
+    /// name), and the command's own fields that carry them under another name (a <c>with:</c> that
+    /// renames), found in <paramref name="messageFields"/> by the message's type.
+    /// </summary>
+    /// <param name="payload">The message as JSON.</param>
+    /// <param name="messageType">Its assembly-qualified type name, as stored.</param>
+    /// <param name="byName">The personal fields of what filled it (an event's, a saga's data).</param>
+    /// <param name="nameOf">The JSON property of a field's name; the name itself when null.</param>
+    /// <param name="messageFields">The commands' own personal fields, by full type name.</param>
+    /// <param name="options">How to write the result.</param>
+    internal static string? EraseMessage(string payload, string messageType, IEnumerable<Platform.Events.PersonalField> byName, Func<string, string>? nameOf,
+        IReadOnlyDictionary<string, IReadOnlyList<Platform.Events.PersonalField>>? messageFields, JsonSerializerOptions options)
+    {
+        var erased = Platform.Events.PersonalField.Erase(payload, byName, nameOf, options);
+        return messageFields is not null && messageFields.TryGetValue(messageType.Split(',')[0].Trim(), out var own)
+               && Platform.Events.PersonalField.Erase(erased ?? payload, own, options: options) is { } renamed
+            ? renamed
+            : erased;
+    }
+
+    /// <summary>Overwrites a waiting message's payload in the caller's transaction; returns the rows changed.</summary>
+    internal static async Task<int> UpdatePayloadAsync(DbConnection connection, DbTransaction transaction, string id, string payload,
+        CancellationToken cancellationToken)
+    {
+        await using var update = Sql.Command(connection, transaction, "UPDATE scheduled_messages SET payload = @payload WHERE id = @id");
+        Sql.Add(update, "payload", payload);
+        Sql.Add(update, "id", id);
+        return await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
