@@ -58,6 +58,33 @@ public sealed class AggregateBindingTests
             Task.FromResult<StoredCommand?>(null);
     }
 
+    // The store found the command's events already stored (another delivery loaded the same version
+    // and saved first): the version after the save is the one this run would have reached, so only
+    // the store's word tells the binding it appended nothing.
+    sealed class StoredByAnother : IAggregateStore
+    {
+        public Task<LoadedAggregate<TState>> LoadAsync<TState>(AggregateDefinition<TState> definition, string id, CancellationToken cancellationToken = default) =>
+            Task.FromResult(new LoadedAggregate<TState>(id, definition.CreateEmpty(), 0, 0));
+
+        public Task<LoadedAggregate<TState>> SaveAsync<TState>(AggregateDefinition<TState> definition, LoadedAggregate<TState> loaded,
+            IReadOnlyList<EventData> events, CancellationToken cancellationToken = default) =>
+            Task.FromResult(loaded with { Version = loaded.Version + events.Count, AlreadyStored = true });
+
+        public Task<StoredCommand?> FindCommandAsync(string id, Guid commandId, string commandType, CancellationToken cancellationToken = default) =>
+            Task.FromResult<StoredCommand?>(null);
+    }
+
+    [Fact]
+    public async Task a_save_that_found_the_events_stored_is_reported_though_the_version_moved_as_expected()
+    {
+        var binding = new AggregateBinding<int>(new Current());
+        var (version, _, alreadyStored) = await binding.ExecuteOnceAsync(new StoredByAnother(), "c-1", new Bump("c-1"), Guid.NewGuid(),
+            new EventMetadata(), null, CancellationToken.None);
+        Assert.Equal((1, true), (version, alreadyStored));
+        var (_, _, fresh) = await binding.ExecuteOnceAsync(new Saved(), "c-1", new Bump("c-1"), Guid.NewGuid(), new EventMetadata(), null, CancellationToken.None);
+        Assert.False(fresh);
+    }
+
     [Fact]
     public async Task code_generated_before_handle_took_the_metadata_binds_and_runs_as_before()
     {

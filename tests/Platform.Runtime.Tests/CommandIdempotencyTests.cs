@@ -60,7 +60,7 @@ public sealed class CommandIdempotencyTests
     {
         await using var host = await RuntimeHost.StartAsync(store, Transport.InMemory);
         var dispatcher = host.Services.GetRequiredService<ICommandDispatcher>();
-        for (var round = 0; round < 5; round++)
+        for (var round = 0; round < 20; round++)
         {
             var order = Guid.NewGuid();
             var confirm = Guid.CreateVersion7();

@@ -50,6 +50,14 @@ public sealed record LoadedAggregate<TState>(string Id, TState State, long Versi
     /// position of its last event: a read model whose projection has reached it includes the save.
     /// </summary>
     public long Position { get; init; }
+
+    /// <summary>
+    /// After a save: true when every event's id was found already stored, in order, in this stream,
+    /// so nothing was appended and the state is the stream's as reloaded: a retry after a lost
+    /// acknowledgement, or the same command saved by another delivery between this one's load and
+    /// its insert (the version is then the one this save would have reached, so it cannot tell).
+    /// </summary>
+    public bool AlreadyStored { get; init; }
 }
 
 /// <summary>Loads aggregates from their snapshot and events, and saves their new events (and snapshots).</summary>

@@ -64,7 +64,7 @@ public sealed partial class SqlEventStore
         if (result.Appended != events.Count)
         {
             // A retry whose events were already stored: their envelopes are in the database, not here.
-            return await LoadAsync(definition, loaded.Id, cancellationToken).ConfigureAwait(false);
+            return await LoadAsync(definition, loaded.Id, cancellationToken).ConfigureAwait(false) with { AlreadyStored = true };
         }
 
         // Apply the envelopes a later load will read (same positions, timestamp and metadata), so

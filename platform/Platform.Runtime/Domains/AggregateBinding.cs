@@ -137,8 +137,9 @@ public sealed class AggregateBinding<TState> : AggregateBinding
             // command is not judged again on the new state.
             throw new Platform.Commands.CommandVersionConflictException(command.GetType().Name, AggregateType, streamId, sent, conflict.ActualVersion);
         }
-        // The store found every id stored and appended nothing: the version did not move past the load.
-        if (saved.Version != loaded.Version + data.Length)
+        // The store found every id stored and appended nothing (another delivery of the command got
+        // there first; the version alone cannot tell, when that delivery loaded the same version).
+        if (saved.AlreadyStored)
             return (saved.Version, saved.Position, true);
         PlatformTelemetry.EventsAppended.Add(data.Length, new KeyValuePair<string, object?>("aggregate", _definition.AggregateType));
         return (saved.Version, saved.Position, false);
